@@ -1,0 +1,228 @@
+//! Versioned artifacts written to a build directory and proof files.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+
+use crate::circuit::CircuitParams;
+use crate::quantize::{QuantizationConfig, QuantizedModel};
+use crate::srs::SrsSource;
+use crate::{Error, Result};
+
+/// Version of every artifact this build writes and reads.
+pub const ARTIFACT_VERSION: u32 = 1;
+
+/// A JSON artifact with a version number checked on read.
+pub trait Artifact: Serialize + DeserializeOwned {
+    /// The version stored in this value.
+    fn version(&self) -> u32;
+
+    /// Reads and version-checks an artifact.
+    fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| Error::Json { path: path.into(), source })?;
+        let found = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        if found != ARTIFACT_VERSION {
+            return Err(Error::Version { path: path.into(), found, expected: ARTIFACT_VERSION });
+        }
+        serde_json::from_value(value).map_err(|source| Error::Json { path: path.into(), source })
+    }
+
+    /// Writes an artifact as pretty JSON.
+    fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("artifacts serialize");
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    }
+}
+
+/// Per-tensor summary kept in the settings (what calibration chose).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeRange {
+    /// ONNX node name.
+    pub name: String,
+    /// ONNX op type.
+    pub op_type: String,
+    /// Values lie in `[-2^bits, 2^bits)` at the activation scale.
+    pub bits: u32,
+    /// Largest |value| seen in calibration.
+    pub calibrated_max: f64,
+}
+
+/// `settings.json`: what `compile` decided.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Settings {
+    /// Artifact version.
+    pub version: u32,
+    /// Content hash of the quantized model and circuit shape (`bytes32`).
+    pub model_id: String,
+    /// The ONNX file compiled.
+    pub source: String,
+    /// Scales and margins.
+    pub quantization: QuantizationConfig,
+    /// Shapes of the graph inputs.
+    pub input_shapes: Vec<Vec<usize>>,
+    /// Shapes of the graph outputs.
+    pub output_shapes: Vec<Vec<usize>>,
+    /// Number of calibration samples used.
+    pub calibration_samples: usize,
+    /// Per-tensor ranges.
+    pub nodes: Vec<NodeRange>,
+    /// The circuit's shape.
+    pub circuit: CircuitParams,
+}
+
+impl Artifact for Settings {
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+impl Settings {
+    /// Number of public instances that are inputs (they come first).
+    pub fn num_public_inputs(&self) -> usize {
+        self.input_shapes.iter().map(|s| s.iter().product::<usize>()).sum()
+    }
+
+    /// Number of public instances that are outputs (they follow the inputs).
+    pub fn num_public_outputs(&self) -> usize {
+        self.output_shapes.iter().map(|s| s.iter().product::<usize>()).sum()
+    }
+}
+
+/// `model.json`: the quantized model.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelArtifact {
+    /// Artifact version.
+    pub version: u32,
+    /// The model.
+    pub model: QuantizedModel,
+}
+
+impl Artifact for ModelArtifact {
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+/// `keys.json`: how the keys in the build directory were made.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KeysInfo {
+    /// Artifact version.
+    pub version: u32,
+    /// The model the keys belong to.
+    pub model_id: String,
+    /// The SRS used.
+    pub srs: SrsSource,
+    /// Layout break points the prover must reuse.
+    pub break_points: MultiPhaseThreadBreakPoints,
+    /// SHA-256 of the serialized verifying key.
+    pub vk_sha256: String,
+}
+
+impl Artifact for KeysInfo {
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+/// A proof file: proof bytes, public instances and the decoded outputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProofArtifact {
+    /// Artifact version.
+    pub version: u32,
+    /// The model proven (`bytes32`).
+    pub model_id: String,
+    /// The proof, 0x-prefixed hex.
+    pub proof: String,
+    /// Public instances as 0x-prefixed 32-byte big-endian hex: inputs, then outputs.
+    pub instances: Vec<String>,
+    /// How many leading instances are inputs.
+    pub num_inputs: usize,
+    /// Fixed-point scale exponent of inputs and outputs.
+    pub scale: u32,
+    /// Dequantized outputs, one flat array per graph output (EZKL's layout).
+    pub output_data: Vec<Vec<f64>>,
+    /// Whether the SRS was the insecure development one.
+    pub dev_srs: bool,
+}
+
+impl Artifact for ProofArtifact {
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+/// The files of a build directory.
+#[derive(Clone, Debug)]
+pub struct BuildDir {
+    root: PathBuf,
+}
+
+impl BuildDir {
+    /// A build directory at `root` (not created).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        BuildDir { root: root.into() }
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `settings.json`.
+    pub fn settings(&self) -> PathBuf {
+        self.root.join("settings.json")
+    }
+
+    /// `model.json`.
+    pub fn model(&self) -> PathBuf {
+        self.root.join("model.json")
+    }
+
+    /// `keys.json`.
+    pub fn keys_info(&self) -> PathBuf {
+        self.root.join("keys.json")
+    }
+
+    /// `pk.bin`.
+    pub fn pk(&self) -> PathBuf {
+        self.root.join("pk.bin")
+    }
+
+    /// `vk.bin`.
+    pub fn vk(&self) -> PathBuf {
+        self.root.join("vk.bin")
+    }
+
+    /// `kzg.srs`, trimmed to the circuit's size.
+    pub fn srs(&self) -> PathBuf {
+        self.root.join("kzg.srs")
+    }
+
+    /// Checks that the directory holds a compiled model.
+    pub fn require_compiled(&self) -> Result<()> {
+        if !self.settings().exists() {
+            return Err(Error::Circuit(format!(
+                "{} is not a build directory (no settings.json): run `zkinfer compile` first",
+                self.root.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that keys were generated.
+    pub fn require_keys(&self) -> Result<()> {
+        self.require_compiled()?;
+        if !self.keys_info().exists() {
+            return Err(Error::Circuit(format!(
+                "{} has no keys: run `zkinfer setup` first",
+                self.root.display()
+            )));
+        }
+        Ok(())
+    }
+}

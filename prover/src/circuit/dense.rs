@@ -1,0 +1,75 @@
+//! `DenseChip`: multiply-accumulate of computed values against weights fixed in the circuit.
+
+use halo2_base::gates::{GateChip, GateInstructions};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::{AssignedValue, Context, QuantumCell};
+
+use crate::fixed::to_field;
+
+/// Computes `bias + Σ x_k · w_k` with the weights as circuit constants, so the verifying key
+/// commits to them. Zero weights cost nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct DenseChip<'a> {
+    gate: &'a GateChip<Fr>,
+}
+
+impl<'a> DenseChip<'a> {
+    /// A chip over the given gate.
+    pub fn new(gate: &'a GateChip<Fr>) -> Self {
+        DenseChip { gate }
+    }
+
+    /// One output neuron's accumulator.
+    pub fn accumulate(
+        &self,
+        ctx: &mut Context<Fr>,
+        x: &[AssignedValue<Fr>],
+        weights: &[i64],
+        bias: i64,
+    ) -> AssignedValue<Fr> {
+        let terms: Vec<_> = x.iter().zip(weights).filter(|(_, w)| **w != 0).collect();
+        if terms.is_empty() {
+            return ctx.load_constant(to_field(bias.into()));
+        }
+        // The gate starts the running sum from the first `a` when the first `b` is one.
+        let a = std::iter::once(QuantumCell::Constant(to_field(bias.into())))
+            .chain(terms.iter().map(|(x, _)| QuantumCell::Existing(**x)));
+        let b = std::iter::once(QuantumCell::Constant(Fr::one()))
+            .chain(terms.iter().map(|(_, w)| QuantumCell::Constant(to_field((**w).into()))));
+        self.gate.inner_product(ctx, a, b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::circuit::testing::check;
+    use halo2_base::gates::RangeInstructions;
+
+    fn run(x: &[i128], w: &[i64], bias: i64, tamper: Option<i128>) -> bool {
+        check(8, |ctx, range| {
+            let x: Vec<_> = x.iter().map(|v| ctx.load_witness(to_field(*v))).collect();
+            let acc = DenseChip::new(range.gate()).accumulate(ctx, &x, w, bias);
+            let expected: i128 = x.iter().zip(w).map(|(x, w)| crate::fixed::from_field(x.value()).unwrap() * *w as i128).sum::<i128>() + bias as i128;
+            assert_eq!(crate::fixed::from_field(acc.value()), Some(expected));
+            if let Some(v) = tamper {
+                let offset = acc.cell.unwrap().offset;
+                ctx.advice[offset] = to_field(v).into();
+            }
+            vec![acc]
+        })
+    }
+
+    #[test]
+    fn honest_accumulator_is_accepted() {
+        assert!(run(&[3, -4, 5], &[2, 0, -7], 11, None));
+        assert!(run(&[3, -4], &[0, 0], -9, None));
+    }
+
+    #[test]
+    fn wrong_accumulator_is_rejected() {
+        // honest: 3*2 + 5*(-7) + 11 = -18
+        assert!(!run(&[3, -4, 5], &[2, 0, -7], 11, Some(-17)));
+        assert!(!run(&[3, -4, 5], &[2, 0, -7], 11, Some(18)));
+    }
+}

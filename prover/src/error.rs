@@ -1,0 +1,105 @@
+//! The one error type of the prover crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong between an ONNX file and a verified proof.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ONNX file could not be decoded.
+    #[error("malformed ONNX model {path}: {reason}")]
+    MalformedOnnx {
+        /// The model file.
+        path: PathBuf,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// The graph uses an operator zkinfer cannot prove yet.
+    #[error("unsupported: {op} (node {node})")]
+    Unsupported {
+        /// The ONNX op type, e.g. `Conv`.
+        op: String,
+        /// The node name (or its first output when the node is unnamed).
+        node: String,
+    },
+    /// A supported operator is used in a form zkinfer does not handle.
+    #[error("node {node} ({op}): {reason}")]
+    InvalidNode {
+        /// The ONNX op type.
+        op: String,
+        /// The node name.
+        node: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Input data does not match what the model expects.
+    #[error("input: {0}")]
+    InvalidInput(String),
+    /// A JSON artifact (input, settings, proof) could not be parsed.
+    #[error("{path}: invalid JSON: {source}")]
+    Json {
+        /// The file involved.
+        path: PathBuf,
+        /// The parser error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An artifact was written by an incompatible version of zkinfer.
+    #[error("{path}: artifact version {found} is not supported (expected {expected})")]
+    Version {
+        /// The file involved.
+        path: PathBuf,
+        /// The version found in the file.
+        found: u32,
+        /// The version this build reads.
+        expected: u32,
+    },
+    /// A value left the range the circuit was calibrated for.
+    #[error(
+        "value out of calibrated range at node {node}: {value} (fixed-point, scale 2^{scale}) \
+         is outside [-2^{bits}, 2^{bits}); recompile with calibration data that covers this input"
+    )]
+    OutOfRange {
+        /// The node whose output is out of range.
+        node: String,
+        /// The offending fixed-point integer.
+        value: i128,
+        /// Its scale exponent.
+        scale: u32,
+        /// The calibrated bound, in bits.
+        bits: u32,
+    },
+    /// The circuit is inconsistent with its keys or settings.
+    #[error("circuit: {0}")]
+    Circuit(String),
+    /// The structured reference string is missing, too small or inconsistent.
+    #[error("SRS: {0}")]
+    Srs(String),
+    /// Proving failed.
+    #[error("proving failed: {0}")]
+    Prove(String),
+    /// A proof artifact is malformed (not a verdict on its validity).
+    #[error("malformed proof artifact: {0}")]
+    MalformedProof(String),
+    /// The float reference (tract) failed to run the model.
+    #[error("reference inference (tract) failed: {0}")]
+    Reference(String),
+}
+
+/// Result with the prover's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+}

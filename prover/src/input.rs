@@ -1,0 +1,84 @@
+//! Input files in EZKL's format: `{"input_data": [[flat floats], ...]}`, one flat array per
+//! graph input. Calibration files may hold several samples back to back in each array.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Model;
+use crate::{Error, Result};
+
+/// The contents of an input (or calibration) JSON file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputData {
+    /// One flat array per graph input.
+    pub input_data: Vec<Vec<f64>>,
+}
+
+impl InputData {
+    /// Reads and parses an input file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let data: InputData = serde_json::from_str(&text).map_err(|source| Error::Json { path: path.into(), source })?;
+        if let Some(v) = data.input_data.iter().flatten().find(|v| !v.is_finite()) {
+            return Err(Error::InvalidInput(format!("{}: non-finite value {v}", path.display())));
+        }
+        Ok(data)
+    }
+
+    /// Splits each graph input's array into samples of the model's input lengths.
+    pub fn samples(&self, model: &Model) -> Result<Vec<Vec<Vec<f64>>>> {
+        let lens = input_lens(model);
+        if self.input_data.len() != lens.len() {
+            return Err(Error::InvalidInput(format!(
+                "the model has {} input(s) but the data has {}",
+                lens.len(),
+                self.input_data.len()
+            )));
+        }
+        let mut count = None;
+        for (i, (data, len)) in self.input_data.iter().zip(&lens).enumerate() {
+            if data.is_empty() || data.len() % len != 0 {
+                return Err(Error::InvalidInput(format!(
+                    "input #{i} has {} values, not a multiple of the model's {len} (shape {:?})",
+                    data.len(),
+                    model.input_shapes()[i]
+                )));
+            }
+            let n = data.len() / len;
+            if *count.get_or_insert(n) != n {
+                return Err(Error::InvalidInput("inputs hold different numbers of samples".into()));
+            }
+        }
+        let n = count.unwrap_or(0);
+        Ok((0..n)
+            .map(|s| self.input_data.iter().zip(&lens).map(|(d, len)| d[s * len..(s + 1) * len].to_vec()).collect())
+            .collect())
+    }
+}
+
+fn input_lens(model: &Model) -> Vec<usize> {
+    model.input_shapes().iter().map(|s| s.iter().product()).collect()
+}
+
+/// Checks that `inputs` has one array per graph input, each of the right length.
+pub fn check_input_lengths(model: &Model, inputs: &[Vec<f64>]) -> Result<()> {
+    check_lengths(&input_lens(model), inputs.iter().map(Vec::len))
+}
+
+/// Checks lengths of graph inputs against the expected ones.
+pub fn check_lengths(expected: &[usize], found: impl ExactSizeIterator<Item = usize>) -> Result<()> {
+    if found.len() != expected.len() {
+        return Err(Error::InvalidInput(format!(
+            "the model has {} input(s) but the data has {}",
+            expected.len(),
+            found.len()
+        )));
+    }
+    for (i, (f, e)) in found.zip(expected).enumerate() {
+        if f != *e {
+            return Err(Error::InvalidInput(format!("input #{i} has {f} values, the model expects {e}")));
+        }
+    }
+    Ok(())
+}

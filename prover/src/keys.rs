@@ -1,0 +1,67 @@
+//! Proving and verifying keys, and their files.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
+use halo2_base::halo2_proofs::SerdeFormat;
+
+use crate::circuit::{keygen_circuit, CircuitParams};
+use crate::quantize::QuantizedModel;
+use crate::srs::Srs;
+use crate::{Error, Result};
+
+/// Generated keys with the layout break points the prover must reuse.
+pub struct Keys {
+    /// The proving key.
+    pub pk: ProvingKey<G1Affine>,
+    /// Where halo2-base split the virtual column into physical columns.
+    pub break_points: MultiPhaseThreadBreakPoints,
+}
+
+/// Generates the verifying and proving keys for `model`.
+pub fn keygen(srs: &Srs, model: &QuantizedModel, params: &CircuitParams) -> Result<Keys> {
+    let circuit = keygen_circuit(model, params)?;
+    tracing::info!(k = params.k, "generating verifying key");
+    let vk = keygen_vk(srs, &circuit).map_err(|e| Error::Circuit(format!("verifying key: {e}")))?;
+    tracing::info!("generating proving key");
+    let pk = keygen_pk(srs, vk, &circuit).map_err(|e| Error::Circuit(format!("proving key: {e}")))?;
+    Ok(Keys { pk, break_points: circuit.break_points() })
+}
+
+/// Writes a proving key.
+pub fn write_pk(pk: &ProvingKey<G1Affine>, path: &Path) -> Result<()> {
+    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    pk.write(&mut BufWriter::new(file), SerdeFormat::RawBytes).map_err(|e| Error::io(path, e))
+}
+
+/// Writes a verifying key.
+pub fn write_vk(vk: &VerifyingKey<G1Affine>, path: &Path) -> Result<()> {
+    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    vk.write(&mut BufWriter::new(file), SerdeFormat::RawBytes).map_err(|e| Error::io(path, e))
+}
+
+/// Reads a proving key for a circuit of the given shape.
+pub fn read_pk(path: &Path, params: &CircuitParams) -> Result<ProvingKey<G1Affine>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    ProvingKey::read::<_, BaseCircuitBuilder<Fr>>(&mut BufReader::new(file), SerdeFormat::RawBytes, params.base.clone())
+        .map_err(|e| Error::Circuit(format!("{}: unreadable proving key: {e}", path.display())))
+}
+
+/// Reads a verifying key for a circuit of the given shape.
+pub fn read_vk(path: &Path, params: &CircuitParams) -> Result<VerifyingKey<G1Affine>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    VerifyingKey::read::<_, BaseCircuitBuilder<Fr>>(&mut BufReader::new(file), SerdeFormat::RawBytes, params.base.clone())
+        .map_err(|e| Error::Circuit(format!("{}: unreadable verifying key: {e}", path.display())))
+}
+
+/// Serialized verifying key bytes (for fingerprints).
+pub fn vk_bytes(vk: &VerifyingKey<G1Affine>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    vk.write(&mut bytes, SerdeFormat::RawBytes).expect("writing to a Vec cannot fail");
+    bytes
+}

@@ -1,0 +1,26 @@
+//! zkinfer's prover: ONNX import (tract-onnx), calibration and fixed-point quantization, the
+//! halo2 circuit (halo2-base over halo2-axiom, KZG on BN254), keys, SRS, and SHPLONK proofs
+//! with an EVM-friendly transcript.
+//!
+//! The user-level steps live in [`pipeline`]: [`pipeline::compile`], [`pipeline::setup`],
+//! [`pipeline::prove`], [`pipeline::verify`].
+
+pub mod artifacts;
+pub mod circuit;
+mod error;
+pub mod fixed;
+pub mod hash;
+pub mod input;
+pub mod keys;
+pub mod model;
+pub mod onnx;
+pub mod pipeline;
+pub mod proving;
+pub mod quantize;
+pub mod reference;
+pub mod srs;
+
+pub use error::{Error, Result};
+
+/// Re-exported so downstream crates name the same halo2 types.
+pub use halo2_base;

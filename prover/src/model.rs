@@ -1,0 +1,138 @@
+//! The model as zkinfer sees it after import: a list of nodes, each producing one tensor,
+//! in topological order. Node `i` produces tensor `i`.
+
+use serde::{Deserialize, Serialize};
+
+/// Index of a tensor (equal to the index of the node that produces it).
+pub type TensorId = usize;
+
+/// One operation of the imported model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Op {
+    /// The `index`-th graph input.
+    Input {
+        /// Position among the graph inputs.
+        index: usize,
+    },
+    /// `y[r, n] = sum_k x[r, k] * weights[n * in_features + k] + bias[n]` over the last axis.
+    Dense {
+        /// Row-major `[out_features, in_features]` weights.
+        weights: Vec<f64>,
+        /// `[out_features]` bias.
+        bias: Vec<f64>,
+        /// Size of the contracted (last) input axis.
+        in_features: usize,
+        /// Size of the produced last axis.
+        out_features: usize,
+    },
+    /// Adds a constant, already broadcast to the input's shape.
+    AddConst {
+        /// One value per element.
+        values: Vec<f64>,
+    },
+    /// Element-wise sum of two tensors of the same shape.
+    Add,
+    /// `max(x, 0)`.
+    Relu,
+    /// Same values, another shape (Flatten, Reshape, Identity).
+    Reshape,
+}
+
+/// A node: its origin in the ONNX graph, its operation, inputs and output shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// The ONNX node name (or its first output when unnamed).
+    pub name: String,
+    /// The ONNX op type it came from (`Gemm`, `MatMul`, ...).
+    pub op_type: String,
+    /// What it computes.
+    pub op: Op,
+    /// The tensors it reads.
+    pub inputs: Vec<TensorId>,
+    /// The shape of the tensor it produces.
+    pub shape: Vec<usize>,
+}
+
+impl Node {
+    /// Number of elements of the produced tensor.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// True for a tensor with no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An imported model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Nodes in topological order.
+    pub nodes: Vec<Node>,
+    /// The tensors that are graph inputs, in graph order.
+    pub inputs: Vec<TensorId>,
+    /// The tensors that are graph outputs, in graph order.
+    pub outputs: Vec<TensorId>,
+}
+
+impl Model {
+    /// Shapes of the graph inputs.
+    pub fn input_shapes(&self) -> Vec<Vec<usize>> {
+        self.inputs.iter().map(|&t| self.nodes[t].shape.clone()).collect()
+    }
+
+    /// Shapes of the graph outputs.
+    pub fn output_shapes(&self) -> Vec<Vec<usize>> {
+        self.outputs.iter().map(|&t| self.nodes[t].shape.clone()).collect()
+    }
+
+    /// Evaluates every node in floating point; returns one flat vector per node.
+    ///
+    /// The caller checks input lengths (see [`crate::input::check_input_lengths`]).
+    pub fn eval_f64(&self, inputs: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        let mut values: Vec<Vec<f64>> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let arg = |i: usize| &values[node.inputs[i]];
+            let out = match &node.op {
+                Op::Input { index } => inputs[*index].clone(),
+                Op::Dense { weights, bias, in_features, out_features } => {
+                    dense(arg(0), *in_features, *out_features, |row, n| {
+                        let w = &weights[n * in_features..(n + 1) * in_features];
+                        w.iter().zip(row).map(|(w, x)| w * x).sum::<f64>() + bias[n]
+                    })
+                }
+                Op::AddConst { values: c } => arg(0).iter().zip(c).map(|(x, c)| x + c).collect(),
+                Op::Add => arg(0).iter().zip(arg(1)).map(|(a, b)| a + b).collect(),
+                Op::Relu => arg(0).iter().map(|x| x.max(0.0)).collect(),
+                Op::Reshape => arg(0).clone(),
+            };
+            values.push(out);
+        }
+        values
+    }
+
+    /// Number of parameters (weights and constants) in the model.
+    pub fn num_params(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|n| match &n.op {
+                Op::Dense { weights, bias, .. } => weights.len() + bias.len(),
+                Op::AddConst { values } => values.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+/// Applies `f(row, n)` for every row of `x` (rows of length `in_features`) and output column `n`.
+pub(crate) fn dense<T, R>(
+    x: &[T],
+    in_features: usize,
+    out_features: usize,
+    mut f: impl FnMut(&[T], usize) -> R,
+) -> Vec<R> {
+    x.chunks(in_features)
+        .flat_map(|row| (0..out_features).map(|n| f(row, n)).collect::<Vec<_>>())
+        .collect()
+}

@@ -1,0 +1,176 @@
+//! The user-level steps: compile, setup, prove, verify — each reading and writing a build directory.
+
+use std::path::{Path, PathBuf};
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+
+use crate::artifacts::{Artifact, BuildDir, KeysInfo, ModelArtifact, NodeRange, ProofArtifact, Settings, ARTIFACT_VERSION};
+use crate::circuit::{plan, prover_circuit};
+use crate::fixed::{field_from_hex, field_to_hex, from_field};
+use crate::input::InputData;
+use crate::quantize::{calibrate, quantize, QuantizationConfig, QuantizedModel};
+use crate::srs::{dev_srs, read_srs, write_srs, SrsSource};
+use crate::{keys, onnx, proving, Error, Result};
+
+/// Imports, calibrates and quantizes `onnx_path`, plans the circuit and writes the build directory.
+pub fn compile(onnx_path: &Path, calibration: &InputData, config: QuantizationConfig, dir: &BuildDir) -> Result<Settings> {
+    let model = onnx::import(onnx_path)?;
+    let samples = calibration.samples(&model)?;
+    let maxima = calibrate(&model, &samples)?;
+    let qmodel = quantize(&model, &maxima, config)?;
+    // Every calibration sample must fit the bounds just chosen (it always does with margin >= 0).
+    for sample in &samples {
+        qmodel.forward(&qmodel.quantize_inputs(sample), true)?;
+    }
+    tracing::info!(nodes = qmodel.nodes.len(), "planning circuit");
+    let circuit = plan(&qmodel)?;
+    let mut id_bytes = serde_json::to_vec(&qmodel).expect("model serializes");
+    id_bytes.extend(serde_json::to_vec(&circuit.base).expect("params serialize"));
+    let settings = Settings {
+        version: ARTIFACT_VERSION,
+        model_id: crate::hash::sha256_hex(&id_bytes),
+        source: onnx_path.display().to_string(),
+        quantization: config,
+        input_shapes: model.input_shapes(),
+        output_shapes: model.output_shapes(),
+        calibration_samples: samples.len(),
+        nodes: qmodel
+            .nodes
+            .iter()
+            .map(|n| NodeRange { name: n.name.clone(), op_type: n.op_type.clone(), bits: n.bits, calibrated_max: n.calibrated_max })
+            .collect(),
+        circuit,
+    };
+    std::fs::create_dir_all(dir.root()).map_err(|e| Error::io(dir.root(), e))?;
+    // Keys of an earlier compile belong to another circuit: remove them.
+    for stale in [dir.keys_info(), dir.pk(), dir.vk()] {
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(|e| Error::io(&stale, e))?;
+        }
+    }
+    ModelArtifact { version: ARTIFACT_VERSION, model: qmodel }.write(&dir.model())?;
+    settings.write(&dir.settings())?;
+    Ok(settings)
+}
+
+/// Which SRS `setup` uses.
+#[derive(Clone, Debug)]
+pub enum SrsChoice {
+    /// The insecure development SRS.
+    Dev,
+    /// A halo2 params file.
+    File(PathBuf),
+}
+
+/// Loads the settings and quantized model of a compiled build directory.
+pub fn load(dir: &BuildDir) -> Result<(Settings, QuantizedModel)> {
+    dir.require_compiled()?;
+    let settings = Settings::read(&dir.settings())?;
+    let model = ModelArtifact::read(&dir.model())?.model;
+    Ok((settings, model))
+}
+
+/// Generates the SRS (or loads it) and the keys; writes `kzg.srs`, `pk.bin`, `vk.bin`, `keys.json`.
+pub fn setup(dir: &BuildDir, choice: &SrsChoice) -> Result<KeysInfo> {
+    let (settings, model) = load(dir)?;
+    let k = settings.circuit.k;
+    let (srs, source) = match choice {
+        SrsChoice::Dev => (dev_srs(k), SrsSource::DevInsecure),
+        SrsChoice::File(path) => (read_srs(path, k)?, SrsSource::File { path: path.display().to_string() }),
+    };
+    let generated = keys::keygen(&srs, &model, &settings.circuit)?;
+    let vk = generated.pk.get_vk();
+    keys::write_pk(&generated.pk, &dir.pk())?;
+    keys::write_vk(vk, &dir.vk())?;
+    write_srs(&srs, &dir.srs())?;
+    let info = KeysInfo {
+        version: ARTIFACT_VERSION,
+        model_id: settings.model_id.clone(),
+        srs: source,
+        break_points: generated.break_points,
+        vk_sha256: crate::hash::sha256_hex(&keys::vk_bytes(vk)),
+    };
+    info.write(&dir.keys_info())?;
+    Ok(info)
+}
+
+/// The exact fixed-point values of every tensor for `input`, checked against the calibrated bounds.
+pub fn witness(model: &QuantizedModel, input: &InputData) -> Result<Vec<Vec<i128>>> {
+    crate::input::check_lengths(&model.input_lens(), input.input_data.iter().map(Vec::len))?;
+    model.forward(&model.quantize_inputs(&input.input_data), true)
+}
+
+/// Computes the witness and a proof for `input`.
+pub fn prove(dir: &BuildDir, input: &InputData) -> Result<ProofArtifact> {
+    dir.require_keys()?;
+    let (settings, model) = load(dir)?;
+    let info = KeysInfo::read(&dir.keys_info())?;
+    if info.model_id != settings.model_id {
+        return Err(Error::Circuit("keys were generated for another model: run `zkinfer setup` again".into()));
+    }
+    let values = witness(&model, input)?;
+    let srs = read_srs(&dir.srs(), settings.circuit.k)?;
+    tracing::info!("loading proving key");
+    let pk = keys::read_pk(&dir.pk(), &settings.circuit)?;
+    let (circuit, instances) = prover_circuit(&model, &settings.circuit, info.break_points, &values);
+    tracing::info!(k = settings.circuit.k, instances = instances.len(), "proving");
+    let proof = proving::prove(&srs, &pk, circuit, &instances)?;
+    Ok(ProofArtifact {
+        version: ARTIFACT_VERSION,
+        model_id: settings.model_id.clone(),
+        proof: format!("0x{}", hex::encode(&proof)),
+        num_inputs: settings.num_public_inputs(),
+        scale: model.config.scale.0,
+        output_data: decode_outputs(&settings, &model, &instances)?,
+        instances: instances.iter().map(field_to_hex).collect(),
+        dev_srs: info.srs == SrsSource::DevInsecure,
+    })
+}
+
+/// Dequantized outputs, one flat array per graph output.
+fn decode_outputs(settings: &Settings, model: &QuantizedModel, instances: &[Fr]) -> Result<Vec<Vec<f64>>> {
+    let mut rest = &instances[settings.num_public_inputs()..];
+    let mut outputs = Vec::new();
+    for shape in &settings.output_shapes {
+        let (head, tail) = rest.split_at(shape.iter().product());
+        let values = head
+            .iter()
+            .map(|f| from_field(f).map(|q| model.config.scale.dequantize(q)))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::MalformedProof("an output instance is not a small signed integer".into()))?;
+        outputs.push(values);
+        rest = tail;
+    }
+    Ok(outputs)
+}
+
+/// Parses the proof bytes and instances of a proof artifact.
+pub fn decode_proof(artifact: &ProofArtifact) -> Result<(Vec<u8>, Vec<Fr>)> {
+    let proof = hex::decode(artifact.proof.trim_start_matches("0x"))
+        .map_err(|e| Error::MalformedProof(format!("proof is not hex: {e}")))?;
+    let instances = artifact
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(i, s)| field_from_hex(s).ok_or_else(|| Error::MalformedProof(format!("instance #{i} is not a field element: {s}"))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((proof, instances))
+}
+
+/// Verifies a proof artifact off-chain. `Ok(false)` is a rejected proof; `Err` a broken setup.
+pub fn verify(dir: &BuildDir, artifact: &ProofArtifact) -> Result<bool> {
+    dir.require_keys()?;
+    let settings = Settings::read(&dir.settings())?;
+    if artifact.model_id != settings.model_id {
+        tracing::warn!(proof = %artifact.model_id, build = %settings.model_id, "the proof is for another model");
+        return Ok(false);
+    }
+    let (proof, instances) = decode_proof(artifact)?;
+    if instances.len() != settings.circuit.num_instances {
+        tracing::warn!(found = instances.len(), expected = settings.circuit.num_instances, "wrong number of instances");
+        return Ok(false);
+    }
+    let srs = read_srs(&dir.srs(), settings.circuit.k)?;
+    let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
+    Ok(proving::verify(&srs, &vk, &proof, &instances))
+}

@@ -1,0 +1,243 @@
+//! Calibration and quantization: float model + sample inputs → integer model with
+//! per-tensor bounds, and the exact integer forward pass the circuit constrains.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fixed::Scale;
+use crate::model::{dense, Model, Op, TensorId};
+use crate::{Error, Result};
+
+/// Largest bound (in bits) any tensor may have, so no intermediate value wraps in the field.
+pub const MAX_VALUE_BITS: u32 = 64;
+
+/// How fixed-point scales and range bounds are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuantizationConfig {
+    /// Scale of activations (inputs and every intermediate tensor).
+    pub scale: Scale,
+    /// Scale of weights; products are rescaled by `2^weight_scale`.
+    pub weight_scale: Scale,
+    /// Safety margin over the calibrated maximum, in bits (each bit doubles the range).
+    pub margin_bits: u32,
+}
+
+impl Default for QuantizationConfig {
+    fn default() -> Self {
+        QuantizationConfig { scale: Scale(13), weight_scale: Scale(13), margin_bits: 1 }
+    }
+}
+
+/// An operation on fixed-point integers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum QOp {
+    /// A graph input at the activation scale.
+    Input {
+        /// Position among the graph inputs.
+        index: usize,
+    },
+    /// `round((x · W^T + b) / 2^weight_scale)`: weights at the weight scale, bias at both scales.
+    Dense {
+        /// Row-major `[out_features, in_features]`.
+        weights: Vec<i64>,
+        /// `[out_features]`, at scale `scale + weight_scale`.
+        bias: Vec<i64>,
+        /// Contracted axis size.
+        in_features: usize,
+        /// Produced axis size.
+        out_features: usize,
+    },
+    /// Adds a constant (at the activation scale).
+    AddConst {
+        /// One per element.
+        values: Vec<i64>,
+    },
+    /// Element-wise sum.
+    Add,
+    /// `max(x, 0)`.
+    Relu,
+    /// Values unchanged.
+    Reshape,
+}
+
+/// A quantized node with the bound its values are checked against.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QNode {
+    /// ONNX node name.
+    pub name: String,
+    /// ONNX op type.
+    pub op_type: String,
+    /// The integer operation.
+    pub op: QOp,
+    /// Input tensors.
+    pub inputs: Vec<TensorId>,
+    /// Output shape.
+    pub shape: Vec<usize>,
+    /// Every value `v` of this tensor satisfies `-2^bits <= v < 2^bits`.
+    pub bits: u32,
+    /// The largest |value| seen during calibration (float).
+    pub calibrated_max: f64,
+}
+
+/// The model in fixed point, ready to be laid out as a circuit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuantizedModel {
+    /// Nodes in topological order (node `i` produces tensor `i`).
+    pub nodes: Vec<QNode>,
+    /// Graph input tensors.
+    pub inputs: Vec<TensorId>,
+    /// Graph output tensors.
+    pub outputs: Vec<TensorId>,
+    /// Scales and margin used.
+    pub config: QuantizationConfig,
+}
+
+/// Per-tensor largest absolute value over calibration samples.
+pub fn calibrate(model: &Model, samples: &[Vec<Vec<f64>>]) -> Result<Vec<f64>> {
+    if samples.is_empty() {
+        return Err(Error::InvalidInput("calibration needs at least one sample".into()));
+    }
+    let mut max = vec![0.0f64; model.nodes.len()];
+    for sample in samples {
+        crate::input::check_input_lengths(model, sample)?;
+        for (m, values) in max.iter_mut().zip(model.eval_f64(sample)) {
+            *m = values.iter().fold(*m, |m, v| m.max(v.abs()));
+        }
+    }
+    Ok(max)
+}
+
+/// Quantizes `model` with bounds taken from the calibrated maxima.
+pub fn quantize(model: &Model, calibrated_max: &[f64], config: QuantizationConfig) -> Result<QuantizedModel> {
+    let q = |x: f64, s: Scale| -> i64 { s.quantize(x) as i64 };
+    let mut nodes = Vec::with_capacity(model.nodes.len());
+    for (node, &max) in model.nodes.iter().zip(calibrated_max) {
+        let op = match &node.op {
+            Op::Input { index } => QOp::Input { index: *index },
+            Op::Dense { weights, bias, in_features, out_features } => QOp::Dense {
+                weights: weights.iter().map(|w| q(*w, config.weight_scale)).collect(),
+                bias: bias.iter().map(|b| q(*b, config.scale.product(config.weight_scale))).collect(),
+                in_features: *in_features,
+                out_features: *out_features,
+            },
+            Op::AddConst { values } => QOp::AddConst { values: values.iter().map(|c| q(*c, config.scale)).collect() },
+            Op::Add => QOp::Add,
+            Op::Relu => QOp::Relu,
+            Op::Reshape => QOp::Reshape,
+        };
+        let bits = bound_bits(max, config);
+        if bits > MAX_VALUE_BITS {
+            return Err(Error::InvalidNode {
+                op: node.op_type.clone(),
+                node: node.name.clone(),
+                reason: format!("calibrated magnitude {max:e} needs {bits} bits at scale 2^{}", config.scale.0),
+            });
+        }
+        nodes.push(QNode {
+            name: node.name.clone(),
+            op_type: node.op_type.clone(),
+            op,
+            inputs: node.inputs.clone(),
+            shape: node.shape.clone(),
+            bits,
+            calibrated_max: max,
+        });
+    }
+    // A reshape or relu has the bound of its input (the circuit checks the input's bound).
+    for i in 0..nodes.len() {
+        if matches!(nodes[i].op, QOp::Reshape | QOp::Relu) {
+            nodes[i].bits = nodes[nodes[i].inputs[0]].bits;
+        }
+    }
+    Ok(QuantizedModel { nodes, inputs: model.inputs.clone(), outputs: model.outputs.clone(), config })
+}
+
+/// Bits needed for `|v| * 2^scale * 2^margin`, at least one more than the scale's unit.
+fn bound_bits(max: f64, config: QuantizationConfig) -> u32 {
+    let scaled = (max * config.scale.multiplier()).max(1.0) * (config.margin_bits as f64).exp2();
+    (scaled.log2().ceil() as u32).max(1) + 1
+}
+
+/// `round(acc / 2^shift)`, ties toward +infinity: `floor((acc + 2^(shift-1)) / 2^shift)`.
+pub fn rescale(acc: i128, shift: u32) -> i128 {
+    if shift == 0 {
+        return acc;
+    }
+    (acc + (1i128 << (shift - 1))).div_euclid(1i128 << shift)
+}
+
+impl QuantizedModel {
+    /// Quantizes float inputs at the activation scale.
+    pub fn quantize_inputs(&self, inputs: &[Vec<f64>]) -> Vec<Vec<i128>> {
+        inputs.iter().map(|v| v.iter().map(|x| self.config.scale.quantize(*x)).collect()).collect()
+    }
+
+    /// The exact integer value of every tensor. With `check`, a value outside its node's
+    /// bound is an [`Error::OutOfRange`] naming the node.
+    pub fn forward(&self, inputs: &[Vec<i128>], check: bool) -> Result<Vec<Vec<i128>>> {
+        let mut values: Vec<Vec<i128>> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let arg = |i: usize| &values[node.inputs[i]];
+            let out: Vec<i128> = match &node.op {
+                QOp::Input { index } => inputs.get(*index).cloned().ok_or_else(|| {
+                    Error::InvalidInput(format!("missing graph input #{index} ({})", node.name))
+                })?,
+                QOp::Dense { weights, bias, in_features, out_features } => {
+                    dense(arg(0), *in_features, *out_features, |row, n| {
+                        let w = &weights[n * in_features..(n + 1) * in_features];
+                        let acc: i128 = w.iter().zip(row).map(|(w, x)| *w as i128 * x).sum::<i128>() + bias[n] as i128;
+                        rescale(acc, self.config.weight_scale.0)
+                    })
+                }
+                QOp::AddConst { values: c } => arg(0).iter().zip(c).map(|(x, c)| x + *c as i128).collect(),
+                QOp::Add => arg(0).iter().zip(arg(1)).map(|(a, b)| a + b).collect(),
+                QOp::Relu => arg(0).iter().map(|x| (*x).max(0)).collect(),
+                QOp::Reshape => arg(0).clone(),
+            };
+            if check {
+                let bound = 1i128 << node.bits;
+                if let Some(v) = out.iter().find(|v| **v < -bound || **v >= bound) {
+                    return Err(Error::OutOfRange {
+                        node: format!("{} ({})", node.name, node.op_type),
+                        value: *v,
+                        scale: self.config.scale.0,
+                        bits: node.bits,
+                    });
+                }
+            }
+            values.push(out);
+        }
+        Ok(values)
+    }
+
+    /// Input lengths (elements per graph input).
+    pub fn input_lens(&self) -> Vec<usize> {
+        self.inputs.iter().map(|&t| self.nodes[t].shape.iter().product()).collect()
+    }
+
+    /// Output shapes.
+    pub fn output_shapes(&self) -> Vec<Vec<usize>> {
+        self.outputs.iter().map(|&t| self.nodes[t].shape.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rescale_rounds_half_up_for_both_signs() {
+        assert_eq!(rescale(5, 2), 1); // 1.25
+        assert_eq!(rescale(6, 2), 2); // 1.5
+        assert_eq!(rescale(-5, 2), -1); // -1.25
+        assert_eq!(rescale(-6, 2), -1); // -1.5
+        assert_eq!(rescale(-7, 2), -2); // -1.75
+    }
+
+    #[test]
+    fn bound_has_margin_over_the_calibrated_maximum() {
+        let cfg = QuantizationConfig { scale: Scale(8), weight_scale: Scale(8), margin_bits: 1 };
+        let bits = bound_bits(3.0, cfg);
+        assert!((1i128 << bits) >= 2 * 3 * 256, "{bits}");
+        assert!((1i128 << bits) <= 8 * 3 * 256, "{bits}");
+    }
+}
