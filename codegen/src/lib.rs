@@ -1,1 +1,61 @@
-pub fn x(){}
+//! zkinfer's code generation: verifying key → Solidity verifier (+ ABI and bytecode),
+//! compiled with solc through its standard-JSON interface.
+
+mod error;
+pub mod solc;
+pub mod verifier;
+
+pub use error::{Error, Result};
+pub use solc::{CompiledContract, Solc};
+pub use verifier::{generate_verifier, CODE_SIZE_LIMIT, VERIFIER_CONTRACT};
+
+use std::path::Path;
+
+use zkinfer_prover::artifacts::{Artifact, BuildDir, Settings};
+use zkinfer_prover::{keys, srs};
+
+/// The generated verifier: source, ABI and bytecode.
+#[derive(Clone, Debug)]
+pub struct GeneratedVerifier {
+    /// Solidity source.
+    pub source: String,
+    /// The compiled contract.
+    pub compiled: CompiledContract,
+}
+
+/// Generates and compiles the verifier of a build directory with keys.
+pub fn verifier_for_build(dir: &BuildDir, solc: &Solc) -> Result<GeneratedVerifier> {
+    dir.require_keys()?;
+    let settings = Settings::read(&dir.settings())?;
+    let srs = srs::read_srs(&dir.srs(), settings.circuit.k)?;
+    let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
+    let source = generate_verifier(&srs, &vk, settings.circuit.num_instances)?;
+    let mut contracts = solc.compile(&[("Verifier.sol", &source)])?;
+    let compiled = contracts
+        .remove(VERIFIER_CONTRACT)
+        .ok_or_else(|| Error::Solc(format!("no {VERIFIER_CONTRACT} in the compiler output")))?;
+    let size = compiled.deployed_bytecode.len();
+    if size > CODE_SIZE_LIMIT {
+        return Err(Error::TooLarge { size, limit: CODE_SIZE_LIMIT });
+    }
+    Ok(GeneratedVerifier { source, compiled })
+}
+
+impl GeneratedVerifier {
+    /// Writes `<path>` (Solidity), `<stem>.abi.json` and `<stem>.bin` (creation bytecode, hex) beside it.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| Error::Io { path: p, source }
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(path, &self.source).map_err(io(path))?;
+        let abi = path.with_extension("abi.json");
+        std::fs::write(&abi, serde_json::to_string_pretty(&self.compiled.abi).expect("json")).map_err(io(&abi))?;
+        let bin = path.with_extension("bin");
+        std::fs::write(&bin, hex::encode(&self.compiled.bytecode)).map_err(io(&bin))?;
+        Ok(())
+    }
+}

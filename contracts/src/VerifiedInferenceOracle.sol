@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.19;
+
+/// @title VerifiedInferenceOracle
+/// @notice Stores model outputs that arrive with a valid zkinfer proof. Each registered model has its own
+/// generated verifier (the verifying key commits to the weights), a fixed number of public inputs and
+/// outputs, and a fixed-point scale. Outputs are decoded from field elements to signed integers
+/// (negative values are encoded as `r - |x|`), so consumers never do field arithmetic.
+contract VerifiedInferenceOracle {
+    /// @notice The BN254 scalar field modulus `r`: every public instance must be below it.
+    uint256 public constant FIELD_MODULUS =
+        0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
+
+    /// @notice A registered model.
+    struct Model {
+        address verifier;
+        uint32 numInputs;
+        uint32 numOutputs;
+        uint8 scale;
+    }
+
+    /// @notice The latest verified inference of a subject for a model.
+    struct Inference {
+        int256[] outputs;
+        uint64 blockNumber;
+        bytes32 proofHash;
+    }
+
+    /// @notice Who may register models.
+    address public immutable owner;
+    /// @notice Registered models by id (the `model_id` of the zkinfer build).
+    mapping(bytes32 => Model) public models;
+    /// @notice Proofs already accepted, by keccak256 of the proof bytes.
+    mapping(bytes32 => bool) public usedProofs;
+    mapping(bytes32 => mapping(address => Inference)) internal _latest;
+
+    /// @notice A model was registered.
+    event ModelRegistered(
+        bytes32 indexed modelId, address verifier, uint32 numInputs, uint32 numOutputs, uint8 scale
+    );
+    /// @notice A proof was verified and its outputs stored for `subject`.
+    event InferenceVerified(
+        bytes32 indexed modelId, address indexed subject, bytes32 proofHash, int256[] outputs
+    );
+
+    /// @dev The caller is not the owner.
+    error NotOwner();
+    /// @dev The model id was never registered.
+    error UnknownModel(bytes32 modelId);
+    /// @dev The model id is registered already.
+    error ModelAlreadyRegistered(bytes32 modelId);
+    /// @dev A model needs a verifier contract and at least one output.
+    error InvalidModel();
+    /// @dev The number of instances does not match the model's inputs + outputs.
+    error WrongInstanceCount(uint256 expected, uint256 found);
+    /// @dev An instance is not a canonical field element (`>= FIELD_MODULUS`).
+    error InstanceNotInField(uint256 index);
+    /// @dev This exact proof was accepted before.
+    error ProofAlreadyUsed(bytes32 proofHash);
+    /// @dev The verifier rejected the proof.
+    error ProofRejected();
+    /// @dev No verified inference is stored for this subject and model.
+    error NoInference(bytes32 modelId, address subject);
+
+    constructor() {
+        owner = msg.sender;
+    }
+
+    /// @notice Registers `modelId` with its verifier contract and instance layout.
+    function registerModel(
+        bytes32 modelId,
+        address verifier,
+        uint32 numInputs,
+        uint32 numOutputs,
+        uint8 scale
+    ) external {
+        if (msg.sender != owner) revert NotOwner();
+        if (models[modelId].verifier != address(0)) revert ModelAlreadyRegistered(modelId);
+        if (verifier.code.length == 0 || numOutputs == 0) revert InvalidModel();
+        models[modelId] = Model(verifier, numInputs, numOutputs, scale);
+        emit ModelRegistered(modelId, verifier, numInputs, numOutputs, scale);
+    }
+
+    /// @notice Verifies `proof` for `instances` (inputs then outputs) and stores the decoded outputs
+    /// as the caller's latest inference for `modelId`.
+    function submitInference(bytes32 modelId, bytes calldata proof, uint256[] calldata instances)
+        external
+        returns (int256[] memory outputs)
+    {
+        Model memory model = models[modelId];
+        if (model.verifier == address(0)) revert UnknownModel(modelId);
+        uint256 expected = uint256(model.numInputs) + model.numOutputs;
+        if (instances.length != expected) revert WrongInstanceCount(expected, instances.length);
+        for (uint256 i = 0; i < instances.length; ++i) {
+            if (instances[i] >= FIELD_MODULUS) revert InstanceNotInField(i);
+        }
+        bytes32 proofHash = keccak256(proof);
+        if (usedProofs[proofHash]) revert ProofAlreadyUsed(proofHash);
+        usedProofs[proofHash] = true;
+
+        (bool ok,) = model.verifier.staticcall(abi.encodePacked(instances, proof));
+        if (!ok) revert ProofRejected();
+
+        outputs = new int256[](model.numOutputs);
+        for (uint256 i = 0; i < model.numOutputs; ++i) {
+            outputs[i] = decodeSigned(instances[model.numInputs + i]);
+        }
+        Inference storage inference = _latest[modelId][msg.sender];
+        inference.outputs = outputs;
+        inference.blockNumber = uint64(block.number);
+        inference.proofHash = proofHash;
+        emit InferenceVerified(modelId, msg.sender, proofHash, outputs);
+    }
+
+    /// @notice The latest verified outputs of `subject` for `modelId`, their scale (value = output / 2^scale)
+    /// and the block they were verified in.
+    function latestInference(bytes32 modelId, address subject)
+        external
+        view
+        returns (int256[] memory outputs, uint8 scale, uint64 blockNumber)
+    {
+        Inference storage inference = _latest[modelId][subject];
+        if (inference.blockNumber == 0) revert NoInference(modelId, subject);
+        return (inference.outputs, models[modelId].scale, inference.blockNumber);
+    }
+
+    /// @notice Decodes a field element as a signed integer: values above `(r-1)/2` are `x - r`.
+    function decodeSigned(uint256 x) public pure returns (int256) {
+        if (x >= FIELD_MODULUS) revert InstanceNotInField(0);
+        if (x > (FIELD_MODULUS - 1) / 2) return -int256(FIELD_MODULUS - x);
+        return int256(x);
+    }
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.19;
+
+import {Test} from "./utils/Test.sol";
+import {MockVerifier} from "./utils/Mocks.sol";
+import {VerifiedInferenceOracle} from "../src/VerifiedInferenceOracle.sol";
+
+contract VerifiedInferenceOracleTest is Test {
+    bytes32 internal constant MODEL = keccak256("model");
+    uint256 internal constant R = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
+
+    VerifiedInferenceOracle internal oracle;
+    MockVerifier internal verifier;
+    address internal alice = address(0xA11CE);
+
+    function setUp() public {
+        oracle = new VerifiedInferenceOracle();
+        verifier = new MockVerifier();
+        oracle.registerModel(MODEL, address(verifier), 2, 1, 13);
+    }
+
+    function instances(int256 a, int256 b, int256 out) internal pure returns (uint256[] memory xs) {
+        xs = new uint256[](3);
+        xs[0] = encode(a);
+        xs[1] = encode(b);
+        xs[2] = encode(out);
+    }
+
+    function encode(int256 x) internal pure returns (uint256) {
+        return x >= 0 ? uint256(x) : R - uint256(-x);
+    }
+
+    function test_registerModel_onlyOwner() public {
+        vm.prank(alice);
+        vm.expectRevert(VerifiedInferenceOracle.NotOwner.selector);
+        oracle.registerModel(keccak256("other"), address(verifier), 1, 1, 13);
+    }
+
+    function test_registerModel_rejectsDuplicateAndInvalid() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.ModelAlreadyRegistered.selector, MODEL)
+        );
+        oracle.registerModel(MODEL, address(verifier), 2, 1, 13);
+        vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
+        oracle.registerModel(keccak256("eoa"), alice, 2, 1, 13);
+        vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
+        oracle.registerModel(keccak256("no outputs"), address(verifier), 2, 0, 13);
+    }
+
+    function test_submitInference_storesDecodedOutputs() public {
+        vm.prank(alice);
+        int256[] memory outputs = oracle.submitInference(MODEL, hex"01", instances(5, -7, -8192));
+        assertEq(outputs[0], -8192, "returned output");
+        (int256[] memory stored, uint8 scale, uint64 blockNumber) = oracle.latestInference(MODEL, alice);
+        assertEq(stored.length, 1, "one output");
+        assertEq(stored[0], -8192, "stored output");
+        assertEq(uint256(scale), 13, "scale");
+        assertEq(uint256(blockNumber), block.number, "block");
+    }
+
+    function test_submitInference_failsForUnknownModel() public {
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.UnknownModel.selector, bytes32(0)));
+        oracle.submitInference(bytes32(0), hex"01", instances(1, 2, 3));
+    }
+
+    function test_submitInference_failsForWrongInstanceCount() public {
+        uint256[] memory xs = new uint256[](2);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.WrongInstanceCount.selector, 3, 2));
+        oracle.submitInference(MODEL, hex"01", xs);
+    }
+
+    function test_submitInference_failsForInstanceNotInField() public {
+        uint256[] memory xs = instances(1, 2, 3);
+        xs[1] = R;
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InstanceNotInField.selector, 1));
+        oracle.submitInference(MODEL, hex"01", xs);
+        xs[1] = R + 2;
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InstanceNotInField.selector, 1));
+        oracle.submitInference(MODEL, hex"01", xs);
+    }
+
+    function test_submitInference_failsOnReplay() public {
+        oracle.submitInference(MODEL, hex"0102", instances(1, 2, 3));
+        vm.prank(alice);
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.ProofAlreadyUsed.selector, keccak256(hex"0102"))
+        );
+        oracle.submitInference(MODEL, hex"0102", instances(1, 2, 3));
+    }
+
+    function test_submitInference_failsWhenVerifierRejects() public {
+        verifier.setAccept(false);
+        vm.expectRevert(VerifiedInferenceOracle.ProofRejected.selector);
+        oracle.submitInference(MODEL, hex"01", instances(1, 2, 3));
+        // A rejected proof is not burnt: it can be submitted once the verifier accepts it.
+        verifier.setAccept(true);
+        oracle.submitInference(MODEL, hex"01", instances(1, 2, 3));
+    }
+
+    function test_latestInference_failsWithoutOne() public {
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.NoInference.selector, MODEL, alice));
+        oracle.latestInference(MODEL, alice);
+    }
+
+    function test_decodeSigned_edges() public {
+        assertEq(oracle.decodeSigned(0), 0, "zero");
+        assertEq(oracle.decodeSigned(1), 1, "one");
+        assertEq(oracle.decodeSigned(R - 1), -1, "minus one");
+        assertEq(oracle.decodeSigned((R - 1) / 2), int256((R - 1) / 2), "largest positive");
+        assertEq(oracle.decodeSigned((R - 1) / 2 + 1), -int256((R - 1) / 2), "most negative");
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InstanceNotInField.selector, 0));
+        oracle.decodeSigned(R);
+    }
+
+    function test_fuzz_decodeSigned_roundTrips(int128 x) public view {
+        assertEq(oracle.decodeSigned(encode(x)), int256(x), "round trip");
+    }
+}

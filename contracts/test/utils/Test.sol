@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.19;
+
+/// @notice The Foundry cheatcodes these tests use (forge-std is not available offline).
+interface Vm {
+    function prank(address sender) external;
+    function startPrank(address sender) external;
+    function stopPrank() external;
+    function deal(address account, uint256 newBalance) external;
+    function roll(uint256 newHeight) external;
+    function expectRevert(bytes4 selector) external;
+    function expectRevert(bytes calldata revertData) external;
+    function expectRevert() external;
+    function assume(bool condition) external;
+    function envAddress(string calldata name) external view returns (address);
+    function envBytes32(string calldata name) external view returns (bytes32);
+    function envUint(string calldata name) external view returns (uint256);
+    function envOr(string calldata name, uint256 defaultValue) external view returns (uint256);
+    function startBroadcast() external;
+    function stopBroadcast() external;
+}
+
+/// @notice A minimal test base: the cheatcode handle and assertions that revert with context.
+abstract contract Test {
+    Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    /// @dev Forge reads this flag to run functions prefixed with `test`.
+    bool public IS_TEST = true;
+
+    error AssertionFailed(string message);
+    error AssertionFailedUint(string message, uint256 left, uint256 right);
+    error AssertionFailedInt(string message, int256 left, int256 right);
+
+    function assertTrue(bool condition, string memory message) internal pure {
+        if (!condition) revert AssertionFailed(message);
+    }
+
+    function assertEq(uint256 left, uint256 right, string memory message) internal pure {
+        if (left != right) revert AssertionFailedUint(message, left, right);
+    }
+
+    function assertEq(int256 left, int256 right, string memory message) internal pure {
+        if (left != right) revert AssertionFailedInt(message, left, right);
+    }
+
+    function assertEq(address left, address right, string memory message) internal pure {
+        if (left != right) revert AssertionFailedUint(message, uint160(left), uint160(right));
+    }
+}
