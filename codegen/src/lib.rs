@@ -6,7 +6,7 @@ pub mod solc;
 pub mod verifier;
 
 pub use error::{Error, Result};
-pub use solc::{CompiledContract, Solc};
+pub use solc::{CompiledContract, Optimizer, Solc};
 pub use verifier::{generate_verifier, CODE_SIZE_LIMIT, VERIFIER_CONTRACT};
 
 use std::path::Path;
@@ -30,7 +30,7 @@ pub fn verifier_for_build(dir: &BuildDir, solc: &Solc) -> Result<GeneratedVerifi
     let srs = srs::read_srs(&dir.srs(), settings.circuit.k)?;
     let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
     let source = generate_verifier(&srs, &vk, settings.circuit.num_instances)?;
-    let mut contracts = solc.compile(&[("Verifier.sol", &source)])?;
+    let mut contracts = solc.compile(&[("Verifier.sol", &source)], Optimizer::Off)?;
     let compiled = contracts
         .remove(VERIFIER_CONTRACT)
         .ok_or_else(|| Error::Solc(format!("no {VERIFIER_CONTRACT} in the compiler output")))?;

@@ -12,8 +12,18 @@ use crate::{Error, Result};
 /// EVM version every contract is compiled for (solc 0.8.19's newest).
 pub const EVM_VERSION: &str = "paris";
 
-/// Optimizer runs for every contract.
+/// Optimizer runs for contracts compiled with the optimizer.
 pub const OPTIMIZER_RUNS: u32 = 200;
+
+/// Whether the optimizer runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Optimizer {
+    /// Legacy optimizer, [`OPTIMIZER_RUNS`] runs.
+    On,
+    /// No optimizer: the generated verifier's assembly only fits the stack this way (the
+    /// optimizer gives "stack too deep"; via-IR miscompiles it).
+    Off,
+}
 
 /// A compiled contract.
 #[derive(Clone, Debug)]
@@ -38,16 +48,15 @@ impl Solc {
         Solc { command: command.into() }
     }
 
-    /// Compiles `sources` (file name, content) and returns every contract by name.
-    /// Optimizer on, no via-IR (the generated verifier's Yul is miscompiled under via-IR).
-    pub fn compile(&self, sources: &[(&str, &str)]) -> Result<BTreeMap<String, CompiledContract>> {
+    /// Compiles `sources` (file name, content) and returns every contract by name. Never via-IR.
+    pub fn compile(&self, sources: &[(&str, &str)], optimizer: Optimizer) -> Result<BTreeMap<String, CompiledContract>> {
         let sources: serde_json::Map<String, Value> =
             sources.iter().map(|(name, content)| (name.to_string(), json!({ "content": content }))).collect();
         let input = json!({
             "language": "Solidity",
             "sources": sources,
             "settings": {
-                "optimizer": { "enabled": true, "runs": OPTIMIZER_RUNS },
+                "optimizer": { "enabled": optimizer == Optimizer::On, "runs": OPTIMIZER_RUNS },
                 "evmVersion": EVM_VERSION,
                 "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } }
             }

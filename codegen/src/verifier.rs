@@ -43,7 +43,7 @@ pub fn generate_verifier(srs: &Srs, vk: &VerifyingKey<G1Affine>, num_instances: 
 
 /// snark-verifier reads scalars as `mod(calldataload(o), f_q)`, which would accept `x + r` for
 /// `x`: a non-canonical instance or a malleable proof. Replace each read by one that fails
-/// verification unless the word is `< r`.
+/// (reverts) unless the word is `< r`.
 fn require_canonical_scalars(code: &str) -> String {
     const PREFIX: &str = "mstore(";
     const READ: &str = ", mod(calldataload(";
@@ -58,7 +58,7 @@ fn require_canonical_scalars(code: &str) -> String {
         match parsed {
             Some((ptr, offset)) => {
                 out.push_str(&format!(
-                    "{indent}{{ let v := calldataload({offset}) success := and(success, lt(v, f_q)) mstore({ptr}, v) }}\n"
+                    "{indent}mstore({ptr}, calldataload({offset})) if iszero(lt(mload({ptr}), f_q)) {{ revert(0, 0) }}\n"
                 ));
             }
             None => {
@@ -80,7 +80,7 @@ mod tests {
         let patched = require_canonical_scalars(code);
         assert_eq!(
             patched,
-            "  x\n        { let v := calldataload(0x0) success := and(success, lt(v, f_q)) mstore(0x80, v) }\n"
+            "  x\n        mstore(0x80, calldataload(0x0)) if iszero(lt(mload(0x80), f_q)) { revert(0, 0) }\n"
         );
     }
 }

@@ -139,8 +139,10 @@ pub fn plan(model: &QuantizedModel) -> Result<CircuitParams> {
         let mut b = builder(CircuitBuilderStage::Keygen, k);
         let instances = synthesize(&mut b, model, &values);
         let base = b.calculate_params(Some(BLINDING_ROWS));
+        let stats = b.statistics();
+        // Planning builders are never synthesized; clear them so they drop quietly.
+        b.clear();
         if base.num_advice_per_phase[0] <= MAX_ADVICE_COLUMNS {
-            let stats = b.statistics();
             return Ok(CircuitParams {
                 k,
                 base,

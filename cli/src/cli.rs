@@ -1,0 +1,200 @@
+//! Command-line arguments (clap).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Verifiable ML inference: ONNX → halo2 KZG proof → Solidity verifier → EVM.
+#[derive(Debug, Parser)]
+#[command(name = "zkinfer", version, about)]
+pub(crate) struct Cli {
+    /// Print one machine-readable JSON object on stdout.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Only warnings and errors on stderr (`ZKINFER_LOG` overrides, e.g. `ZKINFER_LOG=debug`).
+    #[arg(long, short, global = true)]
+    pub(crate) quiet: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Import an ONNX model, calibrate fixed-point scales and lay out the circuit.
+    Compile(CompileArgs),
+    /// Generate the proving and verifying keys.
+    Setup(SetupArgs),
+    /// Compute the witness for an input and prove it.
+    Prove(ProveArgs),
+    /// Verify a proof off-chain; the exit code gives the verdict (0 valid, 1 invalid).
+    Verify(VerifyArgs),
+    /// Generate the Solidity verifier (with its ABI and bytecode).
+    Codegen(CodegenArgs),
+    /// Deploy the verifier, the oracle (registering the model) and the lending pool.
+    Deploy(DeployArgs),
+    /// Send a proof to the oracle in a transaction.
+    Submit(SubmitArgs),
+    /// Read a verified output (and the lending pool's decision) from the chain.
+    Read(ReadArgs),
+    /// One shot: compile (calibrating on the input), dev setup, prove and verify.
+    Run(RunArgs),
+}
+
+/// Quantization target.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Target {
+    /// Scales 2^13 (default).
+    Accuracy,
+    /// Scales 2^10: fewer range-check limbs, less accuracy.
+    Resources,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct QuantArgs {
+    /// Quantization target; `--scale` overrides its activation/weight scale.
+    #[arg(long, value_enum, default_value = "accuracy")]
+    pub(crate) target: Target,
+    /// Fixed-point scale exponent of activations and weights (values × 2^scale).
+    #[arg(long)]
+    pub(crate) scale: Option<u32>,
+    /// Safety margin over calibrated ranges, in bits (1 = twice the largest value seen).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) margin_bits: u32,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompileArgs {
+    /// The ONNX model.
+    pub(crate) model: PathBuf,
+    /// Calibration samples in EZKL's input format (several samples back to back allowed).
+    #[arg(long)]
+    pub(crate) calibration: PathBuf,
+    /// Build directory to write.
+    #[arg(short, long)]
+    pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) quant: QuantArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SetupArgs {
+    /// Build directory from `compile`.
+    pub(crate) build_dir: PathBuf,
+    /// A halo2 KZG params file (BN254) with at least 2^k points.
+    #[arg(long, conflicts_with = "dev_srs")]
+    pub(crate) srs: Option<PathBuf>,
+    /// Use a development SRS from a public seed: INSECURE, for testing only.
+    #[arg(long)]
+    pub(crate) dev_srs: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProveArgs {
+    /// Build directory with keys.
+    pub(crate) build_dir: PathBuf,
+    /// Input in EZKL's format: {"input_data": [[...]]}.
+    #[arg(long)]
+    pub(crate) input: PathBuf,
+    /// Proof file to write.
+    #[arg(short, long)]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Build directory with keys.
+    pub(crate) build_dir: PathBuf,
+    /// Proof file from `prove`.
+    pub(crate) proof: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SolcArgs {
+    /// Solidity compiler (0.8.19, native or the solc-js shim), standard-JSON capable.
+    #[arg(long, env = "ZKINFER_SOLC", default_value = "solc")]
+    pub(crate) solc: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CodegenArgs {
+    /// Build directory with keys.
+    pub(crate) build_dir: PathBuf,
+    /// Solidity file to write; `.abi.json` and `.bin` are written beside it.
+    #[arg(short, long)]
+    pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) solc: SolcArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChainArgs {
+    /// JSON-RPC endpoint.
+    #[arg(long)]
+    pub(crate) rpc_url: String,
+    /// Hex private key of the sending account.
+    #[arg(long, env = "ZKINFER_PRIVATE_KEY", hide_env_values = true)]
+    pub(crate) private_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    /// Build directory with keys.
+    pub(crate) build_dir: PathBuf,
+    #[command(flatten)]
+    pub(crate) chain: ChainArgs,
+    #[command(flatten)]
+    pub(crate) solc: SolcArgs,
+    /// ETH to seed the lending pool with.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) fund_eth: u64,
+    /// Blocks after which a verified score is stale for the lending pool.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) max_score_age: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SubmitArgs {
+    /// Proof file from `prove` (never modified).
+    pub(crate) proof: PathBuf,
+    #[command(flatten)]
+    pub(crate) chain: ChainArgs,
+    /// Address of the VerifiedInferenceOracle.
+    #[arg(long)]
+    pub(crate) consumer: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReadArgs {
+    /// JSON-RPC endpoint.
+    #[arg(long)]
+    pub(crate) rpc_url: String,
+    /// Address of the VerifiedInferenceOracle.
+    #[arg(long)]
+    pub(crate) consumer: String,
+    /// The model id (bytes32).
+    #[arg(long)]
+    pub(crate) model_id: String,
+    /// Whose inference to read.
+    #[arg(long)]
+    pub(crate) subject: String,
+    /// A RiskAdjustedLending pool to ask for the subject's LTV and credit limit.
+    #[arg(long)]
+    pub(crate) lending: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The ONNX model.
+    pub(crate) model: PathBuf,
+    /// Input in EZKL's format (also used for calibration).
+    #[arg(long)]
+    pub(crate) input: PathBuf,
+    /// Result file: {"output_data": [[...]], ...}.
+    #[arg(short, long)]
+    pub(crate) out: PathBuf,
+    /// Build directory to keep (default: a temporary one, removed afterwards).
+    #[arg(long)]
+    pub(crate) build_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) quant: QuantArgs,
+}

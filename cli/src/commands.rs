@@ -1,0 +1,347 @@
+//! One function per subcommand. Each returns what to print: text, or JSON with `--json`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use alloy::primitives::{utils::format_ether, Address, Bytes, B256, U256};
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use zkinfer_codegen::{verifier_for_build, Solc};
+use zkinfer_prover::artifacts::{Artifact, BuildDir, ProofArtifact, Settings};
+use zkinfer_prover::fixed::Scale;
+use zkinfer_prover::input::InputData;
+use zkinfer_prover::pipeline::{self, SrsChoice};
+use zkinfer_prover::quantize::QuantizationConfig;
+
+use crate::chain::{self, connect, connect_read_only, describe, parse_address, tx_hex};
+use crate::cli::*;
+use crate::contracts::{compile_consumers, RiskAdjustedLending, VerifiedInferenceOracle};
+use crate::progress::with_spinner;
+
+/// What a command prints and its exit code.
+pub(crate) struct Outcome {
+    pub(crate) json: Value,
+    pub(crate) text: String,
+    pub(crate) exit_code: i32,
+}
+
+impl Outcome {
+    fn ok(json: Value, text: impl Into<String>) -> Self {
+        Outcome { json, text: text.into(), exit_code: 0 }
+    }
+}
+
+/// Runs the parsed command.
+pub(crate) fn dispatch(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Compile(a) => compile(&a),
+        Command::Setup(a) => setup(&a),
+        Command::Prove(a) => prove(&a),
+        Command::Verify(a) => verify(&a),
+        Command::Codegen(a) => codegen(&a),
+        Command::Deploy(a) => runtime()?.block_on(deploy(&a)),
+        Command::Submit(a) => runtime()?.block_on(submit(&a)),
+        Command::Read(a) => runtime()?.block_on(read(&a)),
+        Command::Run(a) => run(&a),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+}
+
+fn quant_config(q: &QuantArgs) -> QuantizationConfig {
+    let default = match q.target {
+        Target::Accuracy => 13,
+        Target::Resources => 10,
+    };
+    let s = Scale(q.scale.unwrap_or(default));
+    QuantizationConfig { scale: s, weight_scale: s, margin_bits: q.margin_bits }
+}
+
+fn compile_step(model: &Path, calibration: &Path, out: &Path, quant: &QuantArgs) -> Result<Settings> {
+    let calibration = InputData::read(calibration)?;
+    let settings = pipeline::compile(model, &calibration, quant_config(quant), &BuildDir::new(out))?;
+    Ok(settings)
+}
+
+fn settings_json(s: &Settings) -> Value {
+    json!({
+        "model_id": s.model_id,
+        "k": s.circuit.k,
+        "advice_columns": s.circuit.base.num_advice_per_phase.first(),
+        "lookup_bits": s.circuit.base.lookup_bits,
+        "advice_cells": s.circuit.advice_cells,
+        "lookup_cells": s.circuit.lookup_cells,
+        "fixed_cells": s.circuit.fixed_cells,
+        "instances": s.circuit.num_instances,
+        "scale": s.quantization.scale.0,
+        "calibration_samples": s.calibration_samples,
+        "nodes": s.nodes,
+    })
+}
+
+fn compile(a: &CompileArgs) -> Result<Outcome> {
+    let s = compile_step(&a.model, &a.calibration, &a.out, &a.quant)?;
+    let text = format!(
+        "compiled {} → {}\n  model id {}\n  k = {} ({} advice columns, {}-bit range table), {} advice cells, {} range-checked cells, {} public values",
+        a.model.display(),
+        a.out.display(),
+        s.model_id,
+        s.circuit.k,
+        s.circuit.base.num_advice_per_phase[0],
+        s.circuit.base.lookup_bits.unwrap_or(0),
+        s.circuit.advice_cells,
+        s.circuit.lookup_cells,
+        s.circuit.num_instances
+    );
+    Ok(Outcome::ok(settings_json(&s), text))
+}
+
+fn srs_choice(a: &SetupArgs) -> Result<SrsChoice> {
+    match (&a.srs, a.dev_srs) {
+        (Some(path), _) => Ok(SrsChoice::File(path.clone())),
+        (None, true) => Ok(SrsChoice::Dev),
+        (None, false) => bail!("choose an SRS: --srs FILE (a ceremony file) or --dev-srs (insecure, testing only)"),
+    }
+}
+
+fn setup_step(dir: &BuildDir, choice: &SrsChoice) -> Result<f64> {
+    if matches!(choice, SrsChoice::Dev) {
+        eprintln!("WARNING: --dev-srs uses an SRS from a public seed. Its proofs can be forged by anyone. Testing only.");
+    }
+    let (info, secs) = with_spinner("generating keys", || pipeline::setup(dir, choice));
+    info?;
+    Ok(secs)
+}
+
+fn setup(a: &SetupArgs) -> Result<Outcome> {
+    let dir = BuildDir::new(&a.build_dir);
+    let choice = srs_choice(a)?;
+    let secs = setup_step(&dir, &choice)?;
+    let pk = std::fs::metadata(dir.pk()).map(|m| m.len()).unwrap_or(0);
+    let vk = std::fs::metadata(dir.vk()).map(|m| m.len()).unwrap_or(0);
+    Ok(Outcome::ok(
+        json!({ "setup_seconds": secs, "pk_bytes": pk, "vk_bytes": vk, "dev_srs": matches!(choice, SrsChoice::Dev) }),
+        format!("keys written to {} in {secs:.2} s (pk {pk} B, vk {vk} B)", a.build_dir.display()),
+    ))
+}
+
+fn prove_step(dir: &BuildDir, input: &Path, out: &Path) -> Result<(ProofArtifact, f64)> {
+    let input = InputData::read(input)?;
+    let (artifact, secs) = with_spinner("proving", || pipeline::prove(dir, &input));
+    let artifact = artifact?;
+    artifact.write(out)?;
+    Ok((artifact, secs))
+}
+
+fn proof_len(a: &ProofArtifact) -> usize {
+    a.proof.len().saturating_sub(2) / 2
+}
+
+fn prove(a: &ProveArgs) -> Result<Outcome> {
+    let (artifact, secs) = prove_step(&BuildDir::new(&a.build_dir), &a.input, &a.out)?;
+    Ok(Outcome::ok(
+        json!({ "prove_seconds": secs, "proof_bytes": proof_len(&artifact), "output_data": artifact.output_data, "proof": a.out }),
+        format!(
+            "proof written to {} ({} bytes, {secs:.2} s)\n  output_data {:?}",
+            a.out.display(),
+            proof_len(&artifact),
+            artifact.output_data
+        ),
+    ))
+}
+
+fn verify(a: &VerifyArgs) -> Result<Outcome> {
+    let artifact = ProofArtifact::read(&a.proof)?;
+    let start = Instant::now();
+    let valid = pipeline::verify(&BuildDir::new(&a.build_dir), &artifact)?;
+    let secs = start.elapsed().as_secs_f64();
+    Ok(Outcome {
+        json: json!({ "valid": valid, "verify_seconds": secs }),
+        text: if valid { format!("proof valid ({secs:.3} s)") } else { "proof INVALID".into() },
+        exit_code: if valid { 0 } else { 1 },
+    })
+}
+
+fn codegen(a: &CodegenArgs) -> Result<Outcome> {
+    let verifier = verifier_for_build(&BuildDir::new(&a.build_dir), &Solc::new(&a.solc.solc))?;
+    verifier.write(&a.out)?;
+    let size = verifier.compiled.deployed_bytecode.len();
+    Ok(Outcome::ok(
+        json!({ "verifier": a.out, "runtime_bytecode_bytes": size, "source_bytes": verifier.source.len() }),
+        format!("verifier written to {} (runtime bytecode {size} B)", a.out.display()),
+    ))
+}
+
+async fn deploy(a: &DeployArgs) -> Result<Outcome> {
+    let dir = BuildDir::new(&a.build_dir);
+    let settings = Settings::read(&dir.settings())?;
+    let chain = connect(&a.chain).await?;
+    let solc = Solc::new(&a.solc.solc);
+    let verifier = verifier_for_build(&dir, &solc)?;
+    let consumers = compile_consumers(&solc)?;
+
+    let (verifier_addr, r1) = chain.deploy(verifier.compiled.bytecode.clone(), U256::ZERO, "the verifier").await?;
+    let (oracle_addr, r2) = chain.deploy(consumers.oracle.bytecode.clone(), U256::ZERO, "the oracle").await?;
+    let oracle = VerifiedInferenceOracle::new(oracle_addr, &chain.provider);
+    let model_id: B256 = settings.model_id.parse().context("model id in settings.json")?;
+    let call = oracle.registerModel(
+        model_id,
+        verifier_addr,
+        settings.num_public_inputs() as u32,
+        settings.num_public_outputs() as u32,
+        settings.quantization.scale.0 as u8,
+    );
+    let r3 = chain.send(call.into_transaction_request(), "registering the model").await?;
+    let mut code = consumers.lending.bytecode.clone();
+    code.extend(
+        alloy::sol_types::SolConstructor::abi_encode(&RiskAdjustedLending::constructorCall {
+            oracle_: oracle_addr,
+            modelId_: model_id,
+            maxScoreAge_: a.max_score_age,
+        }),
+    );
+    let fund = U256::from(a.fund_eth) * U256::from(10u64).pow(U256::from(18));
+    let (lending_addr, r4) = chain.deploy(code, fund, "the lending pool").await?;
+    let deployment = json!({
+        "chain_id": chain.chain_id,
+        "model_id": settings.model_id,
+        "verifier": verifier_addr,
+        "oracle": oracle_addr,
+        "lending": lending_addr,
+        "verifier_runtime_bytes": verifier.compiled.deployed_bytecode.len(),
+        "gas": { "verifier": r1.gas_used, "oracle": r2.gas_used, "register": r3.gas_used, "lending": r4.gas_used },
+    });
+    let path = dir.root().join("deployment.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&deployment)?).with_context(|| format!("writing {}", path.display()))?;
+    let text = format!(
+        "deployed on chain {}\n  verifier {verifier_addr} ({} B runtime, {} gas)\n  oracle   {oracle_addr} (model {} registered)\n  lending  {lending_addr} (funded with {} ETH)",
+        chain.chain_id,
+        verifier.compiled.deployed_bytecode.len(),
+        r1.gas_used,
+        settings.model_id,
+        a.fund_eth
+    );
+    Ok(Outcome::ok(deployment, text))
+}
+
+async fn submit(a: &SubmitArgs) -> Result<Outcome> {
+    let artifact = ProofArtifact::read(&a.proof)?;
+    let (proof, instances) = pipeline::decode_proof(&artifact)?;
+    let model_id: B256 = artifact.model_id.parse().context("model id in the proof file")?;
+    let consumer = parse_address(&a.consumer, "consumer")?;
+    let chain = connect(&a.chain).await?;
+    let oracle = VerifiedInferenceOracle::new(consumer, &chain.provider);
+    let words: Vec<U256> = instances.iter().map(|f| U256::from_str_radix(&zkinfer_prover::fixed::field_to_hex(f)[2..], 16).expect("hex")).collect();
+    let call = oracle.submitInference(model_id, Bytes::from(proof), words);
+    // Simulate first: a revert is reported with its decoded reason and nothing is sent.
+    if let Err(e) = call.call().await {
+        let reason = e.as_revert_data().and_then(|d| chain::decode_revert(&d)).unwrap_or_else(|| describe(&e.to_string()));
+        bail!("the oracle rejects this proof: {reason} (the proof file is unchanged)");
+    }
+    let receipt = chain.send(call.into_transaction_request(), "submitting the proof").await?;
+    let sender = chain.sender.expect("connected with a wallet");
+    let stored = oracle.latestInference(model_id, sender).call().await.context("reading the stored inference")?;
+    let outputs: Vec<String> = stored.outputs.iter().map(|v| v.to_string()).collect();
+    let scale = stored.scale;
+    let decoded: Vec<f64> = stored.outputs.iter().map(|v| v.to_string().parse::<f64>().unwrap_or(f64::NAN) / f64::from(scale).exp2()).collect();
+    let json = json!({
+        "tx_hash": tx_hex(receipt.transaction_hash),
+        "gas_used": receipt.gas_used,
+        "block": receipt.block_number,
+        "subject": sender,
+        "outputs_fixed": outputs,
+        "scale": scale,
+        "outputs": decoded,
+    });
+    let text = format!(
+        "proof accepted in tx {} (gas used {})\n  on-chain output {:?} (fixed-point {:?} / 2^{scale})",
+        tx_hex(receipt.transaction_hash),
+        receipt.gas_used,
+        decoded,
+        outputs
+    );
+    Ok(Outcome::ok(json, text))
+}
+
+async fn read(a: &ReadArgs) -> Result<Outcome> {
+    let chain = connect_read_only(&a.rpc_url).await?;
+    let consumer = parse_address(&a.consumer, "consumer")?;
+    let subject: Address = parse_address(&a.subject, "subject")?;
+    let model_id: B256 = a.model_id.parse().context("invalid model id")?;
+    let oracle = VerifiedInferenceOracle::new(consumer, &chain.provider);
+    let stored = oracle.latestInference(model_id, subject).call().await.map_err(|e| {
+        let reason = e.as_revert_data().and_then(|d| chain::decode_revert(&d)).unwrap_or_else(|| e.to_string());
+        anyhow::anyhow!("reading the oracle: {reason}")
+    })?;
+    let decoded: Vec<f64> = stored.outputs.iter().map(|v| v.to_string().parse::<f64>().unwrap_or(f64::NAN) / f64::from(stored.scale).exp2()).collect();
+    let mut json = json!({ "outputs": decoded, "scale": stored.scale, "block": stored.blockNumber });
+    let mut text = format!("verified output {decoded:?} (block {})", stored.blockNumber);
+    if let Some(lending) = &a.lending {
+        let pool = RiskAdjustedLending::new(parse_address(lending, "lending")?, &chain.provider);
+        let ltv = pool.ltvBps(subject).call().await.map_err(|e| anyhow::anyhow!("reading the pool: {}", describe(&e.to_string())))?;
+        let limit = pool.creditLimit(subject).call().await?;
+        let collateral = pool.collateral(subject).call().await?;
+        json["ltv_bps"] = json!(ltv.to::<u64>());
+        json["credit_limit_wei"] = json!(limit.to_string());
+        json["collateral_wei"] = json!(collateral.to_string());
+        text.push_str(&format!(
+            "\n  lending pool: LTV {}.{:02}% → credit limit {} ETH on {} ETH collateral",
+            ltv.to::<u64>() / 100,
+            ltv.to::<u64>() % 100,
+            format_ether(limit),
+            format_ether(collateral)
+        ));
+    }
+    Ok(Outcome::ok(json, text))
+}
+
+fn run(a: &RunArgs) -> Result<Outcome> {
+    let temp;
+    let build = match &a.build_dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = std::env::temp_dir().join(format!("zkinfer-run-{}", std::process::id()));
+            temp.clone()
+        }
+    };
+    let result = run_in(a, &build);
+    if a.build_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&build);
+    }
+    result
+}
+
+fn run_in(a: &RunArgs, build: &Path) -> Result<Outcome> {
+    let dir = BuildDir::new(build);
+    let start = Instant::now();
+    let settings = compile_step(&a.model, &a.input, build, &a.quant)?;
+    let compile_s = start.elapsed().as_secs_f64();
+    let setup_s = setup_step(&dir, &SrsChoice::Dev)?;
+    let proof_path = build.join("proof.json");
+    let (artifact, prove_s) = prove_step(&dir, &a.input, &proof_path)?;
+    let start = Instant::now();
+    let valid = pipeline::verify(&dir, &artifact)?;
+    let verify_s = start.elapsed().as_secs_f64();
+    if !valid {
+        bail!("internal error: the fresh proof did not verify");
+    }
+    let result = json!({
+        "output_data": artifact.output_data,
+        "verified": valid,
+        "model_id": settings.model_id,
+        "k": settings.circuit.k,
+        "proof_bytes": proof_len(&artifact),
+        "timings": { "compile_s": compile_s, "setup_s": setup_s, "prove_s": prove_s, "verify_s": verify_s },
+    });
+    std::fs::write(&a.out, serde_json::to_string_pretty(&result)?).with_context(|| format!("writing {}", a.out.display()))?;
+    let text = format!(
+        "verified output_data {:?} (k = {}, proof {} B; compile {compile_s:.2} s, setup {setup_s:.2} s, prove {prove_s:.2} s, verify {verify_s:.3} s) → {}",
+        artifact.output_data,
+        settings.circuit.k,
+        proof_len(&artifact),
+        a.out.display()
+    );
+    Ok(Outcome::ok(result, text))
+}

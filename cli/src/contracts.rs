@@ -1,0 +1,60 @@
+//! The consumer contracts, compiled from the sources in `contracts/src` embedded in the binary,
+//! and their Rust bindings.
+
+use alloy::sol;
+use anyhow::{Context, Result};
+use zkinfer_codegen::{CompiledContract, Optimizer, Solc};
+
+const ORACLE_SOURCE: &str = include_str!("../../contracts/src/VerifiedInferenceOracle.sol");
+const LENDING_SOURCE: &str = include_str!("../../contracts/src/RiskAdjustedLending.sol");
+
+sol! {
+    /// Bindings for `contracts/src/VerifiedInferenceOracle.sol`.
+    #[sol(rpc, all_derives)]
+    contract VerifiedInferenceOracle {
+        function registerModel(bytes32 modelId, address verifier, uint32 numInputs, uint32 numOutputs, uint8 scale) external;
+        function submitInference(bytes32 modelId, bytes calldata proof, uint256[] calldata instances) external returns (int256[] memory outputs);
+        function latestInference(bytes32 modelId, address subject) external view returns (int256[] memory outputs, uint8 scale, uint64 blockNumber);
+
+        error NotOwner();
+        error UnknownModel(bytes32 modelId);
+        error ModelAlreadyRegistered(bytes32 modelId);
+        error InvalidModel();
+        error WrongInstanceCount(uint256 expected, uint256 found);
+        error InstanceNotInField(uint256 index);
+        error ProofAlreadyUsed(bytes32 proofHash);
+        error ProofRejected();
+        error NoInference(bytes32 modelId, address subject);
+    }
+
+    /// Bindings for `contracts/src/RiskAdjustedLending.sol`.
+    #[sol(rpc, all_derives)]
+    contract RiskAdjustedLending {
+        constructor(address oracle_, bytes32 modelId_, uint64 maxScoreAge_) payable;
+        function ltvBps(address borrower) external view returns (uint256);
+        function creditLimit(address borrower) external view returns (uint256);
+        function collateral(address borrower) external view returns (uint256);
+
+        error NoFreshScore(address borrower);
+        error ExceedsCreditLimit(uint256 requested, uint256 available);
+        error InsufficientLiquidity(uint256 requested, uint256 available);
+        error TransferFailed();
+        error Reentrancy();
+        error ZeroAmount();
+    }
+}
+
+/// The oracle and lending pool, compiled.
+pub(crate) struct Consumers {
+    pub(crate) oracle: CompiledContract,
+    pub(crate) lending: CompiledContract,
+}
+
+/// Compiles the embedded consumer contracts with `solc`.
+pub(crate) fn compile_consumers(solc: &Solc) -> Result<Consumers> {
+    let mut out = solc
+        .compile(&[("VerifiedInferenceOracle.sol", ORACLE_SOURCE), ("RiskAdjustedLending.sol", LENDING_SOURCE)], Optimizer::On)
+        .context("compiling the consumer contracts")?;
+    let mut take = |name: &str| out.remove(name).with_context(|| format!("{name} missing from solc output"));
+    Ok(Consumers { oracle: take("VerifiedInferenceOracle")?, lending: take("RiskAdjustedLending")? })
+}
