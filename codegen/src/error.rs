@@ -7,7 +7,7 @@ pub enum Error {
     #[error(transparent)]
     Prover(#[from] zkinfer_prover::Error),
     /// The Solidity compiler could not be started.
-    #[error("cannot run the Solidity compiler `{solc}`: {source} (install it with `scripts/install-tools.sh`, or pass --solc)")]
+    #[error("cannot run the Solidity compiler `{solc}` (install it with `scripts/install-tools.sh`, or pass --solc)")]
     SolcMissing {
         /// The command tried.
         solc: String,
@@ -27,7 +27,7 @@ pub enum Error {
         limit: usize,
     },
     /// A file could not be written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: std::path::PathBuf,

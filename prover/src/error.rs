@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file involved.
         path: PathBuf,
@@ -44,7 +44,7 @@ pub enum Error {
     #[error("input: {0}")]
     InvalidInput(String),
     /// A JSON artifact (input, settings, proof) could not be parsed.
-    #[error("{path}: invalid JSON: {source}")]
+    #[error("{path}: invalid JSON")]
     Json {
         /// The file involved.
         path: PathBuf,

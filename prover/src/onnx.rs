@@ -27,9 +27,7 @@ enum Value {
 
 /// Reads an ONNX file into a [`Model`]; symbolic input dimensions (a batch axis) are taken as 1.
 pub fn import(path: &Path) -> Result<Model> {
-    if !path.exists() {
-        return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
-    }
+    std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let proto = tract_onnx::onnx()
         .proto_model_for_path(path)
         .map_err(|e| Error::MalformedOnnx { path: path.into(), reason: format!("{e:#}") })?;

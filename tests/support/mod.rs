@@ -1,0 +1,95 @@
+//! Shared helpers for the end-to-end tests: the `zkinfer` binary, tool paths, anvil.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A tool from `.tools/bin` (installed by `scripts/install-tools.sh`, which `make test` runs).
+pub fn tool(name: &str) -> PathBuf {
+    let path = root().join(".tools/bin").join(name);
+    assert!(path.exists(), "{} missing: run scripts/install-tools.sh (make test does)", path.display());
+    path
+}
+
+/// A fresh scratch directory.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `zkinfer` with `args`; the solc shim is passed through `ZKINFER_SOLC`.
+pub fn zkinfer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(args)
+        .env("ZKINFER_SOLC", tool("solc"))
+        .env_remove("ZKINFER_PRIVATE_KEY")
+        .output()
+        .expect("zkinfer runs")
+}
+
+/// Runs `zkinfer --json ...`, asserts success and parses stdout.
+pub fn zkinfer_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json", "-q"];
+    all.extend_from_slice(args);
+    let out = zkinfer(&all);
+    assert!(out.status.success(), "zkinfer {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout of {args:?} is not JSON ({e}): {:?}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The stderr of a run that must fail, with its exit code.
+pub fn failure(args: &[&str]) -> (i32, String) {
+    let out = zkinfer(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "zkinfer {args:?} unexpectedly succeeded");
+    assert!(!stderr.contains("panicked"), "zkinfer {args:?} panicked: {stderr}");
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+pub fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Anvil's first default account key.
+pub const ANVIL_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+/// Anvil's second default account key.
+pub const ANVIL_KEY_2: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+/// A local anvil node on a free port, killed on drop.
+pub struct Anvil {
+    child: Child,
+    pub url: String,
+}
+
+impl Anvil {
+    pub fn start() -> Anvil {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(tool("anvil"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("anvil starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "anvil did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Anvil { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
