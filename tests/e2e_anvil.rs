@@ -33,7 +33,12 @@ sol! {
 const R: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
 
 fn example(file: &str) -> String {
-    root().join("examples/credit_risk").join(file).to_str().unwrap().to_string()
+    root()
+        .join("examples/credit_risk")
+        .join(file)
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 /// compile + dev setup + prove for the example; returns (build dir, proof file).
@@ -42,9 +47,25 @@ fn build_and_prove(name: &str, scale: &str) -> (String, String) {
     let build = dir.join("build");
     let proof = dir.join("proof.json");
     let cal = example("calibration.json");
-    zkinfer_json(&["compile", &example("model.onnx"), "--calibration", &cal, "-o", path(&build), "--scale", scale]);
+    zkinfer_json(&[
+        "compile",
+        &example("model.onnx"),
+        "--calibration",
+        &cal,
+        "-o",
+        path(&build),
+        "--scale",
+        scale,
+    ]);
     zkinfer_json(&["setup", path(&build), "--dev-srs"]);
-    zkinfer_json(&["prove", path(&build), "--input", &example("input.json"), "-o", path(&proof)]);
+    zkinfer_json(&[
+        "prove",
+        path(&build),
+        "--input",
+        &example("input.json"),
+        "-o",
+        path(&proof),
+    ]);
     (path(&build).to_string(), path(&proof).to_string())
 }
 
@@ -71,23 +92,44 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     let (build, proof) = build_and_prove("main", "13");
     let (other_build, other_proof) = build_and_prove("other", "12");
     assert!(zkinfer(&["verify", &build, &proof]).status.success());
-    assert!(zkinfer(&["verify", &other_build, &other_proof]).status.success());
+    assert!(zkinfer(&["verify", &other_build, &other_proof])
+        .status
+        .success());
     let artifact = read_json(&proof);
     let score = artifact["output_data"][0][0].as_f64().unwrap();
 
     let anvil = Anvil::start();
-    let deployed = zkinfer_json(&["deploy", &build, "--rpc-url", &anvil.url, "--private-key", ANVIL_KEY]);
+    let deployed = zkinfer_json(&[
+        "deploy",
+        &build,
+        "--rpc-url",
+        &anvil.url,
+        "--private-key",
+        ANVIL_KEY,
+    ]);
     let oracle_addr = deployed["oracle"].as_str().unwrap().to_string();
     let lending_addr: Address = deployed["lending"].as_str().unwrap().parse().unwrap();
     assert!(deployed["verifier_runtime_bytes"].as_u64().unwrap() <= 24_576);
     let submit = |file: &str, key: &str| {
-        zkinfer(&["submit", file, "--rpc-url", &anvil.url, "--consumer", &oracle_addr, "--private-key", key])
+        zkinfer(&[
+            "submit",
+            file,
+            "--rpc-url",
+            &anvil.url,
+            "--consumer",
+            &oracle_addr,
+            "--private-key",
+            key,
+        ])
     };
     let rejected = |file: &str, reason: &str| {
         let out = submit(file, ANVIL_KEY_2);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{file} accepted");
-        assert!(stderr.contains(reason), "{file}: expected {reason}, got {stderr}");
+        assert!(
+            stderr.contains(reason),
+            "{file}: expected {reason}, got {stderr}"
+        );
     };
 
     // Tampered proofs first, from a second account, so nothing is stored for it.
@@ -103,14 +145,18 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
         v["instances"][last] = Value::String(add_to_word(&word, "1"));
     });
     rejected(&changed, "ProofRejected");
-    let foreign = write_variant(&other_proof, "foreign", |v| v["model_id"] = artifact["model_id"].clone());
+    let foreign = write_variant(&other_proof, "foreign", |v| {
+        v["model_id"] = artifact["model_id"].clone()
+    });
     rejected(&foreign, "ProofRejected");
     let unknown = write_variant(&other_proof, "unknown", |v| v["proof"] = v["proof"].clone());
     rejected(&unknown, "UnknownModel");
 
     // Non-canonical scalars, sent directly: to the oracle, and to the verifier itself.
     let signer: PrivateKeySigner = ANVIL_KEY_2.parse().unwrap();
-    let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(anvil.url.parse().unwrap());
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(anvil.url.parse().unwrap());
     let model_id: B256 = artifact["model_id"].as_str().unwrap().parse().unwrap();
     let proof_bytes = hex::decode(&artifact["proof"].as_str().unwrap()[2..]).unwrap();
     let words: Vec<U256> = artifact["instances"]
@@ -123,27 +169,63 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     let oracle = Oracle::new(oracle_addr.parse().unwrap(), &provider);
     let mut shifted = words.clone();
     shifted[0] += r;
-    let err = oracle.submitInference(model_id, Bytes::from(proof_bytes.clone()), shifted.clone()).call().await.unwrap_err();
+    let err = oracle
+        .submitInference(model_id, Bytes::from(proof_bytes.clone()), shifted.clone())
+        .call()
+        .await
+        .unwrap_err();
     let data = err.as_revert_data().expect("revert data");
-    assert!(data.starts_with(&alloy::sol_types::SolError::abi_encode(&Oracle::InstanceNotInField { index: U256::ZERO })[..4]));
+    assert!(data.starts_with(
+        &alloy::sol_types::SolError::abi_encode(&Oracle::InstanceNotInField { index: U256::ZERO })
+            [..4]
+    ));
     let verifier: Address = deployed["verifier"].as_str().unwrap().parse().unwrap();
     let call = |instances: &[U256], proof: &[u8]| {
-        let mut data: Vec<u8> = instances.iter().flat_map(|w| w.to_be_bytes::<32>()).collect();
+        let mut data: Vec<u8> = instances
+            .iter()
+            .flat_map(|w| w.to_be_bytes::<32>())
+            .collect();
         data.extend_from_slice(proof);
-        alloy::rpc::types::TransactionRequest::default().to(verifier).input(Bytes::from(data).into())
+        alloy::rpc::types::TransactionRequest::default()
+            .to(verifier)
+            .input(Bytes::from(data).into())
     };
-    assert!(provider.call(call(&words, &proof_bytes)).await.is_ok(), "the verifier rejects the honest proof");
-    assert!(provider.call(call(&shifted, &proof_bytes)).await.is_err(), "verifier accepted instance + r");
+    assert!(
+        provider.call(call(&words, &proof_bytes)).await.is_ok(),
+        "the verifier rejects the honest proof"
+    );
+    assert!(
+        provider.call(call(&shifted, &proof_bytes)).await.is_err(),
+        "verifier accepted instance + r"
+    );
     // The last evaluation (a scalar) sits just before the two final opening points.
     let mut malleated = proof_bytes.clone();
     let at = malleated.len() - 128 - 32;
     let eval = U256::from_be_slice(&malleated[at..at + 32]);
     malleated[at..at + 32].copy_from_slice(&(eval + r).to_be_bytes::<32>());
-    assert!(provider.call(call(&words, &malleated)).await.is_err(), "verifier accepted evaluation + r");
-    assert!(provider.call(call(&words[1..], &proof_bytes)).await.is_err(), "verifier accepted a short instance list");
+    assert!(
+        provider.call(call(&words, &malleated)).await.is_err(),
+        "verifier accepted evaluation + r"
+    );
+    assert!(
+        provider
+            .call(call(&words[1..], &proof_bytes))
+            .await
+            .is_err(),
+        "verifier accepted a short instance list"
+    );
 
     // The honest proof is accepted; the stored output is the proof's output.
-    let accepted = zkinfer_json(&["submit", &proof, "--rpc-url", &anvil.url, "--consumer", &oracle_addr, "--private-key", ANVIL_KEY]);
+    let accepted = zkinfer_json(&[
+        "submit",
+        &proof,
+        "--rpc-url",
+        &anvil.url,
+        "--consumer",
+        &oracle_addr,
+        "--private-key",
+        ANVIL_KEY,
+    ]);
     let gas = accepted["gas_used"].as_u64().unwrap();
     assert!(gas > 200_000 && gas < 1_000_000, "gas {gas}");
     assert_eq!(accepted["outputs"][0].as_f64().unwrap(), score);
@@ -152,22 +234,52 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     // The lending pool acts on the verified score.
     let borrower: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
     let me = borrower.address();
-    let provider = ProviderBuilder::new().wallet(EthereumWallet::from(borrower)).connect_http(anvil.url.parse().unwrap());
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(borrower))
+        .connect_http(anvil.url.parse().unwrap());
     let pool = Lending::new(lending_addr, &provider);
     let expected_ltv = (5000.0 + 1000.0 * score).clamp(0.0, 8000.0).floor() as u64;
-    assert_eq!(pool.ltvBps(me).call().await.unwrap(), U256::from(expected_ltv));
+    assert_eq!(
+        pool.ltvBps(me).call().await.unwrap(),
+        U256::from(expected_ltv)
+    );
     let ten = U256::from(10u64).pow(U256::from(19)); // 10 ETH
-    pool.depositCollateral().value(ten).send().await.unwrap().get_receipt().await.unwrap();
+    pool.depositCollateral()
+        .value(ten)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
     let limit = pool.creditLimit(me).call().await.unwrap();
-    assert_eq!(limit, ten * U256::from(expected_ltv) / U256::from(10_000u64));
-    pool.borrow(limit).send().await.unwrap().get_receipt().await.unwrap();
+    assert_eq!(
+        limit,
+        ten * U256::from(expected_ltv) / U256::from(10_000u64)
+    );
+    pool.borrow(limit)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
     assert_eq!(pool.debt(me).call().await.unwrap(), limit);
     let over = pool.borrow(U256::from(1u64)).call().await;
     assert!(over.is_err(), "borrowing past the verified limit succeeded");
 
     let read = zkinfer_json(&[
-        "read", "--rpc-url", &anvil.url, "--consumer", &oracle_addr, "--model-id",
-        artifact["model_id"].as_str().unwrap(), "--subject", &format!("{me:#x}"), "--lending", &format!("{lending_addr:#x}"),
+        "read",
+        "--rpc-url",
+        &anvil.url,
+        "--consumer",
+        &oracle_addr,
+        "--model-id",
+        artifact["model_id"].as_str().unwrap(),
+        "--subject",
+        &format!("{me:#x}"),
+        "--lending",
+        &format!("{lending_addr:#x}"),
     ]);
     assert_eq!(read["ltv_bps"].as_u64().unwrap(), expected_ltv);
     let _ = provider.get_block_number().await.unwrap();

@@ -19,12 +19,16 @@ pub(crate) struct Chain {
 }
 
 fn parse_url(rpc_url: &str) -> Result<alloy::transports::http::reqwest::Url> {
-    rpc_url.parse().map_err(|e| anyhow!("invalid RPC URL {rpc_url:?}: {e}"))
+    rpc_url
+        .parse()
+        .map_err(|e| anyhow!("invalid RPC URL {rpc_url:?}: {e}"))
 }
 
 /// Connects to `rpc_url` (checking it answers), without a wallet.
 pub(crate) async fn connect_read_only(rpc_url: &str) -> Result<Chain> {
-    let provider = ProviderBuilder::new().connect_http(parse_url(rpc_url)?).erased();
+    let provider = ProviderBuilder::new()
+        .connect_http(parse_url(rpc_url)?)
+        .erased();
     finish(provider, None, rpc_url).await
 }
 
@@ -34,7 +38,10 @@ pub(crate) async fn connect(args: &ChainArgs) -> Result<Chain> {
         .private_key
         .as_deref()
         .context("no private key: pass --private-key or set ZKINFER_PRIVATE_KEY")?;
-    let signer: PrivateKeySigner = key.trim().parse().map_err(|e| anyhow!("invalid private key: {e}"))?;
+    let signer: PrivateKeySigner = key
+        .trim()
+        .parse()
+        .map_err(|e| anyhow!("invalid private key: {e}"))?;
     let sender = signer.address();
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
@@ -48,14 +55,29 @@ async fn finish(provider: DynProvider, sender: Option<Address>, rpc_url: &str) -
         .get_chain_id()
         .await
         .map_err(|e| anyhow!("cannot reach the RPC endpoint {rpc_url}: {e}"))?;
-    Ok(Chain { provider, sender, chain_id })
+    Ok(Chain {
+        provider,
+        sender,
+        chain_id,
+    })
 }
 
 impl Chain {
     /// Sends a transaction and waits for its receipt; a reverted receipt is an error.
-    pub(crate) async fn send(&self, tx: TransactionRequest, what: &str) -> Result<TransactionReceipt> {
-        let pending = self.provider.send_transaction(tx).await.map_err(|e| anyhow!("{what}: {}", describe(&e.to_string())))?;
-        let receipt = pending.get_receipt().await.with_context(|| format!("{what}: waiting for the receipt"))?;
+    pub(crate) async fn send(
+        &self,
+        tx: TransactionRequest,
+        what: &str,
+    ) -> Result<TransactionReceipt> {
+        let pending = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .map_err(|e| anyhow!("{what}: {}", describe(&e.to_string())))?;
+        let receipt = pending
+            .get_receipt()
+            .await
+            .with_context(|| format!("{what}: waiting for the receipt"))?;
         if !receipt.status() {
             bail!("{what}: transaction {} reverted", receipt.transaction_hash);
         }
@@ -63,10 +85,19 @@ impl Chain {
     }
 
     /// Deploys creation code (with constructor arguments appended) and returns the address and receipt.
-    pub(crate) async fn deploy(&self, code: Vec<u8>, value: U256, what: &str) -> Result<(Address, TransactionReceipt)> {
-        let tx = TransactionRequest::default().with_deploy_code(Bytes::from(code)).with_value(value);
+    pub(crate) async fn deploy(
+        &self,
+        code: Vec<u8>,
+        value: U256,
+        what: &str,
+    ) -> Result<(Address, TransactionReceipt)> {
+        let tx = TransactionRequest::default()
+            .with_deploy_code(Bytes::from(code))
+            .with_value(value);
         let receipt = self.send(tx, &format!("deploying {what}")).await?;
-        let address = receipt.contract_address.with_context(|| format!("deploying {what}: no contract address"))?;
+        let address = receipt
+            .contract_address
+            .with_context(|| format!("deploying {what}: no contract address"))?;
         Ok((address, receipt))
     }
 }
@@ -81,19 +112,23 @@ pub(crate) fn describe(message: &str) -> String {
 
 fn revert_data(message: &str) -> Option<Vec<u8>> {
     let start = message.find("0x")?;
-    let hex: String = message[start + 2..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+    let hex: String = message[start + 2..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
     (hex.len() >= 8).then(|| hex::decode(&hex).ok()).flatten()
 }
 
 /// Names a revert payload of the oracle or lending pool, e.g. `ProofRejected`.
 pub(crate) fn decode_revert(data: &[u8]) -> Option<String> {
-    let debug = if let Ok(e) = VerifiedInferenceOracle::VerifiedInferenceOracleErrors::abi_decode(data) {
-        format!("{e:?}")
-    } else if let Ok(e) = RiskAdjustedLending::RiskAdjustedLendingErrors::abi_decode(data) {
-        format!("{e:?}")
-    } else {
-        return None;
-    };
+    let debug =
+        if let Ok(e) = VerifiedInferenceOracle::VerifiedInferenceOracleErrors::abi_decode(data) {
+            format!("{e:?}")
+        } else if let Ok(e) = RiskAdjustedLending::RiskAdjustedLendingErrors::abi_decode(data) {
+            format!("{e:?}")
+        } else {
+            return None;
+        };
     // `Name(Name { field: .. })` → `Name { field: .. }`
     Some(match debug.split_once('(') {
         Some((_, inner)) => inner.strip_suffix(')').unwrap_or(inner).to_string(),
@@ -103,7 +138,9 @@ pub(crate) fn decode_revert(data: &[u8]) -> Option<String> {
 
 /// Parses a 0x address argument.
 pub(crate) fn parse_address(s: &str, what: &str) -> Result<Address> {
-    s.trim().parse().map_err(|e| anyhow!("invalid {what} address {s:?}: {e}"))
+    s.trim()
+        .parse()
+        .map_err(|e| anyhow!("invalid {what} address {s:?}: {e}"))
 }
 
 /// A transaction hash as hex.

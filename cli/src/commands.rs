@@ -27,7 +27,11 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     fn ok(json: Value, text: impl Into<String>) -> Self {
-        Outcome { json, text: text.into(), exit_code: 0 }
+        Outcome {
+            json,
+            text: text.into(),
+            exit_code: 0,
+        }
     }
 }
 
@@ -47,7 +51,10 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 fn quant_config(q: &QuantArgs) -> QuantizationConfig {
@@ -56,12 +63,26 @@ fn quant_config(q: &QuantArgs) -> QuantizationConfig {
         Target::Resources => 10,
     };
     let s = Scale(q.scale.unwrap_or(default));
-    QuantizationConfig { scale: s, weight_scale: s, margin_bits: q.margin_bits }
+    QuantizationConfig {
+        scale: s,
+        weight_scale: s,
+        margin_bits: q.margin_bits,
+    }
 }
 
-fn compile_step(model: &Path, calibration: &Path, out: &Path, quant: &QuantArgs) -> Result<Settings> {
+fn compile_step(
+    model: &Path,
+    calibration: &Path,
+    out: &Path,
+    quant: &QuantArgs,
+) -> Result<Settings> {
     let calibration = InputData::read(calibration)?;
-    let settings = pipeline::compile(model, &calibration, quant_config(quant), &BuildDir::new(out))?;
+    let settings = pipeline::compile(
+        model,
+        &calibration,
+        quant_config(quant),
+        &BuildDir::new(out),
+    )?;
     Ok(settings)
 }
 
@@ -102,7 +123,9 @@ fn srs_choice(a: &SetupArgs) -> Result<SrsChoice> {
     match (&a.srs, a.dev_srs) {
         (Some(path), _) => Ok(SrsChoice::File(path.clone())),
         (None, true) => Ok(SrsChoice::Dev),
-        (None, false) => bail!("choose an SRS: --srs FILE (a ceremony file) or --dev-srs (insecure, testing only)"),
+        (None, false) => bail!(
+            "choose an SRS: --srs FILE (a ceremony file) or --dev-srs (insecure, testing only)"
+        ),
     }
 }
 
@@ -123,7 +146,10 @@ fn setup(a: &SetupArgs) -> Result<Outcome> {
     let vk = std::fs::metadata(dir.vk()).map(|m| m.len()).unwrap_or(0);
     Ok(Outcome::ok(
         json!({ "setup_seconds": secs, "pk_bytes": pk, "vk_bytes": vk, "dev_srs": matches!(choice, SrsChoice::Dev) }),
-        format!("keys written to {} in {secs:.2} s (pk {pk} B, vk {vk} B)", a.build_dir.display()),
+        format!(
+            "keys written to {} in {secs:.2} s (pk {pk} B, vk {vk} B)",
+            a.build_dir.display()
+        ),
     ))
 }
 
@@ -159,7 +185,11 @@ fn verify(a: &VerifyArgs) -> Result<Outcome> {
     let secs = start.elapsed().as_secs_f64();
     Ok(Outcome {
         json: json!({ "valid": valid, "verify_seconds": secs }),
-        text: if valid { format!("proof valid ({secs:.3} s)") } else { "proof INVALID".into() },
+        text: if valid {
+            format!("proof valid ({secs:.3} s)")
+        } else {
+            "proof INVALID".into()
+        },
         exit_code: if valid { 0 } else { 1 },
     })
 }
@@ -170,7 +200,10 @@ fn codegen(a: &CodegenArgs) -> Result<Outcome> {
     let size = verifier.compiled.deployed_bytecode.len();
     Ok(Outcome::ok(
         json!({ "verifier": a.out, "runtime_bytecode_bytes": size, "source_bytes": verifier.source.len() }),
-        format!("verifier written to {} (runtime bytecode {size} B)", a.out.display()),
+        format!(
+            "verifier written to {} (runtime bytecode {size} B)",
+            a.out.display()
+        ),
     ))
 }
 
@@ -182,10 +215,21 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
     let verifier = verifier_for_build(&dir, &solc)?;
     let consumers = compile_consumers(&solc)?;
 
-    let (verifier_addr, r1) = chain.deploy(verifier.compiled.bytecode.clone(), U256::ZERO, "the verifier").await?;
-    let (oracle_addr, r2) = chain.deploy(consumers.oracle.bytecode.clone(), U256::ZERO, "the oracle").await?;
+    let (verifier_addr, r1) = chain
+        .deploy(
+            verifier.compiled.bytecode.clone(),
+            U256::ZERO,
+            "the verifier",
+        )
+        .await?;
+    let (oracle_addr, r2) = chain
+        .deploy(consumers.oracle.bytecode.clone(), U256::ZERO, "the oracle")
+        .await?;
     let oracle = VerifiedInferenceOracle::new(oracle_addr, &chain.provider);
-    let model_id: B256 = settings.model_id.parse().context("model id in settings.json")?;
+    let model_id: B256 = settings
+        .model_id
+        .parse()
+        .context("model id in settings.json")?;
     let call = oracle.registerModel(
         model_id,
         verifier_addr,
@@ -193,15 +237,17 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
         settings.num_public_outputs() as u32,
         settings.quantization.scale.0 as u8,
     );
-    let r3 = chain.send(call.into_transaction_request(), "registering the model").await?;
+    let r3 = chain
+        .send(call.into_transaction_request(), "registering the model")
+        .await?;
     let mut code = consumers.lending.bytecode.clone();
-    code.extend(
-        alloy::sol_types::SolConstructor::abi_encode(&RiskAdjustedLending::constructorCall {
+    code.extend(alloy::sol_types::SolConstructor::abi_encode(
+        &RiskAdjustedLending::constructorCall {
             oracle_: oracle_addr,
             modelId_: model_id,
             maxScoreAge_: a.max_score_age,
-        }),
-    );
+        },
+    ));
     let fund = U256::from(a.fund_eth) * U256::from(10u64).pow(U256::from(18));
     let (lending_addr, r4) = chain.deploy(code, fund, "the lending pool").await?;
     let deployment = json!({
@@ -214,7 +260,8 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
         "gas": { "verifier": r1.gas_used, "oracle": r2.gas_used, "register": r3.gas_used, "lending": r4.gas_used },
     });
     let path = dir.root().join("deployment.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&deployment)?).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, serde_json::to_string_pretty(&deployment)?)
+        .with_context(|| format!("writing {}", path.display()))?;
     let text = format!(
         "deployed on chain {}\n  verifier {verifier_addr} ({} B runtime, {} gas)\n  oracle   {oracle_addr} (model {} registered)\n  lending  {lending_addr} (funded with {} ETH)",
         chain.chain_id,
@@ -229,23 +276,44 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
 async fn submit(a: &SubmitArgs) -> Result<Outcome> {
     let artifact = ProofArtifact::read(&a.proof)?;
     let (proof, instances) = pipeline::decode_proof(&artifact)?;
-    let model_id: B256 = artifact.model_id.parse().context("model id in the proof file")?;
+    let model_id: B256 = artifact
+        .model_id
+        .parse()
+        .context("model id in the proof file")?;
     let consumer = parse_address(&a.consumer, "consumer")?;
     let chain = connect(&a.chain).await?;
     let oracle = VerifiedInferenceOracle::new(consumer, &chain.provider);
-    let words: Vec<U256> = instances.iter().map(|f| U256::from_str_radix(&zkinfer_prover::fixed::field_to_hex(f)[2..], 16).expect("hex")).collect();
+    let words: Vec<U256> = instances
+        .iter()
+        .map(|f| {
+            U256::from_str_radix(&zkinfer_prover::fixed::field_to_hex(f)[2..], 16).expect("hex")
+        })
+        .collect();
     let call = oracle.submitInference(model_id, Bytes::from(proof), words);
     // Simulate first: a revert is reported with its decoded reason and nothing is sent.
     if let Err(e) = call.call().await {
-        let reason = e.as_revert_data().and_then(|d| chain::decode_revert(&d)).unwrap_or_else(|| describe(&e.to_string()));
+        let reason = e
+            .as_revert_data()
+            .and_then(|d| chain::decode_revert(&d))
+            .unwrap_or_else(|| describe(&e.to_string()));
         bail!("the oracle rejects this proof: {reason} (the proof file is unchanged)");
     }
-    let receipt = chain.send(call.into_transaction_request(), "submitting the proof").await?;
+    let receipt = chain
+        .send(call.into_transaction_request(), "submitting the proof")
+        .await?;
     let sender = chain.sender.expect("connected with a wallet");
-    let stored = oracle.latestInference(model_id, sender).call().await.context("reading the stored inference")?;
+    let stored = oracle
+        .latestInference(model_id, sender)
+        .call()
+        .await
+        .context("reading the stored inference")?;
     let outputs: Vec<String> = stored.outputs.iter().map(|v| v.to_string()).collect();
     let scale = stored.scale;
-    let decoded: Vec<f64> = stored.outputs.iter().map(|v| v.to_string().parse::<f64>().unwrap_or(f64::NAN) / f64::from(scale).exp2()).collect();
+    let decoded: Vec<f64> = stored
+        .outputs
+        .iter()
+        .map(|v| v.to_string().parse::<f64>().unwrap_or(f64::NAN) / f64::from(scale).exp2())
+        .collect();
     let json = json!({
         "tx_hash": tx_hex(receipt.transaction_hash),
         "gas_used": receipt.gas_used,
@@ -271,16 +339,32 @@ async fn read(a: &ReadArgs) -> Result<Outcome> {
     let subject: Address = parse_address(&a.subject, "subject")?;
     let model_id: B256 = a.model_id.parse().context("invalid model id")?;
     let oracle = VerifiedInferenceOracle::new(consumer, &chain.provider);
-    let stored = oracle.latestInference(model_id, subject).call().await.map_err(|e| {
-        let reason = e.as_revert_data().and_then(|d| chain::decode_revert(&d)).unwrap_or_else(|| e.to_string());
-        anyhow::anyhow!("reading the oracle: {reason}")
-    })?;
-    let decoded: Vec<f64> = stored.outputs.iter().map(|v| v.to_string().parse::<f64>().unwrap_or(f64::NAN) / f64::from(stored.scale).exp2()).collect();
-    let mut json = json!({ "outputs": decoded, "scale": stored.scale, "block": stored.blockNumber });
+    let stored = oracle
+        .latestInference(model_id, subject)
+        .call()
+        .await
+        .map_err(|e| {
+            let reason = e
+                .as_revert_data()
+                .and_then(|d| chain::decode_revert(&d))
+                .unwrap_or_else(|| e.to_string());
+            anyhow::anyhow!("reading the oracle: {reason}")
+        })?;
+    let decoded: Vec<f64> = stored
+        .outputs
+        .iter()
+        .map(|v| v.to_string().parse::<f64>().unwrap_or(f64::NAN) / f64::from(stored.scale).exp2())
+        .collect();
+    let mut json =
+        json!({ "outputs": decoded, "scale": stored.scale, "block": stored.blockNumber });
     let mut text = format!("verified output {decoded:?} (block {})", stored.blockNumber);
     if let Some(lending) = &a.lending {
         let pool = RiskAdjustedLending::new(parse_address(lending, "lending")?, &chain.provider);
-        let ltv = pool.ltvBps(subject).call().await.map_err(|e| anyhow::anyhow!("reading the pool: {}", describe(&e.to_string())))?;
+        let ltv = pool
+            .ltvBps(subject)
+            .call()
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the pool: {}", describe(&e.to_string())))?;
         let limit = pool.creditLimit(subject).call().await?;
         let collateral = pool.collateral(subject).call().await?;
         json["ltv_bps"] = json!(ltv.to::<u64>());
@@ -335,7 +419,8 @@ fn run_in(a: &RunArgs, build: &Path) -> Result<Outcome> {
         "proof_bytes": proof_len(&artifact),
         "timings": { "compile_s": compile_s, "setup_s": setup_s, "prove_s": prove_s, "verify_s": verify_s },
     });
-    std::fs::write(&a.out, serde_json::to_string_pretty(&result)?).with_context(|| format!("writing {}", a.out.display()))?;
+    std::fs::write(&a.out, serde_json::to_string_pretty(&result)?)
+        .with_context(|| format!("writing {}", a.out.display()))?;
     let text = format!(
         "verified output_data {:?} (k = {}, proof {} B; compile {compile_s:.2} s, setup {setup_s:.2} s, prove {prove_s:.2} s, verify {verify_s:.3} s) → {}",
         artifact.output_data,

@@ -53,8 +53,20 @@ pub(crate) struct Consumers {
 /// Compiles the embedded consumer contracts with `solc`.
 pub(crate) fn compile_consumers(solc: &Solc) -> Result<Consumers> {
     let mut out = solc
-        .compile(&[("VerifiedInferenceOracle.sol", ORACLE_SOURCE), ("RiskAdjustedLending.sol", LENDING_SOURCE)], Optimizer::On)
+        .compile(
+            &[
+                ("VerifiedInferenceOracle.sol", ORACLE_SOURCE),
+                ("RiskAdjustedLending.sol", LENDING_SOURCE),
+            ],
+            Optimizer::On,
+        )
         .context("compiling the consumer contracts")?;
-    let mut take = |name: &str| out.remove(name).with_context(|| format!("{name} missing from solc output"));
-    Ok(Consumers { oracle: take("VerifiedInferenceOracle")?, lending: take("RiskAdjustedLending")? })
+    let mut take = |name: &str| {
+        out.remove(name)
+            .with_context(|| format!("{name} missing from solc output"))
+    };
+    Ok(Consumers {
+        oracle: take("VerifiedInferenceOracle")?,
+        lending: take("RiskAdjustedLending")?,
+    })
 }

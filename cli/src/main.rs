@@ -16,14 +16,22 @@ use crate::cli::Cli;
 
 fn main() {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ZKINFER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if cli.quiet { "warn" } else { "info" }));
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ZKINFER_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if cli.quiet { "warn" } else { "info" })
+    });
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
     let json = cli.json;
     match commands::dispatch(cli) {
         Ok(outcome) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&outcome.json).expect("json"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&outcome.json).expect("json")
+                );
             } else if !outcome.text.is_empty() {
                 println!("{}", outcome.text);
             }
@@ -42,7 +50,10 @@ fn main() {
 
 fn exit_code(err: &anyhow::Error) -> i32 {
     let unsupported = err.chain().any(|e| {
-        matches!(e.downcast_ref::<zkinfer_prover::Error>(), Some(zkinfer_prover::Error::Unsupported { .. }))
+        matches!(
+            e.downcast_ref::<zkinfer_prover::Error>(),
+            Some(zkinfer_prover::Error::Unsupported { .. })
+        )
     });
     if unsupported {
         2

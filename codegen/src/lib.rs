@@ -36,7 +36,10 @@ pub fn verifier_for_build(dir: &BuildDir, solc: &Solc) -> Result<GeneratedVerifi
         .ok_or_else(|| Error::Solc(format!("no {VERIFIER_CONTRACT} in the compiler output")))?;
     let size = compiled.deployed_bytecode.len();
     if size > CODE_SIZE_LIMIT {
-        return Err(Error::TooLarge { size, limit: CODE_SIZE_LIMIT });
+        return Err(Error::TooLarge {
+            size,
+            limit: CODE_SIZE_LIMIT,
+        });
     }
     Ok(GeneratedVerifier { source, compiled })
 }
@@ -53,7 +56,11 @@ impl GeneratedVerifier {
         }
         std::fs::write(path, &self.source).map_err(io(path))?;
         let abi = path.with_extension("abi.json");
-        std::fs::write(&abi, serde_json::to_string_pretty(&self.compiled.abi).expect("json")).map_err(io(&abi))?;
+        std::fs::write(
+            &abi,
+            serde_json::to_string_pretty(&self.compiled.abi).expect("json"),
+        )
+        .map_err(io(&abi))?;
         let bin = path.with_extension("bin");
         std::fs::write(&bin, hex::encode(&self.compiled.bytecode)).map_err(io(&bin))?;
         Ok(())

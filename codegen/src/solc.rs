@@ -45,13 +45,21 @@ pub struct Solc {
 impl Solc {
     /// Uses `command` (a path or a name on `PATH`).
     pub fn new(command: impl Into<String>) -> Self {
-        Solc { command: command.into() }
+        Solc {
+            command: command.into(),
+        }
     }
 
     /// Compiles `sources` (file name, content) and returns every contract by name. Never via-IR.
-    pub fn compile(&self, sources: &[(&str, &str)], optimizer: Optimizer) -> Result<BTreeMap<String, CompiledContract>> {
-        let sources: serde_json::Map<String, Value> =
-            sources.iter().map(|(name, content)| (name.to_string(), json!({ "content": content }))).collect();
+    pub fn compile(
+        &self,
+        sources: &[(&str, &str)],
+        optimizer: Optimizer,
+    ) -> Result<BTreeMap<String, CompiledContract>> {
+        let sources: serde_json::Map<String, Value> = sources
+            .iter()
+            .map(|(name, content)| (name.to_string(), json!({ "content": content })))
+            .collect();
         let input = json!({
             "language": "Solidity",
             "sources": sources,
@@ -62,22 +70,33 @@ impl Solc {
             }
         });
         let output = self.run(&input.to_string())?;
-        let output: Value = serde_json::from_str(&output).map_err(|e| Error::Solc(format!("unreadable output: {e}")))?;
+        let output: Value = serde_json::from_str(&output)
+            .map_err(|e| Error::Solc(format!("unreadable output: {e}")))?;
         let errors: Vec<String> = output["errors"]
             .as_array()
             .into_iter()
             .flatten()
             .filter(|e| e["severity"] == "error")
-            .map(|e| e["formattedMessage"].as_str().unwrap_or("unknown error").to_string())
+            .map(|e| {
+                e["formattedMessage"]
+                    .as_str()
+                    .unwrap_or("unknown error")
+                    .to_string()
+            })
             .collect();
         if !errors.is_empty() {
             return Err(Error::Solc(errors.join("\n")));
         }
         let mut contracts = BTreeMap::new();
-        for file in output["contracts"].as_object().into_iter().flat_map(|m| m.values()) {
+        for file in output["contracts"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
             for (name, c) in file.as_object().into_iter().flatten() {
                 let decode = |v: &Value| {
-                    hex::decode(v.as_str().unwrap_or_default()).map_err(|e| Error::Solc(format!("{name}: bad bytecode: {e}")))
+                    hex::decode(v.as_str().unwrap_or_default())
+                        .map_err(|e| Error::Solc(format!("{name}: bad bytecode: {e}")))
                 };
                 contracts.insert(
                     name.clone(),
@@ -93,7 +112,10 @@ impl Solc {
     }
 
     fn run(&self, input: &str) -> Result<String> {
-        let missing = |source| Error::SolcMissing { solc: self.command.clone(), source };
+        let missing = |source| Error::SolcMissing {
+            solc: self.command.clone(),
+            source,
+        };
         let mut child = Command::new(&self.command)
             .arg("--standard-json")
             .stdin(Stdio::piped())
@@ -101,7 +123,12 @@ impl Solc {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(missing)?;
-        child.stdin.take().expect("piped").write_all(input.as_bytes()).map_err(missing)?;
+        child
+            .stdin
+            .take()
+            .expect("piped")
+            .write_all(input.as_bytes())
+            .map_err(missing)?;
         let out = child.wait_with_output().map_err(missing)?;
         if !out.status.success() {
             return Err(Error::Solc(format!(

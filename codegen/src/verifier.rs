@@ -27,8 +27,16 @@ pub const CODE_SIZE_LIMIT: usize = 24_576;
 ///
 /// The contract takes raw calldata: each instance as a 32-byte big-endian word, then the proof.
 /// It reverts on an invalid proof, a point off the curve, or any scalar `>= r`.
-pub fn generate_verifier(srs: &Srs, vk: &VerifyingKey<G1Affine>, num_instances: usize) -> Result<String> {
-    let protocol = compile(srs, vk, Config::kzg().with_num_instance(vec![num_instances]));
+pub fn generate_verifier(
+    srs: &Srs,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+) -> Result<String> {
+    let protocol = compile(
+        srs,
+        vk,
+        Config::kzg().with_num_instance(vec![num_instances]),
+    );
     let dk: KzgDecidingKey<Bn256> = (srs.get_g()[0], srs.g2(), srs.s_g2()).into();
     let loader = EvmLoader::new::<Fq, Fr>();
     let protocol = protocol.loaded(&loader);

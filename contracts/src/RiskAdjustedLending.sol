@@ -85,7 +85,10 @@ contract RiskAdjustedLending {
     function ltvBps(address borrower) public view returns (uint256) {
         int256 ltv = BASE_LTV_BPS + SLOPE_BPS * scoreOf(borrower) / 1e18;
         if (ltv < 0) return 0;
+        // casting to 'uint256' is safe because both values are non-negative here
+        // forge-lint: disable-next-line(unsafe-typecast)
         if (ltv > MAX_LTV_BPS) return uint256(MAX_LTV_BPS);
+        // forge-lint: disable-next-line(unsafe-typecast)
         return uint256(ltv);
     }
 

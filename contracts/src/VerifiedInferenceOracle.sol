@@ -11,7 +11,8 @@ contract VerifiedInferenceOracle {
     uint256 public constant FIELD_MODULUS =
         0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
 
-    /// @notice A registered model.
+    /// @notice A registered model. `numInputs` counts public input words (zkinfer packs several
+    /// inputs per word); `numOutputs` counts outputs, one signed fixed-point value per instance.
     struct Model {
         address verifier;
         uint32 numInputs;
@@ -127,7 +128,10 @@ contract VerifiedInferenceOracle {
     /// @notice Decodes a field element as a signed integer: values above `(r-1)/2` are `x - r`.
     function decodeSigned(uint256 x) public pure returns (int256) {
         if (x >= FIELD_MODULUS) revert InstanceNotInField(0);
+        // casting to 'int256' is safe because both magnitudes are at most (r - 1) / 2 < 2^254
+        // forge-lint: disable-next-line(unsafe-typecast)
         if (x > (FIELD_MODULUS - 1) / 2) return -int256(FIELD_MODULUS - x);
+        // forge-lint: disable-next-line(unsafe-typecast)
         return int256(x);
     }
 }

@@ -24,12 +24,22 @@ pub trait Artifact: Serialize + DeserializeOwned {
     fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|source| Error::Json { path: path.into(), source })?;
+            serde_json::from_str(&text).map_err(|source| Error::Json {
+                path: path.into(),
+                source,
+            })?;
         let found = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
         if found != ARTIFACT_VERSION {
-            return Err(Error::Version { path: path.into(), found, expected: ARTIFACT_VERSION });
+            return Err(Error::Version {
+                path: path.into(),
+                found,
+                expected: ARTIFACT_VERSION,
+            });
         }
-        serde_json::from_value(value).map_err(|source| Error::Json { path: path.into(), source })
+        serde_json::from_value(value).map_err(|source| Error::Json {
+            path: path.into(),
+            source,
+        })
     }
 
     /// Writes an artifact as pretty JSON.
@@ -82,14 +92,17 @@ impl Artifact for Settings {
 }
 
 impl Settings {
-    /// Number of public instances that are inputs (they come first).
+    /// Number of public instances that are packed input words (they come first).
     pub fn num_public_inputs(&self) -> usize {
-        self.input_shapes.iter().map(|s| s.iter().product::<usize>()).sum()
+        self.circuit.input_words
     }
 
     /// Number of public instances that are outputs (they follow the inputs).
     pub fn num_public_outputs(&self) -> usize {
-        self.output_shapes.iter().map(|s| s.iter().product::<usize>()).sum()
+        self.output_shapes
+            .iter()
+            .map(|s| s.iter().product::<usize>())
+            .sum()
     }
 }
 
@@ -138,9 +151,9 @@ pub struct ProofArtifact {
     pub model_id: String,
     /// The proof, 0x-prefixed hex.
     pub proof: String,
-    /// Public instances as 0x-prefixed 32-byte big-endian hex: inputs, then outputs.
+    /// Public instances as 0x-prefixed 32-byte big-endian hex: packed input words, then outputs.
     pub instances: Vec<String>,
-    /// How many leading instances are inputs.
+    /// How many leading instances are packed input words.
     pub num_inputs: usize,
     /// Fixed-point scale exponent of inputs and outputs.
     pub scale: u32,

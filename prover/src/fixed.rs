@@ -105,7 +105,10 @@ mod tests {
     #[test]
     fn hex_encoding_is_big_endian_and_rejects_values_above_the_modulus() {
         assert_eq!(field_to_hex(&Fr::from(258)), format!("0x{:0>64}", "102"));
-        assert_eq!(field_from_hex(&field_to_hex(&to_field(-7))), Some(to_field(-7)));
+        assert_eq!(
+            field_from_hex(&field_to_hex(&to_field(-7))),
+            Some(to_field(-7))
+        );
         let p = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
         assert_eq!(field_from_hex(p), None);
         assert_eq!(field_from_hex("0xzz"), None);

@@ -19,9 +19,15 @@ impl InputData {
     /// Reads and parses an input file.
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let data: InputData = serde_json::from_str(&text).map_err(|source| Error::Json { path: path.into(), source })?;
+        let data: InputData = serde_json::from_str(&text).map_err(|source| Error::Json {
+            path: path.into(),
+            source,
+        })?;
         if let Some(v) = data.input_data.iter().flatten().find(|v| !v.is_finite()) {
-            return Err(Error::InvalidInput(format!("{}: non-finite value {v}", path.display())));
+            return Err(Error::InvalidInput(format!(
+                "{}: non-finite value {v}",
+                path.display()
+            )));
         }
         Ok(data)
     }
@@ -38,7 +44,7 @@ impl InputData {
         }
         let mut count = None;
         for (i, (data, len)) in self.input_data.iter().zip(&lens).enumerate() {
-            if data.is_empty() || data.len() % len != 0 {
+            if data.is_empty() || !data.len().is_multiple_of(*len) {
                 return Err(Error::InvalidInput(format!(
                     "input #{i} has {} values, not a multiple of the model's {len} (shape {:?})",
                     data.len(),
@@ -47,18 +53,30 @@ impl InputData {
             }
             let n = data.len() / len;
             if *count.get_or_insert(n) != n {
-                return Err(Error::InvalidInput("inputs hold different numbers of samples".into()));
+                return Err(Error::InvalidInput(
+                    "inputs hold different numbers of samples".into(),
+                ));
             }
         }
         let n = count.unwrap_or(0);
         Ok((0..n)
-            .map(|s| self.input_data.iter().zip(&lens).map(|(d, len)| d[s * len..(s + 1) * len].to_vec()).collect())
+            .map(|s| {
+                self.input_data
+                    .iter()
+                    .zip(&lens)
+                    .map(|(d, len)| d[s * len..(s + 1) * len].to_vec())
+                    .collect()
+            })
             .collect())
     }
 }
 
 fn input_lens(model: &Model) -> Vec<usize> {
-    model.input_shapes().iter().map(|s| s.iter().product()).collect()
+    model
+        .input_shapes()
+        .iter()
+        .map(|s| s.iter().product())
+        .collect()
 }
 
 /// Checks that `inputs` has one array per graph input, each of the right length.
@@ -67,7 +85,10 @@ pub fn check_input_lengths(model: &Model, inputs: &[Vec<f64>]) -> Result<()> {
 }
 
 /// Checks lengths of graph inputs against the expected ones.
-pub fn check_lengths(expected: &[usize], found: impl ExactSizeIterator<Item = usize>) -> Result<()> {
+pub fn check_lengths(
+    expected: &[usize],
+    found: impl ExactSizeIterator<Item = usize>,
+) -> Result<()> {
     if found.len() != expected.len() {
         return Err(Error::InvalidInput(format!(
             "the model has {} input(s) but the data has {}",
@@ -77,7 +98,9 @@ pub fn check_lengths(expected: &[usize], found: impl ExactSizeIterator<Item = us
     }
     for (i, (f, e)) in found.zip(expected).enumerate() {
         if f != *e {
-            return Err(Error::InvalidInput(format!("input #{i} has {f} values, the model expects {e}")));
+            return Err(Error::InvalidInput(format!(
+                "input #{i} has {f} values, the model expects {e}"
+            )));
         }
     }
     Ok(())

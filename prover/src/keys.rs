@@ -29,39 +29,54 @@ pub fn keygen(srs: &Srs, model: &QuantizedModel, params: &CircuitParams) -> Resu
     tracing::info!(k = params.k, "generating verifying key");
     let vk = keygen_vk(srs, &circuit).map_err(|e| Error::Circuit(format!("verifying key: {e}")))?;
     tracing::info!("generating proving key");
-    let pk = keygen_pk(srs, vk, &circuit).map_err(|e| Error::Circuit(format!("proving key: {e}")))?;
-    Ok(Keys { pk, break_points: circuit.break_points() })
+    let pk =
+        keygen_pk(srs, vk, &circuit).map_err(|e| Error::Circuit(format!("proving key: {e}")))?;
+    Ok(Keys {
+        pk,
+        break_points: circuit.break_points(),
+    })
 }
 
 /// Writes a proving key.
 pub fn write_pk(pk: &ProvingKey<G1Affine>, path: &Path) -> Result<()> {
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    pk.write(&mut BufWriter::new(file), SerdeFormat::RawBytes).map_err(|e| Error::io(path, e))
+    pk.write(&mut BufWriter::new(file), SerdeFormat::RawBytes)
+        .map_err(|e| Error::io(path, e))
 }
 
 /// Writes a verifying key.
 pub fn write_vk(vk: &VerifyingKey<G1Affine>, path: &Path) -> Result<()> {
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    vk.write(&mut BufWriter::new(file), SerdeFormat::RawBytes).map_err(|e| Error::io(path, e))
+    vk.write(&mut BufWriter::new(file), SerdeFormat::RawBytes)
+        .map_err(|e| Error::io(path, e))
 }
 
 /// Reads a proving key for a circuit of the given shape.
 pub fn read_pk(path: &Path, params: &CircuitParams) -> Result<ProvingKey<G1Affine>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    ProvingKey::read::<_, BaseCircuitBuilder<Fr>>(&mut BufReader::new(file), SerdeFormat::RawBytes, params.base.clone())
-        .map_err(|e| Error::Circuit(format!("{}: unreadable proving key: {e}", path.display())))
+    ProvingKey::read::<_, BaseCircuitBuilder<Fr>>(
+        &mut BufReader::new(file),
+        SerdeFormat::RawBytes,
+        params.base.clone(),
+    )
+    .map_err(|e| Error::Circuit(format!("{}: unreadable proving key: {e}", path.display())))
 }
 
 /// Reads a verifying key for a circuit of the given shape.
 pub fn read_vk(path: &Path, params: &CircuitParams) -> Result<VerifyingKey<G1Affine>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    VerifyingKey::read::<_, BaseCircuitBuilder<Fr>>(&mut BufReader::new(file), SerdeFormat::RawBytes, params.base.clone())
-        .map_err(|e| Error::Circuit(format!("{}: unreadable verifying key: {e}", path.display())))
+    VerifyingKey::read::<_, BaseCircuitBuilder<Fr>>(
+        &mut BufReader::new(file),
+        SerdeFormat::RawBytes,
+        params.base.clone(),
+    )
+    .map_err(|e| Error::Circuit(format!("{}: unreadable verifying key: {e}", path.display())))
 }
 
 /// Serialized verifying key bytes (for fingerprints).
 pub fn vk_bytes(vk: &VerifyingKey<G1Affine>) -> Vec<u8> {
     let mut bytes = Vec::new();
-    vk.write(&mut bytes, SerdeFormat::RawBytes).expect("writing to a Vec cannot fail");
+    vk.write(&mut bytes, SerdeFormat::RawBytes)
+        .expect("writing to a Vec cannot fail");
     bytes
 }

@@ -79,12 +79,18 @@ pub struct Model {
 impl Model {
     /// Shapes of the graph inputs.
     pub fn input_shapes(&self) -> Vec<Vec<usize>> {
-        self.inputs.iter().map(|&t| self.nodes[t].shape.clone()).collect()
+        self.inputs
+            .iter()
+            .map(|&t| self.nodes[t].shape.clone())
+            .collect()
     }
 
     /// Shapes of the graph outputs.
     pub fn output_shapes(&self) -> Vec<Vec<usize>> {
-        self.outputs.iter().map(|&t| self.nodes[t].shape.clone()).collect()
+        self.outputs
+            .iter()
+            .map(|&t| self.nodes[t].shape.clone())
+            .collect()
     }
 
     /// Evaluates every node in floating point; returns one flat vector per node.
@@ -96,12 +102,15 @@ impl Model {
             let arg = |i: usize| &values[node.inputs[i]];
             let out = match &node.op {
                 Op::Input { index } => inputs[*index].clone(),
-                Op::Dense { weights, bias, in_features, out_features } => {
-                    dense(arg(0), *in_features, *out_features, |row, n| {
-                        let w = &weights[n * in_features..(n + 1) * in_features];
-                        w.iter().zip(row).map(|(w, x)| w * x).sum::<f64>() + bias[n]
-                    })
-                }
+                Op::Dense {
+                    weights,
+                    bias,
+                    in_features,
+                    out_features,
+                } => dense(arg(0), *in_features, *out_features, |row, n| {
+                    let w = &weights[n * in_features..(n + 1) * in_features];
+                    w.iter().zip(row).map(|(w, x)| w * x).sum::<f64>() + bias[n]
+                }),
                 Op::AddConst { values: c } => arg(0).iter().zip(c).map(|(x, c)| x + c).collect(),
                 Op::Add => arg(0).iter().zip(arg(1)).map(|(a, b)| a + b).collect(),
                 Op::Relu => arg(0).iter().map(|x| x.max(0.0)).collect(),

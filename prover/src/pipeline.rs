@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 
-use crate::artifacts::{Artifact, BuildDir, KeysInfo, ModelArtifact, NodeRange, ProofArtifact, Settings, ARTIFACT_VERSION};
+use crate::artifacts::{
+    Artifact, BuildDir, KeysInfo, ModelArtifact, NodeRange, ProofArtifact, Settings,
+    ARTIFACT_VERSION,
+};
 use crate::circuit::{plan, prover_circuit};
 use crate::fixed::{field_from_hex, field_to_hex, from_field};
 use crate::input::InputData;
@@ -13,7 +16,12 @@ use crate::srs::{dev_srs, read_srs, write_srs, SrsSource};
 use crate::{keys, onnx, proving, Error, Result};
 
 /// Imports, calibrates and quantizes `onnx_path`, plans the circuit and writes the build directory.
-pub fn compile(onnx_path: &Path, calibration: &InputData, config: QuantizationConfig, dir: &BuildDir) -> Result<Settings> {
+pub fn compile(
+    onnx_path: &Path,
+    calibration: &InputData,
+    config: QuantizationConfig,
+    dir: &BuildDir,
+) -> Result<Settings> {
     let model = onnx::import(onnx_path)?;
     let samples = calibration.samples(&model)?;
     let maxima = calibrate(&model, &samples)?;
@@ -37,7 +45,12 @@ pub fn compile(onnx_path: &Path, calibration: &InputData, config: QuantizationCo
         nodes: qmodel
             .nodes
             .iter()
-            .map(|n| NodeRange { name: n.name.clone(), op_type: n.op_type.clone(), bits: n.bits, calibrated_max: n.calibrated_max })
+            .map(|n| NodeRange {
+                name: n.name.clone(),
+                op_type: n.op_type.clone(),
+                bits: n.bits,
+                calibrated_max: n.calibrated_max,
+            })
             .collect(),
         circuit,
     };
@@ -48,7 +61,11 @@ pub fn compile(onnx_path: &Path, calibration: &InputData, config: QuantizationCo
             std::fs::remove_file(&stale).map_err(|e| Error::io(&stale, e))?;
         }
     }
-    ModelArtifact { version: ARTIFACT_VERSION, model: qmodel }.write(&dir.model())?;
+    ModelArtifact {
+        version: ARTIFACT_VERSION,
+        model: qmodel,
+    }
+    .write(&dir.model())?;
     settings.write(&dir.settings())?;
     Ok(settings)
 }
@@ -76,7 +93,12 @@ pub fn setup(dir: &BuildDir, choice: &SrsChoice) -> Result<KeysInfo> {
     let k = settings.circuit.k;
     let (srs, source) = match choice {
         SrsChoice::Dev => (dev_srs(k), SrsSource::DevInsecure),
-        SrsChoice::File(path) => (read_srs(path, k)?, SrsSource::File { path: path.display().to_string() }),
+        SrsChoice::File(path) => (
+            read_srs(path, k)?,
+            SrsSource::File {
+                path: path.display().to_string(),
+            },
+        ),
     };
     let generated = keys::keygen(&srs, &model, &settings.circuit)?;
     let vk = generated.pk.get_vk();
@@ -106,14 +128,21 @@ pub fn prove(dir: &BuildDir, input: &InputData) -> Result<ProofArtifact> {
     let (settings, model) = load(dir)?;
     let info = KeysInfo::read(&dir.keys_info())?;
     if info.model_id != settings.model_id {
-        return Err(Error::Circuit("keys were generated for another model: run `zkinfer setup` again".into()));
+        return Err(Error::Circuit(
+            "keys were generated for another model: run `zkinfer setup` again".into(),
+        ));
     }
     let values = witness(&model, input)?;
     let srs = read_srs(&dir.srs(), settings.circuit.k)?;
     tracing::info!("loading proving key");
     let pk = keys::read_pk(&dir.pk(), &settings.circuit)?;
-    let (circuit, instances) = prover_circuit(&model, &settings.circuit, info.break_points, &values);
-    tracing::info!(k = settings.circuit.k, instances = instances.len(), "proving");
+    let (circuit, instances) =
+        prover_circuit(&model, &settings.circuit, info.break_points, &values);
+    tracing::info!(
+        k = settings.circuit.k,
+        instances = instances.len(),
+        "proving"
+    );
     let proof = proving::prove(&srs, &pk, circuit, &instances)?;
     Ok(ProofArtifact {
         version: ARTIFACT_VERSION,
@@ -128,7 +157,11 @@ pub fn prove(dir: &BuildDir, input: &InputData) -> Result<ProofArtifact> {
 }
 
 /// Dequantized outputs, one flat array per graph output.
-fn decode_outputs(settings: &Settings, model: &QuantizedModel, instances: &[Fr]) -> Result<Vec<Vec<f64>>> {
+fn decode_outputs(
+    settings: &Settings,
+    model: &QuantizedModel,
+    instances: &[Fr],
+) -> Result<Vec<Vec<f64>>> {
     let mut rest = &instances[settings.num_public_inputs()..];
     let mut outputs = Vec::new();
     for shape in &settings.output_shapes {
@@ -137,7 +170,9 @@ fn decode_outputs(settings: &Settings, model: &QuantizedModel, instances: &[Fr])
             .iter()
             .map(|f| from_field(f).map(|q| model.config.scale.dequantize(q)))
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| Error::MalformedProof("an output instance is not a small signed integer".into()))?;
+            .ok_or_else(|| {
+                Error::MalformedProof("an output instance is not a small signed integer".into())
+            })?;
         outputs.push(values);
         rest = tail;
     }
@@ -152,7 +187,11 @@ pub fn decode_proof(artifact: &ProofArtifact) -> Result<(Vec<u8>, Vec<Fr>)> {
         .instances
         .iter()
         .enumerate()
-        .map(|(i, s)| field_from_hex(s).ok_or_else(|| Error::MalformedProof(format!("instance #{i} is not a field element: {s}"))))
+        .map(|(i, s)| {
+            field_from_hex(s).ok_or_else(|| {
+                Error::MalformedProof(format!("instance #{i} is not a field element: {s}"))
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok((proof, instances))
 }
@@ -167,7 +206,11 @@ pub fn verify(dir: &BuildDir, artifact: &ProofArtifact) -> Result<bool> {
     }
     let (proof, instances) = decode_proof(artifact)?;
     if instances.len() != settings.circuit.num_instances {
-        tracing::warn!(found = instances.len(), expected = settings.circuit.num_instances, "wrong number of instances");
+        tracing::warn!(
+            found = instances.len(),
+            expected = settings.circuit.num_instances,
+            "wrong number of instances"
+        );
         return Ok(false);
     }
     let srs = read_srs(&dir.srs(), settings.circuit.k)?;

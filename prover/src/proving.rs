@@ -1,7 +1,9 @@
 //! SHPLONK proofs with the EVM (keccak) transcript, and their native verification.
 
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_base::halo2_proofs::plonk::{create_proof, verify_proof, Circuit, ProvingKey, VerifyingKey};
+use halo2_base::halo2_proofs::plonk::{
+    create_proof, verify_proof, Circuit, ProvingKey, VerifyingKey,
+};
 use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
 use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
 use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
@@ -14,9 +16,21 @@ use crate::srs::Srs;
 use crate::{Error, Result};
 
 /// Creates a proof of `circuit` for the given public instances (one instance column).
-pub fn prove<C: Circuit<Fr>>(srs: &Srs, pk: &ProvingKey<G1Affine>, circuit: C, instances: &[Fr]) -> Result<Vec<u8>> {
+pub fn prove<C: Circuit<Fr>>(
+    srs: &Srs,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Fr],
+) -> Result<Vec<u8>> {
     let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, EvmTranscript<_, _, _, _>, _>(
+    create_proof::<
+        KZGCommitmentScheme<Bn256>,
+        ProverSHPLONK<'_, Bn256>,
+        _,
+        _,
+        EvmTranscript<_, _, _, _>,
+        _,
+    >(
         srs,
         pk,
         &[circuit],
@@ -32,7 +46,13 @@ pub fn prove<C: Circuit<Fr>>(srs: &Srs, pk: &ProvingKey<G1Affine>, circuit: C, i
 pub fn verify(srs: &Srs, vk: &VerifyingKey<G1Affine>, proof: &[u8], instances: &[Fr]) -> bool {
     let verifier_params = srs.verifier_params();
     let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
-    let result = verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, EvmTranscript<_, _, _, _>, _>(
+    let result = verify_proof::<
+        KZGCommitmentScheme<Bn256>,
+        VerifierSHPLONK<'_, Bn256>,
+        _,
+        EvmTranscript<_, _, _, _>,
+        _,
+    >(
         verifier_params,
         vk,
         AccumulatorStrategy::new(verifier_params),

@@ -23,7 +23,11 @@ pub struct QuantizationConfig {
 
 impl Default for QuantizationConfig {
     fn default() -> Self {
-        QuantizationConfig { scale: Scale(13), weight_scale: Scale(13), margin_bits: 1 }
+        QuantizationConfig {
+            scale: Scale(13),
+            weight_scale: Scale(13),
+            margin_bits: 1,
+        }
     }
 }
 
@@ -94,7 +98,9 @@ pub struct QuantizedModel {
 /// Per-tensor largest absolute value over calibration samples.
 pub fn calibrate(model: &Model, samples: &[Vec<Vec<f64>>]) -> Result<Vec<f64>> {
     if samples.is_empty() {
-        return Err(Error::InvalidInput("calibration needs at least one sample".into()));
+        return Err(Error::InvalidInput(
+            "calibration needs at least one sample".into(),
+        ));
     }
     let mut max = vec![0.0f64; model.nodes.len()];
     for sample in samples {
@@ -107,19 +113,33 @@ pub fn calibrate(model: &Model, samples: &[Vec<Vec<f64>>]) -> Result<Vec<f64>> {
 }
 
 /// Quantizes `model` with bounds taken from the calibrated maxima.
-pub fn quantize(model: &Model, calibrated_max: &[f64], config: QuantizationConfig) -> Result<QuantizedModel> {
+pub fn quantize(
+    model: &Model,
+    calibrated_max: &[f64],
+    config: QuantizationConfig,
+) -> Result<QuantizedModel> {
     let q = |x: f64, s: Scale| -> i64 { s.quantize(x) as i64 };
     let mut nodes = Vec::with_capacity(model.nodes.len());
     for (node, &max) in model.nodes.iter().zip(calibrated_max) {
         let op = match &node.op {
             Op::Input { index } => QOp::Input { index: *index },
-            Op::Dense { weights, bias, in_features, out_features } => QOp::Dense {
+            Op::Dense {
+                weights,
+                bias,
+                in_features,
+                out_features,
+            } => QOp::Dense {
                 weights: weights.iter().map(|w| q(*w, config.weight_scale)).collect(),
-                bias: bias.iter().map(|b| q(*b, config.scale.product(config.weight_scale))).collect(),
+                bias: bias
+                    .iter()
+                    .map(|b| q(*b, config.scale.product(config.weight_scale)))
+                    .collect(),
                 in_features: *in_features,
                 out_features: *out_features,
             },
-            Op::AddConst { values } => QOp::AddConst { values: values.iter().map(|c| q(*c, config.scale)).collect() },
+            Op::AddConst { values } => QOp::AddConst {
+                values: values.iter().map(|c| q(*c, config.scale)).collect(),
+            },
             Op::Add => QOp::Add,
             Op::Relu => QOp::Relu,
             Op::Reshape => QOp::Reshape,
@@ -129,7 +149,10 @@ pub fn quantize(model: &Model, calibrated_max: &[f64], config: QuantizationConfi
             return Err(Error::InvalidNode {
                 op: node.op_type.clone(),
                 node: node.name.clone(),
-                reason: format!("calibrated magnitude {max:e} needs {bits} bits at scale 2^{}", config.scale.0),
+                reason: format!(
+                    "calibrated magnitude {max:e} needs {bits} bits at scale 2^{}",
+                    config.scale.0
+                ),
             });
         }
         nodes.push(QNode {
@@ -148,7 +171,12 @@ pub fn quantize(model: &Model, calibrated_max: &[f64], config: QuantizationConfi
             nodes[i].bits = nodes[nodes[i].inputs[0]].bits;
         }
     }
-    Ok(QuantizedModel { nodes, inputs: model.inputs.clone(), outputs: model.outputs.clone(), config })
+    Ok(QuantizedModel {
+        nodes,
+        inputs: model.inputs.clone(),
+        outputs: model.outputs.clone(),
+        config,
+    })
 }
 
 /// Bits needed for `|v| * 2^scale * 2^margin`, at least one more than the scale's unit.
@@ -168,7 +196,10 @@ pub fn rescale(acc: i128, shift: u32) -> i128 {
 impl QuantizedModel {
     /// Quantizes float inputs at the activation scale.
     pub fn quantize_inputs(&self, inputs: &[Vec<f64>]) -> Vec<Vec<i128>> {
-        inputs.iter().map(|v| v.iter().map(|x| self.config.scale.quantize(*x)).collect()).collect()
+        inputs
+            .iter()
+            .map(|v| v.iter().map(|x| self.config.scale.quantize(*x)).collect())
+            .collect()
     }
 
     /// The exact integer value of every tensor. With `check`, a value outside its node's
@@ -181,14 +212,20 @@ impl QuantizedModel {
                 QOp::Input { index } => inputs.get(*index).cloned().ok_or_else(|| {
                     Error::InvalidInput(format!("missing graph input #{index} ({})", node.name))
                 })?,
-                QOp::Dense { weights, bias, in_features, out_features } => {
-                    dense(arg(0), *in_features, *out_features, |row, n| {
-                        let w = &weights[n * in_features..(n + 1) * in_features];
-                        let acc: i128 = w.iter().zip(row).map(|(w, x)| *w as i128 * x).sum::<i128>() + bias[n] as i128;
-                        rescale(acc, self.config.weight_scale.0)
-                    })
+                QOp::Dense {
+                    weights,
+                    bias,
+                    in_features,
+                    out_features,
+                } => dense(arg(0), *in_features, *out_features, |row, n| {
+                    let w = &weights[n * in_features..(n + 1) * in_features];
+                    let acc: i128 = w.iter().zip(row).map(|(w, x)| *w as i128 * x).sum::<i128>()
+                        + bias[n] as i128;
+                    rescale(acc, self.config.weight_scale.0)
+                }),
+                QOp::AddConst { values: c } => {
+                    arg(0).iter().zip(c).map(|(x, c)| x + *c as i128).collect()
                 }
-                QOp::AddConst { values: c } => arg(0).iter().zip(c).map(|(x, c)| x + *c as i128).collect(),
                 QOp::Add => arg(0).iter().zip(arg(1)).map(|(a, b)| a + b).collect(),
                 QOp::Relu => arg(0).iter().map(|x| (*x).max(0)).collect(),
                 QOp::Reshape => arg(0).clone(),
@@ -211,12 +248,18 @@ impl QuantizedModel {
 
     /// Input lengths (elements per graph input).
     pub fn input_lens(&self) -> Vec<usize> {
-        self.inputs.iter().map(|&t| self.nodes[t].shape.iter().product()).collect()
+        self.inputs
+            .iter()
+            .map(|&t| self.nodes[t].shape.iter().product())
+            .collect()
     }
 
     /// Output shapes.
     pub fn output_shapes(&self) -> Vec<Vec<usize>> {
-        self.outputs.iter().map(|&t| self.nodes[t].shape.clone()).collect()
+        self.outputs
+            .iter()
+            .map(|&t| self.nodes[t].shape.clone())
+            .collect()
     }
 }
 
@@ -235,7 +278,11 @@ mod tests {
 
     #[test]
     fn bound_has_margin_over_the_calibrated_maximum() {
-        let cfg = QuantizationConfig { scale: Scale(8), weight_scale: Scale(8), margin_bits: 1 };
+        let cfg = QuantizationConfig {
+            scale: Scale(8),
+            weight_scale: Scale(8),
+            margin_bits: 1,
+        };
         let bits = bound_bits(3.0, cfg);
         assert!((1i128 << bits) >= 2 * 3 * 256, "{bits}");
         assert!((1i128 << bits) <= 8 * 3 * 256, "{bits}");

@@ -12,9 +12,15 @@ pub fn run_tract(path: &Path, shapes: &[Vec<usize>], inputs: &[Vec<f64>]) -> Res
     let err = |e: TractError| Error::Reference(format!("{e:#}"));
     let mut model = tract_onnx::onnx().model_for_path(path).map_err(err)?;
     for (i, shape) in shapes.iter().enumerate() {
-        model = model.with_input_fact(i, f32::fact(shape).into()).map_err(err)?;
+        model = model
+            .with_input_fact(i, f32::fact(shape).into())
+            .map_err(err)?;
     }
-    let plan = model.into_optimized().map_err(err)?.into_runnable().map_err(err)?;
+    let plan = model
+        .into_optimized()
+        .map_err(err)?
+        .into_runnable()
+        .map_err(err)?;
     let tensors = shapes
         .iter()
         .zip(inputs)
@@ -27,6 +33,14 @@ pub fn run_tract(path: &Path, shapes: &[Vec<usize>], inputs: &[Vec<f64>]) -> Res
     let outputs = plan.run(tensors).map_err(err)?;
     outputs
         .iter()
-        .map(|t| Ok(t.cast_to::<f64>().map_err(err)?.to_plain_array_view::<f64>().map_err(err)?.iter().copied().collect()))
+        .map(|t| {
+            Ok(t.cast_to::<f64>()
+                .map_err(err)?
+                .to_plain_array_view::<f64>()
+                .map_err(err)?
+                .iter()
+                .copied()
+                .collect())
+        })
         .collect()
 }

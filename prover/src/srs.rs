@@ -41,8 +41,12 @@ pub fn dev_srs(k: usize) -> Srs {
 /// Reads an SRS in halo2's params format and trims it to `2^k` rows.
 pub fn read_srs(path: &Path, k: usize) -> Result<Srs> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut srs = Srs::read(&mut BufReader::new(file))
-        .map_err(|e| Error::Srs(format!("{}: not a halo2 KZG params file: {e}", path.display())))?;
+    let mut srs = Srs::read(&mut BufReader::new(file)).map_err(|e| {
+        Error::Srs(format!(
+            "{}: not a halo2 KZG params file: {e}",
+            path.display()
+        ))
+    })?;
     if (srs.k() as usize) < k {
         return Err(Error::Srs(format!(
             "{} has 2^{} points; the circuit needs 2^{k}",
@@ -59,5 +63,6 @@ pub fn read_srs(path: &Path, k: usize) -> Result<Srs> {
 /// Writes an SRS in halo2's params format.
 pub fn write_srs(srs: &Srs, path: &Path) -> Result<()> {
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    srs.write(&mut BufWriter::new(file)).map_err(|e| Error::io(path, e))
+    srs.write(&mut BufWriter::new(file))
+        .map_err(|e| Error::io(path, e))
 }

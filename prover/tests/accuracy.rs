@@ -21,29 +21,50 @@ const REL_TOL: f64 = 2e-3;
 
 /// Compiles, computes the circuit's outputs (MockProver-checked when `mock`), returns the
 /// worst absolute error against tract.
-fn check_model(onnx: &std::path::Path, calib: &std::path::Path, input: &std::path::Path, mock: bool, ort: Option<Vec<f64>>) -> f64 {
+fn check_model(
+    onnx: &std::path::Path,
+    calib: &std::path::Path,
+    input: &std::path::Path,
+    mock: bool,
+    ort: Option<Vec<f64>>,
+) -> f64 {
     let name = onnx.file_stem().unwrap().to_string_lossy().to_string();
     let dir = BuildDir::new(temp_dir(&format!("acc-{name}")));
-    compile(onnx, &InputData::read(calib).unwrap(), QuantizationConfig::default(), &dir).unwrap();
+    compile(
+        onnx,
+        &InputData::read(calib).unwrap(),
+        QuantizationConfig::default(),
+        &dir,
+    )
+    .unwrap();
     let settings = Settings::read(&dir.settings()).unwrap();
     let model = ModelArtifact::read(&dir.model()).unwrap().model;
     let input = InputData::read(input).unwrap();
     let values = witness(&model, &input).unwrap();
     let (circuit, instances) = mock_circuit(&model, &settings.circuit, &values);
     if mock {
-        let prover = MockProver::run(settings.circuit.k as u32, &circuit, vec![instances.clone()]).unwrap();
-        assert!(prover.verify().is_ok(), "{name}: honest witness rejected by MockProver");
+        let prover =
+            MockProver::run(settings.circuit.k as u32, &circuit, vec![instances.clone()]).unwrap();
+        assert!(
+            prover.verify().is_ok(),
+            "{name}: honest witness rejected by MockProver"
+        );
     }
     let outputs: Vec<f64> = instances[settings.num_public_inputs()..]
         .iter()
         .map(|f| model.config.scale.dequantize(from_field(f).unwrap()))
         .collect();
-    let reference = run_tract(onnx, &settings.input_shapes, &input.input_data).unwrap().concat();
+    let reference = run_tract(onnx, &settings.input_shapes, &input.input_data)
+        .unwrap()
+        .concat();
     assert_eq!(outputs.len(), reference.len());
     let mut worst = 0.0f64;
     for (o, r) in outputs.iter().zip(&reference) {
         let err = (o - r).abs();
-        assert!(err <= ABS_TOL + REL_TOL * r.abs(), "{name}: {o} vs tract {r}");
+        assert!(
+            err <= ABS_TOL + REL_TOL * r.abs(),
+            "{name}: {o} vs tract {r}"
+        );
         worst = worst.max(err);
     }
     if let Some(ort) = ort {
@@ -51,24 +72,55 @@ fn check_model(onnx: &std::path::Path, calib: &std::path::Path, input: &std::pat
             assert!((t - o).abs() < 1e-4, "{name}: tract {t} vs onnxruntime {o}");
         }
     }
-    assert_eq!(argmax(&outputs), argmax(&reference), "{name}: argmax differs");
-    eprintln!("{name}: k={} worst abs error {worst:.2e} over {} outputs", settings.circuit.k, outputs.len());
+    assert_eq!(
+        argmax(&outputs),
+        argmax(&reference),
+        "{name}: argmax differs"
+    );
+    eprintln!(
+        "{name}: k={} worst abs error {worst:.2e} over {} outputs",
+        settings.circuit.k,
+        outputs.len()
+    );
     worst
 }
 
 fn bench_model(name: &str, mock: bool) {
     let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(bench_file(name, "meta.json")).unwrap()).unwrap();
-    let ort = meta["ort_output"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-    check_model(&bench_file(name, "onnx"), &bench_file(name, "calib.json"), &bench_file(name, "input.json"), mock, Some(ort));
+        serde_json::from_str(&std::fs::read_to_string(bench_file(name, "meta.json")).unwrap())
+            .unwrap();
+    let ort = meta["ort_output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    check_model(
+        &bench_file(name, "onnx"),
+        &bench_file(name, "calib.json"),
+        &bench_file(name, "input.json"),
+        mock,
+        Some(ort),
+    );
 }
 
 #[test]
 fn example_credit_risk_matches_tract() {
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(example_file("meta.json")).unwrap()).unwrap();
-    let ort = meta["ort_output"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-    check_model(&example_file("model.onnx"), &example_file("calibration.json"), &example_file("input.json"), true, Some(ort));
+    let ort = meta["ort_output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    check_model(
+        &example_file("model.onnx"),
+        &example_file("calibration.json"),
+        &example_file("input.json"),
+        true,
+        Some(ort),
+    );
 }
 
 #[test]

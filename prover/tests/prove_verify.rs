@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use zkinfer_prover::artifacts::BuildDir;
-use zkinfer_prover::fixed::{field_from_hex, field_to_hex};
 use zkinfer_prover::fixed::Scale;
+use zkinfer_prover::fixed::{field_from_hex, field_to_hex};
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{compile, prove, setup, verify, SrsChoice};
 use zkinfer_prover::quantize::QuantizationConfig;
@@ -25,9 +25,14 @@ fn proofs_verify_and_tampering_is_rejected() {
     let input = InputData::read(&example_file("input.json")).unwrap();
     let artifact = prove(&dir, &input).unwrap();
     assert!(verify(&dir, &artifact).unwrap(), "honest proof rejected");
-    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(example_file("meta.json")).unwrap()).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example_file("meta.json")).unwrap()).unwrap();
     let expected = meta["ort_output"][0].as_f64().unwrap();
-    assert!((artifact.output_data[0][0] - expected).abs() < 2e-3, "{:?} vs {expected}", artifact.output_data);
+    assert!(
+        (artifact.output_data[0][0] - expected).abs() < 2e-3,
+        "{:?} vs {expected}",
+        artifact.output_data
+    );
 
     // One flipped byte anywhere in the proof: sample positions across it.
     let bytes = hex::decode(&artifact.proof[2..]).unwrap();
@@ -48,7 +53,10 @@ fn proofs_verify_and_tampering_is_rejected() {
         let mut bad = artifact.clone();
         let v = field_from_hex(&bad.instances[idx]).unwrap();
         bad.instances[idx] = field_to_hex(&(v + halo2_base_fr_one()));
-        assert!(!verify(&dir, &bad).unwrap(), "changed instance {idx} accepted");
+        assert!(
+            !verify(&dir, &bad).unwrap(),
+            "changed instance {idx} accepted"
+        );
     }
     // Swapped order of two instances.
     let mut bad = artifact.clone();
@@ -60,12 +68,24 @@ fn proofs_verify_and_tampering_is_rejected() {
     assert!(verify(&dir, &bad).is_err());
 
     // A proof of another model (same shapes, other weights' scale) under this model's key.
-    let other = build("pv-b", QuantizationConfig { weight_scale: Scale(12), ..QuantizationConfig::default() });
+    let other = build(
+        "pv-b",
+        QuantizationConfig {
+            weight_scale: Scale(12),
+            ..QuantizationConfig::default()
+        },
+    );
     let mut foreign = prove(&other, &input).unwrap();
     assert!(verify(&other, &foreign).unwrap());
-    assert!(!verify(&dir, &foreign).unwrap(), "other model's proof accepted (by id)");
+    assert!(
+        !verify(&dir, &foreign).unwrap(),
+        "other model's proof accepted (by id)"
+    );
     foreign.model_id = artifact.model_id.clone();
-    assert!(!verify(&dir, &foreign).unwrap(), "other model's proof accepted by the verifying key");
+    assert!(
+        !verify(&dir, &foreign).unwrap(),
+        "other model's proof accepted by the verifying key"
+    );
 }
 
 fn halo2_base_fr_one() -> zkinfer_prover::halo2_base::halo2_proofs::halo2curves::bn256::Fr {
@@ -75,10 +95,20 @@ fn halo2_base_fr_one() -> zkinfer_prover::halo2_base::halo2_proofs::halo2curves:
 #[test]
 fn input_outside_the_calibrated_range_is_a_clear_error() {
     let dir = build("pv-range", QuantizationConfig::default());
-    let input = InputData { input_data: vec![vec![40.0, 0.0, 0.0, 0.0, 0.0, 0.0]] };
+    let input = InputData {
+        input_data: vec![vec![40.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+    };
     let err = prove(&dir, &input).unwrap_err().to_string();
-    assert!(err.contains("out of calibrated range") && err.contains("features"), "{err}");
-    let short = InputData { input_data: vec![vec![0.1, 0.2]] };
+    assert!(
+        err.contains("out of calibrated range") && err.contains("features"),
+        "{err}"
+    );
+    let short = InputData {
+        input_data: vec![vec![0.1, 0.2]],
+    };
     let err = prove(&dir, &short).unwrap_err().to_string();
-    assert!(err.contains("input #0 has 2 values, the model expects 6"), "{err}");
+    assert!(
+        err.contains("input #0 has 2 values, the model expects 6"),
+        "{err}"
+    );
 }

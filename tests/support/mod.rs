@@ -8,19 +8,27 @@ use std::time::{Duration, Instant};
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A tool from `.tools/bin` (installed by `scripts/install-tools.sh`, which `make test` runs).
 pub fn tool(name: &str) -> PathBuf {
     let path = root().join(".tools/bin").join(name);
-    assert!(path.exists(), "{} missing: run scripts/install-tools.sh (make test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} missing: run scripts/install-tools.sh (make test does)",
+        path.display()
+    );
     path
 }
 
 /// A fresh scratch directory.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{name}-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -41,16 +49,31 @@ pub fn zkinfer_json(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["--json", "-q"];
     all.extend_from_slice(args);
     let out = zkinfer(&all);
-    assert!(out.status.success(), "zkinfer {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout of {args:?} is not JSON ({e}): {:?}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "zkinfer {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout of {args:?} is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 /// The stderr of a run that must fail, with its exit code.
 pub fn failure(args: &[&str]) -> (i32, String) {
     let out = zkinfer(args);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "zkinfer {args:?} unexpectedly succeeded");
-    assert!(!stderr.contains("panicked"), "zkinfer {args:?} panicked: {stderr}");
+    assert!(
+        !out.status.success(),
+        "zkinfer {args:?} unexpectedly succeeded"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "zkinfer {args:?} panicked: {stderr}"
+    );
     (out.status.code().unwrap_or(-1), stderr)
 }
 
@@ -71,19 +94,35 @@ pub struct Anvil {
 
 impl Anvil {
     pub fn start() -> Anvil {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(tool("anvil"))
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent"])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--silent",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("anvil starts");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "anvil did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "anvil did not start on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Anvil { child, url: format!("http://127.0.0.1:{port}") }
+        Anvil {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
     }
 }
 

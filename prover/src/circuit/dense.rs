@@ -34,8 +34,11 @@ impl<'a> DenseChip<'a> {
         // The gate starts the running sum from the first `a` when the first `b` is one.
         let a = std::iter::once(QuantumCell::Constant(to_field(bias.into())))
             .chain(terms.iter().map(|(x, _)| QuantumCell::Existing(**x)));
-        let b = std::iter::once(QuantumCell::Constant(Fr::one()))
-            .chain(terms.iter().map(|(_, w)| QuantumCell::Constant(to_field((**w).into()))));
+        let b = std::iter::once(QuantumCell::Constant(Fr::one())).chain(
+            terms
+                .iter()
+                .map(|(_, w)| QuantumCell::Constant(to_field((**w).into()))),
+        );
         self.gate.inner_product(ctx, a, b)
     }
 }
@@ -50,7 +53,12 @@ mod tests {
         check(8, |ctx, range| {
             let x: Vec<_> = x.iter().map(|v| ctx.load_witness(to_field(*v))).collect();
             let acc = DenseChip::new(range.gate()).accumulate(ctx, &x, w, bias);
-            let expected: i128 = x.iter().zip(w).map(|(x, w)| crate::fixed::from_field(x.value()).unwrap() * *w as i128).sum::<i128>() + bias as i128;
+            let expected: i128 = x
+                .iter()
+                .zip(w)
+                .map(|(x, w)| crate::fixed::from_field(x.value()).unwrap() * *w as i128)
+                .sum::<i128>()
+                + bias as i128;
             assert_eq!(crate::fixed::from_field(acc.value()), Some(expected));
             if let Some(v) = tamper {
                 let offset = acc.cell.unwrap().offset;

@@ -1,7 +1,13 @@
 //! Circuit layout: the quantized model as a halo2-base circuit (KZG on BN254).
 //!
-//! Public instances are the graph inputs followed by the graph outputs, each a signed
-//! fixed-point integer embedded in the field. Weights are circuit constants.
+//! Public instances are the graph inputs, packed several per field element, followed by the
+//! graph outputs, one signed fixed-point integer per field element (negative values as `p - |x|`).
+//! Weights are circuit constants.
+//!
+//! Input packing: every input `x` is range-checked to `[-2^b, 2^b)`, so its lane `x + 2^b` has
+//! `b + 1` bits; [`PACK_BITS`] / (`b + 1`) lanes are packed little-endian into one instance word.
+//! The lanes are range-checked and the word stays below `2^248 < p`, so a word determines its
+//! inputs uniquely. Packing keeps calldata small and the generated verifier under EIP-170.
 
 mod dense;
 mod relu;
@@ -13,7 +19,9 @@ pub use dense::DenseChip;
 pub use relu::{Rectified, ReluChip};
 pub use rescale::{RescaleChip, Rescaled};
 
-use halo2_base::gates::circuit::{builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage};
+use halo2_base::gates::circuit::{
+    builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage,
+};
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
@@ -32,6 +40,8 @@ pub const MIN_K: usize = 8;
 pub const MAX_K: usize = 24;
 /// The planner grows `k` until the advice cells fit in this many columns.
 pub const MAX_ADVICE_COLUMNS: usize = 4;
+/// Bits of an instance word used for packed input lanes (below the field's 253 usable bits).
+pub const PACK_BITS: u32 = 248;
 
 /// The circuit's shape, fixed at compile time and stored in the settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -46,12 +56,24 @@ pub struct CircuitParams {
     pub lookup_cells: usize,
     /// Distinct constants (fixed cells).
     pub fixed_cells: usize,
-    /// Number of public instances (inputs then outputs).
+    /// Number of public instances (packed input words, then outputs).
     pub num_instances: usize,
+    /// How many leading instances are packed input words.
+    pub input_words: usize,
 }
 
-/// Lays out `model` on `builder` with the given tensor values; returns the public instances.
-pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, model: &QuantizedModel, values: &[Vec<i128>]) -> Vec<Fr> {
+/// How many input lanes of `lane_bits` bits share one instance word.
+pub fn lanes_per_word(lane_bits: u32) -> usize {
+    (PACK_BITS / lane_bits) as usize
+}
+
+/// Lays out `model` on `builder` with the given tensor values; returns the public instances
+/// and how many of them are packed input words.
+pub fn synthesize(
+    builder: &mut BaseCircuitBuilder<Fr>,
+    model: &QuantizedModel,
+    values: &[Vec<i128>],
+) -> (Vec<Fr>, usize) {
     let range = builder.range_chip();
     let ctx = builder.main(0);
     let shift = model.config.weight_scale.0;
@@ -61,14 +83,23 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, model: &QuantizedModel, 
         let arg = |i: usize| &cells[node.inputs[i]];
         let out = match &node.op {
             QOp::Input { .. } => {
-                let xs: Vec<_> = vals.iter().map(|v| ctx.load_witness(to_field(*v))).collect();
-                for x in &xs {
-                    range_check_signed(ctx, &range, *x, node.bits);
-                }
-                public.extend(xs.iter().copied());
+                let xs: Vec<_> = vals
+                    .iter()
+                    .map(|v| ctx.load_witness(to_field(*v)))
+                    .collect();
+                let lanes: Vec<_> = xs
+                    .iter()
+                    .map(|x| range_check_signed(ctx, &range, *x, node.bits))
+                    .collect();
+                public.extend(pack(ctx, &range, &lanes, node.bits + 1));
                 xs
             }
-            QOp::Dense { weights, bias, in_features, out_features } => {
+            QOp::Dense {
+                weights,
+                bias,
+                in_features,
+                out_features,
+            } => {
                 let dense = DenseChip::new(range.gate());
                 let rescale = RescaleChip::new(&range);
                 let x = arg(0).clone();
@@ -80,33 +111,69 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, model: &QuantizedModel, 
             }
             QOp::AddConst { values: c } => {
                 let x = arg(0).clone();
-                x.iter().zip(c).map(|(x, c)| range.gate().add(ctx, *x, Constant(to_field((*c).into())))).collect()
+                x.iter()
+                    .zip(c)
+                    .map(|(x, c)| range.gate().add(ctx, *x, Constant(to_field((*c).into()))))
+                    .collect()
             }
             QOp::Add => {
                 let (a, b) = (arg(0).clone(), arg(1).clone());
-                a.iter().zip(&b).map(|(a, b)| range.gate().add(ctx, *a, *b)).collect()
+                a.iter()
+                    .zip(&b)
+                    .map(|(a, b)| range.gate().add(ctx, *a, *b))
+                    .collect()
             }
             QOp::Relu => {
                 let relu = ReluChip::new(&range);
                 let bits = model.nodes[node.inputs[0]].bits;
-                arg(0).clone().into_iter().map(|x| relu.relu(ctx, x, bits).output).collect()
+                arg(0)
+                    .clone()
+                    .into_iter()
+                    .map(|x| relu.relu(ctx, x, bits).output)
+                    .collect()
             }
             QOp::Reshape => arg(0).clone(),
         };
         cells.push(out);
     }
+    let input_words = public.len();
     for &o in &model.outputs {
         public.extend(cells[o].iter().copied());
     }
     let instances = public.iter().map(|c| *c.value()).collect();
     builder.assigned_instances = vec![public];
-    instances
+    (instances, input_words)
 }
 
-/// Proves `x ∈ [-2^bits, 2^bits)`.
-fn range_check_signed(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, x: AssignedValue<Fr>, bits: u32) {
+/// Proves `x ∈ [-2^bits, 2^bits)`; returns the lane `x + 2^bits ∈ [0, 2^(bits+1))`.
+fn range_check_signed(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    x: AssignedValue<Fr>,
+    bits: u32,
+) -> AssignedValue<Fr> {
     let shifted = range.gate().add(ctx, x, Constant(to_field(1i128 << bits)));
     range.range_check(ctx, shifted, bits as usize + 1);
+    shifted
+}
+
+/// Packs range-checked lanes of `lane_bits` bits into words, little-endian.
+fn pack(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    lanes: &[AssignedValue<Fr>],
+    lane_bits: u32,
+) -> Vec<AssignedValue<Fr>> {
+    let pow = &range.gate().pow_of_two;
+    lanes
+        .chunks(lanes_per_word(lane_bits))
+        .map(|chunk| {
+            let weights = (0..chunk.len()).map(|j| Constant(pow[j * lane_bits as usize]));
+            range
+                .gate()
+                .inner_product(ctx, chunk.iter().copied(), weights)
+        })
+        .collect()
 }
 
 /// Values of every tensor for an all-zero input, unchecked: the layout does not depend on them.
@@ -116,7 +183,10 @@ fn placeholder_values(model: &QuantizedModel) -> Result<Vec<Vec<i128>>> {
 }
 
 fn builder(stage: CircuitBuilderStage, k: usize) -> BaseCircuitBuilder<Fr> {
-    BaseCircuitBuilder::from_stage(stage).use_k(k).use_lookup_bits(k - 1).use_instance_columns(1)
+    BaseCircuitBuilder::from_stage(stage)
+        .use_k(k)
+        .use_lookup_bits(k - 1)
+        .use_instance_columns(1)
 }
 
 /// Chooses the circuit size: the smallest `k` whose rows hold the model in at most
@@ -127,7 +197,11 @@ pub fn plan(model: &QuantizedModel) -> Result<CircuitParams> {
         .nodes
         .iter()
         .map(|n| match &n.op {
-            QOp::Dense { weights, out_features, .. } => {
+            QOp::Dense {
+                weights,
+                out_features,
+                ..
+            } => {
                 let rows = n.shape.iter().product::<usize>() / out_features.max(&1);
                 weights.iter().filter(|w| **w != 0).count() * rows
             }
@@ -137,7 +211,7 @@ pub fn plan(model: &QuantizedModel) -> Result<CircuitParams> {
     let lower = (3 * macs / MAX_ADVICE_COLUMNS).max(1).ilog2() as usize;
     for k in lower.max(MIN_K)..=MAX_K {
         let mut b = builder(CircuitBuilderStage::Keygen, k);
-        let instances = synthesize(&mut b, model, &values);
+        let (instances, input_words) = synthesize(&mut b, model, &values);
         let base = b.calculate_params(Some(BLINDING_ROWS));
         let stats = b.statistics();
         // Planning builders are never synthesized; clear them so they drop quietly.
@@ -150,16 +224,23 @@ pub fn plan(model: &QuantizedModel) -> Result<CircuitParams> {
                 lookup_cells: stats.total_lookup_advice_per_phase[0],
                 fixed_cells: stats.gate.total_fixed,
                 num_instances: instances.len(),
+                input_words,
             });
         }
     }
-    Err(Error::Circuit(format!("the model does not fit in 2^{MAX_K} rows")))
+    Err(Error::Circuit(format!(
+        "the model does not fit in 2^{MAX_K} rows"
+    )))
 }
 
 /// The circuit for key generation (values are placeholders).
-pub fn keygen_circuit(model: &QuantizedModel, params: &CircuitParams) -> Result<BaseCircuitBuilder<Fr>> {
+pub fn keygen_circuit(
+    model: &QuantizedModel,
+    params: &CircuitParams,
+) -> Result<BaseCircuitBuilder<Fr>> {
     let values = placeholder_values(model)?;
-    let mut b = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen).use_params(params.base.clone());
+    let mut b =
+        BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen).use_params(params.base.clone());
     synthesize(&mut b, model, &values);
     Ok(b)
 }
@@ -172,13 +253,117 @@ pub fn prover_circuit(
     values: &[Vec<i128>],
 ) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
     let mut b = BaseCircuitBuilder::prover(params.base.clone(), break_points);
-    let instances = synthesize(&mut b, model, values);
+    let (instances, _) = synthesize(&mut b, model, values);
     (b, instances)
 }
 
 /// The circuit for MockProver checks, with the real tensor values.
-pub fn mock_circuit(model: &QuantizedModel, params: &CircuitParams, values: &[Vec<i128>]) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
-    let mut b = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_params(params.base.clone());
-    let instances = synthesize(&mut b, model, values);
+pub fn mock_circuit(
+    model: &QuantizedModel,
+    params: &CircuitParams,
+    values: &[Vec<i128>],
+) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
+    let mut b =
+        BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_params(params.base.clone());
+    let (instances, _) = synthesize(&mut b, model, values);
     (b, instances)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixed::Scale;
+    use crate::quantize::{QNode, QuantizationConfig};
+    use halo2_base::halo2_proofs::dev::MockProver;
+
+    /// input[3] → Dense(3→2) → Relu: small enough to check every instance by hand.
+    fn tiny_model() -> QuantizedModel {
+        let node = |name: &str, op, inputs: Vec<usize>, shape: Vec<usize>, bits| QNode {
+            name: name.into(),
+            op_type: name.into(),
+            op,
+            inputs,
+            shape,
+            bits,
+            calibrated_max: 1.0,
+        };
+        QuantizedModel {
+            nodes: vec![
+                node("input", QOp::Input { index: 0 }, vec![], vec![1, 3], 10),
+                node(
+                    "dense",
+                    QOp::Dense {
+                        weights: vec![16, -16, 8, 0, 4, -4],
+                        bias: vec![64, -64],
+                        in_features: 3,
+                        out_features: 2,
+                    },
+                    vec![0],
+                    vec![1, 2],
+                    12,
+                ),
+                node("relu", QOp::Relu, vec![1], vec![1, 2], 12),
+            ],
+            inputs: vec![0],
+            outputs: vec![2],
+            config: QuantizationConfig {
+                scale: Scale(4),
+                weight_scale: Scale(4),
+                margin_bits: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn inputs_are_packed_and_outputs_follow() {
+        let model = tiny_model();
+        let params = plan(&model).unwrap();
+        let inputs = vec![vec![5i128, -7, 1000]];
+        let values = model.forward(&inputs, true).unwrap();
+        let (circuit, instances) = mock_circuit(&model, &params, &values);
+        assert_eq!(params.input_words, 1);
+        let lane = 11; // bits 10 + 1
+        let packed: i128 = inputs[0]
+            .iter()
+            .enumerate()
+            .map(|(j, x)| (x + (1 << 10)) << (lane * j))
+            .sum();
+        assert_eq!(instances[0], to_field(packed));
+        assert_eq!(
+            &instances[1..],
+            &[to_field(values[2][0]), to_field(values[2][1])]
+        );
+        let k = params.k as u32;
+        assert!(MockProver::run(k, &circuit, vec![instances.clone()])
+            .unwrap()
+            .verify()
+            .is_ok());
+        // Changing the packed input word or an output instance is rejected.
+        for (i, delta) in [(0usize, 1i128), (0, 1 << lane), (1, 1), (2, -1)] {
+            let mut bad = instances.clone();
+            bad[i] += to_field(delta);
+            assert!(
+                MockProver::run(k, &circuit, vec![bad])
+                    .unwrap()
+                    .verify()
+                    .is_err(),
+                "instance {i} + {delta}"
+            );
+        }
+        // Swapped outputs are rejected.
+        let mut swapped = instances.clone();
+        swapped.swap(1, 2);
+        assert_ne!(swapped, instances);
+        assert!(MockProver::run(k, &circuit, vec![swapped])
+            .unwrap()
+            .verify()
+            .is_err());
+    }
+
+    #[test]
+    fn lanes_fit_below_the_modulus() {
+        for lane in 1..=65 {
+            assert!(lanes_per_word(lane) as u32 * lane <= PACK_BITS);
+        }
+    }
 }

@@ -38,7 +38,14 @@ impl<'a> ReluChip<'a> {
     }
 
     /// Lays out the constraints for a given (possibly dishonest) sign and low part.
-    pub fn assign(&self, ctx: &mut Context<Fr>, x: AssignedValue<Fr>, bits: u32, sign: Fr, low: Fr) -> Rectified {
+    pub fn assign(
+        &self,
+        ctx: &mut Context<Fr>,
+        x: AssignedValue<Fr>,
+        bits: u32,
+        sign: Fr,
+        low: Fr,
+    ) -> Rectified {
         let gate = self.range.gate();
         let pow = Constant(to_field(1i128 << bits));
         let sign = ctx.load_witness(sign);

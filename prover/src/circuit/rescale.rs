@@ -36,10 +36,19 @@ impl<'a> RescaleChip<'a> {
     }
 
     /// Rescales `acc` with the honest quotient and remainder.
-    pub fn rescale(&self, ctx: &mut Context<Fr>, acc: AssignedValue<Fr>, shift: u32, bits: u32) -> Rescaled {
+    pub fn rescale(
+        &self,
+        ctx: &mut Context<Fr>,
+        acc: AssignedValue<Fr>,
+        shift: u32,
+        bits: u32,
+    ) -> Rescaled {
         // An undecodable accumulator has no valid witness; any value makes the constraints fail.
         let shifted = from_field(acc.value()).unwrap_or(0) + Self::offset(shift, bits);
-        let (q, r) = (shifted.div_euclid(1i128 << shift), shifted.rem_euclid(1i128 << shift));
+        let (q, r) = (
+            shifted.div_euclid(1i128 << shift),
+            shifted.rem_euclid(1i128 << shift),
+        );
         self.assign(ctx, acc, shift, bits, to_field(q), to_field(r))
     }
 
@@ -62,7 +71,11 @@ impl<'a> RescaleChip<'a> {
         self.range.range_check(ctx, remainder, shift as usize);
         self.range.range_check(ctx, quotient, bits as usize + 1);
         let output = gate.sub(ctx, quotient, Constant(to_field(1i128 << bits)));
-        Rescaled { quotient, remainder, output }
+        Rescaled {
+            quotient,
+            remainder,
+            output,
+        }
     }
 }
 
@@ -89,10 +102,23 @@ mod tests {
 
     #[test]
     fn honest_rescale_is_accepted_and_rounds_like_the_reference() {
-        for acc in [0i128, 31, 32, -32, -33, 12345, -12345, (1 << 15) + 7, -(1 << 16)] {
+        for acc in [
+            0i128,
+            31,
+            32,
+            -32,
+            -33,
+            12345,
+            -12345,
+            (1 << 15) + 7,
+            -(1 << 16),
+        ] {
             assert!(run(acc, None), "acc {acc}");
             let shifted = acc + RescaleChip::offset(SHIFT, BITS);
-            assert_eq!(shifted.div_euclid(1 << SHIFT) - (1 << BITS), rescale(acc, SHIFT));
+            assert_eq!(
+                shifted.div_euclid(1 << SHIFT) - (1 << BITS),
+                rescale(acc, SHIFT)
+            );
         }
     }
 

@@ -22,5 +22,8 @@ pub(crate) fn check(
     let values = public.iter().map(|c| *c.value()).collect();
     builder.assigned_instances = vec![public];
     builder.calculate_params(Some(super::BLINDING_ROWS));
-    MockProver::run(k as u32, &builder, vec![values]).expect("mock synthesis").verify().is_ok()
+    MockProver::run(k as u32, &builder, vec![values])
+        .expect("mock synthesis")
+        .verify()
+        .is_ok()
 }

@@ -5,12 +5,17 @@ use std::path::PathBuf;
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// `../shared/bench-models/<name>.<ext>` beside the repository.
 pub fn bench_file(name: &str, ext: &str) -> PathBuf {
-    repo_root().join("../shared/bench-models").join(format!("{name}.{ext}"))
+    repo_root()
+        .join("../shared/bench-models")
+        .join(format!("{name}.{ext}"))
 }
 
 /// The bundled example's files.
@@ -20,12 +25,17 @@ pub fn example_file(file: &str) -> PathBuf {
 
 /// A fresh temporary directory under the target dir.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 pub fn argmax(v: &[f64]) -> usize {
-    v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i).unwrap()
+    v.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+        .unwrap()
 }

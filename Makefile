@@ -1,0 +1,31 @@
+# zkinfer — `make demo` runs the whole flow on the bundled example; `make test` runs every test.
+SHELL := /bin/bash
+TOOLS := $(CURDIR)/.tools/bin
+export PATH := $(TOOLS):$(PATH)
+export ZKINFER_SOLC := $(TOOLS)/solc
+
+.PHONY: tools build demo test test-rust test-forge lint ci
+
+tools:
+	@bash scripts/install-tools.sh >/dev/null
+
+build:
+	cargo build --release --workspace
+
+demo: tools build
+	bash scripts/demo.sh
+
+test: tools test-rust test-forge
+
+test-rust:
+	cargo test --release --workspace
+
+test-forge:
+	forge test
+
+lint: tools
+	cargo fmt --all --check
+	cargo clippy --release --workspace --all-targets -- -D warnings
+	forge fmt --check
+
+ci: test lint
