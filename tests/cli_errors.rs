@@ -4,13 +4,12 @@ mod support;
 
 use support::*;
 
-fn bench(file: &str) -> String {
-    root()
-        .join("../shared/bench-models")
-        .join(file)
-        .to_str()
-        .unwrap()
-        .to_string()
+/// A scikit-learn tree ensemble (ai.onnx.ml), not supported.
+fn tree_fixture(ext: &str) -> String {
+    let p = root()
+        .join("prover/tests/fixtures/ops")
+        .join(format!("unsupported_tree_ensemble.{ext}"));
+    p.to_str().unwrap().to_string()
 }
 
 fn example(file: &str) -> String {
@@ -65,14 +64,17 @@ fn unsupported_op_names_op_and_node_with_exit_code_2() {
     let dir = scratch("unsupported");
     let (code, err) = failure(&[
         "compile",
-        &bench("cnn_digits.onnx"),
+        &tree_fixture("onnx"),
         "--calibration",
-        &bench("cnn_digits.calib.json"),
+        &tree_fixture("calib.json"),
         "-o",
         path(&dir),
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("unsupported: Conv (node conv)"), "{err}");
+    assert!(
+        err.contains("unsupported: TreeEnsembleRegressor (node trees)"),
+        "{err}"
+    );
 }
 
 #[test]

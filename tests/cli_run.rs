@@ -39,17 +39,20 @@ fn run_proves_mlp_tiny_and_matches_onnxruntime() {
 
 #[test]
 fn run_refuses_an_unsupported_model_before_key_generation() {
-    let models = root().join("../shared/bench-models");
+    let fixtures = root().join("prover/tests/fixtures/ops");
     let dir = scratch("run-unsupported");
     let (code, err) = failure(&[
         "run",
-        path(&models.join("mlp_sigmoid.onnx")),
+        path(&fixtures.join("unsupported_tree_ensemble.onnx")),
         "--input",
-        path(&models.join("mlp_sigmoid.input.json")),
+        path(&fixtures.join("unsupported_tree_ensemble.input.json")),
         "-o",
         path(&dir.join("out.json")),
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("unsupported: Sigmoid (node "), "{err}");
+    assert!(
+        err.contains("unsupported: TreeEnsembleRegressor (node trees)"),
+        "{err}"
+    );
     assert!(!err.contains("generating keys"), "{err}");
 }

@@ -25,6 +25,14 @@ pub enum Op {
         /// Size of the produced last axis.
         out_features: usize,
     },
+    /// Sparse affine map of one input: `y[o] = bias[o] + Σ w · x[i]` over `terms[o] = [(i, w)]`
+    /// (Conv, ConvTranspose, pooling by averaging, BatchNormalization, reductions, Mul/Div by constants).
+    Linear {
+        /// Per output element, its (input index, weight) terms.
+        terms: Vec<Vec<(usize, f64)>>,
+        /// Per output element.
+        bias: Vec<f64>,
+    },
     /// Adds a constant, already broadcast to the input's shape.
     AddConst {
         /// One value per element.
@@ -32,10 +40,39 @@ pub enum Op {
     },
     /// Element-wise sum of two tensors of the same shape.
     Add,
+    /// Element-wise difference of two tensors of the same shape.
+    Sub,
+    /// Element-wise product of two tensors of the same shape.
+    Mul,
     /// `max(x, 0)`.
     Relu,
-    /// Same values, another shape (Flatten, Reshape, Identity).
+    /// `x` if `x >= 0`, else `alpha · x`.
+    LeakyRelu {
+        /// Slope for negative inputs.
+        alpha: f64,
+    },
+    /// `min(max(x, min), max)`.
+    Clip {
+        /// Lower bound.
+        min: f64,
+        /// Upper bound.
+        max: f64,
+    },
+    /// `|x|`.
+    Abs,
+    /// `y[o] = max over groups[o]` of the input (MaxPool, ReduceMax, Max).
+    MaxGroups {
+        /// Input indices per output element (never empty).
+        groups: Vec<Vec<usize>>,
+    },
+    /// Same values, another shape (Flatten, Reshape, Identity, Squeeze, Unsqueeze, Cast).
     Reshape,
+    /// Pure wiring: `y[o] = inputs[slot][index]`, or 0 for `None` (Transpose, Concat, Slice,
+    /// Pad, Gather, broadcasting).
+    Gather {
+        /// Per output element, `(input slot, index)` or `None` for a zero.
+        sources: Vec<Option<(usize, usize)>>,
+    },
 }
 
 /// A node: its origin in the ONNX graph, its operation, inputs and output shape.
@@ -111,10 +148,35 @@ impl Model {
                     let w = &weights[n * in_features..(n + 1) * in_features];
                     w.iter().zip(row).map(|(w, x)| w * x).sum::<f64>() + bias[n]
                 }),
+                Op::Linear { terms, bias } => terms
+                    .iter()
+                    .zip(bias)
+                    .map(|(t, b)| b + t.iter().map(|(i, w)| w * arg(0)[*i]).sum::<f64>())
+                    .collect(),
                 Op::AddConst { values: c } => arg(0).iter().zip(c).map(|(x, c)| x + c).collect(),
                 Op::Add => arg(0).iter().zip(arg(1)).map(|(a, b)| a + b).collect(),
+                Op::Sub => arg(0).iter().zip(arg(1)).map(|(a, b)| a - b).collect(),
+                Op::Mul => arg(0).iter().zip(arg(1)).map(|(a, b)| a * b).collect(),
                 Op::Relu => arg(0).iter().map(|x| x.max(0.0)).collect(),
+                Op::LeakyRelu { alpha } => arg(0)
+                    .iter()
+                    .map(|x| if *x >= 0.0 { *x } else { alpha * x })
+                    .collect(),
+                Op::Clip { min, max } => arg(0).iter().map(|x| x.max(*min).min(*max)).collect(),
+                Op::Abs => arg(0).iter().map(|x| x.abs()).collect(),
+                Op::MaxGroups { groups } => groups
+                    .iter()
+                    .map(|g| {
+                        g.iter()
+                            .map(|i| arg(0)[*i])
+                            .fold(f64::NEG_INFINITY, f64::max)
+                    })
+                    .collect(),
                 Op::Reshape => arg(0).clone(),
+                Op::Gather { sources } => sources
+                    .iter()
+                    .map(|s| s.map_or(0.0, |(slot, i)| values[node.inputs[slot]][i]))
+                    .collect(),
             };
             values.push(out);
         }
@@ -127,6 +189,9 @@ impl Model {
             .iter()
             .map(|n| match &n.op {
                 Op::Dense { weights, bias, .. } => weights.len() + bias.len(),
+                Op::Linear { terms, bias } => {
+                    terms.iter().map(Vec::len).sum::<usize>() + bias.len()
+                }
                 Op::AddConst { values } => values.len(),
                 _ => 0,
             })

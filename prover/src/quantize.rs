@@ -50,6 +50,13 @@ pub enum QOp {
         /// Produced axis size.
         out_features: usize,
     },
+    /// `round((bias + Σ w · x) / 2^weight_scale)` over sparse terms.
+    Linear {
+        /// Per output, `(input index, weight at the weight scale)`.
+        terms: Vec<Vec<(usize, i64)>>,
+        /// Per output, at scale `scale + weight_scale`.
+        bias: Vec<i64>,
+    },
     /// Adds a constant (at the activation scale).
     AddConst {
         /// One per element.
@@ -57,10 +64,38 @@ pub enum QOp {
     },
     /// Element-wise sum.
     Add,
+    /// Element-wise difference.
+    Sub,
+    /// `round(a · b / 2^scale)` element-wise.
+    Mul,
     /// `max(x, 0)`.
     Relu,
+    /// `relu(x) + round(alpha · (x - relu(x)) / 2^weight_scale)`.
+    LeakyRelu {
+        /// Slope at the weight scale.
+        alpha: i64,
+    },
+    /// `min(max(x, min), max)` at the activation scale.
+    Clip {
+        /// Lower bound.
+        min: i64,
+        /// Upper bound.
+        max: i64,
+    },
+    /// `|x|`.
+    Abs,
+    /// Maximum over groups of input indices.
+    MaxGroups {
+        /// Input indices per output.
+        groups: Vec<Vec<usize>>,
+    },
     /// Values unchanged.
     Reshape,
+    /// Wiring: `(input slot, index)` per output, `None` for zero.
+    Gather {
+        /// Sources.
+        sources: Vec<Option<(usize, usize)>>,
+    },
 }
 
 /// A quantized node with the bound its values are checked against.
@@ -137,12 +172,43 @@ pub fn quantize(
                 in_features: *in_features,
                 out_features: *out_features,
             },
+            Op::Linear { terms, bias } => QOp::Linear {
+                terms: terms
+                    .iter()
+                    .map(|t| {
+                        t.iter()
+                            .map(|(i, w)| (*i, q(*w, config.weight_scale)))
+                            .filter(|(_, w)| *w != 0)
+                            .collect()
+                    })
+                    .collect(),
+                bias: bias
+                    .iter()
+                    .map(|b| q(*b, config.scale.product(config.weight_scale)))
+                    .collect(),
+            },
             Op::AddConst { values } => QOp::AddConst {
                 values: values.iter().map(|c| q(*c, config.scale)).collect(),
             },
             Op::Add => QOp::Add,
+            Op::Sub => QOp::Sub,
+            Op::Mul => QOp::Mul,
             Op::Relu => QOp::Relu,
+            Op::LeakyRelu { alpha } => QOp::LeakyRelu {
+                alpha: q(*alpha, config.weight_scale),
+            },
+            Op::Clip { min, max } => QOp::Clip {
+                min: q(*min, config.scale),
+                max: q(*max, config.scale),
+            },
+            Op::Abs => QOp::Abs,
+            Op::MaxGroups { groups } => QOp::MaxGroups {
+                groups: groups.clone(),
+            },
             Op::Reshape => QOp::Reshape,
+            Op::Gather { sources } => QOp::Gather {
+                sources: sources.clone(),
+            },
         };
         let bits = bound_bits(max, config);
         if bits > MAX_VALUE_BITS {
@@ -165,10 +231,18 @@ pub fn quantize(
             calibrated_max: max,
         });
     }
-    // A reshape or relu has the bound of its input (the circuit checks the input's bound).
+    // Ops that only move or select values keep the bound of their inputs.
     for i in 0..nodes.len() {
-        if matches!(nodes[i].op, QOp::Reshape | QOp::Relu) {
-            nodes[i].bits = nodes[nodes[i].inputs[0]].bits;
+        if matches!(
+            nodes[i].op,
+            QOp::Reshape | QOp::Relu | QOp::Gather { .. } | QOp::MaxGroups { .. }
+        ) {
+            nodes[i].bits = nodes[i]
+                .inputs
+                .iter()
+                .map(|t| nodes[*t].bits)
+                .max()
+                .unwrap_or(1);
         }
     }
     Ok(QuantizedModel {
@@ -205,6 +279,7 @@ impl QuantizedModel {
     /// The exact integer value of every tensor. With `check`, a value outside its node's
     /// bound is an [`Error::OutOfRange`] naming the node.
     pub fn forward(&self, inputs: &[Vec<i128>], check: bool) -> Result<Vec<Vec<i128>>> {
+        let (s, ws) = (self.config.scale.0, self.config.weight_scale.0);
         let mut values: Vec<Vec<i128>> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             let arg = |i: usize| &values[node.inputs[i]];
@@ -221,14 +296,50 @@ impl QuantizedModel {
                     let w = &weights[n * in_features..(n + 1) * in_features];
                     let acc: i128 = w.iter().zip(row).map(|(w, x)| *w as i128 * x).sum::<i128>()
                         + bias[n] as i128;
-                    rescale(acc, self.config.weight_scale.0)
+                    rescale(acc, ws)
                 }),
+                QOp::Linear { terms, bias } => terms
+                    .iter()
+                    .zip(bias)
+                    .map(|(t, b)| {
+                        let acc: i128 =
+                            t.iter().map(|(i, w)| *w as i128 * arg(0)[*i]).sum::<i128>()
+                                + *b as i128;
+                        rescale(acc, ws)
+                    })
+                    .collect(),
                 QOp::AddConst { values: c } => {
                     arg(0).iter().zip(c).map(|(x, c)| x + *c as i128).collect()
                 }
                 QOp::Add => arg(0).iter().zip(arg(1)).map(|(a, b)| a + b).collect(),
+                QOp::Sub => arg(0).iter().zip(arg(1)).map(|(a, b)| a - b).collect(),
+                QOp::Mul => arg(0)
+                    .iter()
+                    .zip(arg(1))
+                    .map(|(a, b)| rescale(a * b, s))
+                    .collect(),
                 QOp::Relu => arg(0).iter().map(|x| (*x).max(0)).collect(),
+                QOp::LeakyRelu { alpha } => arg(0)
+                    .iter()
+                    .map(|x| {
+                        let r = (*x).max(0);
+                        r + rescale(*alpha as i128 * (x - r), ws)
+                    })
+                    .collect(),
+                QOp::Clip { min, max } => arg(0)
+                    .iter()
+                    .map(|x| (*x).max(*min as i128).min(*max as i128))
+                    .collect(),
+                QOp::Abs => arg(0).iter().map(|x| x.abs()).collect(),
+                QOp::MaxGroups { groups } => groups
+                    .iter()
+                    .map(|g| g.iter().map(|i| arg(0)[*i]).max().unwrap_or(0))
+                    .collect(),
                 QOp::Reshape => arg(0).clone(),
+                QOp::Gather { sources } => sources
+                    .iter()
+                    .map(|src| src.map_or(0, |(slot, i)| values[node.inputs[slot]][i]))
+                    .collect(),
             };
             if check {
                 let bound = 1i128 << node.bits;

@@ -137,3 +137,8 @@ fn mlp_digits_matches_tract() {
 fn mlp_large_matches_tract() {
     bench_model("mlp_large", true);
 }
+
+#[test]
+fn cnn_digits_matches_tract() {
+    bench_model("cnn_digits", true);
+}

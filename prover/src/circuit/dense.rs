@@ -19,7 +19,7 @@ impl<'a> DenseChip<'a> {
         DenseChip { gate }
     }
 
-    /// One output neuron's accumulator.
+    /// One output neuron's accumulator over a dense row.
     pub fn accumulate(
         &self,
         ctx: &mut Context<Fr>,
@@ -27,17 +27,27 @@ impl<'a> DenseChip<'a> {
         weights: &[i64],
         bias: i64,
     ) -> AssignedValue<Fr> {
-        let terms: Vec<_> = x.iter().zip(weights).filter(|(_, w)| **w != 0).collect();
+        self.accumulate_terms(ctx, x.iter().copied().zip(weights.iter().copied()), bias)
+    }
+
+    /// `bias + Σ x · w` over explicit `(cell, weight)` terms.
+    pub fn accumulate_terms(
+        &self,
+        ctx: &mut Context<Fr>,
+        terms: impl IntoIterator<Item = (AssignedValue<Fr>, i64)>,
+        bias: i64,
+    ) -> AssignedValue<Fr> {
+        let terms: Vec<_> = terms.into_iter().filter(|(_, w)| *w != 0).collect();
         if terms.is_empty() {
             return ctx.load_constant(to_field(bias.into()));
         }
         // The gate starts the running sum from the first `a` when the first `b` is one.
         let a = std::iter::once(QuantumCell::Constant(to_field(bias.into())))
-            .chain(terms.iter().map(|(x, _)| QuantumCell::Existing(**x)));
+            .chain(terms.iter().map(|(x, _)| QuantumCell::Existing(*x)));
         let b = std::iter::once(QuantumCell::Constant(Fr::one())).chain(
             terms
                 .iter()
-                .map(|(_, w)| QuantumCell::Constant(to_field((**w).into()))),
+                .map(|(_, w)| QuantumCell::Constant(to_field((*w).into()))),
         );
         self.gate.inner_product(ctx, a, b)
     }

@@ -10,14 +10,17 @@
 //! inputs uniquely. Packing keeps calldata small and the generated verifier under EIP-170.
 
 mod dense;
+mod ops;
 mod relu;
 mod rescale;
+mod select;
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use dense::DenseChip;
 pub use relu::{Rectified, ReluChip};
 pub use rescale::{RescaleChip, Rescaled};
+pub use select::{magnitude_bits, SelectChip};
 
 use halo2_base::gates::circuit::{
     builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage,
@@ -60,6 +63,8 @@ pub struct CircuitParams {
     pub num_instances: usize,
     /// How many leading instances are packed input words.
     pub input_words: usize,
+    /// Per-node cost, in graph order.
+    pub node_costs: Vec<NodeCost>,
 }
 
 /// How many input lanes of `lane_bits` bits share one instance word.
@@ -67,20 +72,42 @@ pub fn lanes_per_word(lane_bits: u32) -> usize {
     (PACK_BITS / lane_bits) as usize
 }
 
-/// Lays out `model` on `builder` with the given tensor values; returns the public instances
-/// and how many of them are packed input words.
+/// Cells a node costs in the circuit (the compile report's per-layer table).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeCost {
+    /// ONNX node name.
+    pub name: String,
+    /// ONNX op type.
+    pub op_type: String,
+    /// Advice cells in the gate columns.
+    pub advice_cells: usize,
+    /// Cells range-checked through the lookup table.
+    pub lookup_cells: usize,
+}
+
+/// What laying out a model produced.
+pub struct Synthesis {
+    /// Public instance values (packed input words, then outputs).
+    pub instances: Vec<Fr>,
+    /// How many leading instances are packed input words.
+    pub input_words: usize,
+    /// Per-node cost.
+    pub costs: Vec<NodeCost>,
+}
+
+/// Lays out `model` on `builder` with the given tensor values.
 pub fn synthesize(
     builder: &mut BaseCircuitBuilder<Fr>,
     model: &QuantizedModel,
     values: &[Vec<i128>],
-) -> (Vec<Fr>, usize) {
+) -> Synthesis {
     let range = builder.range_chip();
     let ctx = builder.main(0);
-    let shift = model.config.weight_scale.0;
     let mut cells: Vec<Vec<AssignedValue<Fr>>> = Vec::with_capacity(model.nodes.len());
     let mut public = Vec::new();
+    let mut costs = Vec::with_capacity(model.nodes.len());
     for (node, vals) in model.nodes.iter().zip(values) {
-        let arg = |i: usize| &cells[node.inputs[i]];
+        let (advice0, lookup0) = (ctx.advice.len(), range.lookup_manager()[0].total_rows());
         let out = match &node.op {
             QOp::Input { .. } => {
                 let xs: Vec<_> = vals
@@ -94,46 +121,14 @@ pub fn synthesize(
                 public.extend(pack(ctx, &range, &lanes, node.bits + 1));
                 xs
             }
-            QOp::Dense {
-                weights,
-                bias,
-                in_features,
-                out_features,
-            } => {
-                let dense = DenseChip::new(range.gate());
-                let rescale = RescaleChip::new(&range);
-                let x = arg(0).clone();
-                crate::model::dense(&x, *in_features, *out_features, |row, n| {
-                    let w = &weights[n * in_features..(n + 1) * in_features];
-                    let acc = dense.accumulate(ctx, row, w, bias[n]);
-                    rescale.rescale(ctx, acc, shift, node.bits).output
-                })
-            }
-            QOp::AddConst { values: c } => {
-                let x = arg(0).clone();
-                x.iter()
-                    .zip(c)
-                    .map(|(x, c)| range.gate().add(ctx, *x, Constant(to_field((*c).into()))))
-                    .collect()
-            }
-            QOp::Add => {
-                let (a, b) = (arg(0).clone(), arg(1).clone());
-                a.iter()
-                    .zip(&b)
-                    .map(|(a, b)| range.gate().add(ctx, *a, *b))
-                    .collect()
-            }
-            QOp::Relu => {
-                let relu = ReluChip::new(&range);
-                let bits = model.nodes[node.inputs[0]].bits;
-                arg(0)
-                    .clone()
-                    .into_iter()
-                    .map(|x| relu.relu(ctx, x, bits).output)
-                    .collect()
-            }
-            QOp::Reshape => arg(0).clone(),
+            _ => ops::lay_out(ctx, &range, model, node, &cells),
         };
+        costs.push(NodeCost {
+            name: node.name.clone(),
+            op_type: node.op_type.clone(),
+            advice_cells: ctx.advice.len() - advice0,
+            lookup_cells: range.lookup_manager()[0].total_rows() - lookup0,
+        });
         cells.push(out);
     }
     let input_words = public.len();
@@ -142,7 +137,11 @@ pub fn synthesize(
     }
     let instances = public.iter().map(|c| *c.value()).collect();
     builder.assigned_instances = vec![public];
-    (instances, input_words)
+    Synthesis {
+        instances,
+        input_words,
+        costs,
+    }
 }
 
 /// Proves `x ∈ [-2^bits, 2^bits)`; returns the lane `x + 2^bits ∈ [0, 2^(bits+1))`.
@@ -211,7 +210,7 @@ pub fn plan(model: &QuantizedModel) -> Result<CircuitParams> {
     let lower = (3 * macs / MAX_ADVICE_COLUMNS).max(1).ilog2() as usize;
     for k in lower.max(MIN_K)..=MAX_K {
         let mut b = builder(CircuitBuilderStage::Keygen, k);
-        let (instances, input_words) = synthesize(&mut b, model, &values);
+        let synthesis = synthesize(&mut b, model, &values);
         let base = b.calculate_params(Some(BLINDING_ROWS));
         let stats = b.statistics();
         // Planning builders are never synthesized; clear them so they drop quietly.
@@ -223,8 +222,9 @@ pub fn plan(model: &QuantizedModel) -> Result<CircuitParams> {
                 advice_cells: stats.gate.total_advice_per_phase[0],
                 lookup_cells: stats.total_lookup_advice_per_phase[0],
                 fixed_cells: stats.gate.total_fixed,
-                num_instances: instances.len(),
-                input_words,
+                num_instances: synthesis.instances.len(),
+                input_words: synthesis.input_words,
+                node_costs: synthesis.costs,
             });
         }
     }
@@ -253,7 +253,7 @@ pub fn prover_circuit(
     values: &[Vec<i128>],
 ) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
     let mut b = BaseCircuitBuilder::prover(params.base.clone(), break_points);
-    let (instances, _) = synthesize(&mut b, model, values);
+    let instances = synthesize(&mut b, model, values).instances;
     (b, instances)
 }
 
@@ -265,7 +265,7 @@ pub fn mock_circuit(
 ) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
     let mut b =
         BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_params(params.base.clone());
-    let (instances, _) = synthesize(&mut b, model, values);
+    let instances = synthesize(&mut b, model, values).instances;
     (b, instances)
 }
 

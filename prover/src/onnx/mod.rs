@@ -1,6 +1,14 @@
 //! ONNX import: decodes the protobuf with tract-onnx and maps each node to an [`Op`].
 //!
-//! Adding an operator is one function plus one line in [`Importer::import_node`].
+//! Adding an operator is one function plus one line in [`Importer::import_node`]. Operators live
+//! by family: [`linear`] (Gemm, MatMul, Conv, pooling by averaging, BatchNormalization,
+//! reductions), [`shape`] (wiring: Reshape, Transpose, Concat, Slice, Pad, Gather, ...),
+//! [`elementwise`] (Add, Sub, Mul, Div, Relu, LeakyRelu, Clip, Abs, Max, MaxPool, ReduceMax).
+//! Nodes whose inputs are all constants are folded at import.
+
+mod elementwise;
+mod linear;
+mod shape;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -146,6 +154,14 @@ impl Ctx<'_> {
     fn attr_f(&self, name: &str, default: f32) -> f32 {
         self.attr(name).map_or(default, |a| a.f)
     }
+
+    fn attr_ints(&self, name: &str) -> Option<Vec<i64>> {
+        self.attr(name).map(|a| a.ints.clone())
+    }
+
+    fn has_input(&self, i: usize) -> bool {
+        self.proto.input.get(i).is_some_and(|n| !n.is_empty())
+    }
 }
 
 impl Importer {
@@ -180,19 +196,45 @@ impl Importer {
         let ctx = Ctx { proto, name };
         if !(proto.domain.is_empty() || proto.domain == "ai.onnx") {
             return Err(Error::Unsupported {
-                op: format!("{}.{}", proto.domain, proto.op_type),
+                op: proto.op_type.clone(),
                 node: ctx.name,
             });
         }
         let value = match proto.op_type.as_str() {
             "Gemm" => self.gemm(&ctx)?,
             "MatMul" => self.matmul(&ctx)?,
-            "Add" => self.add(&ctx)?,
+            "Conv" => self.conv(&ctx)?,
+            "ConvTranspose" => self.conv_transpose(&ctx)?,
+            "AveragePool" => self.average_pool(&ctx)?,
+            "GlobalAveragePool" => self.global_pool(&ctx, false)?,
+            "BatchNormalization" => self.batch_norm(&ctx)?,
+            "ReduceSum" => self.reduce_linear(&ctx, false)?,
+            "ReduceMean" => self.reduce_linear(&ctx, true)?,
+            "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(&ctx)?,
             "Relu" => self.unary(&ctx, Op::Relu)?,
+            "LeakyRelu" => {
+                let alpha = ctx.attr_f("alpha", 0.01) as f64;
+                self.unary(&ctx, Op::LeakyRelu { alpha })?
+            }
+            "Clip" => self.clip(&ctx)?,
+            "Abs" => self.unary(&ctx, Op::Abs)?,
+            "Max" => self.max(&ctx)?,
+            "MaxPool" => self.max_pool(&ctx)?,
+            "GlobalMaxPool" => self.global_pool(&ctx, true)?,
+            "ReduceMax" => self.reduce_max(&ctx)?,
             "Flatten" => self.flatten(&ctx)?,
             "Reshape" => self.reshape(&ctx)?,
-            "Identity" => self.unary(&ctx, Op::Reshape)?,
+            "Squeeze" | "Unsqueeze" => self.squeeze(&ctx)?,
+            "Identity" => self.identity(&ctx)?,
+            "Cast" => self.cast(&ctx)?,
+            "Transpose" => self.transpose(&ctx)?,
+            "Concat" => self.concat(&ctx)?,
+            "Slice" => self.slice(&ctx)?,
+            "Pad" => self.pad(&ctx)?,
+            "Gather" => self.gather_op(&ctx)?,
+            "Shape" => self.shape_of(&ctx)?,
             "Constant" => Value::Constant(constant_node(&ctx)?),
+            "Dropout" => self.identity(&ctx)?,
             other => {
                 return Err(Error::Unsupported {
                     op: other.into(),
@@ -249,222 +291,6 @@ impl Importer {
             op,
             vec![x],
             shape,
-        )))
-    }
-
-    /// `Y = alpha * A' * B' + beta * C` with `A` computed and `B`, `C` constant.
-    fn gemm(&mut self, ctx: &Ctx) -> Result<Value> {
-        let a = self.tensor(ctx, 0)?;
-        let b = self.constant(ctx, 1)?;
-        let (alpha, beta) = (
-            ctx.attr_f("alpha", 1.0) as f64,
-            ctx.attr_f("beta", 1.0) as f64,
-        );
-        let (trans_a, trans_b) = (ctx.attr_i("transA", 0) != 0, ctx.attr_i("transB", 0) != 0);
-        let a_shape = self.shape(a).to_vec();
-        if a_shape.len() != 2 || b.shape.len() != 2 {
-            return Err(ctx.invalid(format!(
-                "Gemm needs 2-D operands, got {a_shape:?} and {:?}",
-                b.shape
-            )));
-        }
-        let (m, k) = if trans_a {
-            (a_shape[1], a_shape[0])
-        } else {
-            (a_shape[0], a_shape[1])
-        };
-        if trans_a && m != 1 {
-            return Err(ctx.invalid("transA=1 is supported for a single row only"));
-        }
-        let (kb, n) = if trans_b {
-            (b.shape[1], b.shape[0])
-        } else {
-            (b.shape[0], b.shape[1])
-        };
-        if k != kb {
-            return Err(ctx.invalid(format!(
-                "inner dimensions differ: A {a_shape:?}, B {:?}",
-                b.shape
-            )));
-        }
-        let weights = (0..n)
-            .flat_map(|j| (0..k).map(move |i| (i, j)))
-            .map(|(i, j)| {
-                alpha
-                    * if trans_b {
-                        b.data[j * k + i]
-                    } else {
-                        b.data[i * n + j]
-                    }
-            })
-            .collect();
-        let bias = match ctx.proto.input.get(2).filter(|s| !s.is_empty()) {
-            None => vec![0.0; n],
-            Some(_) => {
-                let c = self.constant(ctx, 2)?;
-                let full = broadcast(&c, &[m, n]).ok_or_else(|| {
-                    ctx.invalid(format!(
-                        "C of shape {:?} does not broadcast to [{m}, {n}]",
-                        c.shape
-                    ))
-                })?;
-                if (1..m).any(|r| full[r * n..(r + 1) * n] != full[..n]) {
-                    return Err(ctx.invalid("C must be the same for every row"));
-                }
-                full[..n].iter().map(|c| beta * c).collect()
-            }
-        };
-        let op = Op::Dense {
-            weights,
-            bias,
-            in_features: k,
-            out_features: n,
-        };
-        Ok(Value::Tensor(self.push(
-            &ctx.name,
-            "Gemm",
-            op,
-            vec![a],
-            vec![m, n],
-        )))
-    }
-
-    /// `Y = X · W` with `W` a constant `[K, N]` matrix.
-    fn matmul(&mut self, ctx: &Ctx) -> Result<Value> {
-        let x = self.tensor(ctx, 0)?;
-        let w = self.constant(ctx, 1)?;
-        let x_shape = self.shape(x).to_vec();
-        if w.shape.len() != 2 || x_shape.last() != Some(&w.shape[0]) {
-            return Err(ctx.invalid(format!(
-                "cannot multiply {x_shape:?} by a constant {:?}",
-                w.shape
-            )));
-        }
-        let (k, n) = (w.shape[0], w.shape[1]);
-        let weights = (0..n)
-            .flat_map(|j| (0..k).map(move |i| (i, j)))
-            .map(|(i, j)| w.data[i * n + j])
-            .collect();
-        let mut shape = x_shape;
-        *shape.last_mut().expect("non-empty") = n;
-        let op = Op::Dense {
-            weights,
-            bias: vec![0.0; n],
-            in_features: k,
-            out_features: n,
-        };
-        Ok(Value::Tensor(self.push(
-            &ctx.name,
-            "MatMul",
-            op,
-            vec![x],
-            shape,
-        )))
-    }
-
-    /// `A + B`: a constant is folded into a preceding Gemm/MatMul bias when it can be.
-    fn add(&mut self, ctx: &Ctx) -> Result<Value> {
-        match (self.input(ctx, 0)?.clone(), self.input(ctx, 1)?.clone()) {
-            (Value::Tensor(a), Value::Tensor(b)) => {
-                let (sa, sb) = (self.shape(a).to_vec(), self.shape(b).to_vec());
-                if sa != sb {
-                    return Err(
-                        ctx.invalid(format!("broadcasting {sa:?} + {sb:?} is not supported yet"))
-                    );
-                }
-                Ok(Value::Tensor(self.push(
-                    &ctx.name,
-                    "Add",
-                    Op::Add,
-                    vec![a, b],
-                    sa,
-                )))
-            }
-            (Value::Tensor(x), Value::Constant(c)) | (Value::Constant(c), Value::Tensor(x)) => {
-                let shape = self.shape(x).to_vec();
-                let values = broadcast(&c, &shape).ok_or_else(|| {
-                    ctx.invalid(format!(
-                        "constant {:?} does not broadcast to {shape:?}",
-                        c.shape
-                    ))
-                })?;
-                Ok(Value::Tensor(self.push(
-                    &ctx.name,
-                    "Add",
-                    Op::AddConst { values },
-                    vec![x],
-                    shape,
-                )))
-            }
-            (Value::Constant(_), Value::Constant(_)) => {
-                Err(ctx.invalid("adding two constants is not supported"))
-            }
-        }
-    }
-
-    fn flatten(&mut self, ctx: &Ctx) -> Result<Value> {
-        let x = self.tensor(ctx, 0)?;
-        let shape = self.shape(x).to_vec();
-        let axis = ctx.attr_i("axis", 1);
-        let axis = if axis < 0 {
-            axis + shape.len() as i64
-        } else {
-            axis
-        };
-        if axis < 0 || axis as usize > shape.len() {
-            return Err(ctx.invalid(format!("axis {axis} out of range for {shape:?}")));
-        }
-        let (outer, inner) = shape.split_at(axis as usize);
-        let out = vec![outer.iter().product(), inner.iter().product()];
-        Ok(Value::Tensor(self.push(
-            &ctx.name,
-            "Flatten",
-            Op::Reshape,
-            vec![x],
-            out,
-        )))
-    }
-
-    fn reshape(&mut self, ctx: &Ctx) -> Result<Value> {
-        let x = self.tensor(ctx, 0)?;
-        let target = self.constant(ctx, 1)?;
-        let shape = self.shape(x).to_vec();
-        let total: usize = shape.iter().product();
-        let mut out = Vec::with_capacity(target.data.len());
-        let mut infer = None;
-        for (i, &d) in target.data.iter().enumerate() {
-            match d as i64 {
-                -1 if infer.is_none() => {
-                    infer = Some(i);
-                    out.push(1)
-                }
-                0 if ctx.attr_i("allowzero", 0) == 0 => out.push(
-                    *shape
-                        .get(i)
-                        .ok_or_else(|| ctx.invalid("0 past the input rank"))?,
-                ),
-                d if d > 0 => out.push(d as usize),
-                d => return Err(ctx.invalid(format!("invalid target dimension {d}"))),
-            }
-        }
-        let known: usize = out.iter().product();
-        if let Some(i) = infer {
-            if known == 0 || !total.is_multiple_of(known) {
-                return Err(ctx.invalid(format!("cannot reshape {shape:?} to {:?}", target.data)));
-            }
-            out[i] = total / known;
-        }
-        if out.iter().product::<usize>() != total {
-            return Err(ctx.invalid(format!(
-                "cannot reshape {shape:?} ({total} elements) to {out:?}"
-            )));
-        }
-        Ok(Value::Tensor(self.push(
-            &ctx.name,
-            "Reshape",
-            Op::Reshape,
-            vec![x],
-            out,
         )))
     }
 }
@@ -526,60 +352,4 @@ fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>> {
             Some(Dim::DimParam(_)) | None => Ok(1),
         })
         .collect()
-}
-
-/// Numpy-style broadcast of a constant to `shape`, flattened row-major.
-fn broadcast(c: &Constant, shape: &[usize]) -> Option<Vec<f64>> {
-    if c.shape.len() > shape.len() {
-        return None;
-    }
-    let offset = shape.len() - c.shape.len();
-    let src_dims: Vec<usize> = (0..shape.len())
-        .map(|i| if i < offset { 1 } else { c.shape[i - offset] })
-        .collect();
-    if src_dims.iter().zip(shape).any(|(s, d)| *s != 1 && s != d) {
-        return None;
-    }
-    let total: usize = shape.iter().product();
-    let mut out = Vec::with_capacity(total);
-    for flat in 0..total {
-        let (mut rem, mut src, mut stride) = (flat, 0, 1);
-        let mut idx = vec![0; shape.len()];
-        for i in (0..shape.len()).rev() {
-            idx[i] = rem % shape[i];
-            rem /= shape[i];
-        }
-        for i in (0..shape.len()).rev() {
-            src += if src_dims[i] == 1 { 0 } else { idx[i] * stride };
-            stride *= src_dims[i];
-        }
-        out.push(c.data[src]);
-    }
-    Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn broadcast_follows_numpy() {
-        let c = Constant {
-            shape: vec![3],
-            data: vec![1.0, 2.0, 3.0],
-        };
-        assert_eq!(
-            broadcast(&c, &[2, 3]).unwrap(),
-            vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
-        );
-        let col = Constant {
-            shape: vec![2, 1],
-            data: vec![1.0, 2.0],
-        };
-        assert_eq!(
-            broadcast(&col, &[2, 3]).unwrap(),
-            vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
-        );
-        assert!(broadcast(&c, &[2, 2]).is_none());
-    }
 }

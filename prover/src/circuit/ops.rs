@@ -1,0 +1,122 @@
+//! Lays out one quantized node on the chips. Input nodes are handled by the caller.
+
+use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
+
+use super::{magnitude_bits, DenseChip, ReluChip, RescaleChip, SelectChip};
+use crate::fixed::to_field;
+use crate::quantize::{QNode, QOp, QuantizedModel};
+
+/// The output cells of `node`, given the cells of every earlier tensor.
+pub(super) fn lay_out(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    model: &QuantizedModel,
+    node: &QNode,
+    cells: &[Vec<AssignedValue<Fr>>],
+) -> Vec<AssignedValue<Fr>> {
+    let (s, ws) = (model.config.scale.0, model.config.weight_scale.0);
+    let gate = range.gate();
+    let arg = |i: usize| &cells[node.inputs[i]];
+    let in_bits = |i: usize| model.nodes[node.inputs[i]].bits;
+    let dense = DenseChip::new(gate);
+    let rescale = RescaleChip::new(range);
+    let relu = ReluChip::new(range);
+    let select = SelectChip::new(range);
+    match &node.op {
+        QOp::Input { .. } => unreachable!("inputs are laid out by synthesize"),
+        QOp::Dense {
+            weights,
+            bias,
+            in_features,
+            out_features,
+        } => crate::model::dense(arg(0), *in_features, *out_features, |row, n| {
+            let w = &weights[n * in_features..(n + 1) * in_features];
+            let acc = dense.accumulate(ctx, row, w, bias[n]);
+            rescale.rescale(ctx, acc, ws, node.bits).output
+        }),
+        QOp::Linear { terms, bias } => terms
+            .iter()
+            .zip(bias)
+            .map(|(t, b)| {
+                let acc = dense.accumulate_terms(ctx, t.iter().map(|(i, w)| (arg(0)[*i], *w)), *b);
+                rescale.rescale(ctx, acc, ws, node.bits).output
+            })
+            .collect(),
+        QOp::AddConst { values } => arg(0)
+            .iter()
+            .zip(values)
+            .map(|(x, c)| gate.add(ctx, *x, Constant(to_field((*c).into()))))
+            .collect(),
+        QOp::Add => arg(0)
+            .iter()
+            .zip(arg(1))
+            .map(|(a, b)| gate.add(ctx, *a, *b))
+            .collect(),
+        QOp::Sub => arg(0)
+            .iter()
+            .zip(arg(1))
+            .map(|(a, b)| gate.sub(ctx, *a, *b))
+            .collect(),
+        QOp::Mul => arg(0)
+            .iter()
+            .zip(arg(1))
+            .map(|(a, b)| {
+                let product = gate.mul(ctx, *a, *b);
+                rescale.rescale(ctx, product, s, node.bits).output
+            })
+            .collect(),
+        QOp::Relu => arg(0)
+            .iter()
+            .map(|x| relu.relu(ctx, *x, in_bits(0)).output)
+            .collect(),
+        QOp::LeakyRelu { alpha } => arg(0)
+            .iter()
+            .map(|x| {
+                let positive = relu.relu(ctx, *x, in_bits(0)).output;
+                let negative = gate.sub(ctx, *x, positive);
+                let scaled = gate.mul(ctx, negative, Constant(to_field((*alpha).into())));
+                let scaled = rescale.rescale(ctx, scaled, ws, node.bits).output;
+                gate.add(ctx, positive, scaled)
+            })
+            .collect(),
+        QOp::Clip { min, max } => {
+            let bits = in_bits(0)
+                .max(magnitude_bits(*min))
+                .max(magnitude_bits(*max))
+                + 1;
+            arg(0)
+                .iter()
+                .map(|x| select.clip(ctx, *x, *min, *max, bits))
+                .collect()
+        }
+        QOp::Abs => arg(0)
+            .iter()
+            .map(|x| select.abs(ctx, *x, in_bits(0)))
+            .collect(),
+        QOp::MaxGroups { groups } => {
+            let bits = in_bits(0) + 1;
+            groups
+                .iter()
+                .map(|g| {
+                    let first = arg(0)[g[0]];
+                    g[1..]
+                        .iter()
+                        .fold(first, |m, i| select.max(ctx, m, arg(0)[*i], bits))
+                })
+                .collect()
+        }
+        QOp::Reshape => arg(0).clone(),
+        QOp::Gather { sources } => {
+            let zero = sources.iter().any(Option::is_none).then(|| ctx.load_zero());
+            sources
+                .iter()
+                .map(|src| match src {
+                    Some((slot, i)) => arg(*slot)[*i],
+                    None => zero.expect("loaded when a source is None"),
+                })
+                .collect()
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Max, clip and absolute value, built on [`ReluChip`]: `max(a, b) = b + relu(a - b)`.
+
+use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
+
+use super::ReluChip;
+use crate::fixed::to_field;
+
+/// Piecewise-linear selections of signed values, each proven through a sign decomposition.
+#[derive(Clone, Copy, Debug)]
+pub struct SelectChip<'a> {
+    range: &'a RangeChip<Fr>,
+}
+
+impl<'a> SelectChip<'a> {
+    /// A chip over the given range chip.
+    pub fn new(range: &'a RangeChip<Fr>) -> Self {
+        SelectChip { range }
+    }
+
+    /// `max(a, b)` for `|a - b| < 2^bits`.
+    pub fn max(
+        &self,
+        ctx: &mut Context<Fr>,
+        a: AssignedValue<Fr>,
+        b: AssignedValue<Fr>,
+        bits: u32,
+    ) -> AssignedValue<Fr> {
+        let gate = self.range.gate();
+        let d = gate.sub(ctx, a, b);
+        let r = ReluChip::new(self.range).relu(ctx, d, bits).output;
+        gate.add(ctx, b, r)
+    }
+
+    /// `min(max(x, lo), hi)` for `lo <= hi` and `|x - lo|, |x - hi| < 2^bits`:
+    /// `lo + relu(x - lo) - relu(x - hi)`.
+    pub fn clip(
+        &self,
+        ctx: &mut Context<Fr>,
+        x: AssignedValue<Fr>,
+        lo: i64,
+        hi: i64,
+        bits: u32,
+    ) -> AssignedValue<Fr> {
+        let gate = self.range.gate();
+        let relu = ReluChip::new(self.range);
+        let below = gate.sub(ctx, x, Constant(to_field(lo.into())));
+        let above = gate.sub(ctx, x, Constant(to_field(hi.into())));
+        let r1 = relu.relu(ctx, below, bits).output;
+        let r2 = relu.relu(ctx, above, bits).output;
+        let y = gate.sub(ctx, r1, r2);
+        gate.add(ctx, y, Constant(to_field(lo.into())))
+    }
+
+    /// `|x| = 2 · relu(x) - x` for `|x| < 2^bits`.
+    pub fn abs(&self, ctx: &mut Context<Fr>, x: AssignedValue<Fr>, bits: u32) -> AssignedValue<Fr> {
+        let gate = self.range.gate();
+        let r = ReluChip::new(self.range).relu(ctx, x, bits).output;
+        let twice = gate.add(ctx, r, r);
+        gate.sub(ctx, twice, x)
+    }
+}
+
+/// Bits needed for `|v| < 2^bits`.
+pub fn magnitude_bits(v: i64) -> u32 {
+    64 - v.unsigned_abs().leading_zeros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::circuit::testing::check;
+    use crate::fixed::from_field;
+
+    /// Runs `f` on witnesses `xs`; optionally overwrites the result cell with `claim`.
+    fn run(
+        xs: &[i128],
+        claim: Option<i128>,
+        f: impl FnOnce(&SelectChip, &mut Context<Fr>, &[AssignedValue<Fr>]) -> AssignedValue<Fr>,
+    ) -> (bool, i128) {
+        let mut got = 0;
+        let ok = check(8, |ctx, range| {
+            let cells: Vec<_> = xs.iter().map(|v| ctx.load_witness(to_field(*v))).collect();
+            let out = f(&SelectChip::new(range), ctx, &cells);
+            got = from_field(out.value()).unwrap();
+            if let Some(c) = claim {
+                ctx.advice[out.cell.unwrap().offset] = to_field(c).into();
+            }
+            vec![]
+        });
+        (ok, got)
+    }
+
+    #[test]
+    fn max_is_exact_and_a_wrong_claim_is_rejected() {
+        for (a, b) in [(3i128, 5i128), (5, 3), (-7, -2), (4, 4), (-100, 100)] {
+            let (ok, got) = run(&[a, b], None, |c, ctx, x| c.max(ctx, x[0], x[1], 10));
+            assert!(ok && got == a.max(b), "max({a}, {b}) = {got}");
+            let (ok, _) = run(&[a, b], Some(a.min(b) - 1), |c, ctx, x| {
+                c.max(ctx, x[0], x[1], 10)
+            });
+            assert!(!ok, "wrong max accepted for ({a}, {b})");
+        }
+    }
+
+    #[test]
+    fn clip_is_exact_and_a_wrong_claim_is_rejected() {
+        for x in [-50i128, -10, 0, 10, 50] {
+            let (ok, got) = run(&[x], None, |c, ctx, v| c.clip(ctx, v[0], -10, 20, 10));
+            assert!(ok && got == x.clamp(-10, 20), "clip({x}) = {got}");
+            let (ok, _) = run(&[x], Some(x), |c, ctx, v| c.clip(ctx, v[0], -10, 20, 10));
+            assert_eq!(ok, x == x.clamp(-10, 20), "claim clip({x}) = {x}");
+        }
+    }
+
+    #[test]
+    fn abs_is_exact_and_a_wrong_claim_is_rejected() {
+        for x in [-9i128, 0, 9] {
+            let (ok, got) = run(&[x], None, |c, ctx, v| c.abs(ctx, v[0], 8));
+            assert!(ok && got == x.abs());
+            let (ok, _) = run(&[x], Some(-x.abs() - 1), |c, ctx, v| c.abs(ctx, v[0], 8));
+            assert!(!ok);
+        }
+    }
+
+    #[test]
+    fn magnitude_bits_bounds_the_value() {
+        for v in [0i64, 1, -1, 2, 255, -256, i64::MAX, i64::MIN + 1] {
+            assert!(
+                (v.unsigned_abs() as u128) < (1u128 << magnitude_bits(v)),
+                "{v}"
+            );
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Element-wise operators and maxima: Add, Sub, Mul, Div (with broadcasting), Clip, Max,
+//! MaxPool, ReduceMax.
+
+use super::linear::Window;
+use super::shape::broadcast_shapes;
+use super::{Constant, Ctx, Importer, Value};
+use crate::model::{Op, TensorId};
+use crate::Result;
+
+impl Importer {
+    /// Add, Sub, Mul, Div of tensors and constants, numpy-broadcast.
+    pub(super) fn arithmetic(&mut self, ctx: &Ctx) -> Result<Value> {
+        let (a, b) = (self.any_input(ctx, 0)?, self.any_input(ctx, 1)?);
+        let (sa, sb) = (self.value_shape(&a), self.value_shape(&b));
+        let shape = broadcast_shapes(&sa, &sb)
+            .ok_or_else(|| ctx.invalid(format!("{sa:?} and {sb:?} do not broadcast")))?;
+        let op = ctx.proto.op_type.as_str();
+        match (a, b) {
+            (Value::Constant(a), Value::Constant(b)) => fold(ctx, op, &a, &b, shape),
+            (Value::Tensor(t), Value::Constant(c)) => match op {
+                "Add" => self.add_const(ctx, t, &c, 1.0, &shape),
+                "Sub" => self.add_const(ctx, t, &c, -1.0, &shape),
+                "Mul" => self.scale_by(ctx, Value::Tensor(t), &c, false),
+                _ => self.scale_by(ctx, Value::Tensor(t), &c, true),
+            },
+            (Value::Constant(c), Value::Tensor(t)) => match op {
+                "Add" => self.add_const(ctx, t, &c, 1.0, &shape),
+                "Sub" => {
+                    // c - t = (-1) · t + c
+                    let negated = self.scale_by(
+                        ctx,
+                        Value::Tensor(t),
+                        &Constant {
+                            shape: vec![1],
+                            data: vec![-1.0],
+                        },
+                        false,
+                    )?;
+                    let Value::Tensor(n) = negated else {
+                        unreachable!("a tensor stays a tensor")
+                    };
+                    self.add_const(ctx, n, &c, 1.0, &shape)
+                }
+                "Mul" => self.scale_by(ctx, Value::Tensor(t), &c, false),
+                _ => Err(ctx.invalid("division by a computed tensor is not supported")),
+            },
+            (Value::Tensor(a), Value::Tensor(b)) => {
+                let op = match op {
+                    "Add" => Op::Add,
+                    "Sub" => Op::Sub,
+                    "Mul" => Op::Mul,
+                    _ => return Err(ctx.invalid("division by a computed tensor is not supported")),
+                };
+                let a = self.tensor_to(ctx, a, &shape)?;
+                let b = self.tensor_to(ctx, b, &shape)?;
+                Ok(Value::Tensor(self.push(
+                    &ctx.name,
+                    &ctx.proto.op_type,
+                    op,
+                    vec![a, b],
+                    shape,
+                )))
+            }
+        }
+    }
+
+    fn tensor_to(&mut self, ctx: &Ctx, t: TensorId, shape: &[usize]) -> Result<TensorId> {
+        match self.broadcast_to(ctx, Value::Tensor(t), shape)? {
+            Value::Tensor(t) => Ok(t),
+            Value::Constant(_) => unreachable!("a tensor stays a tensor"),
+        }
+    }
+
+    fn add_const(
+        &mut self,
+        ctx: &Ctx,
+        t: TensorId,
+        c: &Constant,
+        sign: f64,
+        shape: &[usize],
+    ) -> Result<Value> {
+        let t = self.tensor_to(ctx, t, shape)?;
+        let values = super::shape::broadcast(c, shape)
+            .expect("broadcast checked")
+            .iter()
+            .map(|v| sign * v)
+            .collect();
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            &ctx.proto.op_type,
+            Op::AddConst { values },
+            vec![t],
+            shape.to_vec(),
+        )))
+    }
+
+    /// Clip with bounds as attributes (opset < 11) or constant inputs.
+    pub(super) fn clip(&mut self, ctx: &Ctx) -> Result<Value> {
+        let bound = |s: &Self, i: usize, attr: &str, default: f64| -> Result<f64> {
+            if ctx.has_input(i) {
+                Ok(s.constant(ctx, i)?.data.first().copied().unwrap_or(default))
+            } else {
+                Ok(ctx.attr(attr).map_or(default, |a| a.f as f64))
+            }
+        };
+        let (min, max) = (
+            bound(self, 1, "min", f64::NEG_INFINITY)?,
+            bound(self, 2, "max", f64::INFINITY)?,
+        );
+        if min > max {
+            return Err(ctx.invalid(format!("min {min} > max {max}")));
+        }
+        let op = match (min.is_finite(), max.is_finite()) {
+            (true, true) => Op::Clip { min, max },
+            (false, false) => Op::Reshape,
+            (true, false) if min == 0.0 => Op::Relu,
+            _ => {
+                return Err(
+                    ctx.invalid("a one-sided Clip other than Clip(min = 0) is not supported")
+                )
+            }
+        };
+        self.unary(ctx, op)
+    }
+
+    /// Variadic element-wise Max of tensors (broadcast).
+    pub(super) fn max(&mut self, ctx: &Ctx) -> Result<Value> {
+        let inputs: Vec<Value> = (0..ctx.proto.input.len())
+            .filter(|i| ctx.has_input(*i))
+            .map(|i| self.any_input(ctx, i))
+            .collect::<Result<_>>()?;
+        let mut shape = vec![];
+        for v in &inputs {
+            let s = self.value_shape(v);
+            shape = broadcast_shapes(&shape, &s)
+                .ok_or_else(|| ctx.invalid(format!("{shape:?} and {s:?} do not broadcast")))?;
+        }
+        let mut wired = Vec::new();
+        for v in inputs {
+            wired.push(self.broadcast_to(ctx, v, &shape)?);
+        }
+        let len: usize = shape.iter().product();
+        let k = wired.len();
+        // Stack the inputs, then take the maximum over each element's k copies.
+        let sources = (0..k * len).map(|f| Some((f / len, f % len))).collect();
+        let stacked = self.wire(ctx, &wired, vec![k * len], sources)?;
+        let Value::Tensor(stacked) = stacked else {
+            return Err(ctx.invalid("Max of constants only"));
+        };
+        let groups = (0..len)
+            .map(|i| (0..k).map(|j| j * len + i).collect())
+            .collect();
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            "Max",
+            Op::MaxGroups { groups },
+            vec![stacked],
+            shape,
+        )))
+    }
+
+    pub(super) fn max_pool(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.tensor(ctx, 0)?;
+        let xs = self.shape(x).to_vec();
+        let kernel: Vec<usize> = ctx
+            .attr_ints("kernel_shape")
+            .ok_or_else(|| ctx.invalid("no kernel_shape"))?
+            .iter()
+            .map(|k| *k as usize)
+            .collect();
+        if xs.len() != kernel.len() + 2 || ctx.proto.output.iter().skip(1).any(|o| !o.is_empty()) {
+            return Err(ctx.invalid(format!(
+                "kernel {kernel:?} for input {xs:?} (Indices output unsupported)"
+            )));
+        }
+        let win = Window::new(ctx, &xs[2..], &kernel)?;
+        let in_sp: usize = xs[2..].iter().product();
+        let mut groups = Vec::new();
+        for nc in 0..xs[0] * xs[1] {
+            for pos in &win.taps {
+                let g: Vec<usize> = pos.iter().flatten().map(|i| nc * in_sp + i).collect();
+                if g.is_empty() {
+                    return Err(ctx.invalid("a pooling window covers only padding"));
+                }
+                groups.push(g);
+            }
+        }
+        let mut shape = xs[..2].to_vec();
+        shape.extend(&win.out);
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            "MaxPool",
+            Op::MaxGroups { groups },
+            vec![x],
+            shape,
+        )))
+    }
+
+    pub(super) fn reduce_max(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.tensor(ctx, 0)?;
+        let shape = self.shape(x).to_vec();
+        let (out, groups) = self.reduction(ctx, &shape)?;
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            "ReduceMax",
+            Op::MaxGroups { groups },
+            vec![x],
+            out,
+        )))
+    }
+}
+
+/// Arithmetic on two constants (shape computations in exported graphs).
+fn fold(ctx: &Ctx, op: &str, a: &Constant, b: &Constant, shape: Vec<usize>) -> Result<Value> {
+    let (a, b) = (
+        super::shape::broadcast(a, &shape).expect("checked"),
+        super::shape::broadcast(b, &shape).expect("checked"),
+    );
+    let data = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| match op {
+            "Add" => Ok(x + y),
+            "Sub" => Ok(x - y),
+            "Mul" => Ok(x * y),
+            _ if *y == 0.0 => Err(ctx.invalid("division by zero")),
+            _ => Ok(x / y),
+        })
+        .collect::<Result<_>>()?;
+    Ok(Value::Constant(Constant { shape, data }))
+}

@@ -1,0 +1,245 @@
+//! Per-operator fixtures (`fixtures/make_op_fixtures.py`): each model is compiled, its circuit
+//! checked by MockProver (honest accepted, a changed output rejected), proven and verified with
+//! a real KZG proof, and its outputs compared with onnxruntime's and tract's.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use halo2_base::halo2_proofs::dev::MockProver;
+use zkinfer_prover::artifacts::{Artifact, BuildDir, ModelArtifact, Settings};
+use zkinfer_prover::circuit::mock_circuit;
+use zkinfer_prover::fixed::{from_field, to_field};
+use zkinfer_prover::halo2_base;
+use zkinfer_prover::input::InputData;
+use zkinfer_prover::pipeline::{compile, prove, setup, verify, witness, SrsChoice};
+use zkinfer_prover::quantize::QuantizationConfig;
+use zkinfer_prover::reference::run_tract;
+use zkinfer_prover::Error;
+
+/// The bound: 0.05 absolute or 2% relative, per output.
+fn within_tolerance(got: f64, want: f64) -> bool {
+    let err = (got - want).abs();
+    err <= 0.05 || err <= 0.02 * want.abs()
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
+        .collect();
+    v.sort();
+    assert!(v.len() >= 40, "fixtures missing: run make_op_fixtures.py");
+    v
+}
+
+fn sibling(onnx: &Path, ext: &str) -> PathBuf {
+    onnx.with_extension(ext)
+}
+
+/// Returns (worst abs error, k, advice cells per output element of the op's nodes).
+fn check_case(onnx: &Path) -> (f64, usize, f64) {
+    let name = onnx.file_stem().unwrap().to_string_lossy().to_string();
+    let dir = BuildDir::new(common::temp_dir(&format!("op-{name}")));
+    let calib = InputData::read(&sibling(onnx, "calib.json")).unwrap();
+    let settings = compile(onnx, &calib, QuantizationConfig::default(), &dir)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let model = ModelArtifact::read(&dir.model()).unwrap().model;
+    let input = InputData::read(&sibling(onnx, "input.json")).unwrap();
+    let values = witness(&model, &input).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+    let (circuit, instances) = mock_circuit(&model, &settings.circuit, &values);
+    let k = settings.circuit.k as u32;
+    let mock = MockProver::run(k, &circuit, vec![instances.clone()]).unwrap();
+    assert!(mock.verify().is_ok(), "{name}: honest witness rejected");
+    let mut tampered = instances.clone();
+    *tampered.last_mut().unwrap() += to_field(1);
+    assert!(
+        MockProver::run(k, &circuit, vec![tampered])
+            .unwrap()
+            .verify()
+            .is_err(),
+        "{name}: changed output accepted"
+    );
+
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sibling(onnx, "expected.json")).unwrap())
+            .unwrap();
+    let ort: Vec<f64> = expected["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let outputs: Vec<f64> = instances[settings.num_public_inputs()..]
+        .iter()
+        .map(|f| model.config.scale.dequantize(from_field(f).unwrap()))
+        .collect();
+    let tract = run_tract(onnx, &settings.input_shapes, &input.input_data)
+        .unwrap()
+        .concat();
+    assert_eq!(outputs.len(), ort.len(), "{name}: output length");
+    let mut worst = 0.0f64;
+    for ((o, r), t) in outputs.iter().zip(&ort).zip(&tract) {
+        assert!(within_tolerance(*o, *r), "{name}: {o} vs onnxruntime {r}");
+        assert!(within_tolerance(*o, *t), "{name}: {o} vs tract {t}");
+        worst = worst.max((o - r).abs());
+    }
+
+    // A real proof, verified.
+    setup(&dir, &SrsChoice::Dev).unwrap();
+    let artifact = prove(&dir, &input).unwrap();
+    assert!(verify(&dir, &artifact).unwrap(), "{name}: proof rejected");
+    assert_eq!(artifact.output_data.concat(), outputs);
+
+    let op_cells: usize = settings
+        .circuit
+        .node_costs
+        .iter()
+        .filter(|c| c.op_type != "Input")
+        .map(|c| c.advice_cells)
+        .sum();
+    (
+        worst,
+        settings.circuit.k,
+        op_cells as f64 / outputs.len() as f64,
+    )
+}
+
+fn check_all(filter: impl Fn(&str) -> bool) {
+    let mut rows = Vec::new();
+    for onnx in fixtures() {
+        let name = onnx.file_stem().unwrap().to_string_lossy().to_string();
+        if name.starts_with("unsupported_") || !filter(&name) {
+            continue;
+        }
+        let (worst, k, per) = check_case(&onnx);
+        rows.push(format!("| {name} | {k} | {worst:.2e} | {per:.1} |"));
+    }
+    assert!(!rows.is_empty());
+    eprintln!(
+        "| case | k | worst abs err vs ORT | advice cells per output |\n|---|---|---|---|\n{}",
+        rows.join("\n")
+    );
+}
+
+#[test]
+fn linear_family_ops() {
+    check_all(|n| {
+        [
+            "conv",
+            "avgpool",
+            "global_avgpool",
+            "batchnorm",
+            "reduce_sum",
+            "reduce_mean",
+            "gemm",
+            "matmul",
+            "cnn",
+        ]
+        .iter()
+        .any(|p| n.starts_with(p))
+    });
+}
+
+#[test]
+fn arithmetic_and_piecewise_ops() {
+    check_all(|n| {
+        [
+            "add",
+            "sub",
+            "mul",
+            "div",
+            "relu",
+            "leaky",
+            "clip",
+            "abs",
+            "max",
+            "global_maxpool",
+            "reduce_max",
+        ]
+        .iter()
+        .any(|p| n.starts_with(p))
+    });
+}
+
+#[test]
+fn wiring_ops() {
+    check_all(|n| {
+        [
+            "transpose",
+            "concat",
+            "slice",
+            "squeeze",
+            "pad",
+            "gather",
+            "identity",
+            "torch_flatten",
+        ]
+        .iter()
+        .any(|p| n.starts_with(p))
+    });
+}
+
+#[test]
+fn every_fixture_is_covered_by_a_test() {
+    let families = [
+        "conv",
+        "avgpool",
+        "global_avgpool",
+        "batchnorm",
+        "reduce_sum",
+        "reduce_mean",
+        "gemm",
+        "matmul",
+        "cnn",
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "relu",
+        "leaky",
+        "clip",
+        "abs",
+        "max",
+        "global_maxpool",
+        "reduce_max",
+        "transpose",
+        "concat",
+        "slice",
+        "squeeze",
+        "pad",
+        "gather",
+        "identity",
+        "torch_flatten",
+        "unsupported_",
+    ];
+    for onnx in fixtures() {
+        let name = onnx.file_stem().unwrap().to_string_lossy().to_string();
+        assert!(
+            families.iter().any(|p| name.starts_with(p)),
+            "{name} is not run by any test"
+        );
+    }
+}
+
+#[test]
+fn tree_ensembles_are_unsupported_before_keygen() {
+    let onnx = fixtures()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("unsupported_tree_ensemble"))
+        .unwrap();
+    let dir = BuildDir::new(common::temp_dir("op-unsupported"));
+    let calib = InputData::read(&sibling(&onnx, "calib.json")).unwrap();
+    match compile(&onnx, &calib, QuantizationConfig::default(), &dir) {
+        Err(Error::Unsupported { op, node }) => {
+            assert_eq!(op, "TreeEnsembleRegressor");
+            assert_eq!(node, "trees");
+        }
+        other => panic!("expected unsupported, got {other:?}"),
+    }
+    assert!(!dir.settings().exists());
+    let _ = Settings::read; // the build directory stays empty
+}
