@@ -77,6 +77,16 @@ pub enum Error {
         /// The calibrated bound, in bits.
         bits: u32,
     },
+    /// A function's input left its domain (e.g. `Log` of a non-positive value).
+    #[error("value outside the domain of {func} at node {node}: {x}")]
+    OutsideDomain {
+        /// The node.
+        node: String,
+        /// The function.
+        func: &'static str,
+        /// The (dequantized) input.
+        x: f64,
+    },
     /// The circuit is inconsistent with its keys or settings.
     #[error("circuit: {0}")]
     Circuit(String),

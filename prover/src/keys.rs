@@ -4,13 +4,12 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
-use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
-use halo2_base::halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
+use halo2_base::halo2_proofs::halo2curves::bn256::G1Affine;
 use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
 use halo2_base::halo2_proofs::SerdeFormat;
 
-use crate::circuit::{keygen_circuit, CircuitParams};
+use crate::circuit::{keygen_circuit, CircuitParams, ModelCircuit};
 use crate::quantize::QuantizedModel;
 use crate::srs::Srs;
 use crate::{Error, Result};
@@ -33,7 +32,7 @@ pub fn keygen(srs: &Srs, model: &QuantizedModel, params: &CircuitParams) -> Resu
         keygen_pk(srs, vk, &circuit).map_err(|e| Error::Circuit(format!("proving key: {e}")))?;
     Ok(Keys {
         pk,
-        break_points: circuit.break_points(),
+        break_points: circuit.builder.break_points(),
     })
 }
 
@@ -54,22 +53,14 @@ pub fn write_vk(vk: &VerifyingKey<G1Affine>, path: &Path) -> Result<()> {
 /// Reads a proving key for a circuit of the given shape.
 pub fn read_pk(path: &Path, params: &CircuitParams) -> Result<ProvingKey<G1Affine>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    ProvingKey::read::<_, BaseCircuitBuilder<Fr>>(
-        &mut BufReader::new(file),
-        SerdeFormat::RawBytes,
-        params.base.clone(),
-    )
+    ProvingKey::read::<_, ModelCircuit>(&mut BufReader::new(file), SerdeFormat::RawBytes, params.model_params())
     .map_err(|e| Error::Circuit(format!("{}: unreadable proving key: {e}", path.display())))
 }
 
 /// Reads a verifying key for a circuit of the given shape.
 pub fn read_vk(path: &Path, params: &CircuitParams) -> Result<VerifyingKey<G1Affine>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    VerifyingKey::read::<_, BaseCircuitBuilder<Fr>>(
-        &mut BufReader::new(file),
-        SerdeFormat::RawBytes,
-        params.base.clone(),
-    )
+    VerifyingKey::read::<_, ModelCircuit>(&mut BufReader::new(file), SerdeFormat::RawBytes, params.model_params())
     .map_err(|e| Error::Circuit(format!("{}: unreadable verifying key: {e}", path.display())))
 }
 

@@ -65,6 +65,11 @@ pub enum Op {
         /// Input indices per output element (never empty).
         groups: Vec<Vec<usize>>,
     },
+    /// A nonlinear element-wise function, proven by table lookup.
+    Function {
+        /// Which function.
+        func: crate::functions::Function,
+    },
     /// Same values, another shape (Flatten, Reshape, Identity, Squeeze, Unsqueeze, Cast).
     Reshape,
     /// Pure wiring: `y[o] = inputs[slot][index]`, or 0 for `None` (Transpose, Concat, Slice,
@@ -172,6 +177,7 @@ impl Model {
                             .fold(f64::NEG_INFINITY, f64::max)
                     })
                     .collect(),
+                Op::Function { func } => arg(0).iter().map(|x| func.eval(*x).unwrap_or(f64::NAN)).collect(),
                 Op::Reshape => arg(0).clone(),
                 Op::Gather { sources } => sources
                     .iter()

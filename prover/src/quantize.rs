@@ -19,15 +19,19 @@ pub struct QuantizationConfig {
     pub weight_scale: Scale,
     /// Safety margin over the calibrated maximum, in bits (each bit doubles the range).
     pub margin_bits: u32,
+    /// Largest lookup table per function node, in bits (entries `<= 2^table_bits`); inputs
+    /// with a wider calibrated range are rescaled to fit.
+    #[serde(default = "default_table_bits")]
+    pub table_bits: u32,
+}
+
+fn default_table_bits() -> u32 {
+    13
 }
 
 impl Default for QuantizationConfig {
     fn default() -> Self {
-        QuantizationConfig {
-            scale: Scale(13),
-            weight_scale: Scale(13),
-            margin_bits: 1,
-        }
+        QuantizationConfig { scale: Scale(13), weight_scale: Scale(13), margin_bits: 1, table_bits: default_table_bits() }
     }
 }
 
@@ -88,6 +92,17 @@ pub enum QOp {
     MaxGroups {
         /// Input indices per output.
         groups: Vec<Vec<usize>>,
+    },
+    /// `y = table(round(x / 2^shift))`: a lookup in the table of `func` tagged `tag`.
+    Lookup {
+        /// The function.
+        func: crate::functions::Function,
+        /// Input rescale before the lookup.
+        shift: u32,
+        /// Table inputs lie in `[-2^domain_bits, 2^domain_bits)`.
+        domain_bits: u32,
+        /// Table tag (1-based; shared by nodes with the same function, shift and domain).
+        tag: u64,
     },
     /// Values unchanged.
     Reshape,
@@ -206,11 +221,20 @@ pub fn quantize(
                 groups: groups.clone(),
             },
             Op::Reshape => QOp::Reshape,
-            Op::Gather { sources } => QOp::Gather {
-                sources: sources.clone(),
-            },
+            Op::Gather { sources } => QOp::Gather { sources: sources.clone() },
+            Op::Function { func } => {
+                let in_bits: u32 = nodes.get(node.inputs[0]).map_or(1, |n: &QNode| n.bits);
+                let shift = (in_bits + 2).saturating_sub(config.table_bits);
+                let domain_bits = if shift == 0 { in_bits } else { in_bits - shift + 1 };
+                QOp::Lookup { func: *func, shift, domain_bits, tag: 0 }
+            }
         };
-        let bits = bound_bits(max, config);
+        let passes_through = matches!(op, QOp::Reshape | QOp::Relu | QOp::Gather { .. } | QOp::MaxGroups { .. });
+        let bits = if passes_through {
+            node.inputs.iter().map(|t| nodes[*t].bits).max().unwrap_or(1)
+        } else {
+            bound_bits(max, config)
+        };
         if bits > MAX_VALUE_BITS {
             return Err(Error::InvalidNode {
                 op: node.op_type.clone(),
@@ -231,18 +255,16 @@ pub fn quantize(
             calibrated_max: max,
         });
     }
-    // Ops that only move or select values keep the bound of their inputs.
-    for i in 0..nodes.len() {
-        if matches!(
-            nodes[i].op,
-            QOp::Reshape | QOp::Relu | QOp::Gather { .. } | QOp::MaxGroups { .. }
-        ) {
-            nodes[i].bits = nodes[i]
-                .inputs
-                .iter()
-                .map(|t| nodes[*t].bits)
-                .max()
-                .unwrap_or(1);
+    // Nodes with the same function, shift and domain share one table.
+    let mut tables: Vec<(String, u32, u32)> = Vec::new();
+    for n in &mut nodes {
+        if let QOp::Lookup { func, shift, domain_bits, tag } = &mut n.op {
+            let key = (format!("{func:?}"), *shift, *domain_bits);
+            let pos = tables.iter().position(|t| *t == key).unwrap_or_else(|| {
+                tables.push(key);
+                tables.len() - 1
+            });
+            *tag = pos as u64 + 1;
         }
     }
     Ok(QuantizedModel {
@@ -335,6 +357,18 @@ impl QuantizedModel {
                     .iter()
                     .map(|g| g.iter().map(|i| arg(0)[*i]).max().unwrap_or(0))
                     .collect(),
+                QOp::Lookup { func, shift, .. } => arg(0)
+                    .iter()
+                    .map(|x| {
+                        let y = crate::functions::table_value(*func, rescale(*x, *shift), *shift, s);
+                        // Unchecked runs (layout placeholders) take 0 off the domain.
+                        y.or((!check).then_some(0)).ok_or_else(|| Error::OutsideDomain {
+                            node: format!("{} ({})", node.name, node.op_type),
+                            func: func.name(),
+                            x: self.config.scale.dequantize(*x),
+                        })
+                    })
+                    .collect::<Result<_>>()?,
                 QOp::Reshape => arg(0).clone(),
                 QOp::Gather { sources } => sources
                     .iter()

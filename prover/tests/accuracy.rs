@@ -142,3 +142,8 @@ fn mlp_large_matches_tract() {
 fn cnn_digits_matches_tract() {
     bench_model("cnn_digits", true);
 }
+
+#[test]
+fn mlp_sigmoid_matches_tract() {
+    bench_model("mlp_sigmoid", true);
+}

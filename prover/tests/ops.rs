@@ -184,8 +184,14 @@ fn wiring_ops() {
 }
 
 #[test]
+fn nonlinear_ops() {
+    check_all(|n| ["fn_", "softmax", "layer_norm"].iter().any(|p| n.starts_with(p)));
+}
+
+#[test]
 fn every_fixture_is_covered_by_a_test() {
     let families = [
+        "fn_", "softmax", "layer_norm",
         "conv",
         "avgpool",
         "global_avgpool",

@@ -10,6 +10,7 @@
 //! inputs uniquely. Packing keeps calldata small and the generated verifier under EIP-170.
 
 mod dense;
+mod lookup;
 mod ops;
 mod relu;
 mod rescale;
@@ -18,6 +19,7 @@ mod select;
 pub(crate) mod testing;
 
 pub use dense::DenseChip;
+pub use lookup::{function_table, ModelCircuit, ModelCircuitParams, LOOKUP_WIDTH};
 pub use relu::{Rectified, ReluChip};
 pub use rescale::{RescaleChip, Rescaled};
 pub use select::{magnitude_bits, SelectChip};
@@ -65,6 +67,19 @@ pub struct CircuitParams {
     pub input_words: usize,
     /// Per-node cost, in graph order.
     pub node_costs: Vec<NodeCost>,
+    /// Advice column triples for function lookups.
+    #[serde(default)]
+    pub lookup_columns: usize,
+    /// Rows of the function table.
+    #[serde(default)]
+    pub table_rows: usize,
+}
+
+impl CircuitParams {
+    /// The parameters [`ModelCircuit`] is configured with.
+    pub fn model_params(&self) -> ModelCircuitParams {
+        ModelCircuitParams { base: self.base.clone(), lookup_columns: self.lookup_columns }
+    }
 }
 
 /// How many input lanes of `lane_bits` bits share one instance word.
@@ -96,11 +111,9 @@ pub struct Synthesis {
 }
 
 /// Lays out `model` on `builder` with the given tensor values.
-pub fn synthesize(
-    builder: &mut BaseCircuitBuilder<Fr>,
-    model: &QuantizedModel,
-    values: &[Vec<i128>],
-) -> Synthesis {
+pub fn synthesize(circuit: &mut ModelCircuit, model: &QuantizedModel, values: &[Vec<i128>]) -> Synthesis {
+    let builder = &mut circuit.builder;
+    let lookups = &circuit.lookups;
     let range = builder.range_chip();
     let ctx = builder.main(0);
     let mut cells: Vec<Vec<AssignedValue<Fr>>> = Vec::with_capacity(model.nodes.len());
@@ -121,13 +134,13 @@ pub fn synthesize(
                 public.extend(pack(ctx, &range, &lanes, node.bits + 1));
                 xs
             }
-            _ => ops::lay_out(ctx, &range, model, node, &cells),
+            _ => ops::lay_out(ctx, &range, lookups, model, node, &cells),
         };
         costs.push(NodeCost {
             name: node.name.clone(),
             op_type: node.op_type.clone(),
             advice_cells: ctx.advice.len() - advice0,
-            lookup_cells: range.lookup_manager()[0].total_rows() - lookup0,
+            lookup_cells: range.lookup_manager()[0].total_rows() - lookup0 + lookups_in(node),
         });
         cells.push(out);
     }
@@ -181,6 +194,13 @@ fn placeholder_values(model: &QuantizedModel) -> Result<Vec<Vec<i128>>> {
     model.forward(&zeros, false)
 }
 
+fn lookups_in(node: &crate::quantize::QNode) -> usize {
+    match node.op {
+        QOp::Lookup { .. } => node.shape.iter().product(),
+        _ => 0,
+    }
+}
+
 fn builder(stage: CircuitBuilderStage, k: usize) -> BaseCircuitBuilder<Fr> {
     BaseCircuitBuilder::from_stage(stage)
         .use_k(k)
@@ -207,14 +227,21 @@ pub fn plan(model: &QuantizedModel) -> Result<CircuitParams> {
             _ => 0,
         })
         .sum();
-    let lower = (3 * macs / MAX_ADVICE_COLUMNS).max(1).ilog2() as usize;
+    let table = std::sync::Arc::new(function_table(model));
+    let lower = (3 * macs / MAX_ADVICE_COLUMNS).max(table.len() + BLINDING_ROWS).max(1).ilog2() as usize;
     for k in lower.max(MIN_K)..=MAX_K {
-        let mut b = builder(CircuitBuilderStage::Keygen, k);
-        let synthesis = synthesize(&mut b, model, &values);
-        let base = b.calculate_params(Some(BLINDING_ROWS));
-        let stats = b.statistics();
-        // Planning builders are never synthesized; clear them so they drop quietly.
-        b.clear();
+        if table.len() + BLINDING_ROWS > 1 << k {
+            continue;
+        }
+        let mut c = ModelCircuit::new(builder(CircuitBuilderStage::Keygen, k), table.clone(), 0);
+        let synthesis = synthesize(&mut c, model, &values);
+        let base = c.builder.calculate_params(Some(BLINDING_ROWS));
+        let stats = c.builder.statistics();
+        let lookup_rows = c.lookups.total_rows();
+        // Planning circuits are never synthesized; clear them so they drop quietly.
+        c.builder.clear();
+        c.lookups.clear();
+        let lookup_columns = lookup_rows.div_ceil((1 << k) - BLINDING_ROWS);
         if base.num_advice_per_phase[0] <= MAX_ADVICE_COLUMNS {
             return Ok(CircuitParams {
                 k,
@@ -225,6 +252,8 @@ pub fn plan(model: &QuantizedModel) -> Result<CircuitParams> {
                 num_instances: synthesis.instances.len(),
                 input_words: synthesis.input_words,
                 node_costs: synthesis.costs,
+                lookup_columns,
+                table_rows: table.len(),
             });
         }
     }
@@ -234,15 +263,16 @@ pub fn plan(model: &QuantizedModel) -> Result<CircuitParams> {
 }
 
 /// The circuit for key generation (values are placeholders).
-pub fn keygen_circuit(
-    model: &QuantizedModel,
-    params: &CircuitParams,
-) -> Result<BaseCircuitBuilder<Fr>> {
+pub fn keygen_circuit(model: &QuantizedModel, params: &CircuitParams) -> Result<ModelCircuit> {
     let values = placeholder_values(model)?;
-    let mut b =
-        BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen).use_params(params.base.clone());
-    synthesize(&mut b, model, &values);
-    Ok(b)
+    let b = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen).use_params(params.base.clone());
+    let mut c = circuit(model, params, b);
+    synthesize(&mut c, model, &values);
+    Ok(c)
+}
+
+fn circuit(model: &QuantizedModel, params: &CircuitParams, builder: BaseCircuitBuilder<Fr>) -> ModelCircuit {
+    ModelCircuit::new(builder, std::sync::Arc::new(function_table(model)), params.lookup_columns)
 }
 
 /// The circuit for proving, with the real tensor values; returns it with its public instances.
@@ -251,10 +281,10 @@ pub fn prover_circuit(
     params: &CircuitParams,
     break_points: MultiPhaseThreadBreakPoints,
     values: &[Vec<i128>],
-) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
-    let mut b = BaseCircuitBuilder::prover(params.base.clone(), break_points);
-    let instances = synthesize(&mut b, model, values).instances;
-    (b, instances)
+) -> (ModelCircuit, Vec<Fr>) {
+    let mut c = circuit(model, params, BaseCircuitBuilder::prover(params.base.clone(), break_points));
+    let instances = synthesize(&mut c, model, values).instances;
+    (c, instances)
 }
 
 /// The circuit for MockProver checks, with the real tensor values.
@@ -262,11 +292,11 @@ pub fn mock_circuit(
     model: &QuantizedModel,
     params: &CircuitParams,
     values: &[Vec<i128>],
-) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
-    let mut b =
-        BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_params(params.base.clone());
-    let instances = synthesize(&mut b, model, values).instances;
-    (b, instances)
+) -> (ModelCircuit, Vec<Fr>) {
+    let b = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_params(params.base.clone());
+    let mut c = circuit(model, params, b);
+    let instances = synthesize(&mut c, model, values).instances;
+    (c, instances)
 }
 
 #[cfg(test)]

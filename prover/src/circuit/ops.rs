@@ -4,14 +4,18 @@ use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 
-use super::{magnitude_bits, DenseChip, ReluChip, RescaleChip, SelectChip};
-use crate::fixed::to_field;
+use halo2_base::virtual_region::lookups::LookupAnyManager;
+
+use super::{magnitude_bits, DenseChip, ReluChip, RescaleChip, SelectChip, LOOKUP_WIDTH};
+use crate::fixed::{from_field, to_field};
+use crate::functions::table_value;
 use crate::quantize::{QNode, QOp, QuantizedModel};
 
 /// The output cells of `node`, given the cells of every earlier tensor.
 pub(super) fn lay_out(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
+    lookups: &LookupAnyManager<Fr, LOOKUP_WIDTH>,
     model: &QuantizedModel,
     node: &QNode,
     cells: &[Vec<AssignedValue<Fr>>],
@@ -107,6 +111,19 @@ pub(super) fn lay_out(
                 })
                 .collect()
         }
+        QOp::Lookup { func, shift, domain_bits, tag } => arg(0)
+            .iter()
+            .map(|x| {
+                let x_t = if *shift == 0 { *x } else { rescale.rescale(ctx, *x, *shift, *domain_bits).output };
+                // Off the domain (keygen placeholders, or a dishonest input) any y fails the lookup.
+                let v = from_field(x_t.value()).unwrap_or(0);
+                let y = table_value(*func, v, *shift, s).unwrap_or(0);
+                let y = ctx.load_witness(to_field(y));
+                let tag = ctx.load_constant(Fr::from(*tag));
+                lookups.add_lookup(ctx.tag(), [tag, x_t, y]);
+                y
+            })
+            .collect(),
         QOp::Reshape => arg(0).clone(),
         QOp::Gather { sources } => {
             let zero = sources.iter().any(Option::is_none).then(|| ctx.load_zero());

@@ -8,6 +8,7 @@
 
 mod elementwise;
 mod linear;
+mod nonlinear;
 mod shape;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use std::path::Path;
 use tract_onnx::pb;
 use tract_onnx::prelude::{DatumType, Framework};
 
+use crate::functions::Function;
 use crate::model::{Model, Node, Op, TensorId};
 use crate::{Error, Result};
 
@@ -235,6 +237,24 @@ impl Importer {
             "Shape" => self.shape_of(&ctx)?,
             "Constant" => Value::Constant(constant_node(&ctx)?),
             "Dropout" => self.identity(&ctx)?,
+            "Sigmoid" => self.function(&ctx, Function::Sigmoid)?,
+            "Tanh" => self.function(&ctx, Function::Tanh)?,
+            "Exp" => self.function(&ctx, Function::Exp)?,
+            "Erf" => self.function(&ctx, Function::Erf)?,
+            "Gelu" => self.gelu(&ctx)?,
+            "Softplus" => self.function(&ctx, Function::Softplus)?,
+            "Sqrt" => self.function(&ctx, Function::Sqrt)?,
+            "Sin" => self.function(&ctx, Function::Sin)?,
+            "Cos" => self.function(&ctx, Function::Cos)?,
+            "Log" => self.function(&ctx, Function::Log)?,
+            "Reciprocal" => self.function(&ctx, Function::Reciprocal)?,
+            "HardSigmoid" => {
+                let (alpha, beta) = (ctx.attr_f("alpha", 0.2) as f64, ctx.attr_f("beta", 0.5) as f64);
+                self.function(&ctx, Function::HardSigmoid { alpha, beta })?
+            }
+            "Elu" => self.function(&ctx, Function::Elu { alpha: ctx.attr_f("alpha", 1.0) as f64 })?,
+            "Softmax" => self.softmax(&ctx)?,
+            "LayerNormalization" => self.layer_norm(&ctx)?,
             other => {
                 return Err(Error::Unsupported {
                     op: other.into(),
