@@ -43,9 +43,9 @@ pub(crate) enum Command {
 /// Quantization target.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum Target {
-    /// Scales 2^13 (default).
+    /// Scales 2^13, function tables of 2^14 entries (default).
     Accuracy,
-    /// Scales 2^10: fewer range-check limbs, less accuracy.
+    /// Scales 2^10, function tables of 2^11 entries: smaller circuits, less accuracy.
     Resources,
 }
 

@@ -58,15 +58,17 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn quant_config(q: &QuantArgs) -> QuantizationConfig {
-    let default = match q.target {
-        Target::Accuracy => 13,
-        Target::Resources => 10,
+    // accuracy: scale 2^13, 2^14-entry function tables; resources: 2^10 and 2^11.
+    let (scale, table_bits) = match q.target {
+        Target::Accuracy => (13, 14),
+        Target::Resources => (10, 11),
     };
-    let s = Scale(q.scale.unwrap_or(default));
+    let s = Scale(q.scale.unwrap_or(scale));
     QuantizationConfig {
         scale: s,
         weight_scale: s,
         margin_bits: q.margin_bits,
+        table_bits,
     }
 }
 
@@ -98,25 +100,53 @@ fn settings_json(s: &Settings) -> Value {
         "instances": s.circuit.num_instances,
         "scale": s.quantization.scale.0,
         "calibration_samples": s.calibration_samples,
+        "lookup_columns": s.circuit.lookup_columns,
+        "function_table_rows": s.circuit.table_rows,
         "nodes": s.nodes,
+        "layers": s.circuit.node_costs,
     })
 }
 
 fn compile(a: &CompileArgs) -> Result<Outcome> {
     let s = compile_step(&a.model, &a.calibration, &a.out, &a.quant)?;
-    let text = format!(
-        "compiled {} → {}\n  model id {}\n  k = {} ({} advice columns, {}-bit range table), {} advice cells, {} range-checked cells, {} public values",
+    let mut text = format!(
+        "compiled {} → {}\n  model id {}\n  k = {} ({} advice columns, {}-bit range table, {} lookup column triples, {} function table rows)\n  {} advice cells, {} range-checked cells, {} public values\n",
         a.model.display(),
         a.out.display(),
         s.model_id,
         s.circuit.k,
         s.circuit.base.num_advice_per_phase[0],
         s.circuit.base.lookup_bits.unwrap_or(0),
+        s.circuit.lookup_columns,
+        s.circuit.table_rows,
         s.circuit.advice_cells,
         s.circuit.lookup_cells,
         s.circuit.num_instances
     );
-    Ok(Outcome::ok(settings_json(&s), text))
+    text.push_str(&format!(
+        "\n  {:<32} {:<20} {:>12} {:>12} {:>8}\n",
+        "layer", "op", "advice cells", "lookups", "share"
+    ));
+    let total = s.circuit.advice_cells.max(1) as f64;
+    for c in &s.circuit.node_costs {
+        text.push_str(&format!(
+            "  {:<32} {:<20} {:>12} {:>12} {:>7.1}%\n",
+            truncate(&c.name, 32),
+            truncate(&c.op_type, 20),
+            c.advice_cells,
+            c.lookup_cells,
+            100.0 * c.advice_cells as f64 / total
+        ));
+    }
+    Ok(Outcome::ok(settings_json(&s), text.trim_end()))
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
 }
 
 fn srs_choice(a: &SetupArgs) -> Result<SrsChoice> {

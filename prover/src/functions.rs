@@ -130,14 +130,32 @@ pub fn erf(x: f64) -> f64 {
     (1.0 - erfc).copysign(x)
 }
 
+/// The table value for table input `x_t` (the node input divided by `2^shift`), at activation
+/// scale `scale`: `round(f(x_t · 2^shift / 2^scale) · 2^scale)`; `None` outside the domain.
+pub fn table_value(func: Function, x_t: i128, shift: u32, scale: u32) -> Option<i128> {
+    let x = x_t as f64 * (shift as f64).exp2() / (scale as f64).exp2();
+    let y = func.eval(x)? * (scale as f64).exp2();
+    (y.abs() < 2f64.powi(100)).then(|| y.round() as i128)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn erf_matches_known_values() {
-        for (x, want) in [(0.0, 0.0), (0.5, 0.520_499_877_813_046_5), (1.0, 0.842_700_792_949_714_9), (2.5, 0.999_593_047_982_555), (-1.5, -0.966_105_146_475_310_7)] {
-            assert!((erf(x) - want).abs() < 1e-9, "erf({x}) = {} vs {want}", erf(x));
+        for (x, want) in [
+            (0.0, 0.0),
+            (0.5, 0.520_499_877_813_046_5),
+            (1.0, 0.842_700_792_949_714_9),
+            (2.5, 0.999_593_047_982_555),
+            (-1.5, -0.966_105_146_475_310_7),
+        ] {
+            assert!(
+                (erf(x) - want).abs() < 1e-9,
+                "erf({x}) = {} vs {want}",
+                erf(x)
+            );
         }
     }
 
@@ -149,12 +167,4 @@ mod tests {
         assert_eq!(Function::Sigmoid.eval(0.0), Some(0.5));
         assert!((Function::Gelu.eval(1.0).unwrap() - 0.841_344_746).abs() < 1e-8);
     }
-}
-
-/// The table value for table input `x_t` (the node input divided by `2^shift`), at activation
-/// scale `scale`: `round(f(x_t · 2^shift / 2^scale) · 2^scale)`; `None` outside the domain.
-pub fn table_value(func: Function, x_t: i128, shift: u32, scale: u32) -> Option<i128> {
-    let x = x_t as f64 * (shift as f64).exp2() / (scale as f64).exp2();
-    let y = func.eval(x)? * (scale as f64).exp2();
-    (y.abs() < 2f64.powi(100)).then(|| y.round() as i128)
 }

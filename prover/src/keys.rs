@@ -53,14 +53,22 @@ pub fn write_vk(vk: &VerifyingKey<G1Affine>, path: &Path) -> Result<()> {
 /// Reads a proving key for a circuit of the given shape.
 pub fn read_pk(path: &Path, params: &CircuitParams) -> Result<ProvingKey<G1Affine>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    ProvingKey::read::<_, ModelCircuit>(&mut BufReader::new(file), SerdeFormat::RawBytes, params.model_params())
+    ProvingKey::read::<_, ModelCircuit>(
+        &mut BufReader::new(file),
+        SerdeFormat::RawBytes,
+        params.model_params(),
+    )
     .map_err(|e| Error::Circuit(format!("{}: unreadable proving key: {e}", path.display())))
 }
 
 /// Reads a verifying key for a circuit of the given shape.
 pub fn read_vk(path: &Path, params: &CircuitParams) -> Result<VerifyingKey<G1Affine>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    VerifyingKey::read::<_, ModelCircuit>(&mut BufReader::new(file), SerdeFormat::RawBytes, params.model_params())
+    VerifyingKey::read::<_, ModelCircuit>(
+        &mut BufReader::new(file),
+        SerdeFormat::RawBytes,
+        params.model_params(),
+    )
     .map_err(|e| Error::Circuit(format!("{}: unreadable verifying key: {e}", path.display())))
 }
 

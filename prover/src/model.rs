@@ -177,7 +177,10 @@ impl Model {
                             .fold(f64::NEG_INFINITY, f64::max)
                     })
                     .collect(),
-                Op::Function { func } => arg(0).iter().map(|x| func.eval(*x).unwrap_or(f64::NAN)).collect(),
+                Op::Function { func } => arg(0)
+                    .iter()
+                    .map(|x| func.eval(*x).unwrap_or(f64::NAN))
+                    .collect(),
                 Op::Reshape => arg(0).clone(),
                 Op::Gather { sources } => sources
                     .iter()

@@ -26,12 +26,17 @@ pub struct QuantizationConfig {
 }
 
 fn default_table_bits() -> u32 {
-    13
+    14
 }
 
 impl Default for QuantizationConfig {
     fn default() -> Self {
-        QuantizationConfig { scale: Scale(13), weight_scale: Scale(13), margin_bits: 1, table_bits: default_table_bits() }
+        QuantizationConfig {
+            scale: Scale(13),
+            weight_scale: Scale(13),
+            margin_bits: 1,
+            table_bits: default_table_bits(),
+        }
     }
 }
 
@@ -221,17 +226,35 @@ pub fn quantize(
                 groups: groups.clone(),
             },
             Op::Reshape => QOp::Reshape,
-            Op::Gather { sources } => QOp::Gather { sources: sources.clone() },
+            Op::Gather { sources } => QOp::Gather {
+                sources: sources.clone(),
+            },
             Op::Function { func } => {
                 let in_bits: u32 = nodes.get(node.inputs[0]).map_or(1, |n: &QNode| n.bits);
                 let shift = (in_bits + 2).saturating_sub(config.table_bits);
-                let domain_bits = if shift == 0 { in_bits } else { in_bits - shift + 1 };
-                QOp::Lookup { func: *func, shift, domain_bits, tag: 0 }
+                let domain_bits = if shift == 0 {
+                    in_bits
+                } else {
+                    in_bits - shift + 1
+                };
+                QOp::Lookup {
+                    func: *func,
+                    shift,
+                    domain_bits,
+                    tag: 0,
+                }
             }
         };
-        let passes_through = matches!(op, QOp::Reshape | QOp::Relu | QOp::Gather { .. } | QOp::MaxGroups { .. });
+        let passes_through = matches!(
+            op,
+            QOp::Reshape | QOp::Relu | QOp::Gather { .. } | QOp::MaxGroups { .. }
+        );
         let bits = if passes_through {
-            node.inputs.iter().map(|t| nodes[*t].bits).max().unwrap_or(1)
+            node.inputs
+                .iter()
+                .map(|t| nodes[*t].bits)
+                .max()
+                .unwrap_or(1)
         } else {
             bound_bits(max, config)
         };
@@ -258,7 +281,13 @@ pub fn quantize(
     // Nodes with the same function, shift and domain share one table.
     let mut tables: Vec<(String, u32, u32)> = Vec::new();
     for n in &mut nodes {
-        if let QOp::Lookup { func, shift, domain_bits, tag } = &mut n.op {
+        if let QOp::Lookup {
+            func,
+            shift,
+            domain_bits,
+            tag,
+        } = &mut n.op
+        {
             let key = (format!("{func:?}"), *shift, *domain_bits);
             let pos = tables.iter().position(|t| *t == key).unwrap_or_else(|| {
                 tables.push(key);
@@ -275,10 +304,10 @@ pub fn quantize(
     })
 }
 
-/// Bits needed for `|v| * 2^scale * 2^margin`, at least one more than the scale's unit.
+/// Smallest `bits` with `|v| · 2^scale · 2^margin < 2^bits`.
 fn bound_bits(max: f64, config: QuantizationConfig) -> u32 {
     let scaled = (max * config.scale.multiplier()).max(1.0) * (config.margin_bits as f64).exp2();
-    (scaled.log2().ceil() as u32).max(1) + 1
+    scaled.log2().floor() as u32 + 1
 }
 
 /// `round(acc / 2^shift)`, ties toward +infinity: `floor((acc + 2^(shift-1)) / 2^shift)`.
@@ -360,13 +389,15 @@ impl QuantizedModel {
                 QOp::Lookup { func, shift, .. } => arg(0)
                     .iter()
                     .map(|x| {
-                        let y = crate::functions::table_value(*func, rescale(*x, *shift), *shift, s);
+                        let y =
+                            crate::functions::table_value(*func, rescale(*x, *shift), *shift, s);
                         // Unchecked runs (layout placeholders) take 0 off the domain.
-                        y.or((!check).then_some(0)).ok_or_else(|| Error::OutsideDomain {
-                            node: format!("{} ({})", node.name, node.op_type),
-                            func: func.name(),
-                            x: self.config.scale.dequantize(*x),
-                        })
+                        y.or((!check).then_some(0))
+                            .ok_or_else(|| Error::OutsideDomain {
+                                node: format!("{} ({})", node.name, node.op_type),
+                                func: func.name(),
+                                x: self.config.scale.dequantize(*x),
+                            })
                     })
                     .collect::<Result<_>>()?,
                 QOp::Reshape => arg(0).clone(),
@@ -427,6 +458,7 @@ mod tests {
             scale: Scale(8),
             weight_scale: Scale(8),
             margin_bits: 1,
+            table_bits: 12,
         };
         let bits = bound_bits(3.0, cfg);
         assert!((1i128 << bits) >= 2 * 3 * 256, "{bits}");

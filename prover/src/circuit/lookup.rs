@@ -54,11 +54,20 @@ pub struct ModelCircuit {
 
 impl ModelCircuit {
     /// Wraps a builder; the lookups share its copy-constraint manager.
-    pub fn new(mut builder: BaseCircuitBuilder<Fr>, table: Arc<Vec<[Fr; LOOKUP_WIDTH]>>, lookup_columns: usize) -> Self {
+    pub fn new(
+        mut builder: BaseCircuitBuilder<Fr>,
+        table: Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
+        lookup_columns: usize,
+    ) -> Self {
         let witness_gen_only = builder.witness_gen_only();
         let copy_manager = builder.main(0).copy_manager.clone();
         let lookups = LookupAnyManager::new(witness_gen_only, copy_manager);
-        ModelCircuit { builder, lookups, table, lookup_columns }
+        ModelCircuit {
+            builder,
+            lookups,
+            table,
+            lookup_columns,
+        }
     }
 }
 
@@ -67,7 +76,13 @@ impl ModelCircuit {
 pub fn function_table(model: &QuantizedModel) -> Vec<[Fr; LOOKUP_WIDTH]> {
     let mut seen = std::collections::BTreeMap::new();
     for n in &model.nodes {
-        if let QOp::Lookup { func, shift, domain_bits, tag } = &n.op {
+        if let QOp::Lookup {
+            func,
+            shift,
+            domain_bits,
+            tag,
+        } = &n.op
+        {
             seen.entry(*tag).or_insert((*func, *shift, *domain_bits));
         }
     }
@@ -89,40 +104,71 @@ impl Circuit<Fr> for ModelCircuit {
     type Params = ModelCircuitParams;
 
     fn params(&self) -> Self::Params {
-        ModelCircuitParams { base: self.builder.config_params.clone(), lookup_columns: self.lookup_columns }
+        ModelCircuitParams {
+            base: self.builder.config_params.clone(),
+            lookup_columns: self.lookup_columns,
+        }
     }
 
     fn without_witnesses(&self) -> Self {
         unimplemented!("build the circuit with `keygen_circuit`")
     }
 
-    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: Self::Params) -> Self::Config {
+    fn configure_with_params(
+        meta: &mut ConstraintSystem<Fr>,
+        params: Self::Params,
+    ) -> Self::Config {
         let base = BaseConfig::configure(meta, params.base);
-        let table = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
+        let table = [
+            meta.fixed_column(),
+            meta.fixed_column(),
+            meta.fixed_column(),
+        ];
         let lookup_advice = (0..params.lookup_columns)
             .map(|_| {
-                let cols = [meta.advice_column(), meta.advice_column(), meta.advice_column()];
+                let cols = [
+                    meta.advice_column(),
+                    meta.advice_column(),
+                    meta.advice_column(),
+                ];
                 for c in cols {
                     meta.enable_equality(c);
                 }
                 meta.lookup_any("function table", |m| {
                     cols.iter()
                         .zip(table)
-                        .map(|(a, t)| (m.query_advice(*a, Rotation::cur()), m.query_fixed(t, Rotation::cur())))
+                        .map(|(a, t)| {
+                            (
+                                m.query_advice(*a, Rotation::cur()),
+                                m.query_fixed(t, Rotation::cur()),
+                            )
+                        })
                         .collect()
                 });
                 cols
             })
             .collect();
-        ModelConfig { base, lookup_advice, table }
+        ModelConfig {
+            base,
+            lookup_advice,
+            table,
+        }
     }
 
     fn configure(_: &mut ConstraintSystem<Fr>) -> Self::Config {
         unreachable!("configured with params")
     }
 
-    fn synthesize(&self, config: Self::Config, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-        Circuit::synthesize(&self.builder, config.base.clone(), layouter.namespace(|| "model"))?;
+    fn synthesize(
+        &self,
+        config: Self::Config,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
+        Circuit::synthesize(
+            &self.builder,
+            config.base.clone(),
+            layouter.namespace(|| "model"),
+        )?;
         if self.lookup_columns == 0 {
             return Ok(());
         }

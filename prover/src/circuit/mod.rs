@@ -78,7 +78,10 @@ pub struct CircuitParams {
 impl CircuitParams {
     /// The parameters [`ModelCircuit`] is configured with.
     pub fn model_params(&self) -> ModelCircuitParams {
-        ModelCircuitParams { base: self.base.clone(), lookup_columns: self.lookup_columns }
+        ModelCircuitParams {
+            base: self.base.clone(),
+            lookup_columns: self.lookup_columns,
+        }
     }
 }
 
@@ -111,7 +114,11 @@ pub struct Synthesis {
 }
 
 /// Lays out `model` on `builder` with the given tensor values.
-pub fn synthesize(circuit: &mut ModelCircuit, model: &QuantizedModel, values: &[Vec<i128>]) -> Synthesis {
+pub fn synthesize(
+    circuit: &mut ModelCircuit,
+    model: &QuantizedModel,
+    values: &[Vec<i128>],
+) -> Synthesis {
     let builder = &mut circuit.builder;
     let lookups = &circuit.lookups;
     let range = builder.range_chip();
@@ -228,7 +235,10 @@ pub fn plan(model: &QuantizedModel) -> Result<CircuitParams> {
         })
         .sum();
     let table = std::sync::Arc::new(function_table(model));
-    let lower = (3 * macs / MAX_ADVICE_COLUMNS).max(table.len() + BLINDING_ROWS).max(1).ilog2() as usize;
+    let lower = (3 * macs / MAX_ADVICE_COLUMNS)
+        .max(table.len() + BLINDING_ROWS)
+        .max(1)
+        .ilog2() as usize;
     for k in lower.max(MIN_K)..=MAX_K {
         if table.len() + BLINDING_ROWS > 1 << k {
             continue;
@@ -265,14 +275,23 @@ pub fn plan(model: &QuantizedModel) -> Result<CircuitParams> {
 /// The circuit for key generation (values are placeholders).
 pub fn keygen_circuit(model: &QuantizedModel, params: &CircuitParams) -> Result<ModelCircuit> {
     let values = placeholder_values(model)?;
-    let b = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen).use_params(params.base.clone());
+    let b =
+        BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen).use_params(params.base.clone());
     let mut c = circuit(model, params, b);
     synthesize(&mut c, model, &values);
     Ok(c)
 }
 
-fn circuit(model: &QuantizedModel, params: &CircuitParams, builder: BaseCircuitBuilder<Fr>) -> ModelCircuit {
-    ModelCircuit::new(builder, std::sync::Arc::new(function_table(model)), params.lookup_columns)
+fn circuit(
+    model: &QuantizedModel,
+    params: &CircuitParams,
+    builder: BaseCircuitBuilder<Fr>,
+) -> ModelCircuit {
+    ModelCircuit::new(
+        builder,
+        std::sync::Arc::new(function_table(model)),
+        params.lookup_columns,
+    )
 }
 
 /// The circuit for proving, with the real tensor values; returns it with its public instances.
@@ -282,7 +301,11 @@ pub fn prover_circuit(
     break_points: MultiPhaseThreadBreakPoints,
     values: &[Vec<i128>],
 ) -> (ModelCircuit, Vec<Fr>) {
-    let mut c = circuit(model, params, BaseCircuitBuilder::prover(params.base.clone(), break_points));
+    let mut c = circuit(
+        model,
+        params,
+        BaseCircuitBuilder::prover(params.base.clone(), break_points),
+    );
     let instances = synthesize(&mut c, model, values).instances;
     (c, instances)
 }
@@ -293,7 +316,8 @@ pub fn mock_circuit(
     params: &CircuitParams,
     values: &[Vec<i128>],
 ) -> (ModelCircuit, Vec<Fr>) {
-    let b = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_params(params.base.clone());
+    let b =
+        BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_params(params.base.clone());
     let mut c = circuit(model, params, b);
     let instances = synthesize(&mut c, model, values).instances;
     (c, instances)
@@ -340,6 +364,7 @@ mod tests {
                 scale: Scale(4),
                 weight_scale: Scale(4),
                 margin_bits: 1,
+                table_bits: 12,
             },
         }
     }

@@ -111,10 +111,19 @@ pub(super) fn lay_out(
                 })
                 .collect()
         }
-        QOp::Lookup { func, shift, domain_bits, tag } => arg(0)
+        QOp::Lookup {
+            func,
+            shift,
+            domain_bits,
+            tag,
+        } => arg(0)
             .iter()
             .map(|x| {
-                let x_t = if *shift == 0 { *x } else { rescale.rescale(ctx, *x, *shift, *domain_bits).output };
+                let x_t = if *shift == 0 {
+                    *x
+                } else {
+                    rescale.rescale(ctx, *x, *shift, *domain_bits).output
+                };
                 // Off the domain (keygen placeholders, or a dishonest input) any y fails the lookup.
                 let v = from_field(x_t.value()).unwrap_or(0);
                 let y = table_value(*func, v, *shift, s).unwrap_or(0);

@@ -249,10 +249,18 @@ impl Importer {
             "Log" => self.function(&ctx, Function::Log)?,
             "Reciprocal" => self.function(&ctx, Function::Reciprocal)?,
             "HardSigmoid" => {
-                let (alpha, beta) = (ctx.attr_f("alpha", 0.2) as f64, ctx.attr_f("beta", 0.5) as f64);
+                let (alpha, beta) = (
+                    ctx.attr_f("alpha", 0.2) as f64,
+                    ctx.attr_f("beta", 0.5) as f64,
+                );
                 self.function(&ctx, Function::HardSigmoid { alpha, beta })?
             }
-            "Elu" => self.function(&ctx, Function::Elu { alpha: ctx.attr_f("alpha", 1.0) as f64 })?,
+            "Elu" => self.function(
+                &ctx,
+                Function::Elu {
+                    alpha: ctx.attr_f("alpha", 1.0) as f64,
+                },
+            )?,
             "Softmax" => self.softmax(&ctx)?,
             "LayerNormalization" => self.layer_norm(&ctx)?,
             other => {
