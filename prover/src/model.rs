@@ -6,6 +6,28 @@ use serde::{Deserialize, Serialize};
 /// Index of a tensor (equal to the index of the node that produces it).
 pub type TensorId = usize;
 
+/// A comparison of two tensors; the result is 1.0 or 0.0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Comparison {
+    /// `a > b`.
+    Greater,
+    /// `a >= b`.
+    GreaterOrEqual,
+    /// `a == b`.
+    Equal,
+}
+
+impl Comparison {
+    /// Evaluates the comparison.
+    pub fn holds<T: PartialOrd>(self, a: T, b: T) -> bool {
+        match self {
+            Comparison::Greater => a > b,
+            Comparison::GreaterOrEqual => a >= b,
+            Comparison::Equal => a == b,
+        }
+    }
+}
+
 /// One operation of the imported model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Op {
@@ -64,6 +86,22 @@ pub enum Op {
     MaxGroups {
         /// Input indices per output element (never empty).
         groups: Vec<Vec<usize>>,
+    },
+    /// `1.0` where `compare(a, b)` holds, else `0.0` (Less/LessOrEqual swap the operands).
+    Compare {
+        /// Which comparison.
+        kind: Comparison,
+    },
+    /// `x` where the condition (a comparison result) is 1, else `y`; inputs `[cond, x, y]`.
+    Where,
+    /// `-1`, `0` or `1`.
+    Sign,
+    /// Index of the (first, or last) maximum of each group, as a number.
+    ArgMax {
+        /// Input indices per output, in axis order.
+        groups: Vec<Vec<usize>>,
+        /// Report the last maximal index instead of the first.
+        last: bool,
     },
     /// A nonlinear element-wise function, proven by table lookup.
     Function {
@@ -177,6 +215,33 @@ impl Model {
                             .fold(f64::NEG_INFINITY, f64::max)
                     })
                     .collect(),
+                Op::Compare { kind } => arg(0)
+                    .iter()
+                    .zip(arg(1))
+                    .map(|(a, b)| if kind.holds(a, b) { 1.0 } else { 0.0 })
+                    .collect(),
+                Op::Where => arg(0)
+                    .iter()
+                    .zip(arg(1))
+                    .zip(arg(2))
+                    .map(|((c, x), y)| if *c != 0.0 { *x } else { *y })
+                    .collect(),
+                Op::Sign => arg(0)
+                    .iter()
+                    .map(|x| {
+                        if *x > 0.0 {
+                            1.0
+                        } else if *x < 0.0 {
+                            -1.0
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
+                Op::ArgMax { groups, last } => groups
+                    .iter()
+                    .map(|g| argmax(g.iter().map(|i| arg(0)[*i]), *last) as f64)
+                    .collect(),
                 Op::Function { func } => arg(0)
                     .iter()
                     .map(|x| func.eval(*x).unwrap_or(f64::NAN))
@@ -206,6 +271,21 @@ impl Model {
             })
             .sum()
     }
+}
+
+/// Position of the first (or last) maximum.
+pub(crate) fn argmax<T: PartialOrd + Copy>(values: impl Iterator<Item = T>, last: bool) -> usize {
+    let mut best: Option<(usize, T)> = None;
+    for (i, v) in values.enumerate() {
+        let better = match best {
+            None => true,
+            Some((_, b)) => v > b || (last && v == b),
+        };
+        if better {
+            best = Some((i, v));
+        }
+    }
+    best.map_or(0, |(i, _)| i)
 }
 
 /// Applies `f(row, n)` for every row of `x` (rows of length `in_features`) and output column `n`.

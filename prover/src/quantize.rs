@@ -98,6 +98,22 @@ pub enum QOp {
         /// Input indices per output.
         groups: Vec<Vec<usize>>,
     },
+    /// `2^scale` where the comparison holds, else 0.
+    Compare {
+        /// Which comparison.
+        kind: crate::model::Comparison,
+    },
+    /// `x` where the condition is nonzero (`2^scale`), else `y`.
+    Where,
+    /// `-2^scale`, `0` or `2^scale`.
+    Sign,
+    /// `index · 2^scale` of the first (or last) maximum per group.
+    ArgMax {
+        /// Input indices per output.
+        groups: Vec<Vec<usize>>,
+        /// Last instead of first maximum.
+        last: bool,
+    },
     /// `y = table(round(x / 2^shift))`: a lookup in the table of `func` tagged `tag`.
     Lookup {
         /// The function.
@@ -228,6 +244,13 @@ pub fn quantize(
             Op::Reshape => QOp::Reshape,
             Op::Gather { sources } => QOp::Gather {
                 sources: sources.clone(),
+            },
+            Op::Compare { kind } => QOp::Compare { kind: *kind },
+            Op::Where => QOp::Where,
+            Op::Sign => QOp::Sign,
+            Op::ArgMax { groups, last } => QOp::ArgMax {
+                groups: groups.clone(),
+                last: *last,
             },
             Op::Function { func } => {
                 let in_bits: u32 = nodes.get(node.inputs[0]).map_or(1, |n: &QNode| n.bits);
@@ -385,6 +408,24 @@ impl QuantizedModel {
                 QOp::MaxGroups { groups } => groups
                     .iter()
                     .map(|g| g.iter().map(|i| arg(0)[*i]).max().unwrap_or(0))
+                    .collect(),
+                QOp::Compare { kind } => arg(0)
+                    .iter()
+                    .zip(arg(1))
+                    .map(|(a, b)| if kind.holds(a, b) { 1i128 << s } else { 0 })
+                    .collect(),
+                QOp::Where => arg(0)
+                    .iter()
+                    .zip(arg(1))
+                    .zip(arg(2))
+                    .map(|((c, x), y)| if *c != 0 { *x } else { *y })
+                    .collect(),
+                QOp::Sign => arg(0).iter().map(|x| x.signum() << s).collect(),
+                QOp::ArgMax { groups, last } => groups
+                    .iter()
+                    .map(|g| {
+                        (crate::model::argmax(g.iter().map(|i| arg(0)[*i]), *last) as i128) << s
+                    })
                     .collect(),
                 QOp::Lookup { func, shift, .. } => arg(0)
                     .iter()

@@ -197,8 +197,23 @@ fn nonlinear_ops() {
 }
 
 #[test]
+fn comparison_selection_and_sklearn_ops() {
+    check_all(|n| {
+        ["cmp_", "sign", "neg", "argmax", "einsum", "sklearn_"]
+            .iter()
+            .any(|p| n.starts_with(p))
+    });
+}
+
+#[test]
 fn every_fixture_is_covered_by_a_test() {
     let families = [
+        "cmp_",
+        "sign",
+        "neg",
+        "argmax",
+        "einsum",
+        "sklearn_",
         "fn_",
         "softmax",
         "layer_norm",

@@ -9,6 +9,7 @@ use halo2_base::virtual_region::lookups::LookupAnyManager;
 use super::{magnitude_bits, DenseChip, ReluChip, RescaleChip, SelectChip, LOOKUP_WIDTH};
 use crate::fixed::{from_field, to_field};
 use crate::functions::table_value;
+use crate::model::Comparison;
 use crate::quantize::{QNode, QOp, QuantizedModel};
 
 /// The output cells of `node`, given the cells of every earlier tensor.
@@ -111,6 +112,50 @@ pub(super) fn lay_out(
                 })
                 .collect()
         }
+        QOp::Compare { kind } => {
+            let bits = in_bits(0).max(in_bits(1)) + 1;
+            let one = Constant(to_field(1i128 << s));
+            arg(0)
+                .iter()
+                .zip(arg(1))
+                .map(|(a, b)| {
+                    let bit = match kind {
+                        Comparison::Greater => select.greater(ctx, *a, *b, bits),
+                        Comparison::GreaterOrEqual => select.greater_or_equal(ctx, *a, *b, bits),
+                        Comparison::Equal => gate.is_equal(ctx, *a, *b),
+                    };
+                    gate.mul(ctx, bit, one)
+                })
+                .collect()
+        }
+        QOp::Where => {
+            // The condition is a Compare output (the importer guarantees it): 0 or 2^s exactly.
+            let unscale = Constant(to_field(1i128 << s).invert().expect("nonzero"));
+            arg(0)
+                .iter()
+                .zip(arg(1))
+                .zip(arg(2))
+                .map(|((c, x), y)| {
+                    let bit = gate.mul(ctx, *c, unscale);
+                    gate.select(ctx, *x, *y, bit)
+                })
+                .collect()
+        }
+        QOp::Sign => arg(0)
+            .iter()
+            .map(|x| {
+                let sign = select.sign(ctx, *x, in_bits(0) + 1);
+                gate.mul(ctx, sign, Constant(to_field(1i128 << s)))
+            })
+            .collect(),
+        QOp::ArgMax { groups, last } => groups
+            .iter()
+            .map(|g| {
+                let xs: Vec<_> = g.iter().map(|i| arg(0)[*i]).collect();
+                let index = select.argmax(ctx, &xs, in_bits(0), *last);
+                gate.mul(ctx, index, Constant(to_field(1i128 << s)))
+            })
+            .collect(),
         QOp::Lookup {
             func,
             shift,

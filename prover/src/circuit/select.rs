@@ -62,6 +62,77 @@ impl<'a> SelectChip<'a> {
     }
 }
 
+impl SelectChip<'_> {
+    /// 1 if `a >= b` else 0, for `|a - b| < 2^bits`.
+    pub fn greater_or_equal(
+        &self,
+        ctx: &mut Context<Fr>,
+        a: AssignedValue<Fr>,
+        b: AssignedValue<Fr>,
+        bits: u32,
+    ) -> AssignedValue<Fr> {
+        let d = self.range.gate().sub(ctx, a, b);
+        ReluChip::new(self.range).relu(ctx, d, bits).sign
+    }
+
+    /// 1 if `a > b` else 0 (integers: `a - b - 1 >= 0`), for `|a - b| < 2^bits`.
+    pub fn greater(
+        &self,
+        ctx: &mut Context<Fr>,
+        a: AssignedValue<Fr>,
+        b: AssignedValue<Fr>,
+        bits: u32,
+    ) -> AssignedValue<Fr> {
+        let gate = self.range.gate();
+        let d = gate.sub(ctx, a, b);
+        let d = gate.sub(ctx, d, Constant(Fr::one()));
+        ReluChip::new(self.range).relu(ctx, d, bits + 1).sign
+    }
+
+    /// `-1`, `0` or `1` for `|x| < 2^bits`.
+    pub fn sign(
+        &self,
+        ctx: &mut Context<Fr>,
+        x: AssignedValue<Fr>,
+        bits: u32,
+    ) -> AssignedValue<Fr> {
+        let gate = self.range.gate();
+        let zero = ctx.load_zero();
+        let positive = self.greater(ctx, x, zero, bits);
+        let negative = self.greater(ctx, zero, x, bits);
+        gate.sub(ctx, positive, negative)
+    }
+
+    /// Index of the first (or, with `last`, the last) maximum of `xs` (each `|x| < 2^bits`).
+    pub fn argmax(
+        &self,
+        ctx: &mut Context<Fr>,
+        xs: &[AssignedValue<Fr>],
+        bits: u32,
+        last: bool,
+    ) -> AssignedValue<Fr> {
+        let gate = self.range.gate();
+        let max = xs[1..]
+            .iter()
+            .fold(xs[0], |m, x| self.max(ctx, m, *x, bits + 1));
+        let mut found = ctx.load_zero();
+        let mut index = ctx.load_zero();
+        let order: Vec<usize> = if last {
+            (0..xs.len()).rev().collect()
+        } else {
+            (0..xs.len()).collect()
+        };
+        for i in order {
+            let eq = gate.is_equal(ctx, xs[i], max);
+            // first = eq · (1 - found): only the first maximal position in scan order.
+            let first = gate.sub_mul(ctx, eq, eq, found);
+            found = gate.add(ctx, found, first);
+            index = gate.mul_add(ctx, first, Constant(Fr::from(i as u64)), index);
+        }
+        index
+    }
+}
+
 /// Bits needed for `|v| < 2^bits`.
 pub fn magnitude_bits(v: i64) -> u32 {
     64 - v.unsigned_abs().leading_zeros()
@@ -121,6 +192,45 @@ mod tests {
             assert!(ok && got == x.abs());
             let (ok, _) = run(&[x], Some(-x.abs() - 1), |c, ctx, v| c.abs(ctx, v[0], 8));
             assert!(!ok);
+        }
+    }
+
+    #[test]
+    fn comparisons_are_exact_and_wrong_claims_are_rejected() {
+        for (a, b) in [(3i128, 5i128), (5, 3), (4, 4), (-7, -2)] {
+            let (ok, ge) = run(&[a, b], None, |c, ctx, x| {
+                c.greater_or_equal(ctx, x[0], x[1], 8)
+            });
+            assert!(ok && ge == i128::from(a >= b));
+            let (ok, gt) = run(&[a, b], None, |c, ctx, x| c.greater(ctx, x[0], x[1], 8));
+            assert!(ok && gt == i128::from(a > b));
+            let (ok, _) = run(&[a, b], Some(1 - gt), |c, ctx, x| {
+                c.greater(ctx, x[0], x[1], 8)
+            });
+            assert!(!ok, "flipped {a} > {b} accepted");
+        }
+        for x in [-3i128, 0, 3] {
+            let (ok, s) = run(&[x], None, |c, ctx, v| c.sign(ctx, v[0], 8));
+            assert!(ok && s == x.signum());
+            let (ok, _) = run(
+                &[x],
+                Some(-x.signum() + if x == 0 { 1 } else { 0 }),
+                |c, ctx, v| c.sign(ctx, v[0], 8),
+            );
+            assert!(!ok);
+        }
+    }
+
+    #[test]
+    fn argmax_takes_the_first_or_last_maximum() {
+        let xs = [3i128, 9, -2, 9, 1];
+        let (ok, i) = run(&xs, None, |c, ctx, v| c.argmax(ctx, v, 8, false));
+        assert!(ok && i == 1);
+        let (ok, i) = run(&xs, None, |c, ctx, v| c.argmax(ctx, v, 8, true));
+        assert!(ok && i == 3);
+        for wrong in [0i128, 3, 4] {
+            let (ok, _) = run(&xs, Some(wrong), |c, ctx, v| c.argmax(ctx, v, 8, false));
+            assert!(!ok, "argmax {wrong} accepted");
         }
     }
 

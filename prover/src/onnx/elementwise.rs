@@ -4,7 +4,7 @@
 use super::linear::Window;
 use super::shape::broadcast_shapes;
 use super::{Constant, Ctx, Importer, Value};
-use crate::model::{Op, TensorId};
+use crate::model::{Comparison, Op, TensorId};
 use crate::Result;
 
 impl Importer {
@@ -228,4 +228,132 @@ fn fold(ctx: &Ctx, op: &str, a: &Constant, b: &Constant, shape: Vec<usize>) -> R
         })
         .collect::<Result<_>>()?;
     Ok(Value::Constant(Constant { shape, data }))
+}
+
+impl Importer {
+    /// Both inputs as tensors of the broadcast shape (a constant is materialized).
+    fn tensor_pair(
+        &mut self,
+        ctx: &Ctx,
+        i: usize,
+        j: usize,
+    ) -> Result<(TensorId, TensorId, Vec<usize>)> {
+        let (a, b) = (self.any_input(ctx, i)?, self.any_input(ctx, j)?);
+        let (sa, sb) = (self.value_shape(&a), self.value_shape(&b));
+        let shape = broadcast_shapes(&sa, &sb)
+            .ok_or_else(|| ctx.invalid(format!("{sa:?} and {sb:?} do not broadcast")))?;
+        let like = match (&a, &b) {
+            (Value::Tensor(t), _) | (_, Value::Tensor(t)) => *t,
+            _ => return Err(ctx.invalid("comparison of two constants")),
+        };
+        let as_tensor = |s: &mut Self, v: Value| -> Result<TensorId> {
+            match s.broadcast_to(ctx, v, &shape)? {
+                Value::Tensor(t) => Ok(t),
+                Value::Constant(c) => Ok(s.materialize(ctx, &c, like)),
+            }
+        };
+        let ta = as_tensor(self, a)?;
+        let tb = as_tensor(self, b)?;
+        Ok((ta, tb, shape))
+    }
+
+    /// Greater, Less, GreaterOrEqual, LessOrEqual, Equal: 1.0 where the comparison holds.
+    pub(super) fn compare(&mut self, ctx: &Ctx) -> Result<Value> {
+        let (a, b, shape) = self.tensor_pair(ctx, 0, 1)?;
+        let (kind, swap) = match ctx.proto.op_type.as_str() {
+            "Greater" => (Comparison::Greater, false),
+            "Less" => (Comparison::Greater, true),
+            "GreaterOrEqual" => (Comparison::GreaterOrEqual, false),
+            "LessOrEqual" => (Comparison::GreaterOrEqual, true),
+            _ => (Comparison::Equal, false),
+        };
+        let inputs = if swap { vec![b, a] } else { vec![a, b] };
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            &ctx.proto.op_type,
+            Op::Compare { kind },
+            inputs,
+            shape,
+        )))
+    }
+
+    /// Where(cond, x, y): a constant condition is folded into wiring; a computed one must be a
+    /// comparison result.
+    pub(super) fn where_op(&mut self, ctx: &Ctx) -> Result<Value> {
+        let cond = self.any_input(ctx, 0)?;
+        if let Value::Constant(c) = &cond {
+            let (x, y) = (self.any_input(ctx, 1)?, self.any_input(ctx, 2)?);
+            let shape = [self.value_shape(&x), self.value_shape(&y), c.shape.clone()]
+                .iter()
+                .try_fold(vec![], |acc, s| broadcast_shapes(&acc, s))
+                .ok_or_else(|| ctx.invalid("inputs do not broadcast"))?;
+            let x = self.broadcast_to(ctx, x, &shape)?;
+            let y = self.broadcast_to(ctx, y, &shape)?;
+            let c = super::shape::broadcast(c, &shape).expect("checked");
+            let sources = c
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Some(if *c != 0.0 { (0, i) } else { (1, i) }))
+                .collect();
+            return self.wire(ctx, &[x, y], shape, sources);
+        }
+        let Value::Tensor(ct) = cond else {
+            unreachable!()
+        };
+        if !matches!(self.nodes[ct].op, Op::Compare { .. }) {
+            return Err(ctx
+                .invalid("the condition must come from a comparison (Greater, Less, Equal, ...)"));
+        }
+        let (x, y, shape) = self.tensor_pair(ctx, 1, 2)?;
+        let shape = broadcast_shapes(&shape, self.shape(ct))
+            .ok_or_else(|| ctx.invalid("inputs do not broadcast"))?;
+        let c = self.tensor_to(ctx, ct, &shape)?;
+        let x = self.tensor_to(ctx, x, &shape)?;
+        let y = self.tensor_to(ctx, y, &shape)?;
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            "Where",
+            Op::Where,
+            vec![c, x, y],
+            shape,
+        )))
+    }
+
+    pub(super) fn argmax(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.tensor(ctx, 0)?;
+        let shape = self.shape(x).to_vec();
+        let a = super::shape::axis(ctx, ctx.attr_i("axis", 0), shape.len())?;
+        let (reduced, groups) = Self::groups_along(&shape, a);
+        let out = if ctx.attr_i("keepdims", 1) != 0 {
+            reduced
+        } else {
+            shape
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != a)
+                .map(|(_, d)| *d)
+                .collect()
+        };
+        let last = ctx.attr_i("select_last_index", 0) != 0;
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            "ArgMax",
+            Op::ArgMax { groups, last },
+            vec![x],
+            out,
+        )))
+    }
+
+    pub(super) fn neg(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.any_input(ctx, 0)?;
+        self.scale_by(
+            ctx,
+            x,
+            &Constant {
+                shape: vec![1],
+                data: vec![-1.0],
+            },
+            false,
+        )
+    }
 }

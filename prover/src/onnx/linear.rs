@@ -579,3 +579,200 @@ impl Importer {
         Ok(self.push_linear(ctx, x, terms, bias, shape))
     }
 }
+
+impl Importer {
+    /// Einsum of one computed tensor and one constant, without ellipsis.
+    pub(super) fn einsum(&mut self, ctx: &Ctx) -> Result<Value> {
+        let eq = ctx
+            .attr("equation")
+            .map(|a| String::from_utf8_lossy(&a.s).replace(' ', ""))
+            .unwrap_or_default();
+        let (lhs, rhs) = eq
+            .split_once("->")
+            .ok_or_else(|| ctx.invalid(format!("equation {eq:?} has no explicit output")))?;
+        let operands: Vec<&str> = lhs.split(',').collect();
+        if operands.len() != 2 || eq.contains('.') {
+            return Err(ctx.invalid(format!("equation {eq:?}: only two operands, no ellipsis")));
+        }
+        let (a, b) = (self.any_input(ctx, 0)?, self.any_input(ctx, 1)?);
+        let (x, w, xs, ws) = match (a, b) {
+            (Value::Tensor(x), Value::Constant(w)) => (x, w, operands[0], operands[1]),
+            (Value::Constant(w), Value::Tensor(x)) => (x, w, operands[1], operands[0]),
+            _ => return Err(ctx.invalid("exactly one operand must be a constant")),
+        };
+        let x_shape = self.shape(x).to_vec();
+        let mut letters: Vec<char> = Vec::new();
+        let mut dims: Vec<usize> = Vec::new();
+        for (spec, shape) in [(xs, &x_shape), (ws, &w.shape)] {
+            if spec.chars().count() != shape.len() {
+                return Err(ctx.invalid(format!("{spec:?} does not match shape {shape:?}")));
+            }
+            for (c, d) in spec.chars().zip(shape.iter()) {
+                match letters.iter().position(|l| *l == c) {
+                    Some(p) if dims[p] != *d => {
+                        return Err(ctx.invalid(format!("index {c} has sizes {} and {d}", dims[p])))
+                    }
+                    Some(_) => {}
+                    None => {
+                        letters.push(c);
+                        dims.push(*d);
+                    }
+                }
+            }
+        }
+        let pos = |spec: &str| -> Result<Vec<usize>> {
+            spec.chars()
+                .map(|c| {
+                    letters
+                        .iter()
+                        .position(|l| *l == c)
+                        .ok_or_else(|| ctx.invalid(format!("index {c} unknown")))
+                })
+                .collect()
+        };
+        let (px, pw, po) = (pos(xs)?, pos(ws)?, pos(rhs)?);
+        let out: Vec<usize> = po.iter().map(|p| dims[*p]).collect();
+        let mut terms: Vec<Vec<(usize, f64)>> = vec![Vec::new(); out.iter().product()];
+        for flat in 0..dims.iter().product() {
+            let idx = unravel(flat, &dims);
+            let pick = |ps: &[usize]| ps.iter().map(|p| idx[*p]).collect::<Vec<_>>();
+            let weight = w.data[ravel(&pick(&pw), &w.shape)];
+            if weight != 0.0 {
+                terms[ravel(&pick(&po), &out)].push((ravel(&pick(&px), &x_shape), weight));
+            }
+        }
+        let bias = vec![0.0; terms.len()];
+        Ok(self.push_linear(ctx, x, terms, bias, out))
+    }
+
+    /// scikit-learn's LinearRegressor (ai.onnx.ml): `Y = X · coefficientsᵀ + intercepts`.
+    pub(super) fn linear_regressor(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.tensor(ctx, 0)?;
+        let xs = self.shape(x).to_vec();
+        let post = ctx
+            .attr("post_transform")
+            .map(|a| String::from_utf8_lossy(&a.s).to_string())
+            .unwrap_or_default();
+        if !(post.is_empty() || post == "NONE") {
+            return Err(ctx.invalid(format!("post_transform {post}")));
+        }
+        let targets = ctx.attr_i("targets", 1).max(1) as usize;
+        let coef: Vec<f64> = ctx
+            .attr("coefficients")
+            .map(|a| a.floats.iter().map(|v| *v as f64).collect())
+            .unwrap_or_default();
+        let features = *xs.last().unwrap_or(&0);
+        if coef.len() != targets * features {
+            return Err(ctx.invalid(format!(
+                "{} coefficients for {targets} targets × {features} features",
+                coef.len()
+            )));
+        }
+        let intercepts: Vec<f64> = ctx
+            .attr("intercepts")
+            .map(|a| a.floats.iter().map(|v| *v as f64).collect())
+            .unwrap_or_default();
+        let bias = if intercepts.is_empty() {
+            vec![0.0; targets]
+        } else {
+            intercepts
+        };
+        if bias.len() != targets {
+            return Err(ctx.invalid(format!("{} intercepts for {targets} targets", bias.len())));
+        }
+        let mut shape = xs;
+        *shape.last_mut().expect("non-empty") = targets;
+        let op = Op::Dense {
+            weights: coef,
+            bias,
+            in_features: features,
+            out_features: targets,
+        };
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            "LinearRegressor",
+            op,
+            vec![x],
+            shape,
+        )))
+    }
+
+    /// scikit-learn's Normalizer (ai.onnx.ml) over the last axis: MAX, L1 or L2.
+    pub(super) fn normalizer(&mut self, ctx: &Ctx) -> Result<Value> {
+        use crate::functions::Function;
+        let x = self.tensor(ctx, 0)?;
+        let shape = self.shape(x).to_vec();
+        let a = shape.len() - 1;
+        let norm = ctx
+            .attr("norm")
+            .map(|a| String::from_utf8_lossy(&a.s).to_string())
+            .unwrap_or_else(|| "MAX".into());
+        let (reduced, groups) = Self::groups_along(&shape, a);
+        let name = ctx.name.clone();
+        let denominator = match norm.as_str() {
+            "MAX" => self.push(
+                &name,
+                "Normalizer",
+                Op::MaxGroups { groups },
+                vec![x],
+                reduced,
+            ),
+            "L1" | "L2" => {
+                let magnitude = if norm == "L1" {
+                    self.push(&name, "Normalizer", Op::Abs, vec![x], shape.clone())
+                } else {
+                    self.push(&name, "Normalizer", Op::Mul, vec![x, x], shape.clone())
+                };
+                let terms = groups
+                    .iter()
+                    .map(|g| g.iter().map(|i| (*i, 1.0)).collect())
+                    .collect();
+                let bias = vec![0.0; groups.len()];
+                self.push(
+                    &name,
+                    "Normalizer",
+                    Op::Linear { terms, bias },
+                    vec![magnitude],
+                    reduced,
+                )
+            }
+            other => return Err(ctx.invalid(format!("norm {other}"))),
+        };
+        let func = if norm == "L2" {
+            Function::Rsqrt
+        } else {
+            Function::Reciprocal
+        };
+        let dshape = self.shape(denominator).to_vec();
+        let inv = self.push(
+            &name,
+            "Normalizer",
+            Op::Function { func },
+            vec![denominator],
+            dshape,
+        );
+        let sources = (0..shape.iter().product())
+            .map(|flat| {
+                let mut idx = unravel(flat, &shape);
+                idx[a] = 0;
+                let mut r = shape.clone();
+                r[a] = 1;
+                Some((0, ravel(&idx, &r)))
+            })
+            .collect();
+        let inv = self.push(
+            &name,
+            "Normalizer",
+            Op::Gather { sources },
+            vec![inv],
+            shape.clone(),
+        );
+        Ok(Value::Tensor(self.push(
+            &name,
+            "Normalizer",
+            Op::Mul,
+            vec![x, inv],
+            shape,
+        )))
+    }
+}

@@ -196,7 +196,10 @@ impl Importer {
             proto.name.clone()
         };
         let ctx = Ctx { proto, name };
-        if !(proto.domain.is_empty() || proto.domain == "ai.onnx") {
+        // scikit-learn's ai.onnx.ml domain: only the operators handled below.
+        let ml_ok = proto.domain == "ai.onnx.ml"
+            && ["LinearRegressor", "Normalizer"].contains(&proto.op_type.as_str());
+        if !(proto.domain.is_empty() || proto.domain == "ai.onnx" || ml_ok) {
             return Err(Error::Unsupported {
                 op: proto.op_type.clone(),
                 node: ctx.name,
@@ -262,6 +265,16 @@ impl Importer {
                 },
             )?,
             "Softmax" => self.softmax(&ctx)?,
+            "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => {
+                self.compare(&ctx)?
+            }
+            "Where" => self.where_op(&ctx)?,
+            "Sign" => self.unary(&ctx, Op::Sign)?,
+            "ArgMax" => self.argmax(&ctx)?,
+            "Neg" => self.neg(&ctx)?,
+            "Einsum" => self.einsum(&ctx)?,
+            "LinearRegressor" => self.linear_regressor(&ctx)?,
+            "Normalizer" => self.normalizer(&ctx)?,
             "LayerNormalization" => self.layer_norm(&ctx)?,
             other => {
                 return Err(Error::Unsupported {

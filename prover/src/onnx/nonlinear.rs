@@ -40,7 +40,7 @@ impl Importer {
 
     /// For `axis` of `shape`: per output element (the axis reduced to 1), the input elements
     /// along the axis.
-    fn groups_along(shape: &[usize], a: usize) -> (Vec<usize>, Vec<Vec<usize>>) {
+    pub(super) fn groups_along(shape: &[usize], a: usize) -> (Vec<usize>, Vec<Vec<usize>>) {
         let mut reduced = shape.to_vec();
         reduced[a] = 1;
         let mut groups = vec![Vec::new(); reduced.iter().product()];
