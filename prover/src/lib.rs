@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod circuit;
 mod error;
 pub mod fixed;
+pub mod fold;
 pub mod functions;
 pub mod hash;
 pub mod input;

@@ -22,7 +22,9 @@ pub fn compile(
     config: QuantizationConfig,
     dir: &BuildDir,
 ) -> Result<Settings> {
-    let model = onnx::import(onnx_path)?;
+    let mut model = onnx::import(onnx_path)?;
+    let folded = crate::fold::fold_affine(&mut model);
+    tracing::debug!(folded, "affine nodes folded into their producers");
     let samples = calibration.samples(&model)?;
     let maxima = calibrate(&model, &samples)?;
     let qmodel = quantize(&model, &maxima, config)?;
