@@ -112,3 +112,46 @@ fn input_outside_the_calibrated_range_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// Every bench model proves, verifies, and matches onnxruntime (argmax equal).
+#[test]
+fn bench_models_prove_and_verify() {
+    for name in [
+        "mlp_tiny",
+        "mlp_digits",
+        "cnn_digits",
+        "mlp_sigmoid",
+        "mlp_large",
+    ] {
+        let dir = BuildDir::new(temp_dir(&format!("bench-{name}")));
+        let calib = InputData::read(&bench_file(name, "calib.json")).unwrap();
+        compile(
+            &bench_file(name, "onnx"),
+            &calib,
+            QuantizationConfig::default(),
+            &dir,
+        )
+        .unwrap();
+        setup(&dir, &SrsChoice::Dev).unwrap();
+        let input = InputData::read(&bench_file(name, "input.json")).unwrap();
+        let artifact = prove(&dir, &input).unwrap();
+        assert!(verify(&dir, &artifact).unwrap(), "{name}: proof rejected");
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(bench_file(name, "meta.json")).unwrap())
+                .unwrap();
+        let ort: Vec<f64> = meta["ort_output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let got = artifact.output_data.concat();
+        for (g, o) in got.iter().zip(&ort) {
+            assert!(
+                (g - o).abs() <= 2e-3 + 2e-3 * o.abs(),
+                "{name}: {g} vs onnxruntime {o}"
+            );
+        }
+        assert_eq!(argmax(&got), argmax(&ort), "{name}: argmax differs");
+    }
+}

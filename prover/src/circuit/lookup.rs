@@ -186,3 +186,69 @@ impl Circuit<Fr> for ModelCircuit {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halo2_base::gates::circuit::CircuitBuilderStage;
+    use halo2_base::halo2_proofs::dev::MockProver;
+
+    /// A circuit with a table of `(1, x, x²)` for x in -8..8 and `(2, x, -x)`, looking up the
+    /// given `(tag, x, y)` triples (tags as constants, as the model layout does).
+    fn run(lookups: &[(u64, i128, i128)]) -> bool {
+        let k = 8;
+        let builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
+            .use_k(k)
+            .use_lookup_bits(k - 1)
+            .use_instance_columns(1);
+        let mut table = Vec::new();
+        for x in -8i128..8 {
+            table.push([Fr::from(1), to_field(x), to_field(x * x)]);
+            table.push([Fr::from(2), to_field(x), to_field(-x)]);
+        }
+        let mut circuit = ModelCircuit::new(builder, Arc::new(table), 1);
+        {
+            let ctx = circuit.builder.main(0);
+            for (tag, x, y) in lookups {
+                let tag = ctx.load_constant(Fr::from(*tag));
+                let x = ctx.load_witness(to_field(*x));
+                let y = ctx.load_witness(to_field(*y));
+                circuit.lookups.add_lookup(ctx.tag(), [tag, x, y]);
+            }
+        }
+        circuit.builder.assigned_instances = vec![vec![]];
+        circuit
+            .builder
+            .calculate_params(Some(super::super::BLINDING_ROWS));
+        MockProver::run(k as u32, &circuit, vec![vec![]])
+            .unwrap()
+            .verify()
+            .is_ok()
+    }
+
+    #[test]
+    fn honest_lookups_are_accepted() {
+        assert!(run(&[(1, 3, 9), (1, -8, 64), (2, 5, -5), (1, 0, 0)]));
+    }
+
+    #[test]
+    fn a_wrong_output_is_rejected() {
+        assert!(!run(&[(1, 3, 10)]));
+        assert!(!run(&[(1, 3, -9)]));
+    }
+
+    #[test]
+    fn another_functions_row_is_rejected() {
+        // (2, 3, -3) is a row, but of function 2: a lookup tagged 1 cannot use it.
+        assert!(!run(&[(1, 3, -3)]));
+        assert!(!run(&[(2, 3, 9)]));
+    }
+
+    #[test]
+    fn inputs_outside_the_domain_and_untagged_rows_are_rejected() {
+        assert!(!run(&[(1, 8, 64)]));
+        assert!(!run(&[(3, 1, 1)]));
+        // The all-zero padding row must not serve as a real entry: (0, 0, 0) with tag 1 needs (1, 0, 0).
+        assert!(!run(&[(2, 0, 1)]));
+    }
+}
