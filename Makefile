@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 export ZKINFER_SOLC := $(TOOLS)/solc
 
-.PHONY: tools build demo test test-rust test-forge lint ci
+.PHONY: tools build demo test test-rust test-forge lint ci bench
 
 tools:
 	@bash scripts/install-tools.sh >/dev/null
@@ -29,3 +29,7 @@ lint: tools
 	forge fmt --check
 
 ci: test lint
+
+# zkinfer vs EZKL side by side (not part of CI)
+bench:
+	bash bench/vs_ezkl.sh

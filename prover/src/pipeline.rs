@@ -93,6 +93,18 @@ pub fn load(dir: &BuildDir) -> Result<(Settings, QuantizedModel)> {
 pub fn setup(dir: &BuildDir, choice: &SrsChoice) -> Result<KeysInfo> {
     let (settings, model) = load(dir)?;
     let k = settings.circuit.k;
+    let wanted = match choice {
+        SrsChoice::Dev => SrsSource::DevInsecure,
+        SrsChoice::File(path) => SrsSource::File { path: path.display().to_string() },
+    };
+    // Keys for this exact model and SRS are already there: nothing to do.
+    if let Ok(info) = KeysInfo::read(&dir.keys_info()) {
+        let files = [dir.pk(), dir.vk(), dir.srs()].iter().all(|p| p.exists());
+        if files && info.model_id == settings.model_id && info.srs == wanted {
+            tracing::info!("keys are up to date for model {}", settings.model_id);
+            return Ok(info);
+        }
+    }
     let (srs, source) = match choice {
         SrsChoice::Dev => (dev_srs(k), SrsSource::DevInsecure),
         SrsChoice::File(path) => (

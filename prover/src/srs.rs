@@ -33,9 +33,42 @@ pub enum SrsSource {
 
 /// A development SRS for `2^k` rows from a fixed public seed. Proofs made with it are forgeable
 /// by anyone; never use it where value is at stake.
+///
+/// Generated SRSs are cached per `k` in `$ZKINFER_CACHE` (default `$XDG_CACHE_HOME/zkinfer` or
+/// `~/.cache/zkinfer`); a cached file that cannot be read is regenerated.
 pub fn dev_srs(k: usize) -> Srs {
-    tracing::warn!("generating an INSECURE development SRS (public seed): for testing only");
-    ParamsKZG::<Bn256>::setup(k as u32, rand_chacha::ChaCha20Rng::seed_from_u64(DEV_SEED))
+    tracing::warn!("using an INSECURE development SRS (public seed): for testing only");
+    let cached = cache_dir().map(|d| d.join(format!("dev-srs-k{k}.params")));
+    if let Some(path) = cached.as_ref().filter(|p| p.exists()) {
+        match read_srs(path, k) {
+            Ok(srs) if srs.k() as usize == k => return srs,
+            _ => tracing::warn!(path = %path.display(), "ignoring an unreadable cached SRS"),
+        }
+    }
+    let srs = ParamsKZG::<Bn256>::setup(k as u32, rand_chacha::ChaCha20Rng::seed_from_u64(DEV_SEED));
+    if let Some(path) = cached {
+        // A cache is an optimisation: failing to write it is not an error. Write then rename so a
+        // concurrent reader never sees a partial file.
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let written = path.parent().map(std::fs::create_dir_all).transpose().is_ok()
+            && write_srs(&srs, &tmp).is_ok()
+            && std::fs::rename(&tmp, &path).is_ok();
+        if !written {
+            let _ = std::fs::remove_file(&tmp);
+            tracing::debug!(path = %path.display(), "could not cache the development SRS");
+        }
+    }
+    srs
+}
+
+fn cache_dir() -> Option<std::path::PathBuf> {
+    if let Some(dir) = std::env::var_os("ZKINFER_CACHE") {
+        return Some(dir.into());
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?;
+    Some(base.join("zkinfer"))
 }
 
 /// Reads an SRS in halo2's params format and trims it to `2^k` rows.

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""zkinfer vs EZKL on ../shared/bench-models, one machine, one run, tools alternating per model.
+
+Per step: wall seconds, peak RSS (the step's own process, from wait4), and the CPU other
+processes used meanwhile (from /proc/stat) so a loaded machine shows in the table.
+Writes bench/results.json and bench/results.md. Invoked by bench/vs_ezkl.sh (`make bench`).
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+MODELS_DIR = os.path.join(ROOT, "..", "shared", "bench-models")
+MODELS = ["mlp_tiny", "mlp_digits", "cnn_digits", "mlp_sigmoid", "mlp_large"]
+OUT = os.path.join(HERE, "out")
+ZKINFER = os.path.join(ROOT, "target", "release", "zkinfer")
+PY = sys.executable
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def busy_jiffies():
+    with open("/proc/stat") as f:
+        parts = [int(x) for x in f.readline().split()[1:]]
+    return sum(parts) - parts[3] - parts[4]  # minus idle and iowait
+
+
+def run(cmd, env=None):
+    """Runs cmd; returns (stdout, wall s, peak RSS MiB, other processes' cores)."""
+    b0, t0 = busy_jiffies(), time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    if status != 0:
+        raise SystemExit(f"{cmd} failed: {err.decode()[-2000:]}")
+    own = usage.ru_utime + usage.ru_stime
+    others = max(0.0, (busy_jiffies() - b0) / TICK - own) / max(wall, 1e-9)
+    return out.decode(), wall, usage.ru_maxrss / 1024, others
+
+
+def ezkl(step, **args):
+    out, wall, rss, others = run([PY, os.path.join(HERE, "ezkl_step.py"), step, json.dumps(args)])
+    return json.loads(out.strip().splitlines()[-1])["seconds"], rss, others
+
+
+def ezkl_model(name, ort):
+    d = os.path.join(OUT, "ezkl", name)
+    os.makedirs(d, exist_ok=True)
+    f = lambda x: os.path.join(d, x)
+    m = os.path.join(MODELS_DIR, name + ".onnx")
+    r = {}
+    ezkl("gen_settings", model=m, settings=f("settings.json"))
+    r["calibrate_s"], _, _ = ezkl("calibrate_settings", data=os.path.join(MODELS_DIR, name + ".calib.json"), model=m, settings=f("settings.json"))
+    ezkl("compile_circuit", model=m, compiled=f("model.compiled"), settings=f("settings.json"))
+    settings = json.load(open(f("settings.json")))
+    k = settings["run_args"]["logrows"]
+    srs = os.path.join(OUT, "ezkl", f"kzg{k}.srs")
+    if not os.path.exists(srs):
+        r["srs_s"], _, _ = ezkl("gen_srs", srs=srs, logrows=k)
+    r["setup_s"], r["setup_rss"], _ = ezkl("setup", compiled=f("model.compiled"), vk=f("vk.key"), pk=f("pk.key"), srs=srs)
+    ezkl("gen_witness", data=os.path.join(MODELS_DIR, name + ".input.json"), compiled=f("model.compiled"), witness=f("witness.json"))
+    r["prove_s"], r["prove_rss"], r["prove_others"] = ezkl("prove", witness=f("witness.json"), compiled=f("model.compiled"), pk=f("pk.key"), proof=f("proof.json"), srs=srs)
+    r["verify_s"], _, _ = ezkl("verify", proof=f("proof.json"), settings=f("settings.json"), vk=f("vk.key"), srs=srs)
+    proof = json.load(open(f("proof.json")))
+    r["k"] = k
+    r["proof_bytes"] = len(proof["proof"]) if isinstance(proof["proof"], list) else len(bytes.fromhex(proof["hex_proof"][2:]))
+    r["pk_bytes"], r["vk_bytes"] = os.path.getsize(f("pk.key")), os.path.getsize(f("vk.key"))
+    wit = json.load(open(f("witness.json")))
+    outs = [float(v) for row in wit["pretty_elements"]["rescaled_outputs"] for v in row]
+    r.update(accuracy(outs, ort))
+    return r
+
+
+def zk(*args, env=None):
+    out, wall, rss, others = run([ZKINFER, "--json", "-q", *args], env=env)
+    return json.loads(out), wall, rss, others
+
+
+def zkinfer_model(name, ort):
+    d = os.path.join(OUT, "zkinfer", name)
+    os.makedirs(d, exist_ok=True)
+    env = dict(os.environ, ZKINFER_CACHE=os.path.join(OUT, "zkinfer", "cache"))
+    m = os.path.join(MODELS_DIR, name + ".onnx")
+    r = {}
+    settings, r["calibrate_s"], _, _ = zk("compile", m, "--calibration", os.path.join(MODELS_DIR, name + ".calib.json"), "-o", d, env=env)
+    # First setup generates (and caches) the dev SRS; the second, on fresh keys, is the keygen time.
+    _, first, _, _ = zk("setup", d, "--dev-srs", env=env)
+    os.remove(os.path.join(d, "keys.json"))
+    _, r["setup_s"], r["setup_rss"], _ = zk("setup", d, "--dev-srs", env=env)
+    r["srs_s"] = max(0.0, first - r["setup_s"])
+    proof_path = os.path.join(d, "proof.json")
+    _, r["prove_s"], r["prove_rss"], r["prove_others"] = zk("prove", d, "--input", os.path.join(MODELS_DIR, name + ".input.json"), "-o", proof_path, env=env)
+    _, r["verify_s"], _, _ = zk("verify", d, proof_path, env=env)
+    proof = json.load(open(proof_path))
+    r["k"] = settings["k"]
+    r["proof_bytes"] = (len(proof["proof"]) - 2) // 2
+    r["pk_bytes"], r["vk_bytes"] = os.path.getsize(os.path.join(d, "pk.bin")), os.path.getsize(os.path.join(d, "vk.bin"))
+    r.update(accuracy([v for row in proof["output_data"] for v in row], ort))
+    return r
+
+
+def accuracy(outs, ort):
+    err = max(abs(a - b) for a, b in zip(outs, ort))
+    argmax = lambda v: max(range(len(v)), key=lambda i: v[i])
+    return {"max_abs_err": err, "argmax_ok": argmax(outs) == argmax(ort)}
+
+
+def fmt(v, unit=""):
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.3g}{unit}"
+    return f"{v}{unit}"
+
+
+def main():
+    results = {}
+    for i, name in enumerate(MODELS):
+        ort = json.load(open(os.path.join(MODELS_DIR, name + ".meta.json")))["ort_output"]
+        order = [("ezkl", ezkl_model), ("zkinfer", zkinfer_model)]
+        if i % 2:
+            order.reverse()
+        results[name] = {}
+        for tool, fn in order:
+            print(f"{name}: {tool} ...", file=sys.stderr, flush=True)
+            results[name][tool] = fn(name, ort)
+    rows = [
+        ("k", "k", ""), ("setup s", "setup_s", ""), ("prove s", "prove_s", ""), ("verify s", "verify_s", ""),
+        ("peak RSS prove MiB", "prove_rss", ""), ("proof bytes", "proof_bytes", ""), ("pk bytes", "pk_bytes", ""),
+        ("vk bytes", "vk_bytes", ""), ("max abs err", "max_abs_err", ""), ("argmax ok", "argmax_ok", ""),
+        ("other load during prove (cores)", "prove_others", ""),
+    ]
+    lines = ["| model | figure | zkinfer | EZKL 23.0.5 | zkinfer / EZKL |", "|---|---|---|---|---|"]
+    for name, r in results.items():
+        for label, key, unit in rows:
+            z, e = r["zkinfer"].get(key), r["ezkl"].get(key)
+            ratio = f"{z / e:.3f}" if isinstance(z, (int, float)) and not isinstance(z, bool) and isinstance(e, (int, float)) and e else ""
+            lines.append(f"| {name} | {label} | {fmt(z, unit)} | {fmt(e, unit)} | {ratio} |")
+    meta = f"Machine: {os.cpu_count()} cores; date {time.strftime('%Y-%m-%d %H:%M')}; EZKL runs each step in its own Python process (RSS includes Python and the ezkl import); zkinfer runs its CLI. Setup excludes SRS generation for both (EZKL gen_srs, zkinfer's dev SRS cache)."
+    md = "# zkinfer vs EZKL\n\n" + meta + "\n\n" + "\n".join(lines) + "\n"
+    with open(os.path.join(HERE, "results.md"), "w") as f:
+        f.write(md)
+    with open(os.path.join(HERE, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
