@@ -60,6 +60,10 @@ pub(crate) struct QuantArgs {
     /// Safety margin over calibrated ranges, in bits (1 = twice the largest value seen).
     #[arg(long, default_value_t = 1)]
     pub(crate) margin_bits: u32,
+    /// Advice columns allowed before the circuit grows to more rows: more columns prove faster
+    /// but make the proof, the verifier's gas and its bytecode larger.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) max_columns: usize,
 }
 
 #[derive(Debug, Args)]

@@ -79,10 +79,14 @@ fn compile_step(
     quant: &QuantArgs,
 ) -> Result<Settings> {
     let calibration = InputData::read(calibration)?;
-    let settings = pipeline::compile(
+    let options = pipeline::CircuitOptions {
+        max_advice_columns: quant.max_columns,
+    };
+    let settings = pipeline::compile_with(
         model,
         &calibration,
         quant_config(quant),
+        options,
         &BuildDir::new(out),
     )?;
     Ok(settings)

@@ -15,11 +15,43 @@ use crate::quantize::{calibrate, quantize, QuantizationConfig, QuantizedModel};
 use crate::srs::{dev_srs, read_srs, write_srs, SrsSource};
 use crate::{keys, onnx, proving, Error, Result};
 
-/// Imports, calibrates and quantizes `onnx_path`, plans the circuit and writes the build directory.
+/// How `compile` lays out the circuit.
+#[derive(Clone, Copy, Debug)]
+pub struct CircuitOptions {
+    /// Advice columns allowed before `k` grows (see [`crate::circuit::MAX_ADVICE_COLUMNS`]).
+    pub max_advice_columns: usize,
+}
+
+impl Default for CircuitOptions {
+    fn default() -> Self {
+        CircuitOptions {
+            max_advice_columns: crate::circuit::MAX_ADVICE_COLUMNS,
+        }
+    }
+}
+
+/// [`compile_with`] with default circuit options.
 pub fn compile(
     onnx_path: &Path,
     calibration: &InputData,
     config: QuantizationConfig,
+    dir: &BuildDir,
+) -> Result<Settings> {
+    compile_with(
+        onnx_path,
+        calibration,
+        config,
+        CircuitOptions::default(),
+        dir,
+    )
+}
+
+/// Imports, calibrates and quantizes `onnx_path`, plans the circuit and writes the build directory.
+pub fn compile_with(
+    onnx_path: &Path,
+    calibration: &InputData,
+    config: QuantizationConfig,
+    options: CircuitOptions,
     dir: &BuildDir,
 ) -> Result<Settings> {
     let mut model = onnx::import(onnx_path)?;
@@ -33,7 +65,7 @@ pub fn compile(
         qmodel.forward(&qmodel.quantize_inputs(sample), true)?;
     }
     tracing::info!(nodes = qmodel.nodes.len(), "planning circuit");
-    let circuit = plan(&qmodel)?;
+    let circuit = plan(&qmodel, options.max_advice_columns)?;
     let mut id_bytes = serde_json::to_vec(&qmodel).expect("model serializes");
     id_bytes.extend(serde_json::to_vec(&circuit.base).expect("params serialize"));
     let settings = Settings {
@@ -95,7 +127,9 @@ pub fn setup(dir: &BuildDir, choice: &SrsChoice) -> Result<KeysInfo> {
     let k = settings.circuit.k;
     let wanted = match choice {
         SrsChoice::Dev => SrsSource::DevInsecure,
-        SrsChoice::File(path) => SrsSource::File { path: path.display().to_string() },
+        SrsChoice::File(path) => SrsSource::File {
+            path: path.display().to_string(),
+        },
     };
     // Keys for this exact model and SRS are already there: nothing to do.
     if let Ok(info) = KeysInfo::read(&dir.keys_info()) {

@@ -45,12 +45,17 @@ pub fn dev_srs(k: usize) -> Srs {
             _ => tracing::warn!(path = %path.display(), "ignoring an unreadable cached SRS"),
         }
     }
-    let srs = ParamsKZG::<Bn256>::setup(k as u32, rand_chacha::ChaCha20Rng::seed_from_u64(DEV_SEED));
+    let srs =
+        ParamsKZG::<Bn256>::setup(k as u32, rand_chacha::ChaCha20Rng::seed_from_u64(DEV_SEED));
     if let Some(path) = cached {
         // A cache is an optimisation: failing to write it is not an error. Write then rename so a
         // concurrent reader never sees a partial file.
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let written = path.parent().map(std::fs::create_dir_all).transpose().is_ok()
+        let written = path
+            .parent()
+            .map(std::fs::create_dir_all)
+            .transpose()
+            .is_ok()
             && write_srs(&srs, &tmp).is_ok()
             && std::fs::rename(&tmp, &path).is_ok();
         if !written {
