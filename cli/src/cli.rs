@@ -54,9 +54,12 @@ pub(crate) struct QuantArgs {
     /// Quantization target; `--scale` overrides its activation/weight scale.
     #[arg(long, value_enum, default_value = "accuracy")]
     pub(crate) target: Target,
-    /// Fixed-point scale exponent of activations and weights (values × 2^scale).
+    /// Fixed-point scale exponent of activations (values × 2^scale).
     #[arg(long)]
     pub(crate) scale: Option<u32>,
+    /// Fixed-point scale exponent of weights (default: the target's).
+    #[arg(long)]
+    pub(crate) weight_scale: Option<u32>,
     /// Safety margin over calibrated ranges, in bits (1 = twice the largest value seen).
     #[arg(long, default_value_t = 1)]
     pub(crate) margin_bits: u32,

@@ -58,15 +58,16 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn quant_config(q: &QuantArgs) -> QuantizationConfig {
-    // accuracy: scale 2^13, 2^14-entry function tables; resources: 2^10 and 2^11.
+    // accuracy: activations 2^13, weights 2^13, function tables of 2^14 entries;
+    // resources: 2^10, 2^10 and 2^11.
     let (scale, table_bits) = match q.target {
         Target::Accuracy => (13, 14),
         Target::Resources => (10, 11),
     };
-    let s = Scale(q.scale.unwrap_or(scale));
+    let scale = q.scale.unwrap_or(scale);
     QuantizationConfig {
-        scale: s,
-        weight_scale: s,
+        scale: Scale(scale),
+        weight_scale: Scale(q.weight_scale.unwrap_or(scale)),
         margin_bits: q.margin_bits,
         table_bits,
     }
@@ -79,8 +80,13 @@ fn compile_step(
     quant: &QuantArgs,
 ) -> Result<Settings> {
     let calibration = InputData::read(calibration)?;
+    // The accuracy target searches finer scales unless the user fixed them.
+    let search_scales = matches!(quant.target, Target::Accuracy)
+        && quant.scale.is_none()
+        && quant.weight_scale.is_none();
     let options = pipeline::CircuitOptions {
         max_advice_columns: quant.max_columns,
+        search_scales,
     };
     let settings = pipeline::compile_with(
         model,

@@ -9,6 +9,7 @@ use crate::artifacts::{
     ARTIFACT_VERSION,
 };
 use crate::circuit::{plan, prover_circuit};
+use crate::fixed::Scale;
 use crate::fixed::{field_from_hex, field_to_hex, from_field};
 use crate::input::InputData;
 use crate::quantize::{calibrate, quantize, QuantizationConfig, QuantizedModel};
@@ -20,15 +21,25 @@ use crate::{keys, onnx, proving, Error, Result};
 pub struct CircuitOptions {
     /// Advice columns allowed before `k` grows (see [`crate::circuit::MAX_ADVICE_COLUMNS`]).
     pub max_advice_columns: usize,
+    /// Try finer scales (see [`SCALE_CANDIDATES`]) and keep the one with the smallest error on
+    /// the calibration samples that does not grow the circuit.
+    pub search_scales: bool,
 }
 
 impl Default for CircuitOptions {
     fn default() -> Self {
         CircuitOptions {
             max_advice_columns: crate::circuit::MAX_ADVICE_COLUMNS,
+            search_scales: false,
         }
     }
 }
+
+/// (activation, weight) scale exponents tried by the scale search, after the configured one.
+pub const SCALE_CANDIDATES: [(u32, u32); 4] = [(14, 14), (15, 15), (13, 15), (14, 16)];
+
+/// A candidate replaces the current choice only when it cuts the calibration error by this factor.
+const SEARCH_GAIN: f64 = 0.7;
 
 /// [`compile_with`] with default circuit options.
 pub fn compile(
@@ -59,13 +70,42 @@ pub fn compile_with(
     tracing::debug!(folded, "affine nodes folded into their producers");
     let samples = calibration.samples(&model)?;
     let maxima = calibrate(&model, &samples)?;
-    let qmodel = quantize(&model, &maxima, config)?;
+    let mut qmodel = quantize(&model, &maxima, config)?;
     // Every calibration sample must fit the bounds just chosen (it always does with margin >= 0).
-    for sample in &samples {
-        qmodel.forward(&qmodel.quantize_inputs(sample), true)?;
-    }
+    let mut error = crate::quantize::calibration_error(&model, &qmodel, &samples)?;
     tracing::info!(nodes = qmodel.nodes.len(), "planning circuit");
-    let circuit = plan(&qmodel, options.max_advice_columns)?;
+    let mut circuit = plan(&qmodel, options.max_advice_columns)?;
+    if options.search_scales {
+        for (s, ws) in SCALE_CANDIDATES {
+            let candidate_config = QuantizationConfig {
+                scale: Scale(s),
+                weight_scale: Scale(ws),
+                ..config
+            };
+            let Ok(candidate) = quantize(&model, &maxima, candidate_config) else {
+                continue;
+            };
+            let Ok(candidate_error) =
+                crate::quantize::calibration_error(&model, &candidate, &samples)
+            else {
+                continue;
+            };
+            if candidate_error >= SEARCH_GAIN * error {
+                continue;
+            }
+            let candidate_circuit = plan(&candidate, options.max_advice_columns)?;
+            if candidate_circuit.k <= circuit.k {
+                tracing::info!(
+                    scale = s,
+                    weight_scale = ws,
+                    error = candidate_error,
+                    "finer scales chosen"
+                );
+                (qmodel, error, circuit) = (candidate, candidate_error, candidate_circuit);
+            }
+        }
+    }
+    let config = qmodel.config;
     let mut id_bytes = serde_json::to_vec(&qmodel).expect("model serializes");
     id_bytes.extend(serde_json::to_vec(&circuit.base).expect("params serialize"));
     let settings = Settings {

@@ -327,6 +327,25 @@ pub fn quantize(
     })
 }
 
+/// Largest |fixed − float| over the graph outputs of `samples` (the quantization error).
+pub fn calibration_error(
+    model: &Model,
+    qmodel: &QuantizedModel,
+    samples: &[Vec<Vec<f64>>],
+) -> Result<f64> {
+    let mut worst = 0.0f64;
+    for sample in samples {
+        let float = model.eval_f64(sample);
+        let fixed = qmodel.forward(&qmodel.quantize_inputs(sample), true)?;
+        for &o in &model.outputs {
+            for (f, q) in float[o].iter().zip(&fixed[o]) {
+                worst = worst.max((f - qmodel.config.scale.dequantize(*q)).abs());
+            }
+        }
+    }
+    Ok(worst)
+}
+
 /// Smallest `bits` with `|v| · 2^scale · 2^margin < 2^bits`.
 fn bound_bits(max: f64, config: QuantizationConfig) -> u32 {
     let scaled = (max * config.scale.multiplier()).max(1.0) * (config.margin_bits as f64).exp2();

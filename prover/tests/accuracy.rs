@@ -147,3 +147,44 @@ fn cnn_digits_matches_tract() {
 fn mlp_sigmoid_matches_tract() {
     bench_model("mlp_sigmoid", true);
 }
+
+/// The scale search keeps the circuit size and never increases the error on the calibration set.
+#[test]
+fn scale_search_lowers_calibration_error_without_growing_the_circuit() {
+    use zkinfer_prover::pipeline::{compile_with, CircuitOptions};
+    use zkinfer_prover::quantize::calibration_error;
+    for name in ["mlp_tiny", "cnn_digits"] {
+        let calib = InputData::read(&bench_file(name, "calib.json")).unwrap();
+        let mut float = zkinfer_prover::onnx::import(&bench_file(name, "onnx")).unwrap();
+        zkinfer_prover::fold::fold_affine(&mut float);
+        let samples = calib.samples(&float).unwrap();
+        let mut results = Vec::new();
+        for search_scales in [false, true] {
+            let dir = BuildDir::new(temp_dir(&format!("search-{name}-{search_scales}")));
+            let options = CircuitOptions {
+                search_scales,
+                ..CircuitOptions::default()
+            };
+            let settings = compile_with(
+                &bench_file(name, "onnx"),
+                &calib,
+                QuantizationConfig::default(),
+                options,
+                &dir,
+            )
+            .unwrap();
+            let model = ModelArtifact::read(&dir.model()).unwrap().model;
+            results.push((
+                settings.circuit.k,
+                calibration_error(&float, &model, &samples).unwrap(),
+            ));
+        }
+        let ((k0, e0), (k1, e1)) = (results[0], results[1]);
+        assert!(k1 <= k0, "{name}: search grew k {k0} -> {k1}");
+        assert!(
+            e1 <= e0,
+            "{name}: search raised the calibration error {e0} -> {e1}"
+        );
+        eprintln!("{name}: calibration error {e0:.2e} -> {e1:.2e} (k {k0} -> {k1})");
+    }
+}
