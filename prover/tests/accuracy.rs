@@ -86,15 +86,7 @@ fn check_model(
 }
 
 fn bench_model(name: &str, mock: bool) {
-    let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(bench_file(name, "meta.json")).unwrap())
-            .unwrap();
-    let ort = meta["ort_output"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
+    let ort = ort_output(&bench_file(name, "meta.json"));
     check_model(
         &bench_file(name, "onnx"),
         &bench_file(name, "calib.json"),
@@ -106,14 +98,7 @@ fn bench_model(name: &str, mock: bool) {
 
 #[test]
 fn example_credit_risk_matches_tract() {
-    let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(example_file("meta.json")).unwrap()).unwrap();
-    let ort = meta["ort_output"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
+    let ort = ort_output(&example_file("meta.json"));
     check_model(
         &example_file("model.onnx"),
         &example_file("calibration.json"),

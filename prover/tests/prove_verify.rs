@@ -25,9 +25,7 @@ fn proofs_verify_and_tampering_is_rejected() {
     let input = InputData::read(&example_file("input.json")).unwrap();
     let artifact = prove(&dir, &input).unwrap();
     assert!(verify(&dir, &artifact).unwrap(), "honest proof rejected");
-    let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(example_file("meta.json")).unwrap()).unwrap();
-    let expected = meta["ort_output"][0].as_f64().unwrap();
+    let expected = ort_output(&example_file("meta.json"))[0];
     assert!(
         (artifact.output_data[0][0] - expected).abs() < 2e-3,
         "{:?} vs {expected}",
@@ -136,15 +134,7 @@ fn bench_models_prove_and_verify() {
         let input = InputData::read(&bench_file(name, "input.json")).unwrap();
         let artifact = prove(&dir, &input).unwrap();
         assert!(verify(&dir, &artifact).unwrap(), "{name}: proof rejected");
-        let meta: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(bench_file(name, "meta.json")).unwrap())
-                .unwrap();
-        let ort: Vec<f64> = meta["ort_output"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let ort = ort_output(&bench_file(name, "meta.json"));
         let got = artifact.output_data.concat();
         for (g, o) in got.iter().zip(&ort) {
             assert!(

@@ -1,7 +1,6 @@
 //! Element-wise operators and maxima: Add, Sub, Mul, Div (with broadcasting), Clip, Max,
 //! MaxPool, ReduceMax.
 
-use super::linear::Window;
 use super::shape::broadcast_shapes;
 use super::{Constant, Ctx, Importer, Value};
 use crate::model::{Comparison, Op, TensorId};
@@ -160,39 +159,20 @@ impl Importer {
     }
 
     pub(super) fn max_pool(&mut self, ctx: &Ctx) -> Result<Value> {
-        let x = self.tensor(ctx, 0)?;
-        let xs = self.shape(x).to_vec();
-        let kernel: Vec<usize> = ctx
-            .attr_ints("kernel_shape")
-            .ok_or_else(|| ctx.invalid("no kernel_shape"))?
-            .iter()
-            .map(|k| *k as usize)
-            .collect();
-        if xs.len() != kernel.len() + 2 || ctx.proto.output.iter().skip(1).any(|o| !o.is_empty()) {
-            return Err(ctx.invalid(format!(
-                "kernel {kernel:?} for input {xs:?} (Indices output unsupported)"
-            )));
+        if ctx.proto.output.iter().skip(1).any(|o| !o.is_empty()) {
+            return Err(ctx.invalid("the Indices output of MaxPool is not supported"));
         }
-        let win = Window::new(ctx, &xs[2..], &kernel)?;
-        let in_sp: usize = xs[2..].iter().product();
-        let mut groups = Vec::new();
-        for nc in 0..xs[0] * xs[1] {
-            for pos in &win.taps {
-                let g: Vec<usize> = pos.iter().flatten().map(|i| nc * in_sp + i).collect();
-                if g.is_empty() {
-                    return Err(ctx.invalid("a pooling window covers only padding"));
-                }
-                groups.push(g);
-            }
+        let pool = self.pooling(ctx)?;
+        if pool.windows.iter().any(|(valid, _)| valid.is_empty()) {
+            return Err(ctx.invalid("a pooling window covers only padding"));
         }
-        let mut shape = xs[..2].to_vec();
-        shape.extend(&win.out);
+        let groups = pool.windows.into_iter().map(|(valid, _)| valid).collect();
         Ok(Value::Tensor(self.push(
             &ctx.name,
             "MaxPool",
             Op::MaxGroups { groups },
-            vec![x],
-            shape,
+            vec![pool.x],
+            pool.shape,
         )))
     }
 

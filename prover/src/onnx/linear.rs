@@ -96,6 +96,14 @@ impl Window {
     }
 }
 
+/// A pooling node's input, output shape, and per output element the input elements its window
+/// covers (padding excluded) with the window's full size.
+pub(super) struct Pooling {
+    pub(super) x: TensorId,
+    pub(super) shape: Vec<usize>,
+    pub(super) windows: Vec<(Vec<usize>, usize)>,
+}
+
 impl Importer {
     fn push_linear(
         &mut self,
@@ -381,7 +389,8 @@ impl Importer {
         Ok(self.push_linear(ctx, x, terms, biases, shape))
     }
 
-    pub(super) fn average_pool(&mut self, ctx: &Ctx) -> Result<Value> {
+    /// The windows of a pooling node (AveragePool, MaxPool) over `[N, C, spatial...]`.
+    pub(super) fn pooling(&self, ctx: &Ctx) -> Result<Pooling> {
         let x = self.tensor(ctx, 0)?;
         let xs = self.shape(x).to_vec();
         let kernel: Vec<usize> = ctx
@@ -394,25 +403,34 @@ impl Importer {
             return Err(ctx.invalid(format!("kernel {kernel:?} for input {xs:?}")));
         }
         let win = Window::new(ctx, &xs[2..], &kernel)?;
-        let include_pad = ctx.attr_i("count_include_pad", 0) != 0;
         let in_sp: usize = xs[2..].iter().product();
-        let mut terms = Vec::new();
+        let mut windows = Vec::with_capacity(xs[0] * xs[1] * win.taps.len());
         for nc in 0..xs[0] * xs[1] {
             for pos in &win.taps {
-                let valid: Vec<usize> = pos.iter().flatten().copied().collect();
-                let count = if include_pad { pos.len() } else { valid.len() }.max(1);
-                terms.push(
-                    valid
-                        .iter()
-                        .map(|i| (nc * in_sp + i, 1.0 / count as f64))
-                        .collect(),
-                );
+                windows.push((
+                    pos.iter().flatten().map(|i| nc * in_sp + i).collect(),
+                    pos.len(),
+                ));
             }
         }
         let mut shape = xs[..2].to_vec();
         shape.extend(&win.out);
+        Ok(Pooling { x, shape, windows })
+    }
+
+    pub(super) fn average_pool(&mut self, ctx: &Ctx) -> Result<Value> {
+        let pool = self.pooling(ctx)?;
+        let include_pad = ctx.attr_i("count_include_pad", 0) != 0;
+        let terms: Vec<Vec<(usize, f64)>> = pool
+            .windows
+            .iter()
+            .map(|(valid, full)| {
+                let count = if include_pad { *full } else { valid.len() }.max(1);
+                valid.iter().map(|i| (*i, 1.0 / count as f64)).collect()
+            })
+            .collect();
         let bias = vec![0.0; terms.len()];
-        Ok(self.push_linear(ctx, x, terms, bias, shape))
+        Ok(self.push_linear(ctx, pool.x, terms, bias, pool.shape))
     }
 
     /// GlobalAveragePool (`max = false`) or GlobalMaxPool over all spatial positions.

@@ -39,3 +39,15 @@ pub fn argmax(v: &[f64]) -> usize {
         .map(|(i, _)| i)
         .unwrap()
 }
+
+/// `ort_output` of a meta.json (onnxruntime's reference output).
+pub fn ort_output(meta: &std::path::Path) -> Vec<f64> {
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(meta).unwrap()).unwrap();
+    meta["ort_output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
