@@ -50,7 +50,10 @@ pub fn dev_srs(k: usize) -> Srs {
     if let Some(path) = cached {
         // A cache is an optimisation: failing to write it is not an error. Write then rename so a
         // concurrent reader never sees a partial file.
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Unique per process and call: tests generate SRSs from several threads at once.
+        static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp{}-{call}", std::process::id()));
         let written = path
             .parent()
             .map(std::fs::create_dir_all)
