@@ -71,7 +71,7 @@ pub fn compile_with(
     let samples = calibration.samples(&model)?;
     let maxima = calibrate(&model, &samples)?;
     let mut qmodel = quantize(&model, &maxima, config)?;
-    // Every calibration sample must fit the bounds just chosen (it always does with margin >= 0).
+    // The quantization error on the calibration set; this also checks every sample fits the bounds.
     let mut error = crate::quantize::calibration_error(&model, &qmodel, &samples)?;
     tracing::info!(nodes = qmodel.nodes.len(), "planning circuit");
     let mut circuit = plan(&qmodel, options.max_advice_columns)?;
