@@ -60,6 +60,9 @@ pub(crate) struct QuantArgs {
     /// Fixed-point scale exponent of weights (default: the target's).
     #[arg(long)]
     pub(crate) weight_scale: Option<u32>,
+    /// Largest function lookup table, in bits (default: the target's).
+    #[arg(long)]
+    pub(crate) table_bits: Option<u32>,
     /// Safety margin over calibrated ranges, in bits (1 = twice the largest value seen).
     #[arg(long, default_value_t = 1)]
     pub(crate) margin_bits: u32,

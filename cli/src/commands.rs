@@ -69,7 +69,7 @@ fn quant_config(q: &QuantArgs) -> QuantizationConfig {
         scale: Scale(scale),
         weight_scale: Scale(q.weight_scale.unwrap_or(scale)),
         margin_bits: q.margin_bits,
-        table_bits,
+        table_bits: q.table_bits.unwrap_or(table_bits),
     }
 }
 
