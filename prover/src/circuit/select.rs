@@ -75,7 +75,7 @@ impl SelectChip<'_> {
         ReluChip::new(self.range).relu(ctx, d, bits).sign
     }
 
-    /// 1 if `a > b` else 0 (integers: `a - b - 1 >= 0`), for `|a - b| < 2^bits`.
+    /// 1 if `a > b` else 0 (integers: `a - 1 >= b`), for `|a - b| < 2^bits`.
     pub fn greater(
         &self,
         ctx: &mut Context<Fr>,
@@ -83,10 +83,8 @@ impl SelectChip<'_> {
         b: AssignedValue<Fr>,
         bits: u32,
     ) -> AssignedValue<Fr> {
-        let gate = self.range.gate();
-        let d = gate.sub(ctx, a, b);
-        let d = gate.sub(ctx, d, Constant(Fr::one()));
-        ReluChip::new(self.range).relu(ctx, d, bits + 1).sign
+        let a_minus_one = self.range.gate().sub(ctx, a, Constant(Fr::one()));
+        self.greater_or_equal(ctx, a_minus_one, b, bits + 1)
     }
 
     /// `-1`, `0` or `1` for `|x| < 2^bits`.

@@ -303,16 +303,11 @@ impl Importer {
         let x = self.tensor(ctx, 0)?;
         let shape = self.shape(x).to_vec();
         let a = super::shape::axis(ctx, ctx.attr_i("axis", 0), shape.len())?;
-        let (reduced, groups) = Self::groups_along(&shape, a);
+        let (reduced, groups) = super::shape::reduce_groups(&shape, &[a]);
         let out = if ctx.attr_i("keepdims", 1) != 0 {
             reduced
         } else {
-            shape
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != a)
-                .map(|(_, d)| *d)
-                .collect()
+            super::shape::without_axes(&shape, &[a])
         };
         let last = ctx.attr_i("select_last_index", 0) != 0;
         Ok(Value::Tensor(self.push(

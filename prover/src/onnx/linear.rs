@@ -1,7 +1,7 @@
 //! Affine operators with constant parameters: each output element is a bias plus a weighted sum
 //! of input elements (one `Dense` or sparse `Linear` node, then one rescale per element).
 
-use super::shape::{axis, broadcast, ravel, unravel};
+use super::shape::{axis, broadcast, ravel, reduce_groups, unravel, without_axes};
 use super::{Constant, Ctx, Importer, Value};
 use crate::model::{Op, TensorId};
 use crate::Result;
@@ -521,30 +521,12 @@ impl Importer {
         if axes.is_empty() && ctx.attr_i("noop_with_empty_axes", 0) == 0 {
             axes = (0..shape.len()).collect();
         }
-        let keep = ctx.attr_i("keepdims", 1) != 0;
-        let reduced: Vec<usize> = shape
-            .iter()
-            .enumerate()
-            .map(|(i, d)| if axes.contains(&i) { 1 } else { *d })
-            .collect();
-        let out: Vec<usize> = if keep {
-            reduced.clone()
+        let (reduced, groups) = reduce_groups(shape, &axes);
+        let out = if ctx.attr_i("keepdims", 1) != 0 {
+            reduced
         } else {
-            shape
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !axes.contains(i))
-                .map(|(_, d)| *d)
-                .collect()
+            without_axes(shape, &axes)
         };
-        let mut groups = vec![Vec::new(); reduced.iter().product()];
-        for flat in 0..shape.iter().product() {
-            let mut idx = unravel(flat, shape);
-            for a in &axes {
-                idx[*a] = 0;
-            }
-            groups[ravel(&idx, &reduced)].push(flat);
-        }
         Ok((out, groups))
     }
 
@@ -553,16 +535,33 @@ impl Importer {
         let x = self.tensor(ctx, 0)?;
         let shape = self.shape(x).to_vec();
         let (out, groups) = self.reduction(ctx, &shape)?;
+        Ok(Value::Tensor(self.sum_groups(ctx, x, &groups, out, mean)))
+    }
+
+    /// A Linear node summing (or, with `mean`, averaging) each group of `t`'s elements.
+    pub(super) fn sum_groups(
+        &mut self,
+        ctx: &Ctx,
+        t: TensorId,
+        groups: &[Vec<usize>],
+        shape: Vec<usize>,
+        mean: bool,
+    ) -> TensorId {
         let terms = groups
             .iter()
             .map(|g| {
-                g.iter()
-                    .map(|i| (*i, if mean { 1.0 / g.len() as f64 } else { 1.0 }))
-                    .collect()
+                let w = if mean { 1.0 / g.len() as f64 } else { 1.0 };
+                g.iter().map(|i| (*i, w)).collect()
             })
             .collect();
         let bias = vec![0.0; groups.len()];
-        Ok(self.push_linear(ctx, x, terms, bias, out))
+        self.push(
+            &ctx.name,
+            &ctx.proto.op_type,
+            Op::Linear { terms, bias },
+            vec![t],
+            shape,
+        )
     }
 
     /// A tensor times a constant, element-wise after broadcasting (Mul, Div by a constant).
@@ -725,7 +724,7 @@ impl Importer {
             .attr("norm")
             .map(|a| String::from_utf8_lossy(&a.s).to_string())
             .unwrap_or_else(|| "MAX".into());
-        let (reduced, groups) = Self::groups_along(&shape, a);
+        let (reduced, groups) = reduce_groups(&shape, &[a]);
         let name = ctx.name.clone();
         let denominator = match norm.as_str() {
             "MAX" => self.push(
@@ -741,18 +740,7 @@ impl Importer {
                 } else {
                     self.push(&name, "Normalizer", Op::Mul, vec![x, x], shape.clone())
                 };
-                let terms = groups
-                    .iter()
-                    .map(|g| g.iter().map(|i| (*i, 1.0)).collect())
-                    .collect();
-                let bias = vec![0.0; groups.len()];
-                self.push(
-                    &name,
-                    "Normalizer",
-                    Op::Linear { terms, bias },
-                    vec![magnitude],
-                    reduced,
-                )
+                self.sum_groups(ctx, magnitude, &groups, reduced, false)
             }
             other => return Err(ctx.invalid(format!("norm {other}"))),
         };
@@ -769,22 +757,7 @@ impl Importer {
             vec![denominator],
             dshape,
         );
-        let sources = (0..shape.iter().product())
-            .map(|flat| {
-                let mut idx = unravel(flat, &shape);
-                idx[a] = 0;
-                let mut r = shape.clone();
-                r[a] = 1;
-                Some((0, ravel(&idx, &r)))
-            })
-            .collect();
-        let inv = self.push(
-            &name,
-            "Normalizer",
-            Op::Gather { sources },
-            vec![inv],
-            shape.clone(),
-        );
+        let inv = self.expand_along(ctx, inv, &shape, a);
         Ok(Value::Tensor(self.push(
             &name,
             "Normalizer",

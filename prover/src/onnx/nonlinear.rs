@@ -1,7 +1,7 @@
 //! Nonlinear operators: element-wise functions by table lookup, and Softmax and
 //! LayerNormalization composed from lookups, reductions and products.
 
-use super::shape::{axis, broadcast, ravel, unravel};
+use super::shape::{axis, broadcast, reduce_groups};
 use super::{Ctx, Importer, Value};
 use crate::functions::Function;
 use crate::model::{Op, TensorId};
@@ -38,54 +38,9 @@ impl Importer {
         self.function(ctx, Function::Gelu)
     }
 
-    /// For `axis` of `shape`: per output element (the axis reduced to 1), the input elements
-    /// along the axis.
-    pub(super) fn groups_along(shape: &[usize], a: usize) -> (Vec<usize>, Vec<Vec<usize>>) {
-        let mut reduced = shape.to_vec();
-        reduced[a] = 1;
-        let mut groups = vec![Vec::new(); reduced.iter().product()];
-        for flat in 0..shape.iter().product() {
-            let mut idx = unravel(flat, shape);
-            idx[a] = 0;
-            groups[ravel(&idx, &reduced)].push(flat);
-        }
-        (reduced, groups)
-    }
-
-    /// Broadcasts a tensor reduced along `a` back to `shape`.
-    fn expand_along(&mut self, ctx: &Ctx, t: TensorId, shape: &[usize], a: usize) -> TensorId {
-        let mut reduced = shape.to_vec();
-        reduced[a] = 1;
-        let sources = (0..shape.iter().product())
-            .map(|flat| {
-                let mut idx = unravel(flat, shape);
-                idx[a] = 0;
-                Some((0, ravel(&idx, &reduced)))
-            })
-            .collect();
-        self.push(
-            &ctx.name,
-            &ctx.proto.op_type,
-            Op::Gather { sources },
-            vec![t],
-            shape.to_vec(),
-        )
-    }
-
     fn mean_along(&mut self, ctx: &Ctx, t: TensorId, shape: &[usize], a: usize) -> TensorId {
-        let (reduced, groups) = Self::groups_along(shape, a);
-        let terms = groups
-            .iter()
-            .map(|g| g.iter().map(|i| (*i, 1.0 / g.len() as f64)).collect())
-            .collect();
-        let bias = vec![0.0; groups.len()];
-        self.push(
-            &ctx.name,
-            &ctx.proto.op_type,
-            Op::Linear { terms, bias },
-            vec![t],
-            reduced,
-        )
+        let (reduced, groups) = reduce_groups(shape, &[a]);
+        self.sum_groups(ctx, t, &groups, reduced, true)
     }
 
     /// `softmax(x) = e^(x - max) / Σ e^(x - max)` along `axis`.
@@ -93,7 +48,7 @@ impl Importer {
         let x = self.tensor(ctx, 0)?;
         let shape = self.shape(x).to_vec();
         let a = axis(ctx, ctx.attr_i("axis", -1), shape.len())?;
-        let (reduced, groups) = Self::groups_along(&shape, a);
+        let (reduced, groups) = reduce_groups(&shape, &[a]);
         let max = self.push(
             &ctx.name,
             "Softmax",
@@ -106,20 +61,7 @@ impl Importer {
         let max = self.expand_along(ctx, max, &shape, a);
         let shifted = self.push(&ctx.name, "Softmax", Op::Sub, vec![x, max], shape.clone());
         let e = self.func_node(ctx, shifted, Function::Exp);
-        let terms = groups
-            .iter()
-            .map(|g| g.iter().map(|i| (*i, 1.0)).collect())
-            .collect();
-        let sum = self.push(
-            &ctx.name,
-            "Softmax",
-            Op::Linear {
-                terms,
-                bias: vec![0.0; groups.len()],
-            },
-            vec![e],
-            reduced,
-        );
+        let sum = self.sum_groups(ctx, e, &groups, reduced, false);
         let inv = self.func_node(ctx, sum, Function::Reciprocal);
         let inv = self.expand_along(ctx, inv, &shape, a);
         Ok(Value::Tensor(self.push(

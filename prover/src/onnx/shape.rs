@@ -29,6 +29,34 @@ pub(super) fn ravel(idx: &[usize], shape: &[usize]) -> usize {
     idx.iter().zip(strides(shape)).map(|(i, s)| i * s).sum()
 }
 
+/// `shape` with `axes` reduced to 1, and per element of that shape the input elements it gathers.
+pub(super) fn reduce_groups(shape: &[usize], axes: &[usize]) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let reduced: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .map(|(i, d)| if axes.contains(&i) { 1 } else { *d })
+        .collect();
+    let mut groups = vec![Vec::new(); reduced.iter().product()];
+    for flat in 0..shape.iter().product() {
+        let mut idx = unravel(flat, shape);
+        for a in axes {
+            idx[*a] = 0;
+        }
+        groups[ravel(&idx, &reduced)].push(flat);
+    }
+    (reduced, groups)
+}
+
+/// `shape` without `axes` (reductions with `keepdims = 0`, Squeeze).
+pub(super) fn without_axes(shape: &[usize], axes: &[usize]) -> Vec<usize> {
+    shape
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !axes.contains(i))
+        .map(|(_, d)| *d)
+        .collect()
+}
+
 /// Numpy broadcast of two shapes.
 pub(super) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
@@ -317,12 +345,7 @@ impl Importer {
             if let Some(a) = axes.iter().find(|a| shape[**a] != 1) {
                 return Err(ctx.invalid(format!("cannot squeeze axis {a} of {shape:?}")));
             }
-            shape
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !axes.contains(i))
-                .map(|(_, d)| *d)
-                .collect()
+            without_axes(&shape, &axes)
         } else {
             let axes = axes.ok_or_else(|| ctx.invalid("Unsqueeze needs axes"))?;
             let rank = shape.len() + axes.len();
@@ -578,6 +601,32 @@ impl Importer {
             })
             .collect();
         self.wire(ctx, &[v], out, sources)
+    }
+
+    /// Broadcasts a tensor reduced along axis `a` back to `shape`.
+    pub(super) fn expand_along(
+        &mut self,
+        ctx: &Ctx,
+        t: TensorId,
+        shape: &[usize],
+        a: usize,
+    ) -> TensorId {
+        let mut reduced = shape.to_vec();
+        reduced[a] = 1;
+        let sources = (0..shape.iter().product())
+            .map(|flat| {
+                let mut idx = unravel(flat, shape);
+                idx[a] = 0;
+                Some((0, ravel(&idx, &reduced)))
+            })
+            .collect();
+        self.push(
+            &ctx.name,
+            &ctx.proto.op_type,
+            Op::Gather { sources },
+            vec![t],
+            shape.to_vec(),
+        )
     }
 
     /// Brings a value to `shape` by broadcasting (a no-op when it already has it).
