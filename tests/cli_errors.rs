@@ -12,15 +12,6 @@ fn tree_fixture(ext: &str) -> String {
     p.to_str().unwrap().to_string()
 }
 
-fn example(file: &str) -> String {
-    root()
-        .join("examples/credit_risk")
-        .join(file)
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 fn missing_model_file_is_named() {
     let out = scratch("missing");

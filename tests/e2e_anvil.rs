@@ -32,15 +32,6 @@ sol! {
 /// BN254 scalar field modulus.
 const R: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
 
-fn example(file: &str) -> String {
-    root()
-        .join("examples/credit_risk")
-        .join(file)
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
 /// compile + dev setup + prove for the example; returns (build dir, proof file).
 fn build_and_prove(name: &str, scale: &str) -> (String, String) {
     let dir = scratch(name);

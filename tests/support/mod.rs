@@ -14,6 +14,16 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A file of the bundled credit-risk example, as a string path.
+pub fn example(file: &str) -> String {
+    root()
+        .join("examples/credit_risk")
+        .join(file)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 /// A tool from `.tools/bin` (installed by `scripts/install-tools.sh`, which `make test` runs).
 pub fn tool(name: &str) -> PathBuf {
     let path = root().join(".tools/bin").join(name);
