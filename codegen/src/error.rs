@@ -26,6 +26,9 @@ pub enum Error {
         /// The limit (24,576 bytes).
         limit: usize,
     },
+    /// The verifying key uses a feature the reusable verifier does not implement.
+    #[error("the reusable verifier does not support {0}")]
+    Unsupported(String),
     /// A file could not be written.
     #[error("{path}")]
     Io {

@@ -2,7 +2,10 @@
 //! compiled with solc through its standard-JSON interface.
 
 mod error;
+pub mod plan;
+pub mod reference;
 pub mod solc;
+pub mod templated;
 pub mod verifier;
 
 pub use error::{Error, Result};

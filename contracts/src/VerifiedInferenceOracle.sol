@@ -1,9 +1,19 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.19;
 
+/// @notice zkinfer's reusable verifier (`Halo2Verifier`): one deployment, one key contract per model.
+interface IHalo2Verifier {
+    /// @notice Returns true for a valid proof; reverts with a custom error otherwise.
+    function verifyProof(address vk, bytes calldata proof, uint256[] calldata instances)
+        external
+        view
+        returns (bool);
+}
+
 /// @title VerifiedInferenceOracle
-/// @notice Stores model outputs that arrive with a valid zkinfer proof. Each registered model has its own
-/// generated verifier (the verifying key commits to the weights), a fixed number of public inputs and
+/// @notice Stores model outputs that arrive with a valid zkinfer proof. Each registered model has either its
+/// own generated verifier, or the shared reusable verifier plus its verifying key contract (the verifying
+/// key commits to the weights either way), a fixed number of public inputs and
 /// outputs, and a fixed-point scale. Outputs are decoded from field elements to signed integers
 /// (negative values are encoded as `r - |x|`), so consumers never do field arithmetic.
 contract VerifiedInferenceOracle {
@@ -13,8 +23,11 @@ contract VerifiedInferenceOracle {
 
     /// @notice A registered model. `numInputs` counts public input words (zkinfer packs several
     /// inputs per word); `numOutputs` counts outputs, one signed fixed-point value per instance.
+    /// `key` is the verifying key contract for the reusable verifier, or zero for a model-specific
+    /// verifier called with raw calldata (instances then proof).
     struct Model {
         address verifier;
+        address key;
         uint32 numInputs;
         uint32 numOutputs;
         uint8 scale;
@@ -67,7 +80,7 @@ contract VerifiedInferenceOracle {
         owner = msg.sender;
     }
 
-    /// @notice Registers `modelId` with its verifier contract and instance layout.
+    /// @notice Registers `modelId` with its own verifier contract and instance layout.
     function registerModel(
         bytes32 modelId,
         address verifier,
@@ -75,10 +88,34 @@ contract VerifiedInferenceOracle {
         uint32 numOutputs,
         uint8 scale
     ) external {
+        _register(modelId, verifier, address(0), numInputs, numOutputs, scale);
+    }
+
+    /// @notice Registers `modelId` with the reusable verifier and the model's verifying key contract.
+    function registerModelWithKey(
+        bytes32 modelId,
+        address verifier,
+        address key,
+        uint32 numInputs,
+        uint32 numOutputs,
+        uint8 scale
+    ) external {
+        if (key.code.length == 0) revert InvalidModel();
+        _register(modelId, verifier, key, numInputs, numOutputs, scale);
+    }
+
+    function _register(
+        bytes32 modelId,
+        address verifier,
+        address key,
+        uint32 numInputs,
+        uint32 numOutputs,
+        uint8 scale
+    ) internal {
         if (msg.sender != owner) revert NotOwner();
         if (models[modelId].verifier != address(0)) revert ModelAlreadyRegistered(modelId);
         if (verifier.code.length == 0 || numOutputs == 0) revert InvalidModel();
-        models[modelId] = Model(verifier, numInputs, numOutputs, scale);
+        models[modelId] = Model(verifier, key, numInputs, numOutputs, scale);
         emit ModelRegistered(modelId, verifier, numInputs, numOutputs, scale);
     }
 
@@ -99,8 +136,20 @@ contract VerifiedInferenceOracle {
         if (usedProofs[proofHash]) revert ProofAlreadyUsed(proofHash);
         usedProofs[proofHash] = true;
 
-        (bool ok,) = model.verifier.staticcall(abi.encodePacked(instances, proof));
-        if (!ok) revert ProofRejected();
+        if (model.key == address(0)) {
+            (bool ok,) = model.verifier.staticcall(abi.encodePacked(instances, proof));
+            if (!ok) revert ProofRejected();
+        } else {
+            (bool ok, bytes memory result) = model.verifier
+                .staticcall(abi.encodeCall(IHalo2Verifier.verifyProof, (model.key, proof, instances)));
+            // The reusable verifier says why it rejects: pass its custom error on.
+            if (!ok && result.length > 0) {
+                assembly {
+                    revert(add(result, 0x20), mload(result))
+                }
+            }
+            if (!ok || result.length != 32 || abi.decode(result, (bool)) != true) revert ProofRejected();
+        }
 
         outputs = new int256[](model.numOutputs);
         for (uint256 i = 0; i < model.numOutputs; ++i) {

@@ -2,7 +2,7 @@
 pragma solidity 0.8.19;
 
 import {Test} from "./utils/Test.sol";
-import {MockVerifier} from "./utils/Mocks.sol";
+import {MockVerifier, MockReusableVerifier} from "./utils/Mocks.sol";
 import {VerifiedInferenceOracle} from "../src/VerifiedInferenceOracle.sol";
 
 contract VerifiedInferenceOracleTest is Test {
@@ -114,5 +114,48 @@ contract VerifiedInferenceOracleTest is Test {
 
     function test_fuzz_decodeSigned_roundTrips(int128 x) public view {
         assertEq(oracle.decodeSigned(encode(x)), int256(x), "round trip");
+    }
+}
+
+contract VerifiedInferenceOracleWithKeyTest is Test {
+    bytes32 internal constant MODEL = keccak256("model with key");
+
+    VerifiedInferenceOracle internal oracle;
+    MockReusableVerifier internal verifier;
+    MockVerifier internal key;
+    MockVerifier internal otherKey;
+
+    function setUp() public {
+        oracle = new VerifiedInferenceOracle();
+        key = new MockVerifier();
+        otherKey = new MockVerifier();
+        verifier = new MockReusableVerifier(address(key));
+        oracle.registerModelWithKey(MODEL, address(verifier), address(key), 0, 1, 13);
+    }
+
+    function one(uint256 x) internal pure returns (uint256[] memory xs) {
+        xs = new uint256[](1);
+        xs[0] = x;
+    }
+
+    function test_acceptsWhatTheVerifierAcceptsForTheRegisteredKey() public {
+        int256[] memory outputs = oracle.submitInference(MODEL, hex"01", one(42));
+        assertEq(outputs[0], 42, "decoded output");
+    }
+
+    function test_passesTheVerifiersErrorOn() public {
+        vm.expectRevert(MockReusableVerifier.PairingFailed.selector);
+        oracle.submitInference(MODEL, hex"02", one(42));
+    }
+
+    function test_anotherKeyIsAnotherModel() public {
+        oracle.registerModelWithKey(keccak256("other"), address(verifier), address(otherKey), 0, 1, 13);
+        vm.expectRevert(MockReusableVerifier.PairingFailed.selector);
+        oracle.submitInference(keccak256("other"), hex"01", one(42));
+    }
+
+    function test_keyMustBeAContract() public {
+        vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
+        oracle.registerModelWithKey(keccak256("eoa key"), address(verifier), address(0xBEEF), 0, 1, 13);
     }
 }

@@ -15,3 +15,20 @@ contract MockVerifier {
         return "";
     }
 }
+
+/// @notice Stands in for the reusable verifier: accepts proofs for `goodKey` whose first byte is 0x01, and
+/// reverts with the real verifier's `PairingFailed()` otherwise; remembers nothing.
+contract MockReusableVerifier {
+    error PairingFailed();
+
+    address public immutable goodKey;
+
+    constructor(address key) {
+        goodKey = key;
+    }
+
+    function verifyProof(address vk, bytes calldata proof, uint256[] calldata) external view returns (bool) {
+        if (vk != goodKey || proof.length == 0 || proof[0] != 0x01) revert PairingFailed();
+        return true;
+    }
+}
