@@ -9,7 +9,7 @@ use alloy::sol_types::SolInterface;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::cli::ChainArgs;
-use crate::contracts::{RiskAdjustedLending, VerifiedInferenceOracle};
+use crate::contracts::{Halo2Verifier, RiskAdjustedLending, VerifiedInferenceOracle};
 
 /// A connected provider, with a wallet when a key was given.
 pub(crate) struct Chain {
@@ -125,6 +125,8 @@ pub(crate) fn decode_revert(data: &[u8]) -> Option<String> {
         if let Ok(e) = VerifiedInferenceOracle::VerifiedInferenceOracleErrors::abi_decode(data) {
             format!("{e:?}")
         } else if let Ok(e) = RiskAdjustedLending::RiskAdjustedLendingErrors::abi_decode(data) {
+            format!("{e:?}")
+        } else if let Ok(e) = Halo2Verifier::Halo2VerifierErrors::abi_decode(data) {
             format!("{e:?}")
         } else {
             return None;

@@ -129,11 +129,31 @@ pub(crate) struct SolcArgs {
 pub(crate) struct CodegenArgs {
     /// Build directory with keys.
     pub(crate) build_dir: PathBuf,
-    /// Solidity file to write; `.abi.json` and `.bin` are written beside it.
+    /// Solidity file to write; `.abi.json` and `.bin` are written beside it (with `--verifier
+    /// reusable`, the shared verifier; the model's key goes to `<stem>.key.sol`).
     #[arg(short, long)]
     pub(crate) out: PathBuf,
     #[command(flatten)]
+    pub(crate) verifier: VerifierArgs,
+    #[command(flatten)]
     pub(crate) solc: SolcArgs,
+}
+
+/// Which verifier contract to generate or deploy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum VerifierChoice {
+    /// A model-specific verifier from snark-verifier (hardened): the least gas today.
+    SnarkVerifier,
+    /// One shared `Halo2Verifier` for all models plus a verifying key contract per model:
+    /// 4.2 KB of bytecode whatever the circuit, custom errors on every rejection.
+    Reusable,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifierArgs {
+    /// Verifier contract kind.
+    #[arg(long = "verifier", value_enum, default_value = "snark-verifier")]
+    pub(crate) kind: VerifierChoice,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +174,11 @@ pub(crate) struct DeployArgs {
     pub(crate) chain: ChainArgs,
     #[command(flatten)]
     pub(crate) solc: SolcArgs,
+    #[command(flatten)]
+    pub(crate) verifier: VerifierArgs,
+    /// With `--verifier reusable`: an already deployed `Halo2Verifier` to use instead of deploying one.
+    #[arg(long, requires = "kind")]
+    pub(crate) reusable_verifier: Option<String>,
     /// ETH to seed the lending pool with.
     #[arg(long, default_value_t = 10)]
     pub(crate) fund_eth: u64,

@@ -4,9 +4,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use alloy::primitives::{utils::format_ether, Address, Bytes, B256, U256};
+use alloy::providers::Provider;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
-use zkinfer_codegen::{verifier_for_build, Solc};
+use zkinfer_codegen::{reusable_for_build, verifier_for_build, Solc};
 use zkinfer_prover::artifacts::{Artifact, BuildDir, ProofArtifact, Settings};
 use zkinfer_prover::fixed::Scale;
 use zkinfer_prover::input::InputData;
@@ -235,7 +236,32 @@ fn verify(a: &VerifyArgs) -> Result<Outcome> {
 }
 
 fn codegen(a: &CodegenArgs) -> Result<Outcome> {
-    let verifier = verifier_for_build(&BuildDir::new(&a.build_dir), &Solc::new(&a.solc.solc))?;
+    let dir = BuildDir::new(&a.build_dir);
+    let solc = Solc::new(&a.solc.solc);
+    if a.verifier.kind == VerifierChoice::Reusable {
+        let reusable = reusable_for_build(&dir, &solc)?;
+        reusable.verifier.write(&a.out)?;
+        let key_path = a.out.with_extension("key.sol");
+        reusable.key.write(&key_path)?;
+        let size = reusable.verifier.compiled.deployed_bytecode.len();
+        let key_size = reusable.key_code.len();
+        return Ok(Outcome::ok(
+            json!({
+                "verifier": a.out,
+                "key": key_path,
+                "runtime_bytecode_bytes": size,
+                "key_bytes": key_size,
+                "proof_bytes": reusable.plan.proof_len(),
+            }),
+            format!(
+                "reusable verifier written to {} (runtime bytecode {size} B, shared by all models)\n\
+                 verifying key contract written to {} ({key_size} B of key data)",
+                a.out.display(),
+                key_path.display()
+            ),
+        ));
+    }
+    let verifier = verifier_for_build(&dir, &solc)?;
     verifier.write(&a.out)?;
     let size = verifier.compiled.deployed_bytecode.len();
     Ok(Outcome::ok(
@@ -252,34 +278,86 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
     let settings = Settings::read(&dir.settings())?;
     let chain = connect(&a.chain).await?;
     let solc = Solc::new(&a.solc.solc);
-    let verifier = verifier_for_build(&dir, &solc)?;
     let consumers = compile_consumers(&solc)?;
-
-    let (verifier_addr, r1) = chain
-        .deploy(
-            verifier.compiled.bytecode.clone(),
-            U256::ZERO,
-            "the verifier",
-        )
-        .await?;
-    let (oracle_addr, r2) = chain
-        .deploy(consumers.oracle.bytecode.clone(), U256::ZERO, "the oracle")
-        .await?;
-    let oracle = VerifiedInferenceOracle::new(oracle_addr, &chain.provider);
     let model_id: B256 = settings
         .model_id
         .parse()
         .context("model id in settings.json")?;
-    let call = oracle.registerModel(
-        model_id,
-        verifier_addr,
+    let (num_inputs, num_outputs, scale) = (
         settings.num_public_inputs() as u32,
         settings.num_public_outputs() as u32,
         settings.quantization.scale.0 as u8,
     );
-    let r3 = chain
-        .send(call.into_transaction_request(), "registering the model")
+
+    // The verifier: model-specific, or the shared one (deployed here or reused) plus the key.
+    let (verifier_addr, verifier_gas, runtime_bytes, key) = match a.verifier.kind {
+        VerifierChoice::SnarkVerifier => {
+            let verifier = verifier_for_build(&dir, &solc)?;
+            let (addr, receipt) = chain
+                .deploy(
+                    verifier.compiled.bytecode.clone(),
+                    U256::ZERO,
+                    "the verifier",
+                )
+                .await?;
+            let size = verifier.compiled.deployed_bytecode.len();
+            (addr, receipt.gas_used, size, None)
+        }
+        VerifierChoice::Reusable => {
+            let reusable = reusable_for_build(&dir, &solc)?;
+            let (addr, gas) = match &a.reusable_verifier {
+                Some(existing) => {
+                    let addr = parse_address(existing, "reusable verifier")?;
+                    let code = chain.provider.get_code_at(addr).await?;
+                    if code.is_empty() {
+                        bail!("no contract at the reusable verifier address {addr}");
+                    }
+                    (addr, 0)
+                }
+                None => {
+                    let code = reusable.verifier.compiled.bytecode.clone();
+                    let (addr, receipt) = chain
+                        .deploy(code, U256::ZERO, "the reusable verifier")
+                        .await?;
+                    (addr, receipt.gas_used)
+                }
+            };
+            let (key_addr, receipt) = chain
+                .deploy(
+                    reusable.key.compiled.bytecode.clone(),
+                    U256::ZERO,
+                    "the verifying key",
+                )
+                .await?;
+            let size = reusable.verifier.compiled.deployed_bytecode.len();
+            (
+                addr,
+                gas,
+                size,
+                Some((key_addr, receipt.gas_used, reusable.key_code.len())),
+            )
+        }
+    };
+    let (oracle_addr, r2) = chain
+        .deploy(consumers.oracle.bytecode.clone(), U256::ZERO, "the oracle")
         .await?;
+    let oracle = VerifiedInferenceOracle::new(oracle_addr, &chain.provider);
+    let request = match key {
+        Some((key_addr, ..)) => oracle
+            .registerModelWithKey(
+                model_id,
+                verifier_addr,
+                key_addr,
+                num_inputs,
+                num_outputs,
+                scale,
+            )
+            .into_transaction_request(),
+        None => oracle
+            .registerModel(model_id, verifier_addr, num_inputs, num_outputs, scale)
+            .into_transaction_request(),
+    };
+    let r3 = chain.send(request, "registering the model").await?;
     let mut code = consumers.lending.bytecode.clone();
     code.extend(alloy::sol_types::SolConstructor::abi_encode(
         &RiskAdjustedLending::constructorCall {
@@ -290,26 +368,34 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
     ));
     let fund = U256::from(a.fund_eth) * U256::from(10u64).pow(U256::from(18));
     let (lending_addr, r4) = chain.deploy(code, fund, "the lending pool").await?;
-    let deployment = json!({
+    let mut deployment = json!({
         "chain_id": chain.chain_id,
         "model_id": settings.model_id,
         "verifier": verifier_addr,
         "oracle": oracle_addr,
         "lending": lending_addr,
-        "verifier_runtime_bytes": verifier.compiled.deployed_bytecode.len(),
-        "gas": { "verifier": r1.gas_used, "oracle": r2.gas_used, "register": r3.gas_used, "lending": r4.gas_used },
+        "verifier_runtime_bytes": runtime_bytes,
+        "gas": { "verifier": verifier_gas, "oracle": r2.gas_used, "register": r3.gas_used, "lending": r4.gas_used },
     });
+    let mut text = format!(
+        "deployed on chain {}\n  verifier {verifier_addr} ({runtime_bytes} B runtime, {verifier_gas} gas)",
+        chain.chain_id
+    );
+    if let Some((key_addr, key_gas, key_bytes)) = key {
+        deployment["key"] = json!(key_addr);
+        deployment["key_bytes"] = json!(key_bytes);
+        deployment["gas"]["key"] = json!(key_gas);
+        text.push_str(&format!(
+            "\n  key      {key_addr} ({key_bytes} B, {key_gas} gas)"
+        ));
+    }
     let path = dir.root().join("deployment.json");
     std::fs::write(&path, serde_json::to_string_pretty(&deployment)?)
         .with_context(|| format!("writing {}", path.display()))?;
-    let text = format!(
-        "deployed on chain {}\n  verifier {verifier_addr} ({} B runtime, {} gas)\n  oracle   {oracle_addr} (model {} registered)\n  lending  {lending_addr} (funded with {} ETH)",
-        chain.chain_id,
-        verifier.compiled.deployed_bytecode.len(),
-        r1.gas_used,
-        settings.model_id,
-        a.fund_eth
-    );
+    text.push_str(&format!(
+        "\n  oracle   {oracle_addr} (model {} registered)\n  lending  {lending_addr} (funded with {} ETH)",
+        settings.model_id, a.fund_eth
+    ));
     Ok(Outcome::ok(deployment, text))
 }
 

@@ -13,6 +13,7 @@ sol! {
     #[sol(rpc, all_derives)]
     contract VerifiedInferenceOracle {
         function registerModel(bytes32 modelId, address verifier, uint32 numInputs, uint32 numOutputs, uint8 scale) external;
+        function registerModelWithKey(bytes32 modelId, address verifier, address key, uint32 numInputs, uint32 numOutputs, uint8 scale) external;
         function submitInference(bytes32 modelId, bytes calldata proof, uint256[] calldata instances) external returns (int256[] memory outputs);
         function latestInference(bytes32 modelId, address subject) external view returns (int256[] memory outputs, uint8 scale, uint64 blockNumber);
 
@@ -25,6 +26,21 @@ sol! {
         error ProofAlreadyUsed(bytes32 proofHash);
         error ProofRejected();
         error NoInference(bytes32 modelId, address subject);
+    }
+
+    /// Bindings for the reusable verifier, `codegen/templates/Halo2Verifier.sol`.
+    #[sol(rpc, all_derives)]
+    contract Halo2Verifier {
+        function verifyProof(address vk, bytes calldata proof, uint256[] calldata instances) external view returns (bool);
+
+        error InvalidVerifyingKey();
+        error InstanceCount(uint256 expected, uint256 actual);
+        error InstanceNotInField(uint256 index);
+        error ProofLength(uint256 expected, uint256 actual);
+        error ScalarNotInField(uint256 offset);
+        error PointNotOnCurve(uint256 offset);
+        error PairingFailed();
+        error PrecompileFailed();
     }
 
     /// Bindings for `contracts/src/RiskAdjustedLending.sol`.

@@ -17,6 +17,61 @@ use std::path::Path;
 use zkinfer_prover::artifacts::{Artifact, BuildDir, Settings};
 use zkinfer_prover::{keys, srs};
 
+/// Which Solidity verifier to generate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VerifierKind {
+    /// A model-specific contract from snark-verifier's EVM loader (hardened), called with raw
+    /// calldata: the default while it costs less gas.
+    #[default]
+    SnarkVerifier,
+    /// The reusable `Halo2Verifier` (deployed once) plus the model's verifying key contract.
+    Reusable,
+}
+
+/// The reusable verifier and one build's verifying key contract.
+#[derive(Clone, Debug)]
+pub struct ReusableVerifier {
+    /// The shared `Halo2Verifier` contract.
+    pub verifier: GeneratedVerifier,
+    /// The model's `ZkinferVerifyingKey` contract (its creation code deploys the key blob).
+    pub key: GeneratedVerifier,
+    /// The key blob, i.e. the key contract's runtime code.
+    pub key_code: Vec<u8>,
+    /// The flattened verifying key.
+    pub plan: plan::VerifierPlan,
+}
+
+/// Renders and compiles the reusable verifier and the verifying key contract of a build.
+pub fn reusable_for_build(dir: &BuildDir, solc: &Solc) -> Result<ReusableVerifier> {
+    dir.require_keys()?;
+    let settings = Settings::read(&dir.settings())?;
+    let srs = srs::read_srs(&dir.srs(), settings.circuit.k)?;
+    let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
+    let plan = plan::VerifierPlan::new(&srs, &vk, settings.circuit.num_instances)?;
+    let key_source = templated::render_verifying_key(&plan, &settings.model_id);
+    let key = GeneratedVerifier {
+        compiled: templated::compile_verifying_key(solc, &key_source)?,
+        source: key_source,
+    };
+    let key_code = templated::key_bytes(&plan);
+    if key_code.len() > CODE_SIZE_LIMIT {
+        return Err(Error::TooLarge {
+            size: key_code.len(),
+            limit: CODE_SIZE_LIMIT,
+        });
+    }
+    let verifier = GeneratedVerifier {
+        source: templated::REUSABLE_VERIFIER_SOURCE.to_string(),
+        compiled: templated::compile_reusable_verifier(solc)?,
+    };
+    Ok(ReusableVerifier {
+        verifier,
+        key,
+        key_code,
+        plan,
+    })
+}
+
 /// The generated verifier: source, ABI and bytecode.
 #[derive(Clone, Debug)]
 pub struct GeneratedVerifier {

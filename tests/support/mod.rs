@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use alloy::primitives::U256;
+use serde_json::Value;
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -141,4 +144,53 @@ impl Drop for Anvil {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// BN254 scalar field modulus.
+pub const R: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+
+/// compile + dev setup + prove for the example; returns (build dir, proof file).
+pub fn build_and_prove(name: &str, scale: &str) -> (String, String) {
+    let dir = scratch(name);
+    let build = dir.join("build");
+    let proof = dir.join("proof.json");
+    let cal = example("calibration.json");
+    zkinfer_json(&[
+        "compile",
+        &example("model.onnx"),
+        "--calibration",
+        &cal,
+        "-o",
+        path(&build),
+        "--scale",
+        scale,
+    ]);
+    zkinfer_json(&["setup", path(&build), "--dev-srs"]);
+    zkinfer_json(&[
+        "prove",
+        path(&build),
+        "--input",
+        &example("input.json"),
+        "-o",
+        path(&proof),
+    ]);
+    (path(&build).to_string(), path(&proof).to_string())
+}
+
+pub fn read_json(p: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+pub fn write_variant(original: &str, name: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut v = read_json(original);
+    edit(&mut v);
+    let out = format!("{original}.{name}.json");
+    std::fs::write(&out, serde_json::to_string(&v).unwrap()).unwrap();
+    out
+}
+
+pub fn add_to_word(hex_word: &str, add: &str) -> String {
+    let a = U256::from_str_radix(hex_word.trim_start_matches("0x"), 16).unwrap();
+    let b = U256::from_str_radix(add, 16).unwrap();
+    format!("{:#066x}", a + b)
 }

@@ -1,0 +1,236 @@
+//! The reusable verifier on a real anvil: one `Halo2Verifier` deployment serves two models through
+//! their key contracts; it accepts the honest proof and rejects every single-byte flip of it, changed
+//! and non-canonical instances and evaluations, short proofs and another model's key, each with its
+//! custom error; on the same inputs the snark-verifier contract (the differential reference) agrees.
+//! Submitting through the oracle passes the verifier's error on to the CLI.
+
+mod support;
+
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::sol;
+use alloy::sol_types::SolError;
+use support::*;
+
+sol! {
+    #[sol(rpc)]
+    contract Halo2Verifier {
+        function verifyProof(address vk, bytes calldata proof, uint256[] calldata instances) external view returns (bool);
+        error InstanceCount(uint256 expected, uint256 actual);
+        error InstanceNotInField(uint256 index);
+        error ProofLength(uint256 expected, uint256 actual);
+        error ScalarNotInField(uint256 offset);
+        error PointNotOnCurve(uint256 offset);
+        error PairingFailed();
+    }
+}
+
+/// The proof bytes and instance words of a proof file.
+fn proof_parts(file: &str) -> (Vec<u8>, Vec<U256>) {
+    let artifact = read_json(file);
+    let proof = hex::decode(&artifact["proof"].as_str().unwrap()[2..]).unwrap();
+    let words = artifact["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| U256::from_str_radix(&w.as_str().unwrap()[2..], 16).unwrap())
+        .collect();
+    (proof, words)
+}
+
+fn deploy(build: &str, url: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "deploy",
+        build,
+        "--rpc-url",
+        url,
+        "--private-key",
+        ANVIL_KEY,
+    ];
+    args.extend_from_slice(extra);
+    zkinfer_json(&args)
+}
+
+fn address(v: &serde_json::Value) -> Address {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+struct Verifiers {
+    provider: DynProvider,
+    reusable: Address,
+    snark: Address,
+}
+
+impl Verifiers {
+    /// The reusable verifier's verdict: Ok, or the revert data.
+    async fn reusable(&self, key: Address, proof: &[u8], words: &[U256]) -> Result<(), Vec<u8>> {
+        let verifier = Halo2Verifier::new(self.reusable, &self.provider);
+        match verifier
+            .verifyProof(key, Bytes::from(proof.to_vec()), words.to_vec())
+            .call()
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Vec::new()),
+            Err(e) => Err(e.as_revert_data().map(|d| d.to_vec()).unwrap_or_default()),
+        }
+    }
+
+    /// Whether the snark-verifier contract accepts (raw calldata: instances then proof).
+    async fn snark(&self, proof: &[u8], words: &[U256]) -> bool {
+        let mut data: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes::<32>()).collect();
+        data.extend_from_slice(proof);
+        let request = alloy::rpc::types::TransactionRequest::default()
+            .to(self.snark)
+            .input(Bytes::from(data).into());
+        self.provider.call(request).await.is_ok()
+    }
+}
+
+fn selector(data: &[u8]) -> [u8; 4] {
+    data.get(..4)
+        .map(|s| s.try_into().unwrap())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reusable_verifier_accepts_honest_proofs_and_rejects_tampering_like_the_reference() {
+    let (build, proof_file) = build_and_prove("reusable_a", "13");
+    let (other_build, other_proof_file) = build_and_prove("reusable_b", "11");
+    let anvil = Anvil::start();
+
+    // One reusable verifier, two models; a snark-verifier deployment of model A as reference.
+    let a = deploy(&build, &anvil.url, &["--verifier", "reusable"]);
+    let reusable = address(&a["verifier"]);
+    assert!(a["verifier_runtime_bytes"].as_u64().unwrap() < 8_192);
+    let b = deploy(
+        &other_build,
+        &anvil.url,
+        &[
+            "--verifier",
+            "reusable",
+            "--reusable-verifier",
+            &reusable.to_string(),
+        ],
+    );
+    assert_eq!(address(&b["verifier"]), reusable, "the verifier is reused");
+    assert_eq!(b["gas"]["verifier"].as_u64(), Some(0), "nothing redeployed");
+    let reference = deploy(&build, &anvil.url, &[]);
+    let (key_a, key_b) = (address(&a["key"]), address(&b["key"]));
+    let v = Verifiers {
+        provider: ProviderBuilder::new()
+            .connect_http(anvil.url.parse().unwrap())
+            .erased(),
+        reusable,
+        snark: address(&reference["verifier"]),
+    };
+
+    let (proof, words) = proof_parts(&proof_file);
+    let (other_proof, other_words) = proof_parts(&other_proof_file);
+    assert_eq!(v.reusable(key_a, &proof, &words).await, Ok(()));
+    assert!(v.snark(&proof, &words).await);
+    assert_eq!(v.reusable(key_b, &other_proof, &other_words).await, Ok(()));
+
+    // Every single-byte flip is rejected; on every 8th position the reference agrees.
+    let mut reasons = std::collections::BTreeMap::<[u8; 4], usize>::new();
+    for at in 0..proof.len() {
+        let mut flipped = proof.clone();
+        flipped[at] ^= 0x01;
+        let verdict = v.reusable(key_a, &flipped, &words).await;
+        let reason = verdict.expect_err(&format!("byte {at} flipped and accepted"));
+        *reasons.entry(selector(&reason)).or_default() += 1;
+        if at % 8 == 0 {
+            assert!(
+                !v.snark(&flipped, &words).await,
+                "reference accepted byte {at} flipped"
+            );
+        }
+    }
+    let count = |e: [u8; 4]| reasons.get(&e).copied().unwrap_or(0);
+    let pairing = count(Halo2Verifier::PairingFailed::SELECTOR);
+    let curve = count(Halo2Verifier::PointNotOnCurve::SELECTOR);
+    let field = count(Halo2Verifier::ScalarNotInField::SELECTOR);
+    assert_eq!(pairing + curve + field, proof.len(), "reasons {reasons:?}");
+    assert!(pairing > 0 && curve > 0, "reasons {reasons:?}");
+
+    // Changed instance, instance + r, evaluation + r, lengths, another model's key.
+    let r = U256::from_str_radix(R, 16).unwrap();
+    let mut changed = words.clone();
+    *changed.last_mut().unwrap() += U256::from(1u64);
+    let err = v.reusable(key_a, &proof, &changed).await.unwrap_err();
+    assert_eq!(selector(&err), Halo2Verifier::PairingFailed::SELECTOR);
+    assert!(!v.snark(&proof, &changed).await);
+    let mut shifted = words.clone();
+    shifted[0] += r;
+    let err = v.reusable(key_a, &proof, &shifted).await.unwrap_err();
+    assert_eq!(
+        err,
+        Halo2Verifier::InstanceNotInField { index: U256::ZERO }.abi_encode()
+    );
+    assert!(!v.snark(&proof, &shifted).await);
+    let mut malleated = proof.clone();
+    let at = malleated.len() - 128 - 32;
+    let eval = U256::from_be_slice(&malleated[at..at + 32]);
+    malleated[at..at + 32].copy_from_slice(&(eval + r).to_be_bytes::<32>());
+    let err = v.reusable(key_a, &malleated, &words).await.unwrap_err();
+    assert_eq!(
+        err,
+        Halo2Verifier::ScalarNotInField {
+            offset: U256::from(at)
+        }
+        .abi_encode()
+    );
+    assert!(!v.snark(&malleated, &words).await);
+    let err = v
+        .reusable(key_a, &proof[..proof.len() - 32], &words)
+        .await
+        .unwrap_err();
+    assert_eq!(selector(&err), Halo2Verifier::ProofLength::SELECTOR);
+    let err = v.reusable(key_a, &proof, &words[1..]).await.unwrap_err();
+    assert_eq!(selector(&err), Halo2Verifier::InstanceCount::SELECTOR);
+    assert!(
+        v.reusable(key_b, &proof, &words).await.is_err(),
+        "model B's key accepted A's proof"
+    );
+    assert!(
+        v.reusable(key_a, &other_proof, &other_words).await.is_err(),
+        "A's key accepted B's proof"
+    );
+
+    // Through the oracle: the honest proof is accepted, a flipped one names the verifier's reason.
+    let oracle = a["oracle"].as_str().unwrap().to_string();
+    let flipped = write_variant(&proof_file, "flipped", |p| {
+        let mut bytes = hex::decode(&p["proof"].as_str().unwrap()[2..]).unwrap();
+        let at = bytes.len() - 1; // the last byte of the final opening point's y
+        bytes[at] ^= 0x01;
+        p["proof"] = serde_json::Value::String(format!("0x{}", hex::encode(bytes)));
+    });
+    let out = zkinfer(&[
+        "submit",
+        &flipped,
+        "--rpc-url",
+        &anvil.url,
+        "--consumer",
+        &oracle,
+        "--private-key",
+        ANVIL_KEY_2,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("PointNotOnCurve"), "{stderr}");
+    let accepted = zkinfer_json(&[
+        "submit",
+        &proof_file,
+        "--rpc-url",
+        &anvil.url,
+        "--consumer",
+        &oracle,
+        "--private-key",
+        ANVIL_KEY,
+    ]);
+    assert!(accepted["gas_used"].as_u64().unwrap() > 200_000);
+    let expected = read_json(&proof_file)["output_data"][0][0]
+        .as_f64()
+        .unwrap();
+    assert_eq!(accepted["outputs"][0].as_f64().unwrap(), expected);
+}
