@@ -129,6 +129,10 @@ pub mod op {
     pub const PERM_SIGMA: u64 = 6;
     /// dst = c * (a + b + γ): a permutation product factor with b = β·δ^j·x.
     pub const PERM_ID: u64 = 7;
+    /// dst = a * b + c.
+    pub const MULADD: u64 = 8;
+    /// acc = acc * y + a * b (one constraint that is a product).
+    pub const EMIT_MUL: u64 = 9;
 }
 
 /// One program instruction over registers.
@@ -317,8 +321,17 @@ impl VerifierPlan {
         // 1. Custom gates.
         for gate in cs.gates() {
             for poly in gate.polynomials() {
-                let value = program.expression(poly)?;
-                program.emit(value);
+                match poly {
+                    Expression::Product(a, b) => {
+                        let a = program.expression(a)?;
+                        let b = program.expression(b)?;
+                        program.emit_mul(a, b);
+                    }
+                    _ => {
+                        let value = program.expression(poly)?;
+                        program.emit(value);
+                    }
+                }
             }
         }
         // 2. The permutation argument.
@@ -329,22 +342,19 @@ impl VerifierPlan {
         };
         if let Some(&(z, _, _)) = perm_set_regs.first() {
             let t = program.op(op::SUB, one, z);
-            let t = program.op(op::MUL, reg::L0, t);
-            program.emit(t);
+            program.emit_mul(reg::L0, t);
         }
         if let Some(&(z, _, _)) = perm_set_regs.last() {
             let sq = program.op(op::MUL, z, z);
             let t = program.op(op::SUB, sq, z);
-            let t = program.op(op::MUL, t, reg::LLAST);
-            program.emit(t);
+            program.emit_mul(t, reg::LLAST);
         }
         for pair in perm_set_regs.windows(2) {
             let prev_last = pair[0]
                 .2
                 .expect("all but the last set have a last evaluation");
             let t = program.op(op::SUB, pair[1].0, prev_last);
-            let t = program.op(op::MUL, t, reg::L0);
-            program.emit(t);
+            program.emit_mul(t, reg::L0);
         }
         let beta_x = program.op(op::MUL, reg::BETA, reg::X);
         for (set, (columns, &(z, z_next, _))) in
@@ -363,20 +373,17 @@ impl VerifierPlan {
                 right = program.op3(op::PERM_ID, eval, shift, right);
             }
             let t = program.op(op::SUB, left, right);
-            let t = program.op(op::MUL, t, active);
-            program.emit(t);
+            program.emit_mul(t, active);
         }
         // 3. Lookups.
         for (argument, &[z, z_next, input, input_prev, table]) in
             cs.lookups().iter().zip(&lookup_regs)
         {
             let t = program.op(op::SUB, one, z);
-            let t = program.op(op::MUL, reg::L0, t);
-            program.emit(t);
+            program.emit_mul(reg::L0, t);
             let sq = program.op(op::MUL, z, z);
             let t = program.op(op::SUB, sq, z);
-            let t = program.op(op::MUL, reg::LLAST, t);
-            program.emit(t);
+            program.emit_mul(reg::LLAST, t);
             let a = program.op(op::ADD, input, reg::BETA);
             let s = program.op(op::ADD, table, reg::GAMMA);
             let left = program.op(op::MUL, z_next, a);
@@ -387,10 +394,7 @@ impl VerifierPlan {
                     let value = program.expression(expr)?;
                     acc = Some(match acc {
                         None => value,
-                        Some(acc) => {
-                            let t = program.op(op::MUL, acc, reg::THETA);
-                            program.op(op::ADD, t, value)
-                        }
+                        Some(acc) => program.op3(op::MULADD, acc, reg::THETA, value),
                     });
                 }
                 Ok(acc.unwrap_or(program.constant(Fr::ZERO)))
@@ -402,15 +406,12 @@ impl VerifierPlan {
             let right = program.op(op::MUL, z, a);
             let right = program.op(op::MUL, right, s);
             let t = program.op(op::SUB, left, right);
-            let t = program.op(op::MUL, t, active);
-            program.emit(t);
+            program.emit_mul(t, active);
             let diff = program.op(op::SUB, input, table);
-            let t = program.op(op::MUL, reg::L0, diff);
-            program.emit(t);
+            program.emit_mul(reg::L0, diff);
             let t = program.op(op::SUB, input, input_prev);
             let t = program.op(op::MUL, diff, t);
-            let t = program.op(op::MUL, t, active);
-            program.emit(t);
+            program.emit_mul(t, active);
         }
 
         // The opening queries, in verify_proof's order.
@@ -859,6 +860,16 @@ impl Program {
         dst
     }
 
+    fn emit_mul(&mut self, a: usize, b: usize) {
+        self.instrs.push(Instr {
+            op: op::EMIT_MUL,
+            dst: 0,
+            a,
+            b,
+            c: 0,
+        });
+    }
+
     fn emit(&mut self, a: usize) {
         self.instrs.push(Instr {
             op: op::EMIT,
@@ -897,6 +908,14 @@ impl Program {
                 self.op(op::NEG, a, 0)
             }
             Expression::Sum(a, b) => {
+                if let (Expression::Product(x, y), other) | (other, Expression::Product(x, y)) =
+                    (a.as_ref(), b.as_ref())
+                {
+                    let x = self.expression(x)?;
+                    let y = self.expression(y)?;
+                    let other = self.expression(other)?;
+                    return Ok(self.op3(op::MULADD, x, y, other));
+                }
                 if let Expression::Negated(b) = b.as_ref() {
                     let a = self.expression(a)?;
                     let b = self.expression(b)?;

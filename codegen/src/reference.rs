@@ -235,6 +235,8 @@ pub fn verify(blob: &[Word], proof: &[u8], instances: &[Fr]) -> Result<(), Rejec
             op::EMIT => acc = acc * r[reg::Y] + r[a],
             op::PERM_SIGMA => r[dst] = r[c] * (r[a] + r[reg::BETA] * r[bb] + r[reg::GAMMA]),
             op::PERM_ID => r[dst] = r[c] * (r[a] + r[bb] + r[reg::GAMMA]),
+            op::MULADD => r[dst] = r[a] * r[bb] + r[c],
+            op::EMIT_MUL => acc = acc * r[reg::Y] + r[a] * r[bb],
             _ => return Err(Rejection::BadKey),
         }
     }

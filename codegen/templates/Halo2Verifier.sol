@@ -42,6 +42,7 @@ contract Halo2Verifier {
             //   0xc0 SHPLONK y   0xe0 v   0x100 u   0x120 z_0   0x140 r_outer   0x160 work
             //   0x180 points x*w^r   0x1a0 set factors   0x1c0 1/x   0x1e0 evaluations' offset
             //   0x200 powers of y   0x220 powers of x^n   0x240-0x2df MSM accumulator and term
+            //   (0x2c0 holds 1/zdiff_0 until the MSM starts)   0x2e0 largest set
             //   0x300 proof offset   0x320 instances offset
 
             function fail(selector) {
@@ -100,10 +101,6 @@ contract Halo2Verifier {
             function absorbSqueeze(t, src, len) -> c {
                 calldatacopy(add(t, 0x20), src, len)
                 c := squeeze(t, add(0x20, len))
-            }
-            // u - (x * w^r) for the rotation whose index is at key word `i`.
-            function uMinusPoint(i) -> d {
-                d := mload(add(mload(0x180), shl(5, hw(i))))
             }
             // acc += scalar * (px, py)
             function msmTerm(px, py, scalar) {
@@ -193,50 +190,109 @@ contract Halo2Verifier {
                 }
             }
 
-            // x^n, l_0, l_last, l_blind, the instance column at x, 1/x; returns 1/(x^n - 1).
+            // x^n; u - x w^r per rotation; per set its zdiff (product over the rotations it lacks),
+            // z_0 (set 0's vanishing polynomial at u); the largest set's commitment count.
+            function points() {
+                let R := fr()
+                let blob := 0x340
+                let x := mload(reg(4))
+                let xn := x
+                for { let i := hw(1) } i { i := sub(i, 1) } { xn := mulmod(xn, xn, R) }
+                mstore(reg(5), xn)
+                let u := mload(0x100)
+                let pts := mload(0x160)
+                mstore(0x180, pts)
+                let nrot := hw(20)
+                let roff := add(blob, shl(5, hw(19)))
+                for { let i := 0 } lt(i, nrot) { i := add(i, 1) } {
+                    mstore(add(pts, shl(5, i)), addmod(u, sub(R, mulmod(x, mload(add(roff, shl(5, i))), R)), R))
+                }
+                let nsets := hw(22)
+                let vz := add(pts, shl(5, nrot))
+                mstore(0x1a0, vz)
+                mstore(0x160, add(vz, shl(5, nsets)))
+                let maxc := 1
+                let at := add(blob, shl(5, hw(21)))
+                for { let set := 0 } lt(set, nsets) { set := add(set, 1) } {
+                    let sz := mload(at)
+                    let c := mload(add(at, 0x20))
+                    let nd := mload(add(at, 0x40))
+                    if gt(c, maxc) { maxc := c }
+                    let zdiff := 1
+                    let q := add(at, shl(5, add(3, sz)))
+                    for { let end := add(q, shl(5, nd)) } lt(q, end) { q := add(q, 0x20) } {
+                        zdiff := mulmod(zdiff, mload(add(pts, shl(5, mload(q)))), R)
+                    }
+                    mstore(add(vz, shl(5, set)), zdiff)
+                    if iszero(set) {
+                        let z0 := 1
+                        q := add(at, 0x60)
+                        for { let end := add(q, shl(5, sz)) } lt(q, end) { q := add(q, 0x20) } {
+                            z0 := mulmod(z0, mload(add(pts, shl(5, mload(q)))), R)
+                        }
+                        mstore(0x120, z0)
+                    }
+                    at := add(at, shl(5, add(add(3, mul(add(c, 2), sz)), nd)))
+                }
+                mstore(0x2e0, maxc)
+            }
+
+            // One batched inversion (x - w_i for the Lagrange rows, x^n - 1, x, set 0's zdiff), then
+            // l_0, l_last, l_blind, the instance column at x, 1/x, 1/zdiff_0; returns 1/(x^n - 1).
             function lagrange() -> xnInv {
                 let R := fr()
                 let x := mload(reg(4))
-                let xn := x
-                for { let i := 0 } lt(i, hw(1)) { i := add(i, 1) } { xn := mulmod(xn, xn, R) }
-                mstore(reg(5), xn)
                 let rows := hw(4)
                 if iszero(rows) { rows := 1 }
                 let m := add(add(rows, hw(14)), 1) // Lagrange entries
-                let lag := hw(13)
-                // Batch inversion of x - w_i (i < m), x^n - 1 and x: prefix products at `d`.
-                let d := mload(0x160)
-                let acc := 1
-                for { let i := 0 } lt(i, m) { i := add(i, 1) } {
-                    mstore(add(d, shl(5, i)), acc)
-                    acc := mulmod(acc, addmod(x, sub(R, hw(add(lag, i))), R), R)
+                let lag := add(0x340, shl(5, hw(13)))
+                let d := mload(0x160) // prefix products
+                let inv := 0
+                {
+                    let xn := mload(reg(5))
+                    let acc := 1
+                    for { let i := 0 } lt(i, m) { i := add(i, 1) } {
+                        mstore(add(d, shl(5, i)), acc)
+                        acc := mulmod(acc, addmod(x, sub(R, mload(add(lag, shl(5, i)))), R), R)
+                    }
+                    let e := add(d, shl(5, m))
+                    mstore(e, acc)
+                    acc := mulmod(acc, addmod(xn, sub(R, 1), R), R)
+                    mstore(add(e, 0x20), acc)
+                    acc := mulmod(acc, x, R)
+                    mstore(add(e, 0x40), acc)
+                    acc := mulmod(acc, mload(mload(0x1a0)), R)
+                    mstore(0x160, add(e, 0x60))
+                    inv := inverse(acc)
+                    mstore(0x160, d)
+                    // Walk back: `inv` is the inverse of the product of all factors before.
+                    mstore(0x2c0, mulmod(inv, mload(add(e, 0x40)), R)) // 1 / zdiff_0
+                    inv := mulmod(inv, mload(mload(0x1a0)), R)
+                    mstore(0x1c0, mulmod(inv, mload(add(e, 0x20)), R)) // 1 / x
+                    inv := mulmod(inv, x, R)
+                    xnInv := mulmod(inv, mload(e), R)
+                    inv := mulmod(inv, addmod(xn, sub(R, 1), R), R)
                 }
-                mstore(add(d, shl(5, m)), acc)
-                acc := mulmod(acc, addmod(xn, sub(R, 1), R), R)
-                mstore(add(d, shl(5, add(m, 1))), acc)
-                acc := mulmod(acc, x, R)
-                mstore(0x160, add(d, shl(5, add(m, 2))))
-                let inv := inverse(acc)
-                mstore(0x160, d)
-                // Walk back: `inv` is the inverse of the product of all factors before.
-                mstore(0x1c0, mulmod(inv, mload(add(d, shl(5, add(m, 1)))), R))
-                inv := mulmod(inv, x, R)
-                xnInv := mulmod(inv, mload(add(d, shl(5, m))), R)
-                inv := mulmod(inv, addmod(xn, sub(R, 1), R), R)
-                let common := mulmod(addmod(xn, sub(R, 1), R), hw(2), R)
+                let common := mulmod(addmod(mload(reg(5)), sub(R, 1), R), hw(2), R)
                 let instanceEval := 0
                 let lblind := 0
-                for { let i := m } gt(i, 0) {} {
+                for { let i := m } i {} {
                     i := sub(i, 1)
-                    let w := hw(add(lag, i))
+                    let w := mload(add(lag, shl(5, i)))
                     let li := mulmod(mulmod(w, common, R), mulmod(inv, mload(add(d, shl(5, i))), R), R)
                     inv := mulmod(inv, addmod(x, sub(R, w), R), R)
-                    if lt(i, hw(4)) {
-                        instanceEval := addmod(instanceEval, mulmod(calldataload(add(mload(0x320), shl(5, i))), li, R), R)
+                    switch lt(i, rows)
+                    case 1 {
+                        if lt(i, hw(4)) {
+                            instanceEval := addmod(instanceEval, mulmod(calldataload(add(mload(0x320), shl(5, i))), li, R), R)
+                        }
+                        if iszero(i) { mstore(reg(6), li) }
                     }
-                    if iszero(i) { mstore(reg(6), li) }
-                    if and(iszero(lt(i, rows)), lt(i, sub(m, 1))) { lblind := addmod(lblind, li, R) }
-                    if eq(i, sub(m, 1)) { mstore(reg(7), li) }
+                    default {
+                        switch eq(i, sub(m, 1))
+                        case 1 { mstore(reg(7), li) }
+                        default { lblind := addmod(lblind, li, R) }
+                    }
                 }
                 mstore(reg(8), lblind)
                 mstore(reg(9), instanceEval)
@@ -264,6 +320,10 @@ contract Halo2Verifier {
                         b := addmod(addmod(a, b, R), mload(add(rb, 0x40)), R)
                         mstore(add(rb, and(shr(48, w), 0xffff)), mulmod(mload(add(rb, and(w, 0xffff))), b, R))
                     }
+                    case 9 { h := addmod(mulmod(h, mload(add(rb, 0x60)), R), mulmod(a, b, R), R) }
+                    case 8 {
+                        mstore(add(rb, and(shr(48, w), 0xffff)), addmod(mulmod(a, b, R), mload(add(rb, and(w, 0xffff))), R))
+                    }
                     case 1 { mstore(add(rb, and(shr(48, w), 0xffff)), addmod(a, b, R)) }
                     case 2 { mstore(add(rb, and(shr(48, w), 0xffff)), addmod(a, sub(R, b), R)) }
                     case 5 { h := addmod(mulmod(h, mload(add(rb, 0x60)), R), a, R) }
@@ -273,99 +333,81 @@ contract Halo2Verifier {
                 mstore(add(rb, 0x140), mulmod(h, xnInv, R))
             }
 
-            // Rotation points, per-set factors (v^i zdiff_i / zdiff_0), z_0, powers of y and x^n.
-            function setFactors() {
+            // Set factors (set 0: 1, set i: v^i zdiff_i / zdiff_0), powers of SHPLONK y and of x^n.
+            function factors() {
                 let R := fr()
-                let nsets := hw(22)
-                // u - x w^r for each rotation r.
-                let pts := mload(0x160)
-                mstore(0x180, pts)
-                {
-                    let x := mload(reg(4))
-                    let u := mload(0x100)
-                    let roff := add(0x340, shl(5, hw(19)))
-                    for { let i := 0 } lt(i, hw(20)) { i := add(i, 1) } {
-                        mstore(add(pts, shl(5, i)), addmod(u, sub(R, mulmod(x, mload(add(roff, shl(5, i))), R)), R))
-                    }
-                }
-                let vz := add(pts, shl(5, hw(20)))
-                mstore(0x1a0, vz)
-                mstore(0x160, add(vz, shl(5, nsets)))
-                let maxc := 1
-                let at := hw(21)
-                for { let set := 0 } lt(set, nsets) { set := add(set, 1) } {
-                    let s := hw(at)
-                    if gt(hw(add(at, 1)), maxc) { maxc := hw(add(at, 1)) }
-                    let zdiff := 1
-                    for { let i := 0 } lt(i, hw(add(at, 2))) { i := add(i, 1) } {
-                        zdiff := mulmod(zdiff, uMinusPoint(add(at, add(3, add(s, i)))), R)
-                    }
-                    mstore(add(vz, shl(5, set)), zdiff)
-                    if iszero(set) {
-                        let z0 := 1
-                        for { let i := 0 } lt(i, s) { i := add(i, 1) } { z0 := mulmod(z0, uMinusPoint(add(at, add(3, i))), R) }
-                        mstore(0x120, z0)
-                    }
-                    at := add(add(at, 3), add(add(shl(1, s), hw(add(at, 2))), mul(hw(add(at, 1)), s)))
-                }
-                let z0DiffInv := inverse(mload(vz))
+                let vz := mload(0x1a0)
+                let z0DiffInv := mload(0x2c0)
                 mstore(vz, 1)
-                let vp := mload(0xe0)
-                for { let set := 1 } lt(set, nsets) { set := add(set, 1) } {
-                    let p := add(vz, shl(5, set))
+                let v := mload(0xe0)
+                let vp := v
+                let end := add(vz, shl(5, hw(22)))
+                for { let p := add(vz, 0x20) } lt(p, end) { p := add(p, 0x20) } {
                     mstore(p, mulmod(mulmod(vp, mload(p), R), z0DiffInv, R))
-                    vp := mulmod(vp, mload(0xe0), R)
+                    vp := mulmod(vp, v, R)
                 }
                 let yp := mload(0x160)
                 mstore(0x200, yp)
                 let acc := 1
+                let sy := mload(0xc0)
+                let maxc := mload(0x2e0)
                 for { let i := 0 } lt(i, maxc) { i := add(i, 1) } {
                     mstore(add(yp, shl(5, i)), acc)
-                    acc := mulmod(acc, mload(0xc0), R)
+                    acc := mulmod(acc, sy, R)
                 }
                 let xp := add(yp, shl(5, maxc))
                 mstore(0x220, xp)
                 acc := 1
-                for { let i := 0 } lt(i, hw(8)) { i := add(i, 1) } {
+                let xn := mload(reg(5))
+                let nq := hw(8)
+                for { let i := 0 } lt(i, nq) { i := add(i, 1) } {
                     mstore(add(xp, shl(5, i)), acc)
-                    acc := mulmod(acc, mload(reg(5)), R)
+                    acc := mulmod(acc, xn, R)
                 }
-                mstore(0x160, add(xp, shl(5, hw(8))))
+                mstore(0x160, add(xp, shl(5, nq)))
             }
 
-            // Interpolation of commitment j's evaluations over set i's points, at u.
+            // r_outer = sum over sets i of factor_i * sum_j y^j r_ij(u), where r_ij interpolates
+            // commitment j's evaluations over set i's points: Lagrange basis at u from the key's
+            // denominators (without x) times x^-(s-1) times the products of u - x w^r.
             function interpolations() {
                 let R := fr()
-                let at := hw(21)
-                let basis := mload(0x160)
+                let at := add(0x340, shl(5, hw(21)))
                 let router := 0
-                for { let set := 0 } lt(set, hw(22)) { set := add(set, 1) } {
-                    let s := hw(at)
-                    let lagOff := add(at, add(3, add(s, hw(add(at, 2)))))
-                    let xs := 1
-                    for { let i := 1 } lt(i, s) { i := add(i, 1) } { xs := mulmod(xs, mload(0x1c0), R) }
-                    for { let k := 0 } lt(k, s) { k := add(k, 1) } {
-                        let l := mulmod(hw(add(lagOff, k)), xs, R)
-                        for { let m := 0 } lt(m, s) { m := add(m, 1) } {
-                            if iszero(eq(m, k)) { l := mulmod(l, uMinusPoint(add(at, add(3, m))), R) }
+                let nsets := hw(22)
+                for { let set := 0 } lt(set, nsets) { set := add(set, 1) } {
+                    let sz := mload(at)
+                    let lagOff := add(add(at, 0x60), shl(5, add(sz, mload(add(at, 0x40)))))
+                    {
+                        let xs := 1
+                        for { let i := 1 } lt(i, sz) { i := add(i, 1) } { xs := mulmod(xs, mload(0x1c0), R) }
+                        for { let k := 0 } lt(k, sz) { k := add(k, 1) } {
+                            let l := mulmod(mload(add(lagOff, shl(5, k))), xs, R)
+                            for { let m := 0 } lt(m, sz) { m := add(m, 1) } {
+                                if iszero(eq(m, k)) {
+                                    l := mulmod(l, mload(add(mload(0x180), shl(5, mload(add(at, shl(5, add(3, m))))))), R)
+                                }
+                            }
+                            mstore(add(mload(0x160), shl(5, k)), l)
                         }
-                        mstore(add(basis, shl(5, k)), l)
                     }
-                    let evalOff := add(lagOff, s)
+                    let e := add(lagOff, shl(5, sz))
                     let inner := 0
-                    let rb := mload(0xa0)
-                    let yp := mload(0x200)
-                    let e := add(0x340, shl(5, evalOff))
-                    for { let j := 0 } lt(j, hw(add(at, 1))) { j := add(j, 1) } {
-                        let rj := 0
-                        for { let k := 0 } lt(k, s) { k := add(k, 1) } {
-                            rj := addmod(rj, mulmod(mload(add(rb, shl(5, mload(e)))), mload(add(basis, shl(5, k))), R), R)
-                            e := add(e, 0x20)
+                    {
+                        let rb := mload(0xa0)
+                        let basis := mload(0x160)
+                        let yp := mload(0x200)
+                        for { let end := add(yp, shl(5, mload(add(at, 0x20)))) } lt(yp, end) { yp := add(yp, 0x20) } {
+                            let rj := 0
+                            for { let k := 0 } lt(k, sz) { k := add(k, 1) } {
+                                rj := addmod(rj, mulmod(mload(add(rb, shl(5, mload(e)))), mload(add(basis, shl(5, k))), R), R)
+                                e := add(e, 0x20)
+                            }
+                            inner := addmod(inner, mulmod(mload(yp), rj, R), R)
                         }
-                        inner := addmod(inner, mulmod(mload(add(yp, shl(5, j))), rj, R), R)
                     }
                     router := addmod(router, mulmod(mload(add(mload(0x1a0), shl(5, set))), inner, R), R)
-                    at := add(evalOff, mul(hw(add(at, 1)), s))
+                    at := e
                 }
                 mstore(0x140, router)
             }
@@ -428,8 +470,9 @@ contract Halo2Verifier {
             loadKey(vk, proof.length, instances.length)
             validate()
             transcript()
+            points()
             constraints(lagrange())
-            setFactors()
+            factors()
             interpolations()
             finalCheck()
             mstore(0, 1)
