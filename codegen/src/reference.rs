@@ -302,7 +302,7 @@ pub fn verify(blob: &[Word], proof: &[u8], instances: &[Fr]) -> Result<(), Rejec
         let (pid, set, j, power) = (
             (w >> 48) as usize,
             (w >> 32 & 0xffff) as usize,
-            (w >> 16 & 0xffff) as u64,
+            w >> 16 & 0xffff,
             w & 0xffff,
         );
         let scalar = vz[set] * shplonk_y.pow_vartime([j]) * xn.pow_vartime([power]);

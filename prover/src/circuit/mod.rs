@@ -218,9 +218,30 @@ fn builder(stage: CircuitBuilderStage, k: usize) -> BaseCircuitBuilder<Fr> {
         .use_instance_columns(1)
 }
 
-/// Chooses the circuit size: the smallest `k` whose rows hold the model in at most
-/// `max_columns` advice columns, with a `k-1`-bit range table.
+/// Chooses the circuit size and width, with a `k-1`-bit range table.
+///
+/// Among layouts with at most `max_columns` advice columns it takes the smallest domain, unless a
+/// single column fits in at most 2^[`NARROW_MAX_K`] rows (or in no more rows than the widest
+/// layout, as when a function table fixes the domain): then one column, because every column
+/// costs the on-chain verifier an advice and a σ commitment, a selector and their openings
+/// (≈ 20–25k gas each), while proving such a domain stays well under a second.
 pub fn plan(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams> {
+    let widest = plan_with_columns(model, max_columns)?;
+    if widest.base.num_advice_per_phase[0] > 1 {
+        if let Ok(narrow) = plan_with_columns(model, 1) {
+            if narrow.k <= widest.k.max(NARROW_MAX_K) {
+                return Ok(narrow);
+            }
+        }
+    }
+    Ok(widest)
+}
+
+/// Largest domain (log2 rows) for which [`plan`] prefers a single advice column.
+pub const NARROW_MAX_K: usize = 14;
+
+/// The smallest domain whose layout needs at most `max_columns` advice columns.
+fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams> {
     let max_columns = max_columns.max(1);
     let values = placeholder_values(model)?;
     let macs: usize = model
