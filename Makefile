@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 export ZKINFER_SOLC := $(TOOLS)/solc
 
-.PHONY: tools build demo test test-rust test-forge lint ci bench
+.PHONY: tools build demo test test-rust test-forge lint ci bench bench-gas
 
 tools:
 	@bash scripts/install-tools.sh >/dev/null
@@ -33,3 +33,7 @@ ci: test lint
 # zkinfer vs EZKL side by side (not part of CI)
 bench:
 	bash bench/vs_ezkl.sh
+
+# verifier gas on anvil, both verifiers, beside EZKL's anchored figures (not part of CI)
+bench-gas: tools
+	python3 bench/gas.py

@@ -252,6 +252,7 @@ fn codegen(a: &CodegenArgs) -> Result<Outcome> {
                 "runtime_bytecode_bytes": size,
                 "key_bytes": key_size,
                 "proof_bytes": reusable.plan.proof_len(),
+                "msm_points": reusable.plan.terms.len() + 3,
             }),
             format!(
                 "reusable verifier written to {} (runtime bytecode {size} B, shared by all models)\n\
