@@ -16,6 +16,7 @@ interface Vm {
     function envBytes32(string calldata name) external view returns (bytes32);
     function envUint(string calldata name) external view returns (uint256);
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256);
+    function envOr(string calldata name, address defaultValue) external view returns (address);
     function startBroadcast() external;
     function stopBroadcast() external;
 }
