@@ -73,6 +73,8 @@ contract VerifiedInferenceOracle {
     error ProofAlreadyUsed(bytes32 proofHash);
     /// @dev The verifier rejected the proof.
     error ProofRejected();
+    /// @dev At most 38 decimals are supported.
+    error InvalidDecimals(uint8 decimals);
     /// @dev No verified inference is stored for this subject and model.
     error NoInference(bytes32 modelId, address subject);
 
@@ -172,6 +174,28 @@ contract VerifiedInferenceOracle {
         Inference storage inference = _latest[modelId][subject];
         if (inference.blockNumber == 0) revert NoInference(modelId, subject);
         return (inference.outputs, models[modelId].scale, inference.blockNumber);
+    }
+
+    /// @notice The latest verified outputs of `subject` for `modelId` as decimal fixed point: each value is
+    /// `output × 10^decimals / 2^scale`, rounded toward zero (e.g. decimals = 18 for a wad), and the block.
+    function latestInferenceDecimals(bytes32 modelId, address subject, uint8 decimals)
+        external
+        view
+        returns (int256[] memory values, uint64 blockNumber)
+    {
+        if (decimals > 38) revert InvalidDecimals(decimals);
+        Inference storage inference = _latest[modelId][subject];
+        if (inference.blockNumber == 0) revert NoInference(modelId, subject);
+        uint8 scale = models[modelId].scale;
+        // |output| < 2^254 / 2 and 10^38 < 2^127: the product could overflow int256 only for
+        // outputs above 2^128, which no fixed-point model output reaches; checked arithmetic
+        // reverts rather than wraps if one ever does.
+        int256 unit = int256(10 ** uint256(decimals));
+        values = new int256[](inference.outputs.length);
+        for (uint256 i = 0; i < values.length; ++i) {
+            values[i] = (inference.outputs[i] * unit) / int256(1 << scale);
+        }
+        return (values, inference.blockNumber);
     }
 
     /// @notice Decodes a field element as a signed integer: values above `(r-1)/2` are `x - r`.

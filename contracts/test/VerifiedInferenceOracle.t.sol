@@ -58,6 +58,33 @@ contract VerifiedInferenceOracleTest is Test {
         assertEq(uint256(blockNumber), block.number, "block");
     }
 
+    function test_latestInferenceDecimals_rescalesTowardZero() public {
+        // scale 13: -8193 / 8192 = -1.0001220703125, 12289 / 8192 = 1.5001220703125
+        vm.prank(alice);
+        oracle.submitInference(MODEL, hex"01", instances(5, -7, -8193));
+        (int256[] memory values, uint64 blockNumber) = oracle.latestInferenceDecimals(MODEL, alice, 4);
+        assertEq(values[0], -10001, "rounded toward zero at 4 decimals");
+        assertEq(uint256(blockNumber), block.number, "block");
+        (values,) = oracle.latestInferenceDecimals(MODEL, alice, 18);
+        assertEq(values[0], -1000122070312500000, "wad");
+        (values,) = oracle.latestInferenceDecimals(MODEL, alice, 0);
+        assertEq(values[0], -1, "integer part");
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InvalidDecimals.selector, 39));
+        oracle.latestInferenceDecimals(MODEL, alice, 39);
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.NoInference.selector, MODEL, address(this))
+        );
+        oracle.latestInferenceDecimals(MODEL, address(this), 4);
+    }
+
+    function testFuzz_latestInferenceDecimals_matchesDivision(int64 output, uint8 decimals) public {
+        decimals = uint8(bound(decimals, 0, 38));
+        vm.prank(alice);
+        oracle.submitInference(MODEL, abi.encodePacked(output, decimals), instances(0, 0, output));
+        (int256[] memory values,) = oracle.latestInferenceDecimals(MODEL, alice, decimals);
+        assertEq(values[0], (int256(output) * int256(10 ** uint256(decimals))) / 8192, "rescaled");
+    }
+
     function test_submitInference_failsForUnknownModel() public {
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.UnknownModel.selector, bytes32(0)));
         oracle.submitInference(bytes32(0), hex"01", instances(1, 2, 3));

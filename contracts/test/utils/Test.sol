@@ -36,6 +36,11 @@ abstract contract Test {
         if (!condition) revert AssertionFailed(message);
     }
 
+    /// @dev Maps a fuzzed `x` into [min, max].
+    function bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
+        return min + x % (max - min + 1);
+    }
+
     function assertEq(uint256 left, uint256 right, string memory message) internal pure {
         if (left != right) revert AssertionFailedUint(message, left, right);
     }
