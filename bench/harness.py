@@ -118,8 +118,12 @@ def fmt(v, unit=""):
 
 
 def main():
+    # `harness.py NAME...` re-measures only those models and keeps the others from results.json.
+    chosen = [m for m in MODELS if m in sys.argv[1:]] or MODELS
     results = {}
-    for i, name in enumerate(MODELS):
+    if chosen != MODELS and os.path.exists(os.path.join(HERE, "results.json")):
+        results = json.load(open(os.path.join(HERE, "results.json")))
+    for i, name in enumerate(chosen):
         ort = json.load(open(os.path.join(MODELS_DIR, name + ".meta.json")))["ort_output"]
         order = [("ezkl", ezkl_model), ("zkinfer", zkinfer_model)]
         if i % 2:
@@ -135,7 +139,10 @@ def main():
         ("other load during prove (cores)", "prove_others", ""),
     ]
     lines = ["| model | figure | zkinfer | EZKL 23.0.5 | zkinfer / EZKL |", "|---|---|---|---|---|"]
-    for name, r in results.items():
+    for name in MODELS:
+        r = results.get(name)
+        if r is None:
+            continue
         for label, key, unit in rows:
             z, e = r["zkinfer"].get(key), r["ezkl"].get(key)
             ratio = f"{z / e:.3f}" if isinstance(z, (int, float)) and not isinstance(z, bool) and isinstance(e, (int, float)) and e else ""

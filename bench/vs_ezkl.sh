@@ -9,5 +9,5 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import ezkl" 2>/dev/n
   "$venv/bin/pip" install -q "ezkl==23.0.5" onnx onnxruntime numpy
 fi
 (cd "$root" && cargo build --release -p zkinfer-cli -q)
-rm -rf "$root/bench/out"
-"$venv/bin/python" "$root/bench/harness.py"
+[ $# -gt 0 ] || rm -rf "$root/bench/out"
+"$venv/bin/python" "$root/bench/harness.py" "$@"
