@@ -90,7 +90,8 @@ pub(crate) struct CompileArgs {
 pub(crate) struct SetupArgs {
     /// Build directory from `compile`.
     pub(crate) build_dir: PathBuf,
-    /// A halo2 KZG params file (BN254) with at least 2^k points.
+    /// A ceremony SRS with at least 2^k powers: a snarkjs powers-of-tau file (`.ptau`, BN254, e.g.
+    /// the Perpetual Powers of Tau; its powers are checked with a pairing) or a halo2 KZG params file.
     #[arg(long, conflicts_with = "dev_srs")]
     pub(crate) srs: Option<PathBuf>,
     /// Use a development SRS from a public seed: INSECURE, for testing only.

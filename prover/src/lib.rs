@@ -18,6 +18,7 @@ pub mod model;
 pub mod onnx;
 pub mod pipeline;
 pub mod proving;
+pub mod ptau;
 pub mod quantize;
 pub mod reference;
 pub mod srs;

@@ -149,7 +149,7 @@ pub fn compile_with(
 pub enum SrsChoice {
     /// The insecure development SRS.
     Dev,
-    /// A halo2 params file.
+    /// A snarkjs `.ptau` file (checked) or a halo2 params file.
     File(PathBuf),
 }
 
@@ -167,6 +167,9 @@ pub fn setup(dir: &BuildDir, choice: &SrsChoice) -> Result<KeysInfo> {
     let k = settings.circuit.k;
     let wanted = match choice {
         SrsChoice::Dev => SrsSource::DevInsecure,
+        SrsChoice::File(path) if crate::ptau::is_ptau(path) => SrsSource::PowersOfTau {
+            path: path.display().to_string(),
+        },
         SrsChoice::File(path) => SrsSource::File {
             path: path.display().to_string(),
         },
@@ -181,12 +184,7 @@ pub fn setup(dir: &BuildDir, choice: &SrsChoice) -> Result<KeysInfo> {
     }
     let (srs, source) = match choice {
         SrsChoice::Dev => (dev_srs(k), SrsSource::DevInsecure),
-        SrsChoice::File(path) => (
-            read_srs(path, k)?,
-            SrsSource::File {
-                path: path.display().to_string(),
-            },
-        ),
+        SrsChoice::File(path) => crate::srs::read_any(path, k)?,
     };
     let generated = keys::keygen(&srs, &model, &settings.circuit)?;
     let vk = generated.pk.get_vk();

@@ -29,6 +29,25 @@ pub enum SrsSource {
         /// The file it was read from.
         path: String,
     },
+    /// Loaded from a snarkjs powers-of-tau file (a ceremony's output), its powers checked.
+    PowersOfTau {
+        /// The file it was read from.
+        path: String,
+    },
+}
+
+/// Reads an SRS for `2^k` rows from a `.ptau` file or a halo2 params file (by its magic), with
+/// where it came from.
+pub fn read_any(path: &Path, k: usize) -> Result<(Srs, SrsSource)> {
+    let shown = path.display().to_string();
+    if crate::ptau::is_ptau(path) {
+        Ok((
+            crate::ptau::read_ptau(path, k)?,
+            SrsSource::PowersOfTau { path: shown },
+        ))
+    } else {
+        Ok((read_srs(path, k)?, SrsSource::File { path: shown }))
+    }
 }
 
 /// A development SRS for `2^k` rows from a fixed public seed. Proofs made with it are forgeable
