@@ -36,6 +36,8 @@ pub(crate) enum Command {
     Submit(SubmitArgs),
     /// Read a verified output (and the lending pool's decision) from the chain.
     Read(ReadArgs),
+    /// Print the salted Poseidon commitments of an input (and its outputs) for hashed visibility.
+    Commitment(CommitmentArgs),
     /// One shot: compile (calibrating on the input), dev setup, prove and verify.
     Run(RunArgs),
 }
@@ -70,6 +72,34 @@ pub(crate) struct QuantArgs {
     /// but make the proof, the verifier's gas and its bytecode larger.
     #[arg(long, default_value_t = 4)]
     pub(crate) max_columns: usize,
+    /// Who sees the inputs: public instances (packed), private (witness only), or hashed (one
+    /// public instance: the salted Poseidon commitment; the salt comes with the input file).
+    #[arg(long, value_enum, default_value = "public")]
+    pub(crate) input_visibility: VisibilityArg,
+    /// Who sees the outputs (same choices; hashed or private outputs stay out of proof files).
+    #[arg(long, value_enum, default_value = "public")]
+    pub(crate) output_visibility: VisibilityArg,
+}
+
+/// Visibility of a group of values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum VisibilityArg {
+    /// Public instances.
+    Public,
+    /// Witness only.
+    Private,
+    /// A salted Poseidon commitment as the one public instance.
+    Hashed,
+}
+
+impl From<VisibilityArg> for zkinfer_prover::commitment::Visibility {
+    fn from(v: VisibilityArg) -> Self {
+        match v {
+            VisibilityArg::Public => Self::Public,
+            VisibilityArg::Private => Self::Private,
+            VisibilityArg::Hashed => Self::Hashed,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +227,15 @@ pub(crate) struct SubmitArgs {
     /// Address of the VerifiedInferenceOracle.
     #[arg(long)]
     pub(crate) consumer: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CommitmentArgs {
+    /// Build directory from `compile`.
+    pub(crate) build_dir: PathBuf,
+    /// Input in EZKL's format, with the owner's `"salt"` (0x hex field element).
+    #[arg(long)]
+    pub(crate) input: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Submit(a) => runtime()?.block_on(submit(&a)),
         Command::Read(a) => runtime()?.block_on(read(&a)),
         Command::Run(a) => run(&a),
+        Command::Commitment(a) => commitment(&a),
     }
 }
 
@@ -88,6 +89,10 @@ fn compile_step(
     let options = pipeline::CircuitOptions {
         max_advice_columns: quant.max_columns,
         search_scales,
+        privacy: zkinfer_prover::commitment::Privacy {
+            inputs: quant.input_visibility.into(),
+            outputs: quant.output_visibility.into(),
+        },
     };
     let settings = pipeline::compile_with(
         model,
@@ -97,6 +102,36 @@ fn compile_step(
         &BuildDir::new(out),
     )?;
     Ok(settings)
+}
+
+fn commitment(a: &CommitmentArgs) -> Result<Outcome> {
+    let dir = BuildDir::new(&a.build_dir);
+    let input = InputData::read(&a.input)?;
+    let c = pipeline::commitments(&dir, &input)?;
+    let hex = |f: Option<zkinfer_prover::halo2_base::halo2_proofs::halo2curves::bn256::Fr>| {
+        f.map(|f| zkinfer_prover::fixed::field_to_hex(&f))
+    };
+    let (inputs, outputs) = (hex(c.inputs), hex(c.outputs));
+    if inputs.is_none() && outputs.is_none() {
+        bail!("neither inputs nor outputs are hashed in this build (compile with --input-visibility hashed or --output-visibility hashed)");
+    }
+    if input.salt.is_none() {
+        tracing::warn!(
+            "no salt in the input file: the commitment of low-entropy data can be guessed"
+        );
+    }
+    let text = [
+        ("input commitment ", &inputs),
+        ("output commitment", &outputs),
+    ]
+    .iter()
+    .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label} {v}")))
+    .collect::<Vec<_>>()
+    .join("\n");
+    Ok(Outcome::ok(
+        json!({ "inputs": inputs, "outputs": outputs }),
+        text,
+    ))
 }
 
 fn settings_json(s: &Settings) -> Value {
@@ -109,6 +144,7 @@ fn settings_json(s: &Settings) -> Value {
         "lookup_cells": s.circuit.lookup_cells,
         "fixed_cells": s.circuit.fixed_cells,
         "instances": s.circuit.num_instances,
+        "privacy": s.privacy,
         "scale": s.quantization.scale.0,
         "calibration_samples": s.calibration_samples,
         "lookup_columns": s.circuit.lookup_columns,

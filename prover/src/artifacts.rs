@@ -79,6 +79,9 @@ pub struct Settings {
     pub output_shapes: Vec<Vec<usize>>,
     /// Number of calibration samples used.
     pub calibration_samples: usize,
+    /// Who sees the inputs and outputs.
+    #[serde(default)]
+    pub privacy: crate::commitment::Privacy,
     /// Per-tensor ranges.
     pub nodes: Vec<NodeRange>,
     /// The circuit's shape.
@@ -97,12 +100,18 @@ impl Settings {
         self.circuit.input_words
     }
 
-    /// Number of public instances that are outputs (they follow the inputs).
+    /// Number of public instances that are outputs (they follow the inputs): one per output
+    /// value, none when private, one commitment when hashed.
     pub fn num_public_outputs(&self) -> usize {
-        self.output_shapes
-            .iter()
-            .map(|s| s.iter().product::<usize>())
-            .sum()
+        match self.privacy.outputs {
+            crate::commitment::Visibility::Public => self
+                .output_shapes
+                .iter()
+                .map(|s| s.iter().product::<usize>())
+                .sum(),
+            crate::commitment::Visibility::Private => 0,
+            crate::commitment::Visibility::Hashed => 1,
+        }
     }
 }
 

@@ -13,6 +13,10 @@ use crate::{Error, Result};
 pub struct InputData {
     /// One flat array per graph input.
     pub input_data: Vec<Vec<f64>>,
+    /// The data owner's secret salt for hashed inputs/outputs: a field element as 0x hex
+    /// (absent: 0, which makes a commitment to low-entropy data guessable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
 }
 
 impl InputData {
@@ -30,6 +34,18 @@ impl InputData {
             )));
         }
         Ok(data)
+    }
+
+    /// The salt as a field element (0 when absent).
+    pub fn salt(&self) -> Result<halo2_base::halo2_proofs::halo2curves::bn256::Fr> {
+        match &self.salt {
+            None => Ok(Default::default()),
+            Some(s) => crate::fixed::field_from_hex(s).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "salt {s} is not a field element (0x hex below the BN254 scalar modulus)"
+                ))
+            }),
+        }
     }
 
     /// Splits each graph input's array into samples of the model's input lengths.

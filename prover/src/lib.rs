@@ -7,6 +7,7 @@
 
 pub mod artifacts;
 pub mod circuit;
+pub mod commitment;
 mod error;
 pub mod fixed;
 pub mod fold;

@@ -9,6 +9,7 @@ use crate::artifacts::{
     ARTIFACT_VERSION,
 };
 use crate::circuit::{plan, prover_circuit};
+use crate::commitment::Visibility;
 use crate::fixed::Scale;
 use crate::fixed::{field_from_hex, field_to_hex, from_field};
 use crate::input::InputData;
@@ -24,6 +25,8 @@ pub struct CircuitOptions {
     /// Try finer scales (see [`SCALE_CANDIDATES`]) and keep the one with the smallest error on
     /// the calibration samples that does not grow the circuit.
     pub search_scales: bool,
+    /// Visibility of the inputs and outputs.
+    pub privacy: crate::commitment::Privacy,
 }
 
 impl Default for CircuitOptions {
@@ -31,6 +34,7 @@ impl Default for CircuitOptions {
         CircuitOptions {
             max_advice_columns: crate::circuit::MAX_ADVICE_COLUMNS,
             search_scales: false,
+            privacy: Default::default(),
         }
     }
 }
@@ -71,6 +75,7 @@ pub fn compile_with(
     let samples = calibration.samples(&model)?;
     let maxima = calibrate(&model, &samples)?;
     let mut qmodel = quantize(&model, &maxima, config)?;
+    qmodel.privacy = options.privacy;
     // The quantization error on the calibration set; this also checks every sample fits the bounds.
     let mut error = crate::quantize::calibration_error(&model, &qmodel, &samples)?;
     tracing::info!(nodes = qmodel.nodes.len(), "planning circuit");
@@ -82,9 +87,10 @@ pub fn compile_with(
                 weight_scale: Scale(ws),
                 ..config
             };
-            let Ok(candidate) = quantize(&model, &maxima, candidate_config) else {
+            let Ok(mut candidate) = quantize(&model, &maxima, candidate_config) else {
                 continue;
             };
+            candidate.privacy = options.privacy;
             let Ok(candidate_error) =
                 crate::quantize::calibration_error(&model, &candidate, &samples)
             else {
@@ -116,6 +122,7 @@ pub fn compile_with(
         input_shapes: model.input_shapes(),
         output_shapes: model.output_shapes(),
         calibration_samples: samples.len(),
+        privacy: qmodel.privacy,
         nodes: qmodel
             .nodes
             .iter()
@@ -219,11 +226,12 @@ pub fn prove(dir: &BuildDir, input: &InputData) -> Result<ProofArtifact> {
         ));
     }
     let values = witness(&model, input)?;
+    let salt = input.salt()?;
     let srs = read_srs(&dir.srs(), settings.circuit.k)?;
     tracing::info!("loading proving key");
     let pk = keys::read_pk(&dir.pk(), &settings.circuit)?;
     let (circuit, instances) =
-        prover_circuit(&model, &settings.circuit, info.break_points, &values);
+        prover_circuit(&model, &settings.circuit, info.break_points, &values, salt);
     tracing::info!(
         k = settings.circuit.k,
         instances = instances.len(),
@@ -236,10 +244,38 @@ pub fn prove(dir: &BuildDir, input: &InputData) -> Result<ProofArtifact> {
         proof: format!("0x{}", hex::encode(&proof)),
         num_inputs: settings.num_public_inputs(),
         scale: model.config.scale.0,
-        output_data: decode_outputs(&settings, &model, &instances)?,
+        // Outputs that are private or hashed stay out of the artifact.
+        output_data: match settings.privacy.outputs {
+            Visibility::Public => decode_outputs(&settings, &model, &instances)?,
+            Visibility::Private | Visibility::Hashed => Vec::new(),
+        },
         instances: instances.iter().map(field_to_hex).collect(),
         dev_srs: info.srs == SrsSource::DevInsecure,
     })
+}
+
+/// The commitments of a build's hashed inputs and outputs for `input` (with its salt).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Commitments {
+    /// The input commitment, when inputs are hashed.
+    pub inputs: Option<Fr>,
+    /// The output commitment, when outputs are hashed.
+    pub outputs: Option<Fr>,
+}
+
+/// Computes the commitments that a proof of `input` would carry, without proving.
+pub fn commitments(dir: &BuildDir, input: &InputData) -> Result<Commitments> {
+    let (settings, model) = load(dir)?;
+    let values = witness(&model, input)?;
+    let (mut circuit, instances) =
+        crate::circuit::mock_circuit_salted(&model, &settings.circuit, &values, input.salt()?);
+    // Never proven: clear it so that it drops quietly.
+    circuit.builder.clear();
+    circuit.lookups.clear();
+    let inputs = (settings.privacy.inputs == Visibility::Hashed).then(|| instances[0]);
+    let outputs = (settings.privacy.outputs == Visibility::Hashed)
+        .then(|| instances[settings.num_public_inputs()]);
+    Ok(Commitments { inputs, outputs })
 }
 
 /// Dequantized outputs, one flat array per graph output.

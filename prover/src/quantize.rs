@@ -164,6 +164,9 @@ pub struct QuantizedModel {
     pub outputs: Vec<TensorId>,
     /// Scales and margin used.
     pub config: QuantizationConfig,
+    /// Who sees the inputs and outputs.
+    #[serde(default)]
+    pub privacy: crate::commitment::Privacy,
 }
 
 /// Per-tensor largest absolute value over calibration samples.
@@ -324,6 +327,7 @@ pub fn quantize(
         inputs: model.inputs.clone(),
         outputs: model.outputs.clone(),
         config,
+        privacy: Default::default(),
     })
 }
 

@@ -33,6 +33,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 use serde::{Deserialize, Serialize};
 
+use crate::commitment::{commit_in_circuit, Visibility};
 use crate::fixed::to_field;
 use crate::quantize::{QOp, QuantizedModel};
 use crate::{Error, Result};
@@ -116,16 +117,22 @@ pub struct Synthesis {
     pub costs: Vec<NodeCost>,
 }
 
-/// Lays out `model` on `builder` with the given tensor values.
+/// Lays out `model` on `builder` with the given tensor values; `salt` keys the commitments of
+/// hashed inputs/outputs (see [`crate::commitment`]).
 pub fn synthesize(
     circuit: &mut ModelCircuit,
     model: &QuantizedModel,
     values: &[Vec<i128>],
+    salt: Fr,
 ) -> Synthesis {
     let builder = &mut circuit.builder;
     let lookups = &circuit.lookups;
     let range = builder.range_chip();
     let ctx = builder.main(0);
+    let privacy = model.privacy;
+    let salt = (privacy.inputs == Visibility::Hashed || privacy.outputs == Visibility::Hashed)
+        .then(|| ctx.load_witness(salt));
+    let mut hashed_words = Vec::new();
     let mut cells: Vec<Vec<AssignedValue<Fr>>> = Vec::with_capacity(model.nodes.len());
     let mut public = Vec::new();
     let mut costs = Vec::with_capacity(model.nodes.len());
@@ -141,7 +148,14 @@ pub fn synthesize(
                     .iter()
                     .map(|x| range_check_signed(ctx, &range, *x, node.bits))
                     .collect();
-                public.extend(pack(ctx, &range, &lanes, node.bits + 1));
+                // Private inputs keep their range checks (later chips rely on the bounds).
+                match privacy.inputs {
+                    Visibility::Public => public.extend(pack(ctx, &range, &lanes, node.bits + 1)),
+                    Visibility::Private => {}
+                    Visibility::Hashed => {
+                        hashed_words.extend(pack(ctx, &range, &lanes, node.bits + 1))
+                    }
+                }
                 xs
             }
             _ => ops::lay_out(ctx, &range, lookups, model, node, &cells),
@@ -154,9 +168,18 @@ pub fn synthesize(
         });
         cells.push(out);
     }
+    if let (Visibility::Hashed, Some(salt)) = (privacy.inputs, salt) {
+        public.push(commit_in_circuit(ctx, range.gate(), salt, &hashed_words));
+    }
     let input_words = public.len();
-    for &o in &model.outputs {
-        public.extend(cells[o].iter().copied());
+    let outputs = model.outputs.iter().flat_map(|&o| cells[o].iter().copied());
+    match (privacy.outputs, salt) {
+        (Visibility::Hashed, Some(salt)) => {
+            let outputs: Vec<_> = outputs.collect();
+            public.push(commit_in_circuit(ctx, range.gate(), salt, &outputs));
+        }
+        (Visibility::Private, _) => {}
+        _ => public.extend(outputs),
     }
     let instances = public.iter().map(|c| *c.value()).collect();
     builder.assigned_instances = vec![public];
@@ -269,7 +292,7 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
             continue;
         }
         let mut c = ModelCircuit::new(builder(CircuitBuilderStage::Keygen, k), table.clone(), 0);
-        let synthesis = synthesize(&mut c, model, &values);
+        let synthesis = synthesize(&mut c, model, &values, Fr::zero());
         let base = c.builder.calculate_params(Some(BLINDING_ROWS));
         let stats = c.builder.statistics();
         let lookup_rows = c.lookups.total_rows();
@@ -303,7 +326,7 @@ pub fn keygen_circuit(model: &QuantizedModel, params: &CircuitParams) -> Result<
     let b =
         BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen).use_params(params.base.clone());
     let mut c = circuit(model, params, b);
-    synthesize(&mut c, model, &values);
+    synthesize(&mut c, model, &values, Fr::zero());
     Ok(c)
 }
 
@@ -325,26 +348,37 @@ pub fn prover_circuit(
     params: &CircuitParams,
     break_points: MultiPhaseThreadBreakPoints,
     values: &[Vec<i128>],
+    salt: Fr,
 ) -> (ModelCircuit, Vec<Fr>) {
     let mut c = circuit(
         model,
         params,
         BaseCircuitBuilder::prover(params.base.clone(), break_points),
     );
-    let instances = synthesize(&mut c, model, values).instances;
+    let instances = synthesize(&mut c, model, values, salt).instances;
     (c, instances)
 }
 
-/// The circuit for MockProver checks, with the real tensor values.
+/// The circuit for MockProver checks, with the real tensor values (salt 0).
 pub fn mock_circuit(
     model: &QuantizedModel,
     params: &CircuitParams,
     values: &[Vec<i128>],
 ) -> (ModelCircuit, Vec<Fr>) {
+    mock_circuit_salted(model, params, values, Fr::zero())
+}
+
+/// [`mock_circuit`] with a salt for hashed inputs/outputs.
+pub fn mock_circuit_salted(
+    model: &QuantizedModel,
+    params: &CircuitParams,
+    values: &[Vec<i128>],
+    salt: Fr,
+) -> (ModelCircuit, Vec<Fr>) {
     let b =
         BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_params(params.base.clone());
     let mut c = circuit(model, params, b);
-    let instances = synthesize(&mut c, model, values).instances;
+    let instances = synthesize(&mut c, model, values, salt).instances;
     (c, instances)
 }
 
