@@ -236,6 +236,15 @@ pub(crate) struct CommitmentArgs {
     /// Input in EZKL's format, with the owner's `"salt"` (0x hex field element).
     #[arg(long)]
     pub(crate) input: PathBuf,
+    /// Also register the input commitment with this VerifiedInferenceOracle (needs --rpc-url).
+    #[arg(long, requires = "rpc_url")]
+    pub(crate) consumer: Option<String>,
+    /// JSON-RPC endpoint for --consumer.
+    #[arg(long)]
+    pub(crate) rpc_url: Option<String>,
+    /// Hex private key of the data owner's account.
+    #[arg(long, env = "ZKINFER_PRIVATE_KEY", hide_env_values = true)]
+    pub(crate) private_key: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -48,7 +48,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Submit(a) => runtime()?.block_on(submit(&a)),
         Command::Read(a) => runtime()?.block_on(read(&a)),
         Command::Run(a) => run(&a),
-        Command::Commitment(a) => commitment(&a),
+        Command::Commitment(a) => runtime()?.block_on(commitment(&a)),
     }
 }
 
@@ -104,7 +104,7 @@ fn compile_step(
     Ok(settings)
 }
 
-fn commitment(a: &CommitmentArgs) -> Result<Outcome> {
+async fn commitment(a: &CommitmentArgs) -> Result<Outcome> {
     let dir = BuildDir::new(&a.build_dir);
     let input = InputData::read(&a.input)?;
     let c = pipeline::commitments(&dir, &input)?;
@@ -120,7 +120,7 @@ fn commitment(a: &CommitmentArgs) -> Result<Outcome> {
             "no salt in the input file: the commitment of low-entropy data can be guessed"
         );
     }
-    let text = [
+    let mut text = [
         ("input commitment ", &inputs),
         ("output commitment", &outputs),
     ]
@@ -128,10 +128,42 @@ fn commitment(a: &CommitmentArgs) -> Result<Outcome> {
     .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label} {v}")))
     .collect::<Vec<_>>()
     .join("\n");
-    Ok(Outcome::ok(
-        json!({ "inputs": inputs, "outputs": outputs }),
-        text,
-    ))
+    let mut out = json!({ "inputs": inputs, "outputs": outputs });
+    if let (Some(consumer), Some(rpc_url)) = (&a.consumer, &a.rpc_url) {
+        let Some(value) = c.inputs else {
+            bail!("only input commitments are registered with the oracle, and this build's inputs are not hashed");
+        };
+        let settings = Settings::read(&dir.settings())?;
+        let model_id: B256 = settings
+            .model_id
+            .parse()
+            .context("model id in settings.json")?;
+        let chain = connect(&ChainArgs {
+            rpc_url: rpc_url.clone(),
+            private_key: a.private_key.clone(),
+        })
+        .await?;
+        let oracle =
+            VerifiedInferenceOracle::new(parse_address(consumer, "consumer")?, &chain.provider);
+        let word = U256::from_str_radix(&zkinfer_prover::fixed::field_to_hex(&value)[2..], 16)
+            .expect("hex");
+        let receipt = chain
+            .send(
+                oracle
+                    .commitInput(model_id, word)
+                    .into_transaction_request(),
+                "registering the input commitment",
+            )
+            .await?;
+        out["tx"] = json!(tx_hex(receipt.transaction_hash));
+        out["gas_used"] = json!(receipt.gas_used);
+        text.push_str(&format!(
+            "\nregistered with {consumer} in tx {} (gas used {})",
+            tx_hex(receipt.transaction_hash),
+            receipt.gas_used
+        ));
+    }
+    Ok(Outcome::ok(out, text))
 }
 
 fn settings_json(s: &Settings) -> Value {
@@ -395,6 +427,13 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
             .into_transaction_request(),
     };
     let r3 = chain.send(request, "registering the model").await?;
+    // A hashed-input model accepts only proofs about the submitter's committed data.
+    if settings.privacy.inputs == zkinfer_prover::commitment::Visibility::Hashed {
+        let bind = oracle
+            .requireInputCommitment(model_id)
+            .into_transaction_request();
+        chain.send(bind, "binding inputs to commitments").await?;
+    }
     let mut code = consumers.lending.bytecode.clone();
     code.extend(alloy::sol_types::SolConstructor::abi_encode(
         &RiskAdjustedLending::constructorCall {

@@ -46,12 +46,19 @@ contract VerifiedInferenceOracle {
     mapping(bytes32 => Model) public models;
     /// @notice Proofs already accepted, by keccak256 of the proof bytes.
     mapping(bytes32 => bool) public usedProofs;
+    /// @notice Models whose first instance is an input commitment that must be the submitter's own.
+    mapping(bytes32 => bool) public bindsInputs;
+    /// @notice Each account's committed input per model (a salted Poseidon commitment of its data,
+    /// `zkinfer commitment`); a binding model accepts only proofs about this data from this account.
+    mapping(bytes32 => mapping(address => uint256)) public inputCommitments;
     mapping(bytes32 => mapping(address => Inference)) internal _latest;
 
     /// @notice A model was registered.
     event ModelRegistered(
         bytes32 indexed modelId, address verifier, uint32 numInputs, uint32 numOutputs, uint8 scale
     );
+    /// @notice `account` committed to its input data for `modelId`.
+    event InputCommitted(bytes32 indexed modelId, address indexed account, uint256 commitment);
     /// @notice A proof was verified and its outputs stored for `subject`.
     event InferenceVerified(
         bytes32 indexed modelId, address indexed subject, bytes32 proofHash, int256[] outputs
@@ -73,6 +80,8 @@ contract VerifiedInferenceOracle {
     error ProofAlreadyUsed(bytes32 proofHash);
     /// @dev The verifier rejected the proof.
     error ProofRejected();
+    /// @dev The proof is about other data than the submitter committed to (or none is committed).
+    error InputNotCommitted(uint256 expected, uint256 found);
     /// @dev At most 38 decimals are supported.
     error InvalidDecimals(uint8 decimals);
     /// @dev No verified inference is stored for this subject and model.
@@ -106,6 +115,22 @@ contract VerifiedInferenceOracle {
         _register(modelId, verifier, key, numInputs, numOutputs, scale);
     }
 
+    /// @notice Makes `modelId` bind inputs: its first instance (a hashed-input build's commitment)
+    /// must equal the submitter's registered commitment.
+    function requireInputCommitment(bytes32 modelId) external {
+        if (msg.sender != owner) revert NotOwner();
+        if (models[modelId].verifier == address(0)) revert UnknownModel(modelId);
+        if (models[modelId].numInputs != 1) revert InvalidModel();
+        bindsInputs[modelId] = true;
+    }
+
+    /// @notice Registers the caller's input commitment for `modelId` (replacing an earlier one).
+    function commitInput(bytes32 modelId, uint256 commitment) external {
+        if (commitment == 0 || commitment >= FIELD_MODULUS) revert InstanceNotInField(0);
+        inputCommitments[modelId][msg.sender] = commitment;
+        emit InputCommitted(modelId, msg.sender, commitment);
+    }
+
     function _register(
         bytes32 modelId,
         address verifier,
@@ -133,6 +158,12 @@ contract VerifiedInferenceOracle {
         if (instances.length != expected) revert WrongInstanceCount(expected, instances.length);
         for (uint256 i = 0; i < instances.length; ++i) {
             if (instances[i] >= FIELD_MODULUS) revert InstanceNotInField(i);
+        }
+        if (bindsInputs[modelId]) {
+            uint256 committed = inputCommitments[modelId][msg.sender];
+            if (committed == 0 || instances[0] != committed) {
+                revert InputNotCommitted(committed, instances[0]);
+            }
         }
         bytes32 proofHash = keccak256(proof);
         if (usedProofs[proofHash]) revert ProofAlreadyUsed(proofHash);

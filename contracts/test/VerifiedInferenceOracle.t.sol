@@ -186,3 +186,60 @@ contract VerifiedInferenceOracleWithKeyTest is Test {
         oracle.registerModelWithKey(keccak256("eoa key"), address(verifier), address(0xBEEF), 0, 1, 13);
     }
 }
+
+contract VerifiedInferenceOracleBindingTest is Test {
+    bytes32 internal constant MODEL = keccak256("hashed inputs");
+
+    VerifiedInferenceOracle internal oracle;
+    address internal alice = address(0xA11CE);
+    address internal bob = address(0xB0B);
+
+    function setUp() public {
+        oracle = new VerifiedInferenceOracle();
+        oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13);
+        oracle.requireInputCommitment(MODEL);
+    }
+
+    function proofAbout(uint256 commitment) internal pure returns (uint256[] memory xs) {
+        xs = new uint256[](2);
+        xs[0] = commitment;
+        xs[1] = 8192;
+    }
+
+    function test_acceptsProofsAboutTheSubmittersOwnData() public {
+        vm.prank(alice);
+        oracle.commitInput(MODEL, 1234);
+        vm.prank(alice);
+        int256[] memory outputs = oracle.submitInference(MODEL, hex"01", proofAbout(1234));
+        assertEq(outputs[0], 8192, "output");
+    }
+
+    function test_rejectsProofsAboutSomeoneElsesData() public {
+        vm.prank(alice);
+        oracle.commitInput(MODEL, 1234);
+        vm.prank(bob);
+        oracle.commitInput(MODEL, 5678);
+        vm.prank(bob);
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.InputNotCommitted.selector, 5678, 1234)
+        );
+        oracle.submitInference(MODEL, hex"01", proofAbout(1234));
+    }
+
+    function test_rejectsSubmittersWithoutACommitment() public {
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InputNotCommitted.selector, 0, 1234));
+        oracle.submitInference(MODEL, hex"01", proofAbout(1234));
+    }
+
+    function test_onlyTheOwnerBindsAndOnlyOneInputInstance() public {
+        vm.prank(alice);
+        vm.expectRevert(VerifiedInferenceOracle.NotOwner.selector);
+        oracle.requireInputCommitment(MODEL);
+        oracle.registerModel(keccak256("public inputs"), address(new MockVerifier()), 3, 1, 13);
+        vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
+        oracle.requireInputCommitment(keccak256("public inputs"));
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InstanceNotInField.selector, 0));
+        oracle.commitInput(MODEL, 0);
+    }
+}

@@ -1,0 +1,186 @@
+//! Input/output visibility on the bundled example: every combination of public, private and
+//! hashed inputs and outputs proves and verifies with the expected instances; a changed instance is
+//! rejected; private and hashed values appear nowhere in the proof file; a commitment changes with
+//! the data and the salt, and equals the one computed by circomlibjs (an independent Poseidon).
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use zkinfer_prover::artifacts::{BuildDir, ProofArtifact};
+use zkinfer_prover::commitment::{commit, Privacy, Visibility};
+use zkinfer_prover::fixed::{field_from_hex, field_to_hex};
+use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use zkinfer_prover::input::InputData;
+use zkinfer_prover::pipeline::{self, CircuitOptions, SrsChoice};
+use zkinfer_prover::quantize::QuantizationConfig;
+
+const SALT: &str = "0x00000000000000000000000000000000000000000000000000000000000c0ffe";
+
+fn input(salt: Option<&str>, bump: f64) -> InputData {
+    let mut data = InputData::read(&example_file("input.json")).unwrap();
+    data.input_data[0][0] += bump;
+    data.salt = salt.map(str::to_string);
+    data
+}
+
+/// compile (with `privacy`) + dev setup + prove; returns the build and the proof file.
+fn build(privacy: Privacy) -> (BuildDir, ProofArtifact) {
+    let name = format!("privacy-{:?}-{:?}", privacy.inputs, privacy.outputs).to_lowercase();
+    let dir = BuildDir::new(temp_dir(&name));
+    let calibration = InputData::read(&example_file("calibration.json")).unwrap();
+    let options = CircuitOptions {
+        privacy,
+        ..CircuitOptions::default()
+    };
+    let config = QuantizationConfig::default();
+    pipeline::compile_with(
+        &example_file("model.onnx"),
+        &calibration,
+        config,
+        options,
+        &dir,
+    )
+    .unwrap();
+    pipeline::setup(&dir, &SrsChoice::Dev).unwrap();
+    let proof = pipeline::prove(&dir, &input(Some(SALT), 0.0)).unwrap();
+    (dir, proof)
+}
+
+fn instances(proof: &ProofArtifact) -> Vec<Fr> {
+    pipeline::decode_proof(proof).unwrap().1
+}
+
+#[test]
+fn every_visibility_combination_proves_and_hides_what_it_should() {
+    use Visibility::*;
+    let (public_dir, public_proof) = build(Privacy::default());
+    let public = instances(&public_proof);
+    let input_words = public_proof.num_inputs;
+    let (inputs_in_public, outputs_in_public) = public.split_at(input_words);
+    assert!(input_words >= 1 && !outputs_in_public.is_empty());
+    assert!(pipeline::verify(&public_dir, &public_proof).unwrap());
+
+    for inputs in [Public, Private, Hashed] {
+        for outputs in [Public, Private, Hashed] {
+            let privacy = Privacy { inputs, outputs };
+            let (dir, proof) = build(privacy);
+            let what = format!("{privacy:?}");
+            assert!(
+                pipeline::verify(&dir, &proof).unwrap(),
+                "{what}: honest proof rejected"
+            );
+            let got = instances(&proof);
+            let n_in = match inputs {
+                Public => input_words,
+                Private => 0,
+                Hashed => 1,
+            };
+            let n_out = match outputs {
+                Public => outputs_in_public.len(),
+                Private => 0,
+                Hashed => 1,
+            };
+            assert_eq!(got.len(), n_in + n_out, "{what}: instances");
+            assert_eq!(proof.num_inputs, n_in, "{what}: input instances");
+
+            // What each instance must be.
+            let salt = field_from_hex(SALT).unwrap();
+            match inputs {
+                Public => assert_eq!(&got[..n_in], inputs_in_public, "{what}"),
+                Private => {}
+                Hashed => assert_eq!(got[0], commit(salt, inputs_in_public), "{what}"),
+            }
+            match outputs {
+                Public => assert_eq!(&got[n_in..], outputs_in_public, "{what}"),
+                Private => {}
+                Hashed => assert_eq!(got[n_in], commit(salt, outputs_in_public), "{what}"),
+            }
+
+            // Nothing private leaks into the proof file (the instances nor the proof bytes).
+            let text = serde_json::to_string(&proof).unwrap();
+            let hidden_inputs = if inputs == Public {
+                &[][..]
+            } else {
+                inputs_in_public
+            };
+            let hidden_outputs = if outputs == Public {
+                &[][..]
+            } else {
+                outputs_in_public
+            };
+            for value in hidden_inputs.iter().chain(hidden_outputs) {
+                let hex = field_to_hex(value);
+                assert!(!text.contains(&hex[2..]), "{what}: {hex} leaked");
+            }
+            if outputs != Public {
+                assert!(
+                    proof.output_data.is_empty(),
+                    "{what}: outputs in the proof file"
+                );
+            }
+
+            // A changed instance, or proof bytes, are rejected.
+            let mut tampered = proof.clone();
+            match tampered.instances.last_mut() {
+                Some(last) => *last = field_to_hex(&(field_from_hex(last).unwrap() + Fr::one())),
+                None => {
+                    let mut bytes = hex::decode(&tampered.proof[2..]).unwrap();
+                    bytes[100] ^= 1;
+                    tampered.proof = format!("0x{}", hex::encode(bytes));
+                }
+            }
+            assert!(
+                !pipeline::verify(&dir, &tampered).unwrap(),
+                "{what}: tampered proof accepted"
+            );
+
+            // Commitments move with the data and the salt.
+            if inputs == Hashed || outputs == Hashed {
+                let base = pipeline::commitments(&dir, &input(Some(SALT), 0.0)).unwrap();
+                let other_data = pipeline::commitments(&dir, &input(Some(SALT), 0.25)).unwrap();
+                let other_salt = pipeline::commitments(&dir, &input(Some("0x01"), 0.0)).unwrap();
+                assert_eq!(
+                    base.inputs.or(base.outputs),
+                    Some(got[if inputs == Hashed { 0 } else { n_in }])
+                );
+                if inputs == Hashed {
+                    assert_ne!(base.inputs, other_data.inputs, "{what}: data change");
+                    assert_ne!(base.inputs, other_salt.inputs, "{what}: salt change");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn commitment_equals_circomlibjs() {
+    let salt = field_from_hex(SALT).unwrap();
+    let words = [
+        Fr::from(7),
+        -Fr::from(3),
+        Fr::from(1u64 << 62),
+        field_from_hex("0x2a").unwrap(),
+    ];
+    let script = repo_root().join("prover/tests/fixtures/poseidon_chain.cjs");
+    let lib = repo_root().join(".tools/node_modules/circomlibjs");
+    assert!(
+        lib.exists(),
+        "circomlibjs missing: run scripts/install-tools.sh"
+    );
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(SALT)
+        .args(words.iter().map(field_to_hex))
+        .env("CIRCOMLIBJS", &lib)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(theirs.trim(), field_to_hex(&commit(salt, &words)));
+}
