@@ -1,0 +1,214 @@
+//! Privacy on a real anvil. Every visibility combination (inputs and outputs public, private or
+//! hashed) verifies on the reusable verifier and a changed instance does not. A hashed-input model
+//! binds proofs to the submitter's committed data: Alice commits, proves and is accepted; Bob
+//! cannot submit Alice's proof; Alice's inputs appear nowhere in the calldata.
+
+mod support;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol;
+use support::*;
+
+sol! {
+    #[sol(rpc)]
+    contract Halo2Verifier {
+        function verifyProof(address vk, bytes calldata proof, uint256[] calldata instances) external view returns (bool);
+    }
+}
+
+/// compile with the given visibility (+ dev setup + prove with `input`).
+fn build_with(name: &str, inputs: &str, outputs: &str, input: &str) -> (String, String) {
+    let dir = scratch(name);
+    let build = dir.join("build");
+    let proof = dir.join("proof.json");
+    zkinfer_json(&[
+        "compile",
+        &example("model.onnx"),
+        "--calibration",
+        &example("calibration.json"),
+        "-o",
+        path(&build),
+        "--input-visibility",
+        inputs,
+        "--output-visibility",
+        outputs,
+    ]);
+    zkinfer_json(&["setup", path(&build), "--dev-srs"]);
+    zkinfer_json(&["prove", path(&build), "--input", input, "-o", path(&proof)]);
+    (path(&build).to_string(), path(&proof).to_string())
+}
+
+/// The example input with a salt (and its first feature shifted by `bump`).
+fn salted_input(name: &str, salt: &str, bump: f64) -> String {
+    let mut v = read_json(&example("input.json"));
+    let x = v["input_data"][0][0].as_f64().unwrap();
+    v["input_data"][0][0] = serde_json::json!(x + bump);
+    v["salt"] = serde_json::json!(salt);
+    let file = scratch(name).join("input.json");
+    std::fs::write(&file, v.to_string()).unwrap();
+    path(&file).to_string()
+}
+
+fn words(proof: &serde_json::Value) -> Vec<U256> {
+    proof["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| U256::from_str_radix(&w.as_str().unwrap()[2..], 16).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_submitter() {
+    let anvil = Anvil::start();
+    let provider = ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(
+            ANVIL_KEY
+                .parse::<alloy::signers::local::PrivateKeySigner>()
+                .unwrap(),
+        ))
+        .connect_http(anvil.url.parse().unwrap());
+    let alice_input = salted_input("privacy_alice", "0x5a17a11ce", 0.0);
+
+    // All nine combinations on one reusable verifier.
+    let mut reusable: Option<Address> = None;
+    for inputs in ["public", "private", "hashed"] {
+        for outputs in ["public", "private", "hashed"] {
+            let name = format!("privacy_{inputs}_{outputs}");
+            let (build, proof_file) = build_with(&name, inputs, outputs, &alice_input);
+            let sol = std::path::Path::new(&build).parent().unwrap().join("Halo2Verifier.sol");
+            let generated = zkinfer_json(&[
+                "codegen",
+                &build,
+                "--verifier",
+                "reusable",
+                "-o",
+                path(&sol),
+            ]);
+            let deploy = |bin: &str| {
+                let code = hex::decode(std::fs::read_to_string(bin).unwrap().trim()).unwrap();
+                let provider = provider.clone();
+                async move {
+                    let tx = TransactionRequest::default().with_deploy_code(Bytes::from(code));
+                    let receipt = provider
+                        .send_transaction(tx)
+                        .await
+                        .unwrap()
+                        .get_receipt()
+                        .await
+                        .unwrap();
+                    receipt.contract_address.unwrap()
+                }
+            };
+            if reusable.is_none() {
+                reusable = Some(deploy(path(&sol.with_extension("bin"))).await);
+            }
+            let key_file = generated["key"].as_str().unwrap().replace(".sol", ".bin");
+            let key = deploy(&key_file).await;
+            let verifier = Halo2Verifier::new(reusable.unwrap(), &provider);
+            let proof = read_json(&proof_file);
+            let bytes = Bytes::from(hex::decode(&proof["proof"].as_str().unwrap()[2..]).unwrap());
+            let instances = words(&proof);
+            let ok = verifier
+                .verifyProof(key, bytes.clone(), instances.clone())
+                .call()
+                .await;
+            assert!(
+                matches!(ok, Ok(true)),
+                "{name}: honest proof rejected: {ok:?}"
+            );
+            if let Some(last) = instances.len().checked_sub(1) {
+                let mut changed = instances.clone();
+                changed[last] += U256::from(1u64);
+                let bad = verifier.verifyProof(key, bytes, changed).call().await;
+                assert!(bad.is_err(), "{name}: changed instance accepted");
+            }
+        }
+    }
+
+    // Binding: a hashed-input model through the oracle.
+    let (build, alice_proof) = build_with("privacy_bind", "hashed", "public", &alice_input);
+    let bob_input = salted_input("privacy_bob", "0xb0b", 0.5);
+    let deployed = zkinfer_json(&[
+        "deploy",
+        &build,
+        "--rpc-url",
+        &anvil.url,
+        "--private-key",
+        ANVIL_KEY,
+    ]);
+    let oracle = deployed["oracle"].as_str().unwrap().to_string();
+    for (input, key) in [(&alice_input, ANVIL_KEY), (&bob_input, ANVIL_KEY_2)] {
+        let c = zkinfer_json(&[
+            "commitment",
+            &build,
+            "--input",
+            input,
+            "--consumer",
+            &oracle,
+            "--rpc-url",
+            &anvil.url,
+            "--private-key",
+            key,
+        ]);
+        assert!(c["gas_used"].as_u64().unwrap() > 21_000);
+    }
+    let submit = |key: &str| {
+        zkinfer(&[
+            "submit",
+            &alice_proof,
+            "--rpc-url",
+            &anvil.url,
+            "--consumer",
+            &oracle,
+            "--private-key",
+            key,
+        ])
+    };
+    let bob = submit(ANVIL_KEY_2);
+    assert!(
+        !bob.status.success(),
+        "Bob submitted a proof about Alice's data"
+    );
+    assert!(String::from_utf8_lossy(&bob.stderr).contains("InputNotCommitted"));
+    let alice = zkinfer_json(&[
+        "submit",
+        &alice_proof,
+        "--rpc-url",
+        &anvil.url,
+        "--consumer",
+        &oracle,
+        "--private-key",
+        ANVIL_KEY,
+    ]);
+    let expected = read_json(&alice_proof)["output_data"][0][0]
+        .as_f64()
+        .unwrap();
+    assert_eq!(alice["outputs"][0].as_f64().unwrap(), expected);
+
+    // Alice's packed inputs (the instances of a public-input build) are not in her calldata.
+    let (_, public_proof) = build_with("privacy_public_ref", "public", "public", &alice_input);
+    let public = read_json(&public_proof);
+    let n = public["num_inputs"].as_u64().unwrap() as usize;
+    let hash: alloy::primitives::TxHash = alice["tx_hash"].as_str().unwrap().parse().unwrap();
+    let tx = provider
+        .get_transaction_by_hash(hash)
+        .await
+        .unwrap()
+        .unwrap();
+    let input = alloy::consensus::Transaction::input(&tx).clone();
+    let calldata = hex::encode(&input);
+    assert!(
+        calldata.contains(&read_json(&alice_proof)["proof"].as_str().unwrap()[2..]),
+        "not the submit tx"
+    );
+    for word in &public["instances"].as_array().unwrap()[..n] {
+        assert!(
+            !calldata.contains(&word.as_str().unwrap()[2..]),
+            "a packed input word is in the calldata"
+        );
+    }
+}
