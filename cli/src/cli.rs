@@ -79,6 +79,31 @@ pub(crate) struct QuantArgs {
     /// Who sees the outputs (same choices; hashed or private outputs stay out of proof files).
     #[arg(long, value_enum, default_value = "public")]
     pub(crate) output_visibility: VisibilityArg,
+    /// Parameters: `fixed` (circuit constants the verifying key commits to) or `hashed` (private
+    /// witnesses; every proof carries their salted Poseidon commitment, printed by `compile`).
+    #[arg(long, value_enum, default_value = "fixed")]
+    pub(crate) param_visibility: ParamVisibilityArg,
+    /// The model owner's salt for hashed parameters, 0x hex (default: random, kept in model.json).
+    #[arg(long)]
+    pub(crate) param_salt: Option<String>,
+}
+
+/// Visibility of the parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ParamVisibilityArg {
+    /// Circuit constants.
+    Fixed,
+    /// Private witnesses with a public commitment.
+    Hashed,
+}
+
+impl From<ParamVisibilityArg> for zkinfer_prover::commitment::ParamVisibility {
+    fn from(v: ParamVisibilityArg) -> Self {
+        match v {
+            ParamVisibilityArg::Fixed => Self::Fixed,
+            ParamVisibilityArg::Hashed => Self::Hashed,
+        }
+    }
 }
 
 /// Visibility of a group of values.

@@ -92,6 +92,14 @@ fn compile_step(
         privacy: zkinfer_prover::commitment::Privacy {
             inputs: quant.input_visibility.into(),
             outputs: quant.output_visibility.into(),
+            params: quant.param_visibility.into(),
+        },
+        param_salt: match &quant.param_salt {
+            Some(s) => Some(
+                zkinfer_prover::fixed::field_from_hex(s)
+                    .with_context(|| format!("--param-salt {s} is not a field element (0x hex)"))?,
+            ),
+            None => None,
         },
     };
     let settings = pipeline::compile_with(
@@ -177,6 +185,7 @@ fn settings_json(s: &Settings) -> Value {
         "fixed_cells": s.circuit.fixed_cells,
         "instances": s.circuit.num_instances,
         "privacy": s.privacy,
+        "param_commitment": s.param_commitment,
         "scale": s.quantization.scale.0,
         "calibration_samples": s.calibration_samples,
         "lookup_columns": s.circuit.lookup_columns,
@@ -202,6 +211,16 @@ fn compile(a: &CompileArgs) -> Result<Outcome> {
         s.circuit.lookup_cells,
         s.circuit.num_instances
     );
+    let p = s.privacy;
+    text.push_str(&format!(
+        "  visibility: inputs {:?}, outputs {:?}, parameters {:?}\n",
+        p.inputs, p.outputs, p.params
+    ));
+    if let Some(c) = &s.param_commitment {
+        text.push_str(&format!(
+            "  parameter commitment {c} (publish it; consumers pin it)\n"
+        ));
+    }
     text.push_str(&format!(
         "\n  {:<32} {:<20} {:>12} {:>12} {:>8}\n",
         "layer", "op", "advice cells", "lookups", "share"
@@ -427,6 +446,15 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
             .into_transaction_request(),
     };
     let r3 = chain.send(request, "registering the model").await?;
+    // A model with hashed parameters is trusted as the committed one only.
+    if let Some(c) = &settings.param_commitment {
+        let word =
+            U256::from_str_radix(c.trim_start_matches("0x"), 16).context("param commitment")?;
+        let pin = oracle
+            .requireParamCommitment(model_id, word)
+            .into_transaction_request();
+        chain.send(pin, "pinning the parameter commitment").await?;
+    }
     // A hashed-input model accepts only proofs about the submitter's committed data.
     if settings.privacy.inputs == zkinfer_prover::commitment::Visibility::Hashed {
         let bind = oracle

@@ -16,6 +16,7 @@ sol! {
         function registerModelWithKey(bytes32 modelId, address verifier, address key, uint32 numInputs, uint32 numOutputs, uint8 scale) external;
         function requireInputCommitment(bytes32 modelId) external;
         function commitInput(bytes32 modelId, uint256 commitment) external;
+        function requireParamCommitment(bytes32 modelId, uint256 commitment) external;
         function submitInference(bytes32 modelId, bytes calldata proof, uint256[] calldata instances) external returns (int256[] memory outputs);
         function latestInference(bytes32 modelId, address subject) external view returns (int256[] memory outputs, uint8 scale, uint64 blockNumber);
 
@@ -29,6 +30,7 @@ sol! {
         error ProofRejected();
         error NoInference(bytes32 modelId, address subject);
         error InputNotCommitted(uint256 expected, uint256 found);
+        error ParamCommitmentMismatch(uint256 expected, uint256 found);
         error InvalidDecimals(uint8 decimals);
     }
 

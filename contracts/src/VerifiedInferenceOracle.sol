@@ -48,6 +48,9 @@ contract VerifiedInferenceOracle {
     mapping(bytes32 => bool) public usedProofs;
     /// @notice Models whose first instance is an input commitment that must be the submitter's own.
     mapping(bytes32 => bool) public bindsInputs;
+    /// @notice For models with hashed (private) parameters: the commitment of the parameters the
+    /// owner trusts. Proofs carry it as their last instance; the verifying key does not bind them.
+    mapping(bytes32 => uint256) public paramCommitments;
     /// @notice Each account's committed input per model (a salted Poseidon commitment of its data,
     /// `zkinfer commitment`); a binding model accepts only proofs about this data from this account.
     mapping(bytes32 => mapping(address => uint256)) public inputCommitments;
@@ -80,6 +83,8 @@ contract VerifiedInferenceOracle {
     error ProofAlreadyUsed(bytes32 proofHash);
     /// @dev The verifier rejected the proof.
     error ProofRejected();
+    /// @dev The proof was made with other parameters than the committed model's.
+    error ParamCommitmentMismatch(uint256 expected, uint256 found);
     /// @dev The proof is about other data than the submitter committed to (or none is committed).
     error InputNotCommitted(uint256 expected, uint256 found);
     /// @dev At most 38 decimals are supported.
@@ -124,6 +129,17 @@ contract VerifiedInferenceOracle {
         bindsInputs[modelId] = true;
     }
 
+    /// @notice Pins the parameter commitment of a model with hashed parameters: proofs then have one
+    /// more instance (the last), which must equal `commitment`. Set once.
+    function requireParamCommitment(bytes32 modelId, uint256 commitment) external {
+        if (msg.sender != owner) revert NotOwner();
+        if (models[modelId].verifier == address(0)) revert UnknownModel(modelId);
+        if (commitment == 0 || commitment >= FIELD_MODULUS || paramCommitments[modelId] != 0) {
+            revert InvalidModel();
+        }
+        paramCommitments[modelId] = commitment;
+    }
+
     /// @notice Registers the caller's input commitment for `modelId` (replacing an earlier one).
     function commitInput(bytes32 modelId, uint256 commitment) external {
         if (commitment == 0 || commitment >= FIELD_MODULUS) revert InstanceNotInField(0);
@@ -154,8 +170,12 @@ contract VerifiedInferenceOracle {
     {
         Model memory model = models[modelId];
         if (model.verifier == address(0)) revert UnknownModel(modelId);
-        uint256 expected = uint256(model.numInputs) + model.numOutputs;
+        uint256 paramCommitment = paramCommitments[modelId];
+        uint256 expected = uint256(model.numInputs) + model.numOutputs + (paramCommitment == 0 ? 0 : 1);
         if (instances.length != expected) revert WrongInstanceCount(expected, instances.length);
+        if (paramCommitment != 0 && instances[expected - 1] != paramCommitment) {
+            revert ParamCommitmentMismatch(paramCommitment, instances[expected - 1]);
+        }
         for (uint256 i = 0; i < instances.length; ++i) {
             if (instances[i] >= FIELD_MODULUS) revert InstanceNotInField(i);
         }

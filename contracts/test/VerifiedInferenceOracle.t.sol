@@ -243,3 +243,46 @@ contract VerifiedInferenceOracleBindingTest is Test {
         oracle.commitInput(MODEL, 0);
     }
 }
+
+contract VerifiedInferenceOracleParamTest is Test {
+    bytes32 internal constant MODEL = keccak256("private model");
+
+    VerifiedInferenceOracle internal oracle;
+
+    function setUp() public {
+        oracle = new VerifiedInferenceOracle();
+        oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13);
+        oracle.requireParamCommitment(MODEL, 777);
+    }
+
+    function proof(uint256 paramCommitment) internal pure returns (uint256[] memory xs) {
+        xs = new uint256[](3);
+        xs[0] = 5;
+        xs[1] = 8192;
+        xs[2] = paramCommitment;
+    }
+
+    function test_acceptsTheCommittedModel() public {
+        int256[] memory outputs = oracle.submitInference(MODEL, hex"01", proof(777));
+        assertEq(outputs.length, 1, "one output");
+        assertEq(outputs[0], 8192, "output");
+    }
+
+    function test_rejectsOtherParameters() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.ParamCommitmentMismatch.selector, 777, 778)
+        );
+        oracle.submitInference(MODEL, hex"01", proof(778));
+        uint256[] memory short = new uint256[](2);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.WrongInstanceCount.selector, 3, 2));
+        oracle.submitInference(MODEL, hex"01", short);
+    }
+
+    function test_setOnceByTheOwner() public {
+        vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
+        oracle.requireParamCommitment(MODEL, 778);
+        vm.prank(address(0xBAD));
+        vm.expectRevert(VerifiedInferenceOracle.NotOwner.selector);
+        oracle.requireParamCommitment(MODEL, 778);
+    }
+}

@@ -79,9 +79,13 @@ pub struct Settings {
     pub output_shapes: Vec<Vec<usize>>,
     /// Number of calibration samples used.
     pub calibration_samples: usize,
-    /// Who sees the inputs and outputs.
+    /// Who sees the inputs, outputs and parameters.
     #[serde(default)]
     pub privacy: crate::commitment::Privacy,
+    /// With hashed parameters: their public commitment (the last instance of every proof), which
+    /// consumers pin to trust this committed model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param_commitment: Option<String>,
     /// Per-tensor ranges.
     pub nodes: Vec<NodeRange>,
     /// The circuit's shape.
@@ -98,6 +102,11 @@ impl Settings {
     /// Number of public instances that are packed input words (they come first).
     pub fn num_public_inputs(&self) -> usize {
         self.circuit.input_words
+    }
+
+    /// Public instances after the outputs: the parameter commitment when parameters are hashed.
+    pub fn num_param_instances(&self) -> usize {
+        usize::from(self.privacy.params == crate::commitment::ParamVisibility::Hashed)
     }
 
     /// Number of public instances that are outputs (they follow the inputs): one per output

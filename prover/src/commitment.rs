@@ -27,7 +27,20 @@ pub enum Visibility {
     Hashed,
 }
 
-/// The visibility of a model's inputs and outputs.
+/// Who sees the model's parameters (weights, biases, added constants).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamVisibility {
+    /// Circuit constants: the verifying key commits to them (a verifier can check a claimed
+    /// parameter set by recomputing the key).
+    #[default]
+    Fixed,
+    /// Private witnesses; the last public instance is their salted Poseidon commitment, which a
+    /// consumer pins to the committed model it trusts. The verifying key no longer binds them.
+    Hashed,
+}
+
+/// The visibility of a model's inputs, outputs and parameters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Privacy {
     /// The graph inputs.
@@ -36,6 +49,58 @@ pub struct Privacy {
     /// The graph outputs.
     #[serde(default)]
     pub outputs: Visibility,
+    /// The parameters.
+    #[serde(default)]
+    pub params: ParamVisibility,
+}
+
+/// The parameters of a model in commitment order, grouped by node and kind (weights, then
+/// biases): each group with the bit bound its values are range-checked to (`|v| < 2^bits`).
+pub fn param_groups(model: &crate::quantize::QuantizedModel) -> Vec<(usize, Vec<i64>, u32)> {
+    use crate::quantize::QOp;
+    let bits = |vs: &[i64]| {
+        let max = vs.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+        (u64::BITS - max.leading_zeros()).max(1)
+    };
+    let mut groups = Vec::new();
+    for (i, node) in model.nodes.iter().enumerate() {
+        let parts: Vec<Vec<i64>> = match &node.op {
+            QOp::Dense { weights, bias, .. } => vec![weights.clone(), bias.clone()],
+            QOp::Linear { terms, bias } => vec![
+                terms.iter().flatten().map(|(_, w)| *w).collect(),
+                bias.clone(),
+            ],
+            QOp::AddConst { values } => vec![values.clone()],
+            _ => continue,
+        };
+        for values in parts {
+            let b = bits(&values);
+            groups.push((i, values, b));
+        }
+    }
+    groups
+}
+
+/// The packed words of the parameters (as the circuit packs them: lanes `v + 2^bits`,
+/// little-endian, [`crate::circuit::lanes_per_word`] per word, per group).
+pub fn param_words(model: &crate::quantize::QuantizedModel) -> Vec<Fr> {
+    let mut words = Vec::new();
+    for (_, values, bits) in param_groups(model) {
+        let lane_bits = bits + 1;
+        for chunk in values.chunks(crate::circuit::lanes_per_word(lane_bits)) {
+            let word = chunk.iter().enumerate().fold(Fr::ZERO, |acc, (j, v)| {
+                let lane = crate::fixed::to_field(i128::from(*v) + (1i128 << bits));
+                acc + lane * Fr::from(2).pow_vartime([(j as u32 * lane_bits) as u64])
+            });
+            words.push(word);
+        }
+    }
+    words
+}
+
+/// The public commitment of a model's parameters under `salt`.
+pub fn param_commitment(model: &crate::quantize::QuantizedModel, salt: Fr) -> Fr {
+    commit(salt, &param_words(model))
 }
 
 /// iden3's Poseidon for width 3 on BN254: constants generated (Grain LFSR, first MDS candidate)

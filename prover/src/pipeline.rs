@@ -25,8 +25,10 @@ pub struct CircuitOptions {
     /// Try finer scales (see [`SCALE_CANDIDATES`]) and keep the one with the smallest error on
     /// the calibration samples that does not grow the circuit.
     pub search_scales: bool,
-    /// Visibility of the inputs and outputs.
+    /// Visibility of the inputs, outputs and parameters.
     pub privacy: crate::commitment::Privacy,
+    /// The model owner's salt for hashed parameters (random when absent).
+    pub param_salt: Option<Fr>,
 }
 
 impl Default for CircuitOptions {
@@ -35,6 +37,7 @@ impl Default for CircuitOptions {
             max_advice_columns: crate::circuit::MAX_ADVICE_COLUMNS,
             search_scales: false,
             privacy: Default::default(),
+            param_salt: None,
         }
     }
 }
@@ -74,8 +77,16 @@ pub fn compile_with(
     tracing::debug!(folded, "affine nodes folded into their producers");
     let samples = calibration.samples(&model)?;
     let maxima = calibrate(&model, &samples)?;
+    let param_salt =
+        (options.privacy.params == crate::commitment::ParamVisibility::Hashed).then(|| {
+            let salt = options.param_salt.unwrap_or_else(|| {
+                <Fr as halo2_base::halo2_proofs::halo2curves::ff::Field>::random(rand::rngs::OsRng)
+            });
+            crate::fixed::field_to_hex(&salt)
+        });
     let mut qmodel = quantize(&model, &maxima, config)?;
     qmodel.privacy = options.privacy;
+    qmodel.param_salt = param_salt.clone();
     // The quantization error on the calibration set; this also checks every sample fits the bounds.
     let mut error = crate::quantize::calibration_error(&model, &qmodel, &samples)?;
     tracing::info!(nodes = qmodel.nodes.len(), "planning circuit");
@@ -91,6 +102,7 @@ pub fn compile_with(
                 continue;
             };
             candidate.privacy = options.privacy;
+            candidate.param_salt = param_salt.clone();
             let Ok(candidate_error) =
                 crate::quantize::calibration_error(&model, &candidate, &samples)
             else {
@@ -123,6 +135,10 @@ pub fn compile_with(
         output_shapes: model.output_shapes(),
         calibration_samples: samples.len(),
         privacy: qmodel.privacy,
+        param_commitment: qmodel.param_salt.as_deref().map(|salt| {
+            let salt = crate::fixed::field_from_hex(salt).expect("written above");
+            crate::fixed::field_to_hex(&crate::commitment::param_commitment(&qmodel, salt))
+        }),
         nodes: qmodel
             .nodes
             .iter()

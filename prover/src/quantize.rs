@@ -164,9 +164,12 @@ pub struct QuantizedModel {
     pub outputs: Vec<TensorId>,
     /// Scales and margin used.
     pub config: QuantizationConfig,
-    /// Who sees the inputs and outputs.
+    /// Who sees the inputs, outputs and parameters.
     #[serde(default)]
     pub privacy: crate::commitment::Privacy,
+    /// The model owner's salt for hashed parameters (0x hex); secret, like the weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param_salt: Option<String>,
 }
 
 /// Per-tensor largest absolute value over calibration samples.
@@ -328,6 +331,7 @@ pub fn quantize(
         outputs: model.outputs.clone(),
         config,
         privacy: Default::default(),
+        param_salt: None,
     })
 }
 

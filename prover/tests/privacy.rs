@@ -1,19 +1,25 @@
-//! Input/output visibility on the bundled example: every combination of public, private and
-//! hashed inputs and outputs proves and verifies with the expected instances; a changed instance is
-//! rejected; private and hashed values appear nowhere in the proof file; a commitment changes with
-//! the data and the salt, and equals the one computed by circomlibjs (an independent Poseidon).
+//! Visibility on the bundled example: every combination of public, private and hashed inputs and
+//! outputs, with fixed or hashed parameters, proves and verifies with the expected instances; a
+//! changed instance is rejected; private and hashed values (and hashed weights) appear nowhere in
+//! the proof file; a commitment changes with the data and the salt, and equals the one computed by
+//! circomlibjs (an independent Poseidon). With hashed parameters, other weights under the same keys
+//! prove with another parameter commitment: the consumer's pin is what binds the model.
 
 mod common;
 
 use std::process::Command;
 
 use common::*;
+use zkinfer_prover::artifacts::{Artifact, ModelArtifact, Settings};
 use zkinfer_prover::artifacts::{BuildDir, ProofArtifact};
-use zkinfer_prover::commitment::{commit, Privacy, Visibility};
+use zkinfer_prover::commitment::{
+    commit, param_commitment, param_words, ParamVisibility, Privacy, Visibility,
+};
 use zkinfer_prover::fixed::{field_from_hex, field_to_hex};
 use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{self, CircuitOptions, SrsChoice};
+use zkinfer_prover::quantize::QOp;
 use zkinfer_prover::quantize::QuantizationConfig;
 
 const SALT: &str = "0x00000000000000000000000000000000000000000000000000000000000c0ffe";
@@ -26,12 +32,17 @@ fn input(salt: Option<&str>, bump: f64) -> InputData {
 }
 
 /// compile (with `privacy`) + dev setup + prove; returns the build and the proof file.
-fn build(privacy: Privacy) -> (BuildDir, ProofArtifact) {
-    let name = format!("privacy-{:?}-{:?}", privacy.inputs, privacy.outputs).to_lowercase();
+fn build(test: &str, privacy: Privacy) -> (BuildDir, ProofArtifact) {
+    let name = format!(
+        "{test}-{:?}-{:?}-{:?}",
+        privacy.inputs, privacy.outputs, privacy.params
+    )
+    .to_lowercase();
     let dir = BuildDir::new(temp_dir(&name));
     let calibration = InputData::read(&example_file("calibration.json")).unwrap();
     let options = CircuitOptions {
         privacy,
+        param_salt: field_from_hex("0x77"),
         ..CircuitOptions::default()
     };
     let config = QuantizationConfig::default();
@@ -55,17 +66,25 @@ fn instances(proof: &ProofArtifact) -> Vec<Fr> {
 #[test]
 fn every_visibility_combination_proves_and_hides_what_it_should() {
     use Visibility::*;
-    let (public_dir, public_proof) = build(Privacy::default());
+    let (public_dir, public_proof) = build("combinations", Privacy::default());
     let public = instances(&public_proof);
     let input_words = public_proof.num_inputs;
     let (inputs_in_public, outputs_in_public) = public.split_at(input_words);
     assert!(input_words >= 1 && !outputs_in_public.is_empty());
     assert!(pipeline::verify(&public_dir, &public_proof).unwrap());
 
-    for inputs in [Public, Private, Hashed] {
-        for outputs in [Public, Private, Hashed] {
-            let privacy = Privacy { inputs, outputs };
-            let (dir, proof) = build(privacy);
+    for (inputs, outputs, params) in [Public, Private, Hashed]
+        .into_iter()
+        .flat_map(|i| [Public, Private, Hashed].map(|o| (i, o)))
+        .flat_map(|(i, o)| [ParamVisibility::Fixed, ParamVisibility::Hashed].map(|p| (i, o, p)))
+    {
+        {
+            let privacy = Privacy {
+                inputs,
+                outputs,
+                params,
+            };
+            let (dir, proof) = build("combinations", privacy);
             let what = format!("{privacy:?}");
             assert!(
                 pipeline::verify(&dir, &proof).unwrap(),
@@ -82,7 +101,8 @@ fn every_visibility_combination_proves_and_hides_what_it_should() {
                 Private => 0,
                 Hashed => 1,
             };
-            assert_eq!(got.len(), n_in + n_out, "{what}: instances");
+            let n_param = usize::from(params == ParamVisibility::Hashed);
+            assert_eq!(got.len(), n_in + n_out + n_param, "{what}: instances");
             assert_eq!(proof.num_inputs, n_in, "{what}: input instances");
 
             // What each instance must be.
@@ -93,9 +113,23 @@ fn every_visibility_combination_proves_and_hides_what_it_should() {
                 Hashed => assert_eq!(got[0], commit(salt, inputs_in_public), "{what}"),
             }
             match outputs {
-                Public => assert_eq!(&got[n_in..], outputs_in_public, "{what}"),
+                Public => assert_eq!(&got[n_in..n_in + n_out], outputs_in_public, "{what}"),
                 Private => {}
                 Hashed => assert_eq!(got[n_in], commit(salt, outputs_in_public), "{what}"),
+            }
+
+            let model = ModelArtifact::read(&dir.model()).unwrap().model;
+            let settings = Settings::read(&dir.settings()).unwrap();
+            let words = param_words(&model);
+            if params == ParamVisibility::Hashed {
+                let pinned = field_from_hex(settings.param_commitment.as_deref().unwrap()).unwrap();
+                assert_eq!(got[n_in + n_out], pinned, "{what}: parameter commitment");
+                assert_eq!(
+                    pinned,
+                    param_commitment(&model, field_from_hex("0x77").unwrap())
+                );
+            } else {
+                assert!(settings.param_commitment.is_none());
             }
 
             // Nothing private leaks into the proof file (the instances nor the proof bytes).
@@ -110,7 +144,16 @@ fn every_visibility_combination_proves_and_hides_what_it_should() {
             } else {
                 outputs_in_public
             };
-            for value in hidden_inputs.iter().chain(hidden_outputs) {
+            let hidden_params = if params == ParamVisibility::Hashed {
+                &words[..]
+            } else {
+                &[][..]
+            };
+            for value in hidden_inputs
+                .iter()
+                .chain(hidden_outputs)
+                .chain(hidden_params)
+            {
                 let hex = field_to_hex(value);
                 assert!(!text.contains(&hex[2..]), "{what}: {hex} leaked");
             }
@@ -152,6 +195,41 @@ fn every_visibility_combination_proves_and_hides_what_it_should() {
             }
         }
     }
+}
+
+/// With hashed parameters the keys do not fix the weights: a prover may change them and still
+/// produce a valid proof, but it then carries another parameter commitment than the published one.
+#[test]
+fn other_weights_under_the_same_keys_show_in_the_commitment() {
+    let privacy = Privacy {
+        params: ParamVisibility::Hashed,
+        ..Privacy::default()
+    };
+    let (dir, honest) = build("forged", privacy);
+    let settings = Settings::read(&dir.settings()).unwrap();
+    let published = field_from_hex(settings.param_commitment.as_deref().unwrap()).unwrap();
+    assert_eq!(*instances(&honest).last().unwrap(), published);
+
+    let mut artifact = ModelArtifact::read(&dir.model()).unwrap();
+    let last = artifact
+        .model
+        .nodes
+        .iter_mut()
+        .rev()
+        .find_map(|n| match &mut n.op {
+            QOp::Dense { bias, .. } | QOp::Linear { bias, .. } => Some(bias),
+            _ => None,
+        })
+        .unwrap();
+    last[0] += 1;
+    artifact.write(&dir.model()).unwrap();
+    let forged = pipeline::prove(&dir, &input(Some(SALT), 0.0)).unwrap();
+    assert!(
+        pipeline::verify(&dir, &forged).unwrap(),
+        "the keys do not bind hashed weights"
+    );
+    let carried = *instances(&forged).last().unwrap();
+    assert_ne!(carried, published, "other weights, same commitment");
 }
 
 #[test]

@@ -51,6 +51,22 @@ impl<'a> DenseChip<'a> {
         );
         self.gate.inner_product(ctx, a, b)
     }
+
+    /// `bias + Σ x · w` with the weights and bias in witness cells (hashed parameters): every
+    /// term is kept, zero or not, since the weights are the prover's.
+    pub fn accumulate_cells(
+        &self,
+        ctx: &mut Context<Fr>,
+        terms: impl IntoIterator<Item = (AssignedValue<Fr>, AssignedValue<Fr>)>,
+        bias: AssignedValue<Fr>,
+    ) -> AssignedValue<Fr> {
+        let (xs, ws): (Vec<_>, Vec<_>) = terms.into_iter().unzip();
+        let a = std::iter::once(QuantumCell::Existing(bias))
+            .chain(xs.into_iter().map(QuantumCell::Existing));
+        let b = std::iter::once(QuantumCell::Constant(Fr::one()))
+            .chain(ws.into_iter().map(QuantumCell::Existing));
+        self.gate.inner_product(ctx, a, b)
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 use serde::{Deserialize, Serialize};
 
-use crate::commitment::{commit_in_circuit, Visibility};
+use crate::commitment::{commit_in_circuit, param_groups, ParamVisibility, Visibility};
 use crate::fixed::to_field;
 use crate::quantize::{QOp, QuantizedModel};
 use crate::{Error, Result};
@@ -133,6 +133,23 @@ pub fn synthesize(
     let salt = (privacy.inputs == Visibility::Hashed || privacy.outputs == Visibility::Hashed)
         .then(|| ctx.load_witness(salt));
     let mut hashed_words = Vec::new();
+    // Hashed parameters: witness cells, range-checked and packed per group, committed below.
+    let mut params: Vec<Vec<Vec<AssignedValue<Fr>>>> = vec![Vec::new(); model.nodes.len()];
+    let mut param_words = Vec::new();
+    if privacy.params == ParamVisibility::Hashed {
+        for (node, values, bits) in param_groups(model) {
+            let cells: Vec<_> = values
+                .iter()
+                .map(|v| ctx.load_witness(to_field((*v).into())))
+                .collect();
+            let lanes: Vec<_> = cells
+                .iter()
+                .map(|c| range_check_signed(ctx, &range, *c, bits))
+                .collect();
+            param_words.extend(pack(ctx, &range, &lanes, bits + 1));
+            params[node].push(cells);
+        }
+    }
     let mut cells: Vec<Vec<AssignedValue<Fr>>> = Vec::with_capacity(model.nodes.len());
     let mut public = Vec::new();
     let mut costs = Vec::with_capacity(model.nodes.len());
@@ -158,7 +175,12 @@ pub fn synthesize(
                 }
                 xs
             }
-            _ => ops::lay_out(ctx, &range, lookups, model, node, &cells),
+            _ => {
+                let p = (privacy.params == ParamVisibility::Hashed
+                    && !params[cells.len()].is_empty())
+                .then(|| params[cells.len()].as_slice());
+                ops::lay_out(ctx, &range, lookups, model, node, &cells, p)
+            }
         };
         costs.push(NodeCost {
             name: node.name.clone(),
@@ -180,6 +202,15 @@ pub fn synthesize(
         }
         (Visibility::Private, _) => {}
         _ => public.extend(outputs),
+    }
+    if privacy.params == ParamVisibility::Hashed {
+        let salt = model
+            .param_salt
+            .as_deref()
+            .and_then(crate::fixed::field_from_hex)
+            .unwrap_or_default();
+        let salt = ctx.load_witness(salt);
+        public.push(commit_in_circuit(ctx, range.gate(), salt, &param_words));
     }
     let instances = public.iter().map(|c| *c.value()).collect();
     builder.assigned_instances = vec![public];

@@ -12,7 +12,8 @@ use crate::functions::table_value;
 use crate::model::Comparison;
 use crate::quantize::{QNode, QOp, QuantizedModel};
 
-/// The output cells of `node`, given the cells of every earlier tensor.
+/// The output cells of `node`, given the cells of every earlier tensor; `params` holds the node's
+/// parameter cells (weights then biases, or added constants) when parameters are hashed.
 pub(super) fn lay_out(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
@@ -20,6 +21,7 @@ pub(super) fn lay_out(
     model: &QuantizedModel,
     node: &QNode,
     cells: &[Vec<AssignedValue<Fr>>],
+    params: Option<&[Vec<AssignedValue<Fr>>]>,
 ) -> Vec<AssignedValue<Fr>> {
     let (s, ws) = (model.config.scale.0, model.config.weight_scale.0);
     let gate = range.gate();
@@ -32,6 +34,22 @@ pub(super) fn lay_out(
     match &node.op {
         QOp::Input { .. } => unreachable!("inputs are laid out by synthesize"),
         QOp::Dense {
+            in_features,
+            out_features,
+            ..
+        } if params.is_some() => {
+            let p = params.expect("checked");
+            crate::model::dense(arg(0), *in_features, *out_features, |row, n| {
+                let w = &p[0][n * in_features..(n + 1) * in_features];
+                let acc = dense.accumulate_cells(
+                    ctx,
+                    row.iter().copied().zip(w.iter().copied()),
+                    p[1][n],
+                );
+                rescale.rescale(ctx, acc, ws, node.bits).output
+            })
+        }
+        QOp::Dense {
             weights,
             bias,
             in_features,
@@ -41,6 +59,26 @@ pub(super) fn lay_out(
             let acc = dense.accumulate(ctx, row, w, bias[n]);
             rescale.rescale(ctx, acc, ws, node.bits).output
         }),
+        QOp::Linear { terms, .. } if params.is_some() => {
+            let p = params.expect("checked");
+            let mut at = 0;
+            terms
+                .iter()
+                .enumerate()
+                .map(|(n, t)| {
+                    let w = &p[0][at..at + t.len()];
+                    at += t.len();
+                    let xs = t.iter().map(|(i, _)| arg(0)[*i]);
+                    let acc = dense.accumulate_cells(ctx, xs.zip(w.iter().copied()), p[1][n]);
+                    rescale.rescale(ctx, acc, ws, node.bits).output
+                })
+                .collect()
+        }
+        QOp::AddConst { .. } if params.is_some() => arg(0)
+            .iter()
+            .zip(&params.expect("checked")[0])
+            .map(|(x, c)| gate.add(ctx, *x, *c))
+            .collect(),
         QOp::Linear { terms, bias } => terms
             .iter()
             .zip(bias)
