@@ -1,7 +1,9 @@
 //! Privacy on a real anvil. Every visibility combination (inputs and outputs public, private or
-//! hashed) verifies on the reusable verifier and a changed instance does not. A hashed-input model
-//! binds proofs to the submitter's committed data: Alice commits, proves and is accepted; Bob
-//! cannot submit Alice's proof; Alice's inputs appear nowhere in the calldata.
+//! hashed; parameters fixed or hashed) verifies on the reusable verifier and a changed instance does
+//! not. A hashed-input model binds proofs to the submitter's committed data: Alice commits, proves
+//! and is accepted; Bob cannot submit Alice's proof; Alice's inputs appear nowhere in the calldata.
+//! A hashed-parameter model is pinned to its published commitment: a proof made with other weights
+//! under the same keys is refused (ParamCommitmentMismatch).
 
 mod support;
 
@@ -21,6 +23,16 @@ sol! {
 
 /// compile with the given visibility (+ dev setup + prove with `input`).
 fn build_with(name: &str, inputs: &str, outputs: &str, input: &str) -> (String, String) {
+    build_params(name, inputs, outputs, "fixed", input)
+}
+
+fn build_params(
+    name: &str,
+    inputs: &str,
+    outputs: &str,
+    params: &str,
+    input: &str,
+) -> (String, String) {
     let dir = scratch(name);
     let build = dir.join("build");
     let proof = dir.join("proof.json");
@@ -35,6 +47,8 @@ fn build_with(name: &str, inputs: &str, outputs: &str, input: &str) -> (String, 
         inputs,
         "--output-visibility",
         outputs,
+        "--param-visibility",
+        params,
     ]);
     zkinfer_json(&["setup", path(&build), "--dev-srs"]);
     zkinfer_json(&["prove", path(&build), "--input", input, "-o", path(&proof)]);
@@ -76,10 +90,16 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_submit
     // All nine combinations on one reusable verifier.
     let mut reusable: Option<Address> = None;
     for inputs in ["public", "private", "hashed"] {
-        for outputs in ["public", "private", "hashed"] {
-            let name = format!("privacy_{inputs}_{outputs}");
-            let (build, proof_file) = build_with(&name, inputs, outputs, &alice_input);
-            let sol = std::path::Path::new(&build).parent().unwrap().join("Halo2Verifier.sol");
+        for (outputs, params) in ["public", "private", "hashed"]
+            .into_iter()
+            .flat_map(|o| ["fixed", "hashed"].map(|p| (o, p)))
+        {
+            let name = format!("privacy_{inputs}_{outputs}_{params}");
+            let (build, proof_file) = build_params(&name, inputs, outputs, params, &alice_input);
+            let sol = std::path::Path::new(&build)
+                .parent()
+                .unwrap()
+                .join("Halo2Verifier.sol");
             let generated = zkinfer_json(&[
                 "codegen",
                 &build,
@@ -188,6 +208,59 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_submit
         .as_f64()
         .unwrap();
     assert_eq!(alice["outputs"][0].as_f64().unwrap(), expected);
+
+    // A private model: the oracle is pinned to the published parameter commitment.
+    let (build, honest) = build_params("privacy_model", "public", "public", "hashed", &alice_input);
+    let deployed = zkinfer_json(&[
+        "deploy",
+        &build,
+        "--rpc-url",
+        &anvil.url,
+        "--private-key",
+        ANVIL_KEY,
+    ]);
+    let pinned_oracle = deployed["oracle"].as_str().unwrap().to_string();
+    let model_file = std::path::Path::new(&build).join("model.json");
+    let mut model = read_json(path(&model_file));
+    // The last layer's first bias, one step up.
+    let nodes = model["model"]["nodes"].as_array_mut().unwrap();
+    let last = nodes
+        .iter()
+        .rposition(|n| n["op"].get("Dense").is_some() || n["op"].get("Linear").is_some())
+        .unwrap();
+    let op = nodes[last]["op"].as_object_mut().unwrap();
+    let layer = op.values_mut().next().unwrap();
+    let bias = layer["bias"][0].as_i64().unwrap();
+    layer["bias"][0] = serde_json::json!(bias + 1);
+    std::fs::write(&model_file, model.to_string()).unwrap();
+    let forged = format!("{honest}.forged.json");
+    zkinfer_json(&["prove", &build, "--input", &alice_input, "-o", &forged]);
+    assert!(
+        zkinfer(&["verify", &build, &forged]).status.success(),
+        "other weights verify under the same keys"
+    );
+    let pinned_submit = |file: &str| {
+        zkinfer(&[
+            "submit",
+            file,
+            "--rpc-url",
+            &anvil.url,
+            "--consumer",
+            &pinned_oracle,
+            "--private-key",
+            ANVIL_KEY,
+        ])
+    };
+    let refused = pinned_submit(&forged);
+    assert!(
+        !refused.status.success(),
+        "the oracle accepted other weights"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("ParamCommitmentMismatch"));
+    assert!(
+        pinned_submit(&honest).status.success(),
+        "the committed model was refused"
+    );
 
     // Alice's packed inputs (the instances of a public-input build) are not in her calldata.
     let (_, public_proof) = build_with("privacy_public_ref", "public", "public", &alice_input);
