@@ -125,10 +125,12 @@ impl Spec<Fr, 3, 2> for Iden3Spec {
 
 type Iden3 = Hash<Fr, Iden3Spec, ConstantLengthIden3<2>, 3, 2>;
 
-/// Round constants and MDS matrix, generated once.
-fn constants() -> &'static (Vec<[Fr; 3]>, [[Fr; 3]; 3]) {
-    static CONSTANTS: std::sync::OnceLock<(Vec<[Fr; 3]>, [[Fr; 3]; 3])> =
-        std::sync::OnceLock::new();
+/// Round constants (one row per round) and the MDS matrix.
+type Constants = (Vec<[Fr; 3]>, [[Fr; 3]; 3]);
+
+/// The constants, generated once.
+fn constants() -> &'static Constants {
+    static CONSTANTS: std::sync::OnceLock<Constants> = std::sync::OnceLock::new();
     CONSTANTS.get_or_init(|| {
         let (rc, mds, _) = Iden3Spec::constants();
         (rc, mds)

@@ -95,6 +95,7 @@ fn input_outside_the_calibrated_range_is_a_clear_error() {
     let dir = build("pv-range", QuantizationConfig::default());
     let input = InputData {
         input_data: vec![vec![40.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        salt: None,
     };
     let err = prove(&dir, &input).unwrap_err().to_string();
     assert!(
@@ -103,6 +104,7 @@ fn input_outside_the_calibrated_range_is_a_clear_error() {
     );
     let short = InputData {
         input_data: vec![vec![0.1, 0.2]],
+        salt: None,
     };
     let err = prove(&dir, &short).unwrap_err().to_string();
     assert!(

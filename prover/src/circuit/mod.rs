@@ -456,6 +456,46 @@ mod tests {
                 margin_bits: 1,
                 table_bits: 12,
             },
+            privacy: Default::default(),
+            param_salt: None,
+        }
+    }
+
+    /// Hashed inputs, outputs and parameters: three commitment instances, each binding.
+    #[test]
+    fn hashed_groups_are_committed_and_bind() {
+        use crate::commitment::{commit, param_commitment, ParamVisibility, Privacy, Visibility};
+        let mut model = tiny_model();
+        model.privacy = Privacy {
+            inputs: Visibility::Hashed,
+            outputs: Visibility::Hashed,
+            params: ParamVisibility::Hashed,
+        };
+        model.param_salt = Some(crate::fixed::field_to_hex(&Fr::from(99)));
+        let params = plan(&model, 4).unwrap();
+        let values = model.forward(&[vec![3, -2, 5]], true).unwrap();
+        let salt = Fr::from(7);
+        let (circuit, instances) = mock_circuit_salted(&model, &params, &values, salt);
+        assert_eq!(instances.len(), 3);
+        let outputs: Vec<Fr> = values[2].iter().map(|v| to_field(*v)).collect();
+        assert_eq!(instances[1], commit(salt, &outputs));
+        assert_eq!(instances[2], param_commitment(&model, Fr::from(99)));
+        let k = params.k as u32;
+        assert!(MockProver::run(k, &circuit, vec![instances.clone()])
+            .unwrap()
+            .verify()
+            .is_ok());
+        for i in 0..instances.len() {
+            let mut bad = instances.clone();
+            bad[i] += Fr::one();
+            let (circuit, _) = mock_circuit_salted(&model, &params, &values, salt);
+            assert!(
+                MockProver::run(k, &circuit, vec![bad])
+                    .unwrap()
+                    .verify()
+                    .is_err(),
+                "commitment instance {i} changed and accepted"
+            );
         }
     }
 
