@@ -522,7 +522,11 @@ impl VerifierPlan {
         let set = |words: &mut Vec<Word>, at: usize, value: usize| words[at] = uint(value as u64);
         words[header::MAGIC][..MAGIC.len()].copy_from_slice(MAGIC);
         set(&mut words, header::K, self.k as usize);
-        words[header::N_INV] = scalar(Fr::from(1u64 << self.k).invert().unwrap());
+        words[header::N_INV] = scalar(
+            Fr::from(1u64 << self.k)
+                .invert()
+                .expect("n is not zero in Fr"),
+        );
         words[header::TRANSCRIPT_REPR] = scalar(self.transcript_repr);
         set(&mut words, header::NUM_INSTANCES, self.num_instances);
         set(&mut words, header::NUM_ADVICE, self.num_advice);
@@ -556,7 +560,7 @@ impl VerifierPlan {
         words.extend(self.constants.iter().map(|c| scalar(*c)));
 
         let omega = omega(self.k);
-        let omega_inv = omega.invert().unwrap();
+        let omega_inv = omega.invert().expect("a root of unity is not zero");
         let at = words.len();
         set(&mut words, header::LAGRANGE_OFF, at);
         for i in 0..self.num_instances.max(1) {
@@ -652,7 +656,7 @@ pub fn rotate(omega: Fr, r: i32) -> Fr {
     } else {
         omega
             .invert()
-            .unwrap()
+            .expect("a root of unity is not zero")
             .pow_vartime([r.unsigned_abs() as u64])
     }
 }
@@ -707,7 +711,7 @@ fn rotation_sets(
                             acc * (rotate(omega, rk) - rotate(omega, rm))
                         })
                         .invert()
-                        .unwrap()
+                        .expect("distinct rotations give distinct points")
                 })
                 .collect();
             RotationSet {
@@ -958,7 +962,7 @@ pub fn g1_words(p: &G1Affine) -> [Word; 2] {
     if bool::from(coords.is_none()) {
         return [[0u8; 32]; 2];
     }
-    let coords = coords.unwrap();
+    let coords = coords.expect("not the identity");
     let word = |f: &zkinfer_prover::halo2_base::halo2_proofs::halo2curves::bn256::Fq| {
         let mut w = f.to_repr();
         w.reverse();

@@ -170,7 +170,10 @@ fn fq_montgomery(bytes: &[u8]) -> Option<Fq> {
     let repr: [u8; 32] = bytes.try_into().ok()?;
     let m = Option::<Fq>::from(Fq::from_repr(repr))?;
     // m = x·R mod q with R = 2^256 mod q.
-    let r_inv = Fq::from(2u64).pow_vartime([256]).invert().unwrap();
+    let r_inv = Fq::from(2u64)
+        .pow_vartime([256])
+        .invert()
+        .expect("2^256 mod q is not zero");
     Some(m * r_inv)
 }
 
