@@ -34,10 +34,12 @@ contract VerifiedInferenceOracle {
     }
 
     /// @notice The latest verified inference of a subject for a model.
+    /// Outputs are stored packed as `int64` (four per slot) when they all fit, which fixed-point
+    /// outputs do; otherwise (e.g. a hashed-output commitment) as `int256`.
     struct Inference {
-        int256[] outputs;
+        int64[] outputs;
+        int256[] wideOutputs;
         uint64 blockNumber;
-        bytes32 proofHash;
     }
 
     /// @notice Who may register models.
@@ -209,9 +211,22 @@ contract VerifiedInferenceOracle {
             outputs[i] = decodeSigned(instances[model.numInputs + i]);
         }
         Inference storage inference = _latest[modelId][msg.sender];
-        inference.outputs = outputs;
+        if (_fitsInt64(outputs)) {
+            if (inference.wideOutputs.length != 0) delete inference.wideOutputs;
+            int64[] storage packed = inference.outputs;
+            while (packed.length > outputs.length) packed.pop();
+            for (uint256 i = 0; i < outputs.length; ++i) {
+                // casting to 'int64' is safe: _fitsInt64 checked every value
+                // forge-lint: disable-next-line(unsafe-typecast)
+                if (i < packed.length) packed[i] = int64(outputs[i]);
+                // forge-lint: disable-next-line(unsafe-typecast)
+                else packed.push(int64(outputs[i]));
+            }
+        } else {
+            if (inference.outputs.length != 0) delete inference.outputs;
+            inference.wideOutputs = outputs;
+        }
         inference.blockNumber = uint64(block.number);
-        inference.proofHash = proofHash;
         emit InferenceVerified(modelId, msg.sender, proofHash, outputs);
     }
 
@@ -224,7 +239,7 @@ contract VerifiedInferenceOracle {
     {
         Inference storage inference = _latest[modelId][subject];
         if (inference.blockNumber == 0) revert NoInference(modelId, subject);
-        return (inference.outputs, models[modelId].scale, inference.blockNumber);
+        return (_outputs(inference), models[modelId].scale, inference.blockNumber);
     }
 
     /// @notice The latest verified outputs of `subject` for `modelId` as decimal fixed point: each value is
@@ -242,11 +257,27 @@ contract VerifiedInferenceOracle {
         // outputs above 2^128, which no fixed-point model output reaches; checked arithmetic
         // reverts rather than wraps if one ever does.
         int256 unit = int256(10 ** uint256(decimals));
-        values = new int256[](inference.outputs.length);
+        values = _outputs(inference);
         for (uint256 i = 0; i < values.length; ++i) {
-            values[i] = (inference.outputs[i] * unit) / int256(1 << scale);
+            values[i] = (values[i] * unit) / int256(1 << scale);
         }
         return (values, inference.blockNumber);
+    }
+
+    function _fitsInt64(int256[] memory values) internal pure returns (bool) {
+        for (uint256 i = 0; i < values.length; ++i) {
+            if (values[i] < type(int64).min || values[i] > type(int64).max) return false;
+        }
+        return true;
+    }
+
+    function _outputs(Inference storage inference) internal view returns (int256[] memory values) {
+        if (inference.wideOutputs.length != 0) return inference.wideOutputs;
+        int64[] storage packed = inference.outputs;
+        values = new int256[](packed.length);
+        for (uint256 i = 0; i < values.length; ++i) {
+            values[i] = packed[i];
+        }
     }
 
     /// @notice Decodes a field element as a signed integer: values above `(r-1)/2` are `x - r`.

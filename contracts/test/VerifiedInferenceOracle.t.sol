@@ -85,6 +85,29 @@ contract VerifiedInferenceOracleTest is Test {
         assertEq(values[0], (int256(output) * int256(10 ** uint256(decimals))) / 8192, "rescaled");
     }
 
+    function test_outputsBeyondInt64AreStoredWide() public {
+        // A hashed-output model's "output" is a commitment: a field element of any size.
+        int256 big = int256(1) << 200;
+        vm.prank(alice);
+        oracle.submitInference(MODEL, hex"01", instances(0, 0, big));
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored[0], big, "wide output");
+        // Then a small one replaces it, packed.
+        vm.prank(alice);
+        oracle.submitInference(MODEL, hex"02", instances(0, 0, -5));
+        (stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored.length, 1, "one output");
+        assertEq(stored[0], -5, "packed output");
+    }
+
+    function testFuzz_storedOutputsRoundTrip(int256 out) public {
+        out = int256(bound(uint256(out), 0, type(uint128).max)) - int256(uint256(type(uint128).max / 2));
+        vm.prank(alice);
+        oracle.submitInference(MODEL, hex"01", instances(1, 2, out));
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored[0], out, "round trip");
+    }
+
     function test_submitInference_failsForUnknownModel() public {
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.UnknownModel.selector, bytes32(0)));
         oracle.submitInference(bytes32(0), hex"01", instances(1, 2, 3));
