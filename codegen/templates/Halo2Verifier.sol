@@ -442,8 +442,11 @@ contract Halo2Verifier {
                         mstore(0x280, mload(q))
                         mstore(0x2a0, mload(add(q, 0x20)))
                     }
-                    mstore(0x2c0, scalar)
-                    if iszero(staticcall(gas(), 0x07, 0x280, 0x60, 0x280, 0x40)) { fail(0x84e81692) }
+                    // A scalar of 1 (the first commitment of the first set) needs no ecMul.
+                    if iszero(eq(scalar, 1)) {
+                        mstore(0x2c0, scalar)
+                        if iszero(staticcall(gas(), 0x07, 0x280, 0x60, 0x280, 0x40)) { fail(0x84e81692) }
+                    }
                     if iszero(staticcall(gas(), 0x06, 0x240, 0x80, 0x240, 0x40)) { fail(0x84e81692) }
                 }
                 msmTerm(hw(25), hw(26), sub(R, mload(0x140)))
