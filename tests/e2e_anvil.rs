@@ -41,31 +41,12 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     let score = artifact["output_data"][0][0].as_f64().unwrap();
 
     let anvil = Anvil::start();
-    let deployed = zkinfer_json(&[
-        "deploy",
-        &build,
-        "--rpc-url",
-        &anvil.url,
-        "--private-key",
-        ANVIL_KEY,
-    ]);
+    let deployed = deploy(&build, &anvil.url, &[]);
     let oracle_addr = deployed["oracle"].as_str().unwrap().to_string();
     let lending_addr: Address = deployed["lending"].as_str().unwrap().parse().unwrap();
     assert!(deployed["verifier_runtime_bytes"].as_u64().unwrap() <= 24_576);
-    let submit = |file: &str, key: &str| {
-        zkinfer(&[
-            "submit",
-            file,
-            "--rpc-url",
-            &anvil.url,
-            "--consumer",
-            &oracle_addr,
-            "--private-key",
-            key,
-        ])
-    };
     let rejected = |file: &str, reason: &str| {
-        let out = submit(file, ANVIL_KEY_2);
+        let out = submit(file, &anvil.url, &oracle_addr, ANVIL_KEY_2);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{file} accepted");
         assert!(
@@ -158,16 +139,7 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     );
 
     // The honest proof is accepted; the stored output is the proof's output.
-    let accepted = zkinfer_json(&[
-        "submit",
-        &proof,
-        "--rpc-url",
-        &anvil.url,
-        "--consumer",
-        &oracle_addr,
-        "--private-key",
-        ANVIL_KEY,
-    ]);
+    let accepted = submit_json(&proof, &anvil.url, &oracle_addr, ANVIL_KEY);
     let gas = accepted["gas_used"].as_u64().unwrap();
     assert!(gas > 200_000 && gas < 1_000_000, "gas {gas}");
     assert_eq!(accepted["outputs"][0].as_f64().unwrap(), score);

@@ -152,14 +152,7 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_submit
     // Binding: a hashed-input model through the oracle.
     let (build, alice_proof) = build_with("privacy_bind", "hashed", "public", &alice_input);
     let bob_input = salted_input("privacy_bob", "0xb0b", 0.5);
-    let deployed = zkinfer_json(&[
-        "deploy",
-        &build,
-        "--rpc-url",
-        &anvil.url,
-        "--private-key",
-        ANVIL_KEY,
-    ]);
+    let deployed = deploy(&build, &anvil.url, &[]);
     let oracle = deployed["oracle"].as_str().unwrap().to_string();
     for (input, key) in [(&alice_input, ANVIL_KEY), (&bob_input, ANVIL_KEY_2)] {
         let c = zkinfer_json(&[
@@ -176,34 +169,13 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_submit
         ]);
         assert!(c["gas_used"].as_u64().unwrap() > 21_000);
     }
-    let submit = |key: &str| {
-        zkinfer(&[
-            "submit",
-            &alice_proof,
-            "--rpc-url",
-            &anvil.url,
-            "--consumer",
-            &oracle,
-            "--private-key",
-            key,
-        ])
-    };
-    let bob = submit(ANVIL_KEY_2);
+    let bob = submit(&alice_proof, &anvil.url, &oracle, ANVIL_KEY_2);
     assert!(
         !bob.status.success(),
         "Bob submitted a proof about Alice's data"
     );
     assert!(String::from_utf8_lossy(&bob.stderr).contains("InputNotCommitted"));
-    let alice = zkinfer_json(&[
-        "submit",
-        &alice_proof,
-        "--rpc-url",
-        &anvil.url,
-        "--consumer",
-        &oracle,
-        "--private-key",
-        ANVIL_KEY,
-    ]);
+    let alice = submit_json(&alice_proof, &anvil.url, &oracle, ANVIL_KEY);
     let expected = read_json(&alice_proof)["output_data"][0][0]
         .as_f64()
         .unwrap();
@@ -211,14 +183,7 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_submit
 
     // A private model: the oracle is pinned to the published parameter commitment.
     let (build, honest) = build_params("privacy_model", "public", "public", "hashed", &alice_input);
-    let deployed = zkinfer_json(&[
-        "deploy",
-        &build,
-        "--rpc-url",
-        &anvil.url,
-        "--private-key",
-        ANVIL_KEY,
-    ]);
+    let deployed = deploy(&build, &anvil.url, &[]);
     let pinned_oracle = deployed["oracle"].as_str().unwrap().to_string();
     let model_file = std::path::Path::new(&build).join("model.json");
     let mut model = read_json(path(&model_file));
@@ -239,18 +204,7 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_submit
         zkinfer(&["verify", &build, &forged]).status.success(),
         "other weights verify under the same keys"
     );
-    let pinned_submit = |file: &str| {
-        zkinfer(&[
-            "submit",
-            file,
-            "--rpc-url",
-            &anvil.url,
-            "--consumer",
-            &pinned_oracle,
-            "--private-key",
-            ANVIL_KEY,
-        ])
-    };
+    let pinned_submit = |file: &str| submit(file, &anvil.url, &pinned_oracle, ANVIL_KEY);
     let refused = pinned_submit(&forged);
     assert!(
         !refused.status.success(),

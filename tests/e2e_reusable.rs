@@ -38,19 +38,6 @@ fn proof_parts(file: &str) -> (Vec<u8>, Vec<U256>) {
     (proof, words)
 }
 
-fn deploy(build: &str, url: &str, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
-        "deploy",
-        build,
-        "--rpc-url",
-        url,
-        "--private-key",
-        ANVIL_KEY,
-    ];
-    args.extend_from_slice(extra);
-    zkinfer_json(&args)
-}
-
 fn address(v: &serde_json::Value) -> Address {
     v.as_str().unwrap().parse().unwrap()
 }
@@ -205,29 +192,11 @@ async fn reusable_verifier_accepts_honest_proofs_and_rejects_tampering_like_the_
         bytes[at] ^= 0x01;
         p["proof"] = serde_json::Value::String(format!("0x{}", hex::encode(bytes)));
     });
-    let out = zkinfer(&[
-        "submit",
-        &flipped,
-        "--rpc-url",
-        &anvil.url,
-        "--consumer",
-        &oracle,
-        "--private-key",
-        ANVIL_KEY_2,
-    ]);
+    let out = submit(&flipped, &anvil.url, &oracle, ANVIL_KEY_2);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("PointNotOnCurve"), "{stderr}");
-    let accepted = zkinfer_json(&[
-        "submit",
-        &proof_file,
-        "--rpc-url",
-        &anvil.url,
-        "--consumer",
-        &oracle,
-        "--private-key",
-        ANVIL_KEY,
-    ]);
+    let accepted = submit_json(&proof_file, &anvil.url, &oracle, ANVIL_KEY);
     assert!(accepted["gas_used"].as_u64().unwrap() > 200_000);
     let expected = read_json(&proof_file)["output_data"][0][0]
         .as_f64()

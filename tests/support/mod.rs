@@ -194,3 +194,45 @@ pub fn add_to_word(hex_word: &str, add: &str) -> String {
     let b = U256::from_str_radix(add, 16).unwrap();
     format!("{:#066x}", a + b)
 }
+
+/// `zkinfer deploy BUILD` on `url` from anvil's first account, with `extra` flags; its JSON.
+pub fn deploy(build: &str, url: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "deploy",
+        build,
+        "--rpc-url",
+        url,
+        "--private-key",
+        ANVIL_KEY,
+    ];
+    args.extend_from_slice(extra);
+    zkinfer_json(&args)
+}
+
+/// `zkinfer submit FILE` to the oracle `consumer` from `key`.
+pub fn submit(file: &str, url: &str, consumer: &str, key: &str) -> Output {
+    zkinfer(&[
+        "submit",
+        file,
+        "--rpc-url",
+        url,
+        "--consumer",
+        consumer,
+        "--private-key",
+        key,
+    ])
+}
+
+/// [`submit`] that must succeed; its JSON.
+pub fn submit_json(file: &str, url: &str, consumer: &str, key: &str) -> Value {
+    zkinfer_json(&[
+        "submit",
+        file,
+        "--rpc-url",
+        url,
+        "--consumer",
+        consumer,
+        "--private-key",
+        key,
+    ])
+}

@@ -176,9 +176,8 @@ pub fn synthesize(
                 xs
             }
             _ => {
-                let p = (privacy.params == ParamVisibility::Hashed
-                    && !params[cells.len()].is_empty())
-                .then(|| params[cells.len()].as_slice());
+                // Only filled when parameters are hashed.
+                let p = (!params[cells.len()].is_empty()).then(|| params[cells.len()].as_slice());
                 ops::lay_out(ctx, &range, lookups, model, node, &cells, p)
             }
         };
