@@ -56,9 +56,15 @@ def send(url, to, *args):
 
 
 def main():
+    """`gas.py [MODEL...]`: all bench models, or the named ones merged into the earlier results."""
+    names = sys.argv[1:] or NAMES
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        sys.exit(f"unknown model(s) {unknown}; bench models: {NAMES}")
     run("cargo", "build", "--release", "-q", "-p", "zkinfer-cli")
-    shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir(parents=True)
+    for name in names:
+        shutil.rmtree(OUT / name, ignore_errors=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     port = socket.socket(); port.bind(("127.0.0.1", 0)); p = port.getsockname()[1]; port.close()
     anvil = subprocess.Popen([str(TOOLS / "anvil"), "--port", str(p), "--silent"])
     url = f"http://127.0.0.1:{p}"
@@ -66,7 +72,7 @@ def main():
     ezkl = ezkl_gas()
     rows, reusable = [], None
     try:
-        for name in NAMES:
+        for name in names:
             m, b = MODELS / name, OUT / name
             print(f"{name}: compile, setup, prove", file=sys.stderr)
             settings = zk("compile", f"{m}.onnx", "--calibration", f"{m}.calib.json", "-o", str(b))
@@ -104,6 +110,11 @@ def main():
             })
     finally:
         anvil.kill()
+    earlier = ROOT / "bench" / "gas.json"
+    if names != NAMES and earlier.exists():
+        fresh = {r["model"]: r for r in rows}
+        old = {r["model"]: r for r in json.loads(earlier.read_text())}
+        rows = [fresh.get(n) or old[n] for n in NAMES if n in fresh or n in old]
 
     lines = [
         "| model | k | EZKL verify gas | snark-verifier verify gas (ratio) | reusable verify gas (ratio) | oracle submit gas sv / reusable | deploy gas sv / key (+ verifier once) | runtime B sv / reusable + key | proof B | MSM points |",

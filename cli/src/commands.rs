@@ -179,7 +179,8 @@ fn settings_json(s: &Settings) -> Value {
         "model_id": s.model_id,
         "k": s.circuit.k,
         "advice_columns": s.circuit.base.num_advice_per_phase.first(),
-        "lookup_bits": s.circuit.base.lookup_bits,
+        "lookup_bits": s.circuit.lookup_bits(),
+        "fused_lookup": s.circuit.fused_lookup_bits.is_some(),
         "advice_cells": s.circuit.advice_cells,
         "lookup_cells": s.circuit.lookup_cells,
         "fixed_cells": s.circuit.fixed_cells,
@@ -198,14 +199,17 @@ fn settings_json(s: &Settings) -> Value {
 fn compile(a: &CompileArgs) -> Result<Outcome> {
     let s = compile_step(&a.model, &a.calibration, &a.out, &a.quant)?;
     let mut text = format!(
-        "compiled {} → {}\n  model id {}\n  k = {} ({} advice columns, {}-bit range table, {} lookup column triples, {} function table rows)\n  {} advice cells, {} range-checked cells, {} public values\n",
+        "compiled {} → {}\n  model id {}\n  k = {} ({} advice columns, {}-bit range table, {}, {} function table rows)\n  {} advice cells, {} range-checked cells, {} public values\n",
         a.model.display(),
         a.out.display(),
         s.model_id,
         s.circuit.k,
         s.circuit.base.num_advice_per_phase[0],
-        s.circuit.base.lookup_bits.unwrap_or(0),
-        s.circuit.lookup_columns,
+        s.circuit.lookup_bits(),
+        match s.circuit.fused_lookup_bits {
+            Some(_) => "range and functions fused in one lookup".to_string(),
+            None => format!("{} lookup column triples", s.circuit.lookup_columns),
+        },
         s.circuit.table_rows,
         s.circuit.advice_cells,
         s.circuit.lookup_cells,

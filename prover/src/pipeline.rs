@@ -286,8 +286,7 @@ pub fn commitments(dir: &BuildDir, input: &InputData) -> Result<Commitments> {
     let (mut circuit, instances) =
         crate::circuit::mock_circuit_salted(&model, &settings.circuit, &values, input.salt()?);
     // Never proven: clear it so that it drops quietly.
-    circuit.builder.clear();
-    circuit.lookups.clear();
+    circuit.clear();
     let inputs = (settings.privacy.inputs == Visibility::Hashed).then(|| instances[0]);
     let outputs = (settings.privacy.outputs == Visibility::Hashed)
         .then(|| instances[settings.num_public_inputs()]);

@@ -1,24 +1,41 @@
-//! The model circuit: halo2-base's gates and range table, plus one fixed table of
-//! `(tag, x, f(x))` rows for the model's nonlinear functions, looked up from advice columns.
+//! The model circuit: halo2-base's gates and range checks, plus one fixed table of
+//! `(tag, x, f(x))` rows for the model's nonlinear functions. The function lookups take one of
+//! two layouts ([`ModelCircuitParams::fused_lookup_bits`]):
 //!
-//! Unused lookup rows hold `(0, 0, 0)`, which matches the table's unused (zero) rows; every
-//! real row has `tag >= 1`, and the tag cell of a lookup is a circuit constant, so a lookup
-//! with tag `t` can only match the rows of function `t`.
+//! - **Separate** (several gate columns): halo2-base's own range lookup, and the `(tag, x, y)`
+//!   triples copied into dedicated advice columns. Unused lookup rows hold `(0, 0, 0)`, which
+//!   matches the table's unused (zero) rows; every real row has `tag >= 1`, and the tag cell of a
+//!   lookup is a circuit constant, so a lookup with tag `t` can only match the rows of function `t`.
+//! - **Fused** (one gate column): a single lookup serves range checks and functions, on the gate
+//!   column itself, with two fixed columns `s` (tag) and `u` (next-row flag):
+//!   `(s, s·a[r], u·a[r+1]) ∈ {(T, T·X, Y)}`. Range rows of the table are `(1, v, 0)` for
+//!   `v ∈ [0, 2^bits)`, function rows `(t + 1, (t + 1)·x, f(x))`, unused rows `(0, 0, 0)`. A
+//!   range-checked cell has `s = 1, u = 0`; a function lookup puts `x` at row `r` with
+//!   `s = t + 1, u = 1` and `y` at row `r + 1`; every other row has `s = u = 0`. The tag is
+//!   fixed per row and nonzero tags are invertible, so a row can only match its own function's
+//!   entries (or the range entries): no extra advice or σ columns and one lookup argument in
+//!   all, about ten fewer commitments for the verifier than the separate layout.
 
 use std::sync::Arc;
 
 use halo2_base::gates::circuit::{builder::BaseCircuitBuilder, BaseCircuitParams, BaseConfig};
+use halo2_base::gates::RangeChip;
 use halo2_base::halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Fixed};
 use halo2_base::halo2_proofs::poly::Rotation;
+use halo2_base::virtual_region::copy_constraints::SharedCopyConstraintManager;
 use halo2_base::virtual_region::lookups::LookupAnyManager;
 use halo2_base::virtual_region::manager::VirtualRegionManager;
+use halo2_base::{AssignedValue, Context, ContextCell};
 use serde::{Deserialize, Serialize};
 
 use crate::fixed::to_field;
 use crate::functions::table_value;
 use crate::quantize::{QOp, QuantizedModel};
+
+/// Phases of halo2-base's range chip (its private `MAX_PHASE`).
+const PHASES: usize = 3;
 
 /// Columns of one lookup: tag, input, output.
 pub const LOOKUP_WIDTH: usize = 3;
@@ -26,10 +43,24 @@ pub const LOOKUP_WIDTH: usize = 3;
 /// Shape parameters of [`ModelCircuit`].
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ModelCircuitParams {
-    /// halo2-base's parameters.
+    /// halo2-base's parameters (no lookup bits in the fused layout: the range lookup is ours).
     pub base: BaseCircuitParams,
-    /// Advice column triples for function lookups (0 when the model has none).
+    /// Advice column triples for function lookups (0 when the model has none, or when fused).
     pub lookup_columns: usize,
+    /// `Some(bits)`: the fused layout, whose range entries cover `[0, 2^bits)`.
+    #[serde(default)]
+    pub fused_lookup_bits: Option<usize>,
+}
+
+/// The fixed columns of the fused lookup.
+#[derive(Clone, Debug)]
+struct FusedConfig {
+    /// The gate column the lookup reads.
+    column: Column<Advice>,
+    /// Per row: 0, 1 (range check) or `tag + 1` (function lookup).
+    tag: Column<Fixed>,
+    /// Per row: 1 where the next row holds a function's output.
+    next: Column<Fixed>,
 }
 
 /// The constraint system of a model circuit.
@@ -38,36 +69,148 @@ pub struct ModelConfig {
     base: BaseConfig<Fr>,
     lookup_advice: Vec<[Column<Advice>; LOOKUP_WIDTH]>,
     table: [Column<Fixed>; LOOKUP_WIDTH],
+    fused: Option<FusedConfig>,
+}
+
+/// How a model's function lookups are recorded while it is laid out.
+pub enum FunctionLookups {
+    /// `(tag, x, y)` cells, copied into dedicated advice columns at synthesis.
+    Separate(LookupAnyManager<Fr, LOOKUP_WIDTH>),
+    /// `(tag, x)`: `x` on the single gate column, its output on the next row.
+    Fused(Vec<(u64, ContextCell)>),
+}
+
+impl FunctionLookups {
+    /// Proves `y = f_tag(x)` for a fresh witness `y` with the given value, and returns `y`.
+    pub fn look_up(
+        &mut self,
+        ctx: &mut Context<Fr>,
+        tag: u64,
+        x: AssignedValue<Fr>,
+        y: Fr,
+    ) -> AssignedValue<Fr> {
+        match self {
+            FunctionLookups::Separate(lookups) => {
+                let y = ctx.load_witness(y);
+                let tag = ctx.load_constant(Fr::from(tag));
+                lookups.add_lookup(ctx.tag(), [tag, x, y]);
+                y
+            }
+            FunctionLookups::Fused(rows) => {
+                // A fresh copy of x, so that its row carries no other lookup; y right below it.
+                let x_here = ctx.load_witness(*x.value());
+                ctx.constrain_equal(&x, &x_here);
+                // Cells are only tracked where the fixed columns are assigned (not when proving).
+                if let Some(cell) = x_here.cell {
+                    rows.push((tag, cell));
+                }
+                ctx.load_witness(y)
+            }
+        }
+    }
+
+    /// Function lookups recorded so far.
+    pub fn len(&self) -> usize {
+        match self {
+            FunctionLookups::Separate(lookups) => lookups.total_rows(),
+            FunctionLookups::Fused(rows) => rows.len(),
+        }
+    }
+
+    /// Whether no function lookup was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets the recorded lookups (for circuits that are never synthesized).
+    pub fn clear(&mut self) {
+        match self {
+            FunctionLookups::Separate(lookups) => lookups.clear(),
+            FunctionLookups::Fused(rows) => rows.clear(),
+        }
+    }
 }
 
 /// A model's circuit: the halo2-base builder plus function lookups.
 pub struct ModelCircuit {
-    /// Gates, range checks, constants, instances.
+    /// Gates, constants, instances (and range checks, in the separate layout).
     pub builder: BaseCircuitBuilder<Fr>,
-    /// Cells `(tag, x, y)` to look up in the function table.
-    pub lookups: LookupAnyManager<Fr, LOOKUP_WIDTH>,
+    /// The function lookups.
+    pub lookups: FunctionLookups,
     /// The function table rows.
     pub table: Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
-    /// Lookup column triples.
+    /// Lookup column triples (separate layout).
     pub lookup_columns: usize,
+    /// The fused layout's range-check cells and range bits.
+    fused_range: Option<(usize, [LookupAnyManager<Fr, 1>; PHASES])>,
+    /// The builder's copy constraints (where each virtual cell landed).
+    copies: SharedCopyConstraintManager<Fr>,
 }
 
 impl ModelCircuit {
-    /// Wraps a builder; the lookups share its copy-constraint manager.
+    /// Wraps a builder; the lookups share its copy-constraint manager. `fused_lookup_bits`
+    /// selects the fused layout (the builder must then have no lookup bits of its own).
     pub fn new(
         mut builder: BaseCircuitBuilder<Fr>,
         table: Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
         lookup_columns: usize,
+        fused_lookup_bits: Option<usize>,
     ) -> Self {
         let witness_gen_only = builder.witness_gen_only();
         let copy_manager = builder.main(0).copy_manager.clone();
-        let lookups = LookupAnyManager::new(witness_gen_only, copy_manager);
+        let (lookups, fused_range) = match fused_lookup_bits {
+            None => (
+                FunctionLookups::Separate(LookupAnyManager::new(
+                    witness_gen_only,
+                    copy_manager.clone(),
+                )),
+                None,
+            ),
+            Some(bits) => (
+                FunctionLookups::Fused(Vec::new()),
+                Some((
+                    bits,
+                    std::array::from_fn(|_| {
+                        LookupAnyManager::new(witness_gen_only, copy_manager.clone())
+                    }),
+                )),
+            ),
+        };
         ModelCircuit {
             builder,
             lookups,
             table,
             lookup_columns,
+            fused_range,
+            copies: copy_manager,
         }
+    }
+
+    /// The range chip the layout uses: halo2-base's, or the fused lookup's.
+    pub fn range_chip(&self) -> RangeChip<Fr> {
+        match &self.fused_range {
+            Some((bits, managers)) => RangeChip::new(*bits, managers.clone()),
+            None => self.builder.range_chip(),
+        }
+    }
+
+    /// Forgets every recorded cell (for circuits that are never synthesized).
+    pub fn clear(&mut self) {
+        self.builder.clear();
+        self.lookups.clear();
+        if let Some((_, managers)) = &mut self.fused_range {
+            managers.iter_mut().for_each(LookupAnyManager::clear);
+        }
+    }
+
+    /// Rows of the fused table: the range entries, then the function entries.
+    fn fused_table(&self, bits: usize) -> impl Iterator<Item = [Fr; LOOKUP_WIDTH]> + '_ {
+        let range = (0..1u64 << bits).map(|v| [Fr::one(), Fr::from(v), Fr::zero()]);
+        let functions = self.table.iter().map(|[t, x, y]| {
+            let t = *t + Fr::one();
+            [t, t * x, *y]
+        });
+        range.chain(functions)
     }
 }
 
@@ -107,6 +250,7 @@ impl Circuit<Fr> for ModelCircuit {
         ModelCircuitParams {
             base: self.builder.config_params.clone(),
             lookup_columns: self.lookup_columns,
+            fused_lookup_bits: self.fused_range.as_ref().map(|(bits, _)| *bits),
         }
     }
 
@@ -124,6 +268,28 @@ impl Circuit<Fr> for ModelCircuit {
             meta.fixed_column(),
             meta.fixed_column(),
         ];
+        if params.fused_lookup_bits.is_some() {
+            let column = base.gate().basic_gates[0][0].value;
+            let fused = FusedConfig {
+                column,
+                tag: meta.fixed_column(),
+                next: meta.fixed_column(),
+            };
+            meta.lookup_any("range and function table", |m| {
+                let s = m.query_fixed(fused.tag, Rotation::cur());
+                let u = m.query_fixed(fused.next, Rotation::cur());
+                let a = m.query_advice(column, Rotation::cur());
+                let b = m.query_advice(column, Rotation::next());
+                let [t, tx, ty] = table.map(|c| m.query_fixed(c, Rotation::cur()));
+                vec![(s.clone(), t), (s * a, tx), (u * b, ty)]
+            });
+            return ModelConfig {
+                base,
+                lookup_advice: Vec::new(),
+                table,
+                fused: Some(fused),
+            };
+        }
         let lookup_advice = (0..params.lookup_columns)
             .map(|_| {
                 let cols = [
@@ -152,6 +318,7 @@ impl Circuit<Fr> for ModelCircuit {
             base,
             lookup_advice,
             table,
+            fused: None,
         }
     }
 
@@ -169,9 +336,15 @@ impl Circuit<Fr> for ModelCircuit {
             config.base.clone(),
             layouter.namespace(|| "model"),
         )?;
+        if let (Some(fused), Some((bits, _))) = (&config.fused, &self.fused_range) {
+            return self.assign_fused(&config, fused, *bits, layouter);
+        }
         if self.lookup_columns == 0 {
             return Ok(());
         }
+        let FunctionLookups::Separate(lookups) = &self.lookups else {
+            return Err(Error::Synthesis);
+        };
         layouter.assign_region(
             || "function table",
             |mut region| {
@@ -180,7 +353,88 @@ impl Circuit<Fr> for ModelCircuit {
                         region.assign_fixed(*col, row, *value);
                     }
                 }
-                self.lookups.assign_raw(&config.lookup_advice, &mut region);
+                lookups.assign_raw(&config.lookup_advice, &mut region);
+                Ok(())
+            },
+        )
+    }
+}
+
+impl Drop for ModelCircuit {
+    /// The fused range cells are read at synthesis, never "assigned" as halo2-base's lookup
+    /// manager means it: forget them so that the manager does not warn when dropped.
+    fn drop(&mut self) {
+        if let Some((_, managers)) = &mut self.fused_range {
+            managers.iter_mut().for_each(LookupAnyManager::clear);
+        }
+    }
+}
+
+impl ModelCircuit {
+    /// Assigns the fused table and, at keygen, the per-row tags of the gate column.
+    fn assign_fused(
+        &self,
+        config: &ModelConfig,
+        fused: &FusedConfig,
+        bits: usize,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
+        let usable = config.base.gate().max_rows;
+        let FunctionLookups::Fused(functions) = &self.lookups else {
+            return Err(Error::Synthesis);
+        };
+        let Some((_, range)) = &self.fused_range else {
+            return Err(Error::Synthesis);
+        };
+        layouter.assign_region(
+            || "range and function table",
+            |mut region| {
+                let mut rows = 0;
+                for (row, entry) in self.fused_table(bits).enumerate() {
+                    for (col, value) in config.table.iter().zip(entry) {
+                        region.assign_fixed(*col, row, value);
+                    }
+                    rows = row + 1;
+                }
+                // Unused rows must keep one all-zero entry for the rows without a lookup.
+                if rows >= usable {
+                    return Err(Error::NotEnoughRowsAvailable {
+                        current_k: config.base.gate().max_rows.ilog2() + 1,
+                    });
+                }
+                if self.builder.witness_gen_only() {
+                    return Ok(());
+                }
+                let copies = self.copies.lock().map_err(|_| Error::Synthesis)?;
+                let row_of = |cell: &ContextCell| -> Result<usize, Error> {
+                    let raw = copies.assigned_advices.get(cell).ok_or(Error::Synthesis)?;
+                    if raw.column != fused.column.into() || raw.row_offset + 1 >= usable {
+                        return Err(Error::Synthesis);
+                    }
+                    Ok(raw.row_offset)
+                };
+                // Each row carries at most one tag: a conflict is a layout bug, not a proof.
+                let mut tags = std::collections::BTreeMap::new();
+                let cells = range[0]
+                    .cells_to_lookup
+                    .lock()
+                    .map_err(|_| Error::Synthesis)?;
+                for [cell] in cells.values().flatten() {
+                    let row = row_of(cell.cell.as_ref().ok_or(Error::Synthesis)?)?;
+                    if *tags.entry(row).or_insert(Fr::one()) != Fr::one() {
+                        return Err(Error::Synthesis);
+                    }
+                }
+                for (tag, cell) in functions {
+                    let row = row_of(cell)?;
+                    if tags.insert(row, Fr::from(*tag) + Fr::one()).is_some() {
+                        return Err(Error::Synthesis);
+                    }
+                    region.assign_fixed(fused.next, row, Fr::one());
+                }
+                for (row, tag) in tags {
+                    region.assign_fixed(fused.tag, row, tag);
+                }
                 Ok(())
             },
         )
@@ -191,39 +445,77 @@ impl Circuit<Fr> for ModelCircuit {
 mod tests {
     use super::*;
     use halo2_base::gates::circuit::CircuitBuilderStage;
+    use halo2_base::gates::RangeInstructions;
     use halo2_base::halo2_proofs::dev::MockProver;
+    use halo2_base::halo2_proofs::plonk::Assigned;
+
+    /// Range bits of the fused test circuits.
+    const FUSED_BITS: usize = 6;
 
     /// A circuit with a table of `(1, x, x²)` for x in -8..8 and `(2, x, -x)`, looking up the
-    /// given `(tag, x, y)` triples (tags as constants, as the model layout does).
-    fn run(lookups: &[(u64, i128, i128)]) -> bool {
+    /// given `(tag, x, y)` triples and range-checking `ranged` to [`FUSED_BITS`] bits, in the
+    /// separate layout (`fused == false`) or the fused one.
+    fn run_with(fused: bool, lookups: &[(u64, i128, i128)], ranged: &[i128]) -> bool {
+        run_perturbed(fused, lookups, ranged, None).0
+    }
+
+    /// [`run_with`], with advice cell `perturb` (if any) incremented after the layout; returns
+    /// the verdict and the number of advice cells.
+    fn run_perturbed(
+        fused: bool,
+        lookups: &[(u64, i128, i128)],
+        ranged: &[i128],
+        perturb: Option<usize>,
+    ) -> (bool, usize) {
         let k = 8;
-        let builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
+        let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
             .use_k(k)
-            .use_lookup_bits(k - 1)
             .use_instance_columns(1);
+        if !fused {
+            builder = builder.use_lookup_bits(k - 1);
+        }
         let mut table = Vec::new();
         for x in -8i128..8 {
             table.push([Fr::from(1), to_field(x), to_field(x * x)]);
             table.push([Fr::from(2), to_field(x), to_field(-x)]);
         }
-        let mut circuit = ModelCircuit::new(builder, Arc::new(table), 1);
+        let bits = fused.then_some(FUSED_BITS);
+        let mut circuit = ModelCircuit::new(builder, Arc::new(table), usize::from(!fused), bits);
+        let range = circuit.range_chip();
         {
             let ctx = circuit.builder.main(0);
             for (tag, x, y) in lookups {
-                let tag = ctx.load_constant(Fr::from(*tag));
                 let x = ctx.load_witness(to_field(*x));
-                let y = ctx.load_witness(to_field(*y));
-                circuit.lookups.add_lookup(ctx.tag(), [tag, x, y]);
+                circuit.lookups.look_up(ctx, *tag, x, to_field(*y));
+                // Interleave range checks with the lookups, next to them.
+                for v in ranged {
+                    let v = ctx.load_witness(to_field(*v));
+                    range.range_check(ctx, v, FUSED_BITS);
+                }
+            }
+            if let Some(i) = perturb {
+                ctx.advice[i] += Assigned::Trivial(Fr::one());
             }
         }
+        let cells = circuit.builder.main(0).advice.len();
         circuit.builder.assigned_instances = vec![vec![]];
         circuit
             .builder
             .calculate_params(Some(super::super::BLINDING_ROWS));
-        MockProver::run(k as u32, &circuit, vec![vec![]])
+        let ok = MockProver::run(k as u32, &circuit, vec![vec![]])
             .unwrap()
             .verify()
-            .is_ok()
+            .is_ok();
+        circuit.clear();
+        (ok, cells)
+    }
+
+    /// Both layouts agree.
+    fn run(lookups: &[(u64, i128, i128)]) -> bool {
+        let separate = run_with(false, lookups, &[]);
+        let fused = run_with(true, lookups, &[]);
+        assert_eq!(separate, fused, "the layouts disagree on {lookups:?}");
+        fused
     }
 
     #[test]
@@ -250,5 +542,37 @@ mod tests {
         assert!(!run(&[(3, 1, 1)]));
         // The all-zero padding row must not serve as a real entry: (0, 0, 0) with tag 1 needs (1, 0, 0).
         assert!(!run(&[(2, 0, 1)]));
+    }
+
+    /// Every advice cell of a fused layout matters: the input, its copy on the lookup row, the
+    /// output below it and the range-checked value (at the top of its range, so that +1 leaves
+    /// it); changing any one is rejected.
+    #[test]
+    fn fused_layout_rejects_every_single_cell_change() {
+        let (lookups, ranged) = ([(1, 3, 9), (2, -4, 4), (1, -8, 64)], [63]);
+        let (ok, cells) = run_perturbed(true, &lookups, &ranged, None);
+        assert!(ok);
+        for i in 0..cells {
+            let (ok, _) = run_perturbed(true, &lookups, &ranged, Some(i));
+            assert!(!ok, "advice cell {i} of {cells} changed and accepted");
+        }
+    }
+
+    #[test]
+    fn fused_range_checks_accept_exactly_the_range() {
+        let honest = [(1, 3, 9), (2, -4, 4)];
+        assert!(run_with(true, &honest, &[0, 1, 63]));
+        assert!(!run_with(true, &honest, &[64]));
+        assert!(!run_with(true, &honest, &[5, 1 << 20]));
+        assert!(!run_with(true, &honest, &[-1]));
+        // Function entries are no range entries: T·X is (1 + 1)·(-8) = -16 and (2 + 1)·(-1) = -3
+        // in the table, yet neither passes a range check.
+        assert!(!run_with(true, &honest, &[-16]));
+        assert!(!run_with(true, &honest, &[-3]));
+        assert!(
+            run_with(false, &honest, &[63]),
+            "the separate layout range-checks too"
+        );
+        assert!(!run_with(false, &honest, &[64]));
     }
 }

@@ -19,7 +19,7 @@ mod select;
 pub(crate) mod testing;
 
 pub use dense::DenseChip;
-pub use lookup::{function_table, ModelCircuit, ModelCircuitParams, LOOKUP_WIDTH};
+pub use lookup::{function_table, FunctionLookups, ModelCircuit, ModelCircuitParams, LOOKUP_WIDTH};
 pub use relu::{Rectified, ReluChip};
 pub use rescale::{RescaleChip, Rescaled};
 pub use select::{magnitude_bits, SelectChip};
@@ -77,6 +77,10 @@ pub struct CircuitParams {
     /// Rows of the function table.
     #[serde(default)]
     pub table_rows: usize,
+    /// `Some(bits)`: range checks and functions share one lookup on the single gate column
+    /// (see [`ModelCircuitParams::fused_lookup_bits`]).
+    #[serde(default)]
+    pub fused_lookup_bits: Option<usize>,
 }
 
 impl CircuitParams {
@@ -85,7 +89,15 @@ impl CircuitParams {
         ModelCircuitParams {
             base: self.base.clone(),
             lookup_columns: self.lookup_columns,
+            fused_lookup_bits: self.fused_lookup_bits,
         }
+    }
+
+    /// Bits of one range-table entry.
+    pub fn lookup_bits(&self) -> usize {
+        self.fused_lookup_bits
+            .or(self.base.lookup_bits)
+            .unwrap_or_default()
     }
 }
 
@@ -125,9 +137,9 @@ pub fn synthesize(
     values: &[Vec<i128>],
     salt: Fr,
 ) -> Synthesis {
+    let range = circuit.range_chip();
     let builder = &mut circuit.builder;
-    let lookups = &circuit.lookups;
-    let range = builder.range_chip();
+    let lookups = &mut circuit.lookups;
     let ctx = builder.main(0);
     let privacy = model.privacy;
     let salt = (privacy.inputs == Visibility::Hashed || privacy.outputs == Visibility::Hashed)
@@ -264,14 +276,33 @@ fn lookups_in(node: &crate::quantize::QNode) -> usize {
     }
 }
 
-fn builder(stage: CircuitBuilderStage, k: usize) -> BaseCircuitBuilder<Fr> {
-    BaseCircuitBuilder::from_stage(stage)
+/// A planning builder: halo2-base's range table of `k - 1` bits, or none in the fused layout.
+fn builder(stage: CircuitBuilderStage, k: usize, fused: bool) -> BaseCircuitBuilder<Fr> {
+    let b = BaseCircuitBuilder::from_stage(stage)
         .use_k(k)
-        .use_lookup_bits(k - 1)
-        .use_instance_columns(1)
+        .use_instance_columns(1);
+    if fused {
+        b
+    } else {
+        b.use_lookup_bits(k - 1)
+    }
 }
 
+/// Range bits of the fused table at `2^k` rows: the largest that leaves room for the function
+/// rows and one all-zero row, at most `k - 1`.
+fn fused_bits(k: usize, table_rows: usize) -> Option<usize> {
+    let free = (1usize << k).checked_sub(BLINDING_ROWS + table_rows + 1)?;
+    let bits = (free.checked_ilog2()? as usize).min(k - 1);
+    (bits >= MIN_FUSED_BITS).then_some(bits)
+}
+
+/// Smallest range-table width of the fused layout (narrower tables cost many limbs).
+const MIN_FUSED_BITS: usize = 8;
+
 /// Chooses the circuit size and width, with a `k-1`-bit range table.
+///
+/// A model with functions that fits one gate column takes the fused layout (range checks and
+/// functions in one lookup on that column, with the range table narrowed to make room).
 ///
 /// Among layouts with at most `max_columns` advice columns it takes the smallest domain, unless a
 /// single column fits in at most 2^[`NARROW_MAX_K`] rows (or in no more rows than the widest
@@ -321,33 +352,61 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
         if table.len() + BLINDING_ROWS > 1 << k {
             continue;
         }
-        let mut c = ModelCircuit::new(builder(CircuitBuilderStage::Keygen, k), table.clone(), 0);
-        let synthesis = synthesize(&mut c, model, &values, Fr::zero());
-        let base = c.builder.calculate_params(Some(BLINDING_ROWS));
-        let stats = c.builder.statistics();
-        let lookup_rows = c.lookups.total_rows();
-        // Planning circuits are never synthesized; clear them so they drop quietly.
-        c.builder.clear();
-        c.lookups.clear();
-        let lookup_columns = lookup_rows.div_ceil((1 << k) - BLINDING_ROWS);
-        if base.num_advice_per_phase[0] <= max_columns {
-            return Ok(CircuitParams {
-                k,
-                base,
-                advice_cells: stats.gate.total_advice_per_phase[0],
-                lookup_cells: stats.total_lookup_advice_per_phase[0],
-                fixed_cells: stats.gate.total_fixed,
-                num_instances: synthesis.instances.len(),
-                input_words: synthesis.input_words,
-                node_costs: synthesis.costs,
-                lookup_columns,
-                table_rows: table.len(),
-            });
+        let fused = (!table.is_empty())
+            .then(|| fused_bits(k, table.len()))
+            .flatten();
+        if let Some(p) = fused.and_then(|bits| try_layout(model, &values, &table, k, Some(bits))) {
+            if p.base.num_advice_per_phase[0] == 1 {
+                return Ok(p);
+            }
+        }
+        if let Some(p) = try_layout(model, &values, &table, k, None) {
+            if p.base.num_advice_per_phase[0] <= max_columns {
+                return Ok(p);
+            }
         }
     }
     Err(Error::Circuit(format!(
         "the model does not fit in 2^{MAX_K} rows"
     )))
+}
+
+/// Lays out `model` at `2^k` rows (fused with the given range bits, or separate) and reports
+/// its shape; `None` when the range table does not fit.
+fn try_layout(
+    model: &QuantizedModel,
+    values: &[Vec<i128>],
+    table: &std::sync::Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
+    k: usize,
+    fused_lookup_bits: Option<usize>,
+) -> Option<CircuitParams> {
+    let b = builder(CircuitBuilderStage::Keygen, k, fused_lookup_bits.is_some());
+    let mut c = ModelCircuit::new(b, table.clone(), 0, fused_lookup_bits);
+    let synthesis = synthesize(&mut c, model, values, Fr::zero());
+    let base = c.builder.calculate_params(Some(BLINDING_ROWS));
+    let stats = c.builder.statistics();
+    let range_rows = c.range_chip().lookup_manager()[0].total_rows();
+    let function_rows = c.lookups.len();
+    // Planning circuits are never synthesized; clear them so they drop quietly.
+    c.clear();
+    let usable = (1usize << k) - BLINDING_ROWS;
+    let lookup_columns = match fused_lookup_bits {
+        Some(_) => 0,
+        None => function_rows.div_ceil(usable),
+    };
+    Some(CircuitParams {
+        k,
+        base,
+        advice_cells: stats.gate.total_advice_per_phase[0],
+        lookup_cells: range_rows,
+        fixed_cells: stats.gate.total_fixed,
+        num_instances: synthesis.instances.len(),
+        input_words: synthesis.input_words,
+        node_costs: synthesis.costs,
+        lookup_columns,
+        table_rows: table.len(),
+        fused_lookup_bits,
+    })
 }
 
 /// The circuit for key generation (values are placeholders).
@@ -369,6 +428,7 @@ fn circuit(
         builder,
         std::sync::Arc::new(function_table(model)),
         params.lookup_columns,
+        params.fused_lookup_bits,
     )
 }
 

@@ -4,9 +4,7 @@ use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 
-use halo2_base::virtual_region::lookups::LookupAnyManager;
-
-use super::{magnitude_bits, DenseChip, ReluChip, RescaleChip, SelectChip, LOOKUP_WIDTH};
+use super::{magnitude_bits, DenseChip, FunctionLookups, ReluChip, RescaleChip, SelectChip};
 use crate::fixed::{from_field, to_field};
 use crate::functions::table_value;
 use crate::model::Comparison;
@@ -17,7 +15,7 @@ use crate::quantize::{QNode, QOp, QuantizedModel};
 pub(super) fn lay_out(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
-    lookups: &LookupAnyManager<Fr, LOOKUP_WIDTH>,
+    lookups: &mut FunctionLookups,
     model: &QuantizedModel,
     node: &QNode,
     cells: &[Vec<AssignedValue<Fr>>],
@@ -210,10 +208,7 @@ pub(super) fn lay_out(
                 // Off the domain (keygen placeholders, or a dishonest input) any y fails the lookup.
                 let v = from_field(x_t.value()).unwrap_or(0);
                 let y = table_value(*func, v, *shift, s).unwrap_or(0);
-                let y = ctx.load_witness(to_field(y));
-                let tag = ctx.load_constant(Fr::from(*tag));
-                lookups.add_lookup(ctx.tag(), [tag, x_t, y]);
-                y
+                lookups.look_up(ctx, *tag, x_t, to_field(y))
             })
             .collect(),
         QOp::Reshape => arg(0).clone(),
