@@ -122,7 +122,7 @@ def main():
     ]
     for r in rows:
         e, s, u = r["ezkl_verify_gas"], r["snark_verifier"], r["reusable"]
-        ratio = lambda g: f"{g:,} ({g / e:.2f})" if e else f"{g:,}"
+        ratio = lambda g: f"{g:,} ({g / e:.3f})" if e else f"{g:,}"
         lines.append(
             f"| {r['model']} | {r['k']} | {e:,} | {ratio(s['verify_gas'])} | {ratio(u['verify_gas'])} | "
             f"{s['submit_gas']:,} / {u['submit_gas']:,} | {s['deploy_gas']:,} / {u['key_deploy_gas']:,}"

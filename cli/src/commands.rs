@@ -180,7 +180,7 @@ fn settings_json(s: &Settings) -> Value {
         "k": s.circuit.k,
         "advice_columns": s.circuit.base.num_advice_per_phase.first(),
         "lookup_bits": s.circuit.lookup_bits(),
-        "fused_lookup": s.circuit.fused_lookup_bits.is_some(),
+        "fused_lookup": s.circuit.fused.is_some(),
         "advice_cells": s.circuit.advice_cells,
         "lookup_cells": s.circuit.lookup_cells,
         "fixed_cells": s.circuit.fixed_cells,
@@ -206,8 +206,8 @@ fn compile(a: &CompileArgs) -> Result<Outcome> {
         s.circuit.k,
         s.circuit.base.num_advice_per_phase[0],
         s.circuit.lookup_bits(),
-        match s.circuit.fused_lookup_bits {
-            Some(_) => "range and functions fused in one lookup".to_string(),
+        match s.circuit.fused {
+            Some(_) => "range checks, constants and functions in one lookup".to_string(),
             None => format!("{} lookup column triples", s.circuit.lookup_columns),
         },
         s.circuit.table_rows,

@@ -308,8 +308,12 @@ contract Halo2Verifier {
                     let w := mload(off)
                     let a := mload(add(rb, and(shr(32, w), 0xffff)))
                     let b := mload(add(rb, and(shr(16, w), 0xffff)))
+                    // Cases in order of frequency (the switch tests them in turn).
                     switch shr(64, w)
                     case 3 { mstore(add(rb, and(shr(48, w), 0xffff)), mulmod(a, b, R)) }
+                    case 2 { mstore(add(rb, and(shr(48, w), 0xffff)), addmod(a, sub(R, b), R)) }
+                    case 9 { h := addmod(mulmod(h, mload(add(rb, 0x60)), R), mulmod(a, b, R), R) }
+                    case 1 { mstore(add(rb, and(shr(48, w), 0xffff)), addmod(a, b, R)) }
                     case 6 {
                         // c * (a + beta b + gamma)
                         b := addmod(addmod(a, mulmod(mload(add(rb, 0x20)), b, R), R), mload(add(rb, 0x40)), R)
@@ -320,12 +324,9 @@ contract Halo2Verifier {
                         b := addmod(addmod(a, b, R), mload(add(rb, 0x40)), R)
                         mstore(add(rb, and(shr(48, w), 0xffff)), mulmod(mload(add(rb, and(w, 0xffff))), b, R))
                     }
-                    case 9 { h := addmod(mulmod(h, mload(add(rb, 0x60)), R), mulmod(a, b, R), R) }
                     case 8 {
                         mstore(add(rb, and(shr(48, w), 0xffff)), addmod(mulmod(a, b, R), mload(add(rb, and(w, 0xffff))), R))
                     }
-                    case 1 { mstore(add(rb, and(shr(48, w), 0xffff)), addmod(a, b, R)) }
-                    case 2 { mstore(add(rb, and(shr(48, w), 0xffff)), addmod(a, sub(R, b), R)) }
                     case 5 { h := addmod(mulmod(h, mload(add(rb, 0x60)), R), a, R) }
                     case 4 { mstore(add(rb, and(shr(48, w), 0xffff)), mod(sub(R, a), R)) }
                     default { fail(0xa0c03121) }
@@ -367,6 +368,61 @@ contract Halo2Verifier {
                 mstore(0x160, add(xp, shl(5, nq)))
             }
 
+            // The set's Lagrange basis at u, into the work area: the key's denominators (without
+            // x) times x^-(s-1) times the products of u - x w^r over the set's other points
+            // (prefix products on the way up, suffix products on the way down).
+            function lagrangeBasis(at, sz, lagOff) {
+                let R := fr()
+                let acc := 1
+                for { let i := 1 } lt(i, sz) { i := add(i, 1) } { acc := mulmod(acc, mload(0x1c0), R) }
+                let basis := mload(0x160)
+                let pts := mload(0x180)
+                let rots := add(at, 0x60)
+                for { let k := 0 } lt(k, sz) { k := add(k, 1) } {
+                    mstore(add(basis, shl(5, k)), mulmod(mload(add(lagOff, shl(5, k))), acc, R))
+                    acc := mulmod(acc, mload(add(pts, shl(5, mload(add(rots, shl(5, k)))))), R)
+                }
+                acc := 1
+                for { let k := sz } k {} {
+                    k := sub(k, 1)
+                    let b := add(basis, shl(5, k))
+                    mstore(b, mulmod(mload(b), acc, R))
+                    acc := mulmod(acc, mload(add(pts, shl(5, mload(add(rots, shl(5, k)))))), R)
+                }
+            }
+
+            // A set of `sz` points (basis in the work area): sum_j y^j r_j over its `c`
+            // commitments, r_j = sum_k eval_jk basis_k; returns it and the end of the indices.
+            function multiPointSet(e, c, sz) -> inner, next {
+                let R := fr()
+                let rb := mload(0xa0)
+                let basis := mload(0x160)
+                let yp := mload(0x200)
+                for { let end := add(yp, shl(5, c)) } lt(yp, end) { yp := add(yp, 0x20) } {
+                    let rj := 0
+                    for { let k := 0 } lt(k, sz) { k := add(k, 1) } {
+                        rj := addmod(rj, mulmod(mload(add(rb, shl(5, mload(e)))), mload(add(basis, shl(5, k))), R), R)
+                        e := add(e, 0x20)
+                    }
+                    inner := addmod(inner, mulmod(mload(yp), rj, R), R)
+                }
+                next := e
+            }
+
+            // A set of one point: each r_j is commitment j's evaluation times the one basis value
+            // `l`; returns sum_j y^j r_j and the end of the `c` evaluation indices at `e`.
+            function onePointSet(e, c, l) -> inner, next {
+                let R := fr()
+                let rb := mload(0xa0)
+                let yp := mload(0x200)
+                for { let end := add(yp, shl(5, c)) } lt(yp, end) { yp := add(yp, 0x20) } {
+                    inner := addmod(inner, mulmod(mload(yp), mload(add(rb, shl(5, mload(e)))), R), R)
+                    e := add(e, 0x20)
+                }
+                inner := mulmod(inner, l, R)
+                next := e
+            }
+
             // r_outer = sum over sets i of factor_i * sum_j y^j r_ij(u), where r_ij interpolates
             // commitment j's evaluations over set i's points: Lagrange basis at u from the key's
             // denominators (without x) times x^-(s-1) times the products of u - x w^r.
@@ -378,33 +434,13 @@ contract Halo2Verifier {
                 for { let set := 0 } lt(set, nsets) { set := add(set, 1) } {
                     let sz := mload(at)
                     let lagOff := add(add(at, 0x60), shl(5, add(sz, mload(add(at, 0x40)))))
-                    {
-                        let xs := 1
-                        for { let i := 1 } lt(i, sz) { i := add(i, 1) } { xs := mulmod(xs, mload(0x1c0), R) }
-                        for { let k := 0 } lt(k, sz) { k := add(k, 1) } {
-                            let l := mulmod(mload(add(lagOff, shl(5, k))), xs, R)
-                            for { let m := 0 } lt(m, sz) { m := add(m, 1) } {
-                                if iszero(eq(m, k)) {
-                                    l := mulmod(l, mload(add(mload(0x180), shl(5, mload(add(at, shl(5, add(3, m))))))), R)
-                                }
-                            }
-                            mstore(add(mload(0x160), shl(5, k)), l)
-                        }
-                    }
                     let e := add(lagOff, shl(5, sz))
                     let inner := 0
-                    {
-                        let rb := mload(0xa0)
-                        let basis := mload(0x160)
-                        let yp := mload(0x200)
-                        for { let end := add(yp, shl(5, mload(add(at, 0x20)))) } lt(yp, end) { yp := add(yp, 0x20) } {
-                            let rj := 0
-                            for { let k := 0 } lt(k, sz) { k := add(k, 1) } {
-                                rj := addmod(rj, mulmod(mload(add(rb, shl(5, mload(e)))), mload(add(basis, shl(5, k))), R), R)
-                                e := add(e, 0x20)
-                            }
-                            inner := addmod(inner, mulmod(mload(yp), rj, R), R)
-                        }
+                    switch sz
+                    case 1 { inner, e := onePointSet(e, mload(add(at, 0x20)), mload(lagOff)) }
+                    default {
+                        lagrangeBasis(at, sz, lagOff)
+                        inner, e := multiPointSet(e, mload(add(at, 0x20)), sz)
                     }
                     router := addmod(router, mulmod(mload(add(mload(0x1a0), shl(5, set))), inner, R), R)
                     at := e

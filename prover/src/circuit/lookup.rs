@@ -6,15 +6,18 @@
 //!   triples copied into dedicated advice columns. Unused lookup rows hold `(0, 0, 0)`, which
 //!   matches the table's unused (zero) rows; every real row has `tag >= 1`, and the tag cell of a
 //!   lookup is a circuit constant, so a lookup with tag `t` can only match the rows of function `t`.
-//! - **Fused** (one gate column): a single lookup serves range checks and functions, on the gate
-//!   column itself, with two fixed columns `s` (tag) and `u` (next-row flag):
+//! - **Fused** (one gate column): a single lookup serves range checks, constants and functions,
+//!   on the gate column itself, with two fixed columns `s` (tag) and `u` (next-row flag):
 //!   `(s, s·a[r], u·a[r+1]) ∈ {(T, T·X, Y)}`. Range rows of the table are `(1, v, 0)` for
-//!   `v ∈ [0, 2^bits)`, function rows `(t + 1, (t + 1)·x, f(x))`, unused rows `(0, 0, 0)`. A
-//!   range-checked cell has `s = 1, u = 0`; a function lookup puts `x` at row `r` with
-//!   `s = t + 1, u = 1` and `y` at row `r + 1`; every other row has `s = u = 0`. The tag is
-//!   fixed per row and nonzero tags are invertible, so a row can only match its own function's
-//!   entries (or the range entries): no extra advice or σ columns and one lookup argument in
-//!   all, about ten fewer commitments for the verifier than the separate layout.
+//!   `v ∈ [0, 2^bits)`, function rows `(t + 1, (t + 1)·x, f(x))`, one row `(c_i, c_i·v_i, 0)`
+//!   per distinct constant `v_i` (its own tag `c_i`), unused rows `(0, 0, 0)`. A range-checked
+//!   cell has `s = 1, u = 0`; a constant cell `s = c_i`; a function lookup puts `x` at row `r`
+//!   with `s = t + 1, u = 1` and `y` at row `r + 1`; every other row has `s = u = 0`. The tag is
+//!   fixed per row and nonzero tags are invertible, so a row can only match the entries of its
+//!   own tag. Constants checked this way need no fixed constants column and no copy constraint
+//!   (one σ commitment fewer), functions no extra advice or σ columns or second lookup: about
+//!   ten fewer commitments for the verifier than the separate layout. Without functions the
+//!   lookup is `(s, s·a[r]) ∈ {(T, T·X)}`.
 
 use std::sync::Arc;
 
@@ -47,9 +50,18 @@ pub struct ModelCircuitParams {
     pub base: BaseCircuitParams,
     /// Advice column triples for function lookups (0 when the model has none, or when fused).
     pub lookup_columns: usize,
-    /// `Some(bits)`: the fused layout, whose range entries cover `[0, 2^bits)`.
+    /// `Some`: the fused layout.
     #[serde(default)]
-    pub fused_lookup_bits: Option<usize>,
+    pub fused: Option<FusedLookup>,
+}
+
+/// The shape of the fused lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FusedLookup {
+    /// Range entries cover `[0, 2^lookup_bits)`.
+    pub lookup_bits: usize,
+    /// Whether the table holds function entries (and the lookup reads the next row).
+    pub functions: bool,
 }
 
 /// The fixed columns of the fused lookup.
@@ -57,10 +69,19 @@ pub struct ModelCircuitParams {
 struct FusedConfig {
     /// The gate column the lookup reads.
     column: Column<Advice>,
-    /// Per row: 0, 1 (range check) or `tag + 1` (function lookup).
+    /// Per row: 0, 1 (range check), `tag + 1` (function lookup) or a constant's tag.
     tag: Column<Fixed>,
-    /// Per row: 1 where the next row holds a function's output.
-    next: Column<Fixed>,
+    /// Per row: 1 where the next row holds a function's output (with functions only).
+    next: Option<Column<Fixed>>,
+}
+
+/// What the fused layout records while a model is laid out.
+struct FusedState {
+    shape: FusedLookup,
+    /// Range-checked cells (through halo2-base's range chip).
+    range: [LookupAnyManager<Fr, 1>; PHASES],
+    /// Constant cells, taken from the copy manager once the layout is done.
+    constants: Vec<(Fr, ContextCell)>,
 }
 
 /// The constraint system of a model circuit.
@@ -141,24 +162,24 @@ pub struct ModelCircuit {
     pub table: Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
     /// Lookup column triples (separate layout).
     pub lookup_columns: usize,
-    /// The fused layout's range-check cells and range bits.
-    fused_range: Option<(usize, [LookupAnyManager<Fr, 1>; PHASES])>,
+    /// The fused layout's shape and cells.
+    fused: Option<FusedState>,
     /// The builder's copy constraints (where each virtual cell landed).
     copies: SharedCopyConstraintManager<Fr>,
 }
 
 impl ModelCircuit {
-    /// Wraps a builder; the lookups share its copy-constraint manager. `fused_lookup_bits`
-    /// selects the fused layout (the builder must then have no lookup bits of its own).
+    /// Wraps a builder; the lookups share its copy-constraint manager. `fused` selects the
+    /// fused layout (the builder must then have no lookup bits of its own).
     pub fn new(
         mut builder: BaseCircuitBuilder<Fr>,
         table: Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
         lookup_columns: usize,
-        fused_lookup_bits: Option<usize>,
+        fused: Option<FusedLookup>,
     ) -> Self {
         let witness_gen_only = builder.witness_gen_only();
         let copy_manager = builder.main(0).copy_manager.clone();
-        let (lookups, fused_range) = match fused_lookup_bits {
+        let (lookups, fused) = match fused {
             None => (
                 FunctionLookups::Separate(LookupAnyManager::new(
                     witness_gen_only,
@@ -166,14 +187,15 @@ impl ModelCircuit {
                 )),
                 None,
             ),
-            Some(bits) => (
+            Some(shape) => (
                 FunctionLookups::Fused(Vec::new()),
-                Some((
-                    bits,
-                    std::array::from_fn(|_| {
+                Some(FusedState {
+                    shape,
+                    range: std::array::from_fn(|_| {
                         LookupAnyManager::new(witness_gen_only, copy_manager.clone())
                     }),
-                )),
+                    constants: Vec::new(),
+                }),
             ),
         };
         ModelCircuit {
@@ -181,36 +203,84 @@ impl ModelCircuit {
             lookups,
             table,
             lookup_columns,
-            fused_range,
+            fused,
             copies: copy_manager,
         }
     }
 
     /// The range chip the layout uses: halo2-base's, or the fused lookup's.
     pub fn range_chip(&self) -> RangeChip<Fr> {
-        match &self.fused_range {
-            Some((bits, managers)) => RangeChip::new(*bits, managers.clone()),
+        match &self.fused {
+            Some(f) => RangeChip::new(f.shape.lookup_bits, f.range.clone()),
             None => self.builder.range_chip(),
         }
+    }
+
+    /// Ends the layout: in the fused layout, the constant cells leave halo2-base's copy
+    /// constraints (and its constants column) for the lookup.
+    pub fn finish_layout(&mut self) {
+        if let Some(f) = &mut self.fused {
+            if let Ok(mut copies) = self.copies.lock() {
+                f.constants = std::mem::take(&mut copies.constant_equalities);
+            }
+        }
+    }
+
+    /// Distinct constants of the layout.
+    pub fn distinct_constants(&self) -> Vec<Fr> {
+        let mut values: Vec<Fr> = match &self.fused {
+            Some(f) => f.constants.iter().map(|(v, _)| *v).collect(),
+            None => match self.copies.lock() {
+                Ok(copies) => copies.constant_equalities.iter().map(|(v, _)| *v).collect(),
+                Err(_) => Vec::new(),
+            },
+        };
+        values.sort();
+        values.dedup();
+        values
+    }
+
+    /// Rows the fused table needs (range, function and constant entries), if fused.
+    pub fn fused_table_rows(&self) -> Option<usize> {
+        let f = self.fused.as_ref()?;
+        Some((1 << f.shape.lookup_bits) + self.table.len() + self.distinct_constants().len())
     }
 
     /// Forgets every recorded cell (for circuits that are never synthesized).
     pub fn clear(&mut self) {
         self.builder.clear();
         self.lookups.clear();
-        if let Some((_, managers)) = &mut self.fused_range {
-            managers.iter_mut().for_each(LookupAnyManager::clear);
+        if let Some(f) = &mut self.fused {
+            f.range.iter_mut().for_each(LookupAnyManager::clear);
+            f.constants.clear();
         }
     }
 
-    /// Rows of the fused table: the range entries, then the function entries.
-    fn fused_table(&self, bits: usize) -> impl Iterator<Item = [Fr; LOOKUP_WIDTH]> + '_ {
+    /// Tag of the first constant entry: above the range tag (1) and every function's `t + 1`.
+    fn first_constant_tag(&self) -> Fr {
+        let top = self
+            .table
+            .iter()
+            .map(|[t, _, _]| *t)
+            .max()
+            .unwrap_or_default();
+        top + Fr::from(2)
+    }
+
+    /// Rows of the fused table: the range entries, the function entries, then one entry per
+    /// distinct constant (tags from [`Self::first_constant_tag`]).
+    fn fused_table(&self, bits: usize, constants: &[Fr]) -> Vec<[Fr; LOOKUP_WIDTH]> {
         let range = (0..1u64 << bits).map(|v| [Fr::one(), Fr::from(v), Fr::zero()]);
         let functions = self.table.iter().map(|[t, x, y]| {
             let t = *t + Fr::one();
             [t, t * x, *y]
         });
-        range.chain(functions)
+        let first = self.first_constant_tag();
+        let constants = constants.iter().enumerate().map(|(i, v)| {
+            let t = first + Fr::from(i as u64);
+            [t, t * v, Fr::zero()]
+        });
+        range.chain(functions).chain(constants).collect()
     }
 }
 
@@ -250,7 +320,7 @@ impl Circuit<Fr> for ModelCircuit {
         ModelCircuitParams {
             base: self.builder.config_params.clone(),
             lookup_columns: self.lookup_columns,
-            fused_lookup_bits: self.fused_range.as_ref().map(|(bits, _)| *bits),
+            fused: self.fused.as_ref().map(|f| f.shape),
         }
     }
 
@@ -268,20 +338,27 @@ impl Circuit<Fr> for ModelCircuit {
             meta.fixed_column(),
             meta.fixed_column(),
         ];
-        if params.fused_lookup_bits.is_some() {
+        if let Some(shape) = params.fused {
             let column = base.gate().basic_gates[0][0].value;
             let fused = FusedConfig {
                 column,
                 tag: meta.fixed_column(),
-                next: meta.fixed_column(),
+                next: shape.functions.then(|| meta.fixed_column()),
             };
-            meta.lookup_any("range and function table", |m| {
+            meta.lookup_any("range, constant and function table", |m| {
                 let s = m.query_fixed(fused.tag, Rotation::cur());
-                let u = m.query_fixed(fused.next, Rotation::cur());
                 let a = m.query_advice(column, Rotation::cur());
-                let b = m.query_advice(column, Rotation::next());
-                let [t, tx, ty] = table.map(|c| m.query_fixed(c, Rotation::cur()));
-                vec![(s.clone(), t), (s * a, tx), (u * b, ty)]
+                let t = m.query_fixed(table[0], Rotation::cur());
+                let tx = m.query_fixed(table[1], Rotation::cur());
+                let mut pairs = vec![(s.clone(), t), (s * a, tx)];
+                // Without functions the output column stays unqueried (no opening to pay for).
+                if let Some(next) = fused.next {
+                    let u = m.query_fixed(next, Rotation::cur());
+                    let b = m.query_advice(column, Rotation::next());
+                    let ty = m.query_fixed(table[2], Rotation::cur());
+                    pairs.push((u * b, ty));
+                }
+                pairs
             });
             return ModelConfig {
                 base,
@@ -336,8 +413,8 @@ impl Circuit<Fr> for ModelCircuit {
             config.base.clone(),
             layouter.namespace(|| "model"),
         )?;
-        if let (Some(fused), Some((bits, _))) = (&config.fused, &self.fused_range) {
-            return self.assign_fused(&config, fused, *bits, layouter);
+        if let (Some(fused), Some(state)) = (&config.fused, &self.fused) {
+            return self.assign_fused(&config, fused, state, layouter);
         }
         if self.lookup_columns == 0 {
             return Ok(());
@@ -364,8 +441,8 @@ impl Drop for ModelCircuit {
     /// The fused range cells are read at synthesis, never "assigned" as halo2-base's lookup
     /// manager means it: forget them so that the manager does not warn when dropped.
     fn drop(&mut self) {
-        if let Some((_, managers)) = &mut self.fused_range {
-            managers.iter_mut().for_each(LookupAnyManager::clear);
+        if let Some(f) = &mut self.fused {
+            f.range.iter_mut().for_each(LookupAnyManager::clear);
         }
     }
 }
@@ -376,28 +453,26 @@ impl ModelCircuit {
         &self,
         config: &ModelConfig,
         fused: &FusedConfig,
-        bits: usize,
+        state: &FusedState,
         mut layouter: impl Layouter<Fr>,
     ) -> Result<(), Error> {
         let usable = config.base.gate().max_rows;
+        let bits = state.shape.lookup_bits;
         let FunctionLookups::Fused(functions) = &self.lookups else {
             return Err(Error::Synthesis);
         };
-        let Some((_, range)) = &self.fused_range else {
-            return Err(Error::Synthesis);
-        };
+        let constants = self.distinct_constants();
+        let table = self.fused_table(bits, &constants);
         layouter.assign_region(
-            || "range and function table",
+            || "range, constant and function table",
             |mut region| {
-                let mut rows = 0;
-                for (row, entry) in self.fused_table(bits).enumerate() {
+                for (row, entry) in table.iter().enumerate() {
                     for (col, value) in config.table.iter().zip(entry) {
-                        region.assign_fixed(*col, row, value);
+                        region.assign_fixed(*col, row, *value);
                     }
-                    rows = row + 1;
                 }
                 // Unused rows must keep one all-zero entry for the rows without a lookup.
-                if rows >= usable {
+                if table.len() >= usable {
                     return Err(Error::NotEnoughRowsAvailable {
                         current_k: config.base.gate().max_rows.ilog2() + 1,
                     });
@@ -415,14 +490,30 @@ impl ModelCircuit {
                 };
                 // Each row carries at most one tag: a conflict is a layout bug, not a proof.
                 let mut tags = std::collections::BTreeMap::new();
-                let cells = range[0]
+                let cells = state.range[0]
                     .cells_to_lookup
                     .lock()
                     .map_err(|_| Error::Synthesis)?;
                 for [cell] in cells.values().flatten() {
                     let row = row_of(cell.cell.as_ref().ok_or(Error::Synthesis)?)?;
-                    if *tags.entry(row).or_insert(Fr::one()) != Fr::one() {
-                        return Err(Error::Synthesis);
+                    tags.insert(row, Fr::one());
+                }
+                // A constant cell's tag pins its value; a range check on it then holds when
+                // the constant lies in the range, and the tag replaces the range tag.
+                let first = self.first_constant_tag();
+                let range_top = Fr::from(1u64 << bits);
+                for (value, cell) in &state.constants {
+                    let i = constants
+                        .binary_search(value)
+                        .map_err(|_| Error::Synthesis)?;
+                    let row = row_of(cell)?;
+                    let in_range = crate::fixed::from_field(value)
+                        .is_some_and(|v| v >= 0 && Fr::from(v as u64) < range_top);
+                    let tag = first + Fr::from(i as u64);
+                    match tags.insert(row, tag) {
+                        Some(t) if t == Fr::one() && !in_range => return Err(Error::Synthesis),
+                        Some(t) if t != Fr::one() && t != tag => return Err(Error::Synthesis),
+                        _ => {}
                     }
                 }
                 for (tag, cell) in functions {
@@ -430,7 +521,8 @@ impl ModelCircuit {
                     if tags.insert(row, Fr::from(*tag) + Fr::one()).is_some() {
                         return Err(Error::Synthesis);
                     }
-                    region.assign_fixed(fused.next, row, Fr::one());
+                    let next = fused.next.ok_or(Error::Synthesis)?;
+                    region.assign_fixed(next, row, Fr::one());
                 }
                 for (row, tag) in tags {
                     region.assign_fixed(fused.tag, row, tag);
@@ -445,9 +537,10 @@ impl ModelCircuit {
 mod tests {
     use super::*;
     use halo2_base::gates::circuit::CircuitBuilderStage;
-    use halo2_base::gates::RangeInstructions;
+    use halo2_base::gates::{GateInstructions, RangeInstructions};
     use halo2_base::halo2_proofs::dev::MockProver;
     use halo2_base::halo2_proofs::plonk::Assigned;
+    use halo2_base::QuantumCell::Constant;
 
     /// Range bits of the fused test circuits.
     const FUSED_BITS: usize = 6;
@@ -479,8 +572,11 @@ mod tests {
             table.push([Fr::from(1), to_field(x), to_field(x * x)]);
             table.push([Fr::from(2), to_field(x), to_field(-x)]);
         }
-        let bits = fused.then_some(FUSED_BITS);
-        let mut circuit = ModelCircuit::new(builder, Arc::new(table), usize::from(!fused), bits);
+        let shape = fused.then_some(FusedLookup {
+            lookup_bits: FUSED_BITS,
+            functions: true,
+        });
+        let mut circuit = ModelCircuit::new(builder, Arc::new(table), usize::from(!fused), shape);
         let range = circuit.range_chip();
         {
             let ctx = circuit.builder.main(0);
@@ -493,10 +589,15 @@ mod tests {
                     range.range_check(ctx, v, FUSED_BITS);
                 }
             }
+            // A constant in a gate and one loaded alone (checked by the lookup when fused).
+            let two = ctx.load_constant(Fr::from(2));
+            let sum = range.gate().add(ctx, two, Constant(Fr::from(40)));
+            assert_eq!(*sum.value(), Fr::from(42));
             if let Some(i) = perturb {
                 ctx.advice[i] += Assigned::Trivial(Fr::one());
             }
         }
+        circuit.finish_layout();
         let cells = circuit.builder.main(0).advice.len();
         circuit.builder.assigned_instances = vec![vec![]];
         circuit

@@ -19,7 +19,9 @@ mod select;
 pub(crate) mod testing;
 
 pub use dense::DenseChip;
-pub use lookup::{function_table, FunctionLookups, ModelCircuit, ModelCircuitParams, LOOKUP_WIDTH};
+pub use lookup::{
+    function_table, FunctionLookups, FusedLookup, ModelCircuit, ModelCircuitParams, LOOKUP_WIDTH,
+};
 pub use relu::{Rectified, ReluChip};
 pub use rescale::{RescaleChip, Rescaled};
 pub use select::{magnitude_bits, SelectChip};
@@ -77,10 +79,10 @@ pub struct CircuitParams {
     /// Rows of the function table.
     #[serde(default)]
     pub table_rows: usize,
-    /// `Some(bits)`: range checks and functions share one lookup on the single gate column
-    /// (see [`ModelCircuitParams::fused_lookup_bits`]).
+    /// `Some`: range checks, constants and functions share one lookup on the single gate
+    /// column (see [`ModelCircuitParams::fused`]).
     #[serde(default)]
-    pub fused_lookup_bits: Option<usize>,
+    pub fused: Option<FusedLookup>,
 }
 
 impl CircuitParams {
@@ -89,13 +91,14 @@ impl CircuitParams {
         ModelCircuitParams {
             base: self.base.clone(),
             lookup_columns: self.lookup_columns,
-            fused_lookup_bits: self.fused_lookup_bits,
+            fused: self.fused,
         }
     }
 
     /// Bits of one range-table entry.
     pub fn lookup_bits(&self) -> usize {
-        self.fused_lookup_bits
+        self.fused
+            .map(|f| f.lookup_bits)
             .or(self.base.lookup_bits)
             .unwrap_or_default()
     }
@@ -225,6 +228,7 @@ pub fn synthesize(
     }
     let instances = public.iter().map(|c| *c.value()).collect();
     builder.assigned_instances = vec![public];
+    circuit.finish_layout();
     Synthesis {
         instances,
         input_words,
@@ -288,10 +292,10 @@ fn builder(stage: CircuitBuilderStage, k: usize, fused: bool) -> BaseCircuitBuil
     }
 }
 
-/// Range bits of the fused table at `2^k` rows: the largest that leaves room for the function
-/// rows and one all-zero row, at most `k - 1`.
-fn fused_bits(k: usize, table_rows: usize) -> Option<usize> {
-    let free = (1usize << k).checked_sub(BLINDING_ROWS + table_rows + 1)?;
+/// Range bits of the fused table at `2^k` rows: the largest that leaves room for `other` rows
+/// (functions, constants) and one all-zero row, at most `k - 1`.
+fn fused_bits(k: usize, other: usize) -> Option<usize> {
+    let free = (1usize << k).checked_sub(BLINDING_ROWS + other + 1)?;
     let bits = (free.checked_ilog2()? as usize).min(k - 1);
     (bits >= MIN_FUSED_BITS).then_some(bits)
 }
@@ -301,7 +305,7 @@ const MIN_FUSED_BITS: usize = 8;
 
 /// Chooses the circuit size and width, with a `k-1`-bit range table.
 ///
-/// A model with functions that fits one gate column takes the fused layout (range checks and
+/// A model that fits one gate column takes the fused layout (range checks, constants and
 /// functions in one lookup on that column, with the range table narrowed to make room).
 ///
 /// Among layouts with at most `max_columns` advice columns it takes the smallest domain, unless a
@@ -352,18 +356,14 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
         if table.len() + BLINDING_ROWS > 1 << k {
             continue;
         }
-        let fused = (!table.is_empty())
-            .then(|| fused_bits(k, table.len()))
-            .flatten();
-        if let Some(p) = fused.and_then(|bits| try_layout(model, &values, &table, k, Some(bits))) {
+        if let Some(p) = try_fused_layout(model, &values, &table, k) {
             if p.base.num_advice_per_phase[0] == 1 {
                 return Ok(p);
             }
         }
-        if let Some(p) = try_layout(model, &values, &table, k, None) {
-            if p.base.num_advice_per_phase[0] <= max_columns {
-                return Ok(p);
-            }
+        let (p, _) = try_layout(model, &values, &table, k, None);
+        if p.base.num_advice_per_phase[0] <= max_columns {
+            return Ok(p);
         }
     }
     Err(Error::Circuit(format!(
@@ -371,42 +371,69 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
     )))
 }
 
-/// Lays out `model` at `2^k` rows (fused with the given range bits, or separate) and reports
-/// its shape; `None` when the range table does not fit.
+/// The fused layout at `2^k` rows with the widest range table that leaves room for the
+/// function and constant entries; `None` when none fits.
+fn try_fused_layout(
+    model: &QuantizedModel,
+    values: &[Vec<i128>],
+    table: &std::sync::Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
+    k: usize,
+) -> Option<CircuitParams> {
+    // The constants are known after a layout; narrower range tables add a few (limb bases).
+    let mut other = table.len();
+    for _ in 0..3 {
+        let fused = FusedLookup {
+            lookup_bits: fused_bits(k, other)?,
+            functions: !table.is_empty(),
+        };
+        let (p, rows) = try_layout(model, values, table, k, Some(fused));
+        if rows + 1 + BLINDING_ROWS <= 1 << k {
+            return Some(p);
+        }
+        other = rows - (1 << fused.lookup_bits);
+    }
+    None
+}
+
+/// Lays out `model` at `2^k` rows (fused, or separate) and reports its shape, with the rows
+/// of the fused table (0 when separate).
 fn try_layout(
     model: &QuantizedModel,
     values: &[Vec<i128>],
     table: &std::sync::Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
     k: usize,
-    fused_lookup_bits: Option<usize>,
-) -> Option<CircuitParams> {
-    let b = builder(CircuitBuilderStage::Keygen, k, fused_lookup_bits.is_some());
-    let mut c = ModelCircuit::new(b, table.clone(), 0, fused_lookup_bits);
+    fused: Option<FusedLookup>,
+) -> (CircuitParams, usize) {
+    let b = builder(CircuitBuilderStage::Keygen, k, fused.is_some());
+    let mut c = ModelCircuit::new(b, table.clone(), 0, fused);
     let synthesis = synthesize(&mut c, model, values, Fr::zero());
     let base = c.builder.calculate_params(Some(BLINDING_ROWS));
     let stats = c.builder.statistics();
     let range_rows = c.range_chip().lookup_manager()[0].total_rows();
     let function_rows = c.lookups.len();
+    let fixed_cells = c.distinct_constants().len();
+    let fused_rows = c.fused_table_rows().unwrap_or(0);
     // Planning circuits are never synthesized; clear them so they drop quietly.
     c.clear();
     let usable = (1usize << k) - BLINDING_ROWS;
-    let lookup_columns = match fused_lookup_bits {
+    let lookup_columns = match fused {
         Some(_) => 0,
         None => function_rows.div_ceil(usable),
     };
-    Some(CircuitParams {
+    let params = CircuitParams {
         k,
         base,
         advice_cells: stats.gate.total_advice_per_phase[0],
         lookup_cells: range_rows,
-        fixed_cells: stats.gate.total_fixed,
+        fixed_cells,
         num_instances: synthesis.instances.len(),
         input_words: synthesis.input_words,
         node_costs: synthesis.costs,
         lookup_columns,
         table_rows: table.len(),
-        fused_lookup_bits,
-    })
+        fused,
+    };
+    (params, fused_rows)
 }
 
 /// The circuit for key generation (values are placeholders).
@@ -428,7 +455,7 @@ fn circuit(
         builder,
         std::sync::Arc::new(function_table(model)),
         params.lookup_columns,
-        params.fused_lookup_bits,
+        params.fused,
     )
 }
 
