@@ -83,7 +83,7 @@ def main():
             raw = "0x" + words + proof["proof"][2:]
             plan = zk("codegen", str(b), "--verifier", "reusable", "-o", str(b / "Halo2Verifier.sol"))
 
-            sv = zk("deploy", str(b), "--rpc-url", url, "--private-key", KEY)
+            sv = zk("deploy", str(b), "--verifier", "snark-verifier", "--rpc-url", url, "--private-key", KEY)
             sv_gas, sv_input = send(url, sv["verifier"], raw)
             sv_submit = zk("submit", str(b / "proof.json"), "--rpc-url", url, "--consumer", sv["oracle"],
                            "--private-key", KEY)["gas_used"]

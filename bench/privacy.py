@@ -53,7 +53,7 @@ def main(name="mlp_digits"):
             inst = "[" + ",".join(proof["instances"]) + "]"
             rv, _ = send(url, reusable, "verifyProof(address,bytes,uint256[])", key, proof["proof"], inst)
             try:
-                sv = zk("codegen", str(b / "build"), "-o", str(b / "Verifier.sol"))
+                sv = zk("codegen", str(b / "build"), "--verifier", "snark-verifier", "-o", str(b / "Verifier.sol"))
                 addr = json.loads(run("cast", "send", "--json", "--rpc-url", url, "--private-key", KEY,
                                       "--create", (b / "Verifier.bin").read_text().strip()))["contractAddress"]
                 raw = "0x" + "".join(w[2:] for w in proof["instances"]) + proof["proof"][2:]

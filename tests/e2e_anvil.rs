@@ -41,7 +41,8 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     let score = artifact["output_data"][0][0].as_f64().unwrap();
 
     let anvil = Anvil::start();
-    let deployed = deploy(&build, &anvil.url, &[]);
+    // The model-specific contract, called with raw calldata below.
+    let deployed = deploy(&build, &anvil.url, &["--verifier", "snark-verifier"]);
     let oracle_addr = deployed["oracle"].as_str().unwrap().to_string();
     let lending_addr: Address = deployed["lending"].as_str().unwrap().parse().unwrap();
     assert!(deployed["verifier_runtime_bytes"].as_u64().unwrap() <= 24_576);

@@ -102,7 +102,7 @@ async fn reusable_verifier_accepts_honest_proofs_and_rejects_tampering_like_the_
     );
     assert_eq!(address(&b["verifier"]), reusable, "the verifier is reused");
     assert_eq!(b["gas"]["verifier"].as_u64(), Some(0), "nothing redeployed");
-    let reference = deploy(&build, &anvil.url, &[]);
+    let reference = deploy(&build, &anvil.url, &["--verifier", "snark-verifier"]);
     let (key_a, key_b) = (address(&a["key"]), address(&b["key"]));
     let v = Verifiers {
         provider: ProviderBuilder::new()

@@ -384,6 +384,11 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
     // The verifier: model-specific, or the shared one (deployed here or reused) plus the key.
     let (verifier_addr, verifier_gas, runtime_bytes, key) = match a.verifier.kind {
         VerifierChoice::SnarkVerifier => {
+            if a.reusable_verifier.is_some() {
+                bail!(
+                    "--reusable-verifier names a shared Halo2Verifier; it does not go with --verifier snark-verifier"
+                );
+            }
             let verifier = verifier_for_build(&dir, &solc)?;
             let (addr, receipt) = chain
                 .deploy(
