@@ -113,4 +113,55 @@ mod tests {
         assert_eq!(field_from_hex(p), None);
         assert_eq!(field_from_hex("0xzz"), None);
     }
+
+    mod properties {
+        use super::super::*;
+        use halo2_base::halo2_proofs::halo2curves::ff::Field;
+        use proptest::prelude::*;
+
+        /// Largest decodable magnitude plus one.
+        const WINDOW: i128 = 1 << 126;
+
+        proptest! {
+            /// Quantizing then dequantizing moves a value by at most half a step (plus float
+            /// rounding of the product).
+            #[test]
+            fn quantize_round_trip_is_within_half_a_step(x in -1e6f64..1e6, bits in 0u32..24) {
+                let s = Scale(bits);
+                let err = (s.dequantize(s.quantize(x)) - x).abs();
+                prop_assert!(err <= 0.5 / s.multiplier() + 1e-12 * x.abs().max(1.0), "{x} at 2^{bits}: {err}");
+            }
+
+            /// Signed values round-trip through the field and through its hex encoding, and
+            /// `x` and `-x` are additive inverses there.
+            #[test]
+            fn signed_field_encoding_round_trips(x in -WINDOW + 1..WINDOW) {
+                let f = to_field(x);
+                prop_assert_eq!(from_field(&f), Some(x));
+                prop_assert_eq!(f + to_field(-x), Fr::zero());
+                prop_assert_eq!(field_from_hex(&field_to_hex(&f)), Some(f));
+            }
+
+            /// Magnitudes from 2^126 up to the middle of the field, either sign, do not decode:
+            /// a value outside the window is never read as a small one.
+            #[test]
+            fn magnitudes_beyond_the_window_do_not_decode(k in 126u32..253, low in 0u64..u64::MAX) {
+                let big = Fr::from(2).pow_vartime([k as u64]) + Fr::from(low);
+                prop_assert_eq!(from_field(&big), None);
+                prop_assert_eq!(from_field(&-big), None);
+            }
+        }
+
+        #[test]
+        fn the_middle_of_the_field_does_not_decode() {
+            // (p - 1) / 2 and (p + 1) / 2 = -(p - 1) / 2: the two sides of the sign boundary.
+            let half = -Fr::one() * Fr::from(2).invert().unwrap();
+            for f in [half, half + Fr::one(), half - Fr::one()] {
+                assert_eq!(from_field(&f), None);
+            }
+            assert_eq!(from_field(&to_field(WINDOW - 1)), Some(WINDOW - 1));
+            assert_eq!(from_field(&to_field(-(WINDOW - 1))), Some(-(WINDOW - 1)));
+            assert_eq!(from_field(&to_field(WINDOW)), None);
+        }
+    }
 }

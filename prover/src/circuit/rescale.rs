@@ -143,6 +143,33 @@ mod tests {
         assert!(!run(acc, Some((q + 1, r))));
     }
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(24))]
+            /// For any accumulator in range: the honest rescale is accepted and rounds to the
+            /// nearest integer (ties up, as the reference); any other remainder is rejected,
+            /// whether it breaks the division or keeps it with a remainder out of range.
+            #[test]
+            fn rescale_rounds_and_accepts_only_the_true_remainder(
+                acc in -(1i128 << 15)..(1i128 << 15),
+                delta in 1i128..(1 << SHIFT),
+            ) {
+                prop_assert!(run(acc, None));
+                let rounded = rescale(acc, SHIFT);
+                let step = 1i128 << SHIFT;
+                prop_assert!(rounded * step - acc <= step / 2 && acc - rounded * step < step / 2);
+                let shifted = acc + RescaleChip::offset(SHIFT, BITS);
+                let (q, r) = (shifted.div_euclid(step), shifted.rem_euclid(step));
+                prop_assert!(!run(acc, Some((q, (r + delta) % step))));
+                prop_assert!(!run(acc, Some((q - delta, r + delta * step))));
+                prop_assert!(!run(acc, Some((q + delta, r - delta * step))));
+            }
+        }
+    }
+
     #[test]
     fn result_outside_the_bound_is_rejected() {
         // |acc / 2^shift| ≈ 2^(BITS+1): no quotient in range exists.
