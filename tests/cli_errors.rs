@@ -201,6 +201,26 @@ fn unreachable_rpc_url_is_reported() {
 }
 
 #[test]
+fn a_reused_verifier_with_the_model_specific_kind_is_refused_up_front() {
+    let (_, err) = failure(&[
+        "deploy",
+        "no-such-build",
+        "--rpc-url",
+        "http://127.0.0.1:1",
+        "--private-key",
+        "0x01",
+        "--verifier",
+        "snark-verifier",
+        "--reusable-verifier",
+        "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    ]);
+    assert!(
+        err.contains("--reusable-verifier") && err.contains("snark-verifier"),
+        "{err}"
+    );
+}
+
+#[test]
 fn submit_without_key_or_with_bad_proof_file_is_reported() {
     let dir = scratch("submit");
     let bad = dir.join("proof.json");

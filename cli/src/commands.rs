@@ -366,6 +366,11 @@ fn codegen(a: &CodegenArgs) -> Result<Outcome> {
 }
 
 async fn deploy(a: &DeployArgs) -> Result<Outcome> {
+    if a.verifier.kind == VerifierChoice::SnarkVerifier && a.reusable_verifier.is_some() {
+        bail!(
+            "--reusable-verifier names a shared Halo2Verifier; it does not go with --verifier snark-verifier"
+        );
+    }
     let dir = BuildDir::new(&a.build_dir);
     let settings = Settings::read(&dir.settings())?;
     let chain = connect(&a.chain).await?;
@@ -384,11 +389,6 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
     // The verifier: model-specific, or the shared one (deployed here or reused) plus the key.
     let (verifier_addr, verifier_gas, runtime_bytes, key) = match a.verifier.kind {
         VerifierChoice::SnarkVerifier => {
-            if a.reusable_verifier.is_some() {
-                bail!(
-                    "--reusable-verifier names a shared Halo2Verifier; it does not go with --verifier snark-verifier"
-                );
-            }
             let verifier = verifier_for_build(&dir, &solc)?;
             let (addr, receipt) = chain
                 .deploy(
