@@ -424,8 +424,7 @@ contract Halo2Verifier {
             }
 
             // r_outer = sum over sets i of factor_i * sum_j y^j r_ij(u), where r_ij interpolates
-            // commitment j's evaluations over set i's points: Lagrange basis at u from the key's
-            // denominators (without x) times x^-(s-1) times the products of u - x w^r.
+            // commitment j's evaluations over set i's points (basis: `lagrangeBasis`).
             function interpolations() {
                 let R := fr()
                 let at := add(0x340, shl(5, hw(21)))

@@ -209,9 +209,9 @@ pub fn deploy(build: &str, url: &str, extra: &[&str]) -> Value {
     zkinfer_json(&args)
 }
 
-/// `zkinfer submit FILE` to the oracle `consumer` from `key`.
-pub fn submit(file: &str, url: &str, consumer: &str, key: &str) -> Output {
-    zkinfer(&[
+/// The arguments of `zkinfer submit FILE` to the oracle `consumer` from `key`.
+fn submit_args<'a>(file: &'a str, url: &'a str, consumer: &'a str, key: &'a str) -> [&'a str; 8] {
+    [
         "submit",
         file,
         "--rpc-url",
@@ -220,19 +220,15 @@ pub fn submit(file: &str, url: &str, consumer: &str, key: &str) -> Output {
         consumer,
         "--private-key",
         key,
-    ])
+    ]
+}
+
+/// `zkinfer submit FILE` to the oracle `consumer` from `key`.
+pub fn submit(file: &str, url: &str, consumer: &str, key: &str) -> Output {
+    zkinfer(&submit_args(file, url, consumer, key))
 }
 
 /// [`submit`] that must succeed; its JSON.
 pub fn submit_json(file: &str, url: &str, consumer: &str, key: &str) -> Value {
-    zkinfer_json(&[
-        "submit",
-        file,
-        "--rpc-url",
-        url,
-        "--consumer",
-        consumer,
-        "--private-key",
-        key,
-    ])
+    zkinfer_json(&submit_args(file, url, consumer, key))
 }

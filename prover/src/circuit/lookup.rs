@@ -240,12 +240,6 @@ impl ModelCircuit {
         values
     }
 
-    /// Rows the fused table needs (range, function and constant entries), if fused.
-    pub fn fused_table_rows(&self) -> Option<usize> {
-        let f = self.fused.as_ref()?;
-        Some((1 << f.shape.lookup_bits) + self.table.len() + self.distinct_constants().len())
-    }
-
     /// Forgets every recorded cell (for circuits that are never synthesized).
     pub fn clear(&mut self) {
         self.builder.clear();
@@ -501,14 +495,13 @@ impl ModelCircuit {
                 // A constant cell's tag pins its value; a range check on it then holds when
                 // the constant lies in the range, and the tag replaces the range tag.
                 let first = self.first_constant_tag();
-                let range_top = Fr::from(1u64 << bits);
                 for (value, cell) in &state.constants {
                     let i = constants
                         .binary_search(value)
                         .map_err(|_| Error::Synthesis)?;
                     let row = row_of(cell)?;
                     let in_range = crate::fixed::from_field(value)
-                        .is_some_and(|v| v >= 0 && Fr::from(v as u64) < range_top);
+                        .is_some_and(|v| (0..1i128 << bits).contains(&v));
                     let tag = first + Fr::from(i as u64);
                     match tags.insert(row, tag) {
                         Some(t) if t == Fr::one() && !in_range => return Err(Error::Synthesis),
@@ -657,6 +650,38 @@ mod tests {
             let (ok, _) = run_perturbed(true, &lookups, &ranged, Some(i));
             assert!(!ok, "advice cell {i} of {cells} changed and accepted");
         }
+    }
+
+    /// A constant that is also range-checked keeps one tag, its own: accepted when it lies in
+    /// the range, refused at synthesis (no proof) when it does not.
+    #[test]
+    fn fused_range_check_on_a_constant_holds_only_in_range() {
+        let run = |value: u64| {
+            let k = 8;
+            let builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
+                .use_k(k)
+                .use_instance_columns(1);
+            let shape = FusedLookup {
+                lookup_bits: FUSED_BITS,
+                functions: false,
+            };
+            let mut circuit = ModelCircuit::new(builder, Arc::new(Vec::new()), 0, Some(shape));
+            let range = circuit.range_chip();
+            let ctx = circuit.builder.main(0);
+            let c = ctx.load_constant(Fr::from(value));
+            range.range_check(ctx, c, FUSED_BITS);
+            circuit.finish_layout();
+            circuit.builder.assigned_instances = vec![vec![]];
+            circuit
+                .builder
+                .calculate_params(Some(super::super::BLINDING_ROWS));
+            let verdict = MockProver::run(k as u32, &circuit, vec![vec![]])
+                .map(|prover| prover.verify().is_ok());
+            circuit.clear();
+            verdict
+        };
+        assert_eq!(run(63).ok(), Some(true));
+        assert!(run(64).is_err(), "an out-of-range constant was laid out");
     }
 
     #[test]

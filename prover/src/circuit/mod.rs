@@ -412,13 +412,13 @@ fn try_layout(
     let range_rows = c.range_chip().lookup_manager()[0].total_rows();
     let function_rows = c.lookups.len();
     let fixed_cells = c.distinct_constants().len();
-    let fused_rows = c.fused_table_rows().unwrap_or(0);
     // Planning circuits are never synthesized; clear them so they drop quietly.
     c.clear();
     let usable = (1usize << k) - BLINDING_ROWS;
-    let lookup_columns = match fused {
-        Some(_) => 0,
-        None => function_rows.div_ceil(usable),
+    let (lookup_columns, fused_rows) = match fused {
+        // The fused table: range, function and constant entries.
+        Some(f) => (0, (1 << f.lookup_bits) + table.len() + fixed_cells),
+        None => (function_rows.div_ceil(usable), 0),
     };
     let params = CircuitParams {
         k,
