@@ -68,6 +68,9 @@ fn check_case(onnx: &Path) -> (f64, usize, f64) {
         "{name}: changed output accepted"
     );
 
+    let (tried, cells) = perturbation_sweep(&model, &settings, &values, &instances);
+    eprintln!("{name}: {tried} of {cells} advice cells perturbed, every one rejected");
+
     let expected: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sibling(onnx, "expected.json")).unwrap())
             .unwrap();
@@ -110,6 +113,48 @@ fn check_case(onnx: &Path) -> (f64, usize, f64) {
         settings.circuit.k,
         op_cells as f64 / outputs.len() as f64,
     )
+}
+
+/// Advice cells perturbed per fixture when it has more (all of them when it has fewer).
+const SWEEP_SAMPLE: usize = 256;
+
+/// Under-constraint hunt: each sampled advice cell of the honest witness, incremented by one
+/// after the layout (copies, lookups and instances unchanged), must make MockProver reject.
+/// Returns (cells perturbed, cells in the layout).
+fn perturbation_sweep(
+    model: &zkinfer_prover::quantize::QuantizedModel,
+    settings: &Settings,
+    values: &[Vec<i128>],
+    instances: &[halo2_base::halo2_proofs::halo2curves::bn256::Fr],
+) -> (usize, usize) {
+    use rand::SeedableRng;
+    let k = settings.circuit.k as u32;
+    let cells = mock_circuit(model, &settings.circuit, values)
+        .0
+        .num_advice_cells();
+    let sample: Vec<usize> = if cells <= SWEEP_SAMPLE {
+        (0..cells).collect()
+    } else {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cells as u64);
+        rand::seq::index::sample(&mut rng, cells, SWEEP_SAMPLE).into_vec()
+    };
+    let accepted: Vec<usize> = sample
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let (mut circuit, _) = mock_circuit(model, &settings.circuit, values);
+            circuit.tamper_advice(i, to_field(1));
+            MockProver::run(k, &circuit, vec![instances.to_vec()])
+                .unwrap()
+                .verify()
+                .is_ok()
+        })
+        .collect();
+    assert!(
+        accepted.is_empty(),
+        "advice cells {accepted:?} of {cells} changed and accepted"
+    );
+    (sample.len(), cells)
 }
 
 fn check_all(filter: impl Fn(&str) -> bool) {

@@ -240,6 +240,18 @@ impl ModelCircuit {
         values
     }
 
+    /// The number of advice cells laid out (all in the main context).
+    pub fn num_advice_cells(&mut self) -> usize {
+        self.builder.main(0).advice.len()
+    }
+
+    /// Adds `delta` to advice cell `index` after the layout, leaving every copy, lookup and
+    /// instance as it was: the witness of a dishonest prover, for soundness tests.
+    pub fn tamper_advice(&mut self, index: usize, delta: Fr) {
+        self.builder.main(0).advice[index] +=
+            halo2_base::halo2_proofs::plonk::Assigned::Trivial(delta);
+    }
+
     /// Forgets every recorded cell (for circuits that are never synthesized).
     pub fn clear(&mut self) {
         self.builder.clear();

@@ -631,6 +631,59 @@ mod tests {
             .is_err());
     }
 
+    /// The separate layout (several gate columns, halo2-base's range lookup, function lookups
+    /// copied into their own columns), as multi-column models take: changing any one advice
+    /// cell of a sigmoid model's honest witness is rejected.
+    #[test]
+    fn separate_layout_rejects_every_single_cell_change() {
+        let fixture = |ext: &str| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/ops/fn_sigmoid")
+                .with_extension(ext)
+        };
+        let calibration = crate::input::InputData::read(&fixture("calib.json")).unwrap();
+        let input = crate::input::InputData::read(&fixture("input.json")).unwrap();
+        let config = QuantizationConfig {
+            table_bits: 8,
+            ..QuantizationConfig::default()
+        };
+        let imported = crate::onnx::import(&fixture("onnx")).unwrap();
+        let (_, model) =
+            crate::pipeline::compile_model(imported, "", &calibration, config, Default::default())
+                .unwrap();
+        let values = model
+            .forward(&model.quantize_inputs(&input.input_data), true)
+            .unwrap();
+        let table = std::sync::Arc::new(function_table(&model));
+        let (params, _) = try_layout(
+            &model,
+            &placeholder_values(&model).unwrap(),
+            &table,
+            9,
+            None,
+        );
+        assert!(params.fused.is_none() && params.lookup_columns >= 1);
+        assert!(params.base.num_advice_per_phase[0] > 1, "{:?}", params.base);
+        let k = params.k as u32;
+        let (mut circuit, instances) = mock_circuit(&model, &params, &values);
+        let cells = circuit.num_advice_cells();
+        assert!(MockProver::run(k, &circuit, vec![instances.clone()])
+            .unwrap()
+            .verify()
+            .is_ok());
+        for i in 0..cells {
+            let (mut circuit, _) = mock_circuit(&model, &params, &values);
+            circuit.tamper_advice(i, Fr::one());
+            assert!(
+                MockProver::run(k, &circuit, vec![instances.clone()])
+                    .unwrap()
+                    .verify()
+                    .is_err(),
+                "advice cell {i} of {cells} changed and accepted"
+            );
+        }
+    }
+
     #[test]
     fn lanes_fit_below_the_modulus() {
         for lane in 1..=65 {

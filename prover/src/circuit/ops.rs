@@ -158,7 +158,7 @@ pub(super) fn lay_out(
                     let bit = match kind {
                         Comparison::Greater => select.greater(ctx, *a, *b, bits),
                         Comparison::GreaterOrEqual => select.greater_or_equal(ctx, *a, *b, bits),
-                        Comparison::Equal => gate.is_equal(ctx, *a, *b),
+                        Comparison::Equal => select.is_equal(ctx, *a, *b),
                     };
                     gate.mul(ctx, bit, one)
                 })

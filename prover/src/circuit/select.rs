@@ -101,6 +101,27 @@ impl SelectChip<'_> {
         gate.sub(ctx, positive, negative)
     }
 
+    /// 1 if `a == b` else 0, with a unique witness: `out = 1 - d·inv`, `d·out = 0` and
+    /// `inv·out = 0` for `d = a - b`, so `inv` is `1/d`, or 0 when `d = 0`. (halo2-base's
+    /// `is_equal` leaves the inverse free when the values are equal: harmless for the output, but
+    /// a cell a prover could set at will.)
+    pub fn is_equal(
+        &self,
+        ctx: &mut Context<Fr>,
+        a: AssignedValue<Fr>,
+        b: AssignedValue<Fr>,
+    ) -> AssignedValue<Fr> {
+        let gate = self.range.gate();
+        let d = gate.sub(ctx, a, b);
+        let inv = ctx.load_witness(d.value().invert().unwrap_or(Fr::zero()));
+        let out = gate.sub_mul(ctx, Constant(Fr::one()), d, inv);
+        for factor in [d, inv] {
+            let product = gate.mul(ctx, factor, out);
+            gate.assert_is_const(ctx, &product, &Fr::zero());
+        }
+        out
+    }
+
     /// Index of the first (or, with `last`, the last) maximum of `xs` (each `|x| < 2^bits`).
     pub fn argmax(
         &self,
@@ -121,7 +142,7 @@ impl SelectChip<'_> {
             (0..xs.len()).collect()
         };
         for i in order {
-            let eq = gate.is_equal(ctx, xs[i], max);
+            let eq = self.is_equal(ctx, xs[i], max);
             // first = eq · (1 - found): only the first maximal position in scan order.
             let first = gate.sub_mul(ctx, eq, eq, found);
             found = gate.add(ctx, found, first);
@@ -229,6 +250,41 @@ mod tests {
         for wrong in [0i128, 3, 4] {
             let (ok, _) = run(&xs, Some(wrong), |c, ctx, v| c.argmax(ctx, v, 8, false));
             assert!(!ok, "argmax {wrong} accepted");
+        }
+    }
+
+    #[test]
+    fn is_equal_is_exact_and_every_cell_is_pinned() {
+        for (a, b) in [(4i128, 4i128), (4, -3), (0, 0), (-5, 7)] {
+            let (ok, eq) = run(&[a, b], None, |c, ctx, x| c.is_equal(ctx, x[0], x[1]));
+            assert!(ok && eq == i128::from(a == b), "{a} == {b}: {eq}");
+            let (ok, _) = run(&[a, b], Some(1 - eq), |c, ctx, x| {
+                c.is_equal(ctx, x[0], x[1])
+            });
+            assert!(!ok, "flipped {a} == {b} accepted");
+            // Every cell after the two inputs, the inverse included, is determined.
+            let mut cells = 0;
+            check(8, |ctx, range| {
+                let x: Vec<_> = [a, b]
+                    .iter()
+                    .map(|v| ctx.load_witness(to_field(*v)))
+                    .collect();
+                SelectChip::new(range).is_equal(ctx, x[0], x[1]);
+                cells = ctx.advice.len();
+                vec![]
+            });
+            for i in 2..cells {
+                let ok = check(8, |ctx, range| {
+                    let x: Vec<_> = [a, b]
+                        .iter()
+                        .map(|v| ctx.load_witness(to_field(*v)))
+                        .collect();
+                    SelectChip::new(range).is_equal(ctx, x[0], x[1]);
+                    ctx.advice[i] += halo2_base::halo2_proofs::plonk::Assigned::Trivial(Fr::one());
+                    vec![]
+                });
+                assert!(!ok, "{a} == {b}: cell {i} of {cells} changed and accepted");
+            }
         }
     }
 
