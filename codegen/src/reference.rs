@@ -15,7 +15,7 @@ use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::group::{Curve, Group}
 use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::pairing::Engine;
 use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::CurveAffine;
 
-use crate::plan::{header, op, reg, Word, MAGIC};
+use crate::plan::{header, op, reg, scalar, Word, MAGIC};
 
 /// Why the reference verifier rejected a proof (the contract's custom errors).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +31,9 @@ pub enum Rejection {
         /// Given.
         actual: usize,
     },
+    /// A public instance word is not below the scalar field modulus.
+    #[error("instance #{0} is not in the field")]
+    InstanceNotInField(usize),
     /// Wrong proof length.
     #[error("expected a proof of {expected} bytes, got {actual}")]
     ProofLength {
@@ -123,6 +126,14 @@ impl Transcript {
 
 /// Verifies `proof` for `instances` against the key blob, exactly as the contract does.
 pub fn verify(blob: &[Word], proof: &[u8], instances: &[Fr]) -> Result<(), Rejection> {
+    let words: Vec<Word> = instances.iter().map(|f| scalar(*f)).collect();
+    verify_words(blob, proof, &words)
+}
+
+/// [`verify`] for instances as the contract receives them: 32-byte big-endian words, each of
+/// which must be below the scalar field modulus (checked after the instance count and proof
+/// length, in the contract's order).
+pub fn verify_words(blob: &[Word], proof: &[u8], instances: &[Word]) -> Result<(), Rejection> {
     if blob.len() < header::LEN || blob[header::MAGIC][..MAGIC.len()] != MAGIC[..] {
         return Err(Rejection::BadKey);
     }
@@ -149,6 +160,15 @@ pub fn verify(blob: &[Word], proof: &[u8], instances: &[Fr]) -> Result<(), Rejec
             actual: proof.len(),
         });
     }
+    let instances = instances
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let mut repr = *w;
+            repr.reverse();
+            Option::<Fr>::from(Fr::from_repr(repr)).ok_or(Rejection::InstanceNotInField(i))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     // Validate every point and scalar of the proof.
     let evals_at = 64 * num_points;
     let mut points = Vec::with_capacity(num_points + 2);
@@ -171,7 +191,7 @@ pub fn verify(blob: &[Word], proof: &[u8], instances: &[Fr]) -> Result<(), Rejec
     // Transcript.
     let mut t = Transcript { state: Vec::new() };
     t.absorb(&blob[header::TRANSCRIPT_REPR]);
-    for value in instances {
+    for value in &instances {
         let mut w = value.to_repr();
         w.reverse();
         t.absorb(&w);

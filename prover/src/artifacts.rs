@@ -23,21 +23,26 @@ pub trait Artifact: Serialize + DeserializeOwned {
     /// Reads and version-checks an artifact.
     fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_json(&text, path)
+    }
+
+    /// Parses and version-checks an artifact's JSON text; `origin` names it in errors.
+    fn from_json(text: &str, origin: &Path) -> Result<Self> {
         let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|source| Error::Json {
-                path: path.into(),
+            serde_json::from_str(text).map_err(|source| Error::Json {
+                path: origin.into(),
                 source,
             })?;
         let found = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
         if found != ARTIFACT_VERSION {
             return Err(Error::Version {
-                path: path.into(),
+                path: origin.into(),
                 found,
                 expected: ARTIFACT_VERSION,
             });
         }
         serde_json::from_value(value).map_err(|source| Error::Json {
-            path: path.into(),
+            path: origin.into(),
             source,
         })
     }

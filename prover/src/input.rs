@@ -23,14 +23,19 @@ impl InputData {
     /// Reads and parses an input file.
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let data: InputData = serde_json::from_str(&text).map_err(|source| Error::Json {
-            path: path.into(),
+        Self::parse(&text, path)
+    }
+
+    /// Parses input JSON text; `origin` names it in errors. Non-finite values are refused.
+    pub fn parse(text: &str, origin: &Path) -> Result<Self> {
+        let data: InputData = serde_json::from_str(text).map_err(|source| Error::Json {
+            path: origin.into(),
             source,
         })?;
         if let Some(v) = data.input_data.iter().flatten().find(|v| !v.is_finite()) {
             return Err(Error::InvalidInput(format!(
                 "{}: non-finite value {v}",
-                path.display()
+                origin.display()
             )));
         }
         Ok(data)

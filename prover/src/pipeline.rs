@@ -72,7 +72,34 @@ pub fn compile_with(
     options: CircuitOptions,
     dir: &BuildDir,
 ) -> Result<Settings> {
-    let mut model = onnx::import(onnx_path)?;
+    let model = onnx::import(onnx_path)?;
+    let source = onnx_path.display().to_string();
+    let (settings, qmodel) = compile_model(model, &source, calibration, config, options)?;
+    std::fs::create_dir_all(dir.root()).map_err(|e| Error::io(dir.root(), e))?;
+    // Keys of an earlier compile belong to another circuit: remove them.
+    for stale in [dir.keys_info(), dir.pk(), dir.vk()] {
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(|e| Error::io(&stale, e))?;
+        }
+    }
+    ModelArtifact {
+        version: ARTIFACT_VERSION,
+        model: qmodel,
+    }
+    .write(&dir.model())?;
+    settings.write(&dir.settings())?;
+    Ok(settings)
+}
+
+/// Calibrates and quantizes an imported model and plans its circuit, in memory: what
+/// [`compile_with`] writes. `source` names the model in the settings.
+pub fn compile_model(
+    mut model: crate::model::Model,
+    source: &str,
+    calibration: &InputData,
+    config: QuantizationConfig,
+    options: CircuitOptions,
+) -> Result<(Settings, QuantizedModel)> {
     let folded = crate::fold::fold_affine(&mut model);
     tracing::debug!(folded, "affine nodes folded into their producers");
     let samples = calibration.samples(&model)?;
@@ -129,7 +156,7 @@ pub fn compile_with(
     let settings = Settings {
         version: ARTIFACT_VERSION,
         model_id: crate::hash::sha256_hex(&id_bytes),
-        source: onnx_path.display().to_string(),
+        source: source.to_string(),
         quantization: config,
         input_shapes: model.input_shapes(),
         output_shapes: model.output_shapes(),
@@ -151,20 +178,7 @@ pub fn compile_with(
             .collect(),
         circuit,
     };
-    std::fs::create_dir_all(dir.root()).map_err(|e| Error::io(dir.root(), e))?;
-    // Keys of an earlier compile belong to another circuit: remove them.
-    for stale in [dir.keys_info(), dir.pk(), dir.vk()] {
-        if stale.exists() {
-            std::fs::remove_file(&stale).map_err(|e| Error::io(&stale, e))?;
-        }
-    }
-    ModelArtifact {
-        version: ARTIFACT_VERSION,
-        model: qmodel,
-    }
-    .write(&dir.model())?;
-    settings.write(&dir.settings())?;
-    Ok(settings)
+    Ok((settings, qmodel))
 }
 
 /// Which SRS `setup` uses.

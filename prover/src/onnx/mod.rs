@@ -54,6 +54,17 @@ pub fn import(path: &Path) -> Result<Model> {
     })
 }
 
+/// Decodes ONNX protobuf bytes (a file's contents) into a [`Model`].
+pub fn import_bytes(mut bytes: &[u8]) -> Result<Model> {
+    let proto = tract_onnx::onnx()
+        .proto_model_for_read(&mut bytes)
+        .map_err(|e| Error::MalformedOnnx {
+            path: "".into(),
+            reason: format!("{e:#}"),
+        })?;
+    import_proto(&proto)
+}
+
 /// Maps a decoded ONNX model to a [`Model`].
 pub fn import_proto(proto: &pb::ModelProto) -> Result<Model> {
     let malformed = |reason: &str| Error::MalformedOnnx {

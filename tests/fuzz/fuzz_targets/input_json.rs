@@ -1,0 +1,24 @@
+//! Input JSON: parsing, the salt, and the fixed-point witness of the example model. Bad input
+//! must come back as an error, never a panic.
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+use zkinfer_prover::input::InputData;
+use zkinfer_prover::pipeline::witness;
+
+fuzz_target!(|data: &[u8]| {
+    let build = zkinfer_fuzz::example();
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(input) = InputData::parse(text, Path::new("fuzz.json")) else {
+        return;
+    };
+    let _ = input.salt();
+    if let Ok(values) = witness(&build.model, &input) {
+        // Every tensor of the model has a value, and the output has the declared size.
+        assert_eq!(values.len(), build.model.nodes.len() + build.model.inputs.len());
+    }
+});
