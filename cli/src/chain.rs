@@ -6,6 +6,8 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolInterface;
+use std::time::Duration;
+
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::cli::ChainArgs;
@@ -16,6 +18,7 @@ pub(crate) struct Chain {
     pub(crate) provider: DynProvider,
     pub(crate) sender: Option<Address>,
     pub(crate) chain_id: u64,
+    receipt_timeout: Duration,
 }
 
 fn parse_url(rpc_url: &str) -> Result<alloy::transports::http::reqwest::Url> {
@@ -29,7 +32,7 @@ pub(crate) async fn connect_read_only(rpc_url: &str) -> Result<Chain> {
     let provider = ProviderBuilder::new()
         .connect_http(parse_url(rpc_url)?)
         .erased();
-    finish(provider, None, rpc_url).await
+    finish(provider, None, rpc_url, Duration::ZERO).await
 }
 
 /// Connects with the wallet of `args.private_key`.
@@ -47,10 +50,16 @@ pub(crate) async fn connect(args: &ChainArgs) -> Result<Chain> {
         .wallet(EthereumWallet::from(signer))
         .connect_http(parse_url(&args.rpc_url)?)
         .erased();
-    finish(provider, Some(sender), &args.rpc_url).await
+    let timeout = Duration::from_secs(args.receipt_timeout);
+    finish(provider, Some(sender), &args.rpc_url, timeout).await
 }
 
-async fn finish(provider: DynProvider, sender: Option<Address>, rpc_url: &str) -> Result<Chain> {
+async fn finish(
+    provider: DynProvider,
+    sender: Option<Address>,
+    rpc_url: &str,
+    receipt_timeout: Duration,
+) -> Result<Chain> {
     let chain_id = provider
         .get_chain_id()
         .await
@@ -59,11 +68,14 @@ async fn finish(provider: DynProvider, sender: Option<Address>, rpc_url: &str) -
         provider,
         sender,
         chain_id,
+        receipt_timeout,
     })
 }
 
 impl Chain {
-    /// Sends a transaction and waits for its receipt; a reverted receipt is an error.
+    /// Sends a transaction and waits for its receipt. Errors say what happened to it: not sent
+    /// (gas estimation, nonce or RPC failure, with the decoded revert), sent but no receipt (it
+    /// may still be mined), or reverted on chain (with the reason, replayed at the parent block).
     pub(crate) async fn send(
         &self,
         tx: TransactionRequest,
@@ -71,17 +83,45 @@ impl Chain {
     ) -> Result<TransactionReceipt> {
         let pending = self
             .provider
-            .send_transaction(tx)
+            .send_transaction(tx.clone())
             .await
-            .map_err(|e| anyhow!("{what}: {}", describe(&e.to_string())))?;
+            .map_err(|e| anyhow!("{what}: not sent: {}", describe(&e.to_string())))?;
+        let hash = *pending.tx_hash();
         let receipt = pending
+            .with_timeout(Some(self.receipt_timeout))
             .get_receipt()
             .await
-            .with_context(|| format!("{what}: waiting for the receipt"))?;
+            .map_err(|e| {
+                anyhow!(
+                    "{what}: transaction {} was sent but its receipt could not be read ({e}); \
+                     it may still be mined: check it before sending again",
+                    tx_hex(hash)
+                )
+            })?;
         if !receipt.status() {
-            bail!("{what}: transaction {} reverted", receipt.transaction_hash);
+            let reason = match self.revert_reason(tx, receipt.block_number).await {
+                Some(reason) => format!(": {reason}"),
+                None => String::new(),
+            };
+            bail!("{what}: transaction {} reverted{reason}", tx_hex(hash));
         }
         Ok(receipt)
+    }
+
+    /// The decoded reason of a transaction that reverted in block `block`, by calling it again
+    /// on the state before that block.
+    async fn revert_reason(
+        &self,
+        mut tx: TransactionRequest,
+        block: Option<u64>,
+    ) -> Option<String> {
+        tx.from = tx.from.or(self.sender);
+        let parent = block?.checked_sub(1)?;
+        let err = self.provider.call(tx).block(parent.into()).await.err()?;
+        let data = err.as_error_resp()?.as_revert_data()?;
+        Some(
+            decode_revert(&data).unwrap_or_else(|| format!("revert data 0x{}", hex::encode(&data))),
+        )
     }
 
     /// Deploys creation code (with constructor arguments appended) and returns the address and receipt.

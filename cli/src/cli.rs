@@ -213,6 +213,9 @@ pub(crate) struct VerifierArgs {
     pub(crate) kind: VerifierChoice,
 }
 
+/// Default of `--receipt-timeout`, in seconds.
+pub(crate) const DEFAULT_RECEIPT_TIMEOUT_S: u64 = 300;
+
 #[derive(Debug, Args)]
 pub(crate) struct ChainArgs {
     /// JSON-RPC endpoint.
@@ -221,6 +224,10 @@ pub(crate) struct ChainArgs {
     /// Hex private key of the sending account.
     #[arg(long, env = "ZKINFER_PRIVATE_KEY", hide_env_values = true)]
     pub(crate) private_key: Option<String>,
+    /// Seconds to wait for a sent transaction's receipt before giving up (the transaction may
+    /// still be mined: the error names it).
+    #[arg(long, default_value_t = DEFAULT_RECEIPT_TIMEOUT_S)]
+    pub(crate) receipt_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use alloy::primitives::{utils::format_ether, Address, Bytes, B256, U256};
 use alloy::providers::Provider;
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 use zkinfer_codegen::{reusable_for_build, verifier_for_build, Solc};
 use zkinfer_prover::artifacts::{Artifact, BuildDir, ProofArtifact, Settings};
@@ -149,6 +149,7 @@ async fn commitment(a: &CommitmentArgs) -> Result<Outcome> {
         let chain = connect(&ChainArgs {
             rpc_url: rpc_url.clone(),
             private_key: a.private_key.clone(),
+            receipt_timeout: DEFAULT_RECEIPT_TIMEOUT_S,
         })
         .await?;
         let oracle =
@@ -539,7 +540,8 @@ async fn submit(a: &SubmitArgs) -> Result<Outcome> {
     }
     let receipt = chain
         .send(call.into_transaction_request(), "submitting the proof")
-        .await?;
+        .await
+        .map_err(|e| anyhow!("{e:#} (the proof file {} is unchanged)", a.proof.display()))?;
     let sender = chain.sender.expect("connected with a wallet");
     let stored = oracle
         .latestInference(model_id, sender)

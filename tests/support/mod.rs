@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: the `zkinfer` binary, tool paths, anvil.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod faulty_rpc;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -10,6 +10,7 @@ mod elementwise;
 mod linear;
 mod nonlinear;
 mod shape;
+pub use shape::MAX_TENSOR_ELEMENTS;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -358,6 +359,41 @@ fn constant_from_proto(t: &pb::TensorProto, name: &str) -> Result<Constant> {
         path: "".into(),
         reason: format!("tensor {name}: {reason}"),
     };
+    // Numeric types only: tract-onnx panics on raw STRING, complex and newer types.
+    use pb::tensor_proto::DataType as D;
+    let numeric = [
+        D::Float,
+        D::Uint8,
+        D::Int8,
+        D::Uint16,
+        D::Int16,
+        D::Int32,
+        D::Int64,
+        D::Bool,
+        D::Float16,
+        D::Double,
+        D::Uint32,
+        D::Uint64,
+    ];
+    if !numeric.iter().any(|d| *d as i32 == t.data_type) {
+        let name = D::try_from(t.data_type).map_or_else(
+            |_| format!("#{}", t.data_type),
+            |d| d.as_str_name().to_string(),
+        );
+        return Err(malformed(format!("data type {name} is not numeric")));
+    }
+    let dims: Option<Vec<usize>> = t.dims.iter().map(|d| usize::try_from(*d).ok()).collect();
+    if dims
+        .as_deref()
+        .and_then(shape::elements_within_limit)
+        .is_none()
+    {
+        return Err(malformed(format!(
+            "dimensions {:?} are negative or exceed {} elements",
+            t.dims,
+            shape::MAX_TENSOR_ELEMENTS
+        )));
+    }
     let resolver = tract_onnx::data_resolver::default();
     let tensor = tract_onnx::tensor::load_tensor(&*resolver, t, None)
         .map_err(|e| malformed(format!("{e:#}")))?;
@@ -395,13 +431,22 @@ fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>> {
         .shape
         .as_ref()
         .ok_or_else(|| malformed("no shape".into()))?;
-    shape
+    let dims = shape
         .dim
         .iter()
         .map(|d| match &d.value {
-            Some(Dim::DimValue(v)) if *v > 0 => Ok(*v as usize),
+            Some(Dim::DimValue(v)) if *v > 0 => {
+                usize::try_from(*v).map_err(|_| malformed(format!("dimension {v}")))
+            }
             Some(Dim::DimValue(v)) => Err(malformed(format!("dimension {v}"))),
             Some(Dim::DimParam(_)) | None => Ok(1),
         })
-        .collect()
+        .collect::<Result<Vec<usize>>>()?;
+    if shape::elements_within_limit(&dims).is_none() {
+        return Err(malformed(format!(
+            "shape {dims:?} has more than {} elements",
+            shape::MAX_TENSOR_ELEMENTS
+        )));
+    }
+    Ok(dims)
 }

@@ -57,7 +57,30 @@ pub(super) fn without_axes(shape: &[usize], axes: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-/// Numpy broadcast of two shapes.
+/// Most elements a tensor may have (2^22): each costs at least one advice cell, so a larger
+/// tensor needs a circuit of more than 2^22 rows, beyond what a prover machine holds in memory.
+pub const MAX_TENSOR_ELEMENTS: usize = 1 << 22;
+
+/// The number of elements of `shape`, when it is at most [`MAX_TENSOR_ELEMENTS`].
+pub(super) fn elements_within_limit(shape: &[usize]) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul(*d))
+        .filter(|n| *n <= MAX_TENSOR_ELEMENTS)
+}
+
+/// Fails, naming the node, when a tensor of `shape` would exceed [`MAX_TENSOR_ELEMENTS`].
+pub(super) fn check_size(ctx: &Ctx, shape: &[usize]) -> Result<()> {
+    match elements_within_limit(shape) {
+        Some(_) => Ok(()),
+        None => Err(ctx.invalid(format!(
+            "output shape {shape:?} has more than {MAX_TENSOR_ELEMENTS} elements"
+        ))),
+    }
+}
+
+/// Numpy broadcast of two shapes (`None` when they do not broadcast, or the result would
+/// exceed [`MAX_TENSOR_ELEMENTS`]).
 pub(super) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let dim = |s: &[usize], i: usize| {
@@ -74,7 +97,8 @@ pub(super) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
             (x, 1) => Some(x),
             _ => None,
         })
-        .collect()
+        .collect::<Option<Vec<usize>>>()
+        .filter(|s| elements_within_limit(s).is_some())
 }
 
 /// Source index in a tensor of `from` shape for every element of the broadcast `to` shape.
@@ -532,9 +556,16 @@ impl Importer {
                 "constant padding with {value} (only 0 is supported)"
             )));
         }
-        let out: Vec<usize> = (0..r)
-            .map(|a| shape[a] + (full[a] + full[a + r]) as usize)
-            .collect();
+        let out = (0..r)
+            .map(|a| {
+                let padded = (shape[a] as i64)
+                    .checked_add(full[a])
+                    .and_then(|d| d.checked_add(full[a + r]))
+                    .and_then(|d| usize::try_from(d).ok());
+                padded.ok_or_else(|| ctx.invalid(format!("pads {full:?} overflow")))
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        check_size(ctx, &out)?;
         let sources = (0..out.iter().product())
             .map(|flat| {
                 let oi = unravel(flat, &out);

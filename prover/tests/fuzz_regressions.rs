@@ -1,0 +1,62 @@
+//! Inputs that crashed a fuzz target (`tests/fuzz`), kept as regression tests on the stable
+//! toolchain: each must now come back as an error naming the problem.
+
+use std::path::PathBuf;
+
+use zkinfer_prover::onnx::import_bytes;
+
+fn regression(target: &str, name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fuzz/regressions")
+        .join(target)
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Pads of 2^55 + 1 once made the importer allocate 5·10^18 bytes for the padded tensor (abort).
+#[test]
+fn huge_pads_are_refused() {
+    let err = import_bytes(&regression("onnx_compile", "huge_pads.onnx")).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("pad (Pad)") && msg.contains("elements"),
+        "{msg}"
+    );
+}
+
+/// Pads past i64 overflow the padded shape: refused, not wrapped.
+#[test]
+fn pads_that_overflow_are_refused() {
+    let mut model = regression("onnx_compile", "huge_pads.onnx");
+    // The pads initializer holds 2^55 + 1 as its fifth value; make it i64::MAX.
+    let at = model
+        .windows(8)
+        .position(|w| w == ((1i64 << 55) + 1).to_le_bytes())
+        .expect("the 2^55 + 1 pad");
+    model[at..at + 8].copy_from_slice(&i64::MAX.to_le_bytes());
+    let msg = import_bytes(&model).unwrap_err().to_string();
+    assert!(
+        msg.contains("pad (Pad)") && msg.contains("overflow"),
+        "{msg}"
+    );
+}
+
+/// Pads that make a 16M-element tensor once ran the fuzzer out of memory: tensors are capped
+/// at `MAX_TENSOR_ELEMENTS`.
+#[test]
+fn pads_beyond_the_tensor_size_limit_are_refused() {
+    let err = import_bytes(&regression("onnx_compile", "pad_to_16m_elements.onnx")).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("Pad") && msg.contains(&zkinfer_prover::onnx::MAX_TENSOR_ELEMENTS.to_string()),
+        "{msg}"
+    );
+}
+
+/// A STRING initializer with raw data reached tract-onnx's `unimplemented!` (a panic).
+#[test]
+fn non_numeric_initializers_are_refused() {
+    let err = import_bytes(&regression("onnx_compile", "string_initializer.onnx")).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("STRING is not numeric"), "{msg}");
+}
