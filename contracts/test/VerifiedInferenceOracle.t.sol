@@ -138,6 +138,25 @@ contract VerifiedInferenceOracleTest is Test {
         oracle.submitInference(MODEL, hex"0102", instances(1, 2, 3));
     }
 
+    function testFuzz_replayIsRejectedWhoeverSendsIt(bytes calldata proof, address first, address second)
+        public
+    {
+        vm.prank(first);
+        oracle.submitInference(MODEL, proof, instances(1, 2, 3));
+        vm.prank(second);
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.ProofAlreadyUsed.selector, keccak256(proof))
+        );
+        oracle.submitInference(MODEL, proof, instances(4, 5, 6));
+    }
+
+    function testFuzz_unregisteredModelIdIsRejected(bytes32 id, bytes calldata proof) public {
+        vm.assume(id != MODEL);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.UnknownModel.selector, id));
+        oracle.submitInference(id, proof, instances(1, 2, 3));
+        assertTrue(!oracle.usedProofs(keccak256(proof)), "a rejected proof is not burnt");
+    }
+
     function test_submitInference_failsWhenVerifierRejects() public {
         verifier.setAccept(false);
         vm.expectRevert(VerifiedInferenceOracle.ProofRejected.selector);
