@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 export ZKINFER_SOLC := $(TOOLS)/solc
 
-.PHONY: tools build demo test test-rust test-forge lint ci bench bench-gas
+.PHONY: tools build demo test test-rust test-forge test-fuzz lint ci bench bench-gas
 
 tools:
 	@bash scripts/install-tools.sh >/dev/null
@@ -15,7 +15,7 @@ build:
 demo: tools build
 	bash scripts/demo.sh
 
-test: tools test-rust test-forge
+test: tools test-rust test-forge test-fuzz
 
 test-rust:
 	cargo test --release --workspace
@@ -23,8 +23,13 @@ test-rust:
 test-forge:
 	forge test
 
+# cargo-fuzz targets, FUZZ_SECONDS (default 60) each, from the checked-in seeds and regressions
+test-fuzz:
+	bash scripts/fuzz.sh
+
 lint: tools
 	cargo fmt --all --check
+	cargo fmt --manifest-path tests/fuzz/Cargo.toml --check
 	cargo clippy --release --workspace --all-targets -- -D warnings
 	forge fmt --check
 

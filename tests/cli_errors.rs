@@ -69,6 +69,33 @@ fn unsupported_op_names_op_and_node_with_exit_code_2() {
 }
 
 #[test]
+fn a_circuit_above_the_memory_limit_is_refused_at_compile() {
+    let dir = scratch("memory");
+    let build = dir.join("build");
+    let compile = |limit: &str| {
+        failure(&[
+            "compile",
+            &example("model.onnx"),
+            "--calibration",
+            &example("calibration.json"),
+            "-o",
+            path(&build),
+            "--max-memory",
+            limit,
+        ])
+    };
+    let (code, err) = compile("16MiB");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("too large") && err.contains("rows") && err.contains("16 MiB are allowed"),
+        "{err}"
+    );
+    assert!(!build.join("settings.json").exists(), "nothing written");
+    let (_, err) = compile("lots");
+    assert!(err.contains("--max-memory \"lots\" is not a size"), "{err}");
+}
+
+#[test]
 fn wrong_input_length_is_reported() {
     let dir = scratch("length");
     let bad = dir.join("input.json");

@@ -72,6 +72,10 @@ pub(crate) struct QuantArgs {
     /// but make the proof, the verifier's gas and its bytecode larger.
     #[arg(long, default_value_t = 4)]
     pub(crate) max_columns: usize,
+    /// Memory that setup and proving may take (e.g. 8GiB): a circuit estimated above it is
+    /// refused at compile. Default: the memory available now.
+    #[arg(long)]
+    pub(crate) max_memory: Option<String>,
     /// Who sees the inputs: public instances (packed), private (witness only), or hashed (one
     /// public instance: the salted Poseidon commitment; the salt comes with the input file).
     #[arg(long, value_enum, default_value = "public")]

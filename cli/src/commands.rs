@@ -18,6 +18,7 @@ use crate::chain::{self, connect, connect_read_only, describe, parse_address, tx
 use crate::cli::*;
 use crate::contracts::{compile_consumers, RiskAdjustedLending, VerifiedInferenceOracle};
 use crate::progress::with_spinner;
+use zkinfer_prover::resources::{parse_size, MemoryLimit};
 
 /// What a command prints and its exit code.
 pub(crate) struct Outcome {
@@ -100,6 +101,12 @@ fn compile_step(
                     .with_context(|| format!("--param-salt {s} is not a field element (0x hex)"))?,
             ),
             None => None,
+        },
+        memory_limit: match &quant.max_memory {
+            Some(text) => Some(MemoryLimit::given(parse_size(text).with_context(|| {
+                format!("--max-memory {text:?} is not a size (e.g. 8GiB, 512MiB)")
+            })?)),
+            None => MemoryLimit::available(),
         },
     };
     let settings = pipeline::compile_with(
@@ -192,6 +199,7 @@ fn settings_json(s: &Settings) -> Value {
         "calibration_samples": s.calibration_samples,
         "lookup_columns": s.circuit.lookup_columns,
         "function_table_rows": s.circuit.table_rows,
+        "estimated_proving_bytes": s.resources.map(|r| r.proving_bytes),
         "nodes": s.nodes,
         "layers": s.circuit.node_costs,
     })
@@ -216,6 +224,14 @@ fn compile(a: &CompileArgs) -> Result<Outcome> {
         s.circuit.lookup_cells,
         s.circuit.num_instances
     );
+    if let Some(r) = s.resources {
+        text.push_str(&format!(
+            "  setup and proving need about {} MiB ({} columns of 2^{} rows)\n",
+            r.proving_bytes >> 20,
+            r.columns,
+            r.k
+        ));
+    }
     let p = s.privacy;
     text.push_str(&format!(
         "  visibility: inputs {:?}, outputs {:?}, parameters {:?}\n",

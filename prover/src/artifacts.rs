@@ -95,6 +95,9 @@ pub struct Settings {
     pub nodes: Vec<NodeRange>,
     /// The circuit's shape.
     pub circuit: CircuitParams,
+    /// What setup and proving are estimated to take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<crate::resources::ResourceEstimate>,
 }
 
 impl Artifact for Settings {

@@ -99,6 +99,26 @@ pub enum Error {
     /// A proof artifact is malformed (not a verdict on its validity).
     #[error("malformed proof artifact: {0}")]
     MalformedProof(String),
+    /// Proving the circuit would need more memory than allowed (see [`crate::resources`]).
+    #[error(
+        "the circuit is too large: 2^{k} rows × {columns} columns; setup and proving would need \
+         {qualifier} {needed_mib} MiB, and {limit_mib} MiB are {limit_source}. Use a smaller model or \
+         input shape, coarser scales or tables (--target resources), or set --max-memory"
+    )]
+    TooLarge {
+        /// log2 of the rows.
+        k: usize,
+        /// Columns of every kind.
+        columns: usize,
+        /// Estimated peak memory, MiB.
+        needed_mib: u64,
+        /// "about" (a planned circuit) or "at least" (a bound before layout).
+        qualifier: &'static str,
+        /// The limit, MiB.
+        limit_mib: u64,
+        /// Where the limit came from.
+        limit_source: &'static str,
+    },
     /// The float reference (tract) failed to run the model.
     #[error("reference inference (tract) failed: {0}")]
     Reference(String),

@@ -22,6 +22,7 @@ pub mod proving;
 pub mod ptau;
 pub mod quantize;
 pub mod reference;
+pub mod resources;
 pub mod srs;
 
 pub use error::{Error, Result};

@@ -14,6 +14,7 @@ use crate::fixed::Scale;
 use crate::fixed::{field_from_hex, field_to_hex, from_field};
 use crate::input::InputData;
 use crate::quantize::{calibrate, quantize, QuantizationConfig, QuantizedModel};
+use crate::resources::{MemoryLimit, ResourceEstimate};
 use crate::srs::{dev_srs, read_srs, write_srs, SrsSource};
 use crate::{keys, onnx, proving, Error, Result};
 
@@ -29,6 +30,9 @@ pub struct CircuitOptions {
     pub privacy: crate::commitment::Privacy,
     /// The model owner's salt for hashed parameters (random when absent).
     pub param_salt: Option<Fr>,
+    /// Memory that setup and proving may take: a circuit estimated above it is refused at
+    /// compile (`None`: no check). Defaults to the memory available now.
+    pub memory_limit: Option<MemoryLimit>,
 }
 
 impl Default for CircuitOptions {
@@ -38,6 +42,7 @@ impl Default for CircuitOptions {
             search_scales: false,
             privacy: Default::default(),
             param_salt: None,
+            memory_limit: MemoryLimit::available(),
         }
     }
 }
@@ -116,6 +121,10 @@ pub fn compile_model(
     qmodel.param_salt = param_salt.clone();
     // The quantization error on the calibration set; this also checks every sample fits the bounds.
     let mut error = crate::quantize::calibration_error(&model, &qmodel, &samples)?;
+    if let Some(limit) = &options.memory_limit {
+        // Before any layout: a model whose cells alone exceed the limit is not laid out.
+        ResourceEstimate::lower_bound(&qmodel).check_bound(limit)?;
+    }
     tracing::info!(nodes = qmodel.nodes.len(), "planning circuit");
     let mut circuit = plan(&qmodel, options.max_advice_columns)?;
     if options.search_scales {
@@ -150,6 +159,16 @@ pub fn compile_model(
             }
         }
     }
+    let resources = ResourceEstimate::of(&circuit);
+    if let Some(limit) = &options.memory_limit {
+        resources.check(limit)?;
+    }
+    tracing::info!(
+        k = resources.k,
+        columns = resources.columns,
+        mib = resources.proving_bytes >> 20,
+        "estimated memory for setup and proving"
+    );
     let config = qmodel.config;
     let mut id_bytes = serde_json::to_vec(&qmodel).expect("model serializes");
     id_bytes.extend(serde_json::to_vec(&circuit.base).expect("params serialize"));
@@ -177,6 +196,7 @@ pub fn compile_model(
             })
             .collect(),
         circuit,
+        resources: Some(resources),
     };
     Ok((settings, qmodel))
 }

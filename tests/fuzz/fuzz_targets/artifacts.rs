@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(artifact) = ProofArtifact::from_json(text, origin) {
         if let Ok(true) = verify(&build.dir, &artifact) {
             let honest = decode_proof(&build.proof).expect("honest proof");
-            assert_eq!(decode_proof(&artifact).ok(), Some(honest), "another proof was accepted");
+            assert_eq!(
+                decode_proof(&artifact).ok(),
+                Some(honest),
+                "another proof was accepted"
+            );
         }
     }
     if let Ok(settings) = Settings::from_json(text, origin) {

@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
             .iter()
             .map(|f| zkinfer_codegen::plan::scalar(*f))
             .collect();
-        assert_eq!(proof, &honest_proof[..], "a proof other than the honest one was accepted");
+        assert_eq!(
+            proof,
+            &honest_proof[..],
+            "a proof other than the honest one was accepted"
+        );
         assert_eq!(instances, honest_words, "changed instances were accepted");
     }
 });

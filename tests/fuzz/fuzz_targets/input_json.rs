@@ -21,7 +21,12 @@ fuzz_target!(|data: &[u8]| {
         // Every tensor of the model has a value of its declared size.
         assert_eq!(values.len(), build.model.nodes.len());
         for (node, v) in build.model.nodes.iter().zip(&values) {
-            assert_eq!(v.len(), node.shape.iter().product::<usize>(), "{}", node.name);
+            assert_eq!(
+                v.len(),
+                node.shape.iter().product::<usize>(),
+                "{}",
+                node.name
+            );
         }
     }
 });

@@ -28,7 +28,9 @@ pub struct ExampleBuild {
 
 /// `examples/credit_risk/<file>` in the repository.
 pub fn example_file(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/credit_risk").join(file)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/credit_risk")
+        .join(file)
 }
 
 /// The example build, made on first use (a second or two).
