@@ -585,6 +585,45 @@ mod tests {
         }
     }
 
+    /// The Poseidon commitments of hashed inputs, outputs and parameters: changing any one of
+    /// a random sample of advice cells of the honest witness (sponge states, packed words, the
+    /// model) is rejected. (All of them take minutes; each run samples other ones, and a failure
+    /// names its cell.)
+    #[test]
+    fn hashed_layout_rejects_every_single_cell_change() {
+        use crate::commitment::{ParamVisibility, Privacy, Visibility};
+        let mut model = tiny_model();
+        model.privacy = Privacy {
+            inputs: Visibility::Hashed,
+            outputs: Visibility::Hashed,
+            params: ParamVisibility::Hashed,
+        };
+        model.param_salt = Some(crate::fixed::field_to_hex(&Fr::from(99)));
+        let params = plan(&model, 4).unwrap();
+        let values = model.forward(&[vec![3, -2, 5]], true).unwrap();
+        let salt = Fr::from(7);
+        let (mut circuit, instances) = mock_circuit_salted(&model, &params, &values, salt);
+        let cells = circuit.num_advice_cells();
+        let k = params.k as u32;
+        assert!(MockProver::run(k, &circuit, vec![instances.clone()])
+            .unwrap()
+            .verify()
+            .is_ok());
+        eprintln!("hashed layout: 512 of {cells} advice cells perturbed");
+        let sample = rand::seq::index::sample(&mut rand::thread_rng(), cells, 512);
+        for i in sample {
+            let (mut circuit, _) = mock_circuit_salted(&model, &params, &values, salt);
+            circuit.tamper_advice(i, Fr::one());
+            assert!(
+                MockProver::run(k, &circuit, vec![instances.clone()])
+                    .unwrap()
+                    .verify()
+                    .is_err(),
+                "advice cell {i} of {cells} changed and accepted"
+            );
+        }
+    }
+
     #[test]
     fn inputs_are_packed_and_outputs_follow() {
         let model = tiny_model();
