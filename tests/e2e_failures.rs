@@ -80,7 +80,7 @@ fn rpc_down_after_sending_names_the_transaction_and_the_proof_can_be_checked() {
         .split_whitespace()
         .find(|w| w.starts_with("0x") && w.len() == 66)
         .unwrap_or_else(|| panic!("no transaction hash in {stderr}"));
-    // The transaction did land: the same proof is now a replay, and the output is readable.
+    // The transaction did land: the same proof is now a replay.
     let out = submit(&d.proof, &d.anvil.url, &d.oracle, d.key);
     let replay = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -8,8 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::{CircuitParams, BLINDING_ROWS, MAX_ADVICE_COLUMNS};
-use crate::quantize::{QOp, QuantizedModel};
+use crate::circuit::{multiply_accumulates, CircuitParams, BLINDING_ROWS, MAX_ADVICE_COLUMNS};
+use crate::quantize::QuantizedModel;
 use crate::{Error, Result};
 
 /// Peak prover memory per row and column, in bytes.
@@ -65,19 +65,9 @@ impl ResourceEstimate {
     pub fn lower_bound(model: &QuantizedModel) -> Self {
         let mut cells: u64 = 0;
         for node in &model.nodes {
-            let elements = node.shape.iter().product::<usize>() as u64;
-            cells = cells.saturating_add(elements);
-            if let QOp::Dense {
-                weights,
-                out_features,
-                ..
-            } = &node.op
-            {
-                let rows = elements / (*out_features).max(1) as u64;
-                let macs = (weights.len() as u64).saturating_mul(rows);
-                cells = cells.saturating_add(macs.saturating_mul(3));
-            }
+            cells = cells.saturating_add(node.shape.iter().product::<usize>() as u64);
         }
+        cells = cells.saturating_add(3 * multiply_accumulates(model) as u64);
         let rows = cells / MAX_ADVICE_COLUMNS as u64 + BLINDING_ROWS as u64;
         let k = 64 - rows.max(1).leading_zeros() as usize;
         // The widest layout: its advice columns, a selector each, a table and the instance.

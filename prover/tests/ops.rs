@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use halo2_base::halo2_proofs::dev::MockProver;
 use zkinfer_prover::artifacts::{Artifact, BuildDir, ModelArtifact, Settings};
-use zkinfer_prover::circuit::mock_circuit;
+use zkinfer_prover::circuit::{accepted_perturbations, mock_circuit};
 use zkinfer_prover::fixed::{from_field, to_field};
 use zkinfer_prover::halo2_base;
 use zkinfer_prover::input::InputData;
@@ -138,18 +138,9 @@ fn perturbation_sweep(
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cells as u64);
         rand::seq::index::sample(&mut rng, cells, SWEEP_SAMPLE).into_vec()
     };
-    let accepted: Vec<usize> = sample
-        .iter()
-        .copied()
-        .filter(|&i| {
-            let (mut circuit, _) = mock_circuit(model, &settings.circuit, values);
-            circuit.tamper_advice(i, to_field(1));
-            MockProver::run(k, &circuit, vec![instances.to_vec()])
-                .unwrap()
-                .verify()
-                .is_ok()
-        })
-        .collect();
+    let accepted = accepted_perturbations(k, instances, sample.iter().copied(), || {
+        mock_circuit(model, &settings.circuit, values).0
+    });
     assert!(
         accepted.is_empty(),
         "advice cells {accepted:?} of {cells} changed and accepted"

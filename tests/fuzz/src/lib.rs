@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use zkinfer_codegen::plan::{VerifierPlan, Word};
-use zkinfer_prover::artifacts::{Artifact, BuildDir, ProofArtifact, Settings};
+use zkinfer_prover::artifacts::{BuildDir, ProofArtifact, Settings};
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{self, SrsChoice};
 use zkinfer_prover::quantize::{QuantizationConfig, QuantizedModel};
@@ -56,7 +56,6 @@ pub fn example() -> &'static ExampleBuild {
         let blob = VerifierPlan::new(&srs, &vk, settings.circuit.num_instances)
             .expect("plan")
             .encode();
-        assert!(Settings::read(&dir.settings()).is_ok());
         ExampleBuild {
             dir,
             settings,
