@@ -52,10 +52,12 @@ impl ResourceEstimate {
             // Row tag and table (tag, tag·x), with functions also the next-row flag and outputs.
             fixed += if f.functions { 5 } else { 3 };
         }
+        // Dot products: the input and the running sums (advice), the selector and the weights.
+        let dot = params.dot.map_or(0, |d| 2 * (d.width + 1));
         let instance = params.base.num_instance_columns;
         Self::new(
             params.k,
-            advice + lookup_advice + fixed + functions + instance,
+            advice + lookup_advice + fixed + functions + dot + instance,
         )
     }
 

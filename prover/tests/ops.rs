@@ -129,14 +129,18 @@ fn perturbation_sweep(
 ) -> (usize, usize) {
     use rand::SeedableRng;
     let k = settings.circuit.k as u32;
-    let cells = mock_circuit(model, &settings.circuit, values)
+    let all = mock_circuit(model, &settings.circuit, values)
         .0
-        .num_advice_cells();
+        .constrained_advice_cells();
+    let cells = all.len();
     let sample: Vec<usize> = if cells <= SWEEP_SAMPLE {
-        (0..cells).collect()
+        all
     } else {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cells as u64);
-        rand::seq::index::sample(&mut rng, cells, SWEEP_SAMPLE).into_vec()
+        rand::seq::index::sample(&mut rng, cells, SWEEP_SAMPLE)
+            .into_iter()
+            .map(|i| all[i])
+            .collect()
     };
     let accepted = accepted_perturbations(k, instances, sample.iter().copied(), || {
         mock_circuit(model, &settings.circuit, values).0

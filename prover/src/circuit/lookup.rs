@@ -33,6 +33,7 @@ use halo2_base::virtual_region::manager::VirtualRegionManager;
 use halo2_base::{AssignedValue, Context, ContextCell};
 use serde::{Deserialize, Serialize};
 
+use super::dot::{DotConfig, DotProducts, DotShape};
 use crate::fixed::to_field;
 use crate::functions::table_value;
 use crate::quantize::{QOp, QuantizedModel};
@@ -53,6 +54,9 @@ pub struct ModelCircuitParams {
     /// `Some`: the fused layout.
     #[serde(default)]
     pub fused: Option<FusedLookup>,
+    /// `Some`: dense layers' multiply-accumulates in a dot-product region (see [`super::dot`]).
+    #[serde(default)]
+    pub dot: Option<DotShape>,
 }
 
 /// The shape of the fused lookup.
@@ -91,6 +95,7 @@ pub struct ModelConfig {
     lookup_advice: Vec<[Column<Advice>; LOOKUP_WIDTH]>,
     table: [Column<Fixed>; LOOKUP_WIDTH],
     fused: Option<FusedConfig>,
+    dot: Option<DotConfig>,
 }
 
 /// How a model's function lookups are recorded while it is laid out.
@@ -166,6 +171,8 @@ pub struct ModelCircuit {
     fused: Option<FusedState>,
     /// The builder's copy constraints (where each virtual cell landed).
     copies: SharedCopyConstraintManager<Fr>,
+    /// The dense layers' dot products, when they have their own region.
+    pub dot: Option<DotProducts>,
 }
 
 impl ModelCircuit {
@@ -176,6 +183,7 @@ impl ModelCircuit {
         table: Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
         lookup_columns: usize,
         fused: Option<FusedLookup>,
+        dot: Option<DotShape>,
     ) -> Self {
         let witness_gen_only = builder.witness_gen_only();
         let copy_manager = builder.main(0).copy_manager.clone();
@@ -205,6 +213,7 @@ impl ModelCircuit {
             lookup_columns,
             fused,
             copies: copy_manager,
+            dot: dot.map(DotProducts::new),
         }
     }
 
@@ -240,22 +249,39 @@ impl ModelCircuit {
         values
     }
 
-    /// The number of advice cells laid out (all in the main context).
-    pub fn num_advice_cells(&mut self) -> usize {
-        self.builder.main(0).advice.len()
+    /// The advice cells some constraint reads, numbered as [`Self::tamper_advice`] takes them:
+    /// the main context's cells, then the dot-product region's (see
+    /// [`DotProducts::constrained_cells`]).
+    pub fn constrained_advice_cells(&mut self) -> Vec<usize> {
+        let main = self.builder.main(0).advice.len();
+        let dot = self.dot.as_ref().map(DotProducts::constrained_cells);
+        (0..main)
+            .chain(dot.into_iter().flatten().map(|i| main + i))
+            .collect()
     }
 
-    /// Adds `delta` to advice cell `index` after the layout, leaving every copy, lookup and
-    /// instance as it was: the witness of a dishonest prover, for soundness tests.
+    /// Adds `delta` to advice cell `index` after the layout (the main context's cells first,
+    /// then the dot-product region's), leaving every copy, lookup and instance as it was: the
+    /// witness of a dishonest prover, for soundness tests.
     pub fn tamper_advice(&mut self, index: usize, delta: Fr) {
-        self.builder.main(0).advice[index] +=
-            halo2_base::halo2_proofs::plonk::Assigned::Trivial(delta);
+        let main = &mut self.builder.main(0).advice;
+        match index.checked_sub(main.len()) {
+            None => main[index] += halo2_base::halo2_proofs::plonk::Assigned::Trivial(delta),
+            Some(i) => {
+                if let Some(d) = &mut self.dot {
+                    d.tamper(i, delta);
+                }
+            }
+        }
     }
 
     /// Forgets every recorded cell (for circuits that are never synthesized).
     pub fn clear(&mut self) {
         self.builder.clear();
         self.lookups.clear();
+        if let Some(d) = &mut self.dot {
+            d.clear();
+        }
         if let Some(f) = &mut self.fused {
             f.range.iter_mut().for_each(LookupAnyManager::clear);
             f.constants.clear();
@@ -327,6 +353,7 @@ impl Circuit<Fr> for ModelCircuit {
             base: self.builder.config_params.clone(),
             lookup_columns: self.lookup_columns,
             fused: self.fused.as_ref().map(|f| f.shape),
+            dot: self.dot.as_ref().map(DotProducts::shape),
         }
     }
 
@@ -339,6 +366,7 @@ impl Circuit<Fr> for ModelCircuit {
         params: Self::Params,
     ) -> Self::Config {
         let base = BaseConfig::configure(meta, params.base);
+        let dot = params.dot.map(|shape| DotConfig::configure(meta, shape));
         let table = [
             meta.fixed_column(),
             meta.fixed_column(),
@@ -371,6 +399,7 @@ impl Circuit<Fr> for ModelCircuit {
                 lookup_advice: Vec::new(),
                 table,
                 fused: Some(fused),
+                dot,
             };
         }
         let lookup_advice = (0..params.lookup_columns)
@@ -402,6 +431,7 @@ impl Circuit<Fr> for ModelCircuit {
             lookup_advice,
             table,
             fused: None,
+            dot,
         }
     }
 
@@ -419,6 +449,15 @@ impl Circuit<Fr> for ModelCircuit {
             config.base.clone(),
             layouter.namespace(|| "model"),
         )?;
+        if let (Some(dot_config), Some(dot)) = (&config.dot, &self.dot) {
+            dot.assign(
+                dot_config,
+                &self.copies,
+                self.builder.witness_gen_only(),
+                config.base.gate().max_rows,
+                layouter.namespace(|| "dot products"),
+            )?;
+        }
         if let (Some(fused), Some(state)) = (&config.fused, &self.fused) {
             return self.assign_fused(&config, fused, state, layouter);
         }
@@ -581,7 +620,8 @@ mod tests {
             lookup_bits: FUSED_BITS,
             functions: true,
         });
-        let mut circuit = ModelCircuit::new(builder, Arc::new(table), usize::from(!fused), shape);
+        let mut circuit =
+            ModelCircuit::new(builder, Arc::new(table), usize::from(!fused), shape, None);
         let range = circuit.range_chip();
         {
             let ctx = circuit.builder.main(0);
@@ -677,7 +717,8 @@ mod tests {
                 lookup_bits: FUSED_BITS,
                 functions: false,
             };
-            let mut circuit = ModelCircuit::new(builder, Arc::new(Vec::new()), 0, Some(shape));
+            let mut circuit =
+                ModelCircuit::new(builder, Arc::new(Vec::new()), 0, Some(shape), None);
             let range = circuit.range_chip();
             let ctx = circuit.builder.main(0);
             let c = ctx.load_constant(Fr::from(value));

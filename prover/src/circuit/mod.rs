@@ -10,6 +10,7 @@
 //! inputs uniquely. Packing keeps calldata small and the generated verifier under EIP-170.
 
 mod dense;
+mod dot;
 mod lookup;
 mod ops;
 mod relu;
@@ -19,6 +20,7 @@ mod select;
 pub(crate) mod testing;
 
 pub use dense::DenseChip;
+pub use dot::{DotProducts, DotShape, MAX_DOT_WIDTH};
 pub use lookup::{
     function_table, FunctionLookups, FusedLookup, ModelCircuit, ModelCircuitParams, LOOKUP_WIDTH,
 };
@@ -83,6 +85,13 @@ pub struct CircuitParams {
     /// column (see [`ModelCircuitParams::fused`]).
     #[serde(default)]
     pub fused: Option<FusedLookup>,
+    /// `Some`: the dense layers' multiply-accumulates take a dot-product region of their own
+    /// (one input and `width` running sums per row, weights in fixed columns).
+    #[serde(default)]
+    pub dot: Option<DotShape>,
+    /// Rows of the dot-product region.
+    #[serde(default)]
+    pub dot_rows: usize,
 }
 
 impl CircuitParams {
@@ -92,6 +101,7 @@ impl CircuitParams {
             base: self.base.clone(),
             lookup_columns: self.lookup_columns,
             fused: self.fused,
+            dot: self.dot,
         }
     }
 
@@ -120,6 +130,9 @@ pub struct NodeCost {
     pub advice_cells: usize,
     /// Cells range-checked through the lookup table.
     pub lookup_cells: usize,
+    /// Rows of the dot-product region.
+    #[serde(default)]
+    pub dot_rows: usize,
 }
 
 /// What laying out a model produced.
@@ -142,7 +155,10 @@ pub fn synthesize(
 ) -> Synthesis {
     let range = circuit.range_chip();
     let builder = &mut circuit.builder;
-    let lookups = &mut circuit.lookups;
+    let mut recorders = ops::Recorders {
+        lookups: &mut circuit.lookups,
+        dot: circuit.dot.as_mut(),
+    };
     let ctx = builder.main(0);
     let privacy = model.privacy;
     let salt = (privacy.inputs == Visibility::Hashed || privacy.outputs == Visibility::Hashed)
@@ -170,6 +186,7 @@ pub fn synthesize(
     let mut costs = Vec::with_capacity(model.nodes.len());
     for (node, vals) in model.nodes.iter().zip(values) {
         let (advice0, lookup0) = (ctx.advice.len(), range.lookup_manager()[0].total_rows());
+        let dot0 = recorders.dot.as_ref().map_or(0, |d| d.rows());
         let out = match &node.op {
             QOp::Input { .. } => {
                 let xs: Vec<_> = vals
@@ -193,7 +210,7 @@ pub fn synthesize(
             _ => {
                 // Only filled when parameters are hashed.
                 let p = (!params[cells.len()].is_empty()).then(|| params[cells.len()].as_slice());
-                ops::lay_out(ctx, &range, lookups, model, node, &cells, p)
+                ops::lay_out(ctx, &range, &mut recorders, model, node, &cells, p)
             }
         };
         costs.push(NodeCost {
@@ -201,6 +218,7 @@ pub fn synthesize(
             op_type: node.op_type.clone(),
             advice_cells: ctx.advice.len() - advice0,
             lookup_cells: range.lookup_manager()[0].total_rows() - lookup0 + lookups_in(node),
+            dot_rows: recorders.dot.as_ref().map_or(0, |d| d.rows()) - dot0,
         });
         cells.push(out);
     }
@@ -315,7 +333,7 @@ const MIN_FUSED_BITS: usize = 8;
 /// (≈ 20–25k gas each), while proving such a domain stays well under a second.
 pub fn plan(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams> {
     let widest = plan_with_columns(model, max_columns)?;
-    if widest.base.num_advice_per_phase[0] > 1 {
+    if widest.base.num_advice_per_phase[0] > 1 || widest.dot.is_some() {
         if let Ok(narrow) = plan_with_columns(model, 1) {
             if narrow.k <= widest.k.max(NARROW_MAX_K) {
                 return Ok(narrow);
@@ -334,20 +352,39 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
     let values = placeholder_values(model)?;
     let macs = multiply_accumulates(model);
     let table = std::sync::Arc::new(function_table(model));
-    let lower = (3 * macs / max_columns)
-        .max(table.len() + BLINDING_ROWS)
-        .max(1)
-        .ilog2() as usize;
+    let dot_widths: Vec<usize> = if dot_applies(model) {
+        (1..=MAX_DOT_WIDTH.min(max_columns - 1)).collect()
+    } else {
+        Vec::new()
+    };
+    let mac_rows = match dot_widths.last() {
+        Some(w) => macs / w,
+        None => 3 * macs / max_columns,
+    };
+    let lower = mac_rows.max(table.len() + BLINDING_ROWS).max(1).ilog2() as usize;
     for k in lower.max(MIN_K)..=MAX_K {
         if table.len() + BLINDING_ROWS > 1 << k {
             continue;
         }
-        if let Some(p) = try_fused_layout(model, &values, &table, k) {
-            if p.base.num_advice_per_phase[0] == 1 {
-                return Ok(p);
+        let usable = (1usize << k) - BLINDING_ROWS;
+        // One gate column with the multiply-accumulates in it (three cells each).
+        if 3 * macs <= usable {
+            if let Some(p) = try_fused_layout(model, &values, &table, k, None) {
+                if p.base.num_advice_per_phase[0] == 1 {
+                    return Ok(p);
+                }
             }
         }
-        let (p, _) = try_layout(model, &values, &table, k, None);
+        // One gate column beside the narrowest dot-product region that fits.
+        if let Some(&width) = dot_widths.iter().find(|w| dot_rows(model, **w) <= usable) {
+            let dot = Some(DotShape { width });
+            if let Some(p) = try_fused_layout(model, &values, &table, k, dot) {
+                if p.base.num_advice_per_phase[0] == 1 {
+                    return Ok(p);
+                }
+            }
+        }
+        let (p, _) = try_layout(model, &values, &table, k, None, None);
         if p.base.num_advice_per_phase[0] <= max_columns {
             return Ok(p);
         }
@@ -355,6 +392,35 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
     Err(Error::Circuit(format!(
         "the model does not fit in 2^{MAX_K} rows"
     )))
+}
+
+/// Whether the dense layers can take a dot-product region: they have some, with constant
+/// weights (hashed weights are witness cells and stay in halo2-base's inner products).
+fn dot_applies(model: &QuantizedModel) -> bool {
+    model.privacy.params != ParamVisibility::Hashed
+        && model
+            .nodes
+            .iter()
+            .any(|n| matches!(n.op, QOp::Dense { .. }))
+}
+
+/// Rows the dense layers take in a dot-product region of `width` accumulators.
+fn dot_rows(model: &QuantizedModel, width: usize) -> usize {
+    model
+        .nodes
+        .iter()
+        .map(|n| match &n.op {
+            QOp::Dense {
+                in_features,
+                out_features,
+                ..
+            } => {
+                let rows = n.shape.iter().product::<usize>() / out_features.max(&1);
+                rows * DotProducts::rows_for(*out_features, *in_features, width)
+            }
+            _ => 0,
+        })
+        .sum()
 }
 
 /// Multiply-accumulates of the dense layers (nonzero weights × rows): each takes three cells.
@@ -383,6 +449,7 @@ fn try_fused_layout(
     values: &[Vec<i128>],
     table: &std::sync::Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
     k: usize,
+    dot: Option<DotShape>,
 ) -> Option<CircuitParams> {
     // The constants are known after a layout; narrower range tables add a few (limb bases).
     let mut other = table.len();
@@ -391,7 +458,7 @@ fn try_fused_layout(
             lookup_bits: fused_bits(k, other)?,
             functions: !table.is_empty(),
         };
-        let (p, rows) = try_layout(model, values, table, k, Some(fused));
+        let (p, rows) = try_layout(model, values, table, k, Some(fused), dot);
         if rows + 1 + BLINDING_ROWS <= 1 << k {
             return Some(p);
         }
@@ -400,23 +467,25 @@ fn try_fused_layout(
     None
 }
 
-/// Lays out `model` at `2^k` rows (fused, or separate) and reports its shape, with the rows
-/// of the fused table (0 when separate).
+/// Lays out `model` at `2^k` rows (fused, or separate; with or without a dot-product region)
+/// and reports its shape, with the rows of the fused table (0 when separate).
 fn try_layout(
     model: &QuantizedModel,
     values: &[Vec<i128>],
     table: &std::sync::Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
     k: usize,
     fused: Option<FusedLookup>,
+    dot: Option<DotShape>,
 ) -> (CircuitParams, usize) {
     let b = builder(CircuitBuilderStage::Keygen, k, fused.is_some());
-    let mut c = ModelCircuit::new(b, table.clone(), 0, fused);
+    let mut c = ModelCircuit::new(b, table.clone(), 0, fused, dot);
     let synthesis = synthesize(&mut c, model, values, Fr::zero());
     let base = c.builder.calculate_params(Some(BLINDING_ROWS));
     let stats = c.builder.statistics();
     let range_rows = c.range_chip().lookup_manager()[0].total_rows();
     let function_rows = c.lookups.len();
     let fixed_cells = c.distinct_constants().len();
+    let dot_rows = c.dot.as_ref().map_or(0, DotProducts::rows);
     // Planning circuits are never synthesized; clear them so they drop quietly.
     c.clear();
     let usable = (1usize << k) - BLINDING_ROWS;
@@ -437,6 +506,8 @@ fn try_layout(
         lookup_columns,
         table_rows: table.len(),
         fused,
+        dot,
+        dot_rows,
     };
     (params, fused_rows)
 }
@@ -461,6 +532,7 @@ fn circuit(
         std::sync::Arc::new(function_table(model)),
         params.lookup_columns,
         params.fused,
+        params.dot,
     )
 }
 
@@ -630,14 +702,17 @@ mod tests {
         let values = model.forward(&[vec![3, -2, 5]], true).unwrap();
         let salt = Fr::from(7);
         let (mut circuit, instances) = mock_circuit_salted(&model, &params, &values, salt);
-        let cells = circuit.num_advice_cells();
+        let all = circuit.constrained_advice_cells();
+        let cells = all.len();
         let k = params.k as u32;
         assert!(MockProver::run(k, &circuit, vec![instances.clone()])
             .unwrap()
             .verify()
             .is_ok());
         eprintln!("hashed layout: 512 of {cells} advice cells perturbed");
-        let sample = rand::seq::index::sample(&mut rand::thread_rng(), cells, 512);
+        let sample = rand::seq::index::sample(&mut rand::thread_rng(), cells, 512)
+            .into_iter()
+            .map(|i| all[i]);
         let accepted = accepted_perturbations(k, &instances, sample, || {
             mock_circuit_salted(&model, &params, &values, salt).0
         });
@@ -723,17 +798,19 @@ mod tests {
             &table,
             9,
             None,
+            None,
         );
         assert!(params.fused.is_none() && params.lookup_columns >= 1);
         assert!(params.base.num_advice_per_phase[0] > 1, "{:?}", params.base);
         let k = params.k as u32;
         let (mut circuit, instances) = mock_circuit(&model, &params, &values);
-        let cells = circuit.num_advice_cells();
+        let all = circuit.constrained_advice_cells();
+        let cells = all.len();
         assert!(MockProver::run(k, &circuit, vec![instances.clone()])
             .unwrap()
             .verify()
             .is_ok());
-        let accepted = accepted_perturbations(k, &instances, 0..cells, || {
+        let accepted = accepted_perturbations(k, &instances, all, || {
             mock_circuit(&model, &params, &values).0
         });
         assert!(

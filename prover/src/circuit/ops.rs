@@ -4,18 +4,28 @@ use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 
-use super::{magnitude_bits, DenseChip, FunctionLookups, ReluChip, RescaleChip, SelectChip};
+use super::{
+    magnitude_bits, DenseChip, DotProducts, FunctionLookups, ReluChip, RescaleChip, SelectChip,
+};
 use crate::fixed::{from_field, to_field};
 use crate::functions::table_value;
 use crate::model::Comparison;
 use crate::quantize::{QNode, QOp, QuantizedModel};
+
+/// What a layout records beside the main context, for assignment at synthesis.
+pub(super) struct Recorders<'a> {
+    /// Function lookups.
+    pub lookups: &'a mut FunctionLookups,
+    /// Dense layers' dot products, when they have their own region.
+    pub dot: Option<&'a mut DotProducts>,
+}
 
 /// The output cells of `node`, given the cells of every earlier tensor; `params` holds the node's
 /// parameter cells (weights then biases, or added constants) when parameters are hashed.
 pub(super) fn lay_out(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
-    lookups: &mut FunctionLookups,
+    recorders: &mut Recorders,
     model: &QuantizedModel,
     node: &QNode,
     cells: &[Vec<AssignedValue<Fr>>],
@@ -46,6 +56,21 @@ pub(super) fn lay_out(
                 );
                 rescale.rescale(ctx, acc, ws, node.bits).output
             })
+        }
+        QOp::Dense {
+            weights,
+            bias,
+            in_features,
+            ..
+        } if recorders.dot.is_some() => {
+            let dot = recorders.dot.as_mut().expect("checked");
+            let sums: Vec<_> = arg(0)
+                .chunks(*in_features)
+                .flat_map(|row| dot.dense(ctx, row, weights, bias))
+                .collect();
+            sums.into_iter()
+                .map(|acc| rescale.rescale(ctx, acc, ws, node.bits).output)
+                .collect()
         }
         QOp::Dense {
             weights,
@@ -208,7 +233,7 @@ pub(super) fn lay_out(
                 // Off the domain (keygen placeholders, or a dishonest input) any y fails the lookup.
                 let v = from_field(x_t.value()).unwrap_or(0);
                 let y = table_value(*func, v, *shift, s).unwrap_or(0);
-                lookups.look_up(ctx, *tag, x_t, to_field(y))
+                recorders.lookups.look_up(ctx, *tag, x_t, to_field(y))
             })
             .collect(),
         QOp::Reshape => arg(0).clone(),
