@@ -2,7 +2,8 @@
 //! their key contracts; it accepts the honest proof and rejects every single-byte flip of it, changed
 //! and non-canonical instances and evaluations, short proofs and another model's key, each with its
 //! custom error; on the same inputs the snark-verifier contract (the differential reference) agrees.
-//! Submitting through the oracle passes the verifier's error on to the CLI.
+//! Submitting through the oracle passes the verifier's error on to the CLI. A model laid out with
+//! a dot-product region (weights in fixed columns, its own gate) gets the same checks.
 
 mod support;
 
@@ -202,4 +203,72 @@ async fn reusable_verifier_accepts_honest_proofs_and_rejects_tampering_like_the_
         .as_f64()
         .unwrap();
     assert_eq!(accepted["outputs"][0].as_f64().unwrap(), expected);
+}
+
+/// mlp_large lays out its dense layers in a dot-product region (its own gate over fixed weight
+/// columns): both verifiers accept its honest proof and reject every single-byte flip, a changed
+/// output, an instance + r and the credit-risk example's proof (and the example's key its proof).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dot_product_layout_is_verified_on_chain_and_tampering_rejected() {
+    let (build, proof_file, report) = build_and_prove_bench("mlp_large");
+    assert!(
+        report["dot_width"].as_u64().is_some_and(|w| w >= 1),
+        "{report}"
+    );
+    let (other_build, other_proof_file) = build_and_prove("dot_other", "13");
+    let anvil = Anvil::start();
+    let a = deploy(&build, &anvil.url, &["--verifier", "reusable"]);
+    let reusable = address(&a["verifier"]);
+    let b = deploy(
+        &other_build,
+        &anvil.url,
+        &[
+            "--verifier",
+            "reusable",
+            "--reusable-verifier",
+            &reusable.to_string(),
+        ],
+    );
+    let reference = deploy(&build, &anvil.url, &["--verifier", "snark-verifier"]);
+    let (key_a, key_b) = (address(&a["key"]), address(&b["key"]));
+    let v = Verifiers {
+        provider: ProviderBuilder::new()
+            .connect_http(anvil.url.parse().unwrap())
+            .erased(),
+        reusable,
+        snark: address(&reference["verifier"]),
+    };
+    let (proof, words) = proof_parts(&proof_file);
+    let (other_proof, other_words) = proof_parts(&other_proof_file);
+    assert_eq!(v.reusable(key_a, &proof, &words).await, Ok(()));
+    assert!(v.snark(&proof, &words).await);
+
+    for at in 0..proof.len() {
+        let mut flipped = proof.clone();
+        flipped[at] ^= 0x01;
+        assert!(
+            v.reusable(key_a, &flipped, &words).await.is_err(),
+            "byte {at} flipped and accepted"
+        );
+        if at % 16 == 0 {
+            assert!(
+                !v.snark(&flipped, &words).await,
+                "reference accepted byte {at} flipped"
+            );
+        }
+    }
+    let mut changed = words.clone();
+    *changed.last_mut().unwrap() += U256::from(1u64);
+    assert!(v.reusable(key_a, &proof, &changed).await.is_err());
+    assert!(!v.snark(&proof, &changed).await);
+    let mut shifted = words.clone();
+    shifted[0] += U256::from_str_radix(R, 16).unwrap();
+    assert_eq!(
+        v.reusable(key_a, &proof, &shifted).await.unwrap_err(),
+        Halo2Verifier::InstanceNotInField { index: U256::ZERO }.abi_encode()
+    );
+    assert!(!v.snark(&proof, &shifted).await);
+    assert!(v.reusable(key_a, &other_proof, &other_words).await.is_err());
+    assert!(!v.snark(&other_proof, &other_words).await);
+    assert!(v.reusable(key_b, &proof, &words).await.is_err());
 }

@@ -199,6 +199,8 @@ fn settings_json(s: &Settings) -> Value {
         "calibration_samples": s.calibration_samples,
         "lookup_columns": s.circuit.lookup_columns,
         "function_table_rows": s.circuit.table_rows,
+        "dot_width": s.circuit.dot.map(|d| d.width),
+        "dot_rows": s.circuit.dot_rows,
         "estimated_proving_bytes": s.resources.map(|r| r.proving_bytes),
         "nodes": s.nodes,
         "layers": s.circuit.node_costs,
@@ -224,6 +226,12 @@ fn compile(a: &CompileArgs) -> Result<Outcome> {
         s.circuit.lookup_cells,
         s.circuit.num_instances
     );
+    if let Some(d) = s.circuit.dot {
+        text.push_str(&format!(
+            "  dense layers in a dot-product region: {} rows of 1 input and {} running sums, weights in fixed columns\n",
+            s.circuit.dot_rows, d.width
+        ));
+    }
     if let Some(r) = s.resources {
         text.push_str(&format!(
             "  setup and proving need about {} MiB ({} columns of 2^{} rows)\n",
@@ -243,18 +251,22 @@ fn compile(a: &CompileArgs) -> Result<Outcome> {
         ));
     }
     text.push_str(&format!(
-        "\n  {:<32} {:<20} {:>12} {:>12} {:>8}\n",
-        "layer", "op", "advice cells", "lookups", "share"
+        "\n  {:<32} {:<20} {:>12} {:>10} {:>12} {:>8}\n",
+        "layer", "op", "advice cells", "dot rows", "lookups", "share"
     ));
-    let total = s.circuit.advice_cells.max(1) as f64;
+    // Shares of all advice cells: the gate column's and the dot-product region's.
+    let row_cells = s.circuit.dot.map_or(0, |d| d.width + 1);
+    let cells = |advice: usize, dot_rows: usize| advice + dot_rows * row_cells;
+    let total = cells(s.circuit.advice_cells, s.circuit.dot_rows).max(1) as f64;
     for c in &s.circuit.node_costs {
         text.push_str(&format!(
-            "  {:<32} {:<20} {:>12} {:>12} {:>7.1}%\n",
+            "  {:<32} {:<20} {:>12} {:>10} {:>12} {:>7.1}%\n",
             truncate(&c.name, 32),
             truncate(&c.op_type, 20),
             c.advice_cells,
+            c.dot_rows,
             c.lookup_cells,
-            100.0 * c.advice_cells as f64 / total
+            100.0 * cells(c.advice_cells, c.dot_rows) as f64 / total
         ));
     }
     Ok(Outcome::ok(settings_json(&s), text.trim_end()))

@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::{multiply_accumulates, CircuitParams, BLINDING_ROWS, MAX_ADVICE_COLUMNS};
+use crate::circuit::{
+    multiply_accumulates, CircuitParams, BLINDING_ROWS, MAX_ADVICE_COLUMNS, MAX_DOT_WIDTH,
+};
 use crate::quantize::QuantizedModel;
 use crate::{Error, Result};
 
@@ -62,15 +64,20 @@ impl ResourceEstimate {
     }
 
     /// A lower bound for `model` before any layout: every tensor element takes a cell and every
-    /// multiply-accumulate three, spread over the widest layout. Refusing on this bound avoids
-    /// laying out (in memory) a circuit that could never be proven.
+    /// multiply-accumulate `(w + 1) / w` (the widest dot-product region), spread over the most
+    /// advice columns any layout has. Refusing on this bound avoids laying out (in memory) a
+    /// circuit that could never be proven.
     pub fn lower_bound(model: &QuantizedModel) -> Self {
         let mut cells: u64 = 0;
         for node in &model.nodes {
             cells = cells.saturating_add(node.shape.iter().product::<usize>() as u64);
         }
-        cells = cells.saturating_add(3 * multiply_accumulates(model) as u64);
-        let rows = cells / MAX_ADVICE_COLUMNS as u64 + BLINDING_ROWS as u64;
+        let width = MAX_DOT_WIDTH as u64;
+        let macs = multiply_accumulates(model) as u64;
+        cells = cells.saturating_add(macs.saturating_mul(width + 1) / width);
+        // A dot-product region's input and sums beside one gate column, or the gate columns.
+        let columns = MAX_ADVICE_COLUMNS.max(MAX_DOT_WIDTH + 2) as u64;
+        let rows = cells / columns + BLINDING_ROWS as u64;
         let k = 64 - rows.max(1).leading_zeros() as usize;
         // The widest layout: its advice columns, a selector each, a table and the instance.
         Self::new(k, 2 * MAX_ADVICE_COLUMNS + 3)

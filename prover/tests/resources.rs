@@ -8,7 +8,7 @@ use zkinfer_prover::model::{Model, Node, Op};
 use zkinfer_prover::onnx::import;
 use zkinfer_prover::pipeline::{compile_model, CircuitOptions};
 use zkinfer_prover::quantize::QuantizationConfig;
-use zkinfer_prover::resources::MemoryLimit;
+use zkinfer_prover::resources::{MemoryLimit, ResourceEstimate};
 use zkinfer_prover::Error;
 
 fn example() -> (Model, InputData) {
@@ -56,11 +56,8 @@ fn the_estimate_is_recorded_and_a_lower_limit_refuses_the_example() {
     }
 }
 
-/// A 1024 → 4096 dense layer: 4M multiply-accumulates, far beyond 256 MiB. It is refused on
-/// the lower bound, before the planner lays out (and holds in memory) its 12M cells.
-#[test]
-fn a_model_too_large_for_the_limit_is_refused_before_layout() {
-    let (inputs, outputs) = (1024, 4096);
+/// An `inputs` → `outputs` dense layer with small nonzero weights.
+fn dense_model(inputs: usize, outputs: usize) -> (Model, InputData) {
     let node = |name: &str, op, inputs: Vec<usize>, shape: Vec<usize>| Node {
         name: name.into(),
         op_type: name.into(),
@@ -75,7 +72,7 @@ fn a_model_too_large_for_the_limit_is_refused_before_layout() {
                 "dense",
                 Op::Dense {
                     weights: (0..inputs * outputs)
-                        .map(|i| ((i % 17) as f64 - 8.0) / 64.0)
+                        .map(|i| ((i % 17) as f64 - 8.5) / 64.0)
                         .collect(),
                     bias: vec![0.0; outputs],
                     in_features: inputs,
@@ -92,6 +89,35 @@ fn a_model_too_large_for_the_limit_is_refused_before_layout() {
         input_data: vec![(0..inputs).map(|i| (i % 5) as f64 / 4.0).collect()],
         salt: None,
     };
+    (model, calibration)
+}
+
+/// A 256 → 256 dense layer takes a dot-product region (one gate column would need 2^18 rows);
+/// the lower bound, checked before any layout, stays below the planned circuit's estimate.
+#[test]
+fn the_lower_bound_stays_below_a_dot_product_layout() {
+    let (model, calibration) = dense_model(256, 256);
+    let config = QuantizationConfig::default();
+    let (settings, qmodel) = compile_model(model, "", &calibration, config, options(None)).unwrap();
+    let dot = settings.circuit.dot.expect("a dot-product region");
+    assert!(settings.circuit.k <= 16, "k = {}", settings.circuit.k);
+    assert_eq!(
+        settings.circuit.dot_rows,
+        256usize.div_ceil(dot.width) * 257
+    );
+    let estimate = settings.resources.expect("estimate recorded");
+    let bound = ResourceEstimate::lower_bound(&qmodel);
+    assert!(
+        bound.proving_bytes <= estimate.proving_bytes,
+        "bound {bound:?} above the estimate {estimate:?}"
+    );
+}
+
+/// A 1024 → 4096 dense layer: 4M multiply-accumulates, far beyond 256 MiB. It is refused on
+/// the lower bound, before the planner lays out (and holds in memory) its 12M cells.
+#[test]
+fn a_model_too_large_for_the_limit_is_refused_before_layout() {
+    let (model, calibration) = dense_model(1024, 4096);
     let started = std::time::Instant::now();
     let err = compile_model(
         model,
@@ -110,7 +136,7 @@ fn a_model_too_large_for_the_limit_is_refused_before_layout() {
             ..
         } => {
             assert_eq!(*qualifier, "at least", "{err}");
-            assert!(*k >= 21 && *needed_mib > 1024 && *limit_mib == 256, "{err}");
+            assert!(*k >= 20 && *needed_mib > 1024 && *limit_mib == 256, "{err}");
         }
         other => panic!("expected TooLarge, got {other:?}"),
     }

@@ -179,6 +179,40 @@ pub fn build_and_prove(name: &str, scale: &str) -> (String, String) {
     (path(&build).to_string(), path(&proof).to_string())
 }
 
+/// `../shared/bench-models/<name>.<ext>` beside the repository, as a string path.
+pub fn bench_model(name: &str, ext: &str) -> String {
+    let path = root()
+        .join("../shared/bench-models")
+        .join(format!("{name}.{ext}"));
+    path.to_str().unwrap().to_string()
+}
+
+/// compile (with its calibration set) + dev setup + prove for a bench model; returns (build dir,
+/// proof file) and the compile report's JSON.
+pub fn build_and_prove_bench(name: &str) -> (String, String, Value) {
+    let dir = scratch(name);
+    let build = dir.join("build");
+    let proof = dir.join("proof.json");
+    let report = zkinfer_json(&[
+        "compile",
+        &bench_model(name, "onnx"),
+        "--calibration",
+        &bench_model(name, "calib.json"),
+        "-o",
+        path(&build),
+    ]);
+    zkinfer_json(&["setup", path(&build), "--dev-srs"]);
+    zkinfer_json(&[
+        "prove",
+        path(&build),
+        "--input",
+        &bench_model(name, "input.json"),
+        "-o",
+        path(&proof),
+    ]);
+    (path(&build).to_string(), path(&proof).to_string(), report)
+}
+
 pub fn read_json(p: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }

@@ -722,6 +722,43 @@ mod tests {
         );
     }
 
+    /// The tiny model with its dense layer in a dot-product region (widths 1–3: two groups, one
+    /// full group, one partial group): the honest witness passes, and changing any one advice
+    /// cell a constraint reads (gate column and region) is rejected.
+    #[test]
+    fn dot_layout_rejects_every_single_cell_change() {
+        let model = tiny_model();
+        let placeholders = placeholder_values(&model).unwrap();
+        let table = std::sync::Arc::new(function_table(&model));
+        let values = model.forward(&[vec![5, -7, 1000]], true).unwrap();
+        for width in 1..=3 {
+            let dot = Some(DotShape { width });
+            let params = try_fused_layout(&model, &placeholders, &table, 9, dot).unwrap();
+            assert_eq!(params.dot, dot);
+            assert_eq!(params.dot_rows, DotProducts::rows_for(2, 3, width));
+            let k = params.k as u32;
+            let (mut circuit, instances) = mock_circuit(&model, &params, &values);
+            assert_eq!(
+                &instances[1..],
+                &[to_field(values[2][0]), to_field(values[2][1])]
+            );
+            assert!(MockProver::run(k, &circuit, vec![instances.clone()])
+                .unwrap()
+                .verify()
+                .is_ok());
+            let all = circuit.constrained_advice_cells();
+            let main = circuit.builder.main(0).advice.len();
+            assert!(all.len() > main, "the region's cells are swept");
+            let accepted = accepted_perturbations(k, &instances, all, || {
+                mock_circuit(&model, &params, &values).0
+            });
+            assert!(
+                accepted.is_empty(),
+                "width {width}: cells {accepted:?} accepted"
+            );
+        }
+    }
+
     #[test]
     fn inputs_are_packed_and_outputs_follow() {
         let model = tiny_model();
