@@ -2,7 +2,8 @@
 //!
 //! Public instances are the graph inputs, packed several per field element, followed by the
 //! graph outputs, one signed fixed-point integer per field element (negative values as `p - |x|`).
-//! Weights are circuit constants.
+//! Weights are circuit constants: constant cells of halo2-base's gates, or, for dense layers too
+//! large for one gate column, fixed cells of a dot-product region ([`DotProducts`]).
 //!
 //! Input packing: every input `x` is range-checked to `[-2^b, 2^b)`, so its lane `x + 2^b` has
 //! `b + 1` bits; [`PACK_BITS`] / (`b + 1`) lanes are packed little-endian into one instance word.
@@ -48,10 +49,11 @@ pub const BLINDING_ROWS: usize = 20;
 pub const MIN_K: usize = 8;
 /// Largest circuit size this build accepts (log2 rows).
 pub const MAX_K: usize = 24;
-/// By default the planner grows `k` until the advice cells fit in this many columns: few columns
-/// keep the proof, the verifier's gas and its bytecode small. More columns at a smaller `k` prove
-/// faster (mlp_large: k=17/4 columns 11.6 s, k=16/7 7.7 s, k=15/14 6.5 s) but the generated
-/// verifier outgrows EIP-170 (24.8 kB at 7 columns, 34.7 kB at 14).
+/// By default the planner grows `k` until the advice cells fit in this many gate columns (or a
+/// dot-product region of this many columns fits beside one gate column): few columns keep the
+/// proof, the verifier's gas and its bytecode small. More gate columns at a smaller `k` prove
+/// faster (mlp_large before the dot-product region: k=17/4 columns 11.6 s, k=16/7 7.7 s, k=15/14
+/// 6.5 s) but the generated verifier outgrows EIP-170 (24.8 kB at 7 columns, 34.7 kB at 14).
 pub const MAX_ADVICE_COLUMNS: usize = 4;
 /// Bits of an instance word used for packed input lanes (below the field's 253 usable bits).
 pub const PACK_BITS: u32 = 248;
@@ -331,6 +333,10 @@ const MIN_FUSED_BITS: usize = 8;
 /// layout, as when a function table fixes the domain): then one column, because every column
 /// costs the on-chain verifier an advice and a σ commitment, a selector and their openings
 /// (≈ 20–25k gas each), while proving such a domain stays well under a second.
+///
+/// At each domain size it tries, in order: one gate column; one gate column beside the narrowest
+/// dot-product region of `w + 1 ≤ max_columns` columns that fits (dense layers with fixed
+/// weights); `max_columns` gate columns with halo2-base's range lookup.
 pub fn plan(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams> {
     let widest = plan_with_columns(model, max_columns)?;
     if widest.base.num_advice_per_phase[0] > 1 || widest.dot.is_some() {
