@@ -132,14 +132,12 @@ fn wrong_input_length_is_reported() {
 fn prove_time_errors_are_clear() {
     let dir = scratch("prove");
     let build = dir.join("b");
-    zkinfer_json(&[
-        "compile",
+    compile(
         &example("model.onnx"),
-        "--calibration",
         &example("calibration.json"),
-        "-o",
-        path(&build),
-    ]);
+        &build,
+        &[],
+    );
     // No keys yet.
     let (_, err) = failure(&[
         "prove",

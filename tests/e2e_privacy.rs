@@ -33,26 +33,21 @@ fn build_params(
     params: &str,
     input: &str,
 ) -> (String, String) {
-    let dir = scratch(name);
-    let build = dir.join("build");
-    let proof = dir.join("proof.json");
-    zkinfer_json(&[
-        "compile",
+    let (build, proof, _) = build_and_prove_model(
+        name,
         &example("model.onnx"),
-        "--calibration",
         &example("calibration.json"),
-        "-o",
-        path(&build),
-        "--input-visibility",
-        inputs,
-        "--output-visibility",
-        outputs,
-        "--param-visibility",
-        params,
-    ]);
-    zkinfer_json(&["setup", path(&build), "--dev-srs"]);
-    zkinfer_json(&["prove", path(&build), "--input", input, "-o", path(&proof)]);
-    (path(&build).to_string(), path(&proof).to_string())
+        input,
+        &[
+            "--input-visibility",
+            inputs,
+            "--output-visibility",
+            outputs,
+            "--param-visibility",
+            params,
+        ],
+    );
+    (build, proof)
 }
 
 /// The example input with a salt (and its first feature shifted by `bump`).
@@ -198,12 +193,32 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_submit
     let bias = layer["bias"][0].as_i64().unwrap();
     layer["bias"][0] = serde_json::json!(bias + 1);
     std::fs::write(&model_file, model.to_string()).unwrap();
+    // The CLI refuses a model.json that no longer hashes to its build's model id; a dishonest
+    // prover edits the ids too, and submits under the registered model's id.
+    let not_written = format!("{honest}.refused.json");
+    let refused = zkinfer(&["prove", &build, "--input", &alice_input, "-o", &not_written]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("does not match the settings"));
+    assert!(!std::path::Path::new(&not_written).exists());
+    let edited: zkinfer_prover::quantize::QuantizedModel =
+        serde_json::from_value(model["model"].clone()).unwrap();
+    let settings_file = std::path::Path::new(&build).join("settings.json");
+    let circuit: zkinfer_prover::circuit::CircuitParams =
+        serde_json::from_value(read_json(path(&settings_file))["circuit"].clone()).unwrap();
+    let edited_id = zkinfer_prover::pipeline::model_id(&edited, &circuit);
+    for file in ["settings.json", "keys.json"] {
+        let file = std::path::Path::new(&build).join(file);
+        let mut v = read_json(path(&file));
+        v["model_id"] = serde_json::json!(edited_id);
+        std::fs::write(&file, v.to_string()).unwrap();
+    }
     let forged = format!("{honest}.forged.json");
     zkinfer_json(&["prove", &build, "--input", &alice_input, "-o", &forged]);
     assert!(
         zkinfer(&["verify", &build, &forged]).status.success(),
         "other weights verify under the same keys"
     );
+    let registered = read_json(&honest)["model_id"].clone();
+    let forged = write_variant(&forged, "registered", |p| p["model_id"] = registered);
     let pinned_submit = |file: &str| submit(file, &anvil.url, &pinned_oracle, ANVIL_KEY);
     let refused = pinned_submit(&forged);
     assert!(

@@ -87,6 +87,19 @@ pub enum Error {
         /// The (dequantized) input.
         x: f64,
     },
+    /// A build directory's model does not match its settings (edited or mixed up after compile).
+    #[error(
+        "{path} does not match the settings beside it: it hashes to model id {found}, the \
+         settings say {expected}; compile again"
+    )]
+    ModelMismatch {
+        /// The model file.
+        path: PathBuf,
+        /// The id the model and circuit shape hash to.
+        found: String,
+        /// The id in the settings.
+        expected: String,
+    },
     /// The circuit is inconsistent with its keys or settings.
     #[error("circuit: {0}")]
     Circuit(String),

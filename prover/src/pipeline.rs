@@ -8,7 +8,7 @@ use crate::artifacts::{
     Artifact, BuildDir, KeysInfo, ModelArtifact, NodeRange, ProofArtifact, Settings,
     ARTIFACT_VERSION,
 };
-use crate::circuit::{plan, prover_circuit};
+use crate::circuit::{plan, prover_circuit, CircuitParams};
 use crate::commitment::Visibility;
 use crate::fixed::Scale;
 use crate::fixed::{field_from_hex, field_to_hex, from_field};
@@ -170,11 +170,9 @@ pub fn compile_model(
         "estimated memory for setup and proving"
     );
     let config = qmodel.config;
-    let mut id_bytes = serde_json::to_vec(&qmodel).expect("model serializes");
-    id_bytes.extend(serde_json::to_vec(&circuit.base).expect("params serialize"));
     let settings = Settings {
         version: ARTIFACT_VERSION,
-        model_id: crate::hash::sha256_hex(&id_bytes),
+        model_id: model_id(&qmodel, &circuit),
         source: source.to_string(),
         quantization: config,
         input_shapes: model.input_shapes(),
@@ -210,11 +208,33 @@ pub enum SrsChoice {
     File(PathBuf),
 }
 
-/// Loads the settings and quantized model of a compiled build directory.
+/// The id of a quantized model laid out as `circuit`: SHA-256 of the model and the circuit's
+/// shape (halo2-base's parameters, and the dot-product region's when there is one).
+pub fn model_id(model: &QuantizedModel, circuit: &CircuitParams) -> String {
+    let mut bytes = serde_json::to_vec(model).expect("model serializes");
+    bytes.extend(serde_json::to_vec(&circuit.base).expect("params serialize"));
+    // Absent region: the ids of builds from before the region existed stay as they were.
+    if let Some(dot) = circuit.dot {
+        bytes.extend(serde_json::to_vec(&dot).expect("shape serializes"));
+    }
+    crate::hash::sha256_hex(&bytes)
+}
+
+/// Loads the settings and quantized model of a compiled build directory, and checks that they
+/// belong together (the model and circuit shape hash to the settings' model id), so that an
+/// edited `model.json` is refused here rather than failing in the prover.
 pub fn load(dir: &BuildDir) -> Result<(Settings, QuantizedModel)> {
     dir.require_compiled()?;
     let settings = Settings::read(&dir.settings())?;
     let model = ModelArtifact::read(&dir.model())?.model;
+    let found = model_id(&model, &settings.circuit);
+    if found != settings.model_id {
+        return Err(Error::ModelMismatch {
+            path: dir.model(),
+            found,
+            expected: settings.model_id,
+        });
+    }
     Ok((settings, model))
 }
 

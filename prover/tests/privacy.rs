@@ -10,7 +10,7 @@ mod common;
 use std::process::Command;
 
 use common::*;
-use zkinfer_prover::artifacts::{Artifact, ModelArtifact, Settings};
+use zkinfer_prover::artifacts::{Artifact, KeysInfo, ModelArtifact, Settings};
 use zkinfer_prover::artifacts::{BuildDir, ProofArtifact};
 use zkinfer_prover::commitment::{
     commit, param_commitment, param_words, ParamVisibility, Privacy, Visibility,
@@ -223,6 +223,19 @@ fn other_weights_under_the_same_keys_show_in_the_commitment() {
         .unwrap();
     last[0] += 1;
     artifact.write(&dir.model()).unwrap();
+    // The build refuses a model that no longer hashes to its id; a dishonest prover re-derives
+    // the ids (settings and keys) and proves anyway.
+    let err = pipeline::prove(&dir, &input(Some(SALT), 0.0)).unwrap_err();
+    assert!(
+        matches!(err, zkinfer_prover::Error::ModelMismatch { .. }),
+        "{err}"
+    );
+    let mut settings = Settings::read(&dir.settings()).unwrap();
+    settings.model_id = pipeline::model_id(&artifact.model, &settings.circuit);
+    settings.write(&dir.settings()).unwrap();
+    let mut keys = KeysInfo::read(&dir.keys_info()).unwrap();
+    keys.model_id = settings.model_id.clone();
+    keys.write(&dir.keys_info()).unwrap();
     let forged = pipeline::prove(&dir, &input(Some(SALT), 0.0)).unwrap();
     assert!(
         pipeline::verify(&dir, &forged).unwrap(),

@@ -147,3 +147,51 @@ fn bench_models_prove_and_verify() {
         assert_eq!(argmax(&got), argmax(&ort), "{name}: argmax differs");
     }
 }
+
+/// Adds one to the first integer of the first `"weights"` array in `v`; whether one was found.
+fn bump_first_weight(v: &mut serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let Some(w) = map
+                .get_mut("weights")
+                .and_then(|w| w.as_array_mut())
+                .and_then(|a| a.first_mut())
+            {
+                if let Some(x) = w.as_i64() {
+                    *w = (x + 1).into();
+                    return true;
+                }
+            }
+            map.values_mut().any(bump_first_weight)
+        }
+        serde_json::Value::Array(items) => items.iter_mut().any(bump_first_weight),
+        _ => false,
+    }
+}
+
+/// A `model.json` edited after compile (one weight changed) no longer hashes to the settings'
+/// model id: setup and prove refuse it by name, and the honest file works again.
+#[test]
+fn an_edited_model_file_is_refused_before_proving() {
+    let dir = build("pv-edited", QuantizationConfig::default());
+    let input = InputData::read(&example_file("input.json")).unwrap();
+    let honest = std::fs::read(dir.model()).unwrap();
+    let mut model: serde_json::Value = serde_json::from_slice(&honest).unwrap();
+    assert!(bump_first_weight(&mut model), "no weights in model.json");
+    std::fs::write(dir.model(), serde_json::to_vec(&model).unwrap()).unwrap();
+    for err in [
+        prove(&dir, &input).unwrap_err(),
+        setup(&dir, &SrsChoice::Dev).unwrap_err(),
+    ] {
+        let msg = err.to_string();
+        assert!(
+            matches!(err, zkinfer_prover::Error::ModelMismatch { .. })
+                && msg.contains("model.json")
+                && msg.contains("compile again"),
+            "{msg}"
+        );
+    }
+    std::fs::write(dir.model(), honest).unwrap();
+    let artifact = prove(&dir, &input).unwrap();
+    assert!(verify(&dir, &artifact).unwrap());
+}

@@ -151,32 +151,49 @@ impl Drop for Anvil {
 /// BN254 scalar field modulus.
 pub const R: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
 
-/// compile + dev setup + prove for the example; returns (build dir, proof file).
-pub fn build_and_prove(name: &str, scale: &str) -> (String, String) {
+/// `zkinfer compile MODEL --calibration CALIBRATION -o OUT` with `extra` flags; its JSON report.
+pub fn compile(model: &str, calibration: &str, out: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "compile",
+        model,
+        "--calibration",
+        calibration,
+        "-o",
+        path(out),
+    ];
+    args.extend_from_slice(extra);
+    zkinfer_json(&args)
+}
+
+/// compile (with `extra` flags) + dev setup + prove `input` in a scratch directory `name`;
+/// returns (build dir, proof file, compile report).
+pub fn build_and_prove_model(
+    name: &str,
+    model: &str,
+    calibration: &str,
+    input: &str,
+    extra: &[&str],
+) -> (String, String, Value) {
     let dir = scratch(name);
     let build = dir.join("build");
     let proof = dir.join("proof.json");
-    let cal = example("calibration.json");
-    zkinfer_json(&[
-        "compile",
-        &example("model.onnx"),
-        "--calibration",
-        &cal,
-        "-o",
-        path(&build),
-        "--scale",
-        scale,
-    ]);
+    let report = compile(model, calibration, &build, extra);
     zkinfer_json(&["setup", path(&build), "--dev-srs"]);
-    zkinfer_json(&[
-        "prove",
-        path(&build),
-        "--input",
+    zkinfer_json(&["prove", path(&build), "--input", input, "-o", path(&proof)]);
+    (path(&build).to_string(), path(&proof).to_string(), report)
+}
+
+/// [`build_and_prove_model`] for the example at input scale `scale`; returns (build dir, proof
+/// file).
+pub fn build_and_prove(name: &str, scale: &str) -> (String, String) {
+    let (build, proof, _) = build_and_prove_model(
+        name,
+        &example("model.onnx"),
+        &example("calibration.json"),
         &example("input.json"),
-        "-o",
-        path(&proof),
-    ]);
-    (path(&build).to_string(), path(&proof).to_string())
+        &["--scale", scale],
+    );
+    (build, proof)
 }
 
 /// `../shared/bench-models/<name>.<ext>` beside the repository, as a string path.
@@ -187,30 +204,15 @@ pub fn bench_model(name: &str, ext: &str) -> String {
     path.to_str().unwrap().to_string()
 }
 
-/// compile (with its calibration set) + dev setup + prove for a bench model; returns (build dir,
-/// proof file) and the compile report's JSON.
+/// [`build_and_prove_model`] for a bench model with its calibration set and input.
 pub fn build_and_prove_bench(name: &str) -> (String, String, Value) {
-    let dir = scratch(name);
-    let build = dir.join("build");
-    let proof = dir.join("proof.json");
-    let report = zkinfer_json(&[
-        "compile",
+    build_and_prove_model(
+        name,
         &bench_model(name, "onnx"),
-        "--calibration",
         &bench_model(name, "calib.json"),
-        "-o",
-        path(&build),
-    ]);
-    zkinfer_json(&["setup", path(&build), "--dev-srs"]);
-    zkinfer_json(&[
-        "prove",
-        path(&build),
-        "--input",
         &bench_model(name, "input.json"),
-        "-o",
-        path(&proof),
-    ]);
-    (path(&build).to_string(), path(&proof).to_string(), report)
+        &[],
+    )
 }
 
 pub fn read_json(p: &str) -> Value {
