@@ -385,7 +385,7 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
         if let Some(&width) = dot_widths.iter().find(|w| dot_rows(model, **w) <= usable) {
             let dot = Some(DotShape { width });
             if let Some(p) = try_fused_layout(model, &values, &table, k, dot) {
-                if p.base.num_advice_per_phase[0] == 1 {
+                if p.base.num_advice_per_phase[0] == 1 && p.dot_rows <= usable {
                     return Ok(p);
                 }
             }
@@ -729,25 +729,37 @@ mod tests {
     }
 
     /// The tiny model with its dense layer in a dot-product region (widths 1–3: two groups, one
-    /// full group, one partial group): the honest witness passes, and changing any one advice
-    /// cell a constraint reads (gate column and region) is rejected.
+    /// full group, one partial group; batches of one and two rows): the honest witness passes,
+    /// and changing any one advice cell a constraint reads (gate column and region) is rejected.
     #[test]
     fn dot_layout_rejects_every_single_cell_change() {
-        let model = tiny_model();
-        let placeholders = placeholder_values(&model).unwrap();
-        let table = std::sync::Arc::new(function_table(&model));
-        let values = model.forward(&[vec![5, -7, 1000]], true).unwrap();
+        // Batch 1, and batch 2 (two input rows through the same neurons).
+        let mut batched = tiny_model();
+        for (node, shape) in batched.nodes.iter_mut().zip([[2, 3], [2, 2], [2, 2]]) {
+            node.shape = shape.to_vec();
+        }
+        let cases = [
+            (tiny_model(), vec![5, -7, 1000]),
+            (batched, vec![5, -7, 1000, 3, 2, -1]),
+        ];
+        for (model, input) in cases {
+            let batch = input.len() / 3;
+            check_dot_layout(&model, &model.forward(&[input], true).unwrap(), batch);
+        }
+    }
+
+    fn check_dot_layout(model: &QuantizedModel, values: &[Vec<i128>], batch: usize) {
+        let placeholders = placeholder_values(model).unwrap();
+        let table = std::sync::Arc::new(function_table(model));
         for width in 1..=3 {
             let dot = Some(DotShape { width });
-            let params = try_fused_layout(&model, &placeholders, &table, 9, dot).unwrap();
+            let params = try_fused_layout(model, &placeholders, &table, 9, dot).unwrap();
             assert_eq!(params.dot, dot);
-            assert_eq!(params.dot_rows, DotProducts::rows_for(2, 3, width));
+            assert_eq!(params.dot_rows, batch * DotProducts::rows_for(2, 3, width));
             let k = params.k as u32;
-            let (mut circuit, instances) = mock_circuit(&model, &params, &values);
-            assert_eq!(
-                &instances[1..],
-                &[to_field(values[2][0]), to_field(values[2][1])]
-            );
+            let (mut circuit, instances) = mock_circuit(model, &params, values);
+            let outputs: Vec<Fr> = values[2].iter().map(|v| to_field(*v)).collect();
+            assert_eq!(&instances[instances.len() - outputs.len()..], &outputs[..]);
             assert!(MockProver::run(k, &circuit, vec![instances.clone()])
                 .unwrap()
                 .verify()
@@ -756,11 +768,11 @@ mod tests {
             let main = circuit.builder.main(0).advice.len();
             assert!(all.len() > main, "the region's cells are swept");
             let accepted = accepted_perturbations(k, &instances, all, || {
-                mock_circuit(&model, &params, &values).0
+                mock_circuit(model, &params, values).0
             });
             assert!(
                 accepted.is_empty(),
-                "width {width}: cells {accepted:?} accepted"
+                "batch {batch}, width {width}: cells {accepted:?} accepted"
             );
         }
     }
