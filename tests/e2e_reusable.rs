@@ -11,6 +11,7 @@ use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::sol;
 use alloy::sol_types::SolError;
+use serde_json::Value;
 use support::*;
 
 sol! {
@@ -75,6 +76,32 @@ impl Verifiers {
     }
 }
 
+/// Deploys `build` with the reusable verifier, `other` on that same verifier, and `build` with
+/// the snark-verifier contract as the reference; returns the verifiers and both deploy reports.
+fn deploy_verifiers(build: &str, other: &str, url: &str) -> (Verifiers, Value, Value) {
+    let a = deploy(build, url, &["--verifier", "reusable"]);
+    let reusable = address(&a["verifier"]);
+    let b = deploy(
+        other,
+        url,
+        &[
+            "--verifier",
+            "reusable",
+            "--reusable-verifier",
+            &reusable.to_string(),
+        ],
+    );
+    let reference = deploy(build, url, &["--verifier", "snark-verifier"]);
+    let v = Verifiers {
+        provider: ProviderBuilder::new()
+            .connect_http(url.parse().unwrap())
+            .erased(),
+        reusable,
+        snark: address(&reference["verifier"]),
+    };
+    (v, a, b)
+}
+
 fn selector(data: &[u8]) -> [u8; 4] {
     data.get(..4)
         .map(|s| s.try_into().unwrap())
@@ -88,30 +115,12 @@ async fn reusable_verifier_accepts_honest_proofs_and_rejects_tampering_like_the_
     let anvil = Anvil::start();
 
     // One reusable verifier, two models; a snark-verifier deployment of model A as reference.
-    let a = deploy(&build, &anvil.url, &["--verifier", "reusable"]);
-    let reusable = address(&a["verifier"]);
+    let (v, a, b) = deploy_verifiers(&build, &other_build, &anvil.url);
+    let reusable = v.reusable;
     assert!(a["verifier_runtime_bytes"].as_u64().unwrap() < 8_192);
-    let b = deploy(
-        &other_build,
-        &anvil.url,
-        &[
-            "--verifier",
-            "reusable",
-            "--reusable-verifier",
-            &reusable.to_string(),
-        ],
-    );
     assert_eq!(address(&b["verifier"]), reusable, "the verifier is reused");
     assert_eq!(b["gas"]["verifier"].as_u64(), Some(0), "nothing redeployed");
-    let reference = deploy(&build, &anvil.url, &["--verifier", "snark-verifier"]);
     let (key_a, key_b) = (address(&a["key"]), address(&b["key"]));
-    let v = Verifiers {
-        provider: ProviderBuilder::new()
-            .connect_http(anvil.url.parse().unwrap())
-            .erased(),
-        reusable,
-        snark: address(&reference["verifier"]),
-    };
 
     let (proof, words) = proof_parts(&proof_file);
     let (other_proof, other_words) = proof_parts(&other_proof_file);
@@ -217,27 +226,8 @@ async fn a_dot_product_layout_is_verified_on_chain_and_tampering_rejected() {
     );
     let (other_build, other_proof_file) = build_and_prove("dot_other", "13");
     let anvil = Anvil::start();
-    let a = deploy(&build, &anvil.url, &["--verifier", "reusable"]);
-    let reusable = address(&a["verifier"]);
-    let b = deploy(
-        &other_build,
-        &anvil.url,
-        &[
-            "--verifier",
-            "reusable",
-            "--reusable-verifier",
-            &reusable.to_string(),
-        ],
-    );
-    let reference = deploy(&build, &anvil.url, &["--verifier", "snark-verifier"]);
+    let (v, a, b) = deploy_verifiers(&build, &other_build, &anvil.url);
     let (key_a, key_b) = (address(&a["key"]), address(&b["key"]));
-    let v = Verifiers {
-        provider: ProviderBuilder::new()
-            .connect_http(anvil.url.parse().unwrap())
-            .erased(),
-        reusable,
-        snark: address(&reference["verifier"]),
-    };
     let (proof, words) = proof_parts(&proof_file);
     let (other_proof, other_words) = proof_parts(&other_proof_file);
     assert_eq!(v.reusable(key_a, &proof, &words).await, Ok(()));

@@ -412,36 +412,35 @@ fn dot_applies(model: &QuantizedModel) -> bool {
 
 /// Rows the dense layers take in a dot-product region of `width` accumulators.
 fn dot_rows(model: &QuantizedModel, width: usize) -> usize {
-    model
-        .nodes
-        .iter()
-        .map(|n| match &n.op {
-            QOp::Dense {
-                in_features,
-                out_features,
-                ..
-            } => {
-                let rows = n.shape.iter().product::<usize>() / out_features.max(&1);
-                rows * DotProducts::rows_for(*out_features, *in_features, width)
-            }
-            _ => 0,
-        })
-        .sum()
+    sum_over_dense(model, |rows, _, inputs, outputs| {
+        rows * DotProducts::rows_for(outputs, inputs, width)
+    })
 }
 
-/// Multiply-accumulates of the dense layers (nonzero weights × rows): each takes three cells.
+/// Multiply-accumulates of the dense layers (nonzero weights × input rows).
 pub fn multiply_accumulates(model: &QuantizedModel) -> usize {
+    sum_over_dense(model, |rows, weights, _, _| {
+        weights.iter().filter(|w| **w != 0).count() * rows
+    })
+}
+
+/// The sum over the dense layers of `f(input rows, weights, in_features, out_features)`.
+fn sum_over_dense(
+    model: &QuantizedModel,
+    f: impl Fn(usize, &[i64], usize, usize) -> usize,
+) -> usize {
     model
         .nodes
         .iter()
         .map(|n| match &n.op {
             QOp::Dense {
                 weights,
+                in_features,
                 out_features,
                 ..
             } => {
                 let rows = n.shape.iter().product::<usize>() / out_features.max(&1);
-                weights.iter().filter(|w| **w != 0).count() * rows
+                f(rows, weights, *in_features, *out_features)
             }
             _ => 0,
         })
