@@ -246,14 +246,10 @@ impl DotProducts {
                         for (j, column) in config.acc.iter().enumerate() {
                             let acc_cell = put(&mut region, *column, row + i, sums[j]);
                             if let Some((weights, bias, sum)) = g.neurons.get(j) {
-                                let copy = if i == 0 {
-                                    cell_of(bias)?
-                                } else if i == n {
-                                    cell_of(sum)?
-                                } else {
-                                    None
-                                };
-                                if let Some(source) = copy {
+                                // Both on one row for a layer without inputs.
+                                let start = if i == 0 { cell_of(bias)? } else { None };
+                                let end = if i == n { cell_of(sum)? } else { None };
+                                for source in start.into_iter().chain(end) {
                                     region.constrain_equal(acc_cell, source);
                                 }
                                 if i < n {
@@ -304,6 +300,17 @@ mod tests {
         width: usize,
         tamper: impl FnOnce(&mut ModelCircuit, &[AssignedValue<Fr>], &mut Vec<Fr>),
     ) -> bool {
+        run_layer(&X, &W, &B, width, tamper)
+    }
+
+    /// [`run`] for any layer: inputs `x`, row-major weights `w`, biases `b`.
+    fn run_layer(
+        x: &[i64],
+        w: &[i64],
+        b: &[i64],
+        width: usize,
+        tamper: impl FnOnce(&mut ModelCircuit, &[AssignedValue<Fr>], &mut Vec<Fr>),
+    ) -> bool {
         let builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
             .use_k(K)
             .use_lookup_bits(K - 1)
@@ -311,9 +318,9 @@ mod tests {
         let shape = Some(DotShape { width });
         let mut circuit = ModelCircuit::new(builder, Arc::new(Vec::new()), 0, None, shape);
         let ctx = circuit.builder.main(0);
-        let x: Vec<_> = X.iter().map(|v| ctx.load_witness(weight(*v))).collect();
+        let x: Vec<_> = x.iter().map(|v| ctx.load_witness(weight(*v))).collect();
         let dot = circuit.dot.as_mut().expect("configured");
-        let sums = dot.dense(ctx, &x, &W, &B);
+        let sums = dot.dense(ctx, &x, w, b);
         let mut instances: Vec<Fr> = sums.iter().map(|s| *s.value()).collect();
         circuit.builder.assigned_instances = vec![sums.clone()];
         circuit.builder.calculate_params(Some(BLINDING_ROWS));
@@ -369,6 +376,27 @@ mod tests {
                     let offset = sums[n].cell.expect("mock cells").offset;
                     c.tamper_advice(offset, Fr::one());
                     c.tamper_advice(main + sum_cell(width, n), Fr::one());
+                    instances[n] += Fr::one();
+                });
+                assert!(!accepted, "width {width}: neuron {n}");
+            }
+        }
+    }
+
+    /// A layer without inputs: each sum is its bias, and the one row of a group carries both
+    /// copies (bias in, sum out), so a changed sum is still rejected.
+    #[test]
+    fn a_layer_without_inputs_still_binds_its_sums() {
+        let bias = [5, -3, 8];
+        for width in 1..=MAX_DOT_WIDTH {
+            assert!(run_layer(&[], &[], &bias, width, |_, sums, _| {
+                let values: Vec<Fr> = sums.iter().map(|s| *s.value()).collect();
+                assert_eq!(values, bias.map(weight).to_vec());
+            }));
+            for n in 0..bias.len() {
+                let accepted = run_layer(&[], &[], &bias, width, |c, sums, instances| {
+                    let offset = sums[n].cell.expect("mock cells").offset;
+                    c.tamper_advice(offset, Fr::one());
                     instances[n] += Fr::one();
                 });
                 assert!(!accepted, "width {width}: neuron {n}");
