@@ -168,7 +168,8 @@ impl DotProducts {
         for g in &self.groups {
             let last = row + g.x.len();
             for r in row..=last {
-                let first = if r == last { 1 } else { 0 };
+                // The last row's `x` (column 0) is read by no constraint.
+                let first = usize::from(r == last);
                 cells.extend((first..per_row).map(|c| r * per_row + c));
             }
             row = last + 1;
@@ -252,14 +253,10 @@ impl DotProducts {
                                 for source in start.into_iter().chain(end) {
                                     region.constrain_equal(acc_cell, source);
                                 }
-                                if i < n {
-                                    sums[j] += weight(weights[i]) * x;
+                                if let Some(w) = weights.get(i).map(|w| weight(*w)) {
+                                    sums[j] += w * x;
                                     if !witness_gen_only {
-                                        region.assign_fixed(
-                                            config.w[j],
-                                            row + i,
-                                            weight(weights[i]),
-                                        );
+                                        region.assign_fixed(config.w[j], row + i, w);
                                     }
                                 }
                             }
