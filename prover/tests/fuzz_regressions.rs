@@ -60,3 +60,15 @@ fn non_numeric_initializers_are_refused() {
     let msg = err.to_string();
     assert!(msg.contains("STRING is not numeric"), "{msg}");
 }
+
+/// A Slice with more starts than its input has axes (no `axes` given) once indexed past the
+/// shape (panic): its default axes are now checked like given ones.
+#[test]
+fn a_slice_with_more_starts_than_axes_is_refused() {
+    let model = regression("onnx_compile", "slice_more_starts_than_axes.onnx");
+    let msg = import_bytes(&model).unwrap_err().to_string();
+    assert!(
+        msg.contains("Slice") && msg.contains("out of range"),
+        "{msg}"
+    );
+}

@@ -480,7 +480,10 @@ impl Importer {
                 .iter()
                 .map(|a| axis(ctx, *a, shape.len()))
                 .collect::<Result<_>>()?,
-            None => (0..starts.len()).collect(),
+            // Default axes 0.. must exist too: more starts than the input's rank is refused.
+            None => (0..starts.len() as i64)
+                .map(|a| axis(ctx, a, shape.len()))
+                .collect::<Result<_>>()?,
         };
         let steps = steps.unwrap_or_else(|| vec![1; starts.len()]);
         if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
