@@ -16,6 +16,8 @@ OUT = ROOT / "bench" / "out" / "gas"
 TOOLS = ROOT / ".tools" / "bin"
 ZK = str(ROOT / "target" / "release" / "zkinfer")
 KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+# The subject of the proofs: KEY's address (it submits them itself).
+ADDR = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 NAMES = ["mlp_tiny", "mlp_digits", "cnn_digits", "mlp_sigmoid", "mlp_large"]
 ENV = dict(os.environ, PATH=f"{TOOLS}:{os.environ['PATH']}", ZKINFER_SOLC=str(TOOLS / "solc"))
 
@@ -77,7 +79,7 @@ def main():
             print(f"{name}: compile, setup, prove", file=sys.stderr)
             settings = zk("compile", f"{m}.onnx", "--calibration", f"{m}.calib.json", "-o", str(b))
             zk("setup", str(b), "--dev-srs")
-            zk("prove", str(b), "--input", f"{m}.input.json", "-o", str(b / "proof.json"))
+            zk("prove", str(b), "--input", f"{m}.input.json", "-o", str(b / "proof.json"), "--subject", ADDR)
             proof = json.loads((b / "proof.json").read_text())
             words = "".join(w[2:] for w in proof["instances"])
             raw = "0x" + words + proof["proof"][2:]
@@ -94,7 +96,7 @@ def main():
             rv_gas, rv_input = send(url, reusable, "verifyProof(address,bytes,uint256[])", rv["key"],
                                     proof["proof"], inst)
             # A fresh proof for the second submit (the oracle rejects replays).
-            zk("prove", str(b), "--input", f"{m}.input.json", "-o", str(b / "proof2.json"))
+            zk("prove", str(b), "--input", f"{m}.input.json", "-o", str(b / "proof2.json"), "--subject", ADDR)
             rv_submit = zk("submit", str(b / "proof2.json"), "--rpc-url", url, "--consumer", rv["oracle"],
                            "--private-key", KEY)["gas_used"]
             points = plan["msm_points"]

@@ -86,7 +86,8 @@ def zkinfer_model(name, ort):
     env = dict(os.environ, ZKINFER_CACHE=os.path.join(OUT, "zkinfer", "cache"))
     m = os.path.join(MODELS_DIR, name + ".onnx")
     r = {}
-    settings, r["calibrate_s"], _, _ = zk("compile", m, "--calibration", os.path.join(MODELS_DIR, name + ".calib.json"), "-o", d, env=env)
+    # --force: the folder is the bench's own; an earlier run's build there is replaced.
+    settings, r["calibrate_s"], _, _ = zk("compile", m, "--calibration", os.path.join(MODELS_DIR, name + ".calib.json"), "-o", d, "--force", env=env)
     # First setup generates (and caches) the dev SRS; the second, on fresh keys, is the keygen time.
     _, first, _, _ = zk("setup", d, "--dev-srs", env=env)
     os.remove(os.path.join(d, "keys.json"))

@@ -36,7 +36,7 @@ def main(name="mlp_digits"):
             b.mkdir(parents=True, exist_ok=True)
             (b / "input.json").write_text(json.dumps(data))
             print(f"{name} {inputs}/{outputs}/{params}", file=sys.stderr)
-            s = zk("compile", f"{m}.onnx", "--calibration", f"{m}.calib.json", "-o", str(b / "build"),
+            s = zk("compile", f"{m}.onnx", "--calibration", f"{m}.calib.json", "-o", str(b / "build"), "--force",
                    "--input-visibility", inputs, "--output-visibility", outputs, "--param-visibility", params)
             t0 = time.time(); zk("setup", str(b / "build"), "--dev-srs"); setup = time.time() - t0
             t0 = time.time()

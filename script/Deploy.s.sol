@@ -7,30 +7,60 @@ import {RiskAdjustedLending} from "../contracts/src/RiskAdjustedLending.sol";
 
 /// @notice Deploys the oracle (registering a model with an already deployed verifier) and the lending pool.
 /// Environment: VERIFIER (address), MODEL_ID (bytes32), NUM_INPUTS and NUM_OUTPUTS (instance counts from
-/// the build's settings.json: circuit.input_words and the output count), SCALE (default 13),
-/// MAX_SCORE_AGE (blocks, default 1000), KEY (the model's verifying key contract when VERIFIER is the
-/// reusable Halo2Verifier; unset for a model-specific verifier).
-/// Example: VERIFIER=0x.. MODEL_ID=0x.. NUM_INPUTS=1 NUM_OUTPUTS=1 forge script script/Deploy.s.sol \
-///   --rpc-url http://127.0.0.1:8545 --private-key $KEY --broadcast
+/// the build's settings.json: circuit.input_words and the output count; the oracle adds the pinned
+/// parameter commitment, if any, and the subject itself), PROOF_LENGTH (required: the exact proof size in
+/// bytes), SCALE (default 13), MAX_SCORE_AGE (blocks, default 1000), KEY (the model's verifying key
+/// contract when VERIFIER is the reusable Halo2Verifier; unset for a model-specific verifier), ATTESTER
+/// (optional: an address granted the attester role) and ATTESTATION_MAX_AGE (optional, blocks: when set
+/// and nonzero the model accepts only attested inputs at most this old, and the pool's score age is the
+/// attestation's).
+/// Example: VERIFIER=0x.. MODEL_ID=0x.. NUM_INPUTS=1 NUM_OUTPUTS=1 PROOF_LENGTH=.. \
+///   forge script script/Deploy.s.sol --rpc-url http://127.0.0.1:8545 --private-key $KEY --broadcast
 contract Deploy {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    /// @dev An environment variable does not fit its type.
+    error EnvOutOfRange(string name, uint256 value);
 
     function run() external returns (VerifiedInferenceOracle oracle, RiskAdjustedLending pool) {
         address verifier = vm.envAddress("VERIFIER");
         bytes32 modelId = vm.envBytes32("MODEL_ID");
-        uint32 numInputs = uint32(vm.envUint("NUM_INPUTS"));
-        uint32 numOutputs = uint32(vm.envUint("NUM_OUTPUTS"));
-        uint8 scale = uint8(vm.envOr("SCALE", uint256(13)));
-        uint64 maxAge = uint64(vm.envOr("MAX_SCORE_AGE", uint256(1000)));
+        uint32 numInputs = _u32("NUM_INPUTS", vm.envUint("NUM_INPUTS"));
+        uint32 numOutputs = _u32("NUM_OUTPUTS", vm.envUint("NUM_OUTPUTS"));
+        uint32 proofLength = _u32("PROOF_LENGTH", vm.envUint("PROOF_LENGTH"));
+        uint256 scale = vm.envOr("SCALE", uint256(13));
+        if (scale > type(uint8).max) revert EnvOutOfRange("SCALE", scale);
+        uint64 maxAge = _u64("MAX_SCORE_AGE", vm.envOr("MAX_SCORE_AGE", uint256(1000)));
         address key = vm.envOr("KEY", address(0));
+        address attester = vm.envOr("ATTESTER", address(0));
+        uint64 attestationMaxAge = _u64("ATTESTATION_MAX_AGE", vm.envOr("ATTESTATION_MAX_AGE", uint256(0)));
+        // casting to 'uint8' is safe: checked above
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint8 scale8 = uint8(scale);
         vm.startBroadcast();
         oracle = new VerifiedInferenceOracle();
         if (key == address(0)) {
-            oracle.registerModel(modelId, verifier, numInputs, numOutputs, scale);
+            oracle.registerModel(modelId, verifier, numInputs, numOutputs, scale8, proofLength);
         } else {
-            oracle.registerModelWithKey(modelId, verifier, key, numInputs, numOutputs, scale);
+            oracle.registerModelWithKey(modelId, verifier, key, numInputs, numOutputs, scale8, proofLength);
         }
+        if (attester != address(0)) oracle.grantAttester(attester);
+        if (attestationMaxAge != 0) oracle.requireAttestation(modelId, attestationMaxAge);
         pool = new RiskAdjustedLending(oracle, modelId, maxAge);
         vm.stopBroadcast();
+    }
+
+    function _u32(string memory name, uint256 value) internal pure returns (uint32) {
+        if (value > type(uint32).max) revert EnvOutOfRange(name, value);
+        // casting to 'uint32' is safe: checked above
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint32(value);
+    }
+
+    function _u64(string memory name, uint256 value) internal pure returns (uint64) {
+        if (value > type(uint64).max) revert EnvOutOfRange(name, value);
+        // casting to 'uint64' is safe: checked above
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint64(value);
     }
 }

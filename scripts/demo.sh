@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole zkinfer flow on the bundled credit-risk model, against a local anvil:
-# compile → setup (dev SRS) → prove → verify → codegen → deploy → submit → the lending pool lends.
+# compile → setup (dev SRS) → prove (naming the borrower) → verify → codegen → deploy (with a data
+# provider as attester) → the provider attests the borrower's features → a relayer submits the
+# proof, credited to the borrower → the lending pool lends to the borrower.
 # Run through `make demo` (which installs the tools and builds zkinfer in release first).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -12,9 +14,13 @@ ex="$root/examples/credit_risk"
 build="$root/demo-build"
 port="${DEMO_PORT:-8545}"
 rpc="http://127.0.0.1:$port"
-# Anvil's first default account (a well-known test key, never use it on a real chain).
+# Anvil's default accounts (well-known test keys, never use them on a real chain): the first
+# deploys and relays, the second is the data provider (attester), the third the borrower.
 key=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
-me=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
+provider_key=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+provider=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+borrower_key=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
+me=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d'+sys.argv[2]))" "$@"; }
@@ -33,30 +39,37 @@ step "compile the credit-risk MLP (calibrated on 64 borrowers)"
 "$zk" -q compile "$ex/model.onnx" --calibration "$ex/calibration.json" -o "$build/circuit"
 step "setup: keys with the development SRS (INSECURE, testing only)"
 "$zk" -q setup "$build/circuit" --dev-srs
-step "prove the score of one borrower"
-"$zk" -q prove "$build/circuit" --input "$ex/input.json" -o "$build/proof.json"
+step "prove the score of one borrower: the proof names the borrower ($me) as its subject"
+"$zk" -q prove "$build/circuit" --input "$ex/input.json" -o "$build/proof.json" --subject "$me"
 echo "float reference (onnxruntime): $(field "$ex/meta.json" "['ort_output']")"
 step "verify off-chain"
 "$zk" -q verify "$build/circuit" "$build/proof.json"
 step "generate the Solidity verifier"
 "$zk" -q codegen "$build/circuit" -o "$build/Verifier.sol"
-step "deploy verifier + VerifiedInferenceOracle + RiskAdjustedLending on anvil ($rpc)"
-"$zk" -q deploy "$build/circuit" --rpc-url "$rpc" --private-key "$key"
+step "deploy verifier + VerifiedInferenceOracle + RiskAdjustedLending on anvil ($rpc); the data provider $provider attests inputs"
+"$zk" -q deploy "$build/circuit" --rpc-url "$rpc" --private-key "$key" --attester "$provider" --attestation-max-age 100
 deployment="$build/circuit/deployment.json"
 oracle=$(field "$deployment" "['oracle']")
 lending=$(field "$deployment" "['lending']")
 model=$(field "$deployment" "['model_id']")
-step "submit the proof with the alloy client"
+step "before anyone vouches for the borrower's features, the proof is refused"
+if "$zk" -q submit "$build/proof.json" --rpc-url "$rpc" --consumer "$oracle" --private-key "$key"; then
+  echo "an unattested proof was accepted: BUG" >&2
+  exit 1
+fi
+step "the data provider attests the borrower's features on chain"
+"$zk" -q attest "$build/circuit" --input "$ex/input.json" --subject "$me" --consumer "$oracle" --rpc-url "$rpc" --private-key "$provider_key"
+step "a relayer (the deployer's account) submits the borrower's proof: the output is credited to the borrower"
 "$zk" -q submit "$build/proof.json" --rpc-url "$rpc" --consumer "$oracle" --private-key "$key"
-step "deposit 10 ETH of collateral and read the pool's decision"
-cast send -q --rpc-url "$rpc" --private-key "$key" "$lending" "depositCollateral()" --value 10ether
+step "the borrower deposits 10 ETH of collateral; the pool's decision"
+cast send -q --rpc-url "$rpc" --private-key "$borrower_key" "$lending" "depositCollateral()" --value 10ether
 "$zk" -q read --rpc-url "$rpc" --consumer "$oracle" --model-id "$model" --subject "$me" --lending "$lending"
 limit=$(cast call --rpc-url "$rpc" "$lending" "creditLimit(address)(uint256)" "$me" | cut -d' ' -f1)
-step "borrow the full credit limit ($(cast from-wei "$limit") ETH)"
-cast send -q --rpc-url "$rpc" --private-key "$key" "$lending" "borrow(uint256)" "$limit"
+step "the borrower borrows the full credit limit ($(cast from-wei "$limit") ETH)"
+cast send -q --rpc-url "$rpc" --private-key "$borrower_key" "$lending" "borrow(uint256)" "$limit"
 echo "debt now $(cast from-wei "$(cast call --rpc-url "$rpc" "$lending" "debt(address)(uint256)" "$me" | cut -d' ' -f1)") ETH"
-step "a replayed proof is refused"
-if "$zk" -q submit "$build/proof.json" --rpc-url "$rpc" --consumer "$oracle" --private-key "$key"; then
+step "a replayed proof is refused, whoever sends it"
+if "$zk" -q submit "$build/proof.json" --rpc-url "$rpc" --consumer "$oracle" --private-key "$borrower_key"; then
   echo "replay was accepted: BUG" >&2
   exit 1
 fi

@@ -1,6 +1,8 @@
 //! End to end on a real anvil: the bundled credit-risk model is compiled, proven, its verifier
-//! generated and deployed with the oracle and lending pool; the valid proof is accepted and the
-//! pool lends on the verified score; tampered, foreign, non-canonical and replayed proofs are not.
+//! generated and deployed with the oracle and lending pool; the valid proof is accepted (sent by a
+//! relayer, credited to the subject it names) and the pool lends on the verified score; tampered,
+//! padded, foreign, non-canonical and replayed proofs are not. With attested inputs, only data a
+//! granted provider vouched for is accepted, and the score's age is the attestation's.
 
 mod support;
 
@@ -16,6 +18,7 @@ sol! {
     #[sol(rpc)]
     contract Oracle {
         function submitInference(bytes32 modelId, bytes calldata proof, uint256[] calldata instances) external returns (int256[] memory outputs);
+        function revokeAttester(address attester) external;
         error InstanceNotInField(uint256 index);
         error ProofRejected();
     }
@@ -46,8 +49,8 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     let oracle_addr = deployed["oracle"].as_str().unwrap().to_string();
     let lending_addr: Address = deployed["lending"].as_str().unwrap().parse().unwrap();
     assert!(deployed["verifier_runtime_bytes"].as_u64().unwrap() <= 24_576);
-    let rejected = |file: &str, reason: &str| {
-        let out = submit(file, &anvil.url, &oracle_addr, ANVIL_KEY_2);
+    let rejected_from = |file: &str, key: &str, reason: &str| {
+        let out = submit(file, &anvil.url, &oracle_addr, key);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{file} accepted");
         assert!(
@@ -55,20 +58,31 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
             "{file}: expected {reason}, got {stderr}"
         );
     };
+    // From the proof's subject (the first account): only it may submit to a plain model.
+    let rejected = |file: &str, reason: &str| rejected_from(file, ANVIL_KEY, reason);
 
-    // Tampered proofs first, from a second account, so nothing is stored for it.
+    // Tampered proofs first: each is rejected, nothing is stored.
     let flipped = write_variant(&proof, "flipped", |v| {
         let mut bytes = hex::decode(&v["proof"].as_str().unwrap()[2..]).unwrap();
         bytes[100] ^= 1;
         v["proof"] = Value::String(format!("0x{}", hex::encode(bytes)));
     });
     rejected(&flipped, "ProofRejected");
+    // A changed output, and the proof claimed for another subject (the sender's own address).
+    let output = artifact["instances"].as_array().unwrap().len() - 2;
     let changed = write_variant(&proof, "changed", |v| {
-        let last = v["instances"].as_array().unwrap().len() - 1;
-        let word = v["instances"][last].as_str().unwrap().to_string();
-        v["instances"][last] = Value::String(add_to_word(&word, "1"));
+        let word = v["instances"][output].as_str().unwrap().to_string();
+        v["instances"][output] = Value::String(add_to_word(&word, "1"));
     });
     rejected(&changed, "ProofRejected");
+    let stolen = write_variant(&proof, "stolen", |v| {
+        let me = ANVIL_ADDR_2.trim_start_matches("0x").to_lowercase();
+        v["instances"][output + 1] = Value::String(format!("0x{me:0>64}"));
+    });
+    rejected_from(&stolen, ANVIL_KEY_2, "ProofRejected");
+    // Padded: the same proof with a byte more is no new proof.
+    let padded = with_proof_bytes(&proof, "padded", |b| b.push(0));
+    rejected(&padded, "WrongProofLength");
     let foreign = write_variant(&other_proof, "foreign", |v| {
         v["model_id"] = artifact["model_id"].clone()
     });
@@ -114,9 +128,17 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
             .to(verifier)
             .input(Bytes::from(data).into())
     };
+    let one = provider.call(call(&words, &proof_bytes)).await;
+    assert_eq!(
+        one.map(|r| r.to_vec()).ok(),
+        Some(U256::from(1u64).to_be_bytes::<32>().to_vec()),
+        "the verifier does not return 1 for the honest proof"
+    );
+    let mut padded_bytes = proof_bytes.clone();
+    padded_bytes.push(0);
     assert!(
-        provider.call(call(&words, &proof_bytes)).await.is_ok(),
-        "the verifier rejects the honest proof"
+        provider.call(call(&words, &padded_bytes)).await.is_err(),
+        "verifier accepted a padded proof"
     );
     assert!(
         provider.call(call(&shifted, &proof_bytes)).await.is_err(),
@@ -139,12 +161,36 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
         "verifier accepted a short instance list"
     );
 
-    // The honest proof is accepted; the stored output is the proof's output.
+    // Another account sending the honest proof (a front-runner copying the calldata, or a
+    // relayer) is refused on a model whose inputs nobody pinned: it could overwrite the
+    // subject's score with made-up inputs. The subject itself is accepted; the stored output is
+    // the proof's output, credited to the subject.
+    rejected_from(&proof, ANVIL_KEY_2, "SubjectNotSender");
     let accepted = submit_json(&proof, &anvil.url, &oracle_addr, ANVIL_KEY);
     let gas = accepted["gas_used"].as_u64().unwrap();
     assert!(gas > 200_000 && gas < 1_000_000, "gas {gas}");
     assert_eq!(accepted["outputs"][0].as_f64().unwrap(), score);
-    rejected(&proof, "ProofAlreadyUsed");
+    assert_eq!(
+        accepted["subject"].as_str().unwrap().to_lowercase(),
+        ANVIL_ADDR.to_lowercase()
+    );
+    rejected(&proof, "StatementAlreadyUsed");
+    rejected(&padded, "WrongProofLength");
+    let nothing = zkinfer(&[
+        "read",
+        "--rpc-url",
+        &anvil.url,
+        "--consumer",
+        &oracle_addr,
+        "--model-id",
+        artifact["model_id"].as_str().unwrap(),
+        "--subject",
+        ANVIL_ADDR_2,
+    ]);
+    assert!(
+        !nothing.status.success(),
+        "another account was credited the subject's output"
+    );
 
     // The lending pool acts on the verified score.
     let borrower: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
@@ -198,4 +244,230 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     ]);
     assert_eq!(read["ltv_bps"].as_u64().unwrap(), expected_ltv);
     let _ = provider.get_block_number().await.unwrap();
+}
+
+/// `zkinfer attest BUILD --input INPUT --subject SUBJECT` from `key`; the output.
+fn attest(
+    build: &str,
+    input: &str,
+    subject: &str,
+    url: &str,
+    oracle: &str,
+    key: &str,
+) -> std::process::Output {
+    zkinfer(&[
+        "--json",
+        "attest",
+        build,
+        "--input",
+        input,
+        "--subject",
+        subject,
+        "--rpc-url",
+        url,
+        "--consumer",
+        oracle,
+        "--private-key",
+        key,
+    ])
+}
+
+/// Mines `n` empty blocks on anvil.
+async fn mine(provider: &impl Provider, n: u64) {
+    provider
+        .raw_request::<_, Value>("anvil_mine".into(), (format!("{n:#x}"),))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attested_inputs_are_required_and_the_score_ages_from_its_attestation() {
+    let (build, proof) = build_and_prove("attested", "13");
+    let anvil = Anvil::start();
+    // The provider is the second account; attestations last 5 blocks, scores 20.
+    let deployed = deploy(
+        &build,
+        &anvil.url,
+        &[
+            "--attester",
+            ANVIL_ADDR_2,
+            "--attestation-max-age",
+            "5",
+            "--max-score-age",
+            "20",
+        ],
+    );
+    let oracle = deployed["oracle"].as_str().unwrap().to_string();
+    let lending: Address = deployed["lending"].as_str().unwrap().parse().unwrap();
+    let refused = |reason: &str| {
+        let out = submit(&proof, &anvil.url, &oracle, ANVIL_KEY);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "accepted, expected {reason}");
+        assert!(stderr.contains(reason), "expected {reason}, got {stderr}");
+    };
+    let owner: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(owner))
+        .connect_http(anvil.url.parse().unwrap());
+
+    // Nobody vouched for the data yet.
+    refused("NoAttestation");
+    // The subject cannot vouch for itself.
+    let own = attest(
+        &build,
+        &example("input.json"),
+        ANVIL_ADDR,
+        &anvil.url,
+        &oracle,
+        ANVIL_KEY,
+    );
+    assert!(!own.status.success());
+    assert!(String::from_utf8_lossy(&own.stderr).contains("NotAttester"));
+    // The provider vouches for other data than the proof's.
+    let dir = scratch("attested-inputs");
+    let other_input = dir.join("other.json");
+    let mut other = read_json(&example("input.json"));
+    other["input_data"][0][0] =
+        serde_json::json!(other["input_data"][0][0].as_f64().unwrap() + 0.25);
+    std::fs::write(&other_input, other.to_string()).unwrap();
+    let ok = attest(
+        &build,
+        path(&other_input),
+        ANVIL_ADDR,
+        &anvil.url,
+        &oracle,
+        ANVIL_KEY_2,
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    refused("InputNotAttested");
+
+    // The provider vouches for the proof's data: accepted, and the score is as old as the
+    // attestation, not the submission.
+    let attested = attest(
+        &build,
+        &example("input.json"),
+        ANVIL_ADDR,
+        &anvil.url,
+        &oracle,
+        ANVIL_KEY_2,
+    );
+    assert!(attested.status.success());
+    let attested: Value = serde_json::from_slice(&attested.stdout).unwrap();
+    let attested_at = attested["block"].as_u64().unwrap();
+    mine(&provider, 3).await;
+    // A relayer (the third account) submits it: the output is the subject's.
+    let accepted = submit_json(&proof, &anvil.url, &oracle, ANVIL_KEY_3);
+    assert!(accepted["block"].as_u64().unwrap() > attested_at);
+    assert_eq!(
+        accepted["subject"].as_str().unwrap().to_lowercase(),
+        ANVIL_ADDR.to_lowercase()
+    );
+    let read = zkinfer_json(&[
+        "read",
+        "--rpc-url",
+        &anvil.url,
+        "--consumer",
+        &oracle,
+        "--model-id",
+        read_json(&proof)["model_id"].as_str().unwrap(),
+        "--subject",
+        ANVIL_ADDR,
+    ]);
+    assert_eq!(read["block"].as_u64().unwrap(), attested_at);
+    // The same attestation serves one submission.
+    refused("StatementAlreadyUsed");
+    let pool = Lending::new(lending, &provider);
+    let me: Address = ANVIL_ADDR.parse().unwrap();
+    assert!(pool.ltvBps(me).call().await.is_ok());
+    // 20 blocks after the attestation (not the submission) the score is stale.
+    let now = provider.get_block_number().await.unwrap();
+    mine(&provider, attested_at + 21 - now).await;
+    assert!(
+        pool.ltvBps(me).call().await.is_err(),
+        "a score older than its attestation's age limit was used"
+    );
+
+    // A fresh attestation, then left to go stale: refused.
+    let again = attest(
+        &build,
+        &example("input.json"),
+        ANVIL_ADDR,
+        &anvil.url,
+        &oracle,
+        ANVIL_KEY_2,
+    );
+    assert!(again.status.success());
+    mine(&provider, 6).await;
+    refused("AttestationStale");
+    // A fresh attestation by a provider whose role was revoked: refused.
+    let fresh = attest(
+        &build,
+        &example("input.json"),
+        ANVIL_ADDR,
+        &anvil.url,
+        &oracle,
+        ANVIL_KEY_2,
+    );
+    assert!(fresh.status.success());
+    Oracle::new(oracle.parse().unwrap(), &provider)
+        .revokeAttester(ANVIL_ADDR_2.parse().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    refused("AttesterRevoked");
+}
+
+/// The forge tests run the oracle against the real verifiers and proof in
+/// `contracts/test/fixtures/CreditRiskFixture.sol`. Regenerated from the current build, every
+/// line but the (randomized) proof must be the same: keys, verifiers, model id and instances.
+/// Stale after a circuit or codegen change: run `scripts/forge-fixture.sh`.
+#[test]
+fn forge_fixture_matches_the_current_build() {
+    let fresh = scratch("forge-fixture").join("CreditRiskFixture.sol");
+    let out = std::process::Command::new("bash")
+        .arg(root().join("scripts/forge-fixture.sh"))
+        .arg(&fresh)
+        .env("ZKINFER_BIN", env!("CARGO_BIN_EXE_zkinfer"))
+        .env("ZKINFER_SOLC", tool("solc"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "forge-fixture.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checked_in = root().join("contracts/test/fixtures/CreditRiskFixture.sol");
+    let lines = |p: &std::path::Path| -> Vec<String> {
+        let text = std::fs::read_to_string(p).unwrap();
+        let mut in_proof = false;
+        text.lines()
+            .filter(|l| {
+                // The proof's body (the line after `function proof()`) is random.
+                let skip = in_proof;
+                in_proof = l.contains("function proof()");
+                !skip
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    let (want, found) = (lines(&fresh), lines(&checked_in));
+    assert_eq!(
+        want.len(),
+        found.len(),
+        "stale fixture: run scripts/forge-fixture.sh"
+    );
+    for (i, (w, f)) in want.iter().zip(&found).enumerate() {
+        assert!(
+            w == f,
+            "stale fixture at line {}: run scripts/forge-fixture.sh",
+            i + 1
+        );
+    }
 }

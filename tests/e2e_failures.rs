@@ -15,7 +15,8 @@ struct Deployed {
     oracle: String,
     proof: String,
     proof_bytes: Vec<u8>,
-    /// The submitting account.
+    /// The submitting account: the proof's subject (it is a plain public-input model, where only
+    /// the subject may submit).
     key: &'static str,
 }
 
@@ -29,7 +30,7 @@ fn deployed(name: &str) -> Deployed {
         anvil,
         proof,
         proof_bytes,
-        key: ANVIL_KEY_2,
+        key: ANVIL_KEY,
     }
 }
 
@@ -84,16 +85,15 @@ fn rpc_down_after_sending_names_the_transaction_and_the_proof_can_be_checked() {
     let out = submit(&d.proof, &d.anvil.url, &d.oracle, d.key);
     let replay = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && replay.contains("ProofAlreadyUsed"),
+        !out.status.success() && replay.contains("StatementAlreadyUsed"),
         "{hash}: {replay}"
     );
 }
 
 #[test]
 fn a_nonce_taken_by_another_transaction_is_reported_and_nothing_is_consumed() {
-    let mut d = deployed("fail-nonce");
-    // The deployer: its transaction count is above zero, so a stale count reuses a nonce.
-    d.key = ANVIL_KEY;
+    let d = deployed("fail-nonce");
+    // The deployer submits: its transaction count is above zero, so a stale count reuses a nonce.
     let proxy = FaultyRpc::start(&d.anvil.url, Fault::StaleNonce);
     let stderr = d.submit_fails(&proxy.url);
     assert!(
@@ -123,5 +123,8 @@ fn a_transaction_reverted_on_chain_is_reported_with_its_decoded_reason() {
     // passed, the transaction is mined and reverts.
     let proxy = FaultyRpc::start(&d.anvil.url, Fault::HideReverts);
     let stderr = d.submit_fails(&proxy.url);
-    assert!(stderr.contains("reverted: ProofAlreadyUsed"), "{stderr}");
+    assert!(
+        stderr.contains("reverted: StatementAlreadyUsed"),
+        "{stderr}"
+    );
 }

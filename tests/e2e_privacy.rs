@@ -1,7 +1,9 @@
 //! Privacy on a real anvil. Every visibility combination (inputs and outputs public, private or
 //! hashed; parameters fixed or hashed) verifies on the reusable verifier and a changed instance does
-//! not. A hashed-input model binds proofs to the submitter's committed data: Alice commits, proves
-//! and is accepted; Bob cannot submit Alice's proof; Alice's inputs appear nowhere in the calldata.
+//! not. A hashed-input model binds proofs to the subject's committed data: Alice commits and
+//! proves; Bob cannot register Alice's commitment as his, a proof of Alice's data naming Bob is
+//! refused, and Bob front-running Alice's proof only credits Alice; Alice's inputs appear nowhere
+//! in the calldata.
 //! A hashed-parameter model is pinned to its published commitment: a proof made with other weights
 //! under the same keys is refused (ParamCommitmentMismatch).
 
@@ -71,7 +73,7 @@ fn words(proof: &serde_json::Value) -> Vec<U256> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_submitter() {
+async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_subject() {
     let anvil = Anvil::start();
     let provider = ProviderBuilder::new()
         .wallet(alloy::network::EthereumWallet::from(
@@ -164,17 +166,55 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_submit
         ]);
         assert!(c["gas_used"].as_u64().unwrap() > 21_000);
     }
-    let bob = submit(&alice_proof, &anvil.url, &oracle, ANVIL_KEY_2);
+    // Bob copies Alice's commitment from the chain: refused, it is hers.
+    let copied = zkinfer(&[
+        "commitment",
+        &build,
+        "--input",
+        &alice_input,
+        "--consumer",
+        &oracle,
+        "--rpc-url",
+        &anvil.url,
+        "--private-key",
+        ANVIL_KEY_2,
+    ]);
+    assert!(
+        !copied.status.success(),
+        "Bob registered Alice's commitment"
+    );
+    let stderr = String::from_utf8_lossy(&copied.stderr);
+    assert!(stderr.contains("CommitmentTaken"), "{stderr}");
+    // A proof about Alice's data that names Bob: Bob's commitment is of other data.
+    let for_bob = format!("{alice_proof}.bob.json");
+    zkinfer_json(&[
+        "prove",
+        &build,
+        "--input",
+        &alice_input,
+        "-o",
+        &for_bob,
+        "--subject",
+        ANVIL_ADDR_2,
+    ]);
+    let bob = submit(&for_bob, &anvil.url, &oracle, ANVIL_KEY_2);
     assert!(
         !bob.status.success(),
-        "Bob submitted a proof about Alice's data"
+        "Bob was credited a proof about Alice's data"
     );
     assert!(String::from_utf8_lossy(&bob.stderr).contains("InputNotCommitted"));
-    let alice = submit_json(&alice_proof, &anvil.url, &oracle, ANVIL_KEY);
+    // Bob front-runs Alice's own proof: accepted, and credited to Alice, its subject.
+    let alice = submit_json(&alice_proof, &anvil.url, &oracle, ANVIL_KEY_2);
+    assert_eq!(
+        alice["subject"].as_str().unwrap().to_lowercase(),
+        ANVIL_ADDR.to_lowercase()
+    );
     let expected = read_json(&alice_proof)["output_data"][0][0]
         .as_f64()
         .unwrap();
     assert_eq!(alice["outputs"][0].as_f64().unwrap(), expected);
+    let again = submit(&alice_proof, &anvil.url, &oracle, ANVIL_KEY);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("StatementAlreadyUsed"));
 
     // A private model: the oracle is pinned to the published parameter commitment.
     let (build, honest) = build_params("privacy_model", "public", "public", "hashed", &alice_input);

@@ -202,16 +202,40 @@ async fn reusable_verifier_accepts_honest_proofs_and_rejects_tampering_like_the_
         bytes[at] ^= 0x01;
         p["proof"] = serde_json::Value::String(format!("0x{}", hex::encode(bytes)));
     });
-    let out = submit(&flipped, &anvil.url, &oracle, ANVIL_KEY_2);
+    let out = submit(&flipped, &anvil.url, &oracle, ANVIL_KEY);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("PointNotOnCurve"), "{stderr}");
+    // A padded proof is no new proof: refused by its length, before any verification.
+    let padded = with_proof_bytes(&proof_file, "padded", |b| b.push(0));
+    let out = submit(&padded, &anvil.url, &oracle, ANVIL_KEY);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("WrongProofLength"), "{stderr}");
+    // Another account copying the proof gains nothing: without bound or attested inputs only the
+    // subject (the first account) may submit, and the output is credited to it.
+    let out = submit(&proof_file, &anvil.url, &oracle, ANVIL_KEY_2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SubjectNotSender"));
     let accepted = submit_json(&proof_file, &anvil.url, &oracle, ANVIL_KEY);
     assert!(accepted["gas_used"].as_u64().unwrap() > 200_000);
+    assert_eq!(
+        accepted["subject"].as_str().unwrap().to_lowercase(),
+        ANVIL_ADDR.to_lowercase()
+    );
     let expected = read_json(&proof_file)["output_data"][0][0]
         .as_f64()
         .unwrap();
     assert_eq!(accepted["outputs"][0].as_f64().unwrap(), expected);
+    // Replayed as it was, or padded, by anyone: refused.
+    for (file, key, reason) in [
+        (&proof_file, ANVIL_KEY, "StatementAlreadyUsed"),
+        (&padded, ANVIL_KEY, "WrongProofLength"),
+    ] {
+        let out = submit(file, &anvil.url, &oracle, key);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{file} accepted twice");
+        assert!(stderr.contains(reason), "{file}: {stderr}");
+    }
 }
 
 /// mlp_large lays out its dense layers in a dot-product region (its own gate over fixed weight

@@ -85,7 +85,16 @@ impl Chain {
             .provider
             .send_transaction(tx.clone())
             .await
-            .map_err(|e| anyhow!("{what}: not sent: {}", describe(&e.to_string())))?;
+            .map_err(|e| {
+                // The node's structured revert data when it gave some, else the message's.
+                let reason = e
+                    .as_error_resp()
+                    .and_then(|r| r.as_revert_data())
+                    .and_then(|d| decode_revert(&d))
+                    .map(|r| format!("reverted: {r}"))
+                    .unwrap_or_else(|| describe(&e.to_string()));
+                anyhow!("{what}: not sent: {reason}")
+            })?;
         let hash = *pending.tx_hash();
         let receipt = pending
             .with_timeout(Some(self.receipt_timeout))
@@ -150,13 +159,20 @@ pub(crate) fn describe(message: &str) -> String {
     }
 }
 
+/// The longest `0x…` hex run of an error message (a node may print the selector alone before
+/// the whole revert data).
 fn revert_data(message: &str) -> Option<Vec<u8>> {
-    let start = message.find("0x")?;
-    let hex: String = message[start + 2..]
-        .chars()
-        .take_while(|c| c.is_ascii_hexdigit())
-        .collect();
-    (hex.len() >= 8).then(|| hex::decode(&hex).ok()).flatten()
+    let hex = message
+        .match_indices("0x")
+        .map(|(start, _)| {
+            message[start + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .collect::<String>()
+        })
+        .filter(|hex| hex.len() >= 8 && hex.len() % 2 == 0)
+        .max_by_key(String::len)?;
+    hex::decode(&hex).ok()
 }
 
 /// Names a revert payload of the oracle or lending pool, e.g. `ProofRejected`.
@@ -188,4 +204,20 @@ pub(crate) fn parse_address(s: &str, what: &str) -> Result<Address> {
 /// A transaction hash as hex.
 pub(crate) fn tx_hex(hash: TxHash) -> String {
     format!("{hash:#x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_whole_revert_data_is_decoded_not_the_selector_alone() {
+        let message = "server returned an error response: error code 3: execution reverted: custom error 0xbf8201b3: 14f16d2e01750b9809bfe04f08cf8acb58e07de68338302c05a12f3c5cc64ad9000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb92266, data: \"0xbf8201b314f16d2e01750b9809bfe04f08cf8acb58e07de68338302c05a12f3c5cc64ad9000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb92266\"";
+        let described = describe(message);
+        assert!(
+            described.starts_with("reverted: CommitmentTaken"),
+            "{described}"
+        );
+        assert_eq!(describe("no data here"), "no data here");
+    }
 }

@@ -38,6 +38,9 @@ pub(crate) enum Command {
     Read(ReadArgs),
     /// Print the salted Poseidon commitments of an input (and its outputs) for hashed visibility.
     Commitment(CommitmentArgs),
+    /// As a data provider (an attester the oracle's owner granted), vouch on chain for a
+    /// subject's input: the hash of the input words its proof will carry.
+    Attest(AttestArgs),
     /// One shot: compile (calibrating on the input), dev setup, prove and verify.
     Run(RunArgs),
 }
@@ -141,6 +144,10 @@ pub(crate) struct CompileArgs {
     /// Build directory to write.
     #[arg(short, long)]
     pub(crate) out: PathBuf,
+    /// Replace another model's build in the directory: its keys, verifier, deployment and proof
+    /// files are deleted (without it, compile refuses; a build of the same model keeps its keys).
+    #[arg(long)]
+    pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) quant: QuantArgs,
 }
@@ -168,6 +175,10 @@ pub(crate) struct ProveArgs {
     /// Proof file to write.
     #[arg(short, long)]
     pub(crate) out: PathBuf,
+    /// The account the proof is about (0x address): the consumer contract credits the verified
+    /// output to it, whoever submits. Overrides a `"subject"` in the input file.
+    #[arg(long)]
+    pub(crate) subject: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -253,6 +264,18 @@ pub(crate) struct DeployArgs {
     /// Blocks after which a verified score is stale for the lending pool.
     #[arg(long, default_value_t = 1000)]
     pub(crate) max_score_age: u64,
+    /// Deploy keys made with `--dev-srs` (anyone can forge their proofs) on a chain other than
+    /// a local one (chain id 31337). Refused without it.
+    #[arg(long)]
+    pub(crate) allow_dev_srs: bool,
+    /// Require attested inputs: grant this data provider the attester role; proofs are then
+    /// accepted only for inputs it attested for their subject (repeatable).
+    #[arg(long)]
+    pub(crate) attester: Vec<String>,
+    /// With --attester: attestations older than this many blocks are refused (and the lending
+    /// pool measures a score's age from its attestation).
+    #[arg(long, default_value_t = 1000, requires = "attester")]
+    pub(crate) attestation_max_age: u64,
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +305,23 @@ pub(crate) struct CommitmentArgs {
     /// Hex private key of the data owner's account.
     #[arg(long, env = "ZKINFER_PRIVATE_KEY", hide_env_values = true)]
     pub(crate) private_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AttestArgs {
+    /// Build directory from `compile`.
+    pub(crate) build_dir: PathBuf,
+    /// The subject's input in EZKL's format (with its `"salt"` when inputs are hashed).
+    #[arg(long)]
+    pub(crate) input: PathBuf,
+    /// The account the input belongs to (0x address).
+    #[arg(long)]
+    pub(crate) subject: String,
+    #[command(flatten)]
+    pub(crate) chain: ChainArgs,
+    /// Address of the VerifiedInferenceOracle.
+    #[arg(long)]
+    pub(crate) consumer: String,
 }
 
 #[derive(Debug, Args)]
@@ -316,6 +356,9 @@ pub(crate) struct RunArgs {
     /// Build directory to keep (default: a temporary one, removed afterwards).
     #[arg(long)]
     pub(crate) build_dir: Option<PathBuf>,
+    /// Replace another model's build in --build-dir (see `compile --force`).
+    #[arg(long)]
+    pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) quant: QuantArgs,
 }

@@ -8,8 +8,10 @@ use alloy::providers::Provider;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 use zkinfer_codegen::{reusable_for_build, verifier_for_build, Solc};
-use zkinfer_prover::artifacts::{Artifact, BuildDir, ProofArtifact, Settings};
+use zkinfer_prover::artifacts::{check_output_file, Artifact, BuildDir, ProofArtifact, Settings};
 use zkinfer_prover::fixed::Scale;
+use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{self, SrsChoice};
 use zkinfer_prover::quantize::QuantizationConfig;
@@ -50,6 +52,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Read(a) => runtime()?.block_on(read(&a)),
         Command::Run(a) => run(&a),
         Command::Commitment(a) => runtime()?.block_on(commitment(&a)),
+        Command::Attest(a) => runtime()?.block_on(attest(&a)),
     }
 }
 
@@ -81,6 +84,7 @@ fn compile_step(
     calibration: &Path,
     out: &Path,
     quant: &QuantArgs,
+    force: bool,
 ) -> Result<Settings> {
     let calibration = InputData::read(calibration)?;
     // The accuracy target searches finer scales unless the user fixed them.
@@ -108,6 +112,7 @@ fn compile_step(
             })?)),
             None => MemoryLimit::available(),
         },
+        force,
     };
     let settings = pipeline::compile_with(
         model,
@@ -161,12 +166,10 @@ async fn commitment(a: &CommitmentArgs) -> Result<Outcome> {
         .await?;
         let oracle =
             VerifiedInferenceOracle::new(parse_address(consumer, "consumer")?, &chain.provider);
-        let word = U256::from_str_radix(&zkinfer_prover::fixed::field_to_hex(&value)[2..], 16)
-            .expect("hex");
         let receipt = chain
             .send(
                 oracle
-                    .commitInput(model_id, word)
+                    .commitInput(model_id, word(&value))
                     .into_transaction_request(),
                 "registering the input commitment",
             )
@@ -180,6 +183,76 @@ async fn commitment(a: &CommitmentArgs) -> Result<Outcome> {
         ));
     }
     Ok(Outcome::ok(out, text))
+}
+
+/// A field element as the EVM word the contracts take.
+fn word(f: &Fr) -> U256 {
+    U256::from_le_slice(f.to_repr().as_ref())
+}
+
+/// Parses a subject address as the prover does (`0x` + 40 hex digits).
+fn parse_subject(text: &str) -> Result<Fr> {
+    Ok(zkinfer_prover::input::parse_subject(text)?)
+}
+
+/// The chain id of a local development chain (anvil, hardhat).
+const LOCAL_CHAIN_ID: u64 = 31337;
+
+async fn attest(a: &AttestArgs) -> Result<Outcome> {
+    let dir = BuildDir::new(&a.build_dir);
+    let settings = Settings::read(&dir.settings())?;
+    let subject = parse_address(&a.subject, "subject")?;
+    let inputs = settings.num_public_inputs();
+    if inputs == 0 {
+        bail!("this build's inputs are private: a proof carries no input to attest (compile with --input-visibility public or hashed)");
+    }
+    let input = InputData::read(&a.input)?;
+    // The input words a proof of this input carries: packed inputs, or the input commitment.
+    let statement = pipeline::statement(&dir, &input)?;
+    let packed: Vec<u8> = statement[..inputs]
+        .iter()
+        .flat_map(|f| word(f).to_be_bytes::<32>())
+        .collect();
+    let input_hash = alloy::primitives::keccak256(&packed);
+    let model_id: B256 = settings
+        .model_id
+        .parse()
+        .context("model id in settings.json")?;
+    let chain = connect(&a.chain).await?;
+    let oracle =
+        VerifiedInferenceOracle::new(parse_address(&a.consumer, "consumer")?, &chain.provider);
+    let call = oracle.attest(model_id, subject, input_hash);
+    if let Err(e) = call.call().await {
+        let reason = e
+            .as_revert_data()
+            .and_then(|d| chain::decode_revert(&d))
+            .unwrap_or_else(|| describe(&e.to_string()));
+        bail!("the oracle refuses the attestation: {reason}");
+    }
+    let receipt = chain
+        .send(call.into_transaction_request(), "attesting the input")
+        .await?;
+    let stored = oracle
+        .attestations(model_id, subject)
+        .call()
+        .await
+        .context("reading the attestation back")?;
+    let json = json!({
+        "tx_hash": tx_hex(receipt.transaction_hash),
+        "gas_used": receipt.gas_used,
+        "subject": subject,
+        "input_hash": input_hash,
+        "attestation_id": stored.id,
+        "block": stored.blockNumber,
+    });
+    let text = format!(
+        "attested input {input_hash} for {subject} (attestation {} in block {}, tx {}, gas used {})",
+        stored.id,
+        stored.blockNumber,
+        tx_hex(receipt.transaction_hash),
+        receipt.gas_used
+    );
+    Ok(Outcome::ok(json, text))
 }
 
 fn settings_json(s: &Settings) -> Value {
@@ -208,7 +281,7 @@ fn settings_json(s: &Settings) -> Value {
 }
 
 fn compile(a: &CompileArgs) -> Result<Outcome> {
-    let s = compile_step(&a.model, &a.calibration, &a.out, &a.quant)?;
+    let s = compile_step(&a.model, &a.calibration, &a.out, &a.quant, a.force)?;
     let mut text = format!(
         "compiled {} → {}\n  model id {}\n  k = {} ({} advice columns, {}-bit range table, {}, {} function table rows)\n  {} advice cells, {} range-checked cells, {} public values\n",
         a.model.display(),
@@ -314,8 +387,24 @@ fn setup(a: &SetupArgs) -> Result<Outcome> {
     ))
 }
 
-fn prove_step(dir: &BuildDir, input: &Path, out: &Path) -> Result<(ProofArtifact, f64)> {
-    let input = InputData::read(input)?;
+fn prove_step(
+    dir: &BuildDir,
+    input: &Path,
+    out: &Path,
+    subject: Option<&str>,
+) -> Result<(ProofArtifact, f64)> {
+    // Before any work: a proof that cannot be written is not computed.
+    check_output_file(out)?;
+    let mut input = InputData::read(input)?;
+    if let Some(subject) = subject {
+        let given = parse_subject(subject)?;
+        if let Some(file) = &input.subject {
+            if parse_subject(file)? != given {
+                bail!("--subject {subject} differs from the input file's subject {file}");
+            }
+        }
+        input.subject = Some(subject.to_string());
+    }
     let (artifact, secs) = with_spinner("proving", || pipeline::prove(dir, &input));
     let artifact = artifact?;
     artifact.write(out)?;
@@ -327,7 +416,12 @@ fn proof_len(a: &ProofArtifact) -> usize {
 }
 
 fn prove(a: &ProveArgs) -> Result<Outcome> {
-    let (artifact, secs) = prove_step(&BuildDir::new(&a.build_dir), &a.input, &a.out)?;
+    let (artifact, secs) = prove_step(
+        &BuildDir::new(&a.build_dir),
+        &a.input,
+        &a.out,
+        a.subject.as_deref(),
+    )?;
     Ok(Outcome::ok(
         json!({ "prove_seconds": secs, "proof_bytes": proof_len(&artifact), "output_data": artifact.output_data, "proof": a.out }),
         format!(
@@ -409,14 +503,33 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
         .model_id
         .parse()
         .context("model id in settings.json")?;
-    let (num_inputs, num_outputs, scale) = (
-        settings.num_public_inputs() as u32,
-        settings.num_public_outputs() as u32,
-        settings.quantization.scale.0 as u8,
+    // Keys anyone can forge proofs for stay on local chains unless the user insists.
+    let dev_srs = zkinfer_codegen::dev_srs_keys(&dir)?;
+    if dev_srs && chain.chain_id != LOCAL_CHAIN_ID && !a.allow_dev_srs {
+        bail!(
+            "the keys in {} were made with --dev-srs: anyone can forge proofs for them. Refusing to deploy on chain {} (only a local chain, id {LOCAL_CHAIN_ID}, takes them without --allow-dev-srs); run `zkinfer setup --srs <ceremony file>`",
+            a.build_dir.display(),
+            chain.chain_id
+        );
+    }
+    if dev_srs {
+        tracing::warn!(
+            "deploying INSECURE development-SRS keys on chain {}",
+            chain.chain_id
+        );
+    }
+    let scale = settings.quantization.scale.0;
+    let scale = u8::try_from(scale)
+        .ok()
+        .filter(|s| *s < 128)
+        .with_context(|| format!("scale 2^{scale} is too large for the oracle (below 2^128)"))?;
+    let (num_inputs, num_outputs) = (
+        u32::try_from(settings.num_public_inputs()).context("input instance count")?,
+        u32::try_from(settings.num_public_outputs()).context("output instance count")?,
     );
 
     // The verifier: model-specific, or the shared one (deployed here or reused) plus the key.
-    let (verifier_addr, verifier_gas, runtime_bytes, key) = match a.verifier.kind {
+    let (verifier_addr, verifier_gas, runtime_bytes, key, proof_len) = match a.verifier.kind {
         VerifierChoice::SnarkVerifier => {
             let verifier = verifier_for_build(&dir, &solc)?;
             let (addr, receipt) = chain
@@ -427,7 +540,8 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
                 )
                 .await?;
             let size = verifier.compiled.deployed_bytecode.len();
-            (addr, receipt.gas_used, size, None)
+            let proof_len = verifier.proof_len.context("the verifier's proof length")?;
+            (addr, receipt.gas_used, size, None, proof_len)
         }
         VerifierChoice::Reusable => {
             let reusable = reusable_for_build(&dir, &solc)?;
@@ -461,6 +575,7 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
                 gas,
                 size,
                 Some((key_addr, receipt.gas_used, reusable.key_code.len())),
+                reusable.plan.proof_len(),
             )
         }
     };
@@ -468,6 +583,7 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
         .deploy(consumers.oracle.bytecode.clone(), U256::ZERO, "the oracle")
         .await?;
     let oracle = VerifiedInferenceOracle::new(oracle_addr, &chain.provider);
+    let proof_len = u32::try_from(proof_len).context("proof length")?;
     let request = match key {
         Some((key_addr, ..)) => oracle
             .registerModelWithKey(
@@ -477,10 +593,18 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
                 num_inputs,
                 num_outputs,
                 scale,
+                proof_len,
             )
             .into_transaction_request(),
         None => oracle
-            .registerModel(model_id, verifier_addr, num_inputs, num_outputs, scale)
+            .registerModel(
+                model_id,
+                verifier_addr,
+                num_inputs,
+                num_outputs,
+                scale,
+                proof_len,
+            )
             .into_transaction_request(),
     };
     let r3 = chain.send(request, "registering the model").await?;
@@ -500,6 +624,22 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
             .into_transaction_request();
         chain.send(bind, "binding inputs to commitments").await?;
     }
+    // Attested inputs: only data a granted provider vouched for, no older than the limit.
+    let mut attesters = Vec::new();
+    for attester in &a.attester {
+        let addr = parse_address(attester, "attester")?;
+        let grant = oracle.grantAttester(addr).into_transaction_request();
+        chain
+            .send(grant, &format!("granting attester {addr}"))
+            .await?;
+        attesters.push(addr);
+    }
+    if !attesters.is_empty() {
+        let require = oracle
+            .requireAttestation(model_id, a.attestation_max_age)
+            .into_transaction_request();
+        chain.send(require, "requiring attested inputs").await?;
+    }
     let mut code = consumers.lending.bytecode.clone();
     code.extend(alloy::sol_types::SolConstructor::abi_encode(
         &RiskAdjustedLending::constructorCall {
@@ -517,6 +657,10 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
         "oracle": oracle_addr,
         "lending": lending_addr,
         "verifier_runtime_bytes": runtime_bytes,
+        "proof_bytes": proof_len,
+        "dev_srs": dev_srs,
+        "attesters": attesters,
+        "attestation_max_age": (!attesters.is_empty()).then_some(a.attestation_max_age),
         "gas": { "verifier": verifier_gas, "oracle": r2.gas_used, "register": r3.gas_used, "lending": r4.gas_used },
     });
     let mut text = format!(
@@ -538,6 +682,12 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
         "\n  oracle   {oracle_addr} (model {} registered)\n  lending  {lending_addr} (funded with {} ETH)",
         settings.model_id, a.fund_eth
     ));
+    for addr in &attesters {
+        text.push_str(&format!(
+            "\n  attester {addr} (attestations valid for {} blocks)",
+            a.attestation_max_age
+        ));
+    }
     Ok(Outcome::ok(deployment, text))
 }
 
@@ -551,12 +701,12 @@ async fn submit(a: &SubmitArgs) -> Result<Outcome> {
     let consumer = parse_address(&a.consumer, "consumer")?;
     let chain = connect(&a.chain).await?;
     let oracle = VerifiedInferenceOracle::new(consumer, &chain.provider);
-    let words: Vec<U256> = instances
-        .iter()
-        .map(|f| {
-            U256::from_str_radix(&zkinfer_prover::fixed::field_to_hex(f)[2..], 16).expect("hex")
-        })
-        .collect();
+    let subject = instances
+        .last()
+        .and_then(zkinfer_prover::input::subject_address)
+        .context("the proof's last instance (its subject) is not an address")?;
+    let subject = parse_address(&subject, "subject")?;
+    let words: Vec<U256> = instances.iter().map(word).collect();
     let call = oracle.submitInference(model_id, Bytes::from(proof), words);
     // Simulate first: a revert is reported with its decoded reason and nothing is sent.
     if let Err(e) = call.call().await {
@@ -572,7 +722,7 @@ async fn submit(a: &SubmitArgs) -> Result<Outcome> {
         .map_err(|e| anyhow!("{e:#} (the proof file {} is unchanged)", a.proof.display()))?;
     let sender = chain.sender.expect("connected with a wallet");
     let stored = oracle
-        .latestInference(model_id, sender)
+        .latestInference(model_id, subject)
         .call()
         .await
         .context("reading the stored inference")?;
@@ -587,13 +737,14 @@ async fn submit(a: &SubmitArgs) -> Result<Outcome> {
         "tx_hash": tx_hex(receipt.transaction_hash),
         "gas_used": receipt.gas_used,
         "block": receipt.block_number,
-        "subject": sender,
+        "subject": subject,
+        "submitter": sender,
         "outputs_fixed": outputs,
         "scale": scale,
         "outputs": decoded,
     });
     let text = format!(
-        "proof accepted in tx {} (gas used {})\n  on-chain output {:?} (fixed-point {:?} / 2^{scale})",
+        "proof accepted in tx {} (gas used {})\n  on-chain output of {subject} {:?} (fixed-point {:?} / 2^{scale})",
         tx_hex(receipt.transaction_hash),
         receipt.gas_used,
         decoded,
@@ -667,13 +818,16 @@ fn run(a: &RunArgs) -> Result<Outcome> {
 }
 
 fn run_in(a: &RunArgs, build: &Path) -> Result<Outcome> {
+    check_output_file(&a.out)?;
     let dir = BuildDir::new(build);
     let start = Instant::now();
-    let settings = compile_step(&a.model, &a.input, build, &a.quant)?;
+    // A temporary build directory is this run's own: anything there is stale.
+    let force = a.force || a.build_dir.is_none();
+    let settings = compile_step(&a.model, &a.input, build, &a.quant, force)?;
     let compile_s = start.elapsed().as_secs_f64();
     let setup_s = setup_step(&dir, &SrsChoice::Dev)?;
     let proof_path = build.join("proof.json");
-    let (artifact, prove_s) = prove_step(&dir, &a.input, &proof_path)?;
+    let (artifact, prove_s) = prove_step(&dir, &a.input, &proof_path, None)?;
     let start = Instant::now();
     let valid = pipeline::verify(&dir, &artifact)?;
     let verify_s = start.elapsed().as_secs_f64();

@@ -12,11 +12,15 @@ sol! {
     /// Bindings for `contracts/src/VerifiedInferenceOracle.sol`.
     #[sol(rpc, all_derives)]
     contract VerifiedInferenceOracle {
-        function registerModel(bytes32 modelId, address verifier, uint32 numInputs, uint32 numOutputs, uint8 scale) external;
-        function registerModelWithKey(bytes32 modelId, address verifier, address key, uint32 numInputs, uint32 numOutputs, uint8 scale) external;
+        function registerModel(bytes32 modelId, address verifier, uint32 numInputs, uint32 numOutputs, uint8 scale, uint32 proofLength) external;
+        function registerModelWithKey(bytes32 modelId, address verifier, address key, uint32 numInputs, uint32 numOutputs, uint8 scale, uint32 proofLength) external;
         function requireInputCommitment(bytes32 modelId) external;
         function commitInput(bytes32 modelId, uint256 commitment) external;
         function requireParamCommitment(bytes32 modelId, uint256 commitment) external;
+        function grantAttester(address attester) external;
+        function requireAttestation(bytes32 modelId, uint64 maxAge) external;
+        function attest(bytes32 modelId, address subject, bytes32 inputHash) external returns (uint64 id);
+        function attestations(bytes32 modelId, address subject) external view returns (bytes32 inputHash, address attester, uint64 blockNumber, uint64 id);
         function submitInference(bytes32 modelId, bytes calldata proof, uint256[] calldata instances) external returns (int256[] memory outputs);
         function latestInference(bytes32 modelId, address subject) external view returns (int256[] memory outputs, uint8 scale, uint64 blockNumber);
 
@@ -24,14 +28,27 @@ sol! {
         error UnknownModel(bytes32 modelId);
         error ModelAlreadyRegistered(bytes32 modelId);
         error InvalidModel();
+        error InvalidScale(uint8 scale);
         error WrongInstanceCount(uint256 expected, uint256 found);
+        error WrongProofLength(uint256 expected, uint256 found);
         error InstanceNotInField(uint256 index);
-        error ProofAlreadyUsed(bytes32 proofHash);
+        error SubjectNotAnAddress(uint256 word);
+        error SubjectNotSender(address subject, address sender);
+        error EmptyInputHash();
+        error NoSubject();
+        error StatementAlreadyUsed(bytes32 statement);
         error ProofRejected();
+        error VerifierMissing(address verifier);
         error NoInference(bytes32 modelId, address subject);
         error InputNotCommitted(uint256 expected, uint256 found);
+        error CommitmentTaken(uint256 commitment, address owner);
         error ParamCommitmentMismatch(uint256 expected, uint256 found);
         error InvalidDecimals(uint8 decimals);
+        error NotAttester(address account);
+        error NoAttestation(bytes32 modelId, address subject);
+        error AttesterRevoked(address attester);
+        error AttestationStale(uint64 attestedAt, uint64 maxAge);
+        error InputNotAttested(bytes32 attested, bytes32 found);
     }
 
     /// Bindings for the reusable verifier, `codegen/templates/Halo2Verifier.sol`.

@@ -1,8 +1,21 @@
 //! `zkinfer`: verifiable ML inference on an EVM chain, from the command line.
 //!
 //! Logs go to stderr through `tracing`; with `--json` each subcommand prints one JSON object
-//! on stdout. Exit codes: 0 success (or a valid proof), 1 failure (or an invalid proof),
-//! 2 a model with an unsupported operator.
+//! on stdout.
+//!
+//! Exit codes:
+//! - 0: success (for `verify`, a valid proof); `--help` and `--version` print as clap does;
+//! - 1: an error, or (for `verify`) an invalid proof;
+//! - 2: a model with an unsupported operator;
+//! - 64: a usage error (unknown command or flag, missing or malformed argument): sysexits'
+//!   `EX_USAGE`.
+//!
+//! An error is printed on stderr as `error: <message>`. With `--json` (anywhere on the command
+//! line, even one that does not parse) it is also printed on stdout as one JSON object
+//! `{"error": "<message>", "kind": "<kind>"}`, with `kind` one of (see `error_kind`):
+//! `usage`, `unsupported_operator` (exit 2), `invalid_model`, `invalid_input`, `io`, `build`,
+//! `model_mismatch`, `malformed_proof`, `output_mismatch`, `srs`, `resources`, `codegen`,
+//! `chain`, or `error` for anything else.
 
 mod chain;
 mod cli;
@@ -12,10 +25,19 @@ mod progress;
 
 use clap::Parser;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
+
+/// Exit status of a usage error (sysexits' `EX_USAGE`).
+const EXIT_USAGE: i32 = 64;
+
+/// Exit status of a model with an unsupported operator.
+const EXIT_UNSUPPORTED: i32 = 2;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => usage_error(&err),
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZKINFER_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(if cli.quiet { "warn" } else { "info" })
     });
@@ -25,6 +47,7 @@ fn main() {
         .with_target(false)
         .init();
     let json = cli.json;
+    let chain_command = talks_to_chain(&cli.command);
     match commands::dispatch(cli) {
         Ok(outcome) => {
             if json {
@@ -38,26 +61,143 @@ fn main() {
             std::process::exit(outcome.exit_code);
         }
         Err(err) => {
-            let code = exit_code(&err);
+            let kind = error_kind(&err, chain_command);
             if json {
-                println!("{}", serde_json::json!({ "error": format!("{err:#}") }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "error": format!("{err:#}"), "kind": kind })
+                );
             }
             eprintln!("error: {err:#}");
-            std::process::exit(code);
+            std::process::exit(exit_code(kind));
         }
     }
 }
 
-fn exit_code(err: &anyhow::Error) -> i32 {
-    let unsupported = err.chain().any(|e| {
-        matches!(
-            e.downcast_ref::<zkinfer_prover::Error>(),
-            Some(zkinfer_prover::Error::Unsupported { .. })
-        )
-    });
-    if unsupported {
-        2
+/// Reports a command line that clap refused: `--help` and `--version` print as clap does (exit
+/// 0); anything else prints clap's message on stderr (and, with `--json` among the raw
+/// arguments, `{"error": …, "kind": "usage"}` on stdout) and exits with [`EXIT_USAGE`].
+fn usage_error(err: &clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        err.exit();
+    }
+    if std::env::args_os().any(|a| a == "--json") {
+        let message = err.to_string();
+        let message = message.trim();
+        let message = message.strip_prefix("error: ").unwrap_or(message);
+        println!(
+            "{}",
+            serde_json::json!({ "error": message, "kind": "usage" })
+        );
+    }
+    // Nothing more to do if stderr is gone.
+    let _ = err.print();
+    std::process::exit(EXIT_USAGE);
+}
+
+/// Whether a command talks to a chain: its unclassified errors are of kind `chain`.
+fn talks_to_chain(command: &Command) -> bool {
+    match command {
+        Command::Deploy(_) | Command::Submit(_) | Command::Read(_) | Command::Attest(_) => true,
+        Command::Commitment(a) => a.consumer.is_some(),
+        _ => false,
+    }
+}
+
+/// The machine-readable kind of an error (the `kind` of `--json` errors): the first error in the
+/// chain that zkinfer knows decides it; otherwise `chain` for a command that talks to a chain
+/// (`talks_to_chain`), else `error`.
+fn error_kind(err: &anyhow::Error, talks_to_chain: bool) -> &'static str {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<zkinfer_prover::Error>() {
+            return prover_kind(e);
+        }
+        if let Some(e) = cause.downcast_ref::<zkinfer_codegen::Error>() {
+            return match e {
+                zkinfer_codegen::Error::Prover(e) => prover_kind(e),
+                zkinfer_codegen::Error::Io { .. } => "io",
+                _ => "codegen",
+            };
+        }
+        if cause.is::<std::io::Error>() {
+            return "io";
+        }
+        if cause.is::<alloy::contract::Error>()
+            || cause.is::<alloy::transports::TransportError>()
+            || cause.is::<alloy::providers::PendingTransactionError>()
+        {
+            return "chain";
+        }
+    }
+    if talks_to_chain {
+        "chain"
+    } else {
+        "error"
+    }
+}
+
+/// The kind of a prover error.
+fn prover_kind(e: &zkinfer_prover::Error) -> &'static str {
+    use zkinfer_prover::Error as E;
+    match e {
+        E::Unsupported { .. } => "unsupported_operator",
+        E::MalformedOnnx { .. } | E::InvalidNode { .. } | E::Reference(_) => "invalid_model",
+        E::InvalidInput(_)
+        | E::Json { .. }
+        | E::Version { .. }
+        | E::OutOfRange { .. }
+        | E::OutsideDomain { .. }
+        | E::MissingSalt { .. } => "invalid_input",
+        E::Io { .. } | E::OutputPath { .. } => "io",
+        E::Circuit(_) | E::BuildDirInUse { .. } => "build",
+        E::ModelMismatch { .. } => "model_mismatch",
+        E::MalformedProof(_) => "malformed_proof",
+        E::OutputDataMismatch { .. } => "output_mismatch",
+        E::Srs(_) => "srs",
+        E::TooLarge { .. } => "resources",
+        _ => "error",
+    }
+}
+
+/// The exit status of an error of `kind`.
+fn exit_code(kind: &str) -> i32 {
+    if kind == "unsupported_operator" {
+        EXIT_UNSUPPORTED
     } else {
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn errors_have_stable_kinds_and_exit_codes() {
+        let unsupported = anyhow::Error::from(zkinfer_prover::Error::Unsupported {
+            op: "TreeEnsembleRegressor".into(),
+            node: "trees".into(),
+        })
+        .context("compiling");
+        assert_eq!(error_kind(&unsupported, false), "unsupported_operator");
+        assert_eq!(exit_code(error_kind(&unsupported, false)), 2);
+
+        let srs = anyhow::Error::from(zkinfer_codegen::Error::Prover(zkinfer_prover::Error::Srs(
+            "bad".into(),
+        )));
+        assert_eq!(error_kind(&srs, false), "srs");
+        assert_eq!(exit_code("srs"), 1);
+
+        let io: anyhow::Result<()> = Err(std::io::Error::other("disk full")).context("writing");
+        assert_eq!(error_kind(&io.unwrap_err(), true), "io");
+
+        let plain = anyhow::anyhow!("something else");
+        assert_eq!(error_kind(&plain, false), "error");
+        assert_eq!(error_kind(&plain, true), "chain");
     }
 }

@@ -14,8 +14,34 @@ pub use verifier::{generate_verifier, CODE_SIZE_LIMIT, VERIFIER_CONTRACT};
 
 use std::path::Path;
 
-use zkinfer_prover::artifacts::{Artifact, BuildDir, Settings};
+use zkinfer_prover::artifacts::{Artifact, BuildDir, KeysInfo, Settings};
+use zkinfer_prover::srs::SrsSource;
 use zkinfer_prover::{keys, srs};
+
+/// The comment a contract generated from development-SRS keys carries.
+pub const INSECURE_KEYS_WARNING: &str = "/// WARNING: INSECURE KEYS. These keys were made with zkinfer's development SRS (`--dev-srs`), whose\n/// secret comes from a public seed: anyone can forge a proof that this contract accepts. Testing only;\n/// never deploy it where anything of value depends on it (`zkinfer setup --srs` takes a ceremony file).\n";
+
+/// Whether a build's keys come from the insecure development SRS.
+pub fn dev_srs_keys(dir: &BuildDir) -> Result<bool> {
+    Ok(KeysInfo::read(&dir.keys_info())?.srs == SrsSource::DevInsecure)
+}
+
+/// `source` with [`INSECURE_KEYS_WARNING`] after its pragma line when `insecure`.
+fn mark_insecure(source: String, insecure: bool) -> String {
+    const PRAGMA: &str = "pragma solidity 0.8.19;\n";
+    match (insecure, source.find(PRAGMA)) {
+        (true, Some(at)) => {
+            let split = at + PRAGMA.len();
+            format!(
+                "{}\n{INSECURE_KEYS_WARNING}{}",
+                &source[..split],
+                &source[split..]
+            )
+        }
+        (true, None) => format!("{INSECURE_KEYS_WARNING}{source}"),
+        (false, _) => source,
+    }
+}
 
 /// Which Solidity verifier to generate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,10 +74,14 @@ pub fn reusable_for_build(dir: &BuildDir, solc: &Solc) -> Result<ReusableVerifie
     let srs = srs::read_srs(&dir.srs(), settings.circuit.k)?;
     let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
     let plan = plan::VerifierPlan::new(&srs, &vk, settings.circuit.num_instances)?;
-    let key_source = templated::render_verifying_key(&plan, &settings.model_id);
+    let key_source = mark_insecure(
+        templated::render_verifying_key(&plan, &settings.model_id),
+        dev_srs_keys(dir)?,
+    );
     let key = GeneratedVerifier {
         compiled: templated::compile_verifying_key(solc, &key_source)?,
         source: key_source,
+        proof_len: Some(plan.proof_len()),
     };
     let key_code = templated::key_bytes(&plan);
     if key_code.len() > CODE_SIZE_LIMIT {
@@ -63,6 +93,7 @@ pub fn reusable_for_build(dir: &BuildDir, solc: &Solc) -> Result<ReusableVerifie
     let verifier = GeneratedVerifier {
         source: templated::REUSABLE_VERIFIER_SOURCE.to_string(),
         compiled: templated::compile_reusable_verifier(solc)?,
+        proof_len: None,
     };
     Ok(ReusableVerifier {
         verifier,
@@ -79,6 +110,9 @@ pub struct GeneratedVerifier {
     pub source: String,
     /// The compiled contract.
     pub compiled: CompiledContract,
+    /// The exact proof length in bytes that the verifier (or key) accepts; `None` for the
+    /// shared reusable verifier, which takes any model's key.
+    pub proof_len: Option<usize>,
 }
 
 /// Generates and compiles the verifier of a build directory with keys.
@@ -87,7 +121,10 @@ pub fn verifier_for_build(dir: &BuildDir, solc: &Solc) -> Result<GeneratedVerifi
     let settings = Settings::read(&dir.settings())?;
     let srs = srs::read_srs(&dir.srs(), settings.circuit.k)?;
     let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
-    let source = generate_verifier(&srs, &vk, settings.circuit.num_instances)?;
+    let source = mark_insecure(
+        generate_verifier(&srs, &vk, settings.circuit.num_instances)?,
+        dev_srs_keys(dir)?,
+    );
     let mut contracts = solc.compile(&[("Verifier.sol", &source)], Optimizer::Off)?;
     let compiled = contracts
         .remove(VERIFIER_CONTRACT)
@@ -99,7 +136,14 @@ pub fn verifier_for_build(dir: &BuildDir, solc: &Solc) -> Result<GeneratedVerifi
             limit: CODE_SIZE_LIMIT,
         });
     }
-    Ok(GeneratedVerifier { source, compiled })
+    let proof_len = verifier::calldata_len(&source)?
+        .checked_sub(32 * settings.circuit.num_instances)
+        .ok_or_else(|| Error::Solc("generated verifier reads less than its instances".into()))?;
+    Ok(GeneratedVerifier {
+        source,
+        compiled,
+        proof_len: Some(proof_len),
+    })
 }
 
 impl GeneratedVerifier {
@@ -122,5 +166,20 @@ impl GeneratedVerifier {
         let bin = path.with_extension("bin");
         std::fs::write(&bin, hex::encode(&self.compiled.bytecode)).map_err(io(&bin))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insecure_keys_are_marked_after_the_pragma() {
+        let source =
+            "// SPDX-License-Identifier: MIT\npragma solidity 0.8.19;\ncontract A {}\n".to_string();
+        let marked = mark_insecure(source.clone(), true);
+        assert!(marked.starts_with("// SPDX-License-Identifier: MIT\npragma solidity 0.8.19;\n\n/// WARNING: INSECURE KEYS."));
+        assert!(marked.ends_with("contract A {}\n"));
+        assert_eq!(mark_insecure(source.clone(), false), source);
     }
 }

@@ -83,7 +83,12 @@ contract Halo2Verifier {
                 mstore(add(p, 0x60), a)
                 mstore(add(p, 0x80), sub(fr(), 2))
                 mstore(add(p, 0xa0), fr())
+                // Each precompile call: success, then its exact output size (a chain without the
+                // precompile succeeds and writes nothing). Two checks in this order: Yul evaluates
+                // arguments right to left, so `and(staticcall(..), eq(returndatasize(), n))` would
+                // read the size before the call.
                 if iszero(staticcall(gas(), 0x05, p, 0xc0, p, 0x20)) { fail(0x84e81692) }
+                if iszero(eq(returndatasize(), 0x20)) { fail(0x84e81692) }
                 inv := mload(p)
             }
             // Keccak of the transcript buffer `t` of `len` bytes (a lone 32-byte state gets a 0x01
@@ -108,7 +113,9 @@ contract Halo2Verifier {
                 mstore(0x2a0, py)
                 mstore(0x2c0, scalar)
                 if iszero(staticcall(gas(), 0x07, 0x280, 0x60, 0x280, 0x40)) { fail(0x84e81692) }
+                if iszero(eq(returndatasize(), 0x40)) { fail(0x84e81692) }
                 if iszero(staticcall(gas(), 0x06, 0x240, 0x80, 0x240, 0x40)) { fail(0x84e81692) }
+                if iszero(eq(returndatasize(), 0x40)) { fail(0x84e81692) }
             }
 
             // Loads and checks the key, the instance count and the proof length.
@@ -481,8 +488,10 @@ contract Halo2Verifier {
                     if iszero(eq(scalar, 1)) {
                         mstore(0x2c0, scalar)
                         if iszero(staticcall(gas(), 0x07, 0x280, 0x60, 0x280, 0x40)) { fail(0x84e81692) }
+                        if iszero(eq(returndatasize(), 0x40)) { fail(0x84e81692) }
                     }
                     if iszero(staticcall(gas(), 0x06, 0x240, 0x80, 0x240, 0x40)) { fail(0x84e81692) }
+                    if iszero(eq(returndatasize(), 0x40)) { fail(0x84e81692) }
                 }
                 msmTerm(hw(25), hw(26), sub(R, mload(0x140)))
                 let tail := add(mload(0x1e0), shl(5, hw(9)))
@@ -500,7 +509,8 @@ contract Halo2Verifier {
                 mstore(add(p, 0xc0), calldataload(add(tail, 0x40)))
                 mstore(add(p, 0xe0), mod(sub(fq(), calldataload(add(tail, 0x60))), fq()))
                 if iszero(staticcall(gas(), 0x08, p, 0x180, p, 0x20)) { fail(0x84e81692) }
-                if iszero(mload(p)) { fail(0x4df45e2f) }
+                if iszero(eq(returndatasize(), 0x20)) { fail(0x84e81692) }
+                if iszero(eq(mload(p), 1)) { fail(0x4df45e2f) }
             }
 
             mstore(0x300, proof.offset)

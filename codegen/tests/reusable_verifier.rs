@@ -23,6 +23,8 @@ fn example(file: &str) -> PathBuf {
 /// Compiles, sets up and proves the example at `scale`; returns (plan, blob, proof, instances, dir).
 fn build(name: &str, scale: u32) -> (VerifierPlan, Vec<[u8; 32]>, Vec<u8>, Vec<Fr>, BuildDir) {
     let dir = BuildDir::new(Path::new(env!("CARGO_TARGET_TMPDIR")).join(name));
+    // Fresh each run: compile refuses a folder holding another build (e.g. an earlier version's).
+    let _ = std::fs::remove_dir_all(dir.root());
     let calibration = InputData::read(&example("calibration.json")).unwrap();
     let config = QuantizationConfig {
         scale: Scale(scale),

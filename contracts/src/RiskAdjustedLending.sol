@@ -7,7 +7,10 @@ import {VerifiedInferenceOracle} from "./VerifiedInferenceOracle.sol";
 /// @notice An ETH lending pool whose loan-to-value ratio per borrower comes from a verified credit-risk
 /// model output: `ltv = BASE_LTV + SLOPE * score`, clamped to `[0, MAX_LTV]`, where `score` is the
 /// model's first output (a logit; positive means likely to repay). Scores older than `maxScoreAge`
-/// blocks are ignored.
+/// blocks are ignored. A score's age is that of the oracle's `blockNumber`: for a model that requires
+/// attested inputs it is the block of the attestation the score was proven from (a score submitted late
+/// is as old as its data), otherwise the block it was submitted in (the borrower chose its inputs then).
+/// The pool trusts what the oracle trusts: the model and the attesters its owner picked.
 contract RiskAdjustedLending {
     /// @notice Basis points in one.
     uint256 public constant BPS = 10_000;
@@ -22,7 +25,8 @@ contract RiskAdjustedLending {
     VerifiedInferenceOracle public immutable oracle;
     /// @notice The credit-risk model whose outputs are trusted.
     bytes32 public immutable modelId;
-    /// @notice Scores older than this many blocks are stale.
+    /// @notice Scores older than this many blocks (by the oracle's `blockNumber`: the attestation's block for
+    /// an attested model) are stale.
     uint64 public immutable maxScoreAge;
 
     /// @notice Collateral deposited, in wei.
@@ -74,7 +78,8 @@ contract RiskAdjustedLending {
         emit Deposited(msg.sender, msg.value);
     }
 
-    /// @notice The borrower's verified score in units of 1e18 (reverts without a fresh one).
+    /// @notice The borrower's verified score in units of 1e18 (reverts without a fresh one: see
+    /// `maxScoreAge`).
     function scoreOf(address borrower) public view returns (int256) {
         (int256[] memory outputs, uint8 scale, uint64 blockNumber) = oracle.latestInference(modelId, borrower);
         if (block.number > uint256(blockNumber) + maxScoreAge) revert NoFreshScore(borrower);

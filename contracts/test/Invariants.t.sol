@@ -32,8 +32,12 @@ contract ReenteringBorrower {
     }
 }
 
-/// @notice What the invariant fuzzer calls: random deposits, verified scores, borrows, repayments,
-/// block progress, proof replays and reentrant borrows, by a few actors; it keeps ghost totals.
+/// @notice What the invariant fuzzer calls: random deposits, verified scores, borrows, repayments, block
+/// progress, statement replays, padded proofs and reentrant borrows, by a few actors. Scores on the attested
+/// model (which the pool reads) are about any actor and sent by any actor: the handler, an attester, vouches
+/// for each one's fresh input data first. Scores on the plain model (no binding, no attestation) are also
+/// sent by any actor, but only the subject's own may be accepted. It keeps ghost totals and each subject's
+/// last accepted score per model.
 contract LendingHandler {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
     uint256 internal constant R = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
@@ -41,10 +45,13 @@ contract LendingHandler {
     VerifiedInferenceOracle public immutable oracle;
     RiskAdjustedLending public immutable pool;
     bytes32 public immutable model;
+    bytes32 public immutable plainModel;
     ReenteringBorrower public immutable attacker;
 
     address[3] internal actors = [address(0xA11CE), address(0xB0B), address(0xCA401)];
-    bytes[] internal usedProofs;
+    uint256[][] internal usedStatements;
+    uint256[][] internal usedPlainStatements;
+    uint256 internal nonce;
 
     uint256 public deposited;
     uint256 public borrowed;
@@ -52,13 +59,28 @@ contract LendingHandler {
     uint256 public repaidApplied;
     uint256 public acceptedProofs;
     uint256 public replaysAccepted;
+    uint256 public paddedAccepted;
     uint256 public reentrantLoans;
     uint256 public wrongModelAccepted;
+    /// @dev Plain-model submissions by someone other than their subject that were accepted.
+    uint256 public plainRelaysAccepted;
+    /// @dev Plain-model submissions by their own subject (fresh statements) that were refused.
+    uint256 public plainOwnRefused;
+    mapping(address => bool) public scored;
+    mapping(address => int256) public lastScore;
+    mapping(address => bool) public plainScored;
+    mapping(address => int256) public plainLastScore;
 
-    constructor(VerifiedInferenceOracle oracle_, RiskAdjustedLending pool_, bytes32 model_) {
+    constructor(
+        VerifiedInferenceOracle oracle_,
+        RiskAdjustedLending pool_,
+        bytes32 model_,
+        bytes32 plainModel_
+    ) {
         oracle = oracle_;
         pool = pool_;
         model = model_;
+        plainModel = plainModel_;
         attacker = new ReenteringBorrower(pool_);
     }
 
@@ -79,34 +101,85 @@ contract LendingHandler {
         deposited += amount;
     }
 
-    /// @dev A fresh (mock-verified) proof of score `fixedScore` / 2^13 for an actor.
-    function score(uint256 who, int64 fixedScore) external {
-        address a = actors[who % 3];
-        uint256[] memory xs = new uint256[](2);
-        xs[1] = fixedScore >= 0 ? uint256(int256(fixedScore)) : R - uint256(-int256(fixedScore));
-        bytes memory proof = abi.encode(usedProofs.length, fixedScore);
-        vm.prank(a);
-        oracle.submitInference(model, proof, xs);
-        usedProofs.push(proof);
+    /// @dev Instances of a score `fixedScore` / 2^13 about `subject`, on fresh input data.
+    function statement(address subject, int256 fixedScore) internal returns (uint256[] memory xs) {
+        xs = new uint256[](3);
+        xs[0] = ++nonce;
+        // casting to 'uint256' is safe: both operands are non-negative
+        // forge-lint: disable-next-line(unsafe-typecast)
+        xs[1] = fixedScore >= 0 ? uint256(fixedScore) : R - uint256(-fixedScore);
+        xs[2] = uint256(uint160(subject));
+    }
+
+    /// @dev Instances of a score about `subject` on fresh input data that the handler (an attester) vouches
+    /// for.
+    function attested(address subject, int256 fixedScore) internal returns (uint256[] memory xs) {
+        xs = statement(subject, fixedScore);
+        oracle.attest(model, subject, keccak256(abi.encodePacked(xs[0])));
+    }
+
+    /// @dev A fresh (mock-verified) proof of a score about one actor on attested data, sent by any actor.
+    function score(uint256 sender, uint256 about, int64 fixedScore) external {
+        address subject = actors[about % 3];
+        uint256[] memory xs = attested(subject, fixedScore);
+        vm.prank(actors[sender % 3]);
+        oracle.submitInference(model, abi.encode(nonce), xs);
+        usedStatements.push(xs);
+        scored[subject] = true;
+        lastScore[subject] = fixedScore;
         acceptedProofs++;
     }
 
-    /// @dev Any actor resubmits an already accepted proof: it must revert.
-    function replay(uint256 who, uint256 which) external {
-        if (usedProofs.length == 0) return;
-        bytes memory proof = usedProofs[which % usedProofs.length];
-        uint256[] memory xs = new uint256[](2);
+    /// @dev A fresh (mock-verified) proof of a score about one actor on the plain model, sent by any actor:
+    /// accepted exactly when the sender is the subject.
+    function scorePlain(uint256 sender, uint256 about, int64 fixedScore) external {
+        address subject = actors[about % 3];
+        address from = actors[sender % 3];
+        uint256[] memory xs = statement(subject, fixedScore);
+        vm.prank(from);
+        try oracle.submitInference(plainModel, abi.encode(nonce), xs) {
+            if (from != subject) {
+                plainRelaysAccepted++;
+                return;
+            }
+            usedPlainStatements.push(xs);
+            plainScored[subject] = true;
+            plainLastScore[subject] = fixedScore;
+            acceptedProofs++;
+        } catch {
+            if (from == subject) plainOwnRefused++;
+        }
+    }
+
+    /// @dev Any actor resubmits an accepted statement (of either model) with any proof bytes of the right
+    /// length: it must revert.
+    function replay(uint256 who, uint256 which, uint256 proofTag, bool plain) external {
+        uint256[][] storage used = plain ? usedPlainStatements : usedStatements;
+        if (used.length == 0) return;
+        uint256[] memory xs = used[which % used.length];
         vm.prank(actors[who % 3]);
-        try oracle.submitInference(model, proof, xs) {
+        try oracle.submitInference(plain ? plainModel : model, abi.encode(proofTag), xs) {
             replaysAccepted++;
         } catch {}
     }
 
+    /// @dev A new attested statement whose proof has extra bytes appended (or is cut short): it must revert.
+    function pad(uint256 who, bytes calldata extra, bool cut) external {
+        if (extra.length == 0 && !cut) return;
+        bytes memory proof = cut ? new bytes(nonce % 32) : bytes.concat(abi.encode(nonce), extra);
+        uint256[] memory xs = attested(actors[who % 3], 1 << 13);
+        vm.prank(actors[who % 3]);
+        try oracle.submitInference(model, proof, xs) {
+            paddedAccepted++;
+        } catch {}
+    }
+
     /// @dev A proof submitted under a model id that was never registered: it must revert.
-    function wrongModel(bytes32 id, uint256 nonce) external {
-        if (id == model) return;
-        uint256[] memory xs = new uint256[](2);
-        try oracle.submitInference(id, abi.encode("wrong model", nonce), xs) {
+    function wrongModel(bytes32 id, uint256 tag) external {
+        if (id == model || id == plainModel) return;
+        uint256[] memory xs = statement(actors[tag % 3], 0);
+        vm.prank(actors[tag % 3]);
+        try oracle.submitInference(id, abi.encode(tag), xs) {
             wrongModelAccepted++;
         } catch {}
     }
@@ -131,17 +204,17 @@ contract LendingHandler {
         repaidApplied += amount > owed ? owed : amount;
     }
 
-    /// @dev The attacker (with collateral and a good score) borrows and re-enters from the transfer.
+    /// @dev The attacker (with collateral and a good attested score) borrows and re-enters from the
+    /// transfer.
     function reenter(uint256 amount) external {
         amount = 1 + amount % 5 ether;
         vm.deal(address(this), 10 ether);
         attacker.deposit{value: 10 ether}();
         deposited += 10 ether;
-        uint256[] memory xs = new uint256[](2);
-        xs[1] = 3 << 13;
+        uint256[] memory xs = attested(address(attacker), 3 << 13);
         vm.prank(address(attacker));
-        oracle.submitInference(model, abi.encode("attacker", usedProofs.length), xs);
-        usedProofs.push(abi.encode("attacker", usedProofs.length));
+        oracle.submitInference(model, abi.encode(nonce), xs);
+        usedStatements.push(xs);
         acceptedProofs++;
         try attacker.borrow(amount) {
             reentrantLoans++;
@@ -155,7 +228,8 @@ contract LendingHandler {
 
 /// @notice Invariants of the oracle and the lending pool under random call sequences.
 contract LendingInvariantTest is Test {
-    bytes32 internal constant MODEL = keccak256("credit-risk");
+    bytes32 internal constant MODEL = keccak256("attested credit-risk");
+    bytes32 internal constant PLAIN = keccak256("plain credit-risk");
     uint256 internal constant LIQUIDITY = 1000 ether;
 
     VerifiedInferenceOracle internal oracle;
@@ -164,10 +238,13 @@ contract LendingInvariantTest is Test {
 
     function setUp() public {
         oracle = new VerifiedInferenceOracle();
-        oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13);
+        oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13, 32);
+        oracle.requireAttestation(MODEL, 50);
+        oracle.registerModel(PLAIN, address(new MockVerifier()), 1, 1, 13, 32);
         pool = new RiskAdjustedLending(oracle, MODEL, 100);
         vm.deal(address(pool), LIQUIDITY);
-        handler = new LendingHandler(oracle, pool, MODEL);
+        handler = new LendingHandler(oracle, pool, MODEL, PLAIN);
+        oracle.grantAttester(address(handler));
     }
 
     /// @dev Forge reads this to call only the handler.
@@ -198,10 +275,38 @@ contract LendingInvariantTest is Test {
         assertEq(total, handler.borrowed() - handler.repaidApplied(), "total debt");
     }
 
-    /// @notice A proof is accepted once: no replay by anyone, no unregistered model id.
-    function invariant_proofsAreSingleUseAndModelBound() public view {
+    /// @notice A statement is accepted once, whoever sends it and whatever the proof bytes; a proof of
+    /// another length than the model's is never accepted; no unregistered model id is.
+    function invariant_statementsAreSingleUseAndModelBound() public view {
         assertEq(handler.replaysAccepted(), 0, "replay accepted");
+        assertEq(handler.paddedAccepted(), 0, "padded proof accepted");
         assertEq(handler.wrongModelAccepted(), 0, "unknown model accepted");
+    }
+
+    /// @notice On the attested model, each actor's stored score is the last one proven about it, whoever
+    /// sent it.
+    function invariant_scoresBelongToTheirSubject() public view {
+        for (uint256 i = 0; i < handler.actorCount(); i++) {
+            address a = handler.actor(i);
+            if (!handler.scored(a)) continue;
+            (int256[] memory outputs,,) = oracle.latestInference(MODEL, a);
+            assertEq(outputs[0], handler.lastScore(a), "score of its subject");
+        }
+    }
+
+    /// @notice On the plain model only the subject submits: no one else's submission is accepted, the
+    /// subject's own fresh ones always are, and each actor's stored score is the last it sent itself.
+    function invariant_plainScoresAreSentByTheirSubject() public view {
+        assertEq(handler.plainRelaysAccepted(), 0, "plain relay accepted");
+        assertEq(handler.plainOwnRefused(), 0, "subject's own plain submission refused");
+        for (uint256 i = 0; i < handler.actorCount(); i++) {
+            address a = handler.actor(i);
+            if (!handler.plainScored(a)) {
+                continue;
+            }
+            (int256[] memory outputs,,) = oracle.latestInference(PLAIN, a);
+            assertEq(outputs[0], handler.plainLastScore(a), "plain score sent by its subject");
+        }
     }
 
     /// @notice Re-entering `borrow` from the loan transfer never yields a loan.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.19;
 
-import {Test} from "./utils/Test.sol";
+import {OracleFixture} from "./utils/OracleFixture.sol";
 import {MockVerifier} from "./utils/Mocks.sol";
 import {VerifiedInferenceOracle} from "../src/VerifiedInferenceOracle.sol";
 import {RiskAdjustedLending} from "../src/RiskAdjustedLending.sol";
@@ -20,7 +20,7 @@ contract ReentrantBorrower {
     }
 
     function submit(VerifiedInferenceOracle oracle, bytes32 model, uint256[] calldata xs) external {
-        oracle.submitInference(model, hex"99", xs);
+        oracle.submitInference(model, abi.encode(uint256(0x99)), xs);
     }
 
     function borrow(uint256 amount) external {
@@ -35,9 +35,8 @@ contract ReentrantBorrower {
     }
 }
 
-contract RiskAdjustedLendingTest is Test {
+contract RiskAdjustedLendingTest is OracleFixture {
     bytes32 internal constant MODEL = keccak256("credit-risk");
-    uint256 internal constant R = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
     uint8 internal constant SCALE = 13;
 
     VerifiedInferenceOracle internal oracle;
@@ -47,18 +46,20 @@ contract RiskAdjustedLendingTest is Test {
 
     function setUp() public {
         oracle = new VerifiedInferenceOracle();
-        oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, SCALE);
+        oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, SCALE, PROOF_LEN);
         pool = new RiskAdjustedLending(oracle, MODEL, 100);
         vm.deal(address(pool), 1000 ether);
         vm.deal(alice, 100 ether);
     }
 
-    /// @dev Submits a (mock-verified) score for `who`, as a real number times 2^13.
+    /// @dev Submits a (mock-verified) score about `who`, as a real number times 2^13, on fresh input data.
     function scoreFor(address who, int256 fixedScore) internal {
-        uint256[] memory xs = new uint256[](2);
-        xs[1] = fixedScore >= 0 ? uint256(fixedScore) : R - uint256(-fixedScore);
+        uint256[] memory xs = new uint256[](3);
+        xs[0] = nonce++;
+        xs[1] = encode(fixedScore);
+        xs[2] = word(who);
         vm.prank(who);
-        oracle.submitInference(MODEL, abi.encode(nonce++), xs);
+        oracle.submitInference(MODEL, proofOf(0), xs);
     }
 
     function deposit(address who, uint256 amount) internal {
@@ -141,8 +142,9 @@ contract RiskAdjustedLendingTest is Test {
         ReentrantBorrower attacker = new ReentrantBorrower(pool);
         vm.deal(address(attacker), 0);
         attacker.deposit{value: 10 ether}();
-        uint256[] memory xs = new uint256[](2);
+        uint256[] memory xs = new uint256[](3);
         xs[1] = 8192;
+        xs[2] = word(address(attacker));
         attacker.submit(oracle, MODEL, xs);
         vm.expectRevert(RiskAdjustedLending.TransferFailed.selector);
         attacker.borrow(1 ether);
@@ -159,7 +161,7 @@ contract RiskAdjustedLendingTest is Test {
         assertEq(pool.debt(alice), 3 ether, "remaining");
     }
 
-    function test_fuzz_ltvStaysInBounds(int64 score) public {
+    function testFuzz_ltvBps_staysInBounds(int64 score) public {
         scoreFor(alice, score);
         uint256 ltv = pool.ltvBps(alice);
         assertTrue(ltv <= 8_000, "ltv above max");

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.19;
 
-import {Test} from "./utils/Test.sol";
-import {MockVerifier, MockReusableVerifier} from "./utils/Mocks.sol";
+import {OracleFixture} from "./utils/OracleFixture.sol";
+import {MockVerifier, MockSilentVerifier, MockReusableVerifier} from "./utils/Mocks.sol";
 import {VerifiedInferenceOracle} from "../src/VerifiedInferenceOracle.sol";
 
-contract VerifiedInferenceOracleTest is Test {
+/// @notice A plain model (neither input binding nor attestation): only the subject, alice, may submit, so
+/// every accepted submission here is sent by her.
+contract VerifiedInferenceOracleTest is OracleFixture {
     bytes32 internal constant MODEL = keccak256("model");
-    uint256 internal constant R = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
 
     VerifiedInferenceOracle internal oracle;
     MockVerifier internal verifier;
@@ -16,40 +17,57 @@ contract VerifiedInferenceOracleTest is Test {
     function setUp() public {
         oracle = new VerifiedInferenceOracle();
         verifier = new MockVerifier();
-        oracle.registerModel(MODEL, address(verifier), 2, 1, 13);
+        oracle.registerModel(MODEL, address(verifier), 2, 1, 13, PROOF_LEN);
     }
 
-    function instances(int256 a, int256 b, int256 out) internal pure returns (uint256[] memory xs) {
-        xs = new uint256[](3);
+    /// @dev Two input words, one output, about alice.
+    function instances(int256 a, int256 b, int256 out) internal view returns (uint256[] memory xs) {
+        xs = new uint256[](4);
         xs[0] = encode(a);
         xs[1] = encode(b);
         xs[2] = encode(out);
-    }
-
-    function encode(int256 x) internal pure returns (uint256) {
-        return x >= 0 ? uint256(x) : R - uint256(-x);
+        xs[3] = word(alice);
     }
 
     function test_registerModel_onlyOwner() public {
         vm.prank(alice);
         vm.expectRevert(VerifiedInferenceOracle.NotOwner.selector);
-        oracle.registerModel(keccak256("other"), address(verifier), 1, 1, 13);
+        oracle.registerModel(keccak256("other"), address(verifier), 1, 1, 13, PROOF_LEN);
     }
 
     function test_registerModel_rejectsDuplicateAndInvalid() public {
         vm.expectRevert(
             abi.encodeWithSelector(VerifiedInferenceOracle.ModelAlreadyRegistered.selector, MODEL)
         );
-        oracle.registerModel(MODEL, address(verifier), 2, 1, 13);
+        oracle.registerModel(MODEL, address(verifier), 2, 1, 13, PROOF_LEN);
         vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
-        oracle.registerModel(keccak256("eoa"), alice, 2, 1, 13);
+        oracle.registerModel(keccak256("eoa"), alice, 2, 1, 13, PROOF_LEN);
         vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
-        oracle.registerModel(keccak256("no outputs"), address(verifier), 2, 0, 13);
+        oracle.registerModel(keccak256("no outputs"), address(verifier), 2, 0, 13, PROOF_LEN);
+        vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
+        oracle.registerModel(keccak256("no proof length"), address(verifier), 2, 1, 13, 0);
+    }
+
+    function test_registerModel_rejectsScaleFrom128() public {
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InvalidScale.selector, 128));
+        oracle.registerModel(keccak256("scale 128"), address(verifier), 2, 1, 128, PROOF_LEN);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InvalidScale.selector, 255));
+        oracle.registerModel(keccak256("scale 255"), address(verifier), 2, 1, 255, PROOF_LEN);
+        // 127 is the largest: the decimal view divides by 2^127 without wrapping.
+        bytes32 id = keccak256("scale 127");
+        oracle.registerModel(id, address(verifier), 2, 1, 127, PROOF_LEN);
+        (,,,, uint8 scale, uint32 proofLength) = oracle.models(id);
+        assertEq(uint256(scale), 127, "scale stored");
+        assertEq(uint256(proofLength), PROOF_LEN, "proof length stored");
+        vm.prank(alice);
+        oracle.submitInference(id, proofOf(1), instances(0, 0, int256(1) << 127));
+        (int256[] memory values,) = oracle.latestInferenceDecimals(id, alice, 2);
+        assertEq(values[0], 100, "2^127 / 2^127 at 2 decimals");
     }
 
     function test_submitInference_storesDecodedOutputs() public {
         vm.prank(alice);
-        int256[] memory outputs = oracle.submitInference(MODEL, hex"01", instances(5, -7, -8192));
+        int256[] memory outputs = oracle.submitInference(MODEL, proofOf(1), instances(5, -7, -8192));
         assertEq(outputs[0], -8192, "returned output");
         (int256[] memory stored, uint8 scale, uint64 blockNumber) = oracle.latestInference(MODEL, alice);
         assertEq(stored.length, 1, "one output");
@@ -61,7 +79,7 @@ contract VerifiedInferenceOracleTest is Test {
     function test_latestInferenceDecimals_rescalesTowardZero() public {
         // scale 13: -8193 / 8192 = -1.0001220703125, 12289 / 8192 = 1.5001220703125
         vm.prank(alice);
-        oracle.submitInference(MODEL, hex"01", instances(5, -7, -8193));
+        oracle.submitInference(MODEL, proofOf(1), instances(5, -7, -8193));
         (int256[] memory values, uint64 blockNumber) = oracle.latestInferenceDecimals(MODEL, alice, 4);
         assertEq(values[0], -10001, "rounded toward zero at 4 decimals");
         assertEq(uint256(blockNumber), block.number, "block");
@@ -80,7 +98,7 @@ contract VerifiedInferenceOracleTest is Test {
     function testFuzz_latestInferenceDecimals_matchesDivision(int64 output, uint8 decimals) public {
         decimals = uint8(bound(decimals, 0, 38));
         vm.prank(alice);
-        oracle.submitInference(MODEL, abi.encodePacked(output, decimals), instances(0, 0, output));
+        oracle.submitInference(MODEL, proofOf(decimals), instances(0, 0, output));
         (int256[] memory values,) = oracle.latestInferenceDecimals(MODEL, alice, decimals);
         assertEq(values[0], (int256(output) * int256(10 ** uint256(decimals))) / 8192, "rescaled");
     }
@@ -89,81 +107,215 @@ contract VerifiedInferenceOracleTest is Test {
         // A hashed-output model's "output" is a commitment: a field element of any size.
         int256 big = int256(1) << 200;
         vm.prank(alice);
-        oracle.submitInference(MODEL, hex"01", instances(0, 0, big));
+        oracle.submitInference(MODEL, proofOf(1), instances(0, 0, big));
         (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
         assertEq(stored[0], big, "wide output");
         // Then a small one replaces it, packed.
         vm.prank(alice);
-        oracle.submitInference(MODEL, hex"02", instances(0, 0, -5));
+        oracle.submitInference(MODEL, proofOf(2), instances(0, 0, -5));
         (stored,,) = oracle.latestInference(MODEL, alice);
         assertEq(stored.length, 1, "one output");
         assertEq(stored[0], -5, "packed output");
     }
 
     function testFuzz_storedOutputsRoundTrip(int256 out) public {
+        // casting is safe: the bounded value fits either type
+        // forge-lint: disable-next-line(unsafe-typecast)
         out = int256(bound(uint256(out), 0, type(uint128).max)) - int256(uint256(type(uint128).max / 2));
         vm.prank(alice);
-        oracle.submitInference(MODEL, hex"01", instances(1, 2, out));
+        oracle.submitInference(MODEL, proofOf(1), instances(1, 2, out));
         (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
         assertEq(stored[0], out, "round trip");
     }
 
     function test_submitInference_failsForUnknownModel() public {
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.UnknownModel.selector, bytes32(0)));
-        oracle.submitInference(bytes32(0), hex"01", instances(1, 2, 3));
+        oracle.submitInference(bytes32(0), proofOf(1), instances(1, 2, 3));
     }
 
     function test_submitInference_failsForWrongInstanceCount() public {
-        uint256[] memory xs = new uint256[](2);
-        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.WrongInstanceCount.selector, 3, 2));
-        oracle.submitInference(MODEL, hex"01", xs);
+        // The layout before subjects: inputs and outputs only.
+        uint256[] memory xs = new uint256[](3);
+        xs[2] = word(alice);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.WrongInstanceCount.selector, 4, 3));
+        oracle.submitInference(MODEL, proofOf(1), xs);
     }
 
     function test_submitInference_failsForInstanceNotInField() public {
         uint256[] memory xs = instances(1, 2, 3);
         xs[1] = R;
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InstanceNotInField.selector, 1));
-        oracle.submitInference(MODEL, hex"01", xs);
+        oracle.submitInference(MODEL, proofOf(1), xs);
         xs[1] = R + 2;
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InstanceNotInField.selector, 1));
-        oracle.submitInference(MODEL, hex"01", xs);
+        oracle.submitInference(MODEL, proofOf(1), xs);
+        xs[1] = 2;
+        xs[3] = R;
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InstanceNotInField.selector, 3));
+        oracle.submitInference(MODEL, proofOf(1), xs);
+    }
+
+    function test_submitInference_failsForSubjectNotAnAddress() public {
+        uint256[] memory xs = instances(1, 2, 3);
+        xs[3] = 1 << 160;
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.SubjectNotAnAddress.selector, 1 << 160)
+        );
+        oracle.submitInference(MODEL, proofOf(1), xs);
+        xs[3] = R - 1;
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.SubjectNotAnAddress.selector, R - 1));
+        oracle.submitInference(MODEL, proofOf(1), xs);
+        // The largest address is fine (sent by that account: the model is plain).
+        xs[3] = type(uint160).max;
+        vm.prank(address(type(uint160).max));
+        oracle.submitInference(MODEL, proofOf(1), xs);
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, address(type(uint160).max));
+        assertEq(stored[0], 3, "stored for the largest address");
+    }
+
+    function test_submitInference_failsForNoSubject() public {
+        uint256[] memory xs = instances(1, 2, 3);
+        xs[3] = 0;
+        vm.expectRevert(VerifiedInferenceOracle.NoSubject.selector);
+        oracle.submitInference(MODEL, proofOf(1), xs);
+    }
+
+    function test_submitInference_failsForWrongProofLength() public {
+        bytes memory proof = proofOf(1);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.WrongProofLength.selector, 32, 33));
+        oracle.submitInference(MODEL, bytes.concat(proof, hex"00"), instances(1, 2, 3));
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.WrongProofLength.selector, 32, 31));
+        oracle.submitInference(MODEL, abi.encodePacked(bytes31(uint248(1))), instances(1, 2, 3));
+        // The exact proof goes through; padded afterwards it is still refused for its length.
+        vm.prank(alice);
+        oracle.submitInference(MODEL, proof, instances(1, 2, 3));
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.WrongProofLength.selector, 32, 33));
+        oracle.submitInference(MODEL, bytes.concat(proof, hex"00"), instances(1, 2, 3));
+    }
+
+    function testFuzz_submitInference_refusesAnyPadding(bytes calldata extra) public {
+        vm.assume(extra.length > 0);
+        bytes memory proof = proofOf(7);
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.WrongProofLength.selector, 32, 32 + extra.length)
+        );
+        oracle.submitInference(MODEL, bytes.concat(proof, extra), instances(1, 2, 3));
+        assertTrue(!oracle.usedStatements(statementOf(MODEL, instances(1, 2, 3), 0)), "nothing burnt");
     }
 
     function test_submitInference_failsOnReplay() public {
-        oracle.submitInference(MODEL, hex"0102", instances(1, 2, 3));
+        uint256[] memory xs = instances(1, 2, 3);
+        bytes32 statement = statementOf(MODEL, xs, 0);
+        vm.prank(alice);
+        oracle.submitInference(MODEL, proofOf(1), xs);
+        assertTrue(oracle.usedStatements(statement), "statement recorded");
+        // Other proof bytes of the right length for the same statement: still the same statement.
         vm.prank(alice);
         vm.expectRevert(
-            abi.encodeWithSelector(VerifiedInferenceOracle.ProofAlreadyUsed.selector, keccak256(hex"0102"))
+            abi.encodeWithSelector(VerifiedInferenceOracle.StatementAlreadyUsed.selector, statement)
         );
-        oracle.submitInference(MODEL, hex"0102", instances(1, 2, 3));
+        oracle.submitInference(MODEL, proofOf(2), xs);
+        // Another statement (other inputs) with the first proof's bytes is a new statement.
+        vm.prank(alice);
+        oracle.submitInference(MODEL, proofOf(1), instances(4, 5, 6));
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored[0], 6, "new statement stored");
     }
 
-    function testFuzz_replayIsRejectedWhoeverSendsIt(bytes calldata proof, address first, address second)
+    /// @dev On a plain model the subject's accepted statement cannot be sent again: by her it is a replay,
+    /// by anyone else it is refused before that (not the subject), and her output stays.
+    function testFuzz_replayOnAPlainModelIsRejectedWhoeverSendsIt(uint248 first, uint248 second, address by)
         public
     {
-        vm.prank(first);
-        oracle.submitInference(MODEL, proof, instances(1, 2, 3));
-        vm.prank(second);
-        vm.expectRevert(
-            abi.encodeWithSelector(VerifiedInferenceOracle.ProofAlreadyUsed.selector, keccak256(proof))
-        );
-        oracle.submitInference(MODEL, proof, instances(4, 5, 6));
+        uint256[] memory xs = instances(1, 2, 3);
+        vm.prank(alice);
+        oracle.submitInference(MODEL, proofOf(first), xs);
+        vm.prank(by);
+        if (by == alice) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    VerifiedInferenceOracle.StatementAlreadyUsed.selector, statementOf(MODEL, xs, 0)
+                )
+            );
+        } else {
+            vm.expectRevert(
+                abi.encodeWithSelector(VerifiedInferenceOracle.SubjectNotSender.selector, alice, by)
+            );
+        }
+        oracle.submitInference(MODEL, proofOf(second), xs);
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored[0], 3, "alice's output kept");
     }
 
-    function testFuzz_unregisteredModelIdIsRejected(bytes32 id, bytes calldata proof) public {
+    function test_submitInference_plainModelRefusesAnyoneButTheSubject() public {
+        uint256[] memory xs = instances(1, 2, 3);
+        // The test contract (the owner, even) is not alice.
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.SubjectNotSender.selector, alice, address(this))
+        );
+        oracle.submitInference(MODEL, proofOf(1), xs);
+        assertTrue(!oracle.usedStatements(statementOf(MODEL, xs, 0)), "nothing burnt");
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.NoInference.selector, MODEL, alice));
+        oracle.latestInference(MODEL, alice);
+        // Alice then sends the same calldata herself.
+        vm.prank(alice);
+        oracle.submitInference(MODEL, proofOf(1), xs);
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored[0], 3, "stored once alice sends it");
+    }
+
+    function testFuzz_unregisteredModelIdIsRejected(bytes32 id, uint248 tag) public {
         vm.assume(id != MODEL);
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.UnknownModel.selector, id));
-        oracle.submitInference(id, proof, instances(1, 2, 3));
-        assertTrue(!oracle.usedProofs(keccak256(proof)), "a rejected proof is not burnt");
+        oracle.submitInference(id, proofOf(tag), instances(1, 2, 3));
+        assertTrue(!oracle.usedStatements(statementOf(id, instances(1, 2, 3), 0)), "nothing burnt");
     }
 
     function test_submitInference_failsWhenVerifierRejects() public {
         verifier.setAccept(false);
+        vm.prank(alice);
         vm.expectRevert(VerifiedInferenceOracle.ProofRejected.selector);
-        oracle.submitInference(MODEL, hex"01", instances(1, 2, 3));
-        // A rejected proof is not burnt: it can be submitted once the verifier accepts it.
+        oracle.submitInference(MODEL, proofOf(1), instances(1, 2, 3));
+        // A rejected statement is not burnt: it can be submitted once the verifier accepts it.
         verifier.setAccept(true);
-        oracle.submitInference(MODEL, hex"01", instances(1, 2, 3));
+        vm.prank(alice);
+        oracle.submitInference(MODEL, proofOf(1), instances(1, 2, 3));
+    }
+
+    function test_submitInference_acceptsOnlyAnAnswerOfOne() public {
+        bytes[4] memory wrong =
+            [bytes(""), abi.encode(uint256(0)), abi.encode(uint256(2)), abi.encode(uint256(1), uint256(1))];
+        for (uint256 i = 0; i < wrong.length; ++i) {
+            verifier.setAnswer(wrong[i]);
+            vm.prank(alice);
+            vm.expectRevert(VerifiedInferenceOracle.ProofRejected.selector);
+            oracle.submitInference(MODEL, proofOf(1), instances(1, 2, 3));
+        }
+        verifier.setAnswer(abi.encode(uint256(1)));
+        vm.prank(alice);
+        oracle.submitInference(MODEL, proofOf(1), instances(1, 2, 3));
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored[0], 3, "accepted with 32 bytes of 1");
+    }
+
+    function test_submitInference_rejectsASilentVerifier() public {
+        bytes32 id = keccak256("silent");
+        oracle.registerModel(id, address(new MockSilentVerifier()), 2, 1, 13, PROOF_LEN);
+        vm.prank(alice);
+        vm.expectRevert(VerifiedInferenceOracle.ProofRejected.selector);
+        oracle.submitInference(id, proofOf(1), instances(1, 2, 3));
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.NoInference.selector, id, alice));
+        oracle.latestInference(id, alice);
+    }
+
+    function test_submitInference_failsWhenTheVerifierCodeIsGone() public {
+        // A call to an account without code succeeds with no returndata: checked before calling.
+        vm.etch(address(verifier), "");
+        vm.prank(alice);
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.VerifierMissing.selector, address(verifier))
+        );
+        oracle.submitInference(MODEL, proofOf(1), instances(1, 2, 3));
     }
 
     function test_latestInference_failsWithoutOne() public {
@@ -181,55 +333,104 @@ contract VerifiedInferenceOracleTest is Test {
         oracle.decodeSigned(R);
     }
 
-    function test_fuzz_decodeSigned_roundTrips(int128 x) public view {
+    function testFuzz_decodeSigned_roundTrips(int128 x) public view {
         assertEq(oracle.decodeSigned(encode(x)), int256(x), "round trip");
     }
 }
 
-contract VerifiedInferenceOracleWithKeyTest is Test {
+contract VerifiedInferenceOracleWithKeyTest is OracleFixture {
     bytes32 internal constant MODEL = keccak256("model with key");
 
     VerifiedInferenceOracle internal oracle;
     MockReusableVerifier internal verifier;
     MockVerifier internal key;
     MockVerifier internal otherKey;
+    address internal alice = address(0xA11CE);
 
     function setUp() public {
         oracle = new VerifiedInferenceOracle();
         key = new MockVerifier();
         otherKey = new MockVerifier();
         verifier = new MockReusableVerifier(address(key));
-        oracle.registerModelWithKey(MODEL, address(verifier), address(key), 0, 1, 13);
+        oracle.registerModelWithKey(MODEL, address(verifier), address(key), 0, 1, 13, PROOF_LEN);
     }
 
-    function one(uint256 x) internal pure returns (uint256[] memory xs) {
-        xs = new uint256[](1);
+    /// @dev One output about alice.
+    function one(uint256 x) internal view returns (uint256[] memory xs) {
+        xs = new uint256[](2);
         xs[0] = x;
+        xs[1] = word(alice);
     }
 
     function test_acceptsWhatTheVerifierAcceptsForTheRegisteredKey() public {
-        int256[] memory outputs = oracle.submitInference(MODEL, hex"01", one(42));
+        vm.prank(alice);
+        int256[] memory outputs = oracle.submitInference(MODEL, proofOf(1), one(42));
         assertEq(outputs[0], 42, "decoded output");
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored[0], 42, "stored for the subject");
     }
 
     function test_passesTheVerifiersErrorOn() public {
+        vm.prank(alice);
         vm.expectRevert(MockReusableVerifier.PairingFailed.selector);
-        oracle.submitInference(MODEL, hex"02", one(42));
+        oracle.submitInference(MODEL, abi.encode(uint256(2)), one(42));
     }
 
     function test_anotherKeyIsAnotherModel() public {
-        oracle.registerModelWithKey(keccak256("other"), address(verifier), address(otherKey), 0, 1, 13);
+        oracle.registerModelWithKey(
+            keccak256("other"), address(verifier), address(otherKey), 0, 1, 13, PROOF_LEN
+        );
+        vm.prank(alice);
         vm.expectRevert(MockReusableVerifier.PairingFailed.selector);
-        oracle.submitInference(keccak256("other"), hex"01", one(42));
+        oracle.submitInference(keccak256("other"), proofOf(1), one(42));
     }
 
     function test_keyMustBeAContract() public {
         vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
-        oracle.registerModelWithKey(keccak256("eoa key"), address(verifier), address(0xBEEF), 0, 1, 13);
+        oracle.registerModelWithKey(
+            keccak256("eoa key"), address(verifier), address(0xBEEF), 0, 1, 13, PROOF_LEN
+        );
+    }
+
+    function test_refusesAProofOfAnotherLength() public {
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.WrongProofLength.selector, 32, 33));
+        oracle.submitInference(MODEL, bytes.concat(proofOf(1), hex"00"), one(42));
+    }
+
+    function test_failsWhenTheVerifierOrKeyCodeIsGone() public {
+        vm.etch(address(key), "");
+        vm.prank(alice);
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.VerifierMissing.selector, address(key))
+        );
+        oracle.submitInference(MODEL, proofOf(1), one(42));
+        vm.etch(address(verifier), "");
+        vm.prank(alice);
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.VerifierMissing.selector, address(verifier))
+        );
+        oracle.submitInference(MODEL, proofOf(1), one(42));
+    }
+
+    function test_acceptsOnlyAnAnswerOfTrue() public {
+        // A "reusable verifier" that answers whatever it is told to.
+        MockVerifier loose = new MockVerifier();
+        bytes32 id = keccak256("loose");
+        oracle.registerModelWithKey(id, address(loose), address(key), 0, 1, 13, PROOF_LEN);
+        bytes[4] memory wrong = [bytes(""), abi.encode(false), abi.encode(uint256(2)), abi.encode(true, true)];
+        for (uint256 i = 0; i < wrong.length; ++i) {
+            loose.setAnswer(wrong[i]);
+            vm.prank(alice);
+            vm.expectRevert(VerifiedInferenceOracle.ProofRejected.selector);
+            oracle.submitInference(id, proofOf(1), one(42));
+        }
+        loose.setAnswer(abi.encode(true));
+        vm.prank(alice);
+        oracle.submitInference(id, proofOf(1), one(42));
     }
 }
 
-contract VerifiedInferenceOracleBindingTest is Test {
+contract VerifiedInferenceOracleBindingTest is OracleFixture {
     bytes32 internal constant MODEL = keccak256("hashed inputs");
 
     VerifiedInferenceOracle internal oracle;
@@ -238,22 +439,46 @@ contract VerifiedInferenceOracleBindingTest is Test {
 
     function setUp() public {
         oracle = new VerifiedInferenceOracle();
-        oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13);
+        oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13, PROOF_LEN);
         oracle.requireInputCommitment(MODEL);
     }
 
-    function proofAbout(uint256 commitment) internal pure returns (uint256[] memory xs) {
-        xs = new uint256[](2);
+    function proofAbout(uint256 commitment, address subject) internal pure returns (uint256[] memory xs) {
+        xs = new uint256[](3);
         xs[0] = commitment;
         xs[1] = 8192;
+        xs[2] = word(subject);
     }
 
-    function test_acceptsProofsAboutTheSubmittersOwnData() public {
+    function test_acceptsProofsAboutTheSubjectsOwnData() public {
         vm.prank(alice);
         oracle.commitInput(MODEL, 1234);
-        vm.prank(alice);
-        int256[] memory outputs = oracle.submitInference(MODEL, hex"01", proofAbout(1234));
+        // Bob relays alice's proof: her commitment is checked, and she is credited.
+        vm.prank(bob);
+        int256[] memory outputs = oracle.submitInference(MODEL, proofOf(1), proofAbout(1234, alice));
         assertEq(outputs[0], 8192, "output");
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored[0], 8192, "stored for alice");
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.NoInference.selector, MODEL, bob));
+        oracle.latestInference(MODEL, bob);
+    }
+
+    function testFuzz_replayIsRejectedWhoeverSendsIt(uint248 first, uint248 second, address by1, address by2)
+        public
+    {
+        vm.prank(alice);
+        oracle.commitInput(MODEL, 1234);
+        uint256[] memory xs = proofAbout(1234, alice);
+        // Anyone may relay a proof about alice's committed data, once.
+        vm.prank(by1);
+        oracle.submitInference(MODEL, proofOf(first), xs);
+        vm.prank(by2);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                VerifiedInferenceOracle.StatementAlreadyUsed.selector, statementOf(MODEL, xs, 0)
+            )
+        );
+        oracle.submitInference(MODEL, proofOf(second), xs);
     }
 
     function test_rejectsProofsAboutSomeoneElsesData() public {
@@ -265,20 +490,47 @@ contract VerifiedInferenceOracleBindingTest is Test {
         vm.expectRevert(
             abi.encodeWithSelector(VerifiedInferenceOracle.InputNotCommitted.selector, 5678, 1234)
         );
-        oracle.submitInference(MODEL, hex"01", proofAbout(1234));
+        oracle.submitInference(MODEL, proofOf(1), proofAbout(1234, bob));
     }
 
-    function test_rejectsSubmittersWithoutACommitment() public {
-        vm.prank(bob);
+    function test_rejectsSubjectsWithoutACommitment() public {
+        vm.prank(alice);
+        oracle.commitInput(MODEL, 1234);
+        // Alice sending it does not help: the subject (bob) has no commitment.
+        vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InputNotCommitted.selector, 0, 1234));
-        oracle.submitInference(MODEL, hex"01", proofAbout(1234));
+        oracle.submitInference(MODEL, proofOf(1), proofAbout(1234, bob));
+    }
+
+    function test_commitInput_failsForAnotherAccountsCommitment() public {
+        vm.prank(alice);
+        oracle.commitInput(MODEL, 1234);
+        assertEq(oracle.commitmentOwner(MODEL, 1234), alice, "owner");
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.CommitmentTaken.selector, 1234, alice));
+        oracle.commitInput(MODEL, 1234);
+        assertEq(oracle.inputCommitments(MODEL, bob), 0, "bob has none");
+        // Alice moves to other data: her old commitment stays hers.
+        vm.prank(alice);
+        oracle.commitInput(MODEL, 999);
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.CommitmentTaken.selector, 1234, alice));
+        oracle.commitInput(MODEL, 1234);
+        // She may return to it.
+        vm.prank(alice);
+        oracle.commitInput(MODEL, 1234);
+        assertEq(oracle.inputCommitments(MODEL, alice), 1234, "alice back on 1234");
+        // Ownership is per model.
+        vm.prank(bob);
+        oracle.commitInput(keccak256("another model"), 1234);
+        assertEq(oracle.commitmentOwner(keccak256("another model"), 1234), bob, "per model");
     }
 
     function test_onlyTheOwnerBindsAndOnlyOneInputInstance() public {
         vm.prank(alice);
         vm.expectRevert(VerifiedInferenceOracle.NotOwner.selector);
         oracle.requireInputCommitment(MODEL);
-        oracle.registerModel(keccak256("public inputs"), address(new MockVerifier()), 3, 1, 13);
+        oracle.registerModel(keccak256("public inputs"), address(new MockVerifier()), 3, 1, 13, PROOF_LEN);
         vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
         oracle.requireInputCommitment(keccak256("public inputs"));
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InstanceNotInField.selector, 0));
@@ -286,38 +538,44 @@ contract VerifiedInferenceOracleBindingTest is Test {
     }
 }
 
-contract VerifiedInferenceOracleParamTest is Test {
+contract VerifiedInferenceOracleParamTest is OracleFixture {
     bytes32 internal constant MODEL = keccak256("private model");
 
     VerifiedInferenceOracle internal oracle;
+    address internal alice = address(0xA11CE);
 
     function setUp() public {
         oracle = new VerifiedInferenceOracle();
-        oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13);
+        oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13, PROOF_LEN);
         oracle.requireParamCommitment(MODEL, 777);
     }
 
-    function proof(uint256 paramCommitment) internal pure returns (uint256[] memory xs) {
-        xs = new uint256[](3);
+    /// @dev Input, output, parameter commitment, subject.
+    function proof(uint256 paramCommitment) internal view returns (uint256[] memory xs) {
+        xs = new uint256[](4);
         xs[0] = 5;
         xs[1] = 8192;
         xs[2] = paramCommitment;
+        xs[3] = word(alice);
     }
 
     function test_acceptsTheCommittedModel() public {
-        int256[] memory outputs = oracle.submitInference(MODEL, hex"01", proof(777));
+        vm.prank(alice);
+        int256[] memory outputs = oracle.submitInference(MODEL, proofOf(1), proof(777));
         assertEq(outputs.length, 1, "one output");
         assertEq(outputs[0], 8192, "output");
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored[0], 8192, "stored for the subject");
     }
 
     function test_rejectsOtherParameters() public {
         vm.expectRevert(
             abi.encodeWithSelector(VerifiedInferenceOracle.ParamCommitmentMismatch.selector, 777, 778)
         );
-        oracle.submitInference(MODEL, hex"01", proof(778));
-        uint256[] memory short = new uint256[](2);
-        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.WrongInstanceCount.selector, 3, 2));
-        oracle.submitInference(MODEL, hex"01", short);
+        oracle.submitInference(MODEL, proofOf(1), proof(778));
+        uint256[] memory short = new uint256[](3);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.WrongInstanceCount.selector, 4, 3));
+        oracle.submitInference(MODEL, proofOf(1), short);
     }
 
     function test_setOnceByTheOwner() public {

@@ -13,7 +13,7 @@ use crate::srs::SrsSource;
 use crate::{Error, Result};
 
 /// Version of every artifact this build writes and reads.
-pub const ARTIFACT_VERSION: u32 = 1;
+pub const ARTIFACT_VERSION: u32 = 2;
 
 /// A JSON artifact with a version number checked on read.
 pub trait Artifact: Serialize + DeserializeOwned {
@@ -87,7 +87,7 @@ pub struct Settings {
     /// Who sees the inputs, outputs and parameters.
     #[serde(default)]
     pub privacy: crate::commitment::Privacy,
-    /// With hashed parameters: their public commitment (the last instance of every proof), which
+    /// With hashed parameters: their public commitment (the instance before the subject), which
     /// consumers pin to trust this committed model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param_commitment: Option<String>,
@@ -177,7 +177,9 @@ pub struct ProofArtifact {
     pub model_id: String,
     /// The proof, 0x-prefixed hex.
     pub proof: String,
-    /// Public instances as 0x-prefixed 32-byte big-endian hex: packed input words, then outputs.
+    /// Public instances as 0x-prefixed 32-byte big-endian hex: packed input words (or the input
+    /// commitment), outputs (or their commitment), the parameter commitment when parameters are
+    /// hashed, and last the subject (the account the statement is about).
     pub instances: Vec<String>,
     /// How many leading instances are packed input words.
     pub num_inputs: usize,
@@ -263,5 +265,114 @@ impl BuildDir {
             )));
         }
         Ok(())
+    }
+
+    /// zkinfer's files in the directory, sorted (none when it does not exist): a build
+    /// (`settings.json`, `model.json`), its keys and SRS (`pk.bin`, `vk.bin`, `keys.json`,
+    /// `kzg.srs`), verifiers from `codegen` (`Verifier.*`, any `*.sol` and its `.abi.json` and
+    /// `.bin`), `deployment.json` and proof files (`*proof*.json`). Other files are not listed.
+    pub fn zkinfer_files(&self) -> Result<Vec<PathBuf>> {
+        if !self.root.is_dir() {
+            return Ok(Vec::new());
+        }
+        let entries = std::fs::read_dir(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        let mut found = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&self.root, e))?;
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            if is_file && is_zkinfer_file(&entry.file_name().to_string_lossy()) {
+                found.push(entry.path());
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+}
+
+/// Whether a file name is one that zkinfer writes into (or beside) a build directory.
+fn is_zkinfer_file(name: &str) -> bool {
+    const NAMED: [&str; 8] = [
+        "settings.json",
+        "model.json",
+        "pk.bin",
+        "vk.bin",
+        "kzg.srs",
+        "keys.json",
+        "deployment.json",
+        "proof.json",
+    ];
+    NAMED.contains(&name)
+        || name.starts_with("Verifier.")
+        || name.ends_with(".sol")
+        || name.ends_with(".abi.json")
+        || name.ends_with(".bin")
+        || (name.ends_with(".json") && name.contains("proof"))
+}
+
+/// Checks, before any work, that a file can be written at `path`: its folder exists and `path`
+/// is not a directory. The error names the path and what is wrong.
+pub fn check_output_file(path: &Path) -> Result<()> {
+    let refuse = |reason: String| -> Result<()> {
+        Err(Error::OutputPath {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
+    if path.is_dir() {
+        return refuse("it is a directory; give a file name".into());
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(folder) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => refuse(format!("{} is not a directory", folder.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            refuse(format!("its folder {} does not exist", folder.display()))
+        }
+        Err(e) => refuse(format!(
+            "its folder {} cannot be used: {e}",
+            folder.display()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_files_are_checked_before_any_work() {
+        let dir = std::env::temp_dir().join(format!("zkinfer-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        check_output_file(&dir.join("proof.json")).unwrap();
+        let err = check_output_file(&dir).unwrap_err().to_string();
+        assert!(err.contains("is a directory"), "{err}");
+        let missing = dir.join("missing").join("proof.json");
+        let err = check_output_file(&missing).unwrap_err().to_string();
+        assert!(
+            err.contains(&missing.display().to_string()) && err.contains("does not exist"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn build_files_are_recognised() {
+        for name in [
+            "settings.json",
+            "pk.bin",
+            "Verifier.sol",
+            "Verifier.key.abi.json",
+            "Halo2Verifier.bin",
+            "deployment.json",
+            "proof.json",
+            "alice-proof.json",
+        ] {
+            assert!(is_zkinfer_file(name), "{name}");
+        }
+        for name in ["input.json", "calibration.json", "model.onnx", "notes.txt"] {
+            assert!(!is_zkinfer_file(name), "{name}");
+        }
     }
 }

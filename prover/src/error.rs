@@ -135,6 +135,54 @@ pub enum Error {
     /// The float reference (tract) failed to run the model.
     #[error("reference inference (tract) failed: {0}")]
     Reference(String),
+    /// A proof file's `output_data` is not what its verified instances encode: the outputs a
+    /// user reads must be the proven ones.
+    #[error(
+        "the proof file's {at} is {found}, but the verified proof's instances give {expected}: \
+         its output_data was edited or belongs to another proof"
+    )]
+    OutputDataMismatch {
+        /// The first place that differs, e.g. `output_data[0][3]`.
+        at: String,
+        /// What the file holds there.
+        found: String,
+        /// What the verified instances decode to there.
+        expected: String,
+    },
+    /// `compile` was pointed at a folder holding files of another build.
+    #[error(
+        "{dir} already holds {holds}: {}; compile into another folder, or pass --force to \
+         replace that build (its keys, verifier, deployment and proof files are deleted)",
+        .files.join(", ")
+    )]
+    BuildDirInUse {
+        /// The build folder.
+        dir: PathBuf,
+        /// What the folder holds, e.g. `the build of another model (0x…)`.
+        holds: String,
+        /// The zkinfer files found there (names).
+        files: Vec<String>,
+    },
+    /// An output file cannot be written where asked (checked before any work).
+    #[error("cannot write {path}: {reason}")]
+    OutputPath {
+        /// The output file asked for.
+        path: PathBuf,
+        /// Why not, e.g. `it is a directory`.
+        reason: String,
+    },
+    /// A build with hashed inputs or outputs got an input file without a salt.
+    #[error(
+        "this build's {hashed} hashed, and the input file has no \"salt\": its commitment would \
+         use salt 0, and a commitment to low-entropy data without a secret salt can be guessed. \
+         Add \"salt\": \"0x…\" to the input file: a random field element that you, the data owner, \
+         keep secret (it opens the commitment), e.g. from \
+         python3 -c \"import secrets;print(hex(secrets.randbits(248)))\""
+    )]
+    MissingSalt {
+        /// What is hashed: `inputs are`, `outputs are` or `inputs and outputs are`.
+        hashed: &'static str,
+    },
 }
 
 /// Result with the prover's [`Error`].

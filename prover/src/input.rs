@@ -13,10 +13,17 @@ use crate::{Error, Result};
 pub struct InputData {
     /// One flat array per graph input.
     pub input_data: Vec<Vec<f64>>,
-    /// The data owner's secret salt for hashed inputs/outputs: a field element as 0x hex
-    /// (absent: 0, which makes a commitment to low-entropy data guessable).
+    /// The data owner's secret salt for hashed inputs/outputs: a field element as 0x hex.
+    /// Required for a build with hashed inputs or outputs (`prove` and `commitment` refuse an
+    /// input without one: salt 0 would make a commitment to low-entropy data guessable);
+    /// ignored by other builds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
+    /// The account the proof is about (`0x` + 40 hex digits): the last public instance, under
+    /// which a consumer contract stores the verified output. Absent: no subject (zero), which
+    /// the oracle refuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 impl InputData {
@@ -50,6 +57,14 @@ impl InputData {
                     "salt {s} is not a field element (0x hex below the BN254 scalar modulus)"
                 ))
             }),
+        }
+    }
+
+    /// The subject as a field element (0 when absent).
+    pub fn subject(&self) -> Result<halo2_base::halo2_proofs::halo2curves::bn256::Fr> {
+        match &self.subject {
+            None => Ok(Default::default()),
+            Some(s) => parse_subject(s),
         }
     }
 
@@ -125,4 +140,49 @@ pub fn check_lengths(
         }
     }
     Ok(())
+}
+
+/// Parses an account address (`0x` + 40 hex digits) as a field element, the form the subject
+/// instance takes.
+pub fn parse_subject(text: &str) -> Result<halo2_base::halo2_proofs::halo2curves::bn256::Fr> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    if digits.len() != 40 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::InvalidInput(format!(
+            "subject {text:?} is not an address (0x followed by 40 hex digits)"
+        )));
+    }
+    crate::fixed::field_from_hex(&format!("0x{digits}"))
+        .ok_or_else(|| Error::InvalidInput(format!("subject {text:?} is not an address")))
+}
+
+/// The address a subject instance names (`0x` + 40 lowercase hex digits), or `None` when the
+/// word is not below 2^160.
+pub fn subject_address(word: &halo2_base::halo2_proofs::halo2curves::bn256::Fr) -> Option<String> {
+    let hex = crate::fixed::field_to_hex(word);
+    let digits = hex.trim_start_matches("0x");
+    let (high, low) = digits.split_at(digits.len().checked_sub(40)?);
+    high.bytes().all(|b| b == b'0').then(|| format!("0x{low}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_addresses() {
+        let addr = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+        let word = parse_subject(addr).unwrap();
+        assert_eq!(subject_address(&word).unwrap(), addr.to_lowercase());
+        for bad in [
+            "0x1234",
+            "70997970c51812dc3a010c7d01b50e0d17dc79c8ff",
+            "0xg0997970c51812dc3a010c7d01b50e0d17dc79c8",
+            "",
+        ] {
+            assert!(parse_subject(bad).is_err(), "{bad} accepted");
+        }
+        // A word of 2^160 or more names no address.
+        let wide = crate::fixed::field_from_hex(&format!("0x1{}", "0".repeat(40))).unwrap();
+        assert_eq!(subject_address(&wide), None);
+    }
 }

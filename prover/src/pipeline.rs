@@ -8,7 +8,7 @@ use crate::artifacts::{
     Artifact, BuildDir, KeysInfo, ModelArtifact, NodeRange, ProofArtifact, Settings,
     ARTIFACT_VERSION,
 };
-use crate::circuit::{plan, prover_circuit, CircuitParams};
+use crate::circuit::{plan, prover_circuit, Bindings, CircuitParams};
 use crate::commitment::Visibility;
 use crate::fixed::Scale;
 use crate::fixed::{field_from_hex, field_to_hex, from_field};
@@ -33,6 +33,9 @@ pub struct CircuitOptions {
     /// Memory that setup and proving may take: a circuit estimated above it is refused at
     /// compile (`None`: no check). Defaults to the memory available now.
     pub memory_limit: Option<MemoryLimit>,
+    /// Replace another model's build in the target folder (deleting its keys, verifier,
+    /// deployment and proof files) instead of refusing (see [`compile_with`]).
+    pub force: bool,
 }
 
 impl Default for CircuitOptions {
@@ -43,6 +46,7 @@ impl Default for CircuitOptions {
             privacy: Default::default(),
             param_salt: None,
             memory_limit: MemoryLimit::available(),
+            force: false,
         }
     }
 }
@@ -70,6 +74,11 @@ pub fn compile(
 }
 
 /// Imports, calibrates and quantizes `onnx_path`, plans the circuit and writes the build directory.
+///
+/// A folder that already holds a build of the same model (the same model id) keeps its keys and
+/// other files, which stay valid. A folder holding files of another build (see
+/// [`BuildDir::zkinfer_files`]) is refused with [`Error::BuildDirInUse`], unless
+/// `options.force`: then that build's keys, verifier, deployment and proof files are deleted.
 pub fn compile_with(
     onnx_path: &Path,
     calibration: &InputData,
@@ -80,13 +89,8 @@ pub fn compile_with(
     let model = onnx::import(onnx_path)?;
     let source = onnx_path.display().to_string();
     let (settings, qmodel) = compile_model(model, &source, calibration, config, options)?;
+    prepare_build_dir(dir, &settings.model_id, options.force)?;
     std::fs::create_dir_all(dir.root()).map_err(|e| Error::io(dir.root(), e))?;
-    // Keys of an earlier compile belong to another circuit: remove them.
-    for stale in [dir.keys_info(), dir.pk(), dir.vk()] {
-        if stale.exists() {
-            std::fs::remove_file(&stale).map_err(|e| Error::io(&stale, e))?;
-        }
-    }
     ModelArtifact {
         version: ARTIFACT_VERSION,
         model: qmodel,
@@ -94,6 +98,77 @@ pub fn compile_with(
     .write(&dir.model())?;
     settings.write(&dir.settings())?;
     Ok(settings)
+}
+
+/// The largest scale exponent accepted: fixed-point values are `i128`, and consumer contracts
+/// divide outputs by `2^scale` as an `int256` (the oracle refuses a scale of 128 or more).
+pub const MAX_SCALE: u32 = 64;
+
+/// Refuses activation or weight scales above [`MAX_SCALE`].
+fn check_scales(config: &QuantizationConfig) -> Result<()> {
+    for (what, scale) in [
+        ("--scale", config.scale.0),
+        ("--weight-scale", config.weight_scale.0),
+    ] {
+        if scale > MAX_SCALE {
+            return Err(Error::InvalidInput(format!(
+                "{what} {scale}: fixed-point scales above 2^{MAX_SCALE} are not supported"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks what `dir` holds before a compile of `model_id` writes into it: nothing of zkinfer's,
+/// or a build of the same model (kept), or another build (refused, or removed with `force`).
+fn prepare_build_dir(dir: &BuildDir, model_id: &str, force: bool) -> Result<()> {
+    let found = dir.zkinfer_files()?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let settings_path = dir.settings();
+    let previous = if settings_path.exists() {
+        Some(Settings::read(&settings_path).map(|s| s.model_id))
+    } else {
+        None
+    };
+    let holds = match &previous {
+        Some(Ok(id)) if id == model_id => {
+            tracing::info!(
+                dir = %dir.root().display(),
+                "the folder already holds a build of this model: its keys and other files are kept \
+                 (they are still valid)"
+            );
+            return Ok(());
+        }
+        Some(Ok(id)) => format!("the build of another model ({id})"),
+        Some(Err(e)) => format!("a build whose settings.json cannot be read ({e})"),
+        None => "files of another build".to_string(),
+    };
+    let name = |p: &PathBuf| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    if !force {
+        return Err(Error::BuildDirInUse {
+            dir: dir.root().to_path_buf(),
+            holds,
+            files: found.iter().map(name).collect(),
+        });
+    }
+    for path in &found {
+        // The new build's own files are written over.
+        if *path == settings_path || *path == dir.model() {
+            continue;
+        }
+        std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+        tracing::warn!(
+            "--force: removed {} (from {holds}, replaced by model {model_id})",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Calibrates and quantizes an imported model and plans its circuit, in memory: what
@@ -105,6 +180,7 @@ pub fn compile_model(
     config: QuantizationConfig,
     options: CircuitOptions,
 ) -> Result<(Settings, QuantizedModel)> {
+    check_scales(&config)?;
     let folded = crate::fold::fold_affine(&mut model);
     tracing::debug!(folded, "affine nodes folded into their producers");
     let samples = calibration.samples(&model)?;
@@ -196,7 +272,33 @@ pub fn compile_model(
         circuit,
         resources: Some(resources),
     };
+    warn_zero_ranges(&settings.nodes);
     Ok((settings, qmodel))
+}
+
+/// The nodes whose calibrated range is zero: every calibration sample gave 0 there.
+pub fn zero_range_nodes(nodes: &[NodeRange]) -> Vec<&NodeRange> {
+    nodes.iter().filter(|n| n.calibrated_max == 0.0).collect()
+}
+
+/// One warning naming every node whose calibration saw only zeros (a degenerate calibration,
+/// e.g. all-zero samples): a real input that makes such a node nonzero is refused at prove.
+fn warn_zero_ranges(nodes: &[NodeRange]) {
+    let zero = zero_range_nodes(nodes);
+    if zero.is_empty() {
+        return;
+    }
+    let names = zero
+        .iter()
+        .map(|n| format!("{} ({})", n.name, n.op_type))
+        .collect::<Vec<_>>()
+        .join(", ");
+    tracing::warn!(
+        "calibration saw only zeros at {} node(s): {names}. Their calibrated range is zero, so \
+         real inputs with nonzero values there will be refused at prove (out of calibrated \
+         range): calibrate with samples that cover the inputs you will prove",
+        zero.len()
+    );
 }
 
 /// Which SRS `setup` uses.
@@ -295,13 +397,22 @@ pub fn prove(dir: &BuildDir, input: &InputData) -> Result<ProofArtifact> {
             "keys were generated for another model: run `zkinfer setup` again".into(),
         ));
     }
+    require_salt(&settings, input)?;
     let values = witness(&model, input)?;
-    let salt = input.salt()?;
+    let bindings = bindings(input)?;
+    if bindings.subject == Fr::zero() {
+        tracing::warn!("the proof names no subject (--subject or \"subject\" in the input file): consumer contracts refuse it");
+    }
     let srs = read_srs(&dir.srs(), settings.circuit.k)?;
     tracing::info!("loading proving key");
     let pk = keys::read_pk(&dir.pk(), &settings.circuit)?;
-    let (circuit, instances) =
-        prover_circuit(&model, &settings.circuit, info.break_points, &values, salt);
+    let (circuit, instances) = prover_circuit(
+        &model,
+        &settings.circuit,
+        info.break_points,
+        &values,
+        bindings,
+    );
     tracing::info!(
         k = settings.circuit.k,
         instances = instances.len(),
@@ -316,7 +427,7 @@ pub fn prove(dir: &BuildDir, input: &InputData) -> Result<ProofArtifact> {
         scale: model.config.scale.0,
         // Outputs that are private or hashed stay out of the artifact.
         output_data: match settings.privacy.outputs {
-            Visibility::Public => decode_outputs(&settings, &model, &instances)?,
+            Visibility::Public => decode_outputs(&settings, model.config.scale, &instances)?,
             Visibility::Private | Visibility::Hashed => Vec::new(),
         },
         instances: instances.iter().map(field_to_hex).collect(),
@@ -333,33 +444,78 @@ pub struct Commitments {
     pub outputs: Option<Fr>,
 }
 
-/// Computes the commitments that a proof of `input` would carry, without proving.
-pub fn commitments(dir: &BuildDir, input: &InputData) -> Result<Commitments> {
+/// The salt and subject a proof of `input` binds.
+fn bindings(input: &InputData) -> Result<Bindings> {
+    Ok(Bindings {
+        salt: input.salt()?,
+        subject: input.subject()?,
+    })
+}
+
+/// The public instances a proof of `input` would carry (packed input words or the input
+/// commitment, outputs or their commitment, the parameter commitment, the subject), computed
+/// without proving.
+pub fn statement(dir: &BuildDir, input: &InputData) -> Result<Vec<Fr>> {
     let (settings, model) = load(dir)?;
+    require_salt(&settings, input)?;
     let values = witness(&model, input)?;
     let (mut circuit, instances) =
-        crate::circuit::mock_circuit_salted(&model, &settings.circuit, &values, input.salt()?);
+        crate::circuit::mock_circuit_bound(&model, &settings.circuit, &values, bindings(input)?);
     // Never proven: clear it so that it drops quietly.
     circuit.clear();
+    Ok(instances)
+}
+
+/// Computes the commitments that a proof of `input` would carry, without proving.
+pub fn commitments(dir: &BuildDir, input: &InputData) -> Result<Commitments> {
+    let settings = Settings::read(&dir.settings())?;
+    let instances = statement(dir, input)?;
     let inputs = (settings.privacy.inputs == Visibility::Hashed).then(|| instances[0]);
     let outputs = (settings.privacy.outputs == Visibility::Hashed)
         .then(|| instances[settings.num_public_inputs()]);
     Ok(Commitments { inputs, outputs })
 }
 
-/// Dequantized outputs, one flat array per graph output.
-fn decode_outputs(
-    settings: &Settings,
-    model: &QuantizedModel,
-    instances: &[Fr],
-) -> Result<Vec<Vec<f64>>> {
-    let mut rest = &instances[settings.num_public_inputs()..];
+/// Refuses an input without a salt for a build whose inputs or outputs are hashed: the salt would
+/// silently be 0, and a commitment to low-entropy data without a secret salt can be guessed.
+/// Other builds ignore the salt.
+fn require_salt(settings: &Settings, input: &InputData) -> Result<()> {
+    if input.salt.is_some() {
+        return Ok(());
+    }
+    let hashed = match (
+        settings.privacy.inputs == Visibility::Hashed,
+        settings.privacy.outputs == Visibility::Hashed,
+    ) {
+        (true, true) => "inputs and outputs are",
+        (true, false) => "inputs are",
+        (false, true) => "outputs are",
+        (false, false) => return Ok(()),
+    };
+    Err(Error::MissingSalt { hashed })
+}
+
+/// Dequantized outputs (public outputs at `scale`), one flat array per graph output.
+fn decode_outputs(settings: &Settings, scale: Scale, instances: &[Fr]) -> Result<Vec<Vec<f64>>> {
+    let short = || {
+        Error::MalformedProof(
+            "the settings' output shapes need more instances than the proof has".into(),
+        )
+    };
+    let mut rest = instances
+        .get(settings.num_public_inputs()..)
+        .ok_or_else(short)?;
     let mut outputs = Vec::new();
     for shape in &settings.output_shapes {
-        let (head, tail) = rest.split_at(shape.iter().product());
+        let len = shape
+            .iter()
+            .try_fold(1usize, |n, d| n.checked_mul(*d))
+            .filter(|len| *len <= rest.len())
+            .ok_or_else(short)?;
+        let (head, tail) = rest.split_at(len);
         let values = head
             .iter()
-            .map(|f| from_field(f).map(|q| model.config.scale.dequantize(q)))
+            .map(|f| from_field(f).map(|q| scale.dequantize(q)))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| {
                 Error::MalformedProof("an output instance is not a small signed integer".into())
@@ -387,7 +543,9 @@ pub fn decode_proof(artifact: &ProofArtifact) -> Result<(Vec<u8>, Vec<Fr>)> {
     Ok((proof, instances))
 }
 
-/// Verifies a proof artifact off-chain. `Ok(false)` is a rejected proof; `Err` a broken setup.
+/// Verifies a proof artifact off-chain. `Ok(false)` is a rejected proof; `Err` a broken setup,
+/// or a valid proof whose file's `output_data` is not what its instances encode
+/// ([`Error::OutputDataMismatch`]): the outputs a user reads are the proven ones.
 pub fn verify(dir: &BuildDir, artifact: &ProofArtifact) -> Result<bool> {
     dir.require_keys()?;
     let settings = Settings::read(&dir.settings())?;
@@ -406,5 +564,100 @@ pub fn verify(dir: &BuildDir, artifact: &ProofArtifact) -> Result<bool> {
     }
     let srs = read_srs(&dir.srs(), settings.circuit.k)?;
     let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
-    Ok(proving::verify(&srs, &vk, &proof, &instances))
+    if !proving::verify(&srs, &vk, &proof, &instances) {
+        return Ok(false);
+    }
+    check_output_data(&settings, &artifact.output_data, &instances)?;
+    Ok(true)
+}
+
+/// Checks that a proof file's `output_data` is exactly what `prove` writes for these (verified)
+/// instances: the decoded public outputs, or nothing when the outputs are private or hashed.
+/// Values compare exactly: JSON floats round-trip (serde_json's `float_roundtrip`).
+pub fn check_output_data(
+    settings: &Settings,
+    output_data: &[Vec<f64>],
+    instances: &[Fr],
+) -> Result<()> {
+    let expected = match settings.privacy.outputs {
+        Visibility::Public => decode_outputs(settings, settings.quantization.scale, instances)?,
+        Visibility::Private | Visibility::Hashed => Vec::new(),
+    };
+    match first_difference(output_data, &expected) {
+        Some((at, found, expected)) => Err(Error::OutputDataMismatch {
+            at,
+            found,
+            expected,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Where `found` first differs from `expected`: (`output_data[i][j]` or `output_data[i]`, the
+/// value found there, the value expected there).
+fn first_difference(found: &[Vec<f64>], expected: &[Vec<f64>]) -> Option<(String, String, String)> {
+    let array = |a: Option<&Vec<f64>>| {
+        a.map_or_else(
+            || "absent".to_string(),
+            |v| format!("an array of {} values", v.len()),
+        )
+    };
+    let value = |v: Option<&f64>| v.map_or_else(|| "absent".to_string(), |v| v.to_string());
+    for i in 0..found.len().max(expected.len()) {
+        let (Some(f), Some(e)) = (found.get(i), expected.get(i)) else {
+            return Some((
+                format!("output_data[{i}]"),
+                array(found.get(i)),
+                array(expected.get(i)),
+            ));
+        };
+        for j in 0..f.len().max(e.len()) {
+            if f.get(j) != e.get(j) {
+                return Some((
+                    format!("output_data[{i}][{j}]"),
+                    value(f.get(j)),
+                    value(e.get(j)),
+                ));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_difference_of_output_data_is_named() {
+        let proven = vec![vec![0.5, -1.25], vec![2.0]];
+        assert_eq!(first_difference(&proven, &proven), None);
+        let mut edited = proven.clone();
+        edited[0][1] = -1.0;
+        assert_eq!(
+            first_difference(&edited, &proven),
+            Some(("output_data[0][1]".into(), "-1".into(), "-1.25".into()))
+        );
+        assert_eq!(
+            first_difference(&proven[..1], &proven),
+            Some((
+                "output_data[1]".into(),
+                "absent".into(),
+                "an array of 1 values".into()
+            ))
+        );
+        assert_eq!(
+            first_difference(&[vec![0.5]], &proven[..1]),
+            Some(("output_data[0][1]".into(), "absent".into(), "-1.25".into()))
+        );
+        // Private or hashed outputs: the file must hold none.
+        assert_eq!(
+            first_difference(&proven, &[]),
+            Some((
+                "output_data[0]".into(),
+                "an array of 2 values".into(),
+                "absent".into()
+            ))
+        );
+    }
 }

@@ -57,11 +57,18 @@ pub fn read_ptau(path: &Path, k: usize) -> Result<Srs> {
         let id = u32::from_le_bytes(hdr[..4].try_into().expect("4 bytes"));
         let size = u64::from_le_bytes(hdr[4..].try_into().expect("8 bytes"));
         let start = at + 12;
-        if start + size > file_len {
-            return Err(bad(format!("section {id} runs past the end of the file")));
-        }
+        // Checked: a corrupted size near 2^64 must not wrap around.
+        let end = match start.checked_add(size) {
+            Some(end) if end <= file_len => end,
+            _ => {
+                return Err(bad(format!(
+                    "section {id} runs past the end of the file (it claims {size} bytes at \
+                     offset {start}; the file has {file_len}: truncated?)"
+                )))
+            }
+        };
         sections.insert(id, (start, size));
-        at = start + size;
+        at = end;
     }
     let section = |id: u32| {
         sections
@@ -70,10 +77,15 @@ pub fn read_ptau(path: &Path, k: usize) -> Result<Srs> {
             .ok_or_else(|| bad(format!("no section {id}")))
     };
 
-    // Header: n8, q, power, ceremony power.
+    // Header: n8, q, power, ceremony power (44 bytes; only those are read).
     let (start, size) = section(1)?;
-    let header = read_at(&mut file, start, size as usize).map_err(|e| Error::io(path, e))?;
-    if header.len() < 44 || u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) != 32 {
+    if size < HEADER_BYTES as u64 {
+        return Err(bad(format!(
+            "the header section is {size} bytes, shorter than the {HEADER_BYTES} it needs"
+        )));
+    }
+    let header = read_at(&mut file, start, HEADER_BYTES).map_err(|e| Error::io(path, e))?;
+    if u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) != 32 {
         return Err(bad("not a BN254 file (field size is not 32 bytes)".into()));
     }
     let mut q = [0u8; 32];
@@ -81,7 +93,14 @@ pub fn read_ptau(path: &Path, k: usize) -> Result<Srs> {
     if q != modulus_le() {
         return Err(bad("not a BN254 (bn128) file: another base field".into()));
     }
-    let power = u32::from_le_bytes(header[36..40].try_into().expect("4 bytes")) as usize;
+    let power = u32::from_le_bytes(header[36..40].try_into().expect("4 bytes"));
+    if power > crate::srs::MAX_K {
+        return Err(bad(format!(
+            "its header claims 2^{power} powers of tau; BN254 files hold at most 2^{}",
+            crate::srs::MAX_K
+        )));
+    }
+    let power = power as usize;
     if power < k {
         return Err(bad(format!(
             "holds 2^{power} powers of tau; the circuit needs 2^{k} (use a larger ceremony file)"
@@ -92,10 +111,11 @@ pub fn read_ptau(path: &Path, k: usize) -> Result<Srs> {
     let n = 1usize << k;
     let (start, size) = section(2)?;
     let needed = (n + 1).min((1 << (power + 1)) - 1);
-    if (size as usize) < needed * 64 {
-        return Err(bad(
-            "section 2 (tau G1) is shorter than its header says".into()
-        ));
+    if size < (needed as u64) * 64 {
+        return Err(bad(format!(
+            "section 2 (tau G1) is shorter than its header says: {size} bytes, {} needed",
+            needed * 64
+        )));
     }
     let bytes = read_at(&mut file, start, needed * 64).map_err(|e| Error::io(path, e))?;
     let g1: Vec<G1Affine> = bytes
@@ -143,6 +163,9 @@ fn check_powers(g1: &[G1Affine], g2: G2Affine, s_g2: G2Affine) -> std::result::R
     }
     Ok(())
 }
+
+/// Bytes of the header section that are read: n8 (u32), q (32 bytes), power, ceremony power.
+const HEADER_BYTES: usize = 44;
 
 fn read_at(file: &mut std::fs::File, start: u64, len: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
@@ -192,4 +215,105 @@ fn g2_point(bytes: &[u8]) -> Option<G2Affine> {
         y: Fq2::new(f(2)?, f(3)?),
     };
     bool::from(p.is_on_curve()).then_some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `.ptau` file: magic, version 1, then `sections` as (id, bytes).
+    fn ptau_file(sections: &[(u32, Vec<u8>)]) -> Vec<u8> {
+        let mut out = b"ptau".to_vec();
+        out.extend(1u32.to_le_bytes());
+        out.extend((sections.len() as u32).to_le_bytes());
+        for (id, bytes) in sections {
+            out.extend(id.to_le_bytes());
+            out.extend((bytes.len() as u64).to_le_bytes());
+            out.extend(bytes);
+        }
+        out
+    }
+
+    /// Section 1 of a BN254 file holding 2^`power` powers.
+    fn header(power: u32) -> Vec<u8> {
+        let mut out = 32u32.to_le_bytes().to_vec();
+        out.extend(modulus_le());
+        out.extend(power.to_le_bytes());
+        out.extend(power.to_le_bytes());
+        out
+    }
+
+    /// `read_ptau` must refuse `bytes` with an SRS error naming the file and containing `why`.
+    fn refused(name: &str, bytes: &[u8], why: &str) {
+        let dir = std::env::temp_dir().join(format!("zkinfer-ptau-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        match read_ptau(&path, 4) {
+            Err(Error::Srs(message)) => {
+                assert!(message.contains(name), "{message}");
+                assert!(message.contains(why), "{name}: {message}");
+            }
+            Err(e) => panic!("{name}: unexpected error {e}"),
+            Ok(_) => panic!("{name} accepted"),
+        }
+    }
+
+    #[test]
+    fn malformed_ptau_files_are_refused_before_any_allocation() {
+        refused("empty.ptau", b"", "too short");
+        refused(
+            "json.ptau",
+            br#"{"input_data": [[0.5]]}"#,
+            "no \"ptau\" magic",
+        );
+        let mut random = vec![0u8; 2048];
+        rand::RngCore::fill_bytes(&mut rand_chacha::ChaCha20Rng::seed_from_u64(5), &mut random);
+        refused("random.ptau", &random, "no \"ptau\" magic");
+        // The magic, then random bytes: a section count and sizes that the file cannot hold.
+        let mut magic_then_random = b"ptau".to_vec();
+        magic_then_random.extend(&random);
+        refused("magic-random.ptau", &magic_then_random, "the file");
+
+        // A section table that claims more sections than the file holds.
+        let mut count = ptau_file(&[(1, header(12))]);
+        count[8..12].copy_from_slice(&1000u32.to_le_bytes());
+        refused("count.ptau", &count, "truncated section table");
+        // A section size near 2^64 (must not wrap around to a small end).
+        let mut huge = ptau_file(&[(1, header(12))]);
+        huge[16..24].copy_from_slice(&(u64::MAX - 4).to_le_bytes());
+        refused("huge-size.ptau", &huge, "runs past the end of the file");
+        // A truncated file: section 2 claims more bytes than follow.
+        let mut truncated = ptau_file(&[(1, header(12)), (2, vec![0; 64 * 40])]);
+        truncated.truncate(truncated.len() - 100);
+        refused("truncated.ptau", &truncated, "truncated?");
+
+        // Header fields that do not fit.
+        refused(
+            "short-header.ptau",
+            &ptau_file(&[(1, vec![32, 0, 0, 0])]),
+            "the header section is 4 bytes",
+        );
+        refused(
+            "no-header.ptau",
+            &ptau_file(&[(2, vec![0; 64])]),
+            "no section 1",
+        );
+        refused(
+            "power.ptau",
+            &ptau_file(&[(1, header(60))]),
+            "claims 2^60 powers of tau",
+        );
+        refused(
+            "small.ptau",
+            &ptau_file(&[(1, header(3))]),
+            "holds 2^3 powers of tau; the circuit needs 2^4",
+        );
+        // Section 2 shorter than the 2^4 + 1 points needed.
+        refused(
+            "short-g1.ptau",
+            &ptau_file(&[(1, header(12)), (2, vec![0; 64 * 3]), (3, vec![0; 256])]),
+            "section 2 (tau G1) is shorter than its header says",
+        );
+    }
 }

@@ -50,7 +50,8 @@ fn check_model(
             "{name}: honest witness rejected by MockProver"
         );
     }
-    let outputs: Vec<f64> = instances[settings.num_public_inputs()..]
+    // Outputs sit between the input words and the subject (the last instance).
+    let outputs: Vec<f64> = instances[settings.num_public_inputs()..instances.len() - 1]
         .iter()
         .map(|f| model.config.scale.dequantize(from_field(f).unwrap()))
         .collect();

@@ -58,15 +58,19 @@ fn check_case(onnx: &Path) -> (f64, usize, f64) {
     let k = settings.circuit.k as u32;
     let mock = MockProver::run(k, &circuit, vec![instances.clone()]).unwrap();
     assert!(mock.verify().is_ok(), "{name}: honest witness rejected");
-    let mut tampered = instances.clone();
-    *tampered.last_mut().unwrap() += to_field(1);
-    assert!(
-        MockProver::run(k, &circuit, vec![tampered])
-            .unwrap()
-            .verify()
-            .is_err(),
-        "{name}: changed output accepted"
-    );
+    // The last output, and the subject (the last instance).
+    let n = instances.len();
+    for (at, what) in [(n - 2, "output"), (n - 1, "subject")] {
+        let mut tampered = instances.clone();
+        tampered[at] += to_field(1);
+        assert!(
+            MockProver::run(k, &circuit, vec![tampered])
+                .unwrap()
+                .verify()
+                .is_err(),
+            "{name}: changed {what} accepted"
+        );
+    }
 
     let (tried, cells) = perturbation_sweep(&model, &settings, &values, &instances);
     eprintln!("{name}: {tried} of {cells} advice cells perturbed, every one rejected");
@@ -80,7 +84,7 @@ fn check_case(onnx: &Path) -> (f64, usize, f64) {
         .iter()
         .map(|v| v.as_f64().unwrap())
         .collect();
-    let outputs: Vec<f64> = instances[settings.num_public_inputs()..]
+    let outputs: Vec<f64> = instances[settings.num_public_inputs()..n - 1]
         .iter()
         .map(|f| model.config.scale.dequantize(from_field(f).unwrap()))
         .collect();

@@ -69,6 +69,9 @@ fn every_visibility_combination_proves_and_hides_what_it_should() {
     let (public_dir, public_proof) = build("combinations", Privacy::default());
     let public = instances(&public_proof);
     let input_words = public_proof.num_inputs;
+    // Input words, outputs, and last the subject (no subject in these proofs: zero).
+    let (subject, public) = public.split_last().unwrap();
+    assert_eq!(*subject, Fr::zero());
     let (inputs_in_public, outputs_in_public) = public.split_at(input_words);
     assert!(input_words >= 1 && !outputs_in_public.is_empty());
     assert!(pipeline::verify(&public_dir, &public_proof).unwrap());
@@ -102,7 +105,8 @@ fn every_visibility_combination_proves_and_hides_what_it_should() {
                 Hashed => 1,
             };
             let n_param = usize::from(params == ParamVisibility::Hashed);
-            assert_eq!(got.len(), n_in + n_out + n_param, "{what}: instances");
+            assert_eq!(got.len(), n_in + n_out + n_param + 1, "{what}: instances");
+            assert_eq!(got[got.len() - 1], Fr::zero(), "{what}: subject");
             assert_eq!(proof.num_inputs, n_in, "{what}: input instances");
 
             // What each instance must be.
@@ -208,7 +212,7 @@ fn other_weights_under_the_same_keys_show_in_the_commitment() {
     let (dir, honest) = build("forged", privacy);
     let settings = Settings::read(&dir.settings()).unwrap();
     let published = field_from_hex(settings.param_commitment.as_deref().unwrap()).unwrap();
-    assert_eq!(*instances(&honest).last().unwrap(), published);
+    assert_eq!(param_instance(&honest), published);
 
     let mut artifact = ModelArtifact::read(&dir.model()).unwrap();
     let last = artifact
@@ -241,8 +245,14 @@ fn other_weights_under_the_same_keys_show_in_the_commitment() {
         pipeline::verify(&dir, &forged).unwrap(),
         "the keys do not bind hashed weights"
     );
-    let carried = *instances(&forged).last().unwrap();
+    let carried = param_instance(&forged);
     assert_ne!(carried, published, "other weights, same commitment");
+}
+
+/// The parameter commitment instance: the one before the subject.
+fn param_instance(proof: &ProofArtifact) -> Fr {
+    let all = instances(proof);
+    all[all.len() - 2]
 }
 
 #[test]

@@ -46,8 +46,9 @@ fn proofs_verify_and_tampering_is_rejected() {
     bad.proof = format!("0x{}", hex::encode(&bytes[..bytes.len() - 32]));
     assert!(!verify(&dir, &bad).unwrap());
 
-    // A changed output instance (the score + 1 ulp) and a changed input.
-    for idx in [artifact.instances.len() - 1, 0] {
+    // A changed output instance (the score + 1 ulp), a changed input and a changed subject.
+    let n = artifact.instances.len();
+    for idx in [n - 2, 0, n - 1] {
         let mut bad = artifact.clone();
         let v = field_from_hex(&bad.instances[idx]).unwrap();
         bad.instances[idx] = field_to_hex(&(v + halo2_base_fr_one()));
@@ -96,6 +97,7 @@ fn input_outside_the_calibrated_range_is_a_clear_error() {
     let input = InputData {
         input_data: vec![vec![40.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
         salt: None,
+        subject: None,
     };
     let err = prove(&dir, &input).unwrap_err().to_string();
     assert!(
@@ -105,6 +107,7 @@ fn input_outside_the_calibrated_range_is_a_clear_error() {
     let short = InputData {
         input_data: vec![vec![0.1, 0.2]],
         salt: None,
+        subject: None,
     };
     let err = prove(&dir, &short).unwrap_err().to_string();
     assert!(

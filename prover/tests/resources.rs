@@ -88,6 +88,7 @@ fn dense_model(inputs: usize, outputs: usize) -> (Model, InputData) {
     let calibration = InputData {
         input_data: vec![(0..inputs).map(|i| (i % 5) as f64 / 4.0).collect()],
         salt: None,
+        subject: None,
     };
     (model, calibration)
 }

@@ -100,6 +100,12 @@ pub fn path(p: &Path) -> &str {
 pub const ANVIL_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 /// Anvil's second default account key.
 pub const ANVIL_KEY_2: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+/// The address of [`ANVIL_KEY`]: the subject of the proofs these tests make.
+pub const ANVIL_ADDR: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+/// Anvil's third default account key.
+pub const ANVIL_KEY_3: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+/// The address of [`ANVIL_KEY_2`].
+pub const ANVIL_ADDR_2: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 /// A local anvil node on a free port, killed on drop.
 pub struct Anvil {
@@ -109,6 +115,11 @@ pub struct Anvil {
 
 impl Anvil {
     pub fn start() -> Anvil {
+        Anvil::start_with(&[])
+    }
+
+    /// An anvil with extra flags (e.g. `--chain-id 5`).
+    pub fn start_with(extra: &[&str]) -> Anvil {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -122,6 +133,7 @@ impl Anvil {
                 &port.to_string(),
                 "--silent",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -165,8 +177,8 @@ pub fn compile(model: &str, calibration: &str, out: &Path, extra: &[&str]) -> Va
     zkinfer_json(&args)
 }
 
-/// compile (with `extra` flags) + dev setup + prove `input` in a scratch directory `name`;
-/// returns (build dir, proof file, compile report).
+/// compile (with `extra` flags) + dev setup + prove `input` (subject [`ANVIL_ADDR`]) in a
+/// scratch directory `name`; returns (build dir, proof file, compile report).
 pub fn build_and_prove_model(
     name: &str,
     model: &str,
@@ -179,7 +191,16 @@ pub fn build_and_prove_model(
     let proof = dir.join("proof.json");
     let report = compile(model, calibration, &build, extra);
     zkinfer_json(&["setup", path(&build), "--dev-srs"]);
-    zkinfer_json(&["prove", path(&build), "--input", input, "-o", path(&proof)]);
+    zkinfer_json(&[
+        "prove",
+        path(&build),
+        "--input",
+        input,
+        "-o",
+        path(&proof),
+        "--subject",
+        ANVIL_ADDR,
+    ]);
     (path(&build).to_string(), path(&proof).to_string(), report)
 }
 
@@ -231,6 +252,15 @@ pub fn add_to_word(hex_word: &str, add: &str) -> String {
     let a = U256::from_str_radix(hex_word.trim_start_matches("0x"), 16).unwrap();
     let b = U256::from_str_radix(add, 16).unwrap();
     format!("{:#066x}", a + b)
+}
+
+/// The proof file `original` with its proof bytes changed by `edit`, written beside it.
+pub fn with_proof_bytes(original: &str, name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> String {
+    write_variant(original, name, |v| {
+        let mut bytes = hex::decode(&v["proof"].as_str().unwrap()[2..]).unwrap();
+        edit(&mut bytes);
+        v["proof"] = Value::String(format!("0x{}", hex::encode(bytes)));
+    })
 }
 
 /// `zkinfer deploy BUILD` on `url` from anvil's first account, with `extra` flags; its JSON.

@@ -8,6 +8,12 @@ interface Vm {
     function stopPrank() external;
     function deal(address account, uint256 newBalance) external;
     function roll(uint256 newHeight) external;
+    function etch(address target, bytes calldata newRuntimeBytecode) external;
+    function mockCall(address callee, bytes calldata data, bytes calldata returnData) external;
+    function mockCallRevert(address callee, bytes calldata data, bytes calldata revertData) external;
+    function clearMockedCalls() external;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
+        external;
     function expectRevert(bytes4 selector) external;
     function expectRevert(bytes calldata revertData) external;
     function expectRevert() external;
@@ -51,5 +57,9 @@ abstract contract Test {
 
     function assertEq(address left, address right, string memory message) internal pure {
         if (left != right) revert AssertionFailedUint(message, uint160(left), uint160(right));
+    }
+
+    function assertEq(bytes32 left, bytes32 right, string memory message) internal pure {
+        if (left != right) revert AssertionFailedUint(message, uint256(left), uint256(right));
     }
 }

@@ -1,7 +1,10 @@
 //! Circuit layout: the quantized model as a halo2-base circuit (KZG on BN254).
 //!
 //! Public instances are the graph inputs, packed several per field element, followed by the
-//! graph outputs, one signed fixed-point integer per field element (negative values as `p - |x|`).
+//! graph outputs, one signed fixed-point integer per field element (negative values as `p - |x|`),
+//! the parameter commitment when parameters are hashed, and last the *subject*: the account the
+//! statement is about (an address as a field element, see [`Bindings`]), so that a verified
+//! output can be credited to the account the proof names and to no one else.
 //! Weights are circuit constants: constant cells of halo2-base's gates, or, for dense layers too
 //! large for one gate column, fixed cells of a dot-product region ([`DotProducts`]).
 //!
@@ -71,7 +74,7 @@ pub struct CircuitParams {
     pub lookup_cells: usize,
     /// Distinct constants (fixed cells).
     pub fixed_cells: usize,
-    /// Number of public instances (packed input words, then outputs).
+    /// Number of public instances (packed input words, outputs, parameter commitment, subject).
     pub num_instances: usize,
     /// How many leading instances are packed input words.
     pub input_words: usize,
@@ -137,9 +140,30 @@ pub struct NodeCost {
     pub dot_rows: usize,
 }
 
+/// What a proof binds besides the model's tensors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bindings {
+    /// The data owner's secret salt for hashed inputs and outputs.
+    pub salt: Fr,
+    /// Who the statement is about: an address (below 2^160) as a field element, the last public
+    /// instance. It is a witness cell copied to the instance column, so a proof made for one
+    /// subject does not verify for another.
+    pub subject: Fr,
+}
+
+impl Bindings {
+    /// Bindings with a salt and no subject (zero).
+    pub fn salted(salt: Fr) -> Self {
+        Bindings {
+            salt,
+            subject: Fr::zero(),
+        }
+    }
+}
+
 /// What laying out a model produced.
 pub struct Synthesis {
-    /// Public instance values (packed input words, then outputs).
+    /// Public instance values (packed input words, outputs, parameter commitment, subject).
     pub instances: Vec<Fr>,
     /// How many leading instances are packed input words.
     pub input_words: usize,
@@ -147,14 +171,16 @@ pub struct Synthesis {
     pub costs: Vec<NodeCost>,
 }
 
-/// Lays out `model` on `builder` with the given tensor values; `salt` keys the commitments of
-/// hashed inputs/outputs (see [`crate::commitment`]).
+/// Lays out `model` on `builder` with the given tensor values; the bindings' salt keys the
+/// commitments of hashed inputs/outputs (see [`crate::commitment`]) and its subject is the last
+/// public instance.
 pub fn synthesize(
     circuit: &mut ModelCircuit,
     model: &QuantizedModel,
     values: &[Vec<i128>],
-    salt: Fr,
+    bindings: Bindings,
 ) -> Synthesis {
+    let salt = bindings.salt;
     let range = circuit.range_chip();
     let builder = &mut circuit.builder;
     let mut recorders = ops::Recorders {
@@ -246,6 +272,9 @@ pub fn synthesize(
         let salt = ctx.load_witness(salt);
         public.push(commit_in_circuit(ctx, range.gate(), salt, &param_words));
     }
+    // The subject: a witness copied to the last instance, bound like every instance (the
+    // transcript absorbs it and the copy constraint ties the proof to its value).
+    public.push(ctx.load_witness(bindings.subject));
     let instances = public.iter().map(|c| *c.value()).collect();
     builder.assigned_instances = vec![public];
     circuit.finish_layout();
@@ -484,7 +513,7 @@ fn try_layout(
 ) -> (CircuitParams, usize) {
     let b = builder(CircuitBuilderStage::Keygen, k, fused.is_some());
     let mut c = ModelCircuit::new(b, table.clone(), 0, fused, dot);
-    let synthesis = synthesize(&mut c, model, values, Fr::zero());
+    let synthesis = synthesize(&mut c, model, values, Bindings::default());
     let base = c.builder.calculate_params(Some(BLINDING_ROWS));
     let stats = c.builder.statistics();
     let range_rows = c.range_chip().lookup_manager()[0].total_rows();
@@ -523,7 +552,7 @@ pub fn keygen_circuit(model: &QuantizedModel, params: &CircuitParams) -> Result<
     let b =
         BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen).use_params(params.base.clone());
     let mut c = circuit(model, params, b);
-    synthesize(&mut c, model, &values, Fr::zero());
+    synthesize(&mut c, model, &values, Bindings::default());
     Ok(c)
 }
 
@@ -547,37 +576,45 @@ pub fn prover_circuit(
     params: &CircuitParams,
     break_points: MultiPhaseThreadBreakPoints,
     values: &[Vec<i128>],
-    salt: Fr,
+    bindings: Bindings,
 ) -> (ModelCircuit, Vec<Fr>) {
     let mut c = circuit(
         model,
         params,
         BaseCircuitBuilder::prover(params.base.clone(), break_points),
     );
-    let instances = synthesize(&mut c, model, values, salt).instances;
+    let instances = synthesize(&mut c, model, values, bindings).instances;
     (c, instances)
 }
 
-/// The circuit for MockProver checks, with the real tensor values (salt 0).
+/// The circuit for MockProver checks, with the real tensor values (salt 0, subject
+/// [`TEST_SUBJECT`]).
 pub fn mock_circuit(
     model: &QuantizedModel,
     params: &CircuitParams,
     values: &[Vec<i128>],
 ) -> (ModelCircuit, Vec<Fr>) {
-    mock_circuit_salted(model, params, values, Fr::zero())
+    let bindings = Bindings {
+        salt: Fr::zero(),
+        subject: Fr::from(TEST_SUBJECT),
+    };
+    mock_circuit_bound(model, params, values, bindings)
 }
 
-/// [`mock_circuit`] with a salt for hashed inputs/outputs.
-pub fn mock_circuit_salted(
+/// The subject of [`mock_circuit`]'s statements (a nonzero address).
+pub const TEST_SUBJECT: u64 = 0xA11CE;
+
+/// [`mock_circuit`] with a salt for hashed inputs/outputs and a subject.
+pub fn mock_circuit_bound(
     model: &QuantizedModel,
     params: &CircuitParams,
     values: &[Vec<i128>],
-    salt: Fr,
+    bindings: Bindings,
 ) -> (ModelCircuit, Vec<Fr>) {
     let b =
         BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_params(params.base.clone());
     let mut c = circuit(model, params, b);
-    let instances = synthesize(&mut c, model, values, salt).instances;
+    let instances = synthesize(&mut c, model, values, bindings).instances;
     (c, instances)
 }
 
@@ -672,8 +709,13 @@ mod tests {
         let params = plan(&model, 4).unwrap();
         let values = model.forward(&[vec![3, -2, 5]], true).unwrap();
         let salt = Fr::from(7);
-        let (circuit, instances) = mock_circuit_salted(&model, &params, &values, salt);
-        assert_eq!(instances.len(), 3);
+        let bindings = Bindings {
+            salt,
+            subject: Fr::from(TEST_SUBJECT),
+        };
+        let (circuit, instances) = mock_circuit_bound(&model, &params, &values, bindings);
+        assert_eq!(instances.len(), 4);
+        assert_eq!(instances[3], bindings.subject);
         let outputs: Vec<Fr> = values[2].iter().map(|v| to_field(*v)).collect();
         assert_eq!(instances[1], commit(salt, &outputs));
         assert_eq!(instances[2], param_commitment(&model, Fr::from(99)));
@@ -685,13 +727,13 @@ mod tests {
         for i in 0..instances.len() {
             let mut bad = instances.clone();
             bad[i] += Fr::one();
-            let (circuit, _) = mock_circuit_salted(&model, &params, &values, salt);
+            let (circuit, _) = mock_circuit_bound(&model, &params, &values, bindings);
             assert!(
                 MockProver::run(k, &circuit, vec![bad])
                     .unwrap()
                     .verify()
                     .is_err(),
-                "commitment instance {i} changed and accepted"
+                "commitment or subject instance {i} changed and accepted"
             );
         }
     }
@@ -705,8 +747,11 @@ mod tests {
         let model = hashed_tiny_model();
         let params = plan(&model, 4).unwrap();
         let values = model.forward(&[vec![3, -2, 5]], true).unwrap();
-        let salt = Fr::from(7);
-        let (mut circuit, instances) = mock_circuit_salted(&model, &params, &values, salt);
+        let bindings = Bindings {
+            salt: Fr::from(7),
+            subject: Fr::from(TEST_SUBJECT),
+        };
+        let (mut circuit, instances) = mock_circuit_bound(&model, &params, &values, bindings);
         let all = circuit.constrained_advice_cells();
         let cells = all.len();
         let k = params.k as u32;
@@ -719,7 +764,7 @@ mod tests {
             .into_iter()
             .map(|i| all[i]);
         let accepted = accepted_perturbations(k, &instances, sample, || {
-            mock_circuit_salted(&model, &params, &values, salt).0
+            mock_circuit_bound(&model, &params, &values, bindings).0
         });
         assert!(
             accepted.is_empty(),
@@ -758,7 +803,9 @@ mod tests {
             let k = params.k as u32;
             let (mut circuit, instances) = mock_circuit(model, &params, values);
             let outputs: Vec<Fr> = values[2].iter().map(|v| to_field(*v)).collect();
-            assert_eq!(&instances[instances.len() - outputs.len()..], &outputs[..]);
+            let n = instances.len();
+            assert_eq!(&instances[n - 1 - outputs.len()..n - 1], &outputs[..]);
+            assert_eq!(instances[n - 1], Fr::from(TEST_SUBJECT));
             assert!(MockProver::run(k, &circuit, vec![instances.clone()])
                 .unwrap()
                 .verify()
@@ -793,15 +840,26 @@ mod tests {
         assert_eq!(instances[0], to_field(packed));
         assert_eq!(
             &instances[1..],
-            &[to_field(values[2][0]), to_field(values[2][1])]
+            &[
+                to_field(values[2][0]),
+                to_field(values[2][1]),
+                Fr::from(TEST_SUBJECT)
+            ]
         );
         let k = params.k as u32;
         assert!(MockProver::run(k, &circuit, vec![instances.clone()])
             .unwrap()
             .verify()
             .is_ok());
-        // Changing the packed input word or an output instance is rejected.
-        for (i, delta) in [(0usize, 1i128), (0, 1 << lane), (1, 1), (2, -1)] {
+        // Changing the packed input word, an output or the subject instance is rejected.
+        for (i, delta) in [
+            (0usize, 1i128),
+            (0, 1 << lane),
+            (1, 1),
+            (2, -1),
+            (3, 1),
+            (3, -1),
+        ] {
             let mut bad = instances.clone();
             bad[i] += to_field(delta);
             assert!(
@@ -820,6 +878,32 @@ mod tests {
             .unwrap()
             .verify()
             .is_err());
+        // Another subject's statement is rejected, and so is a subject swapped with an output.
+        let mut other = instances.clone();
+        other[3] = Fr::from(0xB0Bu64);
+        let mut swapped = instances.clone();
+        swapped.swap(2, 3);
+        for bad in [other, swapped] {
+            assert!(MockProver::run(k, &circuit, vec![bad])
+                .unwrap()
+                .verify()
+                .is_err());
+        }
+        // A circuit laid out for another subject does not satisfy this statement either.
+        let bindings = Bindings {
+            salt: Fr::zero(),
+            subject: Fr::from(0xB0Bu64),
+        };
+        let (for_bob, bob_instances) = mock_circuit_bound(&model, &params, &values, bindings);
+        assert_eq!(bob_instances[..3], instances[..3]);
+        assert!(MockProver::run(k, &for_bob, vec![instances.clone()])
+            .unwrap()
+            .verify()
+            .is_err());
+        assert!(MockProver::run(k, &for_bob, vec![bob_instances])
+            .unwrap()
+            .verify()
+            .is_ok());
     }
 
     /// The separate layout (several gate columns, halo2-base's range lookup, function lookups

@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let calibration = InputData {
         input_data,
         salt: None,
+        subject: None,
     };
     let _ = compile_model(
         model,

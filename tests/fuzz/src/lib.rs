@@ -38,6 +38,8 @@ pub fn example() -> &'static ExampleBuild {
     static BUILD: OnceLock<ExampleBuild> = OnceLock::new();
     BUILD.get_or_init(|| {
         let root = std::env::temp_dir().join(format!("zkinfer-fuzz-{}", std::process::id()));
+        // Fresh: compile refuses a folder holding another build (a stale one with this pid).
+        let _ = std::fs::remove_dir_all(&root);
         let dir = BuildDir::new(&root);
         let calibration = InputData::read(&example_file("calibration.json")).expect("calibration");
         let input = InputData::read(&example_file("input.json")).expect("input");
