@@ -95,7 +95,7 @@ def main():
             inst = "[" + ",".join(proof["instances"]) + "]"
             rv_gas, rv_input = send(url, reusable, "verifyProof(address,bytes,uint256[])", rv["key"],
                                     proof["proof"], inst)
-            # A fresh proof for the second submit (the oracle rejects replays).
+            # A second proof (the same statement) for the second oracle, deployed with the reusable verifier.
             zk("prove", str(b), "--input", f"{m}.input.json", "-o", str(b / "proof2.json"), "--subject", ADDR)
             rv_submit = zk("submit", str(b / "proof2.json"), "--rpc-url", url, "--consumer", rv["oracle"],
                            "--private-key", KEY)["gas_used"]

@@ -667,6 +667,21 @@ fn a_hashed_build_refuses_an_input_without_a_salt() {
     ]);
     assert!(err.contains("no \"salt\""), "{err}");
     // With a salt it proves.
+    // An explicit zero salt is no salt.
+    let mut zero = read_json(&example("input.json"));
+    zero["salt"] = serde_json::json!("0x0");
+    let zero_file = dir.join("zero-salt.json");
+    std::fs::write(&zero_file, zero.to_string()).unwrap();
+    let (code, stderr) = failure(&[
+        "prove",
+        path(&build),
+        "--input",
+        path(&zero_file),
+        "-o",
+        path(&proof),
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("is zero"), "{stderr}");
     let mut salted = read_json(&example("input.json"));
     salted["salt"] = serde_json::json!("0x5a17");
     let salted_file = dir.join("salted.json");
@@ -685,6 +700,19 @@ fn a_hashed_build_refuses_an_input_without_a_salt() {
 fn dev_srs_keys_are_marked_and_refused_on_a_real_chain_id() {
     let dir = scratch("dev-srs-deploy");
     let build = example_with_keys(&dir, &[]);
+    // The dev SRS passed as a file (a copy of the build's) is recognised by its content.
+    let copy = dir.join("copied.srs");
+    std::fs::copy(build.join("kzg.srs"), &copy).unwrap();
+    let other = dir.join("other");
+    compile(
+        &example("model.onnx"),
+        &example("calibration.json"),
+        &other,
+        &[],
+    );
+    zkinfer_json(&["setup", path(&other), "--srs", path(&copy)]);
+    let keys = read_json(path(&other.join("keys.json")));
+    assert_eq!(keys["srs"]["kind"], "dev_insecure", "{keys}");
     // Every generated contract says its keys are insecure.
     for kind in ["reusable", "snark-verifier"] {
         let sol = dir.join(format!("{kind}.sol"));
@@ -803,4 +831,39 @@ fn a_subject_must_be_an_address_and_agree_with_the_input_file() {
         .unwrap()
         .to_string();
     assert!(last.ends_with(&ANVIL_ADDR[2..].to_lowercase()), "{last}");
+}
+
+#[test]
+fn attestation_is_refused_up_front_where_it_would_vouch_for_nothing() {
+    let dir = scratch("attester-refused");
+    let build = example_with_keys(&dir, &["--input-visibility", "private"]);
+    // Refused before connecting: nothing listens on this port.
+    let deploy = |extra: &[&str]| {
+        let mut args = vec![
+            "deploy",
+            path(&build),
+            "--rpc-url",
+            "http://127.0.0.1:9",
+            "--private-key",
+            ANVIL_KEY,
+            "--attester",
+            ANVIL_ADDR_2,
+        ];
+        args.extend_from_slice(extra);
+        failure(&args)
+    };
+    let (code, stderr) = deploy(&[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("inputs are private"), "{stderr}");
+    let (_, stderr) = deploy(&["--attestation-max-age", "0"]);
+    assert!(stderr.contains("at least 1 block"), "{stderr}");
+    let (_, stderr) = failure(&[
+        "deploy",
+        path(&build),
+        "--rpc-url",
+        "http://127.0.0.1:9",
+        "--attester",
+        "0x1234",
+    ]);
+    assert!(stderr.contains("attester"), "{stderr}");
 }

@@ -166,25 +166,6 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_subjec
         ]);
         assert!(c["gas_used"].as_u64().unwrap() > 21_000);
     }
-    // Bob copies Alice's commitment from the chain: refused, it is hers.
-    let copied = zkinfer(&[
-        "commitment",
-        &build,
-        "--input",
-        &alice_input,
-        "--consumer",
-        &oracle,
-        "--rpc-url",
-        &anvil.url,
-        "--private-key",
-        ANVIL_KEY_2,
-    ]);
-    assert!(
-        !copied.status.success(),
-        "Bob registered Alice's commitment"
-    );
-    let stderr = String::from_utf8_lossy(&copied.stderr);
-    assert!(stderr.contains("CommitmentTaken"), "{stderr}");
     // A proof about Alice's data that names Bob: Bob's commitment is of other data.
     let for_bob = format!("{alice_proof}.bob.json");
     zkinfer_json(&[
@@ -203,6 +184,22 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_subjec
         "Bob was credited a proof about Alice's data"
     );
     assert!(String::from_utf8_lossy(&bob.stderr).contains("InputNotCommitted"));
+    // Bob copies Alice's commitment from the chain and registers it as his: allowed, and useless
+    // to him (below: a proof about it naming Bob needs Alice's data, and Alice's proof credits
+    // Alice).
+    let copied = zkinfer(&[
+        "commitment",
+        &build,
+        "--input",
+        &alice_input,
+        "--consumer",
+        &oracle,
+        "--rpc-url",
+        &anvil.url,
+        "--private-key",
+        ANVIL_KEY_2,
+    ]);
+    assert!(copied.status.success());
     // Bob front-runs Alice's own proof: accepted, and credited to Alice, its subject.
     let alice = submit_json(&alice_proof, &anvil.url, &oracle, ANVIL_KEY_2);
     assert_eq!(
@@ -213,6 +210,22 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_subjec
         .as_f64()
         .unwrap();
     assert_eq!(alice["outputs"][0].as_f64().unwrap(), expected);
+    let model_id = read_json(&alice_proof)["model_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bobs = zkinfer(&[
+        "read",
+        "--rpc-url",
+        &anvil.url,
+        "--consumer",
+        &oracle,
+        "--model-id",
+        &model_id,
+        "--subject",
+        ANVIL_ADDR_2,
+    ]);
+    assert!(!bobs.status.success(), "Bob holds an output");
     let again = submit(&alice_proof, &anvil.url, &oracle, ANVIL_KEY);
     assert!(String::from_utf8_lossy(&again.stderr).contains("StatementAlreadyUsed"));
 

@@ -212,10 +212,10 @@ mod tests {
 
     #[test]
     fn the_whole_revert_data_is_decoded_not_the_selector_alone() {
-        let message = "server returned an error response: error code 3: execution reverted: custom error 0xbf8201b3: 14f16d2e01750b9809bfe04f08cf8acb58e07de68338302c05a12f3c5cc64ad9000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb92266, data: \"0xbf8201b314f16d2e01750b9809bfe04f08cf8acb58e07de68338302c05a12f3c5cc64ad9000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb92266\"";
+        let message = "server returned an error response: error code 3: execution reverted: custom error 0x01ff6ad5: 00000000000000000000000000000000000000000000000000000000000000050000000000000000000000000000000000000000000000000000000000000007, data: \"0x01ff6ad500000000000000000000000000000000000000000000000000000000000000050000000000000000000000000000000000000000000000000000000000000007\"";
         let described = describe(message);
         assert!(
-            described.starts_with("reverted: CommitmentTaken"),
+            described.starts_with("reverted: InputNotCommitted"),
             "{described}"
         );
         assert_eq!(describe("no data here"), "no data here");

@@ -195,6 +195,33 @@ fn parse_subject(text: &str) -> Result<Fr> {
     Ok(zkinfer_prover::input::parse_subject(text)?)
 }
 
+/// The attesters of `deploy --attester`, checked against the build before anything is sent: an
+/// attestation vouches for the proof's public input words, so it means something only when they
+/// fix the outputs.
+fn attesters_for(a: &DeployArgs, settings: &Settings) -> Result<Vec<Address>> {
+    use zkinfer_prover::commitment::Visibility;
+    let attesters = a
+        .attester
+        .iter()
+        .map(|s| parse_address(s, "attester"))
+        .collect::<Result<Vec<_>>>()?;
+    if attesters.is_empty() {
+        return Ok(attesters);
+    }
+    if a.attestation_max_age == 0 {
+        bail!("--attestation-max-age must be at least 1 block");
+    }
+    match (settings.privacy.inputs, settings.privacy.outputs) {
+        (Visibility::Private, _) => bail!(
+            "--attester: this build's inputs are private, so a proof carries nothing an attester could vouch for (compile with --input-visibility public or hashed)"
+        ),
+        (Visibility::Public, Visibility::Hashed) => bail!(
+            "--attester: with public inputs and hashed outputs the output commitment's salt is not fixed by the attested inputs (anyone could re-prove them with another salt); hash the inputs too (--input-visibility hashed)"
+        ),
+        _ => Ok(attesters),
+    }
+}
+
 /// The chain id of a local development chain (anvil, hardhat).
 const LOCAL_CHAIN_ID: u64 = 31337;
 
@@ -496,6 +523,8 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
     }
     let dir = BuildDir::new(&a.build_dir);
     let settings = Settings::read(&dir.settings())?;
+    // Everything that can be refused is refused before the first transaction.
+    let attesters = attesters_for(a, &settings)?;
     let chain = connect(&a.chain).await?;
     let solc = Solc::new(&a.solc.solc);
     let consumers = compile_consumers(&solc)?;
@@ -617,7 +646,7 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
             .into_transaction_request();
         chain.send(pin, "pinning the parameter commitment").await?;
     }
-    // A hashed-input model accepts only proofs about the submitter's committed data.
+    // A hashed-input model accepts only proofs about the subject's committed data.
     if settings.privacy.inputs == zkinfer_prover::commitment::Visibility::Hashed {
         let bind = oracle
             .requireInputCommitment(model_id)
@@ -625,14 +654,11 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
         chain.send(bind, "binding inputs to commitments").await?;
     }
     // Attested inputs: only data a granted provider vouched for, no older than the limit.
-    let mut attesters = Vec::new();
-    for attester in &a.attester {
-        let addr = parse_address(attester, "attester")?;
-        let grant = oracle.grantAttester(addr).into_transaction_request();
+    for addr in &attesters {
+        let grant = oracle.grantAttester(*addr).into_transaction_request();
         chain
             .send(grant, &format!("granting attester {addr}"))
             .await?;
-        attesters.push(addr);
     }
     if !attesters.is_empty() {
         let require = oracle
@@ -640,6 +666,9 @@ async fn deploy(a: &DeployArgs) -> Result<Outcome> {
             .into_transaction_request();
         chain.send(require, "requiring attested inputs").await?;
     }
+    // Live only now, with its policy fixed: no output can exist under a weaker one.
+    let activate = oracle.activateModel(model_id).into_transaction_request();
+    chain.send(activate, "activating the model").await?;
     let mut code = consumers.lending.bytecode.clone();
     code.extend(alloy::sol_types::SolConstructor::abi_encode(
         &RiskAdjustedLending::constructorCall {

@@ -1,5 +1,7 @@
 //! The consumer contracts, compiled from the sources in `contracts/src` embedded in the binary,
 //! and their Rust bindings.
+// `registerModelWithKey` takes the model's whole layout (7 arguments, 8 with `self`).
+#![allow(clippy::too_many_arguments)]
 
 use alloy::sol;
 use anyhow::{Context, Result};
@@ -18,6 +20,7 @@ sol! {
         function commitInput(bytes32 modelId, uint256 commitment) external;
         function requireParamCommitment(bytes32 modelId, uint256 commitment) external;
         function grantAttester(address attester) external;
+        function activateModel(bytes32 modelId) external;
         function requireAttestation(bytes32 modelId, uint64 maxAge) external;
         function attest(bytes32 modelId, address subject, bytes32 inputHash) external returns (uint64 id);
         function attestations(bytes32 modelId, address subject) external view returns (bytes32 inputHash, address attester, uint64 blockNumber, uint64 id);
@@ -41,7 +44,9 @@ sol! {
         error VerifierMissing(address verifier);
         error NoInference(bytes32 modelId, address subject);
         error InputNotCommitted(uint256 expected, uint256 found);
-        error CommitmentTaken(uint256 commitment, address owner);
+        error InvalidCommitment(uint256 commitment);
+        error ModelNotActive(bytes32 modelId);
+        error ModelAlreadyActive(bytes32 modelId);
         error ParamCommitmentMismatch(uint256 expected, uint256 found);
         error InvalidDecimals(uint8 decimals);
         error NotAttester(address account);

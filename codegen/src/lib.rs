@@ -139,6 +139,15 @@ pub fn verifier_for_build(dir: &BuildDir, solc: &Solc) -> Result<GeneratedVerifi
     let proof_len = verifier::calldata_len(&source)?
         .checked_sub(32 * settings.circuit.num_instances)
         .ok_or_else(|| Error::Solc("generated verifier reads less than its instances".into()))?;
+    // Cross-check with the key's own layout where the reusable verifier's plan covers the key.
+    if let Ok(plan) = plan::VerifierPlan::new(&srs, &vk, settings.circuit.num_instances) {
+        if plan.proof_len() != proof_len {
+            return Err(Error::Solc(format!(
+                "generated verifier reads {proof_len} proof bytes, the verifying key's layout has {}",
+                plan.proof_len()
+            )));
+        }
+    }
     Ok(GeneratedVerifier {
         source,
         compiled,

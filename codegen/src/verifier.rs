@@ -56,6 +56,18 @@ pub fn generate_verifier(
 fn harden(code: &str) -> Result<String> {
     let code = require_canonical_scalars(code);
     let code = require_precompile_output(&code);
+    // The passes match snark-verifier's exact output: if a new version words a read or a call
+    // differently, refuse to generate rather than ship it unhardened.
+    if code.contains("mod(calldataload(") {
+        return Err(Error::Solc(
+            "generated verifier: a scalar read was not made canonical".into(),
+        ));
+    }
+    if code.matches("staticcall(").count() != code.matches("eq(returndatasize(), ").count() {
+        return Err(Error::Solc(
+            "generated verifier: a precompile call's output size is not checked".into(),
+        ));
+    }
     let code = require_exact_calldata(&code)?;
     return_one_on_success(&code)
 }

@@ -17,6 +17,12 @@ interface IHalo2Verifier {
 /// length and a fixed-point scale. Outputs are decoded from field elements to signed integers (negative
 /// values are encoded as `r - |x|`), so consumers never do field arithmetic.
 ///
+/// A model's life has two steps. Registered, it is inactive: the owner sets its policy (input binding,
+/// pinned parameter commitment, attestation) and attesters may already vouch for subjects' inputs, but no
+/// proof is accepted. `activateModel` then makes it live and freezes its policy for good, so every output
+/// it ever stores was checked under the same policy: there is no window in which a model meant to bind or
+/// attest inputs accepts self-chosen ones, and no output from before a policy change stays trusted.
+///
 /// The public instances of every proof (its statement) are
 /// `[input words (numInputs) | outputs (numOutputs) | paramCommitment (only if pinned) | subject]`.
 /// The last one, the subject, is an address as a field element and is bound by the circuit: a proof
@@ -30,16 +36,23 @@ interface IHalo2Verifier {
 ///
 /// What the oracle guarantees: a stored output is what the registered model (weights fixed by its
 /// verifying key, or by the pinned parameter commitment) computes on the proof's inputs, for the subject
-/// the proof names; each statement is stored once; with input binding the inputs are the subject's own
-/// committed data; with attestation they are data an attester vouched for about that subject.
+/// the proof names; each statement is stored once; the model's policy was fixed before its first output;
+/// with input binding the inputs are the data behind the commitment the subject registered (proving
+/// needs that data and its salt: an account that registers another's commitment cannot prove about that
+/// data for itself, and a proof naming the other account credits only that account); with attestation
+/// they are data an attester vouched for about that subject.
 ///
-/// What it does not guarantee: the owner chooses the models and the attesters, and is trusted for both.
-/// An attester is trusted for the truth and freshness of the inputs it vouches for; the oracle only checks
-/// that a proof's inputs are the attested ones, that the attester is still one and that the attestation
-/// is recent enough. Without attestation a subject chooses its own inputs: the proof shows what the model
-/// says about them, not that they describe the subject. Revoking an attestation or an attester stops
-/// future submissions but does not erase outputs already stored. Freshness (`blockNumber` of an
-/// inference) is the attestation's block for an attested model, and the submission's block otherwise.
+/// What it does not guarantee: the owner chooses the models, their policy and the attesters, and is
+/// trusted for all three (it must require attestation only where the outputs are a function of the
+/// attested input words, see `requireAttestation`). An attester is trusted for the truth and freshness of
+/// the inputs it vouches for; the oracle only checks that a proof's inputs are the attested ones, that the
+/// attester is still one and that the attestation is recent enough. Without attestation a subject chooses
+/// its own inputs: the proof shows what the model says about them, not that they describe the subject. A
+/// commitment is not exclusive to one account: whoever holds the data and salt behind it may prove about
+/// it for any account that registered it (and, with another salt, for any account). Revoking an
+/// attestation or an attester stops future submissions but does not erase outputs already stored.
+/// Freshness (`blockNumber` of an inference) is the attestation's block for an attested model, and the
+/// submission's block otherwise.
 contract VerifiedInferenceOracle {
     /// @notice The BN254 scalar field modulus `r`: every public instance must be below it.
     uint256 public constant FIELD_MODULUS =
@@ -79,10 +92,16 @@ contract VerifiedInferenceOracle {
         uint64 id;
     }
 
-    /// @notice Who may register models, pin commitments and appoint attesters.
+    /// @dev `keccak256("")`: the input hash of no input words, which no attestation may vouch for.
+    bytes32 internal constant EMPTY_INPUT_HASH = keccak256("");
+
+    /// @notice Who may register and activate models, set their policy and appoint attesters.
     address public immutable owner;
     /// @notice Registered models by id (the `model_id` of the zkinfer build).
     mapping(bytes32 => Model) public models;
+    /// @notice Models the owner activated: only these accept proofs, and their policy (input binding,
+    /// parameter commitment, attestation) can no longer change.
+    mapping(bytes32 => bool) public activeModels;
     /// @notice Statements already accepted, by `keccak256(abi.encode(modelId, instances, attestationId))`.
     /// @dev Replay protection is by statement, not by proof bytes: the bytes of a proof are malleable
     /// (another encoding or length may verify the same statement), while the statement is what the
@@ -98,11 +117,10 @@ contract VerifiedInferenceOracle {
     mapping(bytes32 => uint256) public paramCommitments;
     /// @notice Each account's committed input per model (a salted Poseidon commitment of its data,
     /// `zkinfer commitment`); a binding model accepts only proofs about this data for this subject.
+    /// @dev Not exclusive: several accounts may register the same commitment. That gains a copier
+    /// nothing: a proof naming the copier needs the data and salt behind the commitment, and a proof
+    /// naming its owner credits only the owner.
     mapping(bytes32 => mapping(address => uint256)) public inputCommitments;
-    /// @notice The account a commitment belongs to, per model: the first that committed to it.
-    /// @dev Never released, not even when its account commits to other data: a released commitment could
-    /// be claimed by an account that copied it, and the same data would then score a second account.
-    mapping(bytes32 => mapping(uint256 => address)) public commitmentOwner;
     /// @notice Accounts the owner trusts to vouch for subjects' inputs.
     mapping(address => bool) public attesters;
     /// @notice Nonzero for a model that requires attested inputs: the most blocks an attestation may
@@ -123,6 +141,8 @@ contract VerifiedInferenceOracle {
         uint8 scale,
         uint32 proofLength
     );
+    /// @notice `modelId` is live: it accepts proofs and its policy is frozen.
+    event ModelActivated(bytes32 indexed modelId);
     /// @notice `account` committed to its input data for `modelId`.
     event InputCommitted(bytes32 indexed modelId, address indexed account, uint256 commitment);
     /// @notice A proof of `statement` was verified and its outputs stored for `subject`; `submitter`
@@ -151,6 +171,10 @@ contract VerifiedInferenceOracle {
     error UnknownModel(bytes32 modelId);
     /// @dev The model id is registered already.
     error ModelAlreadyRegistered(bytes32 modelId);
+    /// @dev The model is active already: it cannot be activated again, and its policy is frozen.
+    error ModelAlreadyActive(bytes32 modelId);
+    /// @dev The model is registered but not activated yet: it accepts no proofs.
+    error ModelNotActive(bytes32 modelId);
     /// @dev A model needs a verifier contract, at least one output and a proof length; or the setting
     /// does not fit the model.
     error InvalidModel();
@@ -178,11 +202,11 @@ contract VerifiedInferenceOracle {
     error ParamCommitmentMismatch(uint256 expected, uint256 found);
     /// @dev The proof is about other data than the subject committed to (or none is committed).
     error InputNotCommitted(uint256 expected, uint256 found);
-    /// @dev The commitment belongs to another account.
-    error CommitmentTaken(uint256 commitment, address owner);
+    /// @dev An input commitment must be a nonzero field element (`0 < commitment < FIELD_MODULUS`).
+    error InvalidCommitment(uint256 commitment);
     /// @dev The caller is not an attester (or, revoking, neither this attestation's attester nor the owner).
     error NotAttester(address account);
-    /// @dev An attestation needs a nonzero input hash.
+    /// @dev An attestation needs an input hash of some input words: neither zero nor `keccak256("")`.
     error EmptyInputHash();
     /// @dev The model requires an attestation and the subject has none.
     error NoAttestation(bytes32 modelId, address subject);
@@ -207,12 +231,19 @@ contract VerifiedInferenceOracle {
         _;
     }
 
+    /// @dev The model's policy may change only before it is activated.
+    modifier notActive(bytes32 modelId) {
+        if (activeModels[modelId]) revert ModelAlreadyActive(modelId);
+        _;
+    }
+
     constructor() {
         owner = msg.sender;
     }
 
     /// @notice Registers `modelId` with its own verifier contract (called with the instances then the
-    /// proof as raw calldata, answering 32 bytes of 1), its instance layout and proof length.
+    /// proof as raw calldata, answering 32 bytes of 1), its instance layout and proof length. The model
+    /// starts inactive: set its policy, then `activateModel`.
     function registerModel(
         bytes32 modelId,
         address verifier,
@@ -224,7 +255,8 @@ contract VerifiedInferenceOracle {
         _register(modelId, verifier, address(0), numInputs, numOutputs, scale, proofLength);
     }
 
-    /// @notice Registers `modelId` with the reusable verifier and the model's verifying key contract.
+    /// @notice Registers `modelId` with the reusable verifier and the model's verifying key contract. The
+    /// model starts inactive: set its policy, then `activateModel`.
     function registerModelWithKey(
         bytes32 modelId,
         address verifier,
@@ -239,18 +271,25 @@ contract VerifiedInferenceOracle {
     }
 
     /// @notice Makes `modelId` bind inputs: its first instance (a hashed-input build's commitment)
-    /// must equal the subject's registered commitment.
-    function requireInputCommitment(bytes32 modelId) external onlyOwner knownModel(modelId) {
+    /// must equal the subject's registered commitment. Before activation only.
+    function requireInputCommitment(bytes32 modelId)
+        external
+        onlyOwner
+        knownModel(modelId)
+        notActive(modelId)
+    {
         if (models[modelId].numInputs != 1) revert InvalidModel();
         bindsInputs[modelId] = true;
     }
 
     /// @notice Pins the parameter commitment of a model with hashed parameters: proofs then have one
-    /// more instance (just before the subject), which must equal `commitment`. Set once.
+    /// more instance (just before the subject), which must equal `commitment`. Set once, before
+    /// activation.
     function requireParamCommitment(bytes32 modelId, uint256 commitment)
         external
         onlyOwner
         knownModel(modelId)
+        notActive(modelId)
     {
         if (commitment == 0 || commitment >= FIELD_MODULUS || paramCommitments[modelId] != 0) {
             revert InvalidModel();
@@ -259,11 +298,29 @@ contract VerifiedInferenceOracle {
     }
 
     /// @notice Makes `modelId` accept only proofs whose inputs an attester vouched for about the subject,
-    /// at most `maxAge` blocks before the submission. The owner may change `maxAge`, not turn it off.
-    function requireAttestation(bytes32 modelId, uint64 maxAge) external onlyOwner knownModel(modelId) {
-        if (maxAge == 0) revert InvalidModel();
+    /// at most `maxAge` blocks before the submission. Before activation only (a second call before it
+    /// replaces `maxAge`); once the model is active it cannot be changed or turned off. The model needs
+    /// public input words: with none, every proof's input hash would be `keccak256("")`.
+    /// @dev Attested models accept proofs relayed by anyone, so the owner must require attestation only
+    /// for a model whose outputs are a function of its attested input words. Not, for example, for a model
+    /// with public inputs and hashed outputs: the output commitment's salt is the prover's free choice, so
+    /// anyone could re-prove a subject's attested inputs with another salt and replace its stored output.
+    function requireAttestation(bytes32 modelId, uint64 maxAge)
+        external
+        onlyOwner
+        knownModel(modelId)
+        notActive(modelId)
+    {
+        if (maxAge == 0 || models[modelId].numInputs == 0) revert InvalidModel();
         attestationMaxAge[modelId] = maxAge;
         emit AttestationRequired(modelId, maxAge);
+    }
+
+    /// @notice Makes `modelId` live: from now on it accepts proofs, and its policy (input binding,
+    /// parameter commitment, attestation) is frozen. Call it last, after the policy calls.
+    function activateModel(bytes32 modelId) external onlyOwner knownModel(modelId) notActive(modelId) {
+        activeModels[modelId] = true;
+        emit ModelActivated(modelId);
     }
 
     /// @notice Trusts `attester` to vouch for subjects' inputs.
@@ -279,19 +336,18 @@ contract VerifiedInferenceOracle {
         emit AttesterChanged(attester, false);
     }
 
-    /// @notice Registers the caller's input commitment for `modelId` (replacing its earlier one). A
-    /// commitment belongs to the first account that commits to it, for good (see `commitmentOwner`).
+    /// @notice Registers the caller's input commitment for `modelId` (replacing its earlier one). Any
+    /// account may register any commitment: proving about it for that account still takes the data and
+    /// salt behind it (see `inputCommitments`).
     function commitInput(bytes32 modelId, uint256 commitment) external {
-        if (commitment == 0 || commitment >= FIELD_MODULUS) revert InstanceNotInField(0);
-        address holder = commitmentOwner[modelId][commitment];
-        if (holder == address(0)) commitmentOwner[modelId][commitment] = msg.sender;
-        else if (holder != msg.sender) revert CommitmentTaken(commitment, holder);
+        if (commitment == 0 || commitment >= FIELD_MODULUS) revert InvalidCommitment(commitment);
         inputCommitments[modelId][msg.sender] = commitment;
         emit InputCommitted(modelId, msg.sender, commitment);
     }
 
     /// @notice As an attester, vouches that the input words hashing to `inputHash` (see `inputHash`) are
-    /// `subject`'s data for `modelId` as of this block; replaces the subject's previous attestation.
+    /// `subject`'s data for `modelId` as of this block; replaces the subject's previous attestation. Works
+    /// before and after the model's activation. The hash of no words (`keccak256("")`) is refused.
     /// @return id The new attestation's id.
     function attest(bytes32 modelId, address subject, bytes32 inputHash_)
         external
@@ -300,7 +356,7 @@ contract VerifiedInferenceOracle {
     {
         if (!attesters[msg.sender]) revert NotAttester(msg.sender);
         if (subject == address(0)) revert NoSubject();
-        if (inputHash_ == bytes32(0)) revert EmptyInputHash();
+        if (inputHash_ == bytes32(0) || inputHash_ == EMPTY_INPUT_HASH) revert EmptyInputHash();
         id = ++attestationCount;
         attestations[modelId][subject] = Attestation(inputHash_, msg.sender, uint64(block.number), id);
         emit InputAttested(modelId, subject, msg.sender, inputHash_, id);
@@ -326,13 +382,14 @@ contract VerifiedInferenceOracle {
     /// @notice Verifies `proof` for `instances` (inputs, outputs, pinned parameter commitment if any,
     /// subject) and stores the decoded outputs as the subject's latest inference for `modelId`. The
     /// subject named by the proof is credited; others may submit for it when the model binds or attests
-    /// inputs, else only the subject may.
+    /// inputs, else only the subject may. The model must be active.
     function submitInference(bytes32 modelId, bytes calldata proof, uint256[] calldata instances)
         external
         returns (int256[] memory outputs)
     {
         Model memory model = models[modelId];
         if (model.verifier == address(0)) revert UnknownModel(modelId);
+        if (!activeModels[modelId]) revert ModelNotActive(modelId);
         if (proof.length != model.proofLength) revert WrongProofLength(model.proofLength, proof.length);
         address subject = _checkInstances(modelId, model, instances);
         (uint64 attestationId, uint64 asOf) = _checkAttestation(modelId, model.numInputs, subject, instances);

@@ -66,6 +66,9 @@ contract LendingHandler {
     uint256 public plainRelaysAccepted;
     /// @dev Plain-model submissions by their own subject (fresh statements) that were refused.
     uint256 public plainOwnRefused;
+    /// @dev Policy changes (by the owner) on a live model that were accepted, or refused for another reason
+    /// than the model being active.
+    uint256 public policyChangesAccepted;
     mapping(address => bool) public scored;
     mapping(address => int256) public lastScore;
     mapping(address => bool) public plainScored;
@@ -221,6 +224,27 @@ contract LendingHandler {
         } catch {}
     }
 
+    /// @dev The owner tries to change a live model's policy (binding, parameter commitment, attestation
+    /// age or turning attestation on): it must revert with `ModelAlreadyActive`.
+    function reconfigure(uint256 which, bool plain, uint64 maxAge, uint256 commitment) external {
+        bytes32 id = plain ? plainModel : model;
+        bytes memory call;
+        which %= 3;
+        if (which == 0) {
+            call = abi.encodeCall(VerifiedInferenceOracle.requireInputCommitment, (id));
+        } else if (which == 1) {
+            call = abi.encodeCall(
+                VerifiedInferenceOracle.requireParamCommitment, (id, 1 + commitment % (R - 1))
+            );
+        } else {
+            call = abi.encodeCall(VerifiedInferenceOracle.requireAttestation, (id, 1 + maxAge % 1000));
+        }
+        bytes memory frozen = abi.encodeWithSelector(VerifiedInferenceOracle.ModelAlreadyActive.selector, id);
+        vm.prank(oracle.owner());
+        (bool ok, bytes memory ret) = address(oracle).call(call);
+        if (ok || keccak256(ret) != keccak256(frozen)) policyChangesAccepted++;
+    }
+
     function advance(uint256 blocks) external {
         vm.roll(block.number + blocks % 200);
     }
@@ -240,7 +264,9 @@ contract LendingInvariantTest is Test {
         oracle = new VerifiedInferenceOracle();
         oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13, 32);
         oracle.requireAttestation(MODEL, 50);
+        oracle.activateModel(MODEL);
         oracle.registerModel(PLAIN, address(new MockVerifier()), 1, 1, 13, 32);
+        oracle.activateModel(PLAIN);
         pool = new RiskAdjustedLending(oracle, MODEL, 100);
         vm.deal(address(pool), LIQUIDITY);
         handler = new LendingHandler(oracle, pool, MODEL, PLAIN);
@@ -307,6 +333,17 @@ contract LendingInvariantTest is Test {
             (int256[] memory outputs,,) = oracle.latestInference(PLAIN, a);
             assertEq(outputs[0], handler.plainLastScore(a), "plain score sent by its subject");
         }
+    }
+
+    /// @notice A live model's policy never changes: both stay active, the attested one at its age, the
+    /// plain one unattested, neither binding inputs nor pinning parameters.
+    function invariant_livePolicyIsFrozen() public view {
+        assertEq(handler.policyChangesAccepted(), 0, "policy change accepted");
+        assertTrue(oracle.activeModels(MODEL) && oracle.activeModels(PLAIN), "active");
+        assertEq(uint256(oracle.attestationMaxAge(MODEL)), 50, "attestation age");
+        assertEq(uint256(oracle.attestationMaxAge(PLAIN)), 0, "plain stays plain");
+        assertTrue(!oracle.bindsInputs(MODEL) && !oracle.bindsInputs(PLAIN), "no binding");
+        assertEq(oracle.paramCommitments(MODEL) + oracle.paramCommitments(PLAIN), 0, "no parameter pin");
     }
 
     /// @notice Re-entering `borrow` from the loan transfer never yields a loan.

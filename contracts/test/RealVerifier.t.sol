@@ -25,16 +25,27 @@ abstract contract RealVerifierTest is OracleFixture {
     address internal attester = address(0xA77E57);
 
     function setUp() public {
-        oracle = new VerifiedInferenceOracle();
         snarkVerifier = deploy(F.snarkVerifierCode());
         key = deploy(F.keyCode());
         reusable = new Halo2Verifier();
-        register();
+        deployOracle(false);
         vm.roll(10);
     }
 
     /// @dev Registers `MODEL` with this kind's verifier.
     function register() internal virtual;
+
+    /// @dev A fresh oracle with `MODEL` registered with this kind's verifier, its policy set (attested
+    /// inputs, by `attester`, when `attested`; else plain) and then activated.
+    function deployOracle(bool attested) internal {
+        oracle = new VerifiedInferenceOracle();
+        register();
+        if (attested) {
+            oracle.requireAttestation(MODEL, MAX_AGE);
+            oracle.grantAttester(attester);
+        }
+        activate(oracle, MODEL);
+    }
 
     /// @dev The oracle's revert for a proof this kind's verifier rejects with the reusable verifier's error
     /// `reusableError`: the model-specific verifier's rejections all read `ProofRejected`, the reusable
@@ -305,9 +316,33 @@ abstract contract RealVerifierTest is OracleFixture {
         assertHonestProofAccepted();
     }
 
-    function attestSubject() internal returns (uint64 id) {
+    /// @dev Until activated, the model refuses even the honest proof; then it accepts it.
+    function test_inactiveModelRefusesTheHonestProof() public {
+        oracle = new VerifiedInferenceOracle();
+        register();
+        assertRefused(
+            subject,
+            F.proof(),
+            F.instances(),
+            abi.encodeWithSelector(VerifiedInferenceOracle.ModelNotActive.selector, MODEL)
+        );
+        assertNothingStored(subject);
+        activate(oracle, MODEL);
+        assertHonestProofAccepted();
+    }
+
+    /// @dev The live plain model cannot be made attested afterwards (its self-chosen scores would stay
+    /// trusted): its policy is frozen.
+    function test_liveModelCannotBecomeAttested() public {
+        assertHonestProofAccepted();
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.ModelAlreadyActive.selector, MODEL));
         oracle.requireAttestation(MODEL, MAX_AGE);
-        oracle.grantAttester(attester);
+        assertEq(uint256(oracle.attestationMaxAge(MODEL)), 0, "still plain");
+    }
+
+    /// @dev A fresh oracle whose `MODEL` requires attestation, and an attestation of the subject's inputs.
+    function attestSubject() internal returns (uint64 id) {
+        deployOracle(true);
         bytes32 inputHash = keccak256(abi.encodePacked(inputWords()));
         assertEq(oracle.inputHash(inputWords()), inputHash, "the oracle's input hash");
         vm.prank(attester);
@@ -376,8 +411,7 @@ abstract contract RealVerifierTest is OracleFixture {
     }
 
     function test_attested_otherInputsAreRefused() public {
-        oracle.requireAttestation(MODEL, MAX_AGE);
-        oracle.grantAttester(attester);
+        deployOracle(true);
         uint256[] memory words = inputWords();
         words[0] += 1;
         bytes32 attested = keccak256(abi.encodePacked(words));

@@ -46,7 +46,7 @@ contract RiskAdjustedLendingTest is OracleFixture {
 
     function setUp() public {
         oracle = new VerifiedInferenceOracle();
-        oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, SCALE, PROOF_LEN);
+        registerLive(oracle, MODEL, address(new MockVerifier()), 1, 1, SCALE);
         pool = new RiskAdjustedLending(oracle, MODEL, 100);
         vm.deal(address(pool), 1000 ether);
         vm.deal(alice, 100 ether);

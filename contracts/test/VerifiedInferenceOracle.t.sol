@@ -17,7 +17,7 @@ contract VerifiedInferenceOracleTest is OracleFixture {
     function setUp() public {
         oracle = new VerifiedInferenceOracle();
         verifier = new MockVerifier();
-        oracle.registerModel(MODEL, address(verifier), 2, 1, 13, PROOF_LEN);
+        registerLive(oracle, MODEL, address(verifier), 2, 1, 13);
     }
 
     /// @dev Two input words, one output, about alice.
@@ -55,7 +55,7 @@ contract VerifiedInferenceOracleTest is OracleFixture {
         oracle.registerModel(keccak256("scale 255"), address(verifier), 2, 1, 255, PROOF_LEN);
         // 127 is the largest: the decimal view divides by 2^127 without wrapping.
         bytes32 id = keccak256("scale 127");
-        oracle.registerModel(id, address(verifier), 2, 1, 127, PROOF_LEN);
+        registerLive(oracle, id, address(verifier), 2, 1, 127);
         (,,,, uint8 scale, uint32 proofLength) = oracle.models(id);
         assertEq(uint256(scale), 127, "scale stored");
         assertEq(uint256(proofLength), PROOF_LEN, "proof length stored");
@@ -300,7 +300,7 @@ contract VerifiedInferenceOracleTest is OracleFixture {
 
     function test_submitInference_rejectsASilentVerifier() public {
         bytes32 id = keccak256("silent");
-        oracle.registerModel(id, address(new MockSilentVerifier()), 2, 1, 13, PROOF_LEN);
+        registerLive(oracle, id, address(new MockSilentVerifier()), 2, 1, 13);
         vm.prank(alice);
         vm.expectRevert(VerifiedInferenceOracle.ProofRejected.selector);
         oracle.submitInference(id, proofOf(1), instances(1, 2, 3));
@@ -353,6 +353,7 @@ contract VerifiedInferenceOracleWithKeyTest is OracleFixture {
         otherKey = new MockVerifier();
         verifier = new MockReusableVerifier(address(key));
         oracle.registerModelWithKey(MODEL, address(verifier), address(key), 0, 1, 13, PROOF_LEN);
+        activate(oracle, MODEL);
     }
 
     /// @dev One output about alice.
@@ -380,6 +381,7 @@ contract VerifiedInferenceOracleWithKeyTest is OracleFixture {
         oracle.registerModelWithKey(
             keccak256("other"), address(verifier), address(otherKey), 0, 1, 13, PROOF_LEN
         );
+        activate(oracle, keccak256("other"));
         vm.prank(alice);
         vm.expectRevert(MockReusableVerifier.PairingFailed.selector);
         oracle.submitInference(keccak256("other"), proofOf(1), one(42));
@@ -417,6 +419,7 @@ contract VerifiedInferenceOracleWithKeyTest is OracleFixture {
         MockVerifier loose = new MockVerifier();
         bytes32 id = keccak256("loose");
         oracle.registerModelWithKey(id, address(loose), address(key), 0, 1, 13, PROOF_LEN);
+        activate(oracle, id);
         bytes[4] memory wrong = [bytes(""), abi.encode(false), abi.encode(uint256(2)), abi.encode(true, true)];
         for (uint256 i = 0; i < wrong.length; ++i) {
             loose.setAnswer(wrong[i]);
@@ -441,12 +444,21 @@ contract VerifiedInferenceOracleBindingTest is OracleFixture {
         oracle = new VerifiedInferenceOracle();
         oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13, PROOF_LEN);
         oracle.requireInputCommitment(MODEL);
+        activate(oracle, MODEL);
     }
 
     function proofAbout(uint256 commitment, address subject) internal pure returns (uint256[] memory xs) {
+        return proofAboutScore(commitment, subject, 8192);
+    }
+
+    function proofAboutScore(uint256 commitment, address subject, int256 score)
+        internal
+        pure
+        returns (uint256[] memory xs)
+    {
         xs = new uint256[](3);
         xs[0] = commitment;
-        xs[1] = 8192;
+        xs[1] = encode(score);
         xs[2] = word(subject);
     }
 
@@ -502,28 +514,64 @@ contract VerifiedInferenceOracleBindingTest is OracleFixture {
         oracle.submitInference(MODEL, proofOf(1), proofAbout(1234, bob));
     }
 
-    function test_commitInput_failsForAnotherAccountsCommitment() public {
+    /// @dev Commitments are not exclusive. Bob copying alice's commitment gains him nothing: a proof naming
+    /// bob with her commitment needs her data and salt (which the real circuit enforces; the mock verifier
+    /// here accepts anything, so only what the oracle itself decides is shown), and her proof, whoever
+    /// sends it, credits her. Nor can he block her by registering it first.
+    function test_commitInput_copierOfACommitmentGainsNothing() public {
+        // Bob front-runs alice's commitInput with the same commitment: she still registers it.
+        vm.prank(bob);
+        oracle.commitInput(MODEL, 1234);
         vm.prank(alice);
         oracle.commitInput(MODEL, 1234);
-        assertEq(oracle.commitmentOwner(MODEL, 1234), alice, "owner");
+        assertEq(oracle.inputCommitments(MODEL, alice), 1234, "alice's commitment");
+        assertEq(oracle.inputCommitments(MODEL, bob), 1234, "bob's copy");
+        // Bob submits alice's proof: it is about her, so she is credited, not him.
         vm.prank(bob);
-        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.CommitmentTaken.selector, 1234, alice));
-        oracle.commitInput(MODEL, 1234);
-        assertEq(oracle.inputCommitments(MODEL, bob), 0, "bob has none");
-        // Alice moves to other data: her old commitment stays hers.
+        oracle.submitInference(MODEL, proofOf(1), proofAbout(1234, alice));
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored[0], 8192, "alice credited");
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.NoInference.selector, MODEL, bob));
+        oracle.latestInference(MODEL, bob);
+        // Bob's registration does not touch alice's: he moves to other data, hers stays, and her next
+        // proof is still checked against her own commitment.
+        vm.prank(bob);
+        oracle.commitInput(MODEL, 5678);
+        assertEq(oracle.inputCommitments(MODEL, alice), 1234, "alice's commitment unchanged");
+        vm.prank(bob);
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.InputNotCommitted.selector, 1234, 5678)
+        );
+        oracle.submitInference(MODEL, proofOf(2), proofAbout(5678, alice));
         vm.prank(alice);
-        oracle.commitInput(MODEL, 999);
-        vm.prank(bob);
-        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.CommitmentTaken.selector, 1234, alice));
-        oracle.commitInput(MODEL, 1234);
-        // She may return to it.
-        vm.prank(alice);
-        oracle.commitInput(MODEL, 1234);
-        assertEq(oracle.inputCommitments(MODEL, alice), 1234, "alice back on 1234");
-        // Ownership is per model.
-        vm.prank(bob);
-        oracle.commitInput(keccak256("another model"), 1234);
-        assertEq(oracle.commitmentOwner(keccak256("another model"), 1234), bob, "per model");
+        oracle.submitInference(MODEL, proofOf(3), proofAboutScore(1234, alice, 3 * 8192));
+        (stored,,) = oracle.latestInference(MODEL, alice);
+        assertEq(stored[0], 3 * 8192, "alice's own output");
+    }
+
+    function testFuzz_commitInput_anyAccountMayRegisterAnyCommitment(address a, address b, uint256 c) public {
+        c = bound(c, 1, R - 1);
+        vm.prank(a);
+        oracle.commitInput(MODEL, c);
+        vm.prank(b);
+        oracle.commitInput(MODEL, c);
+        assertEq(oracle.inputCommitments(MODEL, a), c, "first account's");
+        assertEq(oracle.inputCommitments(MODEL, b), c, "second account's");
+    }
+
+    function test_commitInput_rejectsZeroAndNonFieldCommitments() public {
+        vm.startPrank(alice);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InvalidCommitment.selector, 0));
+        oracle.commitInput(MODEL, 0);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InvalidCommitment.selector, R));
+        oracle.commitInput(MODEL, R);
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.InvalidCommitment.selector, type(uint256).max)
+        );
+        oracle.commitInput(MODEL, type(uint256).max);
+        oracle.commitInput(MODEL, R - 1);
+        vm.stopPrank();
+        assertEq(oracle.inputCommitments(MODEL, alice), R - 1, "the largest field element");
     }
 
     function test_onlyTheOwnerBindsAndOnlyOneInputInstance() public {
@@ -533,8 +581,6 @@ contract VerifiedInferenceOracleBindingTest is OracleFixture {
         oracle.registerModel(keccak256("public inputs"), address(new MockVerifier()), 3, 1, 13, PROOF_LEN);
         vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
         oracle.requireInputCommitment(keccak256("public inputs"));
-        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.InstanceNotInField.selector, 0));
-        oracle.commitInput(MODEL, 0);
     }
 }
 
@@ -548,6 +594,7 @@ contract VerifiedInferenceOracleParamTest is OracleFixture {
         oracle = new VerifiedInferenceOracle();
         oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13, PROOF_LEN);
         oracle.requireParamCommitment(MODEL, 777);
+        activate(oracle, MODEL);
     }
 
     /// @dev Input, output, parameter commitment, subject.
@@ -578,11 +625,23 @@ contract VerifiedInferenceOracleParamTest is OracleFixture {
         oracle.submitInference(MODEL, proofOf(1), short);
     }
 
-    function test_setOnceByTheOwner() public {
-        vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
-        oracle.requireParamCommitment(MODEL, 778);
+    function test_setOnceByTheOwnerBeforeActivation() public {
+        bytes32 id = keccak256("pinned once");
+        oracle.registerModel(id, address(new MockVerifier()), 1, 1, 13, PROOF_LEN);
         vm.prank(address(0xBAD));
         vm.expectRevert(VerifiedInferenceOracle.NotOwner.selector);
+        oracle.requireParamCommitment(id, 777);
+        vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
+        oracle.requireParamCommitment(id, 0);
+        vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
+        oracle.requireParamCommitment(id, R);
+        oracle.requireParamCommitment(id, 777);
+        vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
+        oracle.requireParamCommitment(id, 778);
+        assertEq(oracle.paramCommitments(id), 777, "set once");
+        // The live model's commitment is frozen.
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.ModelAlreadyActive.selector, MODEL));
         oracle.requireParamCommitment(MODEL, 778);
+        assertEq(oracle.paramCommitments(MODEL), 777, "unchanged");
     }
 }

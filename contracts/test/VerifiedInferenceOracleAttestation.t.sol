@@ -28,6 +28,7 @@ contract VerifiedInferenceOracleAttestationTest is OracleFixture {
         oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13, PROOF_LEN);
         oracle.requireAttestation(MODEL, MAX_AGE);
         oracle.grantAttester(attester);
+        activate(oracle, MODEL);
         pool = new RiskAdjustedLending(oracle, MODEL, MAX_SCORE_AGE);
         vm.deal(address(pool), 100 ether);
         vm.roll(10);
@@ -194,6 +195,12 @@ contract VerifiedInferenceOracleAttestationTest is OracleFixture {
         oracle.attest(MODEL, address(0), hashOf(7));
         vm.expectRevert(VerifiedInferenceOracle.EmptyInputHash.selector);
         oracle.attest(MODEL, alice, bytes32(0));
+        // The hash of no input words would attest nothing.
+        vm.expectRevert(VerifiedInferenceOracle.EmptyInputHash.selector);
+        oracle.attest(MODEL, alice, keccak256(""));
+        bytes32 noWords = oracle.inputHash(new uint256[](0));
+        vm.expectRevert(VerifiedInferenceOracle.EmptyInputHash.selector);
+        oracle.attest(MODEL, alice, noWords);
         // Ids count up across subjects; a new attestation replaces the subject's last.
         assertEq(uint256(oracle.attest(MODEL, alice, hashOf(7))), 1, "id 1");
         assertEq(uint256(oracle.attest(MODEL, bob, hashOf(7))), 2, "id 2");
@@ -220,13 +227,25 @@ contract VerifiedInferenceOracleAttestationTest is OracleFixture {
         assertTrue(oracle.attesters(alice), "granted by the owner");
     }
 
-    function test_requireAttestation_needsAModelAndAnAge() public {
+    function test_requireAttestation_needsAModelAnAgeAndInputWords() public {
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.UnknownModel.selector, bytes32(0)));
         oracle.requireAttestation(bytes32(0), 10);
+        bytes32 id = keccak256("to be attested");
+        oracle.registerModel(id, address(new MockVerifier()), 1, 1, 13, PROOF_LEN);
         vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
-        oracle.requireAttestation(MODEL, 0);
+        oracle.requireAttestation(id, 0);
+        oracle.requireAttestation(id, 5);
+        assertEq(uint256(oracle.attestationMaxAge(id)), 5, "max age set");
+        bytes32 noInputs = keccak256("no input words");
+        oracle.registerModel(noInputs, address(new MockVerifier()), 0, 1, 13, PROOF_LEN);
+        vm.expectRevert(VerifiedInferenceOracle.InvalidModel.selector);
+        oracle.requireAttestation(noInputs, 5);
+    }
+
+    function test_requireAttestation_isFrozenOnceActive() public {
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.ModelAlreadyActive.selector, MODEL));
         oracle.requireAttestation(MODEL, 5);
-        assertEq(uint256(oracle.attestationMaxAge(MODEL)), 5, "max age updated");
+        assertEq(uint256(oracle.attestationMaxAge(MODEL)), MAX_AGE, "max age unchanged");
     }
 
     function test_inputHash_isThePackedKeccakOfTheWords() public view {
@@ -247,6 +266,7 @@ contract VerifiedInferenceOracleAttestationTest is OracleFixture {
         bytes32 id = keccak256("multi-input");
         oracle.registerModel(id, address(new MockVerifier()), uint32(words.length), 1, 13, PROOF_LEN);
         oracle.requireAttestation(id, MAX_AGE);
+        activate(oracle, id);
         uint256[] memory xs = new uint256[](words.length + 2);
         for (uint256 i = 0; i < words.length; ++i) {
             xs[i] = words[i];

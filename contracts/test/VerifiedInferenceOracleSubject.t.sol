@@ -40,10 +40,12 @@ contract VerifiedInferenceOracleSubjectTest is OracleFixture {
         oracle = new VerifiedInferenceOracle();
         oracle.registerModel(MODEL, address(new MockVerifier()), 1, 1, 13, PROOF_LEN);
         oracle.requireInputCommitment(MODEL);
+        activate(oracle, MODEL);
         oracle.registerModel(ATTESTED, address(new MockVerifier()), 1, 1, 13, PROOF_LEN);
         oracle.requireAttestation(ATTESTED, MAX_AGE);
+        activate(oracle, ATTESTED);
         oracle.grantAttester(attester);
-        oracle.registerModel(PLAIN, address(new MockVerifier()), 1, 1, 13, PROOF_LEN);
+        registerLive(oracle, PLAIN, address(new MockVerifier()), 1, 1, 13);
         pool = new RiskAdjustedLending(oracle, MODEL, 100);
         plainPool = new RiskAdjustedLending(oracle, PLAIN, 100);
         vm.deal(address(pool), 100 ether);

@@ -289,7 +289,10 @@ impl BuildDir {
     }
 }
 
-/// Whether a file name is one that zkinfer writes into (or beside) a build directory.
+/// Whether a file name is one that zkinfer writes into a build directory: the exact names of
+/// `compile`, `setup`, `deploy` and `run`, and `codegen`'s default `Verifier.*` family. Nothing
+/// else (a user's own `.sol`, `.bin` or proof file) is ever taken for one, so `--force` never
+/// deletes it.
 fn is_zkinfer_file(name: &str) -> bool {
     const NAMED: [&str; 8] = [
         "settings.json",
@@ -301,12 +304,15 @@ fn is_zkinfer_file(name: &str) -> bool {
         "deployment.json",
         "proof.json",
     ];
-    NAMED.contains(&name)
-        || name.starts_with("Verifier.")
-        || name.ends_with(".sol")
-        || name.ends_with(".abi.json")
-        || name.ends_with(".bin")
-        || (name.ends_with(".json") && name.contains("proof"))
+    const VERIFIER: [&str; 6] = [
+        "Verifier.sol",
+        "Verifier.abi.json",
+        "Verifier.bin",
+        "Verifier.key.sol",
+        "Verifier.key.abi.json",
+        "Verifier.key.bin",
+    ];
+    NAMED.contains(&name) || VERIFIER.contains(&name)
 }
 
 /// Checks, before any work, that a file can be written at `path`: its folder exists and `path`
@@ -364,14 +370,22 @@ mod tests {
             "pk.bin",
             "Verifier.sol",
             "Verifier.key.abi.json",
-            "Halo2Verifier.bin",
             "deployment.json",
             "proof.json",
-            "alice-proof.json",
         ] {
             assert!(is_zkinfer_file(name), "{name}");
         }
-        for name in ["input.json", "calibration.json", "model.onnx", "notes.txt"] {
+        // A user's own files, even of the kinds zkinfer writes, are never taken for a build's.
+        for name in [
+            "input.json",
+            "calibration.json",
+            "model.onnx",
+            "notes.txt",
+            "Lending.sol",
+            "weights.bin",
+            "alice-proof.json",
+            "Halo2Verifier.bin",
+        ] {
             assert!(!is_zkinfer_file(name), "{name}");
         }
     }

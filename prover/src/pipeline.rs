@@ -363,7 +363,17 @@ pub fn setup(dir: &BuildDir, choice: &SrsChoice) -> Result<KeysInfo> {
     }
     let (srs, source) = match choice {
         SrsChoice::Dev => (dev_srs(k), SrsSource::DevInsecure),
-        SrsChoice::File(path) => crate::srs::read_any(path, k)?,
+        SrsChoice::File(path) => match crate::srs::read_any(path, k)? {
+            // The development SRS from a file (e.g. a copy of the cache) is no safer.
+            (srs, _) if crate::srs::is_dev_srs(&srs) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    "this SRS is zkinfer's INSECURE development SRS: its keys are marked as such"
+                );
+                (srs, SrsSource::DevInsecure)
+            }
+            read => read,
+        },
     };
     let generated = keys::keygen(&srs, &model, &settings.circuit)?;
     let vk = generated.pk.get_vk();
@@ -480,9 +490,6 @@ pub fn commitments(dir: &BuildDir, input: &InputData) -> Result<Commitments> {
 /// silently be 0, and a commitment to low-entropy data without a secret salt can be guessed.
 /// Other builds ignore the salt.
 fn require_salt(settings: &Settings, input: &InputData) -> Result<()> {
-    if input.salt.is_some() {
-        return Ok(());
-    }
     let hashed = match (
         settings.privacy.inputs == Visibility::Hashed,
         settings.privacy.outputs == Visibility::Hashed,
@@ -492,7 +499,14 @@ fn require_salt(settings: &Settings, input: &InputData) -> Result<()> {
         (false, true) => "outputs are",
         (false, false) => return Ok(()),
     };
-    Err(Error::MissingSalt { hashed })
+    match &input.salt {
+        None => Err(Error::MissingSalt { hashed }),
+        // A zero salt is no salt: the commitment of guessable data could be guessed.
+        Some(text) if input.salt()? == Fr::zero() => Err(Error::InvalidInput(format!(
+            "salt {text} is zero: the {hashed} hashed, and a commitment with a zero salt can be guessed; use a random field element"
+        ))),
+        Some(_) => Ok(()),
+    }
 }
 
 /// Dequantized outputs (public outputs at `scale`), one flat array per graph output.

@@ -57,6 +57,14 @@ pub fn read_any(path: &Path, k: usize) -> Result<(Srs, SrsSource)> {
     }
 }
 
+/// Whether `srs` is the development SRS (at any size), whatever file it came from: its `[s]G2`
+/// is the development trapdoor's (`ParamsKZG::setup` draws `s` first, so `[s]G2` does not depend
+/// on `k`). A copy of a cached dev SRS passed as `--srs` is insecure all the same.
+pub fn is_dev_srs(srs: &Srs) -> bool {
+    let dev = ParamsKZG::<Bn256>::setup(1, rand_chacha::ChaCha20Rng::seed_from_u64(DEV_SEED));
+    srs.s_g2() == dev.s_g2()
+}
+
 /// A development SRS for `2^k` rows from a fixed public seed. Proofs made with it are forgeable
 /// by anyone; never use it where value is at stake.
 ///
@@ -193,6 +201,13 @@ pub fn write_srs(srs: &Srs, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dev_srs_is_recognised_at_any_size_and_no_other() {
+        assert!(is_dev_srs(&dev_srs(4)) && is_dev_srs(&dev_srs(6)));
+        let other = ParamsKZG::<Bn256>::setup(4, rand_chacha::ChaCha20Rng::seed_from_u64(1));
+        assert!(!is_dev_srs(&other));
+    }
 
     /// A scratch folder for this test process.
     fn scratch(name: &str) -> std::path::PathBuf {

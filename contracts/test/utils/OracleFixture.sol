@@ -2,9 +2,10 @@
 pragma solidity 0.8.19;
 
 import {Test} from "./Test.sol";
+import {VerifiedInferenceOracle} from "../../src/VerifiedInferenceOracle.sol";
 
-/// @notice Helpers shared by the oracle's tests: field encoding, proofs of the registered length, and
-/// the statement hash the oracle keys replay protection by.
+/// @notice Helpers shared by the oracle's tests: field encoding, proofs of the registered length, the
+/// statement hash the oracle keys replay protection by, and a model's activation after its policy calls.
 abstract contract OracleFixture is Test {
     uint256 internal constant R = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
     /// @dev The proof length every test model is registered with.
@@ -37,5 +38,27 @@ abstract contract OracleFixture is Test {
         returns (bytes32)
     {
         return keccak256(abi.encode(modelId, xs, attestationId));
+    }
+
+    /// @dev Activates `modelId` on `oracle` (as the owner: the caller must be it), once its registration
+    /// and policy calls are done, and checks that it is live.
+    function activate(VerifiedInferenceOracle oracle, bytes32 modelId) internal {
+        assertTrue(!oracle.activeModels(modelId), "inactive until activated");
+        oracle.activateModel(modelId);
+        assertTrue(oracle.activeModels(modelId), "active");
+    }
+
+    /// @dev Registers a plain model (no policy) with a model-specific `verifier` and proofs of `PROOF_LEN`
+    /// bytes, and activates it.
+    function registerLive(
+        VerifiedInferenceOracle oracle,
+        bytes32 modelId,
+        address verifier,
+        uint32 numInputs,
+        uint32 numOutputs,
+        uint8 scale
+    ) internal {
+        oracle.registerModel(modelId, verifier, numInputs, numOutputs, scale, PROOF_LEN);
+        activate(oracle, modelId);
     }
 }
