@@ -15,7 +15,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 ex=examples/credit_risk
 "$bin" -q compile "$ex/model.onnx" --calibration "$ex/calibration.json" -o "$work/build" --scale 13 >/dev/null
-"$bin" -q setup "$work/build" --dev-srs >/dev/null 2>&1
+"$bin" -q setup "$work/build" --dev-srs >/dev/null
 "$bin" -q prove "$work/build" --input "$ex/input.json" -o "$work/proof.json" --subject "$subject" >/dev/null
 "$bin" -q codegen "$work/build" -o "$work/Snark.sol" --verifier snark-verifier >/dev/null
 "$bin" -q codegen "$work/build" -o "$work/Reusable.sol" --verifier reusable >/dev/null

@@ -866,4 +866,15 @@ fn attestation_is_refused_up_front_where_it_would_vouch_for_nothing() {
         "0x1234",
     ]);
     assert!(stderr.contains("attester"), "{stderr}");
+    // Public inputs with hashed outputs: the outputs' salt is not fixed by the attested words.
+    let hashed_out = example_with_keys(&dir.join("hashed-out"), &["--output-visibility", "hashed"]);
+    let (_, stderr) = failure(&[
+        "deploy",
+        path(&hashed_out),
+        "--rpc-url",
+        "http://127.0.0.1:9",
+        "--attester",
+        ANVIL_ADDR_2,
+    ]);
+    assert!(stderr.contains("salt is not fixed"), "{stderr}");
 }

@@ -61,6 +61,14 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     // From the proof's subject (the first account): only it may submit to a plain model.
     let rejected = |file: &str, reason: &str| rejected_from(file, ANVIL_KEY, reason);
 
+    // An address without code as the oracle: named, nothing sent.
+    let out = submit(&proof, &anvil.url, ANVIL_ADDR_2, ANVIL_KEY);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("no contract at"),
+        "{stderr}"
+    );
+
     // Tampered proofs first: each is rejected, nothing is stored.
     let flipped = write_variant(&proof, "flipped", |v| {
         let mut bytes = hex::decode(&v["proof"].as_str().unwrap()[2..]).unwrap();
@@ -165,7 +173,7 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     // relayer) is refused on a model whose inputs nobody pinned: it could overwrite the
     // subject's score with made-up inputs. The subject itself is accepted; the stored output is
     // the proof's output, credited to the subject.
-    rejected_from(&proof, ANVIL_KEY_2, "SubjectNotSender");
+    rejected_from(&proof, ANVIL_KEY_2, "send with the subject's key");
     let accepted = submit_json(&proof, &anvil.url, &oracle_addr, ANVIL_KEY);
     let gas = accepted["gas_used"].as_u64().unwrap();
     assert!(gas > 200_000 && gas < 1_000_000, "gas {gas}");

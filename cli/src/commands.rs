@@ -3,24 +3,20 @@
 use std::path::Path;
 use std::time::Instant;
 
-use alloy::primitives::{utils::format_ether, Address, Bytes, B256, U256};
-use alloy::providers::Provider;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use zkinfer_codegen::{reusable_for_build, verifier_for_build, Solc};
 use zkinfer_prover::artifacts::{check_output_file, Artifact, BuildDir, ProofArtifact, Settings};
 use zkinfer_prover::fixed::Scale;
 use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{self, SrsChoice};
 use zkinfer_prover::quantize::QuantizationConfig;
-
-use crate::chain::{self, connect, connect_read_only, describe, parse_address, tx_hex};
-use crate::cli::*;
-use crate::contracts::{compile_consumers, RiskAdjustedLending, VerifiedInferenceOracle};
-use crate::progress::with_spinner;
 use zkinfer_prover::resources::{parse_size, MemoryLimit};
+
+use crate::cli::*;
+use crate::onchain;
+use crate::progress::with_spinner;
 
 /// What a command prints and its exit code.
 pub(crate) struct Outcome {
@@ -30,7 +26,7 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    fn ok(json: Value, text: impl Into<String>) -> Self {
+    pub(crate) fn ok(json: Value, text: impl Into<String>) -> Self {
         Outcome {
             json,
             text: text.into(),
@@ -47,12 +43,12 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Prove(a) => prove(&a),
         Command::Verify(a) => verify(&a),
         Command::Codegen(a) => codegen(&a),
-        Command::Deploy(a) => runtime()?.block_on(deploy(&a)),
-        Command::Submit(a) => runtime()?.block_on(submit(&a)),
-        Command::Read(a) => runtime()?.block_on(read(&a)),
+        Command::Deploy(a) => runtime()?.block_on(onchain::deploy(&a)),
+        Command::Submit(a) => runtime()?.block_on(onchain::submit(&a)),
+        Command::Read(a) => runtime()?.block_on(onchain::read(&a)),
         Command::Run(a) => run(&a),
-        Command::Commitment(a) => runtime()?.block_on(commitment(&a)),
-        Command::Attest(a) => runtime()?.block_on(attest(&a)),
+        Command::Commitment(a) => runtime()?.block_on(onchain::commitment(&a)),
+        Command::Attest(a) => runtime()?.block_on(onchain::attest(&a)),
     }
 }
 
@@ -124,162 +120,9 @@ fn compile_step(
     Ok(settings)
 }
 
-async fn commitment(a: &CommitmentArgs) -> Result<Outcome> {
-    let dir = BuildDir::new(&a.build_dir);
-    let input = InputData::read(&a.input)?;
-    let c = pipeline::commitments(&dir, &input)?;
-    let hex = |f: Option<zkinfer_prover::halo2_base::halo2_proofs::halo2curves::bn256::Fr>| {
-        f.map(|f| zkinfer_prover::fixed::field_to_hex(&f))
-    };
-    let (inputs, outputs) = (hex(c.inputs), hex(c.outputs));
-    if inputs.is_none() && outputs.is_none() {
-        bail!("neither inputs nor outputs are hashed in this build (compile with --input-visibility hashed or --output-visibility hashed)");
-    }
-    if input.salt.is_none() {
-        tracing::warn!(
-            "no salt in the input file: the commitment of low-entropy data can be guessed"
-        );
-    }
-    let mut text = [
-        ("input commitment ", &inputs),
-        ("output commitment", &outputs),
-    ]
-    .iter()
-    .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label} {v}")))
-    .collect::<Vec<_>>()
-    .join("\n");
-    let mut out = json!({ "inputs": inputs, "outputs": outputs });
-    if let (Some(consumer), Some(rpc_url)) = (&a.consumer, &a.rpc_url) {
-        let Some(value) = c.inputs else {
-            bail!("only input commitments are registered with the oracle, and this build's inputs are not hashed");
-        };
-        let settings = Settings::read(&dir.settings())?;
-        let model_id: B256 = settings
-            .model_id
-            .parse()
-            .context("model id in settings.json")?;
-        let chain = connect(&ChainArgs {
-            rpc_url: rpc_url.clone(),
-            private_key: a.private_key.clone(),
-            receipt_timeout: DEFAULT_RECEIPT_TIMEOUT_S,
-        })
-        .await?;
-        let oracle =
-            VerifiedInferenceOracle::new(parse_address(consumer, "consumer")?, &chain.provider);
-        let receipt = chain
-            .send(
-                oracle
-                    .commitInput(model_id, word(&value))
-                    .into_transaction_request(),
-                "registering the input commitment",
-            )
-            .await?;
-        out["tx"] = json!(tx_hex(receipt.transaction_hash));
-        out["gas_used"] = json!(receipt.gas_used);
-        text.push_str(&format!(
-            "\nregistered with {consumer} in tx {} (gas used {})",
-            tx_hex(receipt.transaction_hash),
-            receipt.gas_used
-        ));
-    }
-    Ok(Outcome::ok(out, text))
-}
-
-/// A field element as the EVM word the contracts take.
-fn word(f: &Fr) -> U256 {
-    U256::from_le_slice(f.to_repr().as_ref())
-}
-
 /// Parses a subject address as the prover does (`0x` + 40 hex digits).
 fn parse_subject(text: &str) -> Result<Fr> {
     Ok(zkinfer_prover::input::parse_subject(text)?)
-}
-
-/// The attesters of `deploy --attester`, checked against the build before anything is sent: an
-/// attestation vouches for the proof's public input words, so it means something only when they
-/// fix the outputs.
-fn attesters_for(a: &DeployArgs, settings: &Settings) -> Result<Vec<Address>> {
-    use zkinfer_prover::commitment::Visibility;
-    let attesters = a
-        .attester
-        .iter()
-        .map(|s| parse_address(s, "attester"))
-        .collect::<Result<Vec<_>>>()?;
-    if attesters.is_empty() {
-        return Ok(attesters);
-    }
-    if a.attestation_max_age == 0 {
-        bail!("--attestation-max-age must be at least 1 block");
-    }
-    match (settings.privacy.inputs, settings.privacy.outputs) {
-        (Visibility::Private, _) => bail!(
-            "--attester: this build's inputs are private, so a proof carries nothing an attester could vouch for (compile with --input-visibility public or hashed)"
-        ),
-        (Visibility::Public, Visibility::Hashed) => bail!(
-            "--attester: with public inputs and hashed outputs the output commitment's salt is not fixed by the attested inputs (anyone could re-prove them with another salt); hash the inputs too (--input-visibility hashed)"
-        ),
-        _ => Ok(attesters),
-    }
-}
-
-/// The chain id of a local development chain (anvil, hardhat).
-const LOCAL_CHAIN_ID: u64 = 31337;
-
-async fn attest(a: &AttestArgs) -> Result<Outcome> {
-    let dir = BuildDir::new(&a.build_dir);
-    let settings = Settings::read(&dir.settings())?;
-    let subject = parse_address(&a.subject, "subject")?;
-    let inputs = settings.num_public_inputs();
-    if inputs == 0 {
-        bail!("this build's inputs are private: a proof carries no input to attest (compile with --input-visibility public or hashed)");
-    }
-    let input = InputData::read(&a.input)?;
-    // The input words a proof of this input carries: packed inputs, or the input commitment.
-    let statement = pipeline::statement(&dir, &input)?;
-    let packed: Vec<u8> = statement[..inputs]
-        .iter()
-        .flat_map(|f| word(f).to_be_bytes::<32>())
-        .collect();
-    let input_hash = alloy::primitives::keccak256(&packed);
-    let model_id: B256 = settings
-        .model_id
-        .parse()
-        .context("model id in settings.json")?;
-    let chain = connect(&a.chain).await?;
-    let oracle =
-        VerifiedInferenceOracle::new(parse_address(&a.consumer, "consumer")?, &chain.provider);
-    let call = oracle.attest(model_id, subject, input_hash);
-    if let Err(e) = call.call().await {
-        let reason = e
-            .as_revert_data()
-            .and_then(|d| chain::decode_revert(&d))
-            .unwrap_or_else(|| describe(&e.to_string()));
-        bail!("the oracle refuses the attestation: {reason}");
-    }
-    let receipt = chain
-        .send(call.into_transaction_request(), "attesting the input")
-        .await?;
-    let stored = oracle
-        .attestations(model_id, subject)
-        .call()
-        .await
-        .context("reading the attestation back")?;
-    let json = json!({
-        "tx_hash": tx_hex(receipt.transaction_hash),
-        "gas_used": receipt.gas_used,
-        "subject": subject,
-        "input_hash": input_hash,
-        "attestation_id": stored.id,
-        "block": stored.blockNumber,
-    });
-    let text = format!(
-        "attested input {input_hash} for {subject} (attestation {} in block {}, tx {}, gas used {})",
-        stored.id,
-        stored.blockNumber,
-        tx_hex(receipt.transaction_hash),
-        receipt.gas_used
-    );
-    Ok(Outcome::ok(json, text))
 }
 
 fn settings_json(s: &Settings) -> Value {
@@ -513,321 +356,6 @@ fn codegen(a: &CodegenArgs) -> Result<Outcome> {
             a.out.display()
         ),
     ))
-}
-
-async fn deploy(a: &DeployArgs) -> Result<Outcome> {
-    if a.verifier.kind == VerifierChoice::SnarkVerifier && a.reusable_verifier.is_some() {
-        bail!(
-            "--reusable-verifier names a shared Halo2Verifier; it does not go with --verifier snark-verifier"
-        );
-    }
-    let dir = BuildDir::new(&a.build_dir);
-    let settings = Settings::read(&dir.settings())?;
-    // Everything that can be refused is refused before the first transaction.
-    let attesters = attesters_for(a, &settings)?;
-    let chain = connect(&a.chain).await?;
-    let solc = Solc::new(&a.solc.solc);
-    let consumers = compile_consumers(&solc)?;
-    let model_id: B256 = settings
-        .model_id
-        .parse()
-        .context("model id in settings.json")?;
-    // Keys anyone can forge proofs for stay on local chains unless the user insists.
-    let dev_srs = zkinfer_codegen::dev_srs_keys(&dir)?;
-    if dev_srs && chain.chain_id != LOCAL_CHAIN_ID && !a.allow_dev_srs {
-        bail!(
-            "the keys in {} were made with --dev-srs: anyone can forge proofs for them. Refusing to deploy on chain {} (only a local chain, id {LOCAL_CHAIN_ID}, takes them without --allow-dev-srs); run `zkinfer setup --srs <ceremony file>`",
-            a.build_dir.display(),
-            chain.chain_id
-        );
-    }
-    if dev_srs {
-        tracing::warn!(
-            "deploying INSECURE development-SRS keys on chain {}",
-            chain.chain_id
-        );
-    }
-    let scale = settings.quantization.scale.0;
-    let scale = u8::try_from(scale)
-        .ok()
-        .filter(|s| *s < 128)
-        .with_context(|| format!("scale 2^{scale} is too large for the oracle (below 2^128)"))?;
-    let (num_inputs, num_outputs) = (
-        u32::try_from(settings.num_public_inputs()).context("input instance count")?,
-        u32::try_from(settings.num_public_outputs()).context("output instance count")?,
-    );
-
-    // The verifier: model-specific, or the shared one (deployed here or reused) plus the key.
-    let (verifier_addr, verifier_gas, runtime_bytes, key, proof_len) = match a.verifier.kind {
-        VerifierChoice::SnarkVerifier => {
-            let verifier = verifier_for_build(&dir, &solc)?;
-            let (addr, receipt) = chain
-                .deploy(
-                    verifier.compiled.bytecode.clone(),
-                    U256::ZERO,
-                    "the verifier",
-                )
-                .await?;
-            let size = verifier.compiled.deployed_bytecode.len();
-            let proof_len = verifier.proof_len.context("the verifier's proof length")?;
-            (addr, receipt.gas_used, size, None, proof_len)
-        }
-        VerifierChoice::Reusable => {
-            let reusable = reusable_for_build(&dir, &solc)?;
-            let (addr, gas) = match &a.reusable_verifier {
-                Some(existing) => {
-                    let addr = parse_address(existing, "reusable verifier")?;
-                    let code = chain.provider.get_code_at(addr).await?;
-                    if code.is_empty() {
-                        bail!("no contract at the reusable verifier address {addr}");
-                    }
-                    (addr, 0)
-                }
-                None => {
-                    let code = reusable.verifier.compiled.bytecode.clone();
-                    let (addr, receipt) = chain
-                        .deploy(code, U256::ZERO, "the reusable verifier")
-                        .await?;
-                    (addr, receipt.gas_used)
-                }
-            };
-            let (key_addr, receipt) = chain
-                .deploy(
-                    reusable.key.compiled.bytecode.clone(),
-                    U256::ZERO,
-                    "the verifying key",
-                )
-                .await?;
-            let size = reusable.verifier.compiled.deployed_bytecode.len();
-            (
-                addr,
-                gas,
-                size,
-                Some((key_addr, receipt.gas_used, reusable.key_code.len())),
-                reusable.plan.proof_len(),
-            )
-        }
-    };
-    let (oracle_addr, r2) = chain
-        .deploy(consumers.oracle.bytecode.clone(), U256::ZERO, "the oracle")
-        .await?;
-    let oracle = VerifiedInferenceOracle::new(oracle_addr, &chain.provider);
-    let proof_len = u32::try_from(proof_len).context("proof length")?;
-    let request = match key {
-        Some((key_addr, ..)) => oracle
-            .registerModelWithKey(
-                model_id,
-                verifier_addr,
-                key_addr,
-                num_inputs,
-                num_outputs,
-                scale,
-                proof_len,
-            )
-            .into_transaction_request(),
-        None => oracle
-            .registerModel(
-                model_id,
-                verifier_addr,
-                num_inputs,
-                num_outputs,
-                scale,
-                proof_len,
-            )
-            .into_transaction_request(),
-    };
-    let r3 = chain.send(request, "registering the model").await?;
-    // A model with hashed parameters is trusted as the committed one only.
-    if let Some(c) = &settings.param_commitment {
-        let word =
-            U256::from_str_radix(c.trim_start_matches("0x"), 16).context("param commitment")?;
-        let pin = oracle
-            .requireParamCommitment(model_id, word)
-            .into_transaction_request();
-        chain.send(pin, "pinning the parameter commitment").await?;
-    }
-    // A hashed-input model accepts only proofs about the subject's committed data.
-    if settings.privacy.inputs == zkinfer_prover::commitment::Visibility::Hashed {
-        let bind = oracle
-            .requireInputCommitment(model_id)
-            .into_transaction_request();
-        chain.send(bind, "binding inputs to commitments").await?;
-    }
-    // Attested inputs: only data a granted provider vouched for, no older than the limit.
-    for addr in &attesters {
-        let grant = oracle.grantAttester(*addr).into_transaction_request();
-        chain
-            .send(grant, &format!("granting attester {addr}"))
-            .await?;
-    }
-    if !attesters.is_empty() {
-        let require = oracle
-            .requireAttestation(model_id, a.attestation_max_age)
-            .into_transaction_request();
-        chain.send(require, "requiring attested inputs").await?;
-    }
-    // Live only now, with its policy fixed: no output can exist under a weaker one.
-    let activate = oracle.activateModel(model_id).into_transaction_request();
-    chain.send(activate, "activating the model").await?;
-    let mut code = consumers.lending.bytecode.clone();
-    code.extend(alloy::sol_types::SolConstructor::abi_encode(
-        &RiskAdjustedLending::constructorCall {
-            oracle_: oracle_addr,
-            modelId_: model_id,
-            maxScoreAge_: a.max_score_age,
-        },
-    ));
-    let fund = U256::from(a.fund_eth) * U256::from(10u64).pow(U256::from(18));
-    let (lending_addr, r4) = chain.deploy(code, fund, "the lending pool").await?;
-    let mut deployment = json!({
-        "chain_id": chain.chain_id,
-        "model_id": settings.model_id,
-        "verifier": verifier_addr,
-        "oracle": oracle_addr,
-        "lending": lending_addr,
-        "verifier_runtime_bytes": runtime_bytes,
-        "proof_bytes": proof_len,
-        "dev_srs": dev_srs,
-        "attesters": attesters,
-        "attestation_max_age": (!attesters.is_empty()).then_some(a.attestation_max_age),
-        "gas": { "verifier": verifier_gas, "oracle": r2.gas_used, "register": r3.gas_used, "lending": r4.gas_used },
-    });
-    let mut text = format!(
-        "deployed on chain {}\n  verifier {verifier_addr} ({runtime_bytes} B runtime, {verifier_gas} gas)",
-        chain.chain_id
-    );
-    if let Some((key_addr, key_gas, key_bytes)) = key {
-        deployment["key"] = json!(key_addr);
-        deployment["key_bytes"] = json!(key_bytes);
-        deployment["gas"]["key"] = json!(key_gas);
-        text.push_str(&format!(
-            "\n  key      {key_addr} ({key_bytes} B, {key_gas} gas)"
-        ));
-    }
-    let path = dir.root().join("deployment.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&deployment)?)
-        .with_context(|| format!("writing {}", path.display()))?;
-    text.push_str(&format!(
-        "\n  oracle   {oracle_addr} (model {} registered)\n  lending  {lending_addr} (funded with {} ETH)",
-        settings.model_id, a.fund_eth
-    ));
-    for addr in &attesters {
-        text.push_str(&format!(
-            "\n  attester {addr} (attestations valid for {} blocks)",
-            a.attestation_max_age
-        ));
-    }
-    Ok(Outcome::ok(deployment, text))
-}
-
-async fn submit(a: &SubmitArgs) -> Result<Outcome> {
-    let artifact = ProofArtifact::read(&a.proof)?;
-    let (proof, instances) = pipeline::decode_proof(&artifact)?;
-    let model_id: B256 = artifact
-        .model_id
-        .parse()
-        .context("model id in the proof file")?;
-    let consumer = parse_address(&a.consumer, "consumer")?;
-    let chain = connect(&a.chain).await?;
-    let oracle = VerifiedInferenceOracle::new(consumer, &chain.provider);
-    let subject = instances
-        .last()
-        .and_then(zkinfer_prover::input::subject_address)
-        .context("the proof's last instance (its subject) is not an address")?;
-    let subject = parse_address(&subject, "subject")?;
-    let words: Vec<U256> = instances.iter().map(word).collect();
-    let call = oracle.submitInference(model_id, Bytes::from(proof), words);
-    // Simulate first: a revert is reported with its decoded reason and nothing is sent.
-    if let Err(e) = call.call().await {
-        let reason = e
-            .as_revert_data()
-            .and_then(|d| chain::decode_revert(&d))
-            .unwrap_or_else(|| describe(&e.to_string()));
-        bail!("the oracle rejects this proof: {reason} (the proof file is unchanged)");
-    }
-    let receipt = chain
-        .send(call.into_transaction_request(), "submitting the proof")
-        .await
-        .map_err(|e| anyhow!("{e:#} (the proof file {} is unchanged)", a.proof.display()))?;
-    let sender = chain.sender.expect("connected with a wallet");
-    let stored = oracle
-        .latestInference(model_id, subject)
-        .call()
-        .await
-        .context("reading the stored inference")?;
-    let outputs: Vec<String> = stored.outputs.iter().map(|v| v.to_string()).collect();
-    let scale = stored.scale;
-    let decoded: Vec<f64> = stored
-        .outputs
-        .iter()
-        .map(|v| v.to_string().parse::<f64>().unwrap_or(f64::NAN) / f64::from(scale).exp2())
-        .collect();
-    let json = json!({
-        "tx_hash": tx_hex(receipt.transaction_hash),
-        "gas_used": receipt.gas_used,
-        "block": receipt.block_number,
-        "subject": subject,
-        "submitter": sender,
-        "outputs_fixed": outputs,
-        "scale": scale,
-        "outputs": decoded,
-    });
-    let text = format!(
-        "proof accepted in tx {} (gas used {})\n  on-chain output of {subject} {:?} (fixed-point {:?} / 2^{scale})",
-        tx_hex(receipt.transaction_hash),
-        receipt.gas_used,
-        decoded,
-        outputs
-    );
-    Ok(Outcome::ok(json, text))
-}
-
-async fn read(a: &ReadArgs) -> Result<Outcome> {
-    let chain = connect_read_only(&a.rpc_url).await?;
-    let consumer = parse_address(&a.consumer, "consumer")?;
-    let subject: Address = parse_address(&a.subject, "subject")?;
-    let model_id: B256 = a.model_id.parse().context("invalid model id")?;
-    let oracle = VerifiedInferenceOracle::new(consumer, &chain.provider);
-    let stored = oracle
-        .latestInference(model_id, subject)
-        .call()
-        .await
-        .map_err(|e| {
-            let reason = e
-                .as_revert_data()
-                .and_then(|d| chain::decode_revert(&d))
-                .unwrap_or_else(|| e.to_string());
-            anyhow::anyhow!("reading the oracle: {reason}")
-        })?;
-    let decoded: Vec<f64> = stored
-        .outputs
-        .iter()
-        .map(|v| v.to_string().parse::<f64>().unwrap_or(f64::NAN) / f64::from(stored.scale).exp2())
-        .collect();
-    let mut json =
-        json!({ "outputs": decoded, "scale": stored.scale, "block": stored.blockNumber });
-    let mut text = format!("verified output {decoded:?} (block {})", stored.blockNumber);
-    if let Some(lending) = &a.lending {
-        let pool = RiskAdjustedLending::new(parse_address(lending, "lending")?, &chain.provider);
-        let ltv = pool
-            .ltvBps(subject)
-            .call()
-            .await
-            .map_err(|e| anyhow::anyhow!("reading the pool: {}", describe(&e.to_string())))?;
-        let limit = pool.creditLimit(subject).call().await?;
-        let collateral = pool.collateral(subject).call().await?;
-        json["ltv_bps"] = json!(ltv.to::<u64>());
-        json["credit_limit_wei"] = json!(limit.to_string());
-        json["collateral_wei"] = json!(collateral.to_string());
-        text.push_str(&format!(
-            "\n  lending pool: LTV {}.{:02}% → credit limit {} ETH on {} ETH collateral",
-            ltv.to::<u64>() / 100,
-            ltv.to::<u64>() % 100,
-            format_ether(limit),
-            format_ether(collateral)
-        ));
-    }
-    Ok(Outcome::ok(json, text))
 }
 
 fn run(a: &RunArgs) -> Result<Outcome> {

@@ -21,9 +21,10 @@ sol! {
         function requireParamCommitment(bytes32 modelId, uint256 commitment) external;
         function grantAttester(address attester) external;
         function activateModel(bytes32 modelId) external;
+        function attestationMaxAge(bytes32 modelId) external view returns (uint64);
         function requireAttestation(bytes32 modelId, uint64 maxAge) external;
         function attest(bytes32 modelId, address subject, bytes32 inputHash) external returns (uint64 id);
-        function attestations(bytes32 modelId, address subject) external view returns (bytes32 inputHash, address attester, uint64 blockNumber, uint64 id);
+        function attestations(bytes32 modelId, address subject) external view returns (bytes32 inputHash, address attester, uint64 blockNumber, uint64 id, uint64 epoch);
         function submitInference(bytes32 modelId, bytes calldata proof, uint256[] calldata instances) external returns (int256[] memory outputs);
         function latestInference(bytes32 modelId, address subject) external view returns (int256[] memory outputs, uint8 scale, uint64 blockNumber);
 
@@ -54,6 +55,8 @@ sol! {
         error AttesterRevoked(address attester);
         error AttestationStale(uint64 attestedAt, uint64 maxAge);
         error InputNotAttested(bytes32 attested, bytes32 found);
+        error AttestationWithdrawn(bytes32 modelId, address subject);
+        error AttestationSuperseded(uint64 stored, uint64 current);
     }
 
     /// Bindings for the reusable verifier, `codegen/templates/Halo2Verifier.sol`.

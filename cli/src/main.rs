@@ -21,6 +21,7 @@ mod chain;
 mod cli;
 mod commands;
 mod contracts;
+mod onchain;
 mod progress;
 
 use clap::Parser;

@@ -40,17 +40,25 @@ interface IHalo2Verifier {
 /// with input binding the inputs are the data behind the commitment the subject registered (proving
 /// needs that data and its salt: an account that registers another's commitment cannot prove about that
 /// data for itself, and a proof naming the other account credits only that account); with attestation
-/// they are data an attester vouched for about that subject.
+/// they are data an attester vouched for about that subject, and the output is returned (by
+/// `latestInference` and `latestInferenceDecimals`) only while that vouching stands: the attestation it
+/// was proven on is still the subject's current one (not revoked, `AttestationWithdrawn`, nor replaced by
+/// a newer one, `AttestationSuperseded`) and its attester still holds the role and has not been revoked
+/// since it attested (`AttesterRevoked`, also after a re-grant: see `attesterEpoch`). So revoking a
+/// compromised attester, or a wrong attestation, also voids the scores already proven on it, and
+/// consumers such as the lending pool stop relying on them at once.
 ///
 /// What it does not guarantee: the owner chooses the models, their policy and the attesters, and is
 /// trusted for all three (it must require attestation only where the outputs are a function of the
 /// attested input words, see `requireAttestation`). An attester is trusted for the truth and freshness of
 /// the inputs it vouches for; the oracle only checks that a proof's inputs are the attested ones, that the
-/// attester is still one and that the attestation is recent enough. Without attestation a subject chooses
+/// attester is still one (and not revoked since it attested) and that the attestation is recent enough at
+/// submission (at read time, consumers judge age by `blockNumber`). Without attestation a subject chooses
 /// its own inputs: the proof shows what the model says about them, not that they describe the subject. A
 /// commitment is not exclusive to one account: whoever holds the data and salt behind it may prove about
-/// it for any account that registered it (and, with another salt, for any account). Revoking an
-/// attestation or an attester stops future submissions but does not erase outputs already stored.
+/// it for any account that registered it (and, with another salt, for any account). Stored outputs are
+/// otherwise kept: only revoking or replacing the attestation, or revoking the attester, voids them (an
+/// input commitment replaced by `commitInput` does not void the output proven on the old one).
 /// Freshness (`blockNumber` of an inference) is the attestation's block for an attested model, and the
 /// submission's block otherwise.
 contract VerifiedInferenceOracle {
@@ -76,20 +84,27 @@ contract VerifiedInferenceOracle {
     /// Outputs are stored packed as `int64` (four per slot) when they all fit, which fixed-point
     /// outputs do; otherwise (e.g. a hashed-output commitment) as `int256`. `blockNumber` is the block
     /// the inputs are vouched for as of: the attestation's block for an attested model, else the
-    /// submission's.
+    /// submission's. For an attested model, `attestationId` and `attester` name the attestation the
+    /// proof's inputs were checked against (both zero otherwise): the outputs are readable only while
+    /// that attestation is still the subject's current one and its attester is still trusted.
     struct Inference {
         int64[] outputs;
         int256[] wideOutputs;
         uint64 blockNumber;
+        uint64 attestationId;
+        address attester;
     }
 
     /// @notice An attester's statement that `inputHash` (see `inputHash`) is a subject's input data for a
-    /// model as of `blockNumber`. `id` is unique across the oracle and starts at 1.
+    /// model as of `blockNumber`. `id` is unique across the oracle and starts at 1. `epoch` is the
+    /// attester's `attesterEpoch` when it attested: revoking the attester moves its epoch on, so the
+    /// attestation stays void even if the attester is granted again.
     struct Attestation {
         bytes32 inputHash;
         address attester;
         uint64 blockNumber;
         uint64 id;
+        uint64 epoch;
     }
 
     /// @dev `keccak256("")`: the input hash of no input words, which no attestation may vouch for.
@@ -123,6 +138,10 @@ contract VerifiedInferenceOracle {
     mapping(bytes32 => mapping(address => uint256)) public inputCommitments;
     /// @notice Accounts the owner trusts to vouch for subjects' inputs.
     mapping(address => bool) public attesters;
+    /// @notice How many times each attester was revoked. An attestation is valid only while its attester
+    /// holds the role and this is still the epoch it was made in: re-granting a revoked attester does not
+    /// revive its earlier attestations (nor the outputs proven on them).
+    mapping(address => uint64) public attesterEpoch;
     /// @notice Nonzero for a model that requires attested inputs: the most blocks an attestation may
     /// be old at submission.
     mapping(bytes32 => uint64) public attestationMaxAge;
@@ -210,8 +229,16 @@ contract VerifiedInferenceOracle {
     error EmptyInputHash();
     /// @dev The model requires an attestation and the subject has none.
     error NoAttestation(bytes32 modelId, address subject);
-    /// @dev The attestation's attester is no longer trusted.
+    /// @dev The attestation's attester is no longer trusted, or was revoked since it attested (even if
+    /// granted again).
     error AttesterRevoked(address attester);
+    /// @dev The attestation a stored inference of `subject` was proven on was revoked (deleted): its outputs
+    /// are no longer vouched for.
+    error AttestationWithdrawn(bytes32 modelId, address subject);
+    /// @dev The attestation (id `stored`) a stored inference was proven on has been replaced by a newer
+    /// one (id `current`): the outputs are about data the attester no longer vouches for as current; a
+    /// proof on the new attestation refreshes them.
+    error AttestationSuperseded(uint64 stored, uint64 current);
     /// @dev The attestation, made at block `attestedAt`, is older than `maxAge` blocks.
     error AttestationStale(uint64 attestedAt, uint64 maxAge);
     /// @dev The proof's input words are not the attested ones.
@@ -329,10 +356,12 @@ contract VerifiedInferenceOracle {
         emit AttesterChanged(attester, true);
     }
 
-    /// @notice Stops trusting `attester`: its attestations no longer admit submissions. Outputs already
-    /// stored stay.
+    /// @notice Stops trusting `attester`: its attestations no longer admit submissions, and the outputs
+    /// already proven on them are no longer returned (`AttesterRevoked`). This holds even if the attester
+    /// is granted again later: its epoch moves on, so only its new attestations count.
     function revokeAttester(address attester) external onlyOwner {
         attesters[attester] = false;
+        ++attesterEpoch[attester];
         emit AttesterChanged(attester, false);
     }
 
@@ -346,8 +375,10 @@ contract VerifiedInferenceOracle {
     }
 
     /// @notice As an attester, vouches that the input words hashing to `inputHash` (see `inputHash`) are
-    /// `subject`'s data for `modelId` as of this block; replaces the subject's previous attestation. Works
-    /// before and after the model's activation. The hash of no words (`keccak256("")`) is refused.
+    /// `subject`'s data for `modelId` as of this block; replaces the subject's previous attestation (and so
+    /// voids the subject's stored output proven on it until a proof on the new one is submitted: see
+    /// `AttestationSuperseded`). Works before and after the model's activation. The hash of no words
+    /// (`keccak256("")`) is refused.
     /// @return id The new attestation's id.
     function attest(bytes32 modelId, address subject, bytes32 inputHash_)
         external
@@ -358,12 +389,13 @@ contract VerifiedInferenceOracle {
         if (subject == address(0)) revert NoSubject();
         if (inputHash_ == bytes32(0) || inputHash_ == EMPTY_INPUT_HASH) revert EmptyInputHash();
         id = ++attestationCount;
-        attestations[modelId][subject] = Attestation(inputHash_, msg.sender, uint64(block.number), id);
+        attestations[modelId][subject] =
+            Attestation(inputHash_, msg.sender, uint64(block.number), id, attesterEpoch[msg.sender]);
         emit InputAttested(modelId, subject, msg.sender, inputHash_, id);
     }
 
-    /// @notice Deletes `subject`'s attestation for `modelId`; by its attester or the owner. Outputs
-    /// already stored from it stay.
+    /// @notice Deletes `subject`'s attestation for `modelId`; by its attester or the owner. An output
+    /// already stored from it is no longer returned (`AttestationWithdrawn`).
     function revokeAttestation(bytes32 modelId, address subject) external {
         Attestation storage a = attestations[modelId][subject];
         if (a.blockNumber == 0) revert NoAttestation(modelId, subject);
@@ -392,7 +424,8 @@ contract VerifiedInferenceOracle {
         if (!activeModels[modelId]) revert ModelNotActive(modelId);
         if (proof.length != model.proofLength) revert WrongProofLength(model.proofLength, proof.length);
         address subject = _checkInstances(modelId, model, instances);
-        (uint64 attestationId, uint64 asOf) = _checkAttestation(modelId, model.numInputs, subject, instances);
+        (uint64 attestationId, address attester, uint64 asOf) =
+            _checkAttestation(modelId, model.numInputs, subject, instances);
 
         bytes32 statement = keccak256(abi.encode(modelId, instances, attestationId));
         if (usedStatements[statement]) revert StatementAlreadyUsed(statement);
@@ -404,33 +437,34 @@ contract VerifiedInferenceOracle {
         for (uint256 i = 0; i < model.numOutputs; ++i) {
             outputs[i] = decodeSigned(instances[model.numInputs + i]);
         }
-        _store(_latest[modelId][subject], outputs, asOf);
+        _store(_latest[modelId][subject], outputs, asOf, attestationId, attester);
         emit InferenceVerified(modelId, subject, msg.sender, statement, outputs);
     }
 
     /// @notice The latest verified outputs of `subject` for `modelId`, their scale (value = output / 2^scale)
     /// and the block they are vouched for as of (the attestation's for an attested model, else the
-    /// submission's).
+    /// submission's). For an attested model it reverts once the attestation the outputs were proven on is
+    /// no longer vouched for: its attester was revoked (`AttesterRevoked`), or the subject's attestation
+    /// was revoked (`AttestationWithdrawn`) or replaced (`AttestationSuperseded`).
     function latestInference(bytes32 modelId, address subject)
         external
         view
         returns (int256[] memory outputs, uint8 scale, uint64 blockNumber)
     {
-        Inference storage inference = _latest[modelId][subject];
-        if (inference.blockNumber == 0) revert NoInference(modelId, subject);
+        Inference storage inference = _vouchedInference(modelId, subject);
         return (_outputs(inference), models[modelId].scale, inference.blockNumber);
     }
 
     /// @notice The latest verified outputs of `subject` for `modelId` as decimal fixed point: each value is
     /// `output × 10^decimals / 2^scale`, rounded toward zero (e.g. decimals = 18 for a wad), and the block.
+    /// Reverts as `latestInference` does for an output no longer vouched for.
     function latestInferenceDecimals(bytes32 modelId, address subject, uint8 decimals)
         external
         view
         returns (int256[] memory values, uint64 blockNumber)
     {
         if (decimals > 38) revert InvalidDecimals(decimals);
-        Inference storage inference = _latest[modelId][subject];
-        if (inference.blockNumber == 0) revert NoInference(modelId, subject);
+        Inference storage inference = _vouchedInference(modelId, subject);
         uint8 scale = models[modelId].scale;
         // |output| < 2^254 / 2 and 10^38 < 2^127: the product could overflow int256 only for
         // outputs above 2^128, which no fixed-point model output reaches; checked arithmetic
@@ -443,6 +477,19 @@ contract VerifiedInferenceOracle {
             values[i] = (values[i] * unit) / int256(1 << scale);
         }
         return (values, inference.blockNumber);
+    }
+
+    /// @notice The attestation `subject`'s latest inference for `modelId` was proven on: its id and
+    /// attester (both zero for a model that does not attest inputs). Unlike `latestInference` it does not
+    /// check that the attestation is still vouched for, so it also explains a refusal.
+    function latestInferenceAttestation(bytes32 modelId, address subject)
+        external
+        view
+        returns (uint64 attestationId, address attester)
+    {
+        Inference storage inference = _latest[modelId][subject];
+        if (inference.blockNumber == 0) revert NoInference(modelId, subject);
+        return (inference.attestationId, inference.attester);
     }
 
     /// @notice Decodes a field element as a signed integer: values above `(r-1)/2` are `x - r`.
@@ -505,18 +552,18 @@ contract VerifiedInferenceOracle {
     }
 
     /// @dev For an attested model, checks the subject's attestation against the proof's input words and
-    /// returns its id and block; otherwise returns (0, this block).
+    /// returns its id, attester and block; otherwise returns (0, 0, this block).
     function _checkAttestation(
         bytes32 modelId,
         uint32 numInputs,
         address subject,
         uint256[] calldata instances
-    ) internal view returns (uint64 attestationId, uint64 asOf) {
+    ) internal view returns (uint64 attestationId, address attester, uint64 asOf) {
         uint64 maxAge = attestationMaxAge[modelId];
-        if (maxAge == 0) return (0, uint64(block.number));
+        if (maxAge == 0) return (0, address(0), uint64(block.number));
         Attestation memory a = attestations[modelId][subject];
         if (a.blockNumber == 0) revert NoAttestation(modelId, subject);
-        if (!attesters[a.attester]) revert AttesterRevoked(a.attester);
+        if (!_trusted(a.attester, a.epoch)) revert AttesterRevoked(a.attester);
         if (block.number > uint256(a.blockNumber) + maxAge) revert AttestationStale(a.blockNumber, maxAge);
         bytes32 found;
         assembly {
@@ -527,7 +574,34 @@ contract VerifiedInferenceOracle {
             found := keccak256(ptr, len)
         }
         if (found != a.inputHash) revert InputNotAttested(a.inputHash, found);
-        return (a.id, a.blockNumber);
+        return (a.id, a.attester, a.blockNumber);
+    }
+
+    /// @dev Whether `attester` holds the role and has not been revoked since `epoch`.
+    function _trusted(address attester, uint64 epoch) internal view returns (bool) {
+        return attesters[attester] && epoch == attesterEpoch[attester];
+    }
+
+    /// @dev `subject`'s latest inference for `modelId`, provided there is one and, for an attested model,
+    /// the attestation it was proven on is still vouched for: still the subject's current attestation, by
+    /// an attester still trusted in the same epoch.
+    function _vouchedInference(bytes32 modelId, address subject)
+        internal
+        view
+        returns (Inference storage inference)
+    {
+        inference = _latest[modelId][subject];
+        if (inference.blockNumber == 0) revert NoInference(modelId, subject);
+        uint64 stored = inference.attestationId;
+        if (stored == 0) return inference;
+        address attester = inference.attester;
+        if (!attesters[attester]) revert AttesterRevoked(attester);
+        Attestation storage a = attestations[modelId][subject];
+        uint64 current = a.id;
+        if (current == 0) revert AttestationWithdrawn(modelId, subject);
+        if (current != stored) revert AttestationSuperseded(stored, current);
+        // Ids are unique: this is the attestation the outputs were proven on, by `attester`.
+        if (a.epoch != attesterEpoch[attester]) revert AttesterRevoked(attester);
     }
 
     /// @dev Calls the model's verifier, checking at call time that it (and its key) still has code.
@@ -551,7 +625,13 @@ contract VerifiedInferenceOracle {
         }
     }
 
-    function _store(Inference storage inference, int256[] memory outputs, uint64 asOf) internal {
+    function _store(
+        Inference storage inference,
+        int256[] memory outputs,
+        uint64 asOf,
+        uint64 attestationId,
+        address attester
+    ) internal {
         if (_fitsInt64(outputs)) {
             if (inference.wideOutputs.length != 0) delete inference.wideOutputs;
             int64[] storage packed = inference.outputs;
@@ -568,6 +648,10 @@ contract VerifiedInferenceOracle {
             inference.wideOutputs = outputs;
         }
         inference.blockNumber = asOf;
+        // Same slot as `blockNumber`. An attested model's inferences all have an attestation (id >= 1);
+        // a plain model's never, so its attester slot is never written.
+        inference.attestationId = attestationId;
+        if (attestationId != 0) inference.attester = attester;
     }
 
     function _fitsInt64(int256[] memory values) internal pure returns (bool) {

@@ -36,8 +36,10 @@ contract ReenteringBorrower {
 /// progress, statement replays, padded proofs and reentrant borrows, by a few actors. Scores on the attested
 /// model (which the pool reads) are about any actor and sent by any actor: the handler, an attester, vouches
 /// for each one's fresh input data first. Scores on the plain model (no binding, no attestation) are also
-/// sent by any actor, but only the subject's own may be accepted. It keeps ghost totals and each subject's
-/// last accepted score per model.
+/// sent by any actor, but only the subject's own may be accepted. The handler also replaces an actor's
+/// attestation without proving on it, revokes it, or (as the owner) revokes and re-grants itself as the
+/// attester: each voids the attested scores it no longer vouches for. It keeps ghost totals, each subject's
+/// last accepted score per model and whether its attested score is still vouched for.
 contract LendingHandler {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
     uint256 internal constant R = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
@@ -71,6 +73,9 @@ contract LendingHandler {
     uint256 public policyChangesAccepted;
     mapping(address => bool) public scored;
     mapping(address => int256) public lastScore;
+    /// @dev The attestation `lastScore` was proven on is still the subject's current one, by the attester
+    /// unrevoked since.
+    mapping(address => bool) public vouched;
     mapping(address => bool) public plainScored;
     mapping(address => int256) public plainLastScore;
 
@@ -130,7 +135,38 @@ contract LendingHandler {
         usedStatements.push(xs);
         scored[subject] = true;
         lastScore[subject] = fixedScore;
+        vouched[subject] = true;
         acceptedProofs++;
+    }
+
+    /// @dev The attester vouches for new data about an actor without a proof on it: the actor's stored
+    /// score (on the old attestation) is superseded.
+    function reattest(uint256 about) external {
+        address subject = actors[about % 3];
+        attested(subject, 0);
+        vouched[subject] = false;
+    }
+
+    /// @dev The attester (or the owner) revokes an actor's attestation, if it has one.
+    function withdraw(uint256 about, bool byOwner) external {
+        address subject = actors[about % 3];
+        (,, uint64 attestedAt,,) = oracle.attestations(model, subject);
+        if (attestedAt == 0) return;
+        if (byOwner) vm.prank(oracle.owner());
+        oracle.revokeAttestation(model, subject);
+        vouched[subject] = false;
+    }
+
+    /// @dev The owner revokes the attester (the handler) and grants it again: every attested score so far
+    /// is void, re-grant or not.
+    function rotateAttester() external {
+        vm.startPrank(oracle.owner());
+        oracle.revokeAttester(address(this));
+        oracle.grantAttester(address(this));
+        vm.stopPrank();
+        for (uint256 i = 0; i < 3; ++i) {
+            vouched[actors[i]] = false;
+        }
     }
 
     /// @dev A fresh (mock-verified) proof of a score about one actor on the plain model, sent by any actor:
@@ -170,8 +206,11 @@ contract LendingHandler {
     function pad(uint256 who, bytes calldata extra, bool cut) external {
         if (extra.length == 0 && !cut) return;
         bytes memory proof = cut ? new bytes(nonce % 32) : bytes.concat(abi.encode(nonce), extra);
-        uint256[] memory xs = attested(actors[who % 3], 1 << 13);
-        vm.prank(actors[who % 3]);
+        address subject = actors[who % 3];
+        uint256[] memory xs = attested(subject, 1 << 13);
+        // The new attestation supersedes the subject's, whether or not the padded proof goes through.
+        vouched[subject] = false;
+        vm.prank(subject);
         try oracle.submitInference(model, proof, xs) {
             paddedAccepted++;
         } catch {}
@@ -310,13 +349,24 @@ contract LendingInvariantTest is Test {
     }
 
     /// @notice On the attested model, each actor's stored score is the last one proven about it, whoever
-    /// sent it.
+    /// sent it, and it is read only while the attestation it was proven on is still vouched for: once
+    /// that attestation is replaced or revoked, or its attester revoked (even if granted again), neither
+    /// the oracle nor the pool returns it.
     function invariant_scoresBelongToTheirSubject() public view {
         for (uint256 i = 0; i < handler.actorCount(); i++) {
             address a = handler.actor(i);
             if (!handler.scored(a)) continue;
-            (int256[] memory outputs,,) = oracle.latestInference(MODEL, a);
-            assertEq(outputs[0], handler.lastScore(a), "score of its subject");
+            if (handler.vouched(a)) {
+                (int256[] memory outputs,,) = oracle.latestInference(MODEL, a);
+                assertEq(outputs[0], handler.lastScore(a), "score of its subject");
+            } else {
+                try oracle.latestInference(MODEL, a) {
+                    assertTrue(false, "void score read");
+                } catch {}
+                try pool.ltvBps(a) {
+                    assertTrue(false, "void score lent on");
+                } catch {}
+            }
         }
     }
 

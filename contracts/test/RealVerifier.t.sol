@@ -82,15 +82,17 @@ abstract contract RealVerifierTest is OracleFixture {
         );
     }
 
-    /// @dev `sender`'s submission of (`proof`, `xs`) reverts with exactly `expected`, and leaves nothing
-    /// behind: no statement burnt, no output stored for the subject.
+    /// @dev `sender`'s submission of (`proof`, `xs`) reverts with exactly `expected`. A revert undoes all
+    /// of the call's writes, so there is nothing left to check about them here; what matters is that the
+    /// refusal did not use up the honest statement, which each test shows by ending with
+    /// `assertHonestProofAccepted` (the same statement, now with the honest proof and sender, still goes
+    /// through).
     function assertRefused(address sender, bytes memory proof, uint256[] memory xs, bytes memory expected)
         internal
     {
         (bool ok, bytes memory ret) = trySubmit(sender, proof, xs);
         assertTrue(!ok, "refused");
         assertEq(keccak256(ret), keccak256(expected), "revert data");
-        assertTrue(!oracle.usedStatements(statementOf(MODEL, xs, 0)), "statement not burnt");
     }
 
     function assertNothingStored(address who) internal {
@@ -408,6 +410,50 @@ abstract contract RealVerifierTest is OracleFixture {
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.AttesterRevoked.selector, attester));
         oracle.submitInference(MODEL, F.proof(), F.instances());
         assertNothingStored(subject);
+        // Granted again, the attester's old attestation stays void; a new one admits the proof.
+        oracle.grantAttester(attester);
+        vm.prank(relayer);
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.AttesterRevoked.selector, attester));
+        oracle.submitInference(MODEL, F.proof(), F.instances());
+        vm.prank(attester);
+        oracle.attest(MODEL, subject, keccak256(abi.encodePacked(inputWords())));
+        vm.prank(relayer);
+        oracle.submitInference(MODEL, F.proof(), F.instances());
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, subject);
+        assertEq(stored[0], oracle.decodeSigned(F.instances()[F.NUM_INPUTS]), "stored");
+    }
+
+    /// @dev The real proof's stored output is void once its attester is revoked (granted again or not),
+    /// or its attestation revoked or replaced.
+    function test_attested_storedOutputIsVoidOnceNoLongerVouchedFor() public {
+        attestSubject();
+        vm.prank(relayer);
+        oracle.submitInference(MODEL, F.proof(), F.instances());
+        bytes memory revoked =
+            abi.encodeWithSelector(VerifiedInferenceOracle.AttesterRevoked.selector, attester);
+        oracle.revokeAttester(attester);
+        vm.expectRevert(revoked);
+        oracle.latestInference(MODEL, subject);
+        oracle.grantAttester(attester);
+        vm.expectRevert(revoked);
+        oracle.latestInferenceDecimals(MODEL, subject, 18);
+
+        // A fresh oracle: the attestation replaced, then revoked.
+        uint64 id = attestSubject();
+        vm.prank(relayer);
+        oracle.submitInference(MODEL, F.proof(), F.instances());
+        vm.prank(attester);
+        uint64 next = oracle.attest(MODEL, subject, keccak256(abi.encodePacked(inputWords())));
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.AttestationSuperseded.selector, id, next)
+        );
+        oracle.latestInference(MODEL, subject);
+        vm.prank(attester);
+        oracle.revokeAttestation(MODEL, subject);
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.AttestationWithdrawn.selector, MODEL, subject)
+        );
+        oracle.latestInference(MODEL, subject);
     }
 
     function test_attested_otherInputsAreRefused() public {

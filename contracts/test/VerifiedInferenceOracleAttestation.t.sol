@@ -60,12 +60,13 @@ contract VerifiedInferenceOracleAttestationTest is OracleFixture {
         emit InputAttested(MODEL, alice, attester, hashOf(7), 1);
         uint64 id = attest(alice, 7);
         assertEq(uint256(id), 1, "first id");
-        (bytes32 inputHash, address by, uint64 attestedAt, uint64 storedId) =
+        (bytes32 inputHash, address by, uint64 attestedAt, uint64 storedId, uint64 epoch) =
             oracle.attestations(MODEL, alice);
         assertEq(inputHash, hashOf(7), "hash");
         assertEq(by, attester, "attester");
         assertEq(uint256(attestedAt), 10, "block");
         assertEq(uint256(storedId), 1, "id");
+        assertEq(uint256(epoch), 0, "the attester's first epoch");
 
         vm.roll(30);
         vm.prank(relayer);
@@ -114,9 +115,9 @@ contract VerifiedInferenceOracleAttestationTest is OracleFixture {
         assertTrue(!oracle.attesters(attester), "revoked");
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.AttesterRevoked.selector, attester));
         oracle.submitInference(MODEL, proofOf(1), scoreAbout(alice, 7, 8192));
-        // What was stored before stays.
-        (int256[] memory stored,,) = oracle.latestInference(MODEL, bob);
-        assertEq(stored[0], 8192, "bob's score kept");
+        // What was stored before on its word is void too (see the `latestInference_*` tests).
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.AttesterRevoked.selector, attester));
+        oracle.latestInference(MODEL, bob);
         // A revoked attester attests no more.
         vm.prank(attester);
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.NotAttester.selector, attester));
@@ -130,7 +131,7 @@ contract VerifiedInferenceOracleAttestationTest is OracleFixture {
         oracle.revokeAttestation(MODEL, alice);
         vm.prank(attester);
         oracle.revokeAttestation(MODEL, alice);
-        (,, uint64 attestedAt,) = oracle.attestations(MODEL, alice);
+        (,, uint64 attestedAt,,) = oracle.attestations(MODEL, alice);
         assertEq(uint256(attestedAt), 0, "deleted");
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.NoAttestation.selector, MODEL, alice));
         oracle.submitInference(MODEL, proofOf(1), scoreAbout(alice, 7, 8192));
@@ -141,6 +142,175 @@ contract VerifiedInferenceOracleAttestationTest is OracleFixture {
         oracle.revokeAttestation(MODEL, alice);
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.NoAttestation.selector, MODEL, alice));
         oracle.submitInference(MODEL, proofOf(1), scoreAbout(alice, 7, 8192));
+    }
+
+    /// @dev Attests `subject`'s input word `input` and stores a score of `fixedScore` on it, relayed.
+    function scored(address subject, uint256 input, int256 fixedScore) internal returns (uint64 id) {
+        id = attest(subject, input);
+        vm.prank(relayer);
+        oracle.submitInference(MODEL, proofOf(id), scoreAbout(subject, input, fixedScore));
+    }
+
+    /// @dev Both read functions revert with exactly `expected` for `subject`.
+    function assertUnreadable(address subject, bytes memory expected) internal {
+        vm.expectRevert(expected);
+        oracle.latestInference(MODEL, subject);
+        vm.expectRevert(expected);
+        oracle.latestInferenceDecimals(MODEL, subject, 18);
+    }
+
+    function assertScore(address subject, int256 fixedScore) internal view {
+        (int256[] memory stored,,) = oracle.latestInference(MODEL, subject);
+        assertEq(stored[0], fixedScore, "score");
+        (int256[] memory values,) = oracle.latestInferenceDecimals(MODEL, subject, 0);
+        assertEq(values[0], fixedScore / 8192, "score in units");
+    }
+
+    function test_latestInference_recordsTheAttestation() public {
+        uint64 id = scored(alice, 7, 8192);
+        (uint64 storedId, address by) = oracle.latestInferenceAttestation(MODEL, alice);
+        assertEq(uint256(storedId), uint256(id), "attestation id");
+        assertEq(by, attester, "attester");
+        vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.NoInference.selector, MODEL, bob));
+        oracle.latestInferenceAttestation(MODEL, bob);
+    }
+
+    /// @dev An attester key is compromised: it vouches for made-up data, a top score is proven on it and
+    /// the pool lends on it. Revoking the attester stops the pool lending on that score at once (not only
+    /// once `maxScoreAge` has passed), and other attesters' scores are unaffected.
+    function test_latestInference_refusedOnceTheAttesterIsRevoked() public {
+        address other = address(0x07E4);
+        oracle.grantAttester(other);
+        vm.prank(other);
+        oracle.attest(MODEL, bob, hashOf(8));
+        oracle.submitInference(MODEL, proofOf(9), scoreAbout(bob, 8, 8192));
+        address mallory = address(0xBAD);
+        scored(mallory, 666, 3 * 8192);
+        vm.deal(mallory, 20 ether);
+        vm.startPrank(mallory);
+        pool.depositCollateral{value: 20 ether}();
+        pool.borrow(1 ether);
+        vm.stopPrank();
+        assertEq(pool.ltvBps(mallory), 8_000, "made-up top score");
+
+        oracle.revokeAttester(attester);
+        bytes memory revoked =
+            abi.encodeWithSelector(VerifiedInferenceOracle.AttesterRevoked.selector, attester);
+        assertUnreadable(mallory, revoked);
+        vm.expectRevert(revoked);
+        pool.ltvBps(mallory);
+        vm.prank(mallory);
+        vm.expectRevert(revoked);
+        pool.borrow(1 ether);
+        assertEq(pool.debt(mallory), 1 ether, "no further loan");
+        // Still recorded, for explaining the refusal.
+        (uint64 id, address by) = oracle.latestInferenceAttestation(MODEL, mallory);
+        assertEq(by, attester, "proven on the revoked attester's word");
+        assertEq(uint256(id), 2, "its attestation");
+        // Another attester's scores stand.
+        assertScore(bob, 8192);
+        assertEq(pool.ltvBps(bob), 6_000, "bob's score still lends");
+    }
+
+    function test_latestInference_refusedOnceTheAttestationIsRevoked() public {
+        scored(alice, 7, 3 * 8192);
+        vm.deal(alice, 10 ether);
+        vm.prank(alice);
+        pool.depositCollateral{value: 10 ether}();
+        assertEq(pool.ltvBps(alice), 8_000, "lends on the score");
+        // By the attester.
+        vm.prank(attester);
+        oracle.revokeAttestation(MODEL, alice);
+        bytes memory withdrawn =
+            abi.encodeWithSelector(VerifiedInferenceOracle.AttestationWithdrawn.selector, MODEL, alice);
+        assertUnreadable(alice, withdrawn);
+        vm.prank(alice);
+        vm.expectRevert(withdrawn);
+        pool.borrow(1 ether);
+        // A new attestation alone does not revive the old score; a proof on it gives a new one.
+        uint64 id = attest(alice, 8);
+        assertUnreadable(
+            alice, abi.encodeWithSelector(VerifiedInferenceOracle.AttestationSuperseded.selector, 1, id)
+        );
+        oracle.submitInference(MODEL, proofOf(2), scoreAbout(alice, 8, -8192));
+        assertScore(alice, -8192);
+        assertEq(pool.ltvBps(alice), 4_000, "the new score");
+        // By the owner.
+        oracle.revokeAttestation(MODEL, alice);
+        assertUnreadable(alice, withdrawn);
+    }
+
+    function test_latestInference_refusedOnceTheAttestationIsReplaced() public {
+        scored(alice, 7, 8192);
+        scored(bob, 7, 8192);
+        vm.roll(20);
+        // The attester vouches for new data about alice: her score on the old data is no longer current.
+        uint64 id = attest(alice, 9);
+        assertEq(uint256(id), 3, "third attestation");
+        bytes memory superseded =
+            abi.encodeWithSelector(VerifiedInferenceOracle.AttestationSuperseded.selector, 1, 3);
+        assertUnreadable(alice, superseded);
+        vm.expectRevert(superseded);
+        pool.ltvBps(alice);
+        // Bob's is untouched.
+        assertScore(bob, 8192);
+        // The old data's proof is refused on the new attestation; a proof on the new data is read.
+        vm.expectRevert(
+            abi.encodeWithSelector(VerifiedInferenceOracle.InputNotAttested.selector, hashOf(9), hashOf(7))
+        );
+        oracle.submitInference(MODEL, proofOf(5), scoreAbout(alice, 7, 8192));
+        oracle.submitInference(MODEL, proofOf(5), scoreAbout(alice, 9, 2 * 8192));
+        assertScore(alice, 2 * 8192);
+        (,, uint64 blockNumber) = oracle.latestInference(MODEL, alice);
+        assertEq(uint256(blockNumber), 20, "as of the new attestation");
+    }
+
+    /// @dev Revoking and re-granting an attester does not revive what it attested before: neither its old
+    /// attestations (at submission) nor the scores proven on them (at read). Its new attestations count.
+    function test_reGrantedAttester_oldAttestationsStayVoid() public {
+        attest(alice, 7);
+        scored(bob, 8, 8192);
+        assertEq(uint256(oracle.attesterEpoch(attester)), 0, "epoch 0");
+        oracle.revokeAttester(attester);
+        assertEq(uint256(oracle.attesterEpoch(attester)), 1, "revoking moves the epoch on");
+        oracle.grantAttester(attester);
+        assertTrue(oracle.attesters(attester), "granted again");
+        (,,,, uint64 oldEpoch) = oracle.attestations(MODEL, alice);
+        assertEq(uint256(oldEpoch), 0, "attested in epoch 0");
+
+        bytes memory revoked =
+            abi.encodeWithSelector(VerifiedInferenceOracle.AttesterRevoked.selector, attester);
+        vm.expectRevert(revoked);
+        oracle.submitInference(MODEL, proofOf(1), scoreAbout(alice, 7, 8192));
+        assertUnreadable(bob, revoked);
+        vm.expectRevert(revoked);
+        pool.ltvBps(bob);
+
+        // A new attestation, in the new epoch, works for submission and reading.
+        attest(alice, 7);
+        (,,,, uint64 epoch) = oracle.attestations(MODEL, alice);
+        assertEq(uint256(epoch), 1, "attested in epoch 1");
+        oracle.submitInference(MODEL, proofOf(1), scoreAbout(alice, 7, 8192));
+        assertScore(alice, 8192);
+        assertEq(pool.ltvBps(alice), 6_000, "lends on the new score");
+        // Revoked again: the new one is void too, and so on.
+        oracle.revokeAttester(attester);
+        oracle.grantAttester(attester);
+        assertUnreadable(alice, revoked);
+    }
+
+    /// @dev A plain model's stored outputs do not depend on any attester.
+    function test_latestInference_plainModelIgnoresAttesters() public {
+        bytes32 plain = keccak256("plain");
+        registerLive(oracle, plain, address(new MockVerifier()), 1, 1, 13);
+        vm.prank(alice);
+        oracle.submitInference(plain, proofOf(1), scoreAbout(alice, 7, 8192));
+        oracle.revokeAttester(attester);
+        (uint64 id, address by) = oracle.latestInferenceAttestation(plain, alice);
+        assertEq(uint256(id), 0, "no attestation");
+        assertEq(by, address(0), "no attester");
+        (int256[] memory stored,,) = oracle.latestInference(plain, alice);
+        assertEq(stored[0], 8192, "kept");
     }
 
     function test_submitInference_failsWithoutAttestation() public {
@@ -206,7 +376,7 @@ contract VerifiedInferenceOracleAttestationTest is OracleFixture {
         assertEq(uint256(oracle.attest(MODEL, bob, hashOf(7))), 2, "id 2");
         assertEq(uint256(oracle.attest(MODEL, alice, hashOf(9))), 3, "id 3");
         vm.stopPrank();
-        (bytes32 inputHash,,, uint64 id) = oracle.attestations(MODEL, alice);
+        (bytes32 inputHash,,, uint64 id,) = oracle.attestations(MODEL, alice);
         assertEq(inputHash, hashOf(9), "replaced");
         assertEq(uint256(id), 3, "replaced id");
         assertEq(uint256(oracle.attestationCount()), 3, "count");

@@ -269,8 +269,8 @@ impl BuildDir {
 
     /// zkinfer's files in the directory, sorted (none when it does not exist): a build
     /// (`settings.json`, `model.json`), its keys and SRS (`pk.bin`, `vk.bin`, `keys.json`,
-    /// `kzg.srs`), verifiers from `codegen` (`Verifier.*`, any `*.sol` and its `.abi.json` and
-    /// `.bin`), `deployment.json` and proof files (`*proof*.json`). Other files are not listed.
+    /// `kzg.srs`), `codegen`'s default `Verifier.*` family, `deployment.json` and `proof.json`:
+    /// exact names only, so a user's own files are never listed.
     pub fn zkinfer_files(&self) -> Result<Vec<PathBuf>> {
         if !self.root.is_dir() {
             return Ok(Vec::new());

@@ -23,6 +23,7 @@ interface Vm {
     function envUint(string calldata name) external view returns (uint256);
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256);
     function envOr(string calldata name, address defaultValue) external view returns (address);
+    function envOr(string calldata name, string calldata defaultValue) external view returns (string memory);
     function setEnv(string calldata name, string calldata value) external;
     function toString(address value) external pure returns (string memory);
     function toString(bytes32 value) external pure returns (string memory);
