@@ -479,3 +479,202 @@ fn forge_fixture_matches_the_current_build() {
         );
     }
 }
+
+/// The commands Foundry and EZKL users reach for: `deploy --verifier-only`, `verify-evm`,
+/// `encode-calldata`, `--deployment` instead of addresses, `ETH_RPC_URL`, `--keystore` with
+/// `--password-file`, completions.
+#[tokio::test(flavor = "multi_thread")]
+async fn verifier_only_deploys_verify_evm_encode_calldata_and_deployment_files() {
+    let (build, proof) = build_and_prove("foundry-style", "13");
+    let anvil = Anvil::start();
+    let provider = ProviderBuilder::new().connect_http(anvil.url.parse().unwrap());
+    let deployment = std::path::Path::new(&build).join("deployment.json");
+    let flipped = with_proof_bytes(&proof, "flipped", |b| b[200] ^= 1);
+    let one = U256::from(1u64).to_be_bytes::<32>().to_vec();
+    for kind in ["reusable", "snark-verifier"] {
+        let d = deploy(&build, &anvil.url, &["--verifier-only", "--verifier", kind]);
+        assert!(d.get("oracle").is_none(), "{kind}: an oracle was deployed");
+        assert_eq!(d["key"].is_string(), kind == "reusable");
+        let record = read_json(path(&deployment));
+        assert_eq!(record["verifier"], d["verifier"]);
+        // verify-evm: valid, then invalid with the reason (the reusable verifier names it).
+        let valid = zkinfer_json(&[
+            "verify-evm",
+            &proof,
+            "--rpc-url",
+            &anvil.url,
+            "--deployment",
+            path(&deployment),
+        ]);
+        assert_eq!(valid["valid"], true, "{kind}");
+        let out = zkinfer(&[
+            "--json",
+            "verify-evm",
+            &flipped,
+            "--rpc-url",
+            &anvil.url,
+            "--deployment",
+            path(&deployment),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{kind}: flipped proof");
+        let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(verdict["valid"], false);
+        if kind == "reusable" {
+            let reason = verdict["reason"].as_str().unwrap();
+            assert!(
+                reason.contains("PointNotOnCurve") || reason.contains("PairingFailed"),
+                "{reason}"
+            );
+        }
+        // encode-calldata: exactly what the verifier takes.
+        let verifier: Address = d["verifier"].as_str().unwrap().parse().unwrap();
+        let mut args = vec!["encode-calldata", proof.as_str(), "--for", kind];
+        let key = d["key"].as_str().unwrap_or_default().to_string();
+        if kind == "reusable" {
+            args.extend(["--key", key.as_str()]);
+        }
+        let encoded = zkinfer_json(&args);
+        let calldata = hex::decode(&encoded["calldata"].as_str().unwrap()[2..]).unwrap();
+        let answer = provider
+            .call(
+                alloy::rpc::types::TransactionRequest::default()
+                    .to(verifier)
+                    .input(Bytes::from(calldata).into()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            answer.to_vec(),
+            one,
+            "{kind}: encoded calldata not accepted"
+        );
+    }
+    // verify-evm with explicit addresses, and an address without code.
+    let out = zkinfer(&[
+        "verify-evm",
+        &proof,
+        "--rpc-url",
+        &anvil.url,
+        "--verifier",
+        ANVIL_ADDR_2,
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no contract at"));
+
+    // The full deployment; submit and read take it instead of addresses, and the RPC URL from
+    // ETH_RPC_URL as Foundry's tools do.
+    deploy(&build, &anvil.url, &[]);
+    let with_env = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+            .args(args)
+            .env("ETH_RPC_URL", &anvil.url)
+            .env("ZKINFER_SOLC", tool("solc"))
+            .output()
+            .unwrap()
+    };
+    // The subject's key from an encrypted keystore, as `cast wallet import` writes it.
+    let keys = scratch("foundry-style-keystore");
+    let imported = std::process::Command::new(tool("cast"))
+        .args(["wallet", "import", "subject", "--keystore-dir", path(&keys)])
+        .args([
+            "--private-key",
+            ANVIL_KEY,
+            "--unsafe-password",
+            "correct horse",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let password = keys.join("password.txt");
+    std::fs::write(&password, "correct horse\n").unwrap();
+    let wrong = keys.join("wrong.txt");
+    std::fs::write(&wrong, "battery staple\n").unwrap();
+    let keystore = keys.join("subject");
+    let submit_with = |password: &std::path::Path| {
+        with_env(&[
+            "--json",
+            "submit",
+            &proof,
+            "--deployment",
+            path(&deployment),
+            "--keystore",
+            path(&keystore),
+            "--password-file",
+            path(password),
+        ])
+    };
+    let out = submit_with(&wrong);
+    assert!(
+        !out.status.success()
+            && String::from_utf8_lossy(&out.stderr).contains("cannot open the keystore"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = submit_with(&password);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = with_env(&[
+        "--json",
+        "read",
+        "--deployment",
+        path(&deployment),
+        "--subject",
+        ANVIL_ADDR,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected = read_json(&proof)["output_data"][0][0].as_f64().unwrap();
+    assert_eq!(read["outputs"][0].as_f64().unwrap(), expected);
+    assert!(
+        read["ltv_bps"].as_u64().is_some(),
+        "the pool from the deployment file"
+    );
+    // The calldata for the oracle decodes to the proof file's model, proof and instances.
+    let encoded = zkinfer_json(&["encode-calldata", &proof]);
+    let calldata = hex::decode(&encoded["calldata"].as_str().unwrap()[2..]).unwrap();
+    let call = <Oracle::submitInferenceCall as alloy::sol_types::SolCall>::abi_decode(&calldata)
+        .expect("submitInference calldata");
+    let file = read_json(&proof);
+    let model_id: B256 = file["model_id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(call.modelId, model_id);
+    assert_eq!(
+        hex::encode(&call.proof),
+        &file["proof"].as_str().unwrap()[2..]
+    );
+    assert_eq!(
+        call.instances.len(),
+        file["instances"].as_array().unwrap().len()
+    );
+    // Completions for each shell, and no colour codes in logs written to a pipe.
+    for shell in ["bash", "zsh", "fish"] {
+        let out = zkinfer(&["completions", shell]);
+        assert!(out.status.success());
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            script.contains("zkinfer") && script.contains("verify-evm"),
+            "{shell}"
+        );
+    }
+    let again = format!("{proof}.again.json");
+    let out = zkinfer(&[
+        "prove",
+        &build,
+        "--input",
+        &example("input.json"),
+        "-o",
+        &again,
+    ]);
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.contains("proving"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "colour codes in a pipe: {logs}");
+}

@@ -37,14 +37,7 @@ pub(crate) async fn connect_read_only(rpc_url: &str) -> Result<Chain> {
 
 /// Connects with the wallet of `args.private_key`.
 pub(crate) async fn connect(args: &ChainArgs) -> Result<Chain> {
-    let key = args
-        .private_key
-        .as_deref()
-        .context("no private key: pass --private-key or set ZKINFER_PRIVATE_KEY")?;
-    let signer: PrivateKeySigner = key
-        .trim()
-        .parse()
-        .map_err(|e| anyhow!("invalid private key: {e}"))?;
+    let signer = signer(args)?;
     let sender = signer.address();
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
@@ -52,6 +45,32 @@ pub(crate) async fn connect(args: &ChainArgs) -> Result<Chain> {
         .erased();
     let timeout = Duration::from_secs(args.receipt_timeout);
     finish(provider, Some(sender), &args.rpc_url, timeout).await
+}
+
+/// The sending account: `--private-key`, or `--keystore` with `--password-file`.
+fn signer(args: &ChainArgs) -> Result<PrivateKeySigner> {
+    if let Some(keystore) = &args.keystore {
+        let password_file = args
+            .password_file
+            .as_deref()
+            .context("--keystore needs --password-file")?;
+        let password = std::fs::read_to_string(password_file)
+            .with_context(|| format!("reading the password file {}", password_file.display()))?;
+        let password = password.trim_end_matches(['\r', '\n']);
+        return PrivateKeySigner::decrypt_keystore(keystore, password).map_err(|e| {
+            anyhow!(
+                "cannot open the keystore {} with the password in {}: {e}",
+                keystore.display(),
+                password_file.display()
+            )
+        });
+    }
+    let key = args.private_key.as_deref().context(
+        "no sending account: pass --private-key (or set ZKINFER_PRIVATE_KEY), or --keystore with --password-file",
+    )?;
+    key.trim()
+        .parse()
+        .map_err(|e| anyhow!("invalid private key: {e}"))
 }
 
 async fn finish(

@@ -43,6 +43,14 @@ pub(crate) enum Command {
     Attest(AttestArgs),
     /// One shot: compile (calibrating on the input), dev setup, prove and verify.
     Run(RunArgs),
+    /// Verify a proof file with a deployed verifier (an `eth_call`, nothing sent): valid or
+    /// invalid with the decoded reason; the exit code gives the verdict (0 valid, 1 invalid).
+    VerifyEvm(VerifyEvmArgs),
+    /// Print the exact calldata of a proof for the oracle's `submitInference`, the reusable
+    /// verifier's `verifyProof` or the model-specific verifier, for any client.
+    EncodeCalldata(EncodeCalldataArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(CompletionsArgs),
 }
 
 /// Quantization target.
@@ -233,12 +241,24 @@ pub(crate) const DEFAULT_RECEIPT_TIMEOUT_S: u64 = 300;
 
 #[derive(Debug, Args)]
 pub(crate) struct ChainArgs {
-    /// JSON-RPC endpoint.
-    #[arg(long)]
+    /// JSON-RPC endpoint (default: `ETH_RPC_URL`, as Foundry's tools).
+    #[arg(long, env = "ETH_RPC_URL")]
     pub(crate) rpc_url: String,
     /// Hex private key of the sending account.
     #[arg(long, env = "ZKINFER_PRIVATE_KEY", hide_env_values = true)]
     pub(crate) private_key: Option<String>,
+    /// An encrypted JSON keystore of the sending account (as `cast wallet import` writes),
+    /// instead of --private-key.
+    #[arg(
+        long,
+        env = "ETH_KEYSTORE",
+        conflicts_with = "private_key",
+        requires = "password_file"
+    )]
+    pub(crate) keystore: Option<PathBuf>,
+    /// A file holding the keystore's password (its trailing newline is ignored).
+    #[arg(long, env = "ETH_PASSWORD", requires = "keystore")]
+    pub(crate) password_file: Option<PathBuf>,
     /// Seconds to wait for a sent transaction's receipt before giving up (the transaction may
     /// still be mined: the error names it).
     #[arg(long, default_value_t = DEFAULT_RECEIPT_TIMEOUT_S)]
@@ -264,6 +284,10 @@ pub(crate) struct DeployArgs {
     /// Blocks after which a verified score is stale for the lending pool.
     #[arg(long, default_value_t = 1000)]
     pub(crate) max_score_age: u64,
+    /// Deploy only the verifier (and, with the reusable kind, the model's key contract): no
+    /// oracle, no lending pool. `deployment.json` then names just those.
+    #[arg(long, conflicts_with_all = ["attester", "fund_eth"])]
+    pub(crate) verifier_only: bool,
     /// Deploy keys made with `--dev-srs` (anyone can forge their proofs) on a chain other than
     /// a local one (chain id 31337). Refused without it.
     #[arg(long)]
@@ -285,8 +309,16 @@ pub(crate) struct SubmitArgs {
     #[command(flatten)]
     pub(crate) chain: ChainArgs,
     /// Address of the VerifiedInferenceOracle.
+    #[arg(
+        long,
+        required_unless_present = "deployment",
+        conflicts_with = "deployment"
+    )]
+    pub(crate) consumer: Option<String>,
+    /// The `deployment.json` that `deploy` wrote (BUILD/deployment.json): the oracle is taken
+    /// from it.
     #[arg(long)]
-    pub(crate) consumer: String,
+    pub(crate) deployment: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -299,8 +331,8 @@ pub(crate) struct CommitmentArgs {
     /// Also register the input commitment with this VerifiedInferenceOracle (needs --rpc-url).
     #[arg(long, requires = "rpc_url")]
     pub(crate) consumer: Option<String>,
-    /// JSON-RPC endpoint for --consumer.
-    #[arg(long)]
+    /// JSON-RPC endpoint for --consumer (default: `ETH_RPC_URL`).
+    #[arg(long, env = "ETH_RPC_URL")]
     pub(crate) rpc_url: Option<String>,
     /// Hex private key of the data owner's account.
     #[arg(long, env = "ZKINFER_PRIVATE_KEY", hide_env_values = true)]
@@ -326,15 +358,26 @@ pub(crate) struct AttestArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ReadArgs {
-    /// JSON-RPC endpoint.
-    #[arg(long)]
+    /// JSON-RPC endpoint (default: `ETH_RPC_URL`).
+    #[arg(long, env = "ETH_RPC_URL")]
     pub(crate) rpc_url: String,
     /// Address of the VerifiedInferenceOracle.
-    #[arg(long)]
-    pub(crate) consumer: String,
+    #[arg(
+        long,
+        required_unless_present = "deployment",
+        conflicts_with = "deployment"
+    )]
+    pub(crate) consumer: Option<String>,
     /// The model id (bytes32).
+    #[arg(
+        long,
+        required_unless_present = "deployment",
+        conflicts_with = "deployment"
+    )]
+    pub(crate) model_id: Option<String>,
+    /// The `deployment.json` that `deploy` wrote: oracle, model id and lending pool from it.
     #[arg(long)]
-    pub(crate) model_id: String,
+    pub(crate) deployment: Option<PathBuf>,
     /// Whose inference to read.
     #[arg(long)]
     pub(crate) subject: String,
@@ -361,4 +404,53 @@ pub(crate) struct RunArgs {
     pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) quant: QuantArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyEvmArgs {
+    /// Proof file from `prove`.
+    pub(crate) proof: PathBuf,
+    /// JSON-RPC endpoint (default: `ETH_RPC_URL`).
+    #[arg(long, env = "ETH_RPC_URL")]
+    pub(crate) rpc_url: String,
+    /// The `deployment.json` that `deploy` wrote: the verifier (and key) from it.
+    #[arg(long, required_unless_present = "verifier", conflicts_with_all = ["verifier", "key"])]
+    pub(crate) deployment: Option<PathBuf>,
+    /// A deployed verifier: the model-specific contract, or the reusable `Halo2Verifier` with
+    /// `--key`.
+    #[arg(long)]
+    pub(crate) verifier: Option<String>,
+    /// The model's verifying key contract, for the reusable verifier.
+    #[arg(long, requires = "verifier")]
+    pub(crate) key: Option<String>,
+}
+
+/// What `encode-calldata` encodes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CalldataTarget {
+    /// `VerifiedInferenceOracle.submitInference(modelId, proof, instances)`.
+    Oracle,
+    /// `Halo2Verifier.verifyProof(key, proof, instances)` (needs `--key`).
+    Reusable,
+    /// The model-specific verifier's raw calldata: the instances, then the proof.
+    SnarkVerifier,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EncodeCalldataArgs {
+    /// Proof file from `prove`.
+    pub(crate) proof: PathBuf,
+    /// The contract the calldata is for.
+    #[arg(long = "for", value_enum, default_value = "oracle")]
+    pub(crate) target: CalldataTarget,
+    /// The model's verifying key contract (with `--for reusable`).
+    #[arg(long, required_if_eq("target", "reusable"))]
+    pub(crate) key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
 }

@@ -49,6 +49,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Run(a) => run(&a),
         Command::Commitment(a) => runtime()?.block_on(onchain::commitment(&a)),
         Command::Attest(a) => runtime()?.block_on(onchain::attest(&a)),
+        Command::VerifyEvm(a) => runtime()?.block_on(onchain::verify_evm(&a)),
+        Command::EncodeCalldata(a) => encode_calldata(&a),
+        Command::Completions(a) => Ok(completions(&a)),
     }
 }
 
@@ -235,7 +238,10 @@ fn srs_choice(a: &SetupArgs) -> Result<SrsChoice> {
 
 fn setup_step(dir: &BuildDir, choice: &SrsChoice) -> Result<f64> {
     if matches!(choice, SrsChoice::Dev) {
-        eprintln!("WARNING: --dev-srs uses an SRS from a public seed. Its proofs can be forged by anyone. Testing only.");
+        // Once, through the log (so `-q` keeps it to this one line).
+        tracing::warn!(
+            "--dev-srs: an SRS from a public seed; anyone can forge its proofs. Testing only."
+        );
     }
     let (info, secs) = with_spinner("generating keys", || pipeline::setup(dir, choice));
     info?;
@@ -409,4 +415,62 @@ fn run_in(a: &RunArgs, build: &Path) -> Result<Outcome> {
         a.out.display()
     );
     Ok(Outcome::ok(result, text))
+}
+
+/// `encode-calldata`: the exact calldata of a proof file for the chosen contract.
+fn encode_calldata(a: &EncodeCalldataArgs) -> Result<Outcome> {
+    use alloy::primitives::{Bytes, B256, U256};
+    use alloy::sol_types::SolCall;
+    let artifact = ProofArtifact::read(&a.proof)?;
+    let (proof, instances) = pipeline::decode_proof(&artifact)?;
+    let words: Vec<U256> = instances.iter().map(onchain::word).collect();
+    let calldata = match a.target {
+        CalldataTarget::Oracle => {
+            let model_id: B256 = artifact
+                .model_id
+                .parse()
+                .context("model id in the proof file")?;
+            crate::contracts::VerifiedInferenceOracle::submitInferenceCall {
+                modelId: model_id,
+                proof: Bytes::from(proof),
+                instances: words,
+            }
+            .abi_encode()
+        }
+        CalldataTarget::Reusable => {
+            let key = a.key.as_deref().context("--for reusable needs --key")?;
+            crate::contracts::Halo2Verifier::verifyProofCall {
+                vk: crate::chain::parse_address(key, "key")?,
+                proof: Bytes::from(proof),
+                instances: words,
+            }
+            .abi_encode()
+        }
+        CalldataTarget::SnarkVerifier => {
+            let mut data: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes::<32>()).collect();
+            data.extend_from_slice(&proof);
+            data
+        }
+    };
+    let hex = format!("0x{}", hex::encode(&calldata));
+    Ok(Outcome::ok(
+        json!({ "calldata": hex, "bytes": calldata.len() }),
+        hex,
+    ))
+}
+
+/// `completions`: clap's completion script for `shell`.
+fn completions(a: &CompletionsArgs) -> Outcome {
+    let mut script = Vec::new();
+    clap_complete::generate(
+        a.shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "zkinfer",
+        &mut script,
+    );
+    let text = String::from_utf8_lossy(&script).into_owned();
+    Outcome::ok(
+        json!({ "shell": a.shell.to_string(), "script": text }),
+        text,
+    )
 }

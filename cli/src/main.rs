@@ -46,6 +46,8 @@ fn main() {
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .with_target(false)
+        // No colour codes into files and pipes.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let json = cli.json;
     let chain_command = talks_to_chain(&cli.command);
@@ -103,7 +105,11 @@ fn usage_error(err: &clap::Error) -> ! {
 /// Whether a command talks to a chain: its unclassified errors are of kind `chain`.
 fn talks_to_chain(command: &Command) -> bool {
     match command {
-        Command::Deploy(_) | Command::Submit(_) | Command::Read(_) | Command::Attest(_) => true,
+        Command::Deploy(_)
+        | Command::Submit(_)
+        | Command::Read(_)
+        | Command::Attest(_)
+        | Command::VerifyEvm(_) => true,
         Command::Commitment(a) => a.consumer.is_some(),
         _ => false,
     }

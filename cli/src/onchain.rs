@@ -48,6 +48,8 @@ pub(crate) async fn commitment(a: &CommitmentArgs) -> Result<Outcome> {
         let chain = connect(&ChainArgs {
             rpc_url: rpc_url.clone(),
             private_key: a.private_key.clone(),
+            keystore: None,
+            password_file: None,
             receipt_timeout: DEFAULT_RECEIPT_TIMEOUT_S,
         })
         .await?;
@@ -78,7 +80,7 @@ pub(crate) async fn commitment(a: &CommitmentArgs) -> Result<Outcome> {
 }
 
 /// A field element as the EVM word the contracts take.
-fn word(f: &Fr) -> U256 {
+pub(crate) fn word(f: &Fr) -> U256 {
     U256::from_le_slice(f.to_repr().as_ref())
 }
 
@@ -273,6 +275,32 @@ pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
             )
         }
     };
+    if a.verifier_only {
+        let mut deployment = json!({
+            "version": DEPLOYMENT_VERSION,
+            "chain_id": chain.chain_id,
+            "model_id": settings.model_id,
+            "verifier": verifier_addr,
+            "verifier_runtime_bytes": runtime_bytes,
+            "proof_bytes": proof_len,
+            "dev_srs": dev_srs,
+            "gas": { "verifier": verifier_gas },
+        });
+        let mut text = format!(
+            "deployed on chain {} (verifier only)\n  verifier {verifier_addr} ({runtime_bytes} B runtime, {verifier_gas} gas)",
+            chain.chain_id
+        );
+        if let Some((key_addr, key_gas, key_bytes)) = key {
+            deployment["key"] = json!(key_addr);
+            deployment["key_bytes"] = json!(key_bytes);
+            deployment["gas"]["key"] = json!(key_gas);
+            text.push_str(&format!(
+                "\n  key      {key_addr} ({key_bytes} B, {key_gas} gas)"
+            ));
+        }
+        write_deployment(&dir, &deployment)?;
+        return Ok(Outcome::ok(deployment, text));
+    }
     let (oracle_addr, r2) = chain
         .deploy(consumers.oracle.bytecode.clone(), U256::ZERO, "the oracle")
         .await?;
@@ -345,6 +373,7 @@ pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
     let fund = U256::from(a.fund_eth) * U256::from(10u64).pow(U256::from(18));
     let (lending_addr, r4) = chain.deploy(code, fund, "the lending pool").await?;
     let mut deployment = json!({
+        "version": DEPLOYMENT_VERSION,
         "chain_id": chain.chain_id,
         "model_id": settings.model_id,
         "verifier": verifier_addr,
@@ -369,9 +398,7 @@ pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
             "\n  key      {key_addr} ({key_bytes} B, {key_gas} gas)"
         ));
     }
-    let path = dir.root().join("deployment.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&deployment)?)
-        .with_context(|| format!("writing {}", path.display()))?;
+    write_deployment(&dir, &deployment)?;
     text.push_str(&format!(
         "\n  oracle   {oracle_addr} (model {} registered)\n  lending  {lending_addr} (funded with {} ETH)",
         settings.model_id, a.fund_eth
@@ -392,8 +419,13 @@ pub(crate) async fn submit(a: &SubmitArgs) -> Result<Outcome> {
         .model_id
         .parse()
         .context("model id in the proof file")?;
+    let consumer = match (&a.consumer, &a.deployment) {
+        (Some(c), _) => c.clone(),
+        (None, Some(file)) => Deployment::read(file)?.require("oracle")?,
+        (None, None) => bail!("give --consumer ORACLE or --deployment BUILD/deployment.json"),
+    };
     let chain = connect(&a.chain).await?;
-    let oracle = oracle_at(&chain.provider, &a.consumer).await?;
+    let oracle = oracle_at(&chain.provider, &consumer).await?;
     let subject = instances
         .last()
         .and_then(zkinfer_prover::input::subject_address)
@@ -450,10 +482,26 @@ pub(crate) async fn submit(a: &SubmitArgs) -> Result<Outcome> {
 }
 
 pub(crate) async fn read(a: &ReadArgs) -> Result<Outcome> {
+    let deployment = a.deployment.as_deref().map(Deployment::read).transpose()?;
+    let from_file = |what: &str| -> Result<String> {
+        deployment
+            .as_ref()
+            .context("give --consumer and --model-id, or --deployment BUILD/deployment.json")?
+            .require(what)
+    };
+    let consumer = a.consumer.clone().map_or_else(|| from_file("oracle"), Ok)?;
+    let model_id = a
+        .model_id
+        .clone()
+        .map_or_else(|| from_file("model_id"), Ok)?;
+    let lending = a
+        .lending
+        .clone()
+        .or_else(|| deployment.as_ref().and_then(|d| d.get("lending")));
     let chain = connect_read_only(&a.rpc_url).await?;
     let subject: Address = parse_address(&a.subject, "subject")?;
-    let model_id: B256 = a.model_id.parse().context("invalid model id")?;
-    let oracle = oracle_at(&chain.provider, &a.consumer).await?;
+    let model_id: B256 = model_id.parse().context("invalid model id")?;
+    let oracle = oracle_at(&chain.provider, &consumer).await?;
     let stored = oracle
         .latestInference(model_id, subject)
         .call()
@@ -473,7 +521,7 @@ pub(crate) async fn read(a: &ReadArgs) -> Result<Outcome> {
     let mut json =
         json!({ "outputs": decoded, "scale": stored.scale, "block": stored.blockNumber });
     let mut text = format!("verified output {decoded:?} (block {})", stored.blockNumber);
-    if let Some(lending) = &a.lending {
+    if let Some(lending) = &lending {
         let pool = RiskAdjustedLending::new(parse_address(lending, "lending")?, &chain.provider);
         let ltv = pool
             .ltvBps(subject)
@@ -531,4 +579,129 @@ fn hint(reason: &str) -> &'static str {
         .iter()
         .find(|(name, _)| reason.starts_with(name))
         .map_or("", |(_, hint)| hint)
+}
+
+/// Version of the `deployment.json` records `deploy` writes.
+const DEPLOYMENT_VERSION: u32 = 1;
+
+/// Writes `BUILD/deployment.json`.
+fn write_deployment(dir: &BuildDir, deployment: &serde_json::Value) -> Result<()> {
+    let path = dir.root().join("deployment.json");
+    std::fs::write(&path, serde_json::to_string_pretty(deployment)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// A `deployment.json` that `deploy` wrote, read for its addresses.
+struct Deployment {
+    path: std::path::PathBuf,
+    value: serde_json::Value,
+}
+
+impl Deployment {
+    fn read(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the deployment record {}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(1);
+        if version != u64::from(DEPLOYMENT_VERSION) {
+            bail!(
+                "{}: deployment record version {version}, this zkinfer reads {DEPLOYMENT_VERSION}",
+                path.display()
+            );
+        }
+        Ok(Deployment {
+            path: path.to_path_buf(),
+            value,
+        })
+    }
+
+    /// A string field, when present.
+    fn get(&self, field: &str) -> Option<String> {
+        self.value
+            .get(field)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    }
+
+    /// A string field that must be there.
+    fn require(&self, field: &str) -> Result<String> {
+        self.get(field).with_context(|| {
+            format!(
+                "{} has no {field:?} (deployed with --verifier-only?)",
+                self.path.display()
+            )
+        })
+    }
+}
+
+/// `verify-evm`: the deployed verifier's verdict on a proof file, by `eth_call`.
+pub(crate) async fn verify_evm(a: &VerifyEvmArgs) -> Result<Outcome> {
+    let artifact = ProofArtifact::read(&a.proof)?;
+    let (proof, instances) = pipeline::decode_proof(&artifact)?;
+    let words: Vec<U256> = instances.iter().map(word).collect();
+    let (verifier, key) = match &a.deployment {
+        Some(file) => {
+            let d = Deployment::read(file)?;
+            if let Some(id) = d.get("model_id") {
+                if id != artifact.model_id {
+                    bail!(
+                        "the proof is for model {}, {} deployed model {id}",
+                        artifact.model_id,
+                        file.display()
+                    );
+                }
+            }
+            (d.require("verifier")?, d.get("key"))
+        }
+        None => (
+            a.verifier
+                .clone()
+                .context("give --verifier or --deployment")?,
+            a.key.clone(),
+        ),
+    };
+    let chain = connect_read_only(&a.rpc_url).await?;
+    let verifier = parse_address(&verifier, "verifier")?;
+    if chain.provider.get_code_at(verifier).await?.is_empty() {
+        bail!("no contract at the verifier address {verifier}");
+    }
+    let verdict: std::result::Result<(), String> = match &key {
+        Some(key) => {
+            let key = parse_address(key, "key")?;
+            let v = crate::contracts::Halo2Verifier::new(verifier, &chain.provider);
+            match v.verifyProof(key, Bytes::from(proof), words).call().await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("the verifier answered false".into()),
+                Err(e) => Err(e
+                    .as_revert_data()
+                    .and_then(|d| chain::decode_revert(&d))
+                    .unwrap_or_else(|| describe(&e.to_string()))),
+            }
+        }
+        None => {
+            let mut data: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes::<32>()).collect();
+            data.extend_from_slice(&proof);
+            let tx = alloy::rpc::types::TransactionRequest::default()
+                .to(verifier)
+                .input(Bytes::from(data).into());
+            match chain.provider.call(tx).await {
+                Ok(out) if out.as_ref() == U256::from(1u64).to_be_bytes::<32>() => Ok(()),
+                Ok(out) => Err(format!("the verifier answered 0x{}", hex::encode(&out))),
+                Err(_) => Err(
+                    "the verifier reverted (the model-specific verifier gives no reason)".into(),
+                ),
+            }
+        }
+    };
+    let valid = verdict.is_ok();
+    let reason = verdict.err();
+    Ok(Outcome {
+        json: json!({ "valid": valid, "reason": reason, "verifier": verifier, "key": key }),
+        text: match &reason {
+            None => format!("proof valid on chain (verifier {verifier})"),
+            Some(r) => format!("proof INVALID on chain: {r}"),
+        },
+        exit_code: if valid { 0 } else { 1 },
+    })
 }
