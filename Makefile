@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 export ZKINFER_SOLC := $(TOOLS)/solc
 
-.PHONY: tools build demo test test-rust test-forge test-fuzz lint ci bench bench-gas
+.PHONY: tools build demo test test-rust test-forge test-python test-fuzz lint ci bench bench-gas
 
 tools:
 	@bash scripts/install-tools.sh >/dev/null
@@ -15,13 +15,22 @@ build:
 demo: tools build
 	bash scripts/demo.sh
 
-test: tools test-rust test-forge test-fuzz
+test: tools test-rust test-forge test-python test-fuzz
 
 test-rust:
 	cargo test --release --workspace
 
 test-forge:
 	forge test
+
+# The Python package (python/, PyO3 + maturin) in a venv, built on the same target dir, and its
+# pytest suite (which also runs examples/python/credit_sklearn.py against anvil).
+PYENV := $(CURDIR)/.venv-py
+test-python:
+	python3 -m venv $(PYENV)
+	$(PYENV)/bin/pip install -q --disable-pip-version-check maturin pytest numpy onnx scikit-learn skl2onnx
+	$(PYENV)/bin/pip install -q --disable-pip-version-check ./python
+	$(PYENV)/bin/pytest -q python/tests
 
 # cargo-fuzz targets, FUZZ_SECONDS (default 60) each, from the checked-in seeds and regressions
 test-fuzz:

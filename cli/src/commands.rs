@@ -16,7 +16,7 @@ use zkinfer_prover::resources::{parse_size, MemoryLimit};
 
 use crate::cli::*;
 use crate::onchain;
-use crate::progress::with_spinner;
+use crate::progress::with_phases;
 
 /// What a command prints and its exit code.
 pub(crate) struct Outcome {
@@ -237,13 +237,10 @@ fn srs_choice(a: &SetupArgs) -> Result<SrsChoice> {
 }
 
 fn setup_step(dir: &BuildDir, choice: &SrsChoice) -> Result<f64> {
-    if matches!(choice, SrsChoice::Dev) {
-        // Once, through the log (so `-q` keeps it to this one line).
-        tracing::warn!(
-            "--dev-srs: an SRS from a public seed; anyone can forge its proofs. Testing only."
-        );
-    }
-    let (info, secs) = with_spinner("generating keys", || pipeline::setup(dir, choice));
+    // The development SRS warns once, where it is made (`srs::dev_srs`).
+    let (info, secs) = with_phases("generating keys", |report| {
+        pipeline::setup_reporting(dir, choice, report)
+    });
     info?;
     Ok(secs)
 }
@@ -281,7 +278,9 @@ fn prove_step(
         }
         input.subject = Some(subject.to_string());
     }
-    let (artifact, secs) = with_spinner("proving", || pipeline::prove(dir, &input));
+    let (artifact, secs) = with_phases("proving", |report| {
+        pipeline::prove_reporting(dir, &input, report)
+    });
     let artifact = artifact?;
     artifact.write(out)?;
     Ok((artifact, secs))
@@ -369,7 +368,10 @@ fn run(a: &RunArgs) -> Result<Outcome> {
     let build = match &a.build_dir {
         Some(d) => d.clone(),
         None => {
-            temp = std::env::temp_dir().join(format!("zkinfer-run-{}", std::process::id()));
+            // Unique per call: the CLI also runs in-process (the Python package), several at once.
+            static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            temp = std::env::temp_dir().join(format!("zkinfer-run-{}-{run}", std::process::id()));
             temp.clone()
         }
     };

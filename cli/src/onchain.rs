@@ -275,29 +275,31 @@ pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
             )
         }
     };
+    // The record and report of what is deployed so far: the verifier (and key).
+    let mut deployment = json!({
+        "version": DEPLOYMENT_VERSION,
+        "chain_id": chain.chain_id,
+        "model_id": settings.model_id,
+        "verifier": verifier_addr,
+        "verifier_runtime_bytes": runtime_bytes,
+        "proof_bytes": proof_len,
+        "dev_srs": dev_srs,
+        "gas": { "verifier": verifier_gas },
+    });
+    let mut text = format!(
+        "deployed on chain {}{}\n  verifier {verifier_addr} ({runtime_bytes} B runtime, {verifier_gas} gas)",
+        chain.chain_id,
+        if a.verifier_only { " (verifier only)" } else { "" }
+    );
+    if let Some((key_addr, key_gas, key_bytes)) = key {
+        deployment["key"] = json!(key_addr);
+        deployment["key_bytes"] = json!(key_bytes);
+        deployment["gas"]["key"] = json!(key_gas);
+        text.push_str(&format!(
+            "\n  key      {key_addr} ({key_bytes} B, {key_gas} gas)"
+        ));
+    }
     if a.verifier_only {
-        let mut deployment = json!({
-            "version": DEPLOYMENT_VERSION,
-            "chain_id": chain.chain_id,
-            "model_id": settings.model_id,
-            "verifier": verifier_addr,
-            "verifier_runtime_bytes": runtime_bytes,
-            "proof_bytes": proof_len,
-            "dev_srs": dev_srs,
-            "gas": { "verifier": verifier_gas },
-        });
-        let mut text = format!(
-            "deployed on chain {} (verifier only)\n  verifier {verifier_addr} ({runtime_bytes} B runtime, {verifier_gas} gas)",
-            chain.chain_id
-        );
-        if let Some((key_addr, key_gas, key_bytes)) = key {
-            deployment["key"] = json!(key_addr);
-            deployment["key_bytes"] = json!(key_bytes);
-            deployment["gas"]["key"] = json!(key_gas);
-            text.push_str(&format!(
-                "\n  key      {key_addr} ({key_bytes} B, {key_gas} gas)"
-            ));
-        }
         write_deployment(&dir, &deployment)?;
         return Ok(Outcome::ok(deployment, text));
     }
@@ -372,32 +374,14 @@ pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
     ));
     let fund = U256::from(a.fund_eth) * U256::from(10u64).pow(U256::from(18));
     let (lending_addr, r4) = chain.deploy(code, fund, "the lending pool").await?;
-    let mut deployment = json!({
-        "version": DEPLOYMENT_VERSION,
-        "chain_id": chain.chain_id,
-        "model_id": settings.model_id,
-        "verifier": verifier_addr,
-        "oracle": oracle_addr,
-        "lending": lending_addr,
-        "verifier_runtime_bytes": runtime_bytes,
-        "proof_bytes": proof_len,
-        "dev_srs": dev_srs,
-        "attesters": attesters,
-        "attestation_max_age": (!attesters.is_empty()).then_some(a.attestation_max_age),
-        "gas": { "verifier": verifier_gas, "oracle": r2.gas_used, "register": r3.gas_used, "lending": r4.gas_used },
-    });
-    let mut text = format!(
-        "deployed on chain {}\n  verifier {verifier_addr} ({runtime_bytes} B runtime, {verifier_gas} gas)",
-        chain.chain_id
-    );
-    if let Some((key_addr, key_gas, key_bytes)) = key {
-        deployment["key"] = json!(key_addr);
-        deployment["key_bytes"] = json!(key_bytes);
-        deployment["gas"]["key"] = json!(key_gas);
-        text.push_str(&format!(
-            "\n  key      {key_addr} ({key_bytes} B, {key_gas} gas)"
-        ));
-    }
+    deployment["oracle"] = json!(oracle_addr);
+    deployment["lending"] = json!(lending_addr);
+    deployment["attesters"] = json!(attesters);
+    deployment["attestation_max_age"] =
+        json!((!attesters.is_empty()).then_some(a.attestation_max_age));
+    deployment["gas"]["oracle"] = json!(r2.gas_used);
+    deployment["gas"]["register"] = json!(r3.gas_used);
+    deployment["gas"]["lending"] = json!(r4.gas_used);
     write_deployment(&dir, &deployment)?;
     text.push_str(&format!(
         "\n  oracle   {oracle_addr} (model {} registered)\n  lending  {lending_addr} (funded with {} ETH)",

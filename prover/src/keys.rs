@@ -24,10 +24,31 @@ pub struct Keys {
 
 /// Generates the verifying and proving keys for `model`.
 pub fn keygen(srs: &Srs, model: &QuantizedModel, params: &CircuitParams) -> Result<Keys> {
+    keygen_reporting(srs, model, params, &mut |_| {})
+}
+
+/// Which key [`keygen_reporting`] starts generating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// The verifying key (first).
+    Verifying,
+    /// The proving key (second, the longer step).
+    Proving,
+}
+
+/// [`keygen`], telling `starting` which key it starts on.
+pub fn keygen_reporting(
+    srs: &Srs,
+    model: &QuantizedModel,
+    params: &CircuitParams,
+    starting: &mut dyn FnMut(KeyKind),
+) -> Result<Keys> {
     let circuit = keygen_circuit(model, params)?;
     tracing::info!(k = params.k, "generating verifying key");
+    starting(KeyKind::Verifying);
     let vk = keygen_vk(srs, &circuit).map_err(|e| Error::Circuit(format!("verifying key: {e}")))?;
     tracing::info!("generating proving key");
+    starting(KeyKind::Proving);
     let pk =
         keygen_pk(srs, vk, &circuit).map_err(|e| Error::Circuit(format!("proving key: {e}")))?;
     Ok(Keys {

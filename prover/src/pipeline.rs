@@ -340,8 +340,63 @@ pub fn load(dir: &BuildDir) -> Result<(Settings, QuantizedModel)> {
     Ok((settings, model))
 }
 
+/// A step of a long operation (for a progress bar): step `step` of `of`, named `name`, starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Phase {
+    /// 1-based index of the step that starts.
+    pub step: usize,
+    /// Number of steps.
+    pub of: usize,
+    /// What the step does.
+    pub name: &'static str,
+}
+
+/// Receives the [`Phase`]s of [`setup_reporting`] and [`prove_reporting`].
+pub type PhaseReport<'a> = &'a mut dyn FnMut(Phase);
+
+/// Steps of [`setup_reporting`].
+const SETUP_PHASES: [&str; 4] = [
+    "loading the SRS",
+    "generating the verifying key",
+    "generating the proving key",
+    "writing the keys",
+];
+
+/// Steps of [`prove_reporting`].
+const PROVE_PHASES: [&str; 4] = [
+    "computing the witness",
+    "loading the SRS and proving key",
+    "proving",
+    "checking the outputs",
+];
+
+/// A reporter for the steps in `names`: `at(name)` reports that step.
+fn phases<'a>(
+    names: &'static [&'static str],
+    report: PhaseReport<'a>,
+) -> impl FnMut(&'static str) + 'a {
+    move |name| {
+        let step = names.iter().position(|n| *n == name).map_or(0, |i| i + 1);
+        report(Phase {
+            step,
+            of: names.len(),
+            name,
+        });
+    }
+}
+
 /// Generates the SRS (or loads it) and the keys; writes `kzg.srs`, `pk.bin`, `vk.bin`, `keys.json`.
 pub fn setup(dir: &BuildDir, choice: &SrsChoice) -> Result<KeysInfo> {
+    setup_reporting(dir, choice, &mut |_| {})
+}
+
+/// [`setup`], reporting each of its steps to `report` as it starts.
+pub fn setup_reporting(
+    dir: &BuildDir,
+    choice: &SrsChoice,
+    report: PhaseReport<'_>,
+) -> Result<KeysInfo> {
+    let mut at = phases(&SETUP_PHASES, report);
     let (settings, model) = load(dir)?;
     let k = settings.circuit.k;
     let wanted = match choice {
@@ -361,6 +416,7 @@ pub fn setup(dir: &BuildDir, choice: &SrsChoice) -> Result<KeysInfo> {
             return Ok(info);
         }
     }
+    at("loading the SRS");
     let (srs, source) = match choice {
         SrsChoice::Dev => (dev_srs(k), SrsSource::DevInsecure),
         SrsChoice::File(path) => match crate::srs::read_any(path, k)? {
@@ -375,7 +431,14 @@ pub fn setup(dir: &BuildDir, choice: &SrsChoice) -> Result<KeysInfo> {
             read => read,
         },
     };
-    let generated = keys::keygen(&srs, &model, &settings.circuit)?;
+    let generated = keys::keygen_reporting(&srs, &model, &settings.circuit, &mut |key| {
+        at(if key == keys::KeyKind::Verifying {
+            "generating the verifying key"
+        } else {
+            "generating the proving key"
+        })
+    })?;
+    at("writing the keys");
     let vk = generated.pk.get_vk();
     keys::write_pk(&generated.pk, &dir.pk())?;
     keys::write_vk(vk, &dir.vk())?;
@@ -399,6 +462,16 @@ pub fn witness(model: &QuantizedModel, input: &InputData) -> Result<Vec<Vec<i128
 
 /// Computes the witness and a proof for `input`.
 pub fn prove(dir: &BuildDir, input: &InputData) -> Result<ProofArtifact> {
+    prove_reporting(dir, input, &mut |_| {})
+}
+
+/// [`prove`], reporting each of its steps to `report` as it starts.
+pub fn prove_reporting(
+    dir: &BuildDir,
+    input: &InputData,
+    report: PhaseReport<'_>,
+) -> Result<ProofArtifact> {
+    let mut at = phases(&PROVE_PHASES, report);
     dir.require_keys()?;
     let (settings, model) = load(dir)?;
     let info = KeysInfo::read(&dir.keys_info())?;
@@ -408,11 +481,13 @@ pub fn prove(dir: &BuildDir, input: &InputData) -> Result<ProofArtifact> {
         ));
     }
     require_salt(&settings, input)?;
+    at("computing the witness");
     let values = witness(&model, input)?;
     let bindings = bindings(input)?;
     if bindings.subject == Fr::zero() {
         tracing::warn!("the proof names no subject (--subject or \"subject\" in the input file): consumer contracts refuse it");
     }
+    at("loading the SRS and proving key");
     let srs = read_srs(&dir.srs(), settings.circuit.k)?;
     tracing::info!("loading proving key");
     let pk = keys::read_pk(&dir.pk(), &settings.circuit)?;
@@ -428,7 +503,9 @@ pub fn prove(dir: &BuildDir, input: &InputData) -> Result<ProofArtifact> {
         instances = instances.len(),
         "proving"
     );
+    at("proving");
     let proof = proving::prove(&srs, &pk, circuit, &instances)?;
+    at("checking the outputs");
     Ok(ProofArtifact {
         version: ARTIFACT_VERSION,
         model_id: settings.model_id.clone(),

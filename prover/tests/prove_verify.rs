@@ -8,14 +8,19 @@ use zkinfer_prover::artifacts::BuildDir;
 use zkinfer_prover::fixed::Scale;
 use zkinfer_prover::fixed::{field_from_hex, field_to_hex};
 use zkinfer_prover::input::InputData;
-use zkinfer_prover::pipeline::{compile, prove, setup, verify, SrsChoice};
+use zkinfer_prover::pipeline::{
+    compile, prove, prove_reporting, setup, setup_reporting, verify, SrsChoice,
+};
 use zkinfer_prover::quantize::QuantizationConfig;
 
 fn build(name: &str, config: QuantizationConfig) -> BuildDir {
     let dir = BuildDir::new(temp_dir(name));
     let calib = InputData::read(&example_file("calibration.json")).unwrap();
     compile(&example_file("model.onnx"), &calib, config, &dir).unwrap();
-    setup(&dir, &SrsChoice::Dev).unwrap();
+    // Setup reports its phases in order, each once.
+    let mut phases = Vec::new();
+    setup_reporting(&dir, &SrsChoice::Dev, &mut |p| phases.push(p.step)).unwrap();
+    assert_eq!(phases, [1, 2, 3, 4]);
     dir
 }
 
@@ -23,7 +28,14 @@ fn build(name: &str, config: QuantizationConfig) -> BuildDir {
 fn proofs_verify_and_tampering_is_rejected() {
     let dir = build("pv-a", QuantizationConfig::default());
     let input = InputData::read(&example_file("input.json")).unwrap();
-    let artifact = prove(&dir, &input).unwrap();
+    // Proving reports its phases in order, each once, for the CLI's progress bar.
+    let mut phases = Vec::new();
+    let artifact = prove_reporting(&dir, &input, &mut |p| phases.push(p)).unwrap();
+    assert_eq!(
+        phases.iter().map(|p| p.step).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    assert!(phases.iter().all(|p| p.of == 4 && !p.name.is_empty()));
     assert!(verify(&dir, &artifact).unwrap(), "honest proof rejected");
     let expected = ort_output(&example_file("meta.json"))[0];
     assert!(
