@@ -170,6 +170,13 @@ impl Chain {
     }
 }
 
+/// Why a simulated contract call was refused: its decoded revert, else what the message shows.
+pub(crate) fn call_refusal(e: &alloy::contract::Error) -> String {
+    e.as_revert_data()
+        .and_then(|d| decode_revert(&d))
+        .unwrap_or_else(|| describe(&e.to_string()))
+}
+
 /// Decodes the custom errors of our contracts from an RPC error message carrying revert data.
 pub(crate) fn describe(message: &str) -> String {
     match revert_data(message).and_then(|d| decode_revert(&d)) {

@@ -448,11 +448,7 @@ fn encode_calldata(a: &EncodeCalldataArgs) -> Result<Outcome> {
             }
             .abi_encode()
         }
-        CalldataTarget::SnarkVerifier => {
-            let mut data: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes::<32>()).collect();
-            data.extend_from_slice(&proof);
-            data
-        }
+        CalldataTarget::SnarkVerifier => onchain::raw_verifier_calldata(&words, &proof),
     };
     let hex = format!("0x{}", hex::encode(&calldata));
     Ok(Outcome::ok(

@@ -143,10 +143,7 @@ pub(crate) async fn attest(a: &AttestArgs) -> Result<Outcome> {
     let oracle = oracle_at(&chain.provider, &a.consumer).await?;
     let call = oracle.attest(model_id, subject, input_hash);
     if let Err(e) = call.call().await {
-        let reason = e
-            .as_revert_data()
-            .and_then(|d| chain::decode_revert(&d))
-            .unwrap_or_else(|| describe(&e.to_string()));
+        let reason = chain::call_refusal(&e);
         bail!(
             "the oracle refuses the attestation: {reason}{}",
             hint(&reason)
@@ -419,10 +416,7 @@ pub(crate) async fn submit(a: &SubmitArgs) -> Result<Outcome> {
     let call = oracle.submitInference(model_id, Bytes::from(proof), words);
     // Simulate first: a revert is reported with its decoded reason and nothing is sent.
     if let Err(e) = call.call().await {
-        let reason = e
-            .as_revert_data()
-            .and_then(|d| chain::decode_revert(&d))
-            .unwrap_or_else(|| describe(&e.to_string()));
+        let reason = chain::call_refusal(&e);
         bail!(
             "the oracle rejects this proof: {reason}{} (the proof file is unchanged)",
             hint(&reason)
@@ -657,15 +651,11 @@ pub(crate) async fn verify_evm(a: &VerifyEvmArgs) -> Result<Outcome> {
             match v.verifyProof(key, Bytes::from(proof), words).call().await {
                 Ok(true) => Ok(()),
                 Ok(false) => Err("the verifier answered false".into()),
-                Err(e) => Err(e
-                    .as_revert_data()
-                    .and_then(|d| chain::decode_revert(&d))
-                    .unwrap_or_else(|| describe(&e.to_string()))),
+                Err(e) => Err(chain::call_refusal(&e)),
             }
         }
         None => {
-            let mut data: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes::<32>()).collect();
-            data.extend_from_slice(&proof);
+            let data = raw_verifier_calldata(&words, &proof);
             let tx = alloy::rpc::types::TransactionRequest::default()
                 .to(verifier)
                 .input(Bytes::from(data).into());
@@ -688,4 +678,11 @@ pub(crate) async fn verify_evm(a: &VerifyEvmArgs) -> Result<Outcome> {
         },
         exit_code: if valid { 0 } else { 1 },
     })
+}
+
+/// The model-specific verifier's calldata: each instance as a 32-byte word, then the proof.
+pub(crate) fn raw_verifier_calldata(words: &[U256], proof: &[u8]) -> Vec<u8> {
+    let mut data: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes::<32>()).collect();
+    data.extend_from_slice(proof);
+    data
 }

@@ -34,18 +34,6 @@ contract VerifiedInferenceOracleAttestationTest is OracleFixture {
         vm.roll(10);
     }
 
-    /// @dev A score of `fixedScore` / 2^13 on input word `input`, about `subject`.
-    function scoreAbout(address subject, uint256 input, int256 fixedScore)
-        internal
-        pure
-        returns (uint256[] memory xs)
-    {
-        xs = new uint256[](3);
-        xs[0] = input;
-        xs[1] = encode(fixedScore);
-        xs[2] = word(subject);
-    }
-
     function hashOf(uint256 input) internal pure returns (bytes32) {
         return keccak256(abi.encodePacked(input));
     }

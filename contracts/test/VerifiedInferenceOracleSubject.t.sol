@@ -55,18 +55,6 @@ contract VerifiedInferenceOracleSubjectTest is OracleFixture {
         oracle.commitInput(MODEL, ALICE_DATA);
     }
 
-    /// @dev A score of `fixedScore` / 2^13 on input word `input`, about `subject`.
-    function scoreAbout(address subject, uint256 input, int256 fixedScore)
-        internal
-        pure
-        returns (uint256[] memory xs)
-    {
-        xs = new uint256[](3);
-        xs[0] = input;
-        xs[1] = encode(fixedScore);
-        xs[2] = word(subject);
-    }
-
     function test_submitInference_creditsTheSubjectNotTheRelayer() public {
         uint256[] memory xs = scoreAbout(alice, ALICE_DATA, 8192);
         int256[] memory expected = new int256[](1);

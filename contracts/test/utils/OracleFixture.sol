@@ -23,6 +23,18 @@ abstract contract OracleFixture is Test {
         return uint256(uint160(subject));
     }
 
+    /// @dev One input word, one output, the subject: a score of `fixedScore` / 2^13 on input word `input`, about `subject`.
+    function scoreAbout(address subject, uint256 input, int256 fixedScore)
+        internal
+        pure
+        returns (uint256[] memory xs)
+    {
+        xs = new uint256[](3);
+        xs[0] = input;
+        xs[1] = encode(fixedScore);
+        xs[2] = word(subject);
+    }
+
     /// @dev A proof of the registered length, distinct per `tag`, starting with 0x01 (which the mock
     /// reusable verifier wants).
     function proofOf(uint256 tag) internal pure returns (bytes memory) {
