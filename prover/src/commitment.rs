@@ -12,68 +12,19 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 use poseidon_primitives::poseidon::primitives::{ConstantLengthIden3, Hash, Spec};
-use serde::{Deserialize, Serialize};
 
-/// Who sees a group of values.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Visibility {
-    /// Public instances (inputs packed several per word, outputs one per word).
-    #[default]
-    Public,
-    /// Witness only: nothing about the values is public.
-    Private,
-    /// One public instance: the salted Poseidon commitment of the values.
-    Hashed,
-}
-
-/// Who sees the model's parameters (weights, biases, added constants).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ParamVisibility {
-    /// Circuit constants: the verifying key commits to them (a verifier can check a claimed
-    /// parameter set by recomputing the key).
-    #[default]
-    Fixed,
-    /// Private witnesses; the last public instance is their salted Poseidon commitment, which a
-    /// consumer pins to the committed model it trusts. The verifying key no longer binds them.
-    Hashed,
-}
-
-/// The visibility of a model's inputs, outputs and parameters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Privacy {
-    /// The graph inputs.
-    #[serde(default)]
-    pub inputs: Visibility,
-    /// The graph outputs.
-    #[serde(default)]
-    pub outputs: Visibility,
-    /// The parameters.
-    #[serde(default)]
-    pub params: ParamVisibility,
-}
+pub use crate::privacy::{ParamVisibility, Privacy, Visibility};
 
 /// The parameters of a model in commitment order, grouped by node and kind (weights, then
 /// biases): each group with the bit bound its values are range-checked to (`|v| < 2^bits`).
 pub fn param_groups(model: &crate::quantize::QuantizedModel) -> Vec<(usize, Vec<i64>, u32)> {
-    use crate::quantize::QOp;
     let bits = |vs: &[i64]| {
         let max = vs.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
         (u64::BITS - max.leading_zeros()).max(1)
     };
     let mut groups = Vec::new();
     for (i, node) in model.nodes.iter().enumerate() {
-        let parts: Vec<Vec<i64>> = match &node.op {
-            QOp::Dense { weights, bias, .. } => vec![weights.clone(), bias.clone()],
-            QOp::Linear { terms, bias } => vec![
-                terms.iter().flatten().map(|(_, w)| *w).collect(),
-                bias.clone(),
-            ],
-            QOp::AddConst { values } => vec![values.clone()],
-            _ => continue,
-        };
-        for values in parts {
+        for values in node.op.operator().params() {
             let b = bits(&values);
             groups.push((i, values, b));
         }
@@ -82,12 +33,12 @@ pub fn param_groups(model: &crate::quantize::QuantizedModel) -> Vec<(usize, Vec<
 }
 
 /// The packed words of the parameters (as the circuit packs them: lanes `v + 2^bits`,
-/// little-endian, [`crate::circuit::lanes_per_word`] per word, per group).
+/// little-endian, [`crate::chips::pack::lanes_per_word`] per word, per group).
 pub fn param_words(model: &crate::quantize::QuantizedModel) -> Vec<Fr> {
     let mut words = Vec::new();
     for (_, values, bits) in param_groups(model) {
         let lane_bits = bits + 1;
-        for chunk in values.chunks(crate::circuit::lanes_per_word(lane_bits)) {
+        for chunk in values.chunks(crate::chips::pack::lanes_per_word(lane_bits)) {
             let word = chunk.iter().enumerate().fold(Fr::ZERO, |acc, (j, v)| {
                 let lane = crate::fixed::to_field(i128::from(*v) + (1i128 << bits));
                 acc + lane * Fr::from(2).pow_vartime([(j as u32 * lane_bits) as u64])

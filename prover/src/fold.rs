@@ -3,6 +3,7 @@
 //! saving a rescale per element and a rounding step.
 
 use crate::model::{Model, Op};
+use crate::ops;
 
 /// Folds in place; a folded node becomes a `Reshape` of its producer. Returns how many folded.
 pub fn fold_affine(model: &mut Model) -> usize {
@@ -48,15 +49,18 @@ pub fn fold_affine(model: &mut Model) -> usize {
 /// Tries to absorb `consumer` into `producer`.
 fn fold_pair(producer: &mut Op, consumer: &Op) -> bool {
     match (producer, consumer) {
-        (Op::Linear { bias, .. }, Op::AddConst { values }) => {
+        (
+            Op::Linear(ops::linear::Linear { bias, .. }),
+            Op::AddConst(ops::arithmetic::AddConst { values }),
+        ) => {
             bias.iter_mut().zip(values).for_each(|(b, v)| *b += v);
             true
         }
         (
-            Op::Dense {
+            Op::Dense(ops::linear::Dense {
                 bias, out_features, ..
-            },
-            Op::AddConst { values },
+            }),
+            Op::AddConst(ops::arithmetic::AddConst { values }),
         ) => {
             let n = *out_features;
             if values.chunks(n).any(|row| row != &values[..n]) {
@@ -66,11 +70,11 @@ fn fold_pair(producer: &mut Op, consumer: &Op) -> bool {
             true
         }
         (
-            Op::Linear { terms, bias },
-            Op::Linear {
+            Op::Linear(ops::linear::Linear { terms, bias }),
+            Op::Linear(ops::linear::Linear {
                 terms: scale,
                 bias: offset,
-            },
+            }),
         ) => {
             let Some(diag) = single_terms(scale) else {
                 return false;
@@ -89,16 +93,16 @@ fn fold_pair(producer: &mut Op, consumer: &Op) -> bool {
             true
         }
         (
-            Op::Dense {
+            Op::Dense(ops::linear::Dense {
                 weights,
                 bias,
                 in_features,
                 out_features,
-            },
-            Op::Linear {
+            }),
+            Op::Linear(ops::linear::Linear {
                 terms: scale,
                 bias: offset,
-            },
+            }),
         ) => {
             let Some(diag) = single_terms(scale) else {
                 return false;
@@ -149,29 +153,33 @@ mod tests {
     fn scaling_and_offsets_fold_into_a_dense_layer_without_changing_results() {
         let mut model = Model {
             nodes: vec![
-                node(Op::Input { index: 0 }, vec![], vec![1, 2]),
                 node(
-                    Op::Dense {
+                    Op::Input(ops::wiring::Input { index: 0 }),
+                    vec![],
+                    vec![1, 2],
+                ),
+                node(
+                    Op::Dense(ops::linear::Dense {
                         weights: vec![1.0, 2.0, -1.0, 0.5],
                         bias: vec![0.1, 0.2],
                         in_features: 2,
                         out_features: 2,
-                    },
+                    }),
                     vec![0],
                     vec![1, 2],
                 ),
                 node(
-                    Op::Linear {
+                    Op::Linear(ops::linear::Linear {
                         terms: vec![vec![(0, 3.0)], vec![(1, -2.0)]],
                         bias: vec![1.0, -1.0],
-                    },
+                    }),
                     vec![1],
                     vec![1, 2],
                 ),
                 node(
-                    Op::AddConst {
+                    Op::AddConst(ops::arithmetic::AddConst {
                         values: vec![0.5, 0.25],
-                    },
+                    }),
                     vec![2],
                     vec![1, 2],
                 ),
@@ -194,19 +202,19 @@ mod tests {
     fn a_shared_producer_is_not_folded() {
         let mut model = Model {
             nodes: vec![
-                node(Op::Input { index: 0 }, vec![], vec![2]),
+                node(Op::Input(ops::wiring::Input { index: 0 }), vec![], vec![2]),
                 node(
-                    Op::Linear {
+                    Op::Linear(ops::linear::Linear {
                         terms: vec![vec![(0, 1.0)], vec![(1, 1.0)]],
                         bias: vec![0.0, 0.0],
-                    },
+                    }),
                     vec![0],
                     vec![2],
                 ),
                 node(
-                    Op::AddConst {
+                    Op::AddConst(ops::arithmetic::AddConst {
                         values: vec![1.0, 1.0],
-                    },
+                    }),
                     vec![1],
                     vec![2],
                 ),

@@ -6,6 +6,7 @@
 //! [`pipeline::prove`], [`pipeline::verify`].
 
 pub mod artifacts;
+pub mod chips;
 pub mod circuit;
 pub mod commitment;
 mod error;
@@ -17,7 +18,9 @@ pub mod input;
 pub mod keys;
 pub mod model;
 pub mod onnx;
+pub mod ops;
 pub mod pipeline;
+pub mod privacy;
 pub mod proving;
 pub mod ptau;
 pub mod quantize;

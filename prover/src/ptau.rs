@@ -22,8 +22,11 @@ use halo2_base::halo2_proofs::halo2curves::CurveAffine;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rand::SeedableRng;
 
-use crate::srs::Srs;
 use crate::{Error, Result};
+
+/// log2 of the most points a BN254 SRS can usefully hold: the scalar field's two-adicity (and
+/// the largest snarkjs ceremony, 2^28).
+pub const MAX_K: u32 = 28;
 
 /// Whether the file at `path` starts with the `.ptau` magic.
 pub fn is_ptau(path: &Path) -> bool {
@@ -35,7 +38,7 @@ pub fn is_ptau(path: &Path) -> bool {
 }
 
 /// Reads the first 2^k powers of a `.ptau` file, checks them, and builds the KZG params.
-pub fn read_ptau(path: &Path, k: usize) -> Result<Srs> {
+pub fn read_ptau(path: &Path, k: usize) -> Result<ParamsKZG<Bn256>> {
     let bad = |why: String| Error::Srs(format!("{}: {why}", path.display()));
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -94,10 +97,10 @@ pub fn read_ptau(path: &Path, k: usize) -> Result<Srs> {
         return Err(bad("not a BN254 (bn128) file: another base field".into()));
     }
     let power = u32::from_le_bytes(header[36..40].try_into().expect("4 bytes"));
-    if power > crate::srs::MAX_K {
+    if power > MAX_K {
         return Err(bad(format!(
             "its header claims 2^{power} powers of tau; BN254 files hold at most 2^{}",
-            crate::srs::MAX_K
+            MAX_K
         )));
     }
     let power = power as usize;

@@ -8,9 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::{
-    multiply_accumulates, CircuitParams, BLINDING_ROWS, MAX_ADVICE_COLUMNS, MAX_DOT_WIDTH,
-};
+use crate::chips::MAX_DOT_WIDTH;
+use crate::circuit::{multiply_accumulates, CircuitParams, BLINDING_ROWS, MAX_ADVICE_COLUMNS};
 use crate::quantize::QuantizedModel;
 use crate::{Error, Result};
 

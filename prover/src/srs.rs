@@ -113,9 +113,7 @@ fn cache_dir() -> Option<std::path::PathBuf> {
     Some(base.join("zkinfer"))
 }
 
-/// log2 of the most points a BN254 SRS can usefully hold: the scalar field's two-adicity (and
-/// the largest snarkjs ceremony, 2^28).
-pub const MAX_K: u32 = 28;
+pub use crate::ptau::MAX_K;
 
 /// Bytes of a G1 point in halo2's raw params format (x and y, 32 bytes each, Montgomery form).
 const G1_BYTES: u64 = 64;

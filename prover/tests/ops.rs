@@ -191,6 +191,7 @@ const ARITHMETIC_AND_PIECEWISE: &[&str] = &[
     "mul",
     "div",
     "relu",
+    "prelu",
     "leaky",
     "clip",
     "abs",

@@ -221,7 +221,8 @@ fn other_weights_under_the_same_keys_show_in_the_commitment() {
         .iter_mut()
         .rev()
         .find_map(|n| match &mut n.op {
-            QOp::Dense { bias, .. } | QOp::Linear { bias, .. } => Some(bias),
+            QOp::Dense(zkinfer_prover::ops::linear::Dense { bias, .. })
+            | QOp::Linear(zkinfer_prover::ops::linear::Linear { bias, .. }) => Some(bias),
             _ => None,
         })
         .unwrap();

@@ -67,17 +67,22 @@ fn dense_model(inputs: usize, outputs: usize) -> (Model, InputData) {
     };
     let model = Model {
         nodes: vec![
-            node("input", Op::Input { index: 0 }, vec![], vec![1, inputs]),
+            node(
+                "input",
+                Op::Input(zkinfer_prover::ops::wiring::Input { index: 0 }),
+                vec![],
+                vec![1, inputs],
+            ),
             node(
                 "dense",
-                Op::Dense {
+                Op::Dense(zkinfer_prover::ops::linear::Dense {
                     weights: (0..inputs * outputs)
                         .map(|i| ((i % 17) as f64 - 8.5) / 64.0)
                         .collect(),
                     bias: vec![0.0; outputs],
                     in_features: inputs,
                     out_features: outputs,
-                },
+                }),
                 vec![0],
                 vec![1, outputs],
             ),

@@ -4,6 +4,7 @@
 use super::shape::broadcast_shapes;
 use super::{Constant, Ctx, Importer, Value};
 use crate::model::{Comparison, Op, TensorId};
+use crate::ops;
 use crate::Result;
 
 impl Importer {
@@ -87,7 +88,7 @@ impl Importer {
         Ok(Value::Tensor(self.push(
             &ctx.name,
             &ctx.proto.op_type,
-            Op::AddConst { values },
+            Op::AddConst(ops::arithmetic::AddConst { values }),
             vec![t],
             shape.to_vec(),
         )))
@@ -110,7 +111,7 @@ impl Importer {
             return Err(ctx.invalid(format!("min {min} > max {max}")));
         }
         let op = match (min.is_finite(), max.is_finite()) {
-            (true, true) => Op::Clip { min, max },
+            (true, true) => Op::Clip(ops::piecewise::Clip { min, max }),
             (false, false) => Op::Reshape,
             (true, false) if min == 0.0 => Op::Relu,
             _ => {
@@ -152,7 +153,7 @@ impl Importer {
         Ok(Value::Tensor(self.push(
             &ctx.name,
             "Max",
-            Op::MaxGroups { groups },
+            Op::MaxGroups(ops::compare::MaxGroups { groups }),
             vec![stacked],
             shape,
         )))
@@ -170,7 +171,7 @@ impl Importer {
         Ok(Value::Tensor(self.push(
             &ctx.name,
             "MaxPool",
-            Op::MaxGroups { groups },
+            Op::MaxGroups(ops::compare::MaxGroups { groups }),
             vec![pool.x],
             pool.shape,
         )))
@@ -183,7 +184,7 @@ impl Importer {
         Ok(Value::Tensor(self.push(
             &ctx.name,
             "ReduceMax",
-            Op::MaxGroups { groups },
+            Op::MaxGroups(ops::compare::MaxGroups { groups }),
             vec![x],
             out,
         )))
@@ -251,7 +252,7 @@ impl Importer {
         Ok(Value::Tensor(self.push(
             &ctx.name,
             &ctx.proto.op_type,
-            Op::Compare { kind },
+            Op::Compare(ops::compare::Compare { kind }),
             inputs,
             shape,
         )))
@@ -280,7 +281,7 @@ impl Importer {
         let Value::Tensor(ct) = cond else {
             unreachable!()
         };
-        if !matches!(self.nodes[ct].op, Op::Compare { .. }) {
+        if !matches!(self.nodes[ct].op, Op::Compare(ops::compare::Compare { .. })) {
             return Err(ctx
                 .invalid("the condition must come from a comparison (Greater, Less, Equal, ...)"));
         }
@@ -313,7 +314,7 @@ impl Importer {
         Ok(Value::Tensor(self.push(
             &ctx.name,
             "ArgMax",
-            Op::ArgMax { groups, last },
+            Op::ArgMax(ops::compare::ArgMax { groups, last }),
             vec![x],
             out,
         )))

@@ -4,6 +4,7 @@
 use super::shape::{axis, broadcast, ravel, reduce_groups, unravel, without_axes};
 use super::{Constant, Ctx, Importer, Value};
 use crate::model::{Op, TensorId};
+use crate::ops;
 use crate::Result;
 
 /// Spatial geometry of a convolution or pooling window.
@@ -116,7 +117,7 @@ impl Importer {
         Value::Tensor(self.push(
             &ctx.name,
             &ctx.proto.op_type,
-            Op::Linear { terms, bias },
+            Op::Linear(ops::linear::Linear { terms, bias }),
             vec![x],
             shape,
         ))
@@ -190,12 +191,12 @@ impl Importer {
                 .map(|(kk, j)| w(kk, j))
                 .collect();
             let bias = c[..n].iter().map(|c| beta * c).collect();
-            let op = Op::Dense {
+            let op = Op::Dense(ops::linear::Dense {
                 weights,
                 bias,
                 in_features: k,
                 out_features: n,
-            };
+            });
             return Ok(Value::Tensor(self.push(
                 &ctx.name,
                 "Gemm",
@@ -235,12 +236,12 @@ impl Importer {
             .collect();
         let mut shape = x_shape;
         *shape.last_mut().expect("non-empty") = n;
-        let op = Op::Dense {
+        let op = Op::Dense(ops::linear::Dense {
             weights,
             bias: vec![0.0; n],
             in_features: k,
             out_features: n,
-        };
+        });
         Ok(Value::Tensor(self.push(
             &ctx.name,
             "MatMul",
@@ -450,7 +451,7 @@ impl Importer {
             return Ok(Value::Tensor(self.push(
                 &ctx.name,
                 &ctx.proto.op_type,
-                Op::MaxGroups { groups },
+                Op::MaxGroups(ops::compare::MaxGroups { groups }),
                 vec![x],
                 shape,
             )));
@@ -558,7 +559,7 @@ impl Importer {
         self.push(
             &ctx.name,
             &ctx.proto.op_type,
-            Op::Linear { terms, bias },
+            Op::Linear(ops::linear::Linear { terms, bias }),
             vec![t],
             shape,
         )
@@ -699,12 +700,12 @@ impl Importer {
         }
         let mut shape = xs;
         *shape.last_mut().expect("non-empty") = targets;
-        let op = Op::Dense {
+        let op = Op::Dense(ops::linear::Dense {
             weights: coef,
             bias,
             in_features: features,
             out_features: targets,
-        };
+        });
         Ok(Value::Tensor(self.push(
             &ctx.name,
             "LinearRegressor",
@@ -730,7 +731,7 @@ impl Importer {
             "MAX" => self.push(
                 &name,
                 "Normalizer",
-                Op::MaxGroups { groups },
+                Op::MaxGroups(ops::compare::MaxGroups { groups }),
                 vec![x],
                 reduced,
             ),
@@ -753,7 +754,7 @@ impl Importer {
         let inv = self.push(
             &name,
             "Normalizer",
-            Op::Function { func },
+            Op::Function(ops::lookup::FunctionOp { func }),
             vec![denominator],
             dshape,
         );

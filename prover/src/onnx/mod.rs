@@ -1,15 +1,19 @@
-//! ONNX import: decodes the protobuf with tract-onnx and maps each node to an [`Op`].
+//! ONNX import: decodes the protobuf with tract-onnx and maps each node onto zkinfer's operators
+//! ([`crate::ops`]).
 //!
-//! Adding an operator is one function plus one line in [`Importer::import_node`]. Operators live
-//! by family: [`linear`] (Gemm, MatMul, Conv, pooling by averaging, BatchNormalization,
-//! reductions), [`shape`] (wiring: Reshape, Transpose, Concat, Slice, Pad, Gather, ...),
-//! [`elementwise`] (Add, Sub, Mul, Div, Relu, LeakyRelu, Clip, Abs, Max, MaxPool, ReduceMax).
-//! Nodes whose inputs are all constants are folded at import.
+//! The op-type table is [`Importer::import_node`]. An ONNX op with an operator of its own is
+//! imported in that operator's file (`ops::piecewise::import_prelu`); ONNX ops that lower onto
+//! other operators live here by family: [`linear`] (Gemm, MatMul, Conv, pooling by averaging,
+//! BatchNormalization, reductions onto `Dense`/`Linear`), [`shape`] (wiring: Reshape,
+//! Transpose, Concat, Slice, Pad, Gather, ...), [`elementwise`] (Add, Sub, Mul, Div with
+//! broadcasting, Clip, Max, MaxPool, ReduceMax, comparisons), [`nonlinear`] (table functions,
+//! Softmax, LayerNormalization, Gelu). Nodes whose inputs are all constants are folded at import.
 
 mod elementwise;
 mod linear;
 mod nonlinear;
 mod shape;
+pub(crate) use shape::broadcast;
 pub use shape::MAX_TENSOR_ELEMENTS;
 
 use std::collections::HashMap;
@@ -20,18 +24,22 @@ use tract_onnx::prelude::{DatumType, Framework};
 
 use crate::functions::Function;
 use crate::model::{Model, Node, Op, TensorId};
+use crate::ops;
+use crate::ops::piecewise;
 use crate::{Error, Result};
 
 /// A tensor known at import time (an initializer or a `Constant` node).
 #[derive(Clone, Debug)]
-struct Constant {
-    shape: Vec<usize>,
-    data: Vec<f64>,
+pub(crate) struct Constant {
+    /// Its shape.
+    pub(crate) shape: Vec<usize>,
+    /// Its values, row-major.
+    pub(crate) data: Vec<f64>,
 }
 
 /// What a name in the ONNX graph refers to.
 #[derive(Clone, Debug)]
-enum Value {
+pub(crate) enum Value {
     Tensor(TensorId),
     Constant(Constant),
 }
@@ -98,9 +106,9 @@ pub fn import_proto(proto: &pb::ModelProto) -> Result<Model> {
         let id = importer.push(
             &input.name,
             "Input",
-            Op::Input {
+            Op::Input(ops::wiring::Input {
                 index: importer.inputs.len(),
-            },
+            }),
             vec![],
             shape,
         );
@@ -136,20 +144,22 @@ pub fn import_proto(proto: &pb::ModelProto) -> Result<Model> {
     })
 }
 
-struct Importer {
+/// The graph being imported: its nodes so far and what each ONNX name refers to. Operators with
+/// an ONNX counterpart of their own import it in their file (`ops::*::import_*`) through this.
+pub(crate) struct Importer {
     nodes: Vec<Node>,
     values: HashMap<String, Value>,
     inputs: Vec<TensorId>,
 }
 
 /// The node being imported, for error messages and attribute lookup.
-struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     proto: &'a pb::NodeProto,
     name: String,
 }
 
 impl Ctx<'_> {
-    fn invalid(&self, reason: impl Into<String>) -> Error {
+    pub(crate) fn invalid(&self, reason: impl Into<String>) -> Error {
         Error::InvalidNode {
             op: self.proto.op_type.clone(),
             node: self.name.clone(),
@@ -157,29 +167,29 @@ impl Ctx<'_> {
         }
     }
 
-    fn attr(&self, name: &str) -> Option<&pb::AttributeProto> {
+    pub(crate) fn attr(&self, name: &str) -> Option<&pb::AttributeProto> {
         self.proto.attribute.iter().find(|a| a.name == name)
     }
 
-    fn attr_i(&self, name: &str, default: i64) -> i64 {
+    pub(crate) fn attr_i(&self, name: &str, default: i64) -> i64 {
         self.attr(name).map_or(default, |a| a.i)
     }
 
-    fn attr_f(&self, name: &str, default: f32) -> f32 {
+    pub(crate) fn attr_f(&self, name: &str, default: f32) -> f32 {
         self.attr(name).map_or(default, |a| a.f)
     }
 
-    fn attr_ints(&self, name: &str) -> Option<Vec<i64>> {
+    pub(crate) fn attr_ints(&self, name: &str) -> Option<Vec<i64>> {
         self.attr(name).map(|a| a.ints.clone())
     }
 
-    fn has_input(&self, i: usize) -> bool {
+    pub(crate) fn has_input(&self, i: usize) -> bool {
         self.proto.input.get(i).is_some_and(|n| !n.is_empty())
     }
 }
 
 impl Importer {
-    fn push(
+    pub(crate) fn push(
         &mut self,
         name: &str,
         op_type: &str,
@@ -228,13 +238,11 @@ impl Importer {
             "ReduceSum" => self.reduce_linear(&ctx, false)?,
             "ReduceMean" => self.reduce_linear(&ctx, true)?,
             "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(&ctx)?,
-            "Relu" => self.unary(&ctx, Op::Relu)?,
-            "LeakyRelu" => {
-                let alpha = ctx.attr_f("alpha", 0.01) as f64;
-                self.unary(&ctx, Op::LeakyRelu { alpha })?
-            }
+            "Relu" => piecewise::import_relu(self, &ctx)?,
+            "LeakyRelu" => piecewise::import_leaky_relu(self, &ctx)?,
+            "PRelu" => piecewise::import_prelu(self, &ctx)?,
             "Clip" => self.clip(&ctx)?,
-            "Abs" => self.unary(&ctx, Op::Abs)?,
+            "Abs" => piecewise::import_abs(self, &ctx)?,
             "Max" => self.max(&ctx)?,
             "MaxPool" => self.max_pool(&ctx)?,
             "GlobalMaxPool" => self.global_pool(&ctx, true)?,
@@ -281,7 +289,7 @@ impl Importer {
                 self.compare(&ctx)?
             }
             "Where" => self.where_op(&ctx)?,
-            "Sign" => self.unary(&ctx, Op::Sign)?,
+            "Sign" => piecewise::import_sign(self, &ctx)?,
             "ArgMax" => self.argmax(&ctx)?,
             "Neg" => self.neg(&ctx)?,
             "Einsum" => self.einsum(&ctx)?,
@@ -303,7 +311,7 @@ impl Importer {
         Ok(())
     }
 
-    fn input(&self, ctx: &Ctx, i: usize) -> Result<&Value> {
+    pub(crate) fn input(&self, ctx: &Ctx, i: usize) -> Result<&Value> {
         let name = ctx.proto.input.get(i).filter(|n| !n.is_empty());
         let name = name.ok_or_else(|| ctx.invalid(format!("missing input #{i}")))?;
         self.values
@@ -311,7 +319,7 @@ impl Importer {
             .ok_or_else(|| ctx.invalid(format!("input {name} is never produced")))
     }
 
-    fn tensor(&self, ctx: &Ctx, i: usize) -> Result<TensorId> {
+    pub(crate) fn tensor(&self, ctx: &Ctx, i: usize) -> Result<TensorId> {
         match self.input(ctx, i)? {
             Value::Tensor(t) => Ok(*t),
             Value::Constant(_) => {
@@ -320,7 +328,7 @@ impl Importer {
         }
     }
 
-    fn constant(&self, ctx: &Ctx, i: usize) -> Result<Constant> {
+    pub(crate) fn constant(&self, ctx: &Ctx, i: usize) -> Result<Constant> {
         match self.input(ctx, i)? {
             Value::Constant(c) => Ok(c.clone()),
             Value::Tensor(_) => Err(Error::InvalidNode {
@@ -331,11 +339,11 @@ impl Importer {
         }
     }
 
-    fn shape(&self, t: TensorId) -> &[usize] {
+    pub(crate) fn shape(&self, t: TensorId) -> &[usize] {
         &self.nodes[t].shape
     }
 
-    fn unary(&mut self, ctx: &Ctx, op: Op) -> Result<Value> {
+    pub(crate) fn unary(&mut self, ctx: &Ctx, op: Op) -> Result<Value> {
         let x = self.tensor(ctx, 0)?;
         let shape = self.shape(x).to_vec();
         Ok(Value::Tensor(self.push(

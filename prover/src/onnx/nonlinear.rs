@@ -5,6 +5,7 @@ use super::shape::{axis, broadcast, reduce_groups};
 use super::{Ctx, Importer, Value};
 use crate::functions::Function;
 use crate::model::{Op, TensorId};
+use crate::ops;
 use crate::Result;
 
 impl Importer {
@@ -19,7 +20,7 @@ impl Importer {
         self.push(
             &ctx.name,
             &ctx.proto.op_type,
-            Op::Function { func },
+            Op::Function(ops::lookup::FunctionOp { func }),
             vec![x],
             shape,
         )
@@ -52,9 +53,9 @@ impl Importer {
         let max = self.push(
             &ctx.name,
             "Softmax",
-            Op::MaxGroups {
+            Op::MaxGroups(ops::compare::MaxGroups {
                 groups: groups.clone(),
-            },
+            }),
             vec![x],
             reduced.clone(),
         );
@@ -104,9 +105,9 @@ impl Importer {
         let var = self.push(
             &ctx.name,
             "LayerNormalization",
-            Op::AddConst {
+            Op::AddConst(ops::arithmetic::AddConst {
                 values: vec![eps; n],
-            },
+            }),
             vec![var],
             var_shape,
         );
@@ -134,7 +135,7 @@ impl Importer {
         Ok(Value::Tensor(self.push(
             &ctx.name,
             "LayerNormalization",
-            Op::Linear { terms, bias },
+            Op::Linear(ops::linear::Linear { terms, bias }),
             vec![normed],
             shape,
         )))

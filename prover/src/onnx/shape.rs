@@ -3,6 +3,7 @@
 
 use super::{Constant, Ctx, Importer, Value};
 use crate::model::{Op, TensorId};
+use crate::ops;
 use crate::Result;
 
 /// Row-major strides of `shape`.
@@ -121,7 +122,7 @@ pub(super) fn broadcast_index(from: &[usize], to: &[usize]) -> Option<Vec<usize>
 }
 
 /// Numpy-style broadcast of a constant to `shape`, flattened row-major.
-pub(super) fn broadcast(c: &Constant, shape: &[usize]) -> Option<Vec<f64>> {
+pub(crate) fn broadcast(c: &Constant, shape: &[usize]) -> Option<Vec<f64>> {
     Some(
         broadcast_index(&c.shape, shape)?
             .into_iter()
@@ -169,18 +170,18 @@ impl Importer {
         let zeros = self.push(
             &ctx.name,
             &ctx.proto.op_type,
-            Op::Gather {
+            Op::Gather(ops::wiring::Gather {
                 sources: vec![None; n],
-            },
+            }),
             vec![like],
             c.shape.clone(),
         );
         self.push(
             &ctx.name,
             &ctx.proto.op_type,
-            Op::AddConst {
+            Op::AddConst(ops::arithmetic::AddConst {
                 values: c.data.clone(),
-            },
+            }),
             vec![zeros],
             c.shape.clone(),
         )
@@ -246,7 +247,7 @@ impl Importer {
         Ok(Value::Tensor(self.push(
             &ctx.name,
             &ctx.proto.op_type,
-            Op::Gather { sources },
+            Op::Gather(ops::wiring::Gather { sources }),
             ids,
             shape,
         )))
@@ -657,7 +658,7 @@ impl Importer {
         self.push(
             &ctx.name,
             &ctx.proto.op_type,
-            Op::Gather { sources },
+            Op::Gather(ops::wiring::Gather { sources }),
             vec![t],
             shape.to_vec(),
         )

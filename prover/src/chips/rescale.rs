@@ -82,8 +82,8 @@ impl<'a> RescaleChip<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::circuit::testing::check;
-    use crate::quantize::rescale;
+    use crate::chips::testing::check;
+    use crate::ops::rescale;
 
     const SHIFT: u32 = 6;
     const BITS: u32 = 10;

@@ -63,7 +63,7 @@ impl<'a> ReluChip<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::circuit::testing::check;
+    use crate::chips::testing::check;
 
     const BITS: u32 = 12;
 

@@ -30,19 +30,14 @@ use halo2_base::halo2_proofs::poly::Rotation;
 use halo2_base::virtual_region::copy_constraints::SharedCopyConstraintManager;
 use halo2_base::virtual_region::lookups::LookupAnyManager;
 use halo2_base::virtual_region::manager::VirtualRegionManager;
-use halo2_base::{AssignedValue, Context, ContextCell};
+use halo2_base::ContextCell;
 use serde::{Deserialize, Serialize};
 
-use super::dot::{DotConfig, DotProducts, DotShape};
-use crate::fixed::to_field;
-use crate::functions::table_value;
-use crate::quantize::{QOp, QuantizedModel};
+use crate::chips::dot::{DotConfig, DotProducts, DotShape};
+use crate::chips::{FunctionLookups, LOOKUP_WIDTH};
 
 /// Phases of halo2-base's range chip (its private `MAX_PHASE`).
 const PHASES: usize = 3;
-
-/// Columns of one lookup: tag, input, output.
-pub const LOOKUP_WIDTH: usize = 3;
 
 /// Shape parameters of [`ModelCircuit`].
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -96,65 +91,6 @@ pub struct ModelConfig {
     table: [Column<Fixed>; LOOKUP_WIDTH],
     fused: Option<FusedConfig>,
     dot: Option<DotConfig>,
-}
-
-/// How a model's function lookups are recorded while it is laid out.
-pub enum FunctionLookups {
-    /// `(tag, x, y)` cells, copied into dedicated advice columns at synthesis.
-    Separate(LookupAnyManager<Fr, LOOKUP_WIDTH>),
-    /// `(tag, x)`: `x` on the single gate column, its output on the next row.
-    Fused(Vec<(u64, ContextCell)>),
-}
-
-impl FunctionLookups {
-    /// Proves `y = f_tag(x)` for a fresh witness `y` with the given value, and returns `y`.
-    pub fn look_up(
-        &mut self,
-        ctx: &mut Context<Fr>,
-        tag: u64,
-        x: AssignedValue<Fr>,
-        y: Fr,
-    ) -> AssignedValue<Fr> {
-        match self {
-            FunctionLookups::Separate(lookups) => {
-                let y = ctx.load_witness(y);
-                let tag = ctx.load_constant(Fr::from(tag));
-                lookups.add_lookup(ctx.tag(), [tag, x, y]);
-                y
-            }
-            FunctionLookups::Fused(rows) => {
-                // A fresh copy of x, so that its row carries no other lookup; y right below it.
-                let x_here = ctx.load_witness(*x.value());
-                ctx.constrain_equal(&x, &x_here);
-                // Cells are only tracked where the fixed columns are assigned (not when proving).
-                if let Some(cell) = x_here.cell {
-                    rows.push((tag, cell));
-                }
-                ctx.load_witness(y)
-            }
-        }
-    }
-
-    /// Function lookups recorded so far.
-    pub fn len(&self) -> usize {
-        match self {
-            FunctionLookups::Separate(lookups) => lookups.total_rows(),
-            FunctionLookups::Fused(rows) => rows.len(),
-        }
-    }
-
-    /// Whether no function lookup was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Forgets the recorded lookups (for circuits that are never synthesized).
-    pub fn clear(&mut self) {
-        match self {
-            FunctionLookups::Separate(lookups) => lookups.clear(),
-            FunctionLookups::Fused(rows) => rows.clear(),
-        }
-    }
 }
 
 /// A model's circuit: the halo2-base builder plus function lookups.
@@ -314,33 +250,6 @@ impl ModelCircuit {
         });
         range.chain(functions).chain(constants).collect()
     }
-}
-
-/// The rows of the function table of `model`: for each tag, every input of its domain where
-/// the function is defined.
-pub fn function_table(model: &QuantizedModel) -> Vec<[Fr; LOOKUP_WIDTH]> {
-    let mut seen = std::collections::BTreeMap::new();
-    for n in &model.nodes {
-        if let QOp::Lookup {
-            func,
-            shift,
-            domain_bits,
-            tag,
-        } = &n.op
-        {
-            seen.entry(*tag).or_insert((*func, *shift, *domain_bits));
-        }
-    }
-    let mut rows = Vec::new();
-    for (tag, (func, shift, domain_bits)) in seen {
-        let half = 1i128 << domain_bits;
-        for x in -half..half {
-            if let Some(y) = table_value(func, x, shift, model.config.scale.0) {
-                rows.push([Fr::from(tag), to_field(x), to_field(y)]);
-            }
-        }
-    }
-    rows
 }
 
 impl Circuit<Fr> for ModelCircuit {
@@ -580,6 +489,7 @@ impl ModelCircuit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixed::to_field;
     use halo2_base::gates::circuit::CircuitBuilderStage;
     use halo2_base::gates::{GateInstructions, RangeInstructions};
     use halo2_base::halo2_proofs::dev::MockProver;

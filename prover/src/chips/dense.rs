@@ -72,7 +72,7 @@ impl<'a> DenseChip<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::circuit::testing::check;
+    use crate::chips::testing::check;
     use halo2_base::gates::RangeInstructions;
 
     fn run(x: &[i128], w: &[i64], bias: i64, tamper: Option<i128>) -> bool {

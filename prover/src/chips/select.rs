@@ -4,7 +4,7 @@ use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 
-use super::ReluChip;
+use super::relu::ReluChip;
 use crate::fixed::to_field;
 
 /// Piecewise-linear selections of signed values, each proven through a sign decomposition.
@@ -160,7 +160,7 @@ pub fn magnitude_bits(v: i64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::circuit::testing::check;
+    use crate::chips::testing::check;
     use crate::fixed::from_field;
 
     /// Runs `f` on witnesses `xs`; optionally overwrites the result cell with `claim`.

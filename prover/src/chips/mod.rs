@@ -1,0 +1,20 @@
+//! Chips: the gadgets operators are built from (multiply-accumulate, rescale, ReLU, selections and
+//! comparisons, the dot-product region, function lookups). Leaf module: chips know nothing of
+//! models or operators.
+
+pub mod dense;
+pub mod dot;
+pub mod lookup;
+pub mod pack;
+pub mod relu;
+pub mod rescale;
+pub mod select;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use dense::DenseChip;
+pub use dot::{DotProducts, DotShape, MAX_DOT_WIDTH};
+pub use lookup::{FunctionLookups, LOOKUP_WIDTH};
+pub use relu::{Rectified, ReluChip};
+pub use rescale::{RescaleChip, Rescaled};
+pub use select::{magnitude_bits, SelectChip};

@@ -1,0 +1,227 @@
+//! The planner: chooses the circuit's size and width by laying the model out (with placeholder
+//! values) at growing domain sizes, fused or separate, with or without a dot-product region.
+
+use std::sync::Arc;
+
+use halo2_base::gates::circuit::{builder::BaseCircuitBuilder, CircuitBuilderStage};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+
+use super::synthesis::{placeholder_values, synthesize, Bindings};
+use super::{
+    function_table, CircuitParams, FusedLookup, ModelCircuit, BLINDING_ROWS, MAX_K, MIN_K,
+};
+use crate::chips::{DotProducts, DotShape, LOOKUP_WIDTH, MAX_DOT_WIDTH};
+use crate::privacy::ParamVisibility;
+use crate::quantize::{QOp, QuantizedModel};
+use crate::{Error, Result};
+
+/// A planning builder: halo2-base's range table of `k - 1` bits, or none in the fused layout.
+fn builder(stage: CircuitBuilderStage, k: usize, fused: bool) -> BaseCircuitBuilder<Fr> {
+    let b = BaseCircuitBuilder::from_stage(stage)
+        .use_k(k)
+        .use_instance_columns(1);
+    if fused {
+        b
+    } else {
+        b.use_lookup_bits(k - 1)
+    }
+}
+
+/// Range bits of the fused table at `2^k` rows: the largest that leaves room for `other` rows
+/// (functions, constants) and one all-zero row, at most `k - 1`.
+fn fused_bits(k: usize, other: usize) -> Option<usize> {
+    let free = (1usize << k).checked_sub(BLINDING_ROWS + other + 1)?;
+    let bits = (free.checked_ilog2()? as usize).min(k - 1);
+    (bits >= MIN_FUSED_BITS).then_some(bits)
+}
+
+/// Smallest range-table width of the fused layout (narrower tables cost many limbs).
+const MIN_FUSED_BITS: usize = 8;
+
+/// Chooses the circuit size and width, with a `k-1`-bit range table.
+///
+/// A model that fits one gate column takes the fused layout (range checks, constants and
+/// functions in one lookup on that column, with the range table narrowed to make room).
+///
+/// Among layouts with at most `max_columns` advice columns it takes the smallest domain, unless a
+/// single column fits in at most 2^[`NARROW_MAX_K`] rows (or in no more rows than the widest
+/// layout, as when a function table fixes the domain): then one column, because every column
+/// costs the on-chain verifier an advice and a σ commitment, a selector and their openings
+/// (≈ 20–25k gas each), while proving such a domain stays well under a second.
+///
+/// At each domain size it tries, in order: one gate column; one gate column beside the narrowest
+/// dot-product region of `w + 1 ≤ max_columns` columns that fits (dense layers with fixed
+/// weights); `max_columns` gate columns with halo2-base's range lookup.
+pub fn plan(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams> {
+    let widest = plan_with_columns(model, max_columns)?;
+    if widest.base.num_advice_per_phase[0] > 1 || widest.dot.is_some() {
+        if let Ok(narrow) = plan_with_columns(model, 1) {
+            if narrow.k <= widest.k.max(NARROW_MAX_K) {
+                return Ok(narrow);
+            }
+        }
+    }
+    Ok(widest)
+}
+
+/// Largest domain (log2 rows) for which [`plan`] prefers a single advice column.
+pub const NARROW_MAX_K: usize = 14;
+
+/// The smallest domain whose layout needs at most `max_columns` advice columns.
+fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams> {
+    let max_columns = max_columns.max(1);
+    let values = placeholder_values(model)?;
+    let macs = multiply_accumulates(model);
+    let table = Arc::new(function_table(model));
+    let dot_widths: Vec<usize> = if dot_applies(model) {
+        (1..=MAX_DOT_WIDTH.min(max_columns - 1)).collect()
+    } else {
+        Vec::new()
+    };
+    let mac_rows = match dot_widths.last() {
+        Some(w) => macs / w,
+        None => 3 * macs / max_columns,
+    };
+    let lower = mac_rows.max(table.len() + BLINDING_ROWS).max(1).ilog2() as usize;
+    for k in lower.max(MIN_K)..=MAX_K {
+        if table.len() + BLINDING_ROWS > 1 << k {
+            continue;
+        }
+        let usable = (1usize << k) - BLINDING_ROWS;
+        // One gate column with the multiply-accumulates in it (three cells each).
+        if 3 * macs <= usable {
+            if let Some(p) = try_fused_layout(model, &values, &table, k, None) {
+                if p.base.num_advice_per_phase[0] == 1 {
+                    return Ok(p);
+                }
+            }
+        }
+        // One gate column beside the narrowest dot-product region that fits.
+        if let Some(&width) = dot_widths.iter().find(|w| dot_rows(model, **w) <= usable) {
+            let dot = Some(DotShape { width });
+            if let Some(p) = try_fused_layout(model, &values, &table, k, dot) {
+                if p.base.num_advice_per_phase[0] == 1 && p.dot_rows <= usable {
+                    return Ok(p);
+                }
+            }
+        }
+        let (p, _) = try_layout(model, &values, &table, k, None, None);
+        if p.base.num_advice_per_phase[0] <= max_columns {
+            return Ok(p);
+        }
+    }
+    Err(Error::Circuit(format!(
+        "the model does not fit in 2^{MAX_K} rows"
+    )))
+}
+
+/// Whether the dense layers can take a dot-product region: they have some, with constant
+/// weights (hashed weights are witness cells and stay in halo2-base's inner products).
+fn dot_applies(model: &QuantizedModel) -> bool {
+    model.privacy.params != ParamVisibility::Hashed
+        && model.nodes.iter().any(|n| matches!(n.op, QOp::Dense(_)))
+}
+
+/// Rows the dense layers take in a dot-product region of `width` accumulators.
+fn dot_rows(model: &QuantizedModel, width: usize) -> usize {
+    sum_over_dense(model, |rows, _, inputs, outputs| {
+        rows * DotProducts::rows_for(outputs, inputs, width)
+    })
+}
+
+/// Multiply-accumulates of the dense layers (nonzero weights × input rows).
+pub fn multiply_accumulates(model: &QuantizedModel) -> usize {
+    sum_over_dense(model, |rows, weights, _, _| {
+        weights.iter().filter(|w| **w != 0).count() * rows
+    })
+}
+
+/// The sum over the dense layers of `f(input rows, weights, in_features, out_features)`.
+fn sum_over_dense(
+    model: &QuantizedModel,
+    f: impl Fn(usize, &[i64], usize, usize) -> usize,
+) -> usize {
+    model
+        .nodes
+        .iter()
+        .map(|n| match &n.op {
+            QOp::Dense(d) => {
+                let (weights, in_features, out_features) =
+                    (&d.weights, &d.in_features, &d.out_features);
+                let rows = n.shape.iter().product::<usize>() / out_features.max(&1);
+                f(rows, weights, *in_features, *out_features)
+            }
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The fused layout at `2^k` rows with the widest range table that leaves room for the
+/// function and constant entries; `None` when none fits.
+pub(super) fn try_fused_layout(
+    model: &QuantizedModel,
+    values: &[Vec<i128>],
+    table: &Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
+    k: usize,
+    dot: Option<DotShape>,
+) -> Option<CircuitParams> {
+    // The constants are known after a layout; narrower range tables add a few (limb bases).
+    let mut other = table.len();
+    for _ in 0..3 {
+        let fused = FusedLookup {
+            lookup_bits: fused_bits(k, other)?,
+            functions: !table.is_empty(),
+        };
+        let (p, rows) = try_layout(model, values, table, k, Some(fused), dot);
+        if rows + 1 + BLINDING_ROWS <= 1 << k {
+            return Some(p);
+        }
+        other = rows - (1 << fused.lookup_bits);
+    }
+    None
+}
+
+/// Lays out `model` at `2^k` rows (fused, or separate; with or without a dot-product region)
+/// and reports its shape, with the rows of the fused table (0 when separate).
+pub(super) fn try_layout(
+    model: &QuantizedModel,
+    values: &[Vec<i128>],
+    table: &Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
+    k: usize,
+    fused: Option<FusedLookup>,
+    dot: Option<DotShape>,
+) -> (CircuitParams, usize) {
+    let b = builder(CircuitBuilderStage::Keygen, k, fused.is_some());
+    let mut c = ModelCircuit::new(b, table.clone(), 0, fused, dot);
+    let synthesis = synthesize(&mut c, model, values, Bindings::default());
+    let base = c.builder.calculate_params(Some(BLINDING_ROWS));
+    let stats = c.builder.statistics();
+    let range_rows = c.range_chip().lookup_manager()[0].total_rows();
+    let function_rows = c.lookups.len();
+    let fixed_cells = c.distinct_constants().len();
+    let dot_rows = c.dot.as_ref().map_or(0, DotProducts::rows);
+    // Planning circuits are never synthesized; clear them so they drop quietly.
+    c.clear();
+    let usable = (1usize << k) - BLINDING_ROWS;
+    let (lookup_columns, fused_rows) = match fused {
+        // The fused table: range, function and constant entries.
+        Some(f) => (0, (1 << f.lookup_bits) + table.len() + fixed_cells),
+        None => (function_rows.div_ceil(usable), 0),
+    };
+    let params = CircuitParams {
+        k,
+        base,
+        advice_cells: stats.gate.total_advice_per_phase[0],
+        lookup_cells: range_rows,
+        fixed_cells,
+        num_instances: synthesis.instances.len(),
+        input_words: synthesis.input_words,
+        node_costs: synthesis.costs,
+        lookup_columns,
+        table_rows: table.len(),
+        fused,
+        dot,
+        dot_rows,
+    };
+    (params, fused_rows)
+}
