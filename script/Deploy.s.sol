@@ -87,7 +87,7 @@ contract Deploy {
         }
         // Last: the model goes live with its policy in place, and that policy is frozen from here on.
         oracle.activateModel(modelId);
-        pool = new RiskAdjustedLending(oracle, modelId, maxAge);
+        pool = new RiskAdjustedLending(address(oracle), modelId, maxAge);
         vm.stopBroadcast();
     }
 

@@ -10,28 +10,10 @@ use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol;
 use serde_json::Value;
 use support::*;
 
-sol! {
-    #[sol(rpc)]
-    contract Oracle {
-        function submitInference(bytes32 modelId, bytes calldata proof, uint256[] calldata instances) external returns (int256[] memory outputs);
-        function revokeAttester(address attester) external;
-        error InstanceNotInField(uint256 index);
-        error ProofRejected();
-    }
-    #[sol(rpc)]
-    contract Lending {
-        function depositCollateral() external payable;
-        function ltvBps(address borrower) external view returns (uint256);
-        function creditLimit(address borrower) external view returns (uint256);
-        function borrow(uint256 amount) external;
-        function debt(address borrower) external view returns (uint256);
-    }
-}
-
+use zkinfer_cli::contracts::{RiskAdjustedLending as Lending, VerifiedInferenceOracle as Oracle};
 #[tokio::test(flavor = "multi_thread")]
 async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     let (build, proof) = build_and_prove("main", "13");

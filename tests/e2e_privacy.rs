@@ -13,16 +13,9 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol;
 use support::*;
 
-sol! {
-    #[sol(rpc)]
-    contract Halo2Verifier {
-        function verifyProof(address vk, bytes calldata proof, uint256[] calldata instances) external view returns (bool);
-    }
-}
-
+use zkinfer_cli::contracts::Halo2Verifier;
 /// compile with the given visibility (+ dev setup + prove with `input`).
 fn build_with(name: &str, inputs: &str, outputs: &str, input: &str) -> (String, String) {
     build_params(name, inputs, outputs, "fixed", input)

@@ -9,24 +9,11 @@ mod support;
 
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::sol;
 use alloy::sol_types::SolError;
 use serde_json::Value;
 use support::*;
 
-sol! {
-    #[sol(rpc)]
-    contract Halo2Verifier {
-        function verifyProof(address vk, bytes calldata proof, uint256[] calldata instances) external view returns (bool);
-        error InstanceCount(uint256 expected, uint256 actual);
-        error InstanceNotInField(uint256 index);
-        error ProofLength(uint256 expected, uint256 actual);
-        error ScalarNotInField(uint256 offset);
-        error PointNotOnCurve(uint256 offset);
-        error PairingFailed();
-    }
-}
-
+use zkinfer_cli::contracts::Halo2Verifier;
 /// The proof bytes and instance words of a proof file.
 fn proof_parts(file: &str) -> (Vec<u8>, Vec<U256>) {
     let artifact = read_json(file);

@@ -287,7 +287,7 @@ fn prove_step(
 }
 
 fn proof_len(a: &ProofArtifact) -> usize {
-    a.proof.len().saturating_sub(2) / 2
+    a.proof.0.len()
 }
 
 fn prove(a: &ProveArgs) -> Result<Outcome> {
@@ -421,24 +421,18 @@ fn run_in(a: &RunArgs, build: &Path) -> Result<Outcome> {
 
 /// `encode-calldata`: the exact calldata of a proof file for the chosen contract.
 fn encode_calldata(a: &EncodeCalldataArgs) -> Result<Outcome> {
-    use alloy::primitives::{Bytes, B256, U256};
+    use alloy::primitives::{Bytes, U256};
     use alloy::sol_types::SolCall;
     let artifact = ProofArtifact::read(&a.proof)?;
-    let (proof, instances) = pipeline::decode_proof(&artifact)?;
+    let (proof, instances) = pipeline::decode_proof(&artifact);
     let words: Vec<U256> = instances.iter().map(onchain::word).collect();
     let calldata = match a.target {
-        CalldataTarget::Oracle => {
-            let model_id: B256 = artifact
-                .model_id
-                .parse()
-                .context("model id in the proof file")?;
-            crate::contracts::VerifiedInferenceOracle::submitInferenceCall {
-                modelId: model_id,
-                proof: Bytes::from(proof),
-                instances: words,
-            }
-            .abi_encode()
+        CalldataTarget::Oracle => crate::contracts::VerifiedInferenceOracle::submitInferenceCall {
+            modelId: onchain::bytes32(&artifact.model_id),
+            proof: Bytes::from(proof),
+            instances: words,
         }
+        .abi_encode(),
         CalldataTarget::Reusable => {
             let key = a.key.as_deref().context("--for reusable needs --key")?;
             crate::contracts::Halo2Verifier::verifyProofCall {

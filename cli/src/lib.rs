@@ -20,7 +20,7 @@
 mod chain;
 mod cli;
 mod commands;
-mod contracts;
+pub mod contracts;
 mod onchain;
 mod progress;
 

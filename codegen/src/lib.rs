@@ -75,7 +75,7 @@ pub fn reusable_for_build(dir: &BuildDir, solc: &Solc) -> Result<ReusableVerifie
     let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
     let plan = plan::VerifierPlan::new(&srs, &vk, settings.circuit.num_instances)?;
     let key_source = mark_insecure(
-        templated::render_verifying_key(&plan, &settings.model_id),
+        templated::render_verifying_key(&plan, &settings.model_id.to_string()),
         dev_srs_keys(dir)?,
     );
     let key = GeneratedVerifier {

@@ -134,6 +134,38 @@ pub fn verify(blob: &[Word], proof: &[u8], instances: &[Fr]) -> Result<(), Rejec
 /// which must be below the scalar field modulus (checked after the instance count and proof
 /// length, in the contract's order).
 pub fn verify_words(blob: &[Word], proof: &[u8], instances: &[Word]) -> Result<(), Rejection> {
+    let (shape, instances) = check_inputs(blob, proof, instances)?;
+    let b = Blob(blob);
+    let (points, mut r) = read_proof(&b, proof, &shape)?;
+    let ch = replay_transcript(blob, proof, &instances, &shape, &mut r);
+    let xn = evaluate_lagrange(&b, &instances, ch.x, &mut r);
+    run_program(&b, shape.ne, xn, &mut r)?;
+    let opening = shplonk_sets(&b, &r, &ch);
+    pairing_check(&b, &points, &ch, xn, &opening)
+}
+
+/// The proof's layout, from the key's header.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// Advice commitments.
+    na: usize,
+    /// Lookup arguments.
+    nl: usize,
+    /// Quotient pieces.
+    nd: usize,
+    /// Evaluations.
+    ne: usize,
+    /// Points before the evaluations (two more follow them).
+    num_points: usize,
+}
+
+/// Checks the key's tag, the instance count, the proof length and then each instance, in the
+/// contract's order; returns the proof's layout and the instances as scalars.
+fn check_inputs(
+    blob: &[Word],
+    proof: &[u8],
+    instances: &[Word],
+) -> Result<(Shape, Vec<Fr>), Rejection> {
     if blob.len() < header::LEN || blob[header::MAGIC][..MAGIC.len()] != MAGIC[..] {
         return Err(Rejection::BadKey);
     }
@@ -169,7 +201,24 @@ pub fn verify_words(blob: &[Word], proof: &[u8], instances: &[Word]) -> Result<(
             Option::<Fr>::from(Fr::from_repr(repr)).ok_or(Rejection::InstanceNotInField(i))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    // Validate every point and scalar of the proof.
+    let shape = Shape {
+        na,
+        nl,
+        nd,
+        ne,
+        num_points,
+    };
+    Ok((shape, instances))
+}
+
+/// Validates every point and scalar of the proof: returns its points (those before the
+/// evaluations, then the two after them) and the registers with the evaluations loaded.
+fn read_proof(
+    b: &Blob<'_>,
+    proof: &[u8],
+    shape: &Shape,
+) -> Result<(Vec<G1Affine>, Vec<Fr>), Rejection> {
+    let Shape { ne, num_points, .. } = *shape;
     let evals_at = 64 * num_points;
     let mut points = Vec::with_capacity(num_points + 2);
     for i in 0..num_points + 2 {
@@ -187,11 +236,42 @@ pub fn verify_words(blob: &[Word], proof: &[u8], instances: &[Word]) -> Result<(
     for i in 0..ne {
         r[reg::EVALS + i] = read_scalar(proof, evals_at + 32 * i)?;
     }
+    Ok((points, r))
+}
 
-    // Transcript.
+/// The challenges drawn after the constraint system's (those are in their registers).
+#[derive(Clone, Copy)]
+struct Challenges {
+    /// The evaluation point x.
+    x: Fr,
+    /// SHPLONK's commitment folding challenge y.
+    shplonk_y: Fr,
+    /// SHPLONK's rotation set folding challenge v.
+    v: Fr,
+    /// SHPLONK's opening point u.
+    u: Fr,
+}
+
+/// Replays the keccak transcript: θ, β, γ, y and x into their registers, then SHPLONK's
+/// challenges.
+fn replay_transcript(
+    blob: &[Word],
+    proof: &[u8],
+    instances: &[Fr],
+    shape: &Shape,
+    r: &mut [Fr],
+) -> Challenges {
+    let Shape {
+        na,
+        nl,
+        nd,
+        ne,
+        num_points,
+    } = *shape;
+    let evals_at = 64 * num_points;
     let mut t = Transcript { state: Vec::new() };
     t.absorb(&blob[header::TRANSCRIPT_REPR]);
-    for value in &instances {
+    for value in instances {
         let mut w = value.to_repr();
         w.reverse();
         t.absorb(&w);
@@ -211,9 +291,11 @@ pub fn verify_words(blob: &[Word], proof: &[u8], instances: &[Word]) -> Result<(
     let v = t.squeeze();
     t.absorb(&proof[evals_at + 32 * ne..evals_at + 32 * ne + 64]);
     let u = t.squeeze();
-    let (h1, h2) = (points[num_points], points[num_points + 1]);
+    Challenges { x, shplonk_y, v, u }
+}
 
-    // x^n, Lagrange evaluations, the instance evaluation.
+/// x^n, the Lagrange evaluations and the instance evaluation into their registers; returns x^n.
+fn evaluate_lagrange(b: &Blob<'_>, instances: &[Fr], x: Fr, r: &mut [Fr]) -> Fr {
     let k = b.header(header::K);
     let mut xn = x;
     for _ in 0..k {
@@ -222,7 +304,8 @@ pub fn verify_words(blob: &[Word], proof: &[u8], instances: &[Word]) -> Result<(
     r[reg::XN] = xn;
     let lag = b.header(header::LAGRANGE_OFF);
     let blinding = b.header(header::BLINDING);
-    let rows = ni.max(1);
+    // The instance count equals the key's (checked first).
+    let rows = instances.len().max(1);
     let common = (xn - Fr::ONE) * b.scalar(header::N_INV);
     let l = |i: usize| {
         let w = b.scalar(lag + i);
@@ -235,8 +318,11 @@ pub fn verify_words(blob: &[Word], proof: &[u8], instances: &[Word]) -> Result<(
         .fold(Fr::ZERO, |acc, (i, v)| acc + *v * l(i));
     r[reg::LBLIND] = (0..blinding).fold(Fr::ZERO, |acc, j| acc + l(rows + j));
     r[reg::LLAST] = l(rows + blinding);
+    xn
+}
 
-    // Constants, then the constraint program.
+/// Loads the constants after the `ne` evaluations, runs the constraint program and sets h(x).
+fn run_program(b: &Blob<'_>, ne: usize, xn: Fr, r: &mut [Fr]) -> Result<(), Rejection> {
     let (c_off, c_count) = (b.header(header::CONST_OFF), b.header(header::CONST_COUNT));
     for i in 0..c_count {
         r[reg::EVALS + ne + i] = b.scalar(c_off + i);
@@ -244,7 +330,7 @@ pub fn verify_words(blob: &[Word], proof: &[u8], instances: &[Word]) -> Result<(
     let (p_off, p_len) = (b.header(header::PROG_OFF), b.header(header::PROG_LEN));
     let mut acc = Fr::ZERO;
     for i in 0..p_len {
-        let w = u128::from_be_bytes(blob[p_off + i][16..].try_into().expect("16 bytes"));
+        let w = u128::from_be_bytes(b.0[p_off + i][16..].try_into().expect("16 bytes"));
         let field = |shift: u32| (w >> shift & 0xffff) as usize / 32;
         let (dst, a, bb, c) = (field(48), field(32), field(16), field(0));
         match (w >> 64) as u64 {
@@ -261,8 +347,22 @@ pub fn verify_words(blob: &[Word], proof: &[u8], instances: &[Word]) -> Result<(
         }
     }
     r[reg::HEVAL] = acc * (xn - Fr::ONE).invert().unwrap_or(Fr::ZERO);
+    Ok(())
+}
 
-    // SHPLONK.
+/// SHPLONK's combination of the rotation sets.
+struct Opening {
+    /// Each set's factor: 1 for the first, v^set · zdiff_set / zdiff_0 after it.
+    vz: Vec<Fr>,
+    /// The first set's vanishing polynomial at u.
+    z0: Fr,
+    /// The sets' interpolated evaluations at u, combined with the same factors.
+    r_outer: Fr,
+}
+
+/// Walks the rotation sets: each set's factor and the combined interpolation at u.
+fn shplonk_sets(b: &Blob<'_>, r: &[Fr], ch: &Challenges) -> Opening {
+    let Challenges { x, shplonk_y, v, u } = *ch;
     let (rot_off, nrot) = (b.header(header::ROT_OFF), b.header(header::NUM_ROTS));
     let pts: Vec<Fr> = (0..nrot).map(|i| x * b.scalar(rot_off + i)).collect();
     let x_inv = x.invert().unwrap_or(Fr::ZERO);
@@ -307,7 +407,20 @@ pub fn verify_words(blob: &[Word], proof: &[u8], instances: &[Word]) -> Result<(
         }
         r_outer += factor * inner;
     }
+    Opening { vz, z0, r_outer }
+}
 
+/// The MSM of the terms, the generator and SHPLONK's two points, then the final pairing check.
+fn pairing_check(
+    b: &Blob<'_>,
+    points: &[G1Affine],
+    ch: &Challenges,
+    xn: Fr,
+    opening: &Opening,
+) -> Result<(), Rejection> {
+    // The proof's points: those before the evaluations, then SHPLONK's two.
+    let num_points = points.len() - 2;
+    let (h1, h2) = (points[num_points], points[num_points + 1]);
     let proof_point = |id: usize| -> G1Affine {
         if id < num_points {
             points[id]
@@ -325,12 +438,12 @@ pub fn verify_words(blob: &[Word], proof: &[u8], instances: &[Word]) -> Result<(
             w >> 16 & 0xffff,
             w & 0xffff,
         );
-        let scalar = vz[set] * shplonk_y.pow_vartime([j]) * xn.pow_vartime([power]);
+        let scalar = opening.vz[set] * ch.shplonk_y.pow_vartime([j]) * xn.pow_vartime([power]);
         outer += proof_point(pid) * scalar;
     }
-    outer += b.g1(header::G1) * (-r_outer);
-    outer += h1 * (-z0);
-    outer += h2 * u;
+    outer += b.g1(header::G1) * (-opening.r_outer);
+    outer += h1 * (-opening.z0);
+    outer += h2 * ch.u;
     let lhs = Bn256::pairing(&h2, &b.g2(header::S_G2));
     let rhs = Bn256::pairing(&outer.to_affine(), &b.g2(header::G2));
     if lhs == rhs {

@@ -35,7 +35,7 @@ fn build(name: &str, scale: u32) -> (VerifierPlan, Vec<[u8; 32]>, Vec<u8>, Vec<F
     pipeline::setup(&dir, &SrsChoice::Dev).unwrap();
     let artifact =
         pipeline::prove(&dir, &InputData::read(&example("input.json")).unwrap()).unwrap();
-    let (proof, instances) = pipeline::decode_proof(&artifact).unwrap();
+    let (proof, instances) = pipeline::decode_proof(&artifact);
     let settings = Settings::read(&dir.settings()).unwrap();
     let vk = keys::read_vk(&dir.vk(), &settings.circuit).unwrap();
     let srs = srs::read_srs(&dir.srs(), settings.circuit.k).unwrap();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.19;
 
-import {VerifiedInferenceOracle} from "./VerifiedInferenceOracle.sol";
+import {IVerifiedInferenceOracle} from "./interfaces/IVerifiedInferenceOracle.sol";
 
 /// @title RiskAdjustedLending
 /// @notice An ETH lending pool whose loan-to-value ratio per borrower comes from a verified credit-risk
@@ -21,8 +21,8 @@ contract RiskAdjustedLending {
     /// @notice Highest LTV granted.
     int256 public constant MAX_LTV_BPS = 8_000;
 
-    /// @notice Where verified scores come from.
-    VerifiedInferenceOracle public immutable oracle;
+    /// @notice Where verified scores come from (a `VerifiedInferenceOracle`).
+    address public immutable oracle;
     /// @notice The credit-risk model whose outputs are trusted.
     bytes32 public immutable modelId;
     /// @notice Scores older than this many blocks (by the oracle's `blockNumber`: the attestation's block for
@@ -62,7 +62,7 @@ contract RiskAdjustedLending {
         _locked = false;
     }
 
-    constructor(VerifiedInferenceOracle oracle_, bytes32 modelId_, uint64 maxScoreAge_) payable {
+    constructor(address oracle_, bytes32 modelId_, uint64 maxScoreAge_) payable {
         oracle = oracle_;
         modelId = modelId_;
         maxScoreAge = maxScoreAge_;
@@ -81,7 +81,8 @@ contract RiskAdjustedLending {
     /// @notice The borrower's verified score in units of 1e18 (reverts without a fresh one: see
     /// `maxScoreAge`).
     function scoreOf(address borrower) public view returns (int256) {
-        (int256[] memory outputs, uint8 scale, uint64 blockNumber) = oracle.latestInference(modelId, borrower);
+        (int256[] memory outputs, uint8 scale, uint64 blockNumber) =
+            IVerifiedInferenceOracle(oracle).latestInference(modelId, borrower);
         if (block.number > uint256(blockNumber) + maxScoreAge) revert NoFreshScore(borrower);
         return outputs[0] * 1e18 / int256(2 ** uint256(scale));
     }

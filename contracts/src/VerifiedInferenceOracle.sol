@@ -1,14 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.19;
 
-/// @notice zkinfer's reusable verifier (`Halo2Verifier`): one deployment, one key contract per model.
-interface IHalo2Verifier {
-    /// @notice Returns true for a valid proof; reverts with a custom error otherwise.
-    function verifyProof(address vk, bytes calldata proof, uint256[] calldata instances)
-        external
-        view
-        returns (bool);
-}
+import {IHalo2Verifier} from "./interfaces/IHalo2Verifier.sol";
+import {IVerifiedInferenceOracle} from "./interfaces/IVerifiedInferenceOracle.sol";
 
 /// @title VerifiedInferenceOracle
 /// @notice Stores model outputs that arrive with a valid zkinfer proof. Each registered model has either its
@@ -61,7 +55,7 @@ interface IHalo2Verifier {
 /// input commitment replaced by `commitInput` does not void the output proven on the old one).
 /// Freshness (`blockNumber` of an inference) is the attestation's block for an attested model, and the
 /// submission's block otherwise.
-contract VerifiedInferenceOracle {
+contract VerifiedInferenceOracle is IVerifiedInferenceOracle {
     /// @notice The BN254 scalar field modulus `r`: every public instance must be below it.
     uint256 public constant FIELD_MODULUS =
         0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;

@@ -306,7 +306,7 @@ contract LendingInvariantTest is Test {
         oracle.activateModel(MODEL);
         oracle.registerModel(PLAIN, address(new MockVerifier()), 1, 1, 13, 32);
         oracle.activateModel(PLAIN);
-        pool = new RiskAdjustedLending(oracle, MODEL, 100);
+        pool = new RiskAdjustedLending(address(oracle), MODEL, 100);
         vm.deal(address(pool), LIQUIDITY);
         handler = new LendingHandler(oracle, pool, MODEL, PLAIN);
         oracle.grantAttester(address(handler));

@@ -47,7 +47,7 @@ contract RiskAdjustedLendingTest is OracleFixture {
     function setUp() public {
         oracle = new VerifiedInferenceOracle();
         registerLive(oracle, MODEL, address(new MockVerifier()), 1, 1, SCALE);
-        pool = new RiskAdjustedLending(oracle, MODEL, 100);
+        pool = new RiskAdjustedLending(address(oracle), MODEL, 100);
         vm.deal(address(pool), 1000 ether);
         vm.deal(alice, 100 ether);
     }
@@ -128,7 +128,7 @@ contract RiskAdjustedLendingTest is OracleFixture {
     }
 
     function test_borrow_paysFromPooledCollateral() public {
-        RiskAdjustedLending empty = new RiskAdjustedLending(oracle, MODEL, 100);
+        RiskAdjustedLending empty = new RiskAdjustedLending(address(oracle), MODEL, 100);
         vm.prank(alice);
         empty.depositCollateral{value: 10 ether}();
         scoreFor(alice, 8192);

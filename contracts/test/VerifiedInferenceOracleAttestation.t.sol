@@ -29,7 +29,7 @@ contract VerifiedInferenceOracleAttestationTest is OracleFixture {
         oracle.requireAttestation(MODEL, MAX_AGE);
         oracle.grantAttester(attester);
         activate(oracle, MODEL);
-        pool = new RiskAdjustedLending(oracle, MODEL, MAX_SCORE_AGE);
+        pool = new RiskAdjustedLending(address(oracle), MODEL, MAX_SCORE_AGE);
         vm.deal(address(pool), 100 ether);
         vm.roll(10);
     }

@@ -111,7 +111,7 @@ contract VerifiedInferenceOracleLifecycleTest is OracleFixture {
     /// store a score on self-chosen inputs about herself. The model is not live yet, so she cannot; once it
     /// is, only attested inputs are accepted.
     function test_noSelfChosenScoreBeforeThePolicyIsSet() public {
-        RiskAdjustedLending pool = new RiskAdjustedLending(oracle, MODEL, 100);
+        RiskAdjustedLending pool = new RiskAdjustedLending(address(oracle), MODEL, 100);
         uint256[] memory madeUp = scoreAbout(mallory, 666, 3 * 8192);
         vm.prank(mallory);
         vm.expectRevert(abi.encodeWithSelector(VerifiedInferenceOracle.ModelNotActive.selector, MODEL));

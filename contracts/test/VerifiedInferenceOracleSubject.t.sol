@@ -46,8 +46,8 @@ contract VerifiedInferenceOracleSubjectTest is OracleFixture {
         activate(oracle, ATTESTED);
         oracle.grantAttester(attester);
         registerLive(oracle, PLAIN, address(new MockVerifier()), 1, 1, 13);
-        pool = new RiskAdjustedLending(oracle, MODEL, 100);
-        plainPool = new RiskAdjustedLending(oracle, PLAIN, 100);
+        pool = new RiskAdjustedLending(address(oracle), MODEL, 100);
+        plainPool = new RiskAdjustedLending(address(oracle), PLAIN, 100);
         vm.deal(address(pool), 100 ether);
         vm.deal(address(plainPool), 100 ether);
         vm.deal(alice, 10 ether);

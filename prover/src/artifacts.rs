@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 
 use crate::circuit::CircuitParams;
+use crate::encoding::{FieldElement, HexBytes, ModelId};
+use crate::fixed::Scale;
 use crate::quantize::{QuantizationConfig, QuantizedModel};
 use crate::srs::SrsSource;
 use crate::{Error, Result};
@@ -73,7 +75,7 @@ pub struct Settings {
     /// Artifact version.
     pub version: u32,
     /// Content hash of the quantized model and circuit shape (`bytes32`).
-    pub model_id: String,
+    pub model_id: ModelId,
     /// The ONNX file compiled.
     pub source: String,
     /// Scales and margins.
@@ -90,7 +92,7 @@ pub struct Settings {
     /// With hashed parameters: their public commitment (the instance before the subject), which
     /// consumers pin to trust this committed model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub param_commitment: Option<String>,
+    pub param_commitment: Option<FieldElement>,
     /// Per-tensor ranges.
     pub nodes: Vec<NodeRange>,
     /// The circuit's shape.
@@ -153,7 +155,7 @@ pub struct KeysInfo {
     /// Artifact version.
     pub version: u32,
     /// The model the keys belong to.
-    pub model_id: String,
+    pub model_id: ModelId,
     /// The SRS used.
     pub srs: SrsSource,
     /// Layout break points the prover must reuse.
@@ -174,17 +176,17 @@ pub struct ProofArtifact {
     /// Artifact version.
     pub version: u32,
     /// The model proven (`bytes32`).
-    pub model_id: String,
+    pub model_id: ModelId,
     /// The proof, 0x-prefixed hex.
-    pub proof: String,
+    pub proof: HexBytes,
     /// Public instances as 0x-prefixed 32-byte big-endian hex: packed input words (or the input
     /// commitment), outputs (or their commitment), the parameter commitment when parameters are
     /// hashed, and last the subject (the account the statement is about).
-    pub instances: Vec<String>,
+    pub instances: Vec<FieldElement>,
     /// How many leading instances are packed input words.
     pub num_inputs: usize,
-    /// Fixed-point scale exponent of inputs and outputs.
-    pub scale: u32,
+    /// Fixed-point scale of inputs and outputs (its exponent in JSON).
+    pub scale: Scale,
     /// Dequantized outputs, one flat array per graph output (EZKL's layout).
     pub output_data: Vec<Vec<f64>>,
     /// Whether the SRS was the insecure development one.

@@ -96,9 +96,9 @@ pub enum Error {
         /// The model file.
         path: PathBuf,
         /// The id the model and circuit shape hash to.
-        found: String,
+        found: crate::encoding::ModelId,
         /// The id in the settings.
-        expected: String,
+        expected: crate::encoding::ModelId,
     },
     /// The circuit is inconsistent with its keys or settings.
     #[error("circuit: {0}")]

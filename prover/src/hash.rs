@@ -6,3 +6,8 @@ use sha2::{Digest, Sha256};
 pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(Sha256::digest(bytes)))
 }
+
+/// SHA-256 (a model id's bytes).
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}

@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod chips;
 pub mod circuit;
 pub mod commitment;
+pub mod encoding;
 mod error;
 pub mod fixed;
 pub mod fold;

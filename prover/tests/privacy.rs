@@ -60,7 +60,7 @@ fn build(test: &str, privacy: Privacy) -> (BuildDir, ProofArtifact) {
 }
 
 fn instances(proof: &ProofArtifact) -> Vec<Fr> {
-    pipeline::decode_proof(proof).unwrap().1
+    pipeline::decode_proof(proof).1
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn every_visibility_combination_proves_and_hides_what_it_should() {
             let settings = Settings::read(&dir.settings()).unwrap();
             let words = param_words(&model);
             if params == ParamVisibility::Hashed {
-                let pinned = field_from_hex(settings.param_commitment.as_deref().unwrap()).unwrap();
+                let pinned = settings.param_commitment.unwrap().0;
                 assert_eq!(got[n_in + n_out], pinned, "{what}: parameter commitment");
                 assert_eq!(
                     pinned,
@@ -171,11 +171,11 @@ fn every_visibility_combination_proves_and_hides_what_it_should() {
             // A changed instance, or proof bytes, are rejected.
             let mut tampered = proof.clone();
             match tampered.instances.last_mut() {
-                Some(last) => *last = field_to_hex(&(field_from_hex(last).unwrap() + Fr::one())),
+                Some(last) => last.0 += Fr::one(),
                 None => {
-                    let mut bytes = hex::decode(&tampered.proof[2..]).unwrap();
+                    let mut bytes = tampered.proof.0.clone();
                     bytes[100] ^= 1;
-                    tampered.proof = format!("0x{}", hex::encode(bytes));
+                    tampered.proof = zkinfer_prover::encoding::HexBytes(bytes);
                 }
             }
             assert!(
@@ -211,7 +211,7 @@ fn other_weights_under_the_same_keys_show_in_the_commitment() {
     };
     let (dir, honest) = build("forged", privacy);
     let settings = Settings::read(&dir.settings()).unwrap();
-    let published = field_from_hex(settings.param_commitment.as_deref().unwrap()).unwrap();
+    let published = settings.param_commitment.unwrap().0;
     assert_eq!(param_instance(&honest), published);
 
     let mut artifact = ModelArtifact::read(&dir.model()).unwrap();
@@ -239,7 +239,7 @@ fn other_weights_under_the_same_keys_show_in_the_commitment() {
     settings.model_id = pipeline::model_id(&artifact.model, &settings.circuit);
     settings.write(&dir.settings()).unwrap();
     let mut keys = KeysInfo::read(&dir.keys_info()).unwrap();
-    keys.model_id = settings.model_id.clone();
+    keys.model_id = settings.model_id;
     keys.write(&dir.keys_info()).unwrap();
     let forged = pipeline::prove(&dir, &input(Some(SALT), 0.0)).unwrap();
     assert!(

@@ -5,8 +5,9 @@ mod common;
 
 use common::*;
 use zkinfer_prover::artifacts::BuildDir;
+use zkinfer_prover::artifacts::{Artifact, ProofArtifact};
+use zkinfer_prover::encoding::HexBytes;
 use zkinfer_prover::fixed::Scale;
-use zkinfer_prover::fixed::{field_from_hex, field_to_hex};
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{
     compile, prove, prove_reporting, setup, setup_reporting, verify, SrsChoice,
@@ -45,25 +46,24 @@ fn proofs_verify_and_tampering_is_rejected() {
     );
 
     // One flipped byte anywhere in the proof: sample positions across it.
-    let bytes = hex::decode(&artifact.proof[2..]).unwrap();
+    let bytes = artifact.proof.0.clone();
     for pos in (0..bytes.len()).step_by(97).chain([bytes.len() - 1]) {
         let mut flipped = bytes.clone();
         flipped[pos] ^= 0x01;
         let mut bad = artifact.clone();
-        bad.proof = format!("0x{}", hex::encode(&flipped));
+        bad.proof = HexBytes(flipped);
         assert!(!verify(&dir, &bad).unwrap(), "flipped byte {pos} accepted");
     }
     // A truncated proof.
     let mut bad = artifact.clone();
-    bad.proof = format!("0x{}", hex::encode(&bytes[..bytes.len() - 32]));
+    bad.proof = HexBytes(bytes[..bytes.len() - 32].to_vec());
     assert!(!verify(&dir, &bad).unwrap());
 
     // A changed output instance (the score + 1 ulp), a changed input and a changed subject.
     let n = artifact.instances.len();
     for idx in [n - 2, 0, n - 1] {
         let mut bad = artifact.clone();
-        let v = field_from_hex(&bad.instances[idx]).unwrap();
-        bad.instances[idx] = field_to_hex(&(v + halo2_base_fr_one()));
+        bad.instances[idx].0 += halo2_base_fr_one();
         assert!(
             !verify(&dir, &bad).unwrap(),
             "changed instance {idx} accepted"
@@ -73,10 +73,14 @@ fn proofs_verify_and_tampering_is_rejected() {
     let mut bad = artifact.clone();
     bad.instances.swap(0, 1);
     assert!(!verify(&dir, &bad).unwrap());
-    // An instance >= the field modulus is malformed, never silently reduced.
-    let mut bad = artifact.clone();
-    bad.instances[0] = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000002".into();
-    assert!(verify(&dir, &bad).is_err());
+    // An instance >= the field modulus is malformed, never silently reduced: the proof file is
+    // refused when it is read.
+    let mut json = serde_json::to_value(&artifact).unwrap();
+    json["instances"][0] =
+        "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000002".into();
+    let file = dir.root().join("out-of-field.proof.json");
+    std::fs::write(&file, json.to_string()).unwrap();
+    assert!(ProofArtifact::read(&file).is_err());
 
     // A proof of another model (same shapes, other weights' scale) under this model's key.
     let other = build(
@@ -92,7 +96,7 @@ fn proofs_verify_and_tampering_is_rejected() {
         !verify(&dir, &foreign).unwrap(),
         "other model's proof accepted (by id)"
     );
-    foreign.model_id = artifact.model_id.clone();
+    foreign.model_id = artifact.model_id;
     assert!(
         !verify(&dir, &foreign).unwrap(),
         "other model's proof accepted by the verifying key"

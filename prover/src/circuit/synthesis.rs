@@ -1,9 +1,9 @@
 //! Synthesis: lays a quantized model out on a [`ModelCircuit`], node by node through each
 //! operator's [`crate::ops::QuantizedOperator::lay_out`], and exposes the public instances.
 
-use halo2_base::gates::RangeInstructions;
+use halo2_base::gates::{RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use halo2_base::AssignedValue;
+use halo2_base::{AssignedValue, Context};
 
 use super::{ModelCircuit, NodeCost};
 use crate::chips::pack::{pack, range_check_signed};
@@ -67,22 +67,11 @@ pub fn synthesize(
         .then(|| ctx.load_witness(salt));
     let mut hashed_words = Vec::new();
     // Hashed parameters: witness cells, range-checked and packed per group, committed below.
-    let mut params: Vec<Vec<Vec<AssignedValue<Fr>>>> = vec![Vec::new(); model.nodes.len()];
-    let mut param_words = Vec::new();
-    if privacy.params == ParamVisibility::Hashed {
-        for (node, values, bits) in param_groups(model) {
-            let cells: Vec<_> = values
-                .iter()
-                .map(|v| ctx.load_witness(to_field((*v).into())))
-                .collect();
-            let lanes: Vec<_> = cells
-                .iter()
-                .map(|c| range_check_signed(ctx, &range, *c, bits))
-                .collect();
-            param_words.extend(pack(ctx, &range, &lanes, bits + 1));
-            params[node].push(cells);
-        }
-    }
+    let (params, param_words) = if privacy.params == ParamVisibility::Hashed {
+        load_params(ctx, &range, model)
+    } else {
+        (vec![Vec::new(); model.nodes.len()], Vec::new())
+    };
     let mut cells: Vec<Vec<AssignedValue<Fr>>> = Vec::with_capacity(model.nodes.len());
     let mut public = Vec::new();
     let mut costs = Vec::with_capacity(model.nodes.len());
@@ -91,14 +80,7 @@ pub fn synthesize(
         let dot0 = recorders.dot.as_ref().map_or(0, |d| d.rows());
         let out = match &node.op {
             QOp::Input(_) => {
-                let xs: Vec<_> = vals
-                    .iter()
-                    .map(|v| ctx.load_witness(to_field(*v)))
-                    .collect();
-                let lanes: Vec<_> = xs
-                    .iter()
-                    .map(|x| range_check_signed(ctx, &range, *x, node.bits))
-                    .collect();
+                let (xs, lanes) = load_input(ctx, &range, vals, node.bits);
                 // Private inputs keep their range checks (later chips rely on the bounds).
                 match privacy.inputs {
                     Visibility::Public => public.extend(pack(ctx, &range, &lanes, node.bits + 1)),
@@ -170,6 +152,51 @@ pub fn synthesize(
         input_words,
         costs,
     }
+}
+
+/// Cells of one node's parameters, per group (weights, then biases).
+type ParamCells = Vec<Vec<AssignedValue<Fr>>>;
+
+/// The model's parameters as witness cells (per node, per group), each range-checked to its
+/// group's bound, and their packed words for the parameter commitment.
+fn load_params(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    model: &QuantizedModel,
+) -> (Vec<ParamCells>, Vec<AssignedValue<Fr>>) {
+    let mut params: Vec<ParamCells> = vec![Vec::new(); model.nodes.len()];
+    let mut words = Vec::new();
+    for (node, values, bits) in param_groups(model) {
+        let cells: Vec<_> = values
+            .iter()
+            .map(|v| ctx.load_witness(to_field((*v).into())))
+            .collect();
+        let lanes: Vec<_> = cells
+            .iter()
+            .map(|c| range_check_signed(ctx, range, *c, bits))
+            .collect();
+        words.extend(pack(ctx, range, &lanes, bits + 1));
+        params[node].push(cells);
+    }
+    (params, words)
+}
+
+/// A graph input's cells, range-checked to `[-2^bits, 2^bits)`, and their lanes for packing.
+fn load_input(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    values: &[i128],
+    bits: u32,
+) -> (Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>) {
+    let xs: Vec<_> = values
+        .iter()
+        .map(|v| ctx.load_witness(to_field(*v)))
+        .collect();
+    let lanes = xs
+        .iter()
+        .map(|x| range_check_signed(ctx, range, *x, bits))
+        .collect();
+    (xs, lanes)
 }
 
 /// Values of every tensor for an all-zero input, unchecked: the layout does not depend on them.

@@ -3,16 +3,20 @@
 //!
 //! The op-type table is [`Importer::import_node`]. An ONNX op with an operator of its own is
 //! imported in that operator's file (`ops::piecewise::import_prelu`); ONNX ops that lower onto
-//! other operators live here by family: [`linear`] (Gemm, MatMul, Conv, pooling by averaging,
-//! BatchNormalization, reductions onto `Dense`/`Linear`), [`shape`] (wiring: Reshape,
-//! Transpose, Concat, Slice, Pad, Gather, ...), [`elementwise`] (Add, Sub, Mul, Div with
+//! other operators live here by family: [`linear`] (Gemm, MatMul, Einsum, Conv, ConvTranspose,
+//! pooling by averaging, BatchNormalization, reductions, scikit-learn's linear models onto
+//! `Dense`/`Linear`), [`wiring`] (Reshape, Flatten, Squeeze, Transpose, Concat, Shape, Cast, ...)
+//! and [`slicing`] (Slice, Pad, Gather) onto `Gather`, [`elementwise`] (Add, Sub, Mul, Div with
 //! broadcasting, Clip, Max, MaxPool, ReduceMax, comparisons), [`nonlinear`] (table functions,
-//! Softmax, LayerNormalization, Gelu). Nodes whose inputs are all constants are folded at import.
+//! Softmax, LayerNormalization, Gelu); [`shape`] holds the index and broadcasting helpers. Nodes
+//! whose inputs are all constants are folded at import.
 
 mod elementwise;
 mod linear;
 mod nonlinear;
 mod shape;
+mod slicing;
+mod wiring;
 pub(crate) use shape::broadcast;
 pub use shape::MAX_TENSOR_ELEMENTS;
 

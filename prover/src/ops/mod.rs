@@ -164,128 +164,75 @@ impl Layout<'_, '_> {
     }
 }
 
-/// The float operators: dispatch only (see the module docs).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Op {
-    /// See [`wiring::Input`].
-    Input(wiring::Input),
-    /// See [`linear::Dense`].
-    Dense(linear::Dense<f64>),
-    /// See [`linear::Linear`].
-    Linear(linear::Linear<f64>),
-    /// See [`arithmetic::AddConst`].
-    AddConst(arithmetic::AddConst<f64>),
-    /// See [`arithmetic::Add`].
-    Add,
-    /// See [`arithmetic::Sub`].
-    Sub,
-    /// See [`arithmetic::Mul`].
-    Mul,
-    /// See [`piecewise::Relu`].
-    Relu,
-    /// See [`piecewise::LeakyRelu`].
-    LeakyRelu(piecewise::LeakyRelu<f64>),
-    /// See [`piecewise::PRelu`].
-    PRelu(piecewise::PRelu<f64>),
-    /// See [`piecewise::Clip`].
-    Clip(piecewise::Clip<f64>),
-    /// See [`piecewise::Abs`].
-    Abs,
-    /// See [`compare::MaxGroups`].
-    MaxGroups(compare::MaxGroups),
-    /// See [`compare::Compare`].
-    Compare(compare::Compare),
-    /// See [`compare::Where`].
-    Where,
-    /// See [`piecewise::Sign`].
-    Sign,
-    /// See [`compare::ArgMax`].
-    ArgMax(compare::ArgMax),
-    /// See [`lookup::FunctionOp`].
-    Function(lookup::FunctionOp),
-    /// See [`wiring::Reshape`].
-    Reshape,
-    /// See [`wiring::Gather`].
-    Gather(wiring::Gather),
-}
+/// Declares the dispatch enums [`Op`] and [`QOp`] and their `operator()` from one list: an
+/// operator with data as `FloatVariant(FloatType) => QuantizedVariant(QuantizedType)`, one without
+/// (its type a unit struct serving both faces) as `Variant => Type`. Adding an operator is one
+/// line here.
+macro_rules! operators {
+    (
+        with_data { $( $fv:ident($ft:ty) => $qv:ident($qt:ty), )* }
+        without_data { $( $uv:ident => $ut:path, )* }
+    ) => {
+        /// The float operators, as imported: dispatch only (see the module docs).
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        pub enum Op {
+            $( #[doc = concat!("See [`", stringify!($ft), "`].")] $fv($ft), )*
+            $( #[doc = concat!("See [`", stringify!($ut), "`].")] $uv, )*
+        }
 
-/// The fixed-point operators: dispatch only (see the module docs).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum QOp {
-    /// See [`wiring::Input`].
-    Input(wiring::Input),
-    /// See [`linear::Dense`].
-    Dense(linear::Dense<i64>),
-    /// See [`linear::Linear`].
-    Linear(linear::Linear<i64>),
-    /// See [`arithmetic::AddConst`].
-    AddConst(arithmetic::AddConst<i64>),
-    /// See [`arithmetic::Add`].
-    Add,
-    /// See [`arithmetic::Sub`].
-    Sub,
-    /// See [`arithmetic::Mul`].
-    Mul,
-    /// See [`piecewise::Relu`].
-    Relu,
-    /// See [`piecewise::LeakyRelu`].
-    LeakyRelu(piecewise::LeakyRelu<i64>),
-    /// See [`piecewise::PRelu`].
-    PRelu(piecewise::PRelu<i64>),
-    /// See [`piecewise::Clip`].
-    Clip(piecewise::Clip<i64>),
-    /// See [`piecewise::Abs`].
-    Abs,
-    /// See [`compare::MaxGroups`].
-    MaxGroups(compare::MaxGroups),
-    /// See [`compare::Compare`].
-    Compare(compare::Compare),
-    /// See [`compare::Where`].
-    Where,
-    /// See [`piecewise::Sign`].
-    Sign,
-    /// See [`compare::ArgMax`].
-    ArgMax(compare::ArgMax),
-    /// See [`lookup::Lookup`].
-    Lookup(lookup::Lookup),
-    /// See [`wiring::Reshape`].
-    Reshape,
-    /// See [`wiring::Gather`].
-    Gather(wiring::Gather),
-}
+        /// The fixed-point operators: dispatch only (see the module docs).
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        pub enum QOp {
+            $( #[doc = concat!("See [`", stringify!($qt), "`].")] $qv($qt), )*
+            $( #[doc = concat!("See [`", stringify!($ut), "`].")] $uv, )*
+        }
 
-/// Maps every variant of a dispatch enum to its operator type: `$op(inner)` variants to `inner`,
-/// unit variants to the unit struct of the same name in their family.
-macro_rules! dispatch {
-    ($value:expr, $enum:ident; [$($op:ident),*]; [$($unit:ident => $ty:path),*]) => {
-        match $value {
-            $($enum::$op(op) => op,)*
-            $($enum::$unit => &$ty,)*
+        impl Op {
+            /// The operator this variant holds.
+            pub fn operator(&self) -> &dyn Operator {
+                match self {
+                    $( Op::$fv(op) => op, )*
+                    $( Op::$uv => &$ut, )*
+                }
+            }
+        }
+
+        impl QOp {
+            /// The operator this variant holds.
+            pub fn operator(&self) -> &dyn QuantizedOperator {
+                match self {
+                    $( QOp::$qv(op) => op, )*
+                    $( QOp::$uv => &$ut, )*
+                }
+            }
         }
     };
 }
 
-impl Op {
-    /// The operator this variant holds.
-    pub fn operator(&self) -> &dyn Operator {
-        dispatch!(self, Op;
-            [Input, Dense, Linear, AddConst, LeakyRelu, PRelu, Clip, MaxGroups, Compare, ArgMax,
-             Function, Gather];
-            [Add => arithmetic::Add, Sub => arithmetic::Sub, Mul => arithmetic::Mul,
-             Relu => piecewise::Relu, Abs => piecewise::Abs, Sign => piecewise::Sign,
-             Where => compare::Where, Reshape => wiring::Reshape])
+operators! {
+    with_data {
+        Input(wiring::Input) => Input(wiring::Input),
+        Dense(linear::Dense<f64>) => Dense(linear::Dense<i64>),
+        Linear(linear::Linear<f64>) => Linear(linear::Linear<i64>),
+        AddConst(arithmetic::AddConst<f64>) => AddConst(arithmetic::AddConst<i64>),
+        LeakyRelu(piecewise::LeakyRelu<f64>) => LeakyRelu(piecewise::LeakyRelu<i64>),
+        PRelu(piecewise::PRelu<f64>) => PRelu(piecewise::PRelu<i64>),
+        Clip(piecewise::Clip<f64>) => Clip(piecewise::Clip<i64>),
+        MaxGroups(compare::MaxGroups) => MaxGroups(compare::MaxGroups),
+        Compare(compare::Compare) => Compare(compare::Compare),
+        ArgMax(compare::ArgMax) => ArgMax(compare::ArgMax),
+        Function(lookup::FunctionOp) => Lookup(lookup::Lookup),
+        Gather(wiring::Gather) => Gather(wiring::Gather),
     }
-}
-
-impl QOp {
-    /// The operator this variant holds.
-    pub fn operator(&self) -> &dyn QuantizedOperator {
-        dispatch!(self, QOp;
-            [Input, Dense, Linear, AddConst, LeakyRelu, PRelu, Clip, MaxGroups, Compare, ArgMax,
-             Lookup, Gather];
-            [Add => arithmetic::Add, Sub => arithmetic::Sub, Mul => arithmetic::Mul,
-             Relu => piecewise::Relu, Abs => piecewise::Abs, Sign => piecewise::Sign,
-             Where => compare::Where, Reshape => wiring::Reshape])
+    without_data {
+        Add => arithmetic::Add,
+        Sub => arithmetic::Sub,
+        Mul => arithmetic::Mul,
+        Relu => piecewise::Relu,
+        Abs => piecewise::Abs,
+        Sign => piecewise::Sign,
+        Where => compare::Where,
+        Reshape => wiring::Reshape,
     }
 }
 

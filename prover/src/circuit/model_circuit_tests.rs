@@ -1,0 +1,176 @@
+//! MockProver tests of the model circuit's lookups: separate and fused layouts, honest and tampered.
+
+use super::*;
+use crate::fixed::to_field;
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::gates::{GateInstructions, RangeInstructions};
+use halo2_base::halo2_proofs::dev::MockProver;
+use halo2_base::halo2_proofs::plonk::Assigned;
+use halo2_base::QuantumCell::Constant;
+
+/// Range bits of the fused test circuits.
+const FUSED_BITS: usize = 6;
+
+/// A circuit with a table of `(1, x, x²)` for x in -8..8 and `(2, x, -x)`, looking up the
+/// given `(tag, x, y)` triples and range-checking `ranged` to [`FUSED_BITS`] bits, in the
+/// separate layout (`fused == false`) or the fused one.
+fn run_with(fused: bool, lookups: &[(u64, i128, i128)], ranged: &[i128]) -> bool {
+    run_perturbed(fused, lookups, ranged, None).0
+}
+
+/// [`run_with`], with advice cell `perturb` (if any) incremented after the layout; returns
+/// the verdict and the number of advice cells.
+fn run_perturbed(
+    fused: bool,
+    lookups: &[(u64, i128, i128)],
+    ranged: &[i128],
+    perturb: Option<usize>,
+) -> (bool, usize) {
+    let k = 8;
+    let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
+        .use_k(k)
+        .use_instance_columns(1);
+    if !fused {
+        builder = builder.use_lookup_bits(k - 1);
+    }
+    let mut table = Vec::new();
+    for x in -8i128..8 {
+        table.push([Fr::from(1), to_field(x), to_field(x * x)]);
+        table.push([Fr::from(2), to_field(x), to_field(-x)]);
+    }
+    let shape = fused.then_some(FusedLookup {
+        lookup_bits: FUSED_BITS,
+        functions: true,
+    });
+    let mut circuit = ModelCircuit::new(builder, Arc::new(table), usize::from(!fused), shape, None);
+    let range = circuit.range_chip();
+    {
+        let ctx = circuit.builder.main(0);
+        for (tag, x, y) in lookups {
+            let x = ctx.load_witness(to_field(*x));
+            circuit.lookups.look_up(ctx, *tag, x, to_field(*y));
+            // Interleave range checks with the lookups, next to them.
+            for v in ranged {
+                let v = ctx.load_witness(to_field(*v));
+                range.range_check(ctx, v, FUSED_BITS);
+            }
+        }
+        // A constant in a gate and one loaded alone (checked by the lookup when fused).
+        let two = ctx.load_constant(Fr::from(2));
+        let sum = range.gate().add(ctx, two, Constant(Fr::from(40)));
+        assert_eq!(*sum.value(), Fr::from(42));
+        if let Some(i) = perturb {
+            ctx.advice[i] += Assigned::Trivial(Fr::one());
+        }
+    }
+    circuit.finish_layout();
+    let cells = circuit.builder.main(0).advice.len();
+    circuit.builder.assigned_instances = vec![vec![]];
+    circuit
+        .builder
+        .calculate_params(Some(super::super::BLINDING_ROWS));
+    let ok = MockProver::run(k as u32, &circuit, vec![vec![]])
+        .unwrap()
+        .verify()
+        .is_ok();
+    circuit.clear();
+    (ok, cells)
+}
+
+/// Both layouts agree.
+fn run(lookups: &[(u64, i128, i128)]) -> bool {
+    let separate = run_with(false, lookups, &[]);
+    let fused = run_with(true, lookups, &[]);
+    assert_eq!(separate, fused, "the layouts disagree on {lookups:?}");
+    fused
+}
+
+#[test]
+fn honest_lookups_are_accepted() {
+    assert!(run(&[(1, 3, 9), (1, -8, 64), (2, 5, -5), (1, 0, 0)]));
+}
+
+#[test]
+fn a_wrong_output_is_rejected() {
+    assert!(!run(&[(1, 3, 10)]));
+    assert!(!run(&[(1, 3, -9)]));
+}
+
+#[test]
+fn another_functions_row_is_rejected() {
+    // (2, 3, -3) is a row, but of function 2: a lookup tagged 1 cannot use it.
+    assert!(!run(&[(1, 3, -3)]));
+    assert!(!run(&[(2, 3, 9)]));
+}
+
+#[test]
+fn inputs_outside_the_domain_and_untagged_rows_are_rejected() {
+    assert!(!run(&[(1, 8, 64)]));
+    assert!(!run(&[(3, 1, 1)]));
+    // The all-zero padding row must not serve as a real entry: (0, 0, 0) with tag 1 needs (1, 0, 0).
+    assert!(!run(&[(2, 0, 1)]));
+}
+
+/// Every advice cell of a fused layout matters: the input, its copy on the lookup row, the
+/// output below it and the range-checked value (at the top of its range, so that +1 leaves
+/// it); changing any one is rejected.
+#[test]
+fn fused_layout_rejects_every_single_cell_change() {
+    let (lookups, ranged) = ([(1, 3, 9), (2, -4, 4), (1, -8, 64)], [63]);
+    let (ok, cells) = run_perturbed(true, &lookups, &ranged, None);
+    assert!(ok);
+    for i in 0..cells {
+        let (ok, _) = run_perturbed(true, &lookups, &ranged, Some(i));
+        assert!(!ok, "advice cell {i} of {cells} changed and accepted");
+    }
+}
+
+/// A constant that is also range-checked keeps one tag, its own: accepted when it lies in
+/// the range, refused at synthesis (no proof) when it does not.
+#[test]
+fn fused_range_check_on_a_constant_holds_only_in_range() {
+    let run = |value: u64| {
+        let k = 8;
+        let builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
+            .use_k(k)
+            .use_instance_columns(1);
+        let shape = FusedLookup {
+            lookup_bits: FUSED_BITS,
+            functions: false,
+        };
+        let mut circuit = ModelCircuit::new(builder, Arc::new(Vec::new()), 0, Some(shape), None);
+        let range = circuit.range_chip();
+        let ctx = circuit.builder.main(0);
+        let c = ctx.load_constant(Fr::from(value));
+        range.range_check(ctx, c, FUSED_BITS);
+        circuit.finish_layout();
+        circuit.builder.assigned_instances = vec![vec![]];
+        circuit
+            .builder
+            .calculate_params(Some(super::super::BLINDING_ROWS));
+        let verdict =
+            MockProver::run(k as u32, &circuit, vec![vec![]]).map(|prover| prover.verify().is_ok());
+        circuit.clear();
+        verdict
+    };
+    assert_eq!(run(63).ok(), Some(true));
+    assert!(run(64).is_err(), "an out-of-range constant was laid out");
+}
+
+#[test]
+fn fused_range_checks_accept_exactly_the_range() {
+    let honest = [(1, 3, 9), (2, -4, 4)];
+    assert!(run_with(true, &honest, &[0, 1, 63]));
+    assert!(!run_with(true, &honest, &[64]));
+    assert!(!run_with(true, &honest, &[5, 1 << 20]));
+    assert!(!run_with(true, &honest, &[-1]));
+    // Function entries are no range entries: T·X is (1 + 1)·(-8) = -16 and (2 + 1)·(-1) = -3
+    // in the table, yet neither passes a range check.
+    assert!(!run_with(true, &honest, &[-16]));
+    assert!(!run_with(true, &honest, &[-3]));
+    assert!(
+        run_with(false, &honest, &[63]),
+        "the separate layout range-checks too"
+    );
+    assert!(!run_with(false, &honest, &[64]));
+}

@@ -1,0 +1,192 @@
+//! Matrix products with a constant operand: Gemm, MatMul (onto `Dense` where the weights are
+//! shared by every row, else `Linear`) and two-operand Einsum (onto `Linear`).
+
+use crate::model::Op;
+use crate::onnx::shape::{broadcast, ravel, unravel};
+use crate::onnx::{Ctx, Importer, Value};
+use crate::ops;
+use crate::Result;
+
+impl Importer {
+    /// `Y = alpha * A' * B' + beta * C` with `A` computed and `B`, `C` constant.
+    pub(in crate::onnx) fn gemm(&mut self, ctx: &Ctx) -> Result<Value> {
+        let a = self.tensor(ctx, 0)?;
+        let b = self.constant(ctx, 1)?;
+        let (alpha, beta) = (
+            ctx.attr_f("alpha", 1.0) as f64,
+            ctx.attr_f("beta", 1.0) as f64,
+        );
+        let (trans_a, trans_b) = (ctx.attr_i("transA", 0) != 0, ctx.attr_i("transB", 0) != 0);
+        let a_shape = self.shape(a).to_vec();
+        if a_shape.len() != 2 || b.shape.len() != 2 {
+            return Err(ctx.invalid(format!(
+                "Gemm needs 2-D operands, got {a_shape:?} and {:?}",
+                b.shape
+            )));
+        }
+        let (m, k) = if trans_a {
+            (a_shape[1], a_shape[0])
+        } else {
+            (a_shape[0], a_shape[1])
+        };
+        let (kb, n) = if trans_b {
+            (b.shape[1], b.shape[0])
+        } else {
+            (b.shape[0], b.shape[1])
+        };
+        if k != kb {
+            return Err(ctx.invalid(format!(
+                "inner dimensions differ: A {a_shape:?}, B {:?}",
+                b.shape
+            )));
+        }
+        let w = |kk: usize, j: usize| {
+            alpha
+                * if trans_b {
+                    b.data[j * k + kk]
+                } else {
+                    b.data[kk * n + j]
+                }
+        };
+        let c = if ctx.has_input(2) {
+            let c = self.constant(ctx, 2)?;
+            broadcast(&c, &[m, n]).ok_or_else(|| {
+                ctx.invalid(format!(
+                    "C of shape {:?} does not broadcast to [{m}, {n}]",
+                    c.shape
+                ))
+            })?
+        } else {
+            vec![0.0; m * n]
+        };
+        let row_bias_uniform = (1..m).all(|r| c[r * n..(r + 1) * n] == c[..n]);
+        if !trans_a && row_bias_uniform {
+            let weights = (0..n)
+                .flat_map(|j| (0..k).map(move |kk| (kk, j)))
+                .map(|(kk, j)| w(kk, j))
+                .collect();
+            let bias = c[..n].iter().map(|c| beta * c).collect();
+            let op = Op::Dense(ops::linear::Dense {
+                weights,
+                bias,
+                in_features: k,
+                out_features: n,
+            });
+            return Ok(Value::Tensor(self.push(
+                &ctx.name,
+                "Gemm",
+                op,
+                vec![a],
+                vec![m, n],
+            )));
+        }
+        // General case (transA, per-row C): explicit terms.
+        let a_index = |r: usize, kk: usize| if trans_a { kk * m + r } else { r * k + kk };
+        let terms = (0..m * n)
+            .map(|o| {
+                (0..k)
+                    .map(|kk| (a_index(o / n, kk), w(kk, o % n)))
+                    .collect()
+            })
+            .collect();
+        let bias = c.iter().map(|c| beta * c).collect();
+        Ok(self.push_linear(ctx, a, terms, bias, vec![m, n]))
+    }
+
+    /// `Y = X · W` with `W` a constant `[K, N]` matrix (X batched over leading axes).
+    pub(in crate::onnx) fn matmul(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.tensor(ctx, 0)?;
+        let w = self.constant(ctx, 1)?;
+        let x_shape = self.shape(x).to_vec();
+        if w.shape.len() != 2 || x_shape.last() != Some(&w.shape[0]) {
+            return Err(ctx.invalid(format!(
+                "cannot multiply {x_shape:?} by a constant {:?}",
+                w.shape
+            )));
+        }
+        let (k, n) = (w.shape[0], w.shape[1]);
+        let weights = (0..n)
+            .flat_map(|j| (0..k).map(move |i| (i, j)))
+            .map(|(i, j)| w.data[i * n + j])
+            .collect();
+        let mut shape = x_shape;
+        *shape.last_mut().expect("non-empty") = n;
+        let op = Op::Dense(ops::linear::Dense {
+            weights,
+            bias: vec![0.0; n],
+            in_features: k,
+            out_features: n,
+        });
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            "MatMul",
+            op,
+            vec![x],
+            shape,
+        )))
+    }
+
+    /// Einsum of one computed tensor and one constant, without ellipsis.
+    pub(in crate::onnx) fn einsum(&mut self, ctx: &Ctx) -> Result<Value> {
+        let eq = ctx
+            .attr("equation")
+            .map(|a| String::from_utf8_lossy(&a.s).replace(' ', ""))
+            .unwrap_or_default();
+        let (lhs, rhs) = eq
+            .split_once("->")
+            .ok_or_else(|| ctx.invalid(format!("equation {eq:?} has no explicit output")))?;
+        let operands: Vec<&str> = lhs.split(',').collect();
+        if operands.len() != 2 || eq.contains('.') {
+            return Err(ctx.invalid(format!("equation {eq:?}: only two operands, no ellipsis")));
+        }
+        let (a, b) = (self.any_input(ctx, 0)?, self.any_input(ctx, 1)?);
+        let (x, w, xs, ws) = match (a, b) {
+            (Value::Tensor(x), Value::Constant(w)) => (x, w, operands[0], operands[1]),
+            (Value::Constant(w), Value::Tensor(x)) => (x, w, operands[1], operands[0]),
+            _ => return Err(ctx.invalid("exactly one operand must be a constant")),
+        };
+        let x_shape = self.shape(x).to_vec();
+        let mut letters: Vec<char> = Vec::new();
+        let mut dims: Vec<usize> = Vec::new();
+        for (spec, shape) in [(xs, &x_shape), (ws, &w.shape)] {
+            if spec.chars().count() != shape.len() {
+                return Err(ctx.invalid(format!("{spec:?} does not match shape {shape:?}")));
+            }
+            for (c, d) in spec.chars().zip(shape.iter()) {
+                match letters.iter().position(|l| *l == c) {
+                    Some(p) if dims[p] != *d => {
+                        return Err(ctx.invalid(format!("index {c} has sizes {} and {d}", dims[p])))
+                    }
+                    Some(_) => {}
+                    None => {
+                        letters.push(c);
+                        dims.push(*d);
+                    }
+                }
+            }
+        }
+        let pos = |spec: &str| -> Result<Vec<usize>> {
+            spec.chars()
+                .map(|c| {
+                    letters
+                        .iter()
+                        .position(|l| *l == c)
+                        .ok_or_else(|| ctx.invalid(format!("index {c} unknown")))
+                })
+                .collect()
+        };
+        let (px, pw, po) = (pos(xs)?, pos(ws)?, pos(rhs)?);
+        let out: Vec<usize> = po.iter().map(|p| dims[*p]).collect();
+        let mut terms: Vec<Vec<(usize, f64)>> = vec![Vec::new(); out.iter().product()];
+        for flat in 0..dims.iter().product() {
+            let idx = unravel(flat, &dims);
+            let pick = |ps: &[usize]| ps.iter().map(|p| idx[*p]).collect::<Vec<_>>();
+            let weight = w.data[ravel(&pick(&pw), &w.shape)];
+            if weight != 0.0 {
+                terms[ravel(&pick(&po), &out)].push((ravel(&pick(&px), &x_shape), weight));
+            }
+        }
+        let bias = vec![0.0; terms.len()];
+        Ok(self.push_linear(ctx, x, terms, bias, out))
+    }
+}

@@ -1,0 +1,155 @@
+//! `prove`: the witness and the proof; also the statement and commitments a proof would carry.
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+
+use crate::artifacts::{Artifact, BuildDir, KeysInfo, ProofArtifact, Settings, ARTIFACT_VERSION};
+use crate::circuit::{prover_circuit, Bindings};
+use crate::commitment::Visibility;
+use crate::encoding::{FieldElement, HexBytes};
+use crate::input::InputData;
+use crate::quantize::QuantizedModel;
+use crate::srs::{read_srs, SrsSource};
+use crate::{keys, proving, Error, Result};
+
+use super::verify::decode_outputs;
+use super::{load, phases, PhaseReport};
+
+/// Steps of [`prove_reporting`].
+const PROVE_PHASES: [&str; 4] = [
+    "computing the witness",
+    "loading the SRS and proving key",
+    "proving",
+    "checking the outputs",
+];
+
+/// The exact fixed-point values of every tensor for `input`, checked against the calibrated bounds.
+pub fn witness(model: &QuantizedModel, input: &InputData) -> Result<Vec<Vec<i128>>> {
+    crate::input::check_lengths(&model.input_lens(), input.input_data.iter().map(Vec::len))?;
+    model.forward(&model.quantize_inputs(&input.input_data), true)
+}
+
+/// Computes the witness and a proof for `input`.
+pub fn prove(dir: &BuildDir, input: &InputData) -> Result<ProofArtifact> {
+    prove_reporting(dir, input, &mut |_| {})
+}
+
+/// [`prove`], reporting each of its steps to `report` as it starts.
+pub fn prove_reporting(
+    dir: &BuildDir,
+    input: &InputData,
+    report: PhaseReport<'_>,
+) -> Result<ProofArtifact> {
+    let mut at = phases(&PROVE_PHASES, report);
+    dir.require_keys()?;
+    let (settings, model) = load(dir)?;
+    let info = KeysInfo::read(&dir.keys_info())?;
+    if info.model_id != settings.model_id {
+        return Err(Error::Circuit(
+            "keys were generated for another model: run `zkinfer setup` again".into(),
+        ));
+    }
+    require_salt(&settings, input)?;
+    at("computing the witness");
+    let values = witness(&model, input)?;
+    let bindings = bindings(input)?;
+    if bindings.subject == Fr::zero() {
+        tracing::warn!("the proof names no subject (--subject or \"subject\" in the input file): consumer contracts refuse it");
+    }
+    at("loading the SRS and proving key");
+    let srs = read_srs(&dir.srs(), settings.circuit.k)?;
+    tracing::info!("loading proving key");
+    let pk = keys::read_pk(&dir.pk(), &settings.circuit)?;
+    let (circuit, instances) = prover_circuit(
+        &model,
+        &settings.circuit,
+        info.break_points,
+        &values,
+        bindings,
+    );
+    tracing::info!(
+        k = settings.circuit.k,
+        instances = instances.len(),
+        "proving"
+    );
+    at("proving");
+    let proof = proving::prove(&srs, &pk, circuit, &instances)?;
+    at("checking the outputs");
+    Ok(ProofArtifact {
+        version: ARTIFACT_VERSION,
+        model_id: settings.model_id,
+        proof: HexBytes(proof),
+        num_inputs: settings.num_public_inputs(),
+        scale: model.config.scale,
+        // Outputs that are private or hashed stay out of the artifact.
+        output_data: match settings.privacy.outputs {
+            Visibility::Public => decode_outputs(&settings, model.config.scale, &instances)?,
+            Visibility::Private | Visibility::Hashed => Vec::new(),
+        },
+        instances: instances.iter().copied().map(FieldElement).collect(),
+        dev_srs: info.srs == SrsSource::DevInsecure,
+    })
+}
+
+/// The commitments of a build's hashed inputs and outputs for `input` (with its salt).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Commitments {
+    /// The input commitment, when inputs are hashed.
+    pub inputs: Option<Fr>,
+    /// The output commitment, when outputs are hashed.
+    pub outputs: Option<Fr>,
+}
+
+/// The salt and subject a proof of `input` binds.
+fn bindings(input: &InputData) -> Result<Bindings> {
+    Ok(Bindings {
+        salt: input.salt()?,
+        subject: input.subject()?,
+    })
+}
+
+/// The public instances a proof of `input` would carry (packed input words or the input
+/// commitment, outputs or their commitment, the parameter commitment, the subject), computed
+/// without proving.
+pub fn statement(dir: &BuildDir, input: &InputData) -> Result<Vec<Fr>> {
+    let (settings, model) = load(dir)?;
+    require_salt(&settings, input)?;
+    let values = witness(&model, input)?;
+    let (mut circuit, instances) =
+        crate::circuit::mock_circuit_bound(&model, &settings.circuit, &values, bindings(input)?);
+    // Never proven: clear it so that it drops quietly.
+    circuit.clear();
+    Ok(instances)
+}
+
+/// Computes the commitments that a proof of `input` would carry, without proving.
+pub fn commitments(dir: &BuildDir, input: &InputData) -> Result<Commitments> {
+    let settings = Settings::read(&dir.settings())?;
+    let instances = statement(dir, input)?;
+    let inputs = (settings.privacy.inputs == Visibility::Hashed).then(|| instances[0]);
+    let outputs = (settings.privacy.outputs == Visibility::Hashed)
+        .then(|| instances[settings.num_public_inputs()]);
+    Ok(Commitments { inputs, outputs })
+}
+
+/// Refuses an input without a salt for a build whose inputs or outputs are hashed: the salt would
+/// silently be 0, and a commitment to low-entropy data without a secret salt can be guessed.
+/// Other builds ignore the salt.
+fn require_salt(settings: &Settings, input: &InputData) -> Result<()> {
+    let hashed = match (
+        settings.privacy.inputs == Visibility::Hashed,
+        settings.privacy.outputs == Visibility::Hashed,
+    ) {
+        (true, true) => "inputs and outputs are",
+        (true, false) => "inputs are",
+        (false, true) => "outputs are",
+        (false, false) => return Ok(()),
+    };
+    match &input.salt {
+        None => Err(Error::MissingSalt { hashed }),
+        // A zero salt is no salt: the commitment of guessable data could be guessed.
+        Some(text) if input.salt()? == Fr::zero() => Err(Error::InvalidInput(format!(
+            "salt {text} is zero: the {hashed} hashed, and a commitment with a zero salt can be guessed; use a random field element"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
