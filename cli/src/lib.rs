@@ -220,7 +220,13 @@ fn prover_kind(e: &zkinfer_prover::Error) -> &'static str {
         | E::OutsideDomain { .. }
         | E::MissingSalt { .. } => "invalid_input",
         E::Io { .. } | E::OutputPath { .. } => "io",
-        E::Circuit(_) | E::BuildDirInUse { .. } => "build",
+        E::NotCompiled { .. }
+        | E::NoKeys { .. }
+        | E::KeysForAnotherModel
+        | E::Keygen { .. }
+        | E::UnreadableKey { .. }
+        | E::DoesNotFit { .. }
+        | E::BuildDirInUse { .. } => "build",
         E::ModelMismatch { .. } => "model_mismatch",
         E::MalformedProof(_) => "malformed_proof",
         E::OutputDataMismatch { .. } => "output_mismatch",

@@ -30,23 +30,7 @@ pub trait Artifact: Serialize + DeserializeOwned {
 
     /// Parses and version-checks an artifact's JSON text; `origin` names it in errors.
     fn from_json(text: &str, origin: &Path) -> Result<Self> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|source| Error::Json {
-                path: origin.into(),
-                source,
-            })?;
-        let found = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
-        if found != ARTIFACT_VERSION {
-            return Err(Error::Version {
-                path: origin.into(),
-                found,
-                expected: ARTIFACT_VERSION,
-            });
-        }
-        serde_json::from_value(value).map_err(|source| Error::Json {
-            path: origin.into(),
-            source,
-        })
+        parse_versioned(text, origin)
     }
 
     /// Writes an artifact as pretty JSON.
@@ -54,6 +38,31 @@ pub trait Artifact: Serialize + DeserializeOwned {
         let text = serde_json::to_string_pretty(self).expect("artifacts serialize");
         std::fs::write(path, text).map_err(|e| Error::io(path, e))
     }
+}
+
+/// [`Artifact::from_json`]'s parse: the version first, then the typed value.
+fn parse_versioned<T: DeserializeOwned>(text: &str, origin: &Path) -> Result<T> {
+    serde_json::from_value(versioned_value(text, origin)?).map_err(|source| Error::Json {
+        path: origin.into(),
+        source,
+    })
+}
+
+/// An artifact's JSON, after checking that its version is this build's.
+fn versioned_value(text: &str, origin: &Path) -> Result<serde_json::Value> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|source| Error::Json {
+        path: origin.into(),
+        source,
+    })?;
+    let found = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    if found != ARTIFACT_VERSION {
+        return Err(Error::Version {
+            path: origin.into(),
+            found,
+            expected: ARTIFACT_VERSION,
+        });
+    }
+    Ok(value)
 }
 
 /// Per-tensor summary kept in the settings (what calibration chose).
@@ -197,6 +206,13 @@ impl Artifact for ProofArtifact {
     fn version(&self) -> u32 {
         self.version
     }
+
+    /// A proof file that does not parse (bad hex, an instance at or above the field modulus, a
+    /// model id that is not 32 bytes) is a malformed proof, whoever reads it.
+    fn from_json(text: &str, origin: &Path) -> Result<Self> {
+        serde_json::from_value(versioned_value(text, origin)?)
+            .map_err(|e| Error::MalformedProof(format!("{}: {e}", origin.display())))
+    }
 }
 
 /// The files of a build directory.
@@ -249,10 +265,9 @@ impl BuildDir {
     /// Checks that the directory holds a compiled model.
     pub fn require_compiled(&self) -> Result<()> {
         if !self.settings().exists() {
-            return Err(Error::Circuit(format!(
-                "{} is not a build directory (no settings.json): run `zkinfer compile` first",
-                self.root.display()
-            )));
+            return Err(Error::NotCompiled {
+                dir: self.root.clone(),
+            });
         }
         Ok(())
     }
@@ -261,10 +276,9 @@ impl BuildDir {
     pub fn require_keys(&self) -> Result<()> {
         self.require_compiled()?;
         if !self.keys_info().exists() {
-            return Err(Error::Circuit(format!(
-                "{} has no keys: run `zkinfer setup` first",
-                self.root.display()
-            )));
+            return Err(Error::NoKeys {
+                dir: self.root.clone(),
+            });
         }
         Ok(())
     }

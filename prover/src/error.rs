@@ -100,9 +100,45 @@ pub enum Error {
         /// The id in the settings.
         expected: crate::encoding::ModelId,
     },
-    /// The circuit is inconsistent with its keys or settings.
-    #[error("circuit: {0}")]
-    Circuit(String),
+    /// The folder holds no compiled model.
+    #[error("circuit: {} is not a build directory (no settings.json): run `zkinfer compile` first", .dir.display())]
+    NotCompiled {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// The build has no keys yet.
+    #[error("circuit: {} has no keys: run `zkinfer setup` first", .dir.display())]
+    NoKeys {
+        /// The build folder.
+        dir: PathBuf,
+    },
+    /// The build's keys belong to another model than its settings.
+    #[error("circuit: keys were generated for another model: run `zkinfer setup` again")]
+    KeysForAnotherModel,
+    /// halo2 could not generate a key for the circuit.
+    #[error("circuit: {which}: {reason}")]
+    Keygen {
+        /// `verifying key` or `proving key`.
+        which: &'static str,
+        /// halo2's error.
+        reason: String,
+    },
+    /// A key file could not be read back.
+    #[error("circuit: {}: unreadable {which}: {reason}", .path.display())]
+    UnreadableKey {
+        /// The key file.
+        path: PathBuf,
+        /// `verifying key` or `proving key`.
+        which: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The model needs more rows than the largest circuit this build accepts.
+    #[error("circuit: the model does not fit in 2^{max_k} rows")]
+    DoesNotFit {
+        /// log2 of the largest circuit.
+        max_k: usize,
+    },
     /// The structured reference string is missing, too small or inconsistent.
     #[error("SRS: {0}")]
     Srs(String),

@@ -46,11 +46,16 @@ pub fn keygen_reporting(
     let circuit = keygen_circuit(model, params)?;
     tracing::info!(k = params.k, "generating verifying key");
     starting(KeyKind::Verifying);
-    let vk = keygen_vk(srs, &circuit).map_err(|e| Error::Circuit(format!("verifying key: {e}")))?;
+    let vk = keygen_vk(srs, &circuit).map_err(|e| Error::Keygen {
+        which: "verifying key",
+        reason: e.to_string(),
+    })?;
     tracing::info!("generating proving key");
     starting(KeyKind::Proving);
-    let pk =
-        keygen_pk(srs, vk, &circuit).map_err(|e| Error::Circuit(format!("proving key: {e}")))?;
+    let pk = keygen_pk(srs, vk, &circuit).map_err(|e| Error::Keygen {
+        which: "proving key",
+        reason: e.to_string(),
+    })?;
     Ok(Keys {
         pk,
         break_points: circuit.builder.break_points(),
@@ -79,7 +84,11 @@ pub fn read_pk(path: &Path, params: &CircuitParams) -> Result<ProvingKey<G1Affin
         SerdeFormat::RawBytes,
         params.model_params(),
     )
-    .map_err(|e| Error::Circuit(format!("{}: unreadable proving key: {e}", path.display())))
+    .map_err(|e| Error::UnreadableKey {
+        path: path.into(),
+        which: "proving key",
+        reason: e.to_string(),
+    })
 }
 
 /// Reads a verifying key for a circuit of the given shape.
@@ -90,7 +99,11 @@ pub fn read_vk(path: &Path, params: &CircuitParams) -> Result<VerifyingKey<G1Aff
         SerdeFormat::RawBytes,
         params.model_params(),
     )
-    .map_err(|e| Error::Circuit(format!("{}: unreadable verifying key: {e}", path.display())))
+    .map_err(|e| Error::UnreadableKey {
+        path: path.into(),
+        which: "verifying key",
+        reason: e.to_string(),
+    })
 }
 
 /// Serialized verifying key bytes (for fingerprints).

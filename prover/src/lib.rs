@@ -14,7 +14,7 @@ mod error;
 pub mod fixed;
 pub mod fold;
 pub mod functions;
-pub mod hash;
+mod hash;
 pub mod input;
 pub mod keys;
 pub mod model;

@@ -1,5 +1,7 @@
 //! `BUILD/deployment.json`: what `deploy` put on chain, versioned, and read back by `submit`,
-//! `read` and `verify-evm` (so that they need no addresses on the command line).
+//! `read` and `verify-evm` (so that they need no addresses on the command line). Reading needs
+//! only `version`, `model_id` and `verifier` (and `oracle` where a command uses it), so a record
+//! written by hand for contracts deployed otherwise works too.
 
 use std::path::{Path, PathBuf};
 
@@ -19,16 +21,20 @@ pub(crate) struct Deployment {
     /// Record version ([`DEPLOYMENT_VERSION`]).
     pub(crate) version: u32,
     /// The chain deployed on.
+    #[serde(default)]
     pub(crate) chain_id: u64,
     /// The model registered.
     pub(crate) model_id: ModelId,
     /// The verifier: model-specific, or the shared reusable one.
     pub(crate) verifier: Address,
     /// The verifier's runtime code size.
+    #[serde(default)]
     pub(crate) verifier_runtime_bytes: usize,
     /// The exact proof length the verifier takes.
+    #[serde(default)]
     pub(crate) proof_bytes: usize,
     /// Whether the keys came from the insecure development SRS.
+    #[serde(default)]
     pub(crate) dev_srs: bool,
     /// The verifying-key contract (reusable verifier only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,12 +49,13 @@ pub(crate) struct Deployment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) lending: Option<Address>,
     /// Accounts granted the attester role.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub(crate) attesters: Vec<Address>,
     /// How many blocks an attestation stays valid, when attestations are required.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) attestation_max_age: Option<u64>,
     /// Gas used per step.
+    #[serde(default)]
     pub(crate) gas: DeploymentGas,
 }
 

@@ -37,11 +37,16 @@ pub(crate) fn bytes32(id: &ModelId) -> B256 {
     B256::from(*id.as_bytes())
 }
 
-/// On-chain fixed-point outputs (`int256` at `2^scale`) as floats; `NaN` beyond `i128`.
+/// On-chain fixed-point outputs (`int256` at `2^scale`) as floats (beyond `i128`, which no
+/// model of this build produces, through their decimal text).
 fn dequantize(outputs: &[I256], scale: u8) -> Vec<f64> {
+    let scale = Scale(scale.into());
     outputs
         .iter()
-        .map(|v| i128::try_from(*v).map_or(f64::NAN, |q| Scale(scale.into()).dequantize(q)))
+        .map(|v| match i128::try_from(*v) {
+            Ok(q) => scale.dequantize(q),
+            Err(_) => v.to_string().parse::<f64>().unwrap_or(f64::NAN) / scale.multiplier(),
+        })
         .collect()
 }
 

@@ -110,9 +110,7 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
             return Ok(p);
         }
     }
-    Err(Error::Circuit(format!(
-        "the model does not fit in 2^{MAX_K} rows"
-    )))
+    Err(Error::DoesNotFit { max_k: MAX_K })
 }
 
 /// Whether the dense layers can take a dot-product region: they have some, with constant

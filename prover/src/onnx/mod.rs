@@ -95,6 +95,12 @@ pub fn import_proto(proto: &pb::ModelProto) -> Result<Model> {
         nodes: Vec::new(),
         values: HashMap::new(),
         inputs: Vec::new(),
+        // The default domain's opset (ONNX's own models always name it; 1 when absent).
+        opset: proto
+            .opset_import
+            .iter()
+            .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+            .map_or(1, |o| o.version),
     };
     for init in &graph.initializer {
         let c = constant_from_proto(init, &init.name)?;
@@ -154,6 +160,8 @@ pub(crate) struct Importer {
     nodes: Vec<Node>,
     values: HashMap<String, Value>,
     inputs: Vec<TensorId>,
+    /// The opset of the default ONNX domain, for operators whose meaning changed across opsets.
+    pub(crate) opset: i64,
 }
 
 /// The node being imported, for error messages and attribute lookup.

@@ -114,6 +114,13 @@ pub struct PRelu<T> {
 /// ONNX `PRelu(X, slope)`: the slope a constant (an initializer) that broadcasts to `X`'s
 /// shape (one slope per channel is `[C, 1, 1]` for an `[N, C, H, W]` input).
 pub(crate) fn import_prelu(im: &mut Importer, ctx: &Ctx) -> Result<Value> {
+    // PRelu-1 and -6 broadcast the slope per channel, not numpy-style: refused, not misread.
+    if im.opset < 7 {
+        return Err(ctx.invalid(format!(
+            "PRelu of opset {} (per-channel slope) is not supported: export with opset 7 or later",
+            im.opset
+        )));
+    }
     let x = im.tensor(ctx, 0)?;
     let slope = im.constant(ctx, 1)?;
     let shape = im.shape(x).to_vec();
@@ -405,6 +412,85 @@ mod tests {
         }
         .eval(&[&[-2.0, -2.0, -2.0, 1.25]]);
         assert_eq!(float, vec![-1.0, 0.5, 0.0, 1.25]);
+    }
+
+    /// A one-node ONNX model `y = PRelu(x, slope)` with the given shapes and opset.
+    fn prelu_onnx(x: &[i64], slope: &[i64], opset: i64) -> tract_onnx::pb::ModelProto {
+        use tract_onnx::pb;
+        let dim = |d: &i64| pb::tensor_shape_proto::Dimension {
+            value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(*d)),
+            ..Default::default()
+        };
+        let tensor_type = |dims: &[i64]| pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: 1,
+                shape: Some(pb::TensorShapeProto {
+                    dim: dims.iter().map(dim).collect(),
+                }),
+            })),
+            ..Default::default()
+        };
+        let n: i64 = slope.iter().product();
+        let graph = pb::GraphProto {
+            node: vec![pb::NodeProto {
+                name: "prelu".into(),
+                op_type: "PRelu".into(),
+                input: vec!["x".into(), "slope".into()],
+                output: vec!["y".into()],
+                ..Default::default()
+            }],
+            initializer: vec![pb::TensorProto {
+                name: "slope".into(),
+                dims: slope.to_vec(),
+                data_type: 1,
+                float_data: (0..n).map(|i| 0.125 * i as f32).collect(),
+                ..Default::default()
+            }],
+            input: vec![pb::ValueInfoProto {
+                name: "x".into(),
+                r#type: Some(tensor_type(x)),
+                ..Default::default()
+            }],
+            output: vec![pb::ValueInfoProto {
+                name: "y".into(),
+                r#type: Some(tensor_type(x)),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        pb::ModelProto {
+            graph: Some(graph),
+            opset_import: vec![pb::OperatorSetIdProto {
+                domain: String::new(),
+                version: opset,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn prelu_slopes_broadcast_one_way_and_bad_shapes_or_old_opsets_are_refused() {
+        use crate::onnx::import_proto;
+        // Per channel of NCHW: [C, 1, 1] broadcasts to every pixel of its channel.
+        let model = import_proto(&prelu_onnx(&[1, 2, 1, 2], &[2, 1, 1], 16)).unwrap();
+        match &model.nodes[1].op {
+            Op::PRelu(p) => assert_eq!(p.slopes, vec![0.0, 0.0, 0.125, 0.125]),
+            other => panic!("imported as {other:?}"),
+        }
+        let refused = |x: &[i64], slope: &[i64], opset: i64, why: &str| match import_proto(
+            &prelu_onnx(x, slope, opset),
+        ) {
+            Err(crate::Error::InvalidNode { op, node, reason }) => {
+                assert_eq!((op.as_str(), node.as_str()), ("PRelu", "prelu"));
+                assert!(reason.contains(why), "{reason}");
+            }
+            other => panic!("{x:?} / {slope:?} / opset {opset}: {other:?}"),
+        };
+        // A slope that would grow the input, or does not line up with it.
+        refused(&[1, 3], &[2, 3], 16, "does not broadcast");
+        refused(&[1, 2, 1, 2], &[3], 16, "does not broadcast");
+        // Opset 6's per-channel semantics.
+        refused(&[1, 2, 1, 2], &[2, 1, 1], 6, "opset 6");
     }
 
     /// The slopes are parameters: committed when hashed, witnesses bound by that commitment.

@@ -44,9 +44,7 @@ pub fn prove_reporting(
     let (settings, model) = load(dir)?;
     let info = KeysInfo::read(&dir.keys_info())?;
     if info.model_id != settings.model_id {
-        return Err(Error::Circuit(
-            "keys were generated for another model: run `zkinfer setup` again".into(),
-        ));
+        return Err(Error::KeysForAnotherModel);
     }
     require_salt(&settings, input)?;
     at("computing the witness");
