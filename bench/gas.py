@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Verifier gas report: for every model in ../shared/bench-models, zkinfer's two verifiers on a real
-anvil — the model-specific snark-verifier contract (default) and the reusable Halo2Verifier (deployed
+anvil — the model-specific snark-verifier contract (default) and the reusable ReusableHalo2Verifier (deployed
 once for all models) with the model's key contract — beside EZKL's measured verify gas
 (../shared/anchors/ezkl-results.md, same machine type). Verify gas is the receipt gasUsed of a
 transaction sending the proof straight to the verifier (as EZKL's anchor); submit gas goes through

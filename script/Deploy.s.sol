@@ -12,7 +12,7 @@ import {RiskAdjustedLending} from "../contracts/src/RiskAdjustedLending.sol";
 /// settings.json: circuit.input_words and the output count; the oracle's instance layout then has the
 /// pinned parameter commitment, when PARAM_COMMITMENT pins one, and the subject after them),
 /// PROOF_LENGTH (required: the exact proof size in bytes), SCALE (default 13), MAX_SCORE_AGE (blocks,
-/// default 1000), KEY (the model's verifying key contract when VERIFIER is the reusable Halo2Verifier;
+/// default 1000), KEY (the model's verifying key contract when VERIFIER is the reusable ReusableHalo2Verifier;
 /// unset for a model-specific verifier).
 /// Policy, all optional and set before activation:
 /// - PARAM_COMMITMENT (uint, e.g. settings.json's `param_commitment`): for a build with hashed parameters,

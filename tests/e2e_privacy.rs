@@ -15,7 +15,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use support::*;
 
-use zkinfer_cli::contracts::Halo2Verifier;
+use zkinfer_cli::contracts::ReusableHalo2Verifier;
 /// compile with the given visibility (+ dev setup + prove with `input`).
 fn build_with(name: &str, inputs: &str, outputs: &str, input: &str) -> (String, String) {
     build_params(name, inputs, outputs, "fixed", input)
@@ -118,7 +118,7 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_subjec
             }
             let key_file = generated["key"].as_str().unwrap().replace(".sol", ".bin");
             let key = deploy(&key_file).await;
-            let verifier = Halo2Verifier::new(reusable.unwrap(), &provider);
+            let verifier = ReusableHalo2Verifier::new(reusable.unwrap(), &provider);
             let proof = read_json(&proof_file);
             let bytes = Bytes::from(hex::decode(&proof["proof"].as_str().unwrap()[2..]).unwrap());
             let instances = words(&proof);

@@ -1,4 +1,4 @@
-//! The reusable verifier on a real anvil: one `Halo2Verifier` deployment serves two models through
+//! The reusable verifier on a real anvil: one `ReusableHalo2Verifier` deployment serves two models through
 //! their key contracts; it accepts the honest proof and rejects every single-byte flip of it, changed
 //! and non-canonical instances and evaluations, short proofs and another model's key, each with its
 //! custom error; on the same inputs the snark-verifier contract (the differential reference) agrees.
@@ -13,7 +13,7 @@ use alloy::sol_types::SolError;
 use serde_json::Value;
 use support::*;
 
-use zkinfer_cli::contracts::Halo2Verifier;
+use zkinfer_cli::contracts::ReusableHalo2Verifier;
 /// The proof bytes and instance words of a proof file.
 fn proof_parts(file: &str) -> (Vec<u8>, Vec<U256>) {
     let artifact = read_json(file);
@@ -40,7 +40,7 @@ struct Verifiers {
 impl Verifiers {
     /// The reusable verifier's verdict: Ok, or the revert data.
     async fn reusable(&self, key: Address, proof: &[u8], words: &[U256]) -> Result<(), Vec<u8>> {
-        let verifier = Halo2Verifier::new(self.reusable, &self.provider);
+        let verifier = ReusableHalo2Verifier::new(self.reusable, &self.provider);
         match verifier
             .verifyProof(key, Bytes::from(proof.to_vec()), words.to_vec())
             .call()
@@ -131,9 +131,9 @@ async fn reusable_verifier_accepts_honest_proofs_and_rejects_tampering_like_the_
         }
     }
     let count = |e: [u8; 4]| reasons.get(&e).copied().unwrap_or(0);
-    let pairing = count(Halo2Verifier::PairingFailed::SELECTOR);
-    let curve = count(Halo2Verifier::PointNotOnCurve::SELECTOR);
-    let field = count(Halo2Verifier::ScalarNotInField::SELECTOR);
+    let pairing = count(ReusableHalo2Verifier::PairingFailed::SELECTOR);
+    let curve = count(ReusableHalo2Verifier::PointNotOnCurve::SELECTOR);
+    let field = count(ReusableHalo2Verifier::ScalarNotInField::SELECTOR);
     assert_eq!(pairing + curve + field, proof.len(), "reasons {reasons:?}");
     assert!(pairing > 0 && curve > 0, "reasons {reasons:?}");
 
@@ -142,14 +142,17 @@ async fn reusable_verifier_accepts_honest_proofs_and_rejects_tampering_like_the_
     let mut changed = words.clone();
     *changed.last_mut().unwrap() += U256::from(1u64);
     let err = v.reusable(key_a, &proof, &changed).await.unwrap_err();
-    assert_eq!(selector(&err), Halo2Verifier::PairingFailed::SELECTOR);
+    assert_eq!(
+        selector(&err),
+        ReusableHalo2Verifier::PairingFailed::SELECTOR
+    );
     assert!(!v.snark(&proof, &changed).await);
     let mut shifted = words.clone();
     shifted[0] += r;
     let err = v.reusable(key_a, &proof, &shifted).await.unwrap_err();
     assert_eq!(
         err,
-        Halo2Verifier::InstanceNotInField { index: U256::ZERO }.abi_encode()
+        ReusableHalo2Verifier::InstanceNotInField { index: U256::ZERO }.abi_encode()
     );
     assert!(!v.snark(&proof, &shifted).await);
     let mut malleated = proof.clone();
@@ -159,7 +162,7 @@ async fn reusable_verifier_accepts_honest_proofs_and_rejects_tampering_like_the_
     let err = v.reusable(key_a, &malleated, &words).await.unwrap_err();
     assert_eq!(
         err,
-        Halo2Verifier::ScalarNotInField {
+        ReusableHalo2Verifier::ScalarNotInField {
             offset: U256::from(at)
         }
         .abi_encode()
@@ -169,9 +172,12 @@ async fn reusable_verifier_accepts_honest_proofs_and_rejects_tampering_like_the_
         .reusable(key_a, &proof[..proof.len() - 32], &words)
         .await
         .unwrap_err();
-    assert_eq!(selector(&err), Halo2Verifier::ProofLength::SELECTOR);
+    assert_eq!(selector(&err), ReusableHalo2Verifier::ProofLength::SELECTOR);
     let err = v.reusable(key_a, &proof, &words[1..]).await.unwrap_err();
-    assert_eq!(selector(&err), Halo2Verifier::InstanceCount::SELECTOR);
+    assert_eq!(
+        selector(&err),
+        ReusableHalo2Verifier::InstanceCount::SELECTOR
+    );
     assert!(
         v.reusable(key_b, &proof, &words).await.is_err(),
         "model B's key accepted A's proof"
@@ -266,7 +272,7 @@ async fn a_dot_product_layout_is_verified_on_chain_and_tampering_rejected() {
     shifted[0] += U256::from_str_radix(R, 16).unwrap();
     assert_eq!(
         v.reusable(key_a, &proof, &shifted).await.unwrap_err(),
-        Halo2Verifier::InstanceNotInField { index: U256::ZERO }.abi_encode()
+        ReusableHalo2Verifier::InstanceNotInField { index: U256::ZERO }.abi_encode()
     );
     assert!(!v.snark(&proof, &shifted).await);
     assert!(v.reusable(key_a, &other_proof, &other_words).await.is_err());

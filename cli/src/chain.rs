@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::cli::ChainArgs;
-use crate::contracts::{Halo2Verifier, RiskAdjustedLending, VerifiedInferenceOracle};
+use crate::contracts::{ReusableHalo2Verifier, RiskAdjustedLending, VerifiedInferenceOracle};
 
 /// A connected provider, with a wallet when a key was given.
 pub(crate) struct Chain {
@@ -208,7 +208,7 @@ pub(crate) fn decode_revert(data: &[u8]) -> Option<String> {
             format!("{e:?}")
         } else if let Ok(e) = RiskAdjustedLending::RiskAdjustedLendingErrors::abi_decode(data) {
             format!("{e:?}")
-        } else if let Ok(e) = Halo2Verifier::Halo2VerifierErrors::abi_decode(data) {
+        } else if let Ok(e) = ReusableHalo2Verifier::ReusableHalo2VerifierErrors::abi_decode(data) {
             format!("{e:?}")
         } else {
             return None;

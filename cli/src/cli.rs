@@ -224,7 +224,7 @@ pub(crate) enum VerifierChoice {
     /// A model-specific verifier from snark-verifier (hardened): the differential reference,
     /// 20–45k gas cheaper, but its bytecode grows with the circuit.
     SnarkVerifier,
-    /// One shared `Halo2Verifier` for all models plus a verifying key contract per model:
+    /// One shared `ReusableHalo2Verifier` for all models plus a verifying key contract per model:
     /// 4.5 KB of bytecode whatever the circuit, custom errors on every rejection.
     Reusable,
 }
@@ -275,7 +275,7 @@ pub(crate) struct DeployArgs {
     pub(crate) solc: SolcArgs,
     #[command(flatten)]
     pub(crate) verifier: VerifierArgs,
-    /// An already deployed `Halo2Verifier` to use instead of deploying one (reusable verifier).
+    /// An already deployed `ReusableHalo2Verifier` to use instead of deploying one (reusable verifier).
     #[arg(long)]
     pub(crate) reusable_verifier: Option<String>,
     /// ETH to seed the lending pool with.
@@ -416,7 +416,7 @@ pub(crate) struct VerifyEvmArgs {
     /// The `deployment.json` that `deploy` wrote: the verifier (and key) from it.
     #[arg(long, required_unless_present = "verifier", conflicts_with_all = ["verifier", "key"])]
     pub(crate) deployment: Option<PathBuf>,
-    /// A deployed verifier: the model-specific contract, or the reusable `Halo2Verifier` with
+    /// A deployed verifier: the model-specific contract, or the reusable `ReusableHalo2Verifier` with
     /// `--key`.
     #[arg(long)]
     pub(crate) verifier: Option<String>,
@@ -430,7 +430,7 @@ pub(crate) struct VerifyEvmArgs {
 pub(crate) enum CalldataTarget {
     /// `VerifiedInferenceOracle.submitInference(modelId, proof, instances)`.
     Oracle,
-    /// `Halo2Verifier.verifyProof(key, proof, instances)` (needs `--key`).
+    /// `ReusableHalo2Verifier.verifyProof(key, proof, instances)` (needs `--key`).
     Reusable,
     /// The model-specific verifier's raw calldata: the instances, then the proof.
     SnarkVerifier,

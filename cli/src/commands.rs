@@ -435,7 +435,7 @@ fn encode_calldata(a: &EncodeCalldataArgs) -> Result<Outcome> {
         .abi_encode(),
         CalldataTarget::Reusable => {
             let key = a.key.as_deref().context("--for reusable needs --key")?;
-            crate::contracts::Halo2Verifier::verifyProofCall {
+            crate::contracts::ReusableHalo2Verifier::verifyProofCall {
                 vk: crate::chain::parse_address(key, "key")?,
                 proof: Bytes::from(proof),
                 instances: words,

@@ -23,8 +23,8 @@ const SOURCES: [(&str, &str); 4] = [
         include_str!("../../contracts/src/RiskAdjustedLending.sol"),
     ),
     (
-        "interfaces/IHalo2Verifier.sol",
-        include_str!("../../contracts/src/interfaces/IHalo2Verifier.sol"),
+        "interfaces/IReusableHalo2Verifier.sol",
+        include_str!("../../contracts/src/interfaces/IReusableHalo2Verifier.sol"),
     ),
     (
         "interfaces/IVerifiedInferenceOracle.sol",
@@ -43,7 +43,7 @@ sol!(
 );
 sol!(
     #[sol(rpc, all_derives)]
-    "../codegen/templates/Halo2Verifier.sol"
+    "../contracts/src/verifiers/ReusableHalo2Verifier.sol"
 );
 
 /// The oracle and lending pool, compiled.

@@ -50,14 +50,14 @@ pub enum VerifierKind {
     /// calldata: the default while it costs less gas.
     #[default]
     SnarkVerifier,
-    /// The reusable `Halo2Verifier` (deployed once) plus the model's verifying key contract.
+    /// The reusable `ReusableHalo2Verifier` (deployed once) plus the model's verifying key contract.
     Reusable,
 }
 
 /// The reusable verifier and one build's verifying key contract.
 #[derive(Clone, Debug)]
 pub struct ReusableVerifier {
-    /// The shared `Halo2Verifier` contract.
+    /// The shared `ReusableHalo2Verifier` contract.
     pub verifier: GeneratedVerifier,
     /// The model's `ZkinferVerifyingKey` contract (its creation code deploys the key blob).
     pub key: GeneratedVerifier,

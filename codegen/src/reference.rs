@@ -1,6 +1,6 @@
 //! The reusable verifier's algorithm in Rust, reading the same word blob as the contract.
 //!
-//! It is the executable specification of `Halo2Verifier.sol`: tests check it against halo2's own
+//! It is the executable specification of `ReusableHalo2Verifier.sol`: tests check it against halo2's own
 //! `verify_proof` on honest and tampered proofs, and the contract against it.
 
 use sha3::{Digest, Keccak256};

@@ -1,14 +1,15 @@
-//! The reusable verifier: one `Halo2Verifier` contract for every model (a fixed template), and
+//! The reusable verifier: one `ReusableHalo2Verifier` contract for every model (a fixed template), and
 //! per model a `ZkinferVerifyingKey` data contract rendered from its verifying key.
 
 use crate::plan::VerifierPlan;
 use crate::{CompiledContract, Error, Optimizer, Result, Solc};
 
 /// The reusable verifier's Solidity source.
-pub const REUSABLE_VERIFIER_SOURCE: &str = include_str!("../templates/Halo2Verifier.sol");
+pub const REUSABLE_VERIFIER_SOURCE: &str =
+    include_str!("../../contracts/src/verifiers/ReusableHalo2Verifier.sol");
 
 /// Name of the reusable verifier contract.
-pub const REUSABLE_VERIFIER_CONTRACT: &str = "Halo2Verifier";
+pub const REUSABLE_VERIFIER_CONTRACT: &str = "ReusableHalo2Verifier";
 
 /// Name of the verifying key contract.
 pub const VERIFYING_KEY_CONTRACT: &str = "ZkinferVerifyingKey";
@@ -18,7 +19,7 @@ const VERIFYING_KEY_TEMPLATE: &str = include_str!("../templates/VerifyingKey.sol
 /// Compiles the reusable verifier (optimizer on: it has no unrolled code).
 pub fn compile_reusable_verifier(solc: &Solc) -> Result<CompiledContract> {
     let mut out = solc.compile(
-        &[("Halo2Verifier.sol", REUSABLE_VERIFIER_SOURCE)],
+        &[("ReusableHalo2Verifier.sol", REUSABLE_VERIFIER_SOURCE)],
         Optimizer::On,
     )?;
     out.remove(REUSABLE_VERIFIER_CONTRACT).ok_or_else(|| {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.19;
 
-import {IHalo2Verifier} from "./interfaces/IHalo2Verifier.sol";
+import {IReusableHalo2Verifier} from "./interfaces/IReusableHalo2Verifier.sol";
 import {IVerifiedInferenceOracle} from "./interfaces/IVerifiedInferenceOracle.sol";
 
 /// @title VerifiedInferenceOracle
@@ -607,7 +607,7 @@ contract VerifiedInferenceOracle is IVerifiedInferenceOracle {
         } else {
             if (model.key.code.length == 0) revert VerifierMissing(model.key);
             (bool ok, bytes memory result) = model.verifier
-                .staticcall(abi.encodeCall(IHalo2Verifier.verifyProof, (model.key, proof, instances)));
+                .staticcall(abi.encodeCall(IReusableHalo2Verifier.verifyProof, (model.key, proof, instances)));
             // The reusable verifier says why it rejects: pass its custom error on.
             if (!ok && result.length > 0) {
                 assembly {

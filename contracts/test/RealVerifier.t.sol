@@ -3,12 +3,12 @@ pragma solidity 0.8.19;
 
 import {OracleFixture} from "./utils/OracleFixture.sol";
 import {CreditRiskFixture as F} from "./fixtures/CreditRiskFixture.sol";
-import {Halo2Verifier} from "../../codegen/templates/Halo2Verifier.sol";
+import {ReusableHalo2Verifier} from "../src/verifiers/ReusableHalo2Verifier.sol";
 import {VerifiedInferenceOracle} from "../src/VerifiedInferenceOracle.sol";
 
 /// @notice The oracle with the bundled credit-risk model's real verifiers and a real proof about
 /// `F.SUBJECT` (`fixtures/CreditRiskFixture.sol`). Every test runs for both verifier kinds: the model's own
-/// generated verifier and the reusable `Halo2Verifier` with the model's verifying key contract.
+/// generated verifier and the reusable `ReusableHalo2Verifier` with the model's verifying key contract.
 abstract contract RealVerifierTest is OracleFixture {
     bytes32 internal constant MODEL = F.MODEL_ID;
     uint64 internal constant MAX_AGE = 50;
@@ -17,7 +17,7 @@ abstract contract RealVerifierTest is OracleFixture {
     VerifiedInferenceOracle internal oracle;
     /// @dev Both verifiers are deployed for each kind; `register` picks one.
     address internal snarkVerifier;
-    Halo2Verifier internal reusable;
+    ReusableHalo2Verifier internal reusable;
     address internal key;
     address internal subject = F.SUBJECT;
     address internal relayer = address(0x5E1A7);
@@ -27,7 +27,7 @@ abstract contract RealVerifierTest is OracleFixture {
     function setUp() public {
         snarkVerifier = deploy(F.snarkVerifierCode());
         key = deploy(F.keyCode());
-        reusable = new Halo2Verifier();
+        reusable = new ReusableHalo2Verifier();
         deployOracle(false);
         vm.roll(10);
     }
@@ -184,27 +184,27 @@ abstract contract RealVerifierTest is OracleFixture {
             subject,
             flipped(31, 0x01),
             F.instances(),
-            rejection(abi.encodeWithSelector(Halo2Verifier.PointNotOnCurve.selector, 0))
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PointNotOnCurve.selector, 0))
         );
         // The first point's top byte.
         assertRefused(
             subject,
             flipped(0, 0x01),
             F.instances(),
-            rejection(abi.encodeWithSelector(Halo2Verifier.PointNotOnCurve.selector, 0))
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PointNotOnCurve.selector, 0))
         );
         // An evaluation's low bit: still a field element, but the pairing fails.
         assertRefused(
             subject,
             flipped(evalsAt + 31, 0x01),
             F.instances(),
-            rejection(abi.encodeWithSelector(Halo2Verifier.PairingFailed.selector))
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PairingFailed.selector))
         );
         assertRefused(
             subject,
             flipped(evalsAt + 32 * (nevals / 2) + 17, 0x80),
             F.instances(),
-            rejection(abi.encodeWithSelector(Halo2Verifier.PairingFailed.selector))
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PairingFailed.selector))
         );
         // An evaluation's top byte set: not below r.
         bytes memory proof = F.proof();
@@ -213,14 +213,14 @@ abstract contract RealVerifierTest is OracleFixture {
             subject,
             proof,
             F.instances(),
-            rejection(abi.encodeWithSelector(Halo2Verifier.ScalarNotInField.selector, evalsAt))
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.ScalarNotInField.selector, evalsAt))
         );
         // The last opening point's y coordinate.
         assertRefused(
             subject,
             flipped(F.PROOF_LENGTH - 1, 0x01),
             F.instances(),
-            rejection(abi.encodeWithSelector(Halo2Verifier.PointNotOnCurve.selector, tail + 64))
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PointNotOnCurve.selector, tail + 64))
         );
         // Negating the last point (y -> q - y) keeps it on the curve: the pairing fails.
         proof = F.proof();
@@ -237,7 +237,7 @@ abstract contract RealVerifierTest is OracleFixture {
             subject,
             proof,
             F.instances(),
-            rejection(abi.encodeWithSelector(Halo2Verifier.PairingFailed.selector))
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PairingFailed.selector))
         );
         assertNothingStored(subject);
         // None of it burnt the statement: the honest proof still goes through.
@@ -248,12 +248,18 @@ abstract contract RealVerifierTest is OracleFixture {
         uint256[] memory xs = F.instances();
         xs[F.NUM_INPUTS] += 1;
         assertRefused(
-            subject, F.proof(), xs, rejection(abi.encodeWithSelector(Halo2Verifier.PairingFailed.selector))
+            subject,
+            F.proof(),
+            xs,
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PairingFailed.selector))
         );
         // A negative score instead of the proven one.
         xs[F.NUM_INPUTS] = encode(-8192);
         assertRefused(
-            subject, F.proof(), xs, rejection(abi.encodeWithSelector(Halo2Verifier.PairingFailed.selector))
+            subject,
+            F.proof(),
+            xs,
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PairingFailed.selector))
         );
         uint256[] memory inputs = F.instances();
         inputs[0] += 1;
@@ -261,7 +267,7 @@ abstract contract RealVerifierTest is OracleFixture {
             subject,
             F.proof(),
             inputs,
-            rejection(abi.encodeWithSelector(Halo2Verifier.PairingFailed.selector))
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PairingFailed.selector))
         );
         assertNothingStored(subject);
         assertHonestProofAccepted();
@@ -272,13 +278,19 @@ abstract contract RealVerifierTest is OracleFixture {
         uint256[] memory xs = F.instances();
         xs[xs.length - 1] = word(bob);
         assertRefused(
-            bob, F.proof(), xs, rejection(abi.encodeWithSelector(Halo2Verifier.PairingFailed.selector))
+            bob,
+            F.proof(),
+            xs,
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PairingFailed.selector))
         );
         assertNothingStored(bob);
         // And not by the relayer to itself either.
         xs[xs.length - 1] = word(relayer);
         assertRefused(
-            relayer, F.proof(), xs, rejection(abi.encodeWithSelector(Halo2Verifier.PairingFailed.selector))
+            relayer,
+            F.proof(),
+            xs,
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PairingFailed.selector))
         );
         assertNothingStored(relayer);
         assertHonestProofAccepted();
@@ -477,7 +489,8 @@ abstract contract RealVerifierTest is OracleFixture {
     /// @dev The pairing precompile answering nothing, 0, or more than a word, or failing: the honest proof
     /// is rejected (each precompile call checks success, the exact returndata size and the result).
     function test_misbehavingPairingPrecompileRejectsTheHonestProof() public {
-        bytes memory failed = rejection(abi.encodeWithSelector(Halo2Verifier.PrecompileFailed.selector));
+        bytes memory failed =
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PrecompileFailed.selector));
         vm.mockCall(address(8), bytes(""), bytes(""));
         assertRefused(subject, F.proof(), F.instances(), failed);
         vm.mockCall(address(8), bytes(""), abi.encode(uint256(0)));
@@ -485,7 +498,7 @@ abstract contract RealVerifierTest is OracleFixture {
             subject,
             F.proof(),
             F.instances(),
-            rejection(abi.encodeWithSelector(Halo2Verifier.PairingFailed.selector))
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PairingFailed.selector))
         );
         vm.mockCall(address(8), bytes(""), abi.encode(uint256(1), uint256(0)));
         assertRefused(subject, F.proof(), F.instances(), failed);
@@ -501,7 +514,8 @@ abstract contract RealVerifierTest is OracleFixture {
     /// @dev modexp, ecAdd or ecMul answering nothing (as on a chain without them), a wrong-sized answer, or
     /// failing: the honest proof is rejected.
     function test_misbehavingOtherPrecompilesRejectTheHonestProof() public {
-        bytes memory failed = rejection(abi.encodeWithSelector(Halo2Verifier.PrecompileFailed.selector));
+        bytes memory failed =
+            rejection(abi.encodeWithSelector(ReusableHalo2Verifier.PrecompileFailed.selector));
         address[3] memory precompiles = [address(5), address(6), address(7)];
         for (uint256 i = 0; i < precompiles.length; ++i) {
             vm.mockCall(precompiles[i], bytes(""), bytes(""));
@@ -587,18 +601,20 @@ contract RealReusableVerifierTest is RealVerifierTest {
         uint256[] memory xs = F.instances();
         vm.expectRevert(
             abi.encodeWithSelector(
-                Halo2Verifier.ProofLength.selector, F.PROOF_LENGTH, uint256(F.PROOF_LENGTH) + 1
+                ReusableHalo2Verifier.ProofLength.selector, F.PROOF_LENGTH, uint256(F.PROOF_LENGTH) + 1
             )
         );
         reusable.verifyProof(key, bytes.concat(F.proof(), hex"00"), xs);
         uint256[] memory fewer = new uint256[](xs.length - 1);
-        vm.expectRevert(abi.encodeWithSelector(Halo2Verifier.InstanceCount.selector, xs.length, fewer.length));
+        vm.expectRevert(
+            abi.encodeWithSelector(ReusableHalo2Verifier.InstanceCount.selector, xs.length, fewer.length)
+        );
         reusable.verifyProof(key, F.proof(), fewer);
         xs[0] += R;
-        vm.expectRevert(abi.encodeWithSelector(Halo2Verifier.InstanceNotInField.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(ReusableHalo2Verifier.InstanceNotInField.selector, 0));
         reusable.verifyProof(key, F.proof(), xs);
         // Another contract's code is no verifying key.
-        vm.expectRevert(Halo2Verifier.InvalidVerifyingKey.selector);
+        vm.expectRevert(ReusableHalo2Verifier.InvalidVerifyingKey.selector);
         reusable.verifyProof(snarkVerifier, F.proof(), F.instances());
     }
 }

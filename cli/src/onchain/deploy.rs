@@ -19,7 +19,7 @@ use crate::contracts::{compile_consumers, RiskAdjustedLending, VerifiedInference
 pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
     if a.verifier.kind == VerifierChoice::SnarkVerifier && a.reusable_verifier.is_some() {
         bail!(
-            "--reusable-verifier names a shared Halo2Verifier; it does not go with --verifier snark-verifier"
+            "--reusable-verifier names a shared ReusableHalo2Verifier; it does not go with --verifier snark-verifier"
         );
     }
     let dir = BuildDir::new(&a.build_dir);

@@ -175,7 +175,7 @@ pub(crate) async fn verify_evm(a: &VerifyEvmArgs) -> Result<Outcome> {
     let verdict: std::result::Result<(), String> = match &key {
         Some(key) => {
             let key = parse_address(key, "key")?;
-            let v = crate::contracts::Halo2Verifier::new(verifier, &chain.provider);
+            let v = crate::contracts::ReusableHalo2Verifier::new(verifier, &chain.provider);
             match v.verifyProof(key, Bytes::from(proof), words).call().await {
                 Ok(true) => Ok(()),
                 Ok(false) => Err("the verifier answered false".into()),

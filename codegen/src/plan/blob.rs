@@ -3,7 +3,7 @@
 //! program, the key's points, rotations, rotation sets, MSM terms).
 //!
 //! This is the one definition of the format that both readers follow: the Solidity template
-//! `codegen/templates/Halo2Verifier.sol` and its Rust twin [`crate::reference`]. The register
+//! `contracts/src/verifiers/ReusableHalo2Verifier.sol` and its Rust twin [`crate::reference`]. The register
 //! numbering ([`reg`]) and the program's operations ([`op`]) are part of it.
 
 use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::bn256::{Fq, Fr, G1Affine, G2Affine};

@@ -2,7 +2,7 @@
 pragma solidity 0.8.19;
 
 /// @title zkinfer verifying key of model credit_risk example
-/// @notice Data for the reusable `Halo2Verifier`: k = 12, 3 public instances, proofs of
+/// @notice Data for the reusable `ReusableHalo2Verifier`: k = 12, 3 public instances, proofs of
 /// exactly 1344 bytes. The runtime code of this contract is the key blob
 /// (`zkinfer_codegen::plan::VerifierPlan::encode`, 185 words); it starts with a zero byte (STOP),
 /// so calling it does nothing. Deploy it once per model and pass its address to `verifyProof`.

@@ -10,7 +10,7 @@ pragma solidity 0.8.19;
 /// @dev Blob layout: `zkinfer_codegen::plan::header`. Every input is validated: instance count and
 /// proof length exact, each instance and evaluation < r, each point on the curve with coordinates
 /// < q (or (0, 0), the identity). Any failure reverts with a custom error.
-contract Halo2Verifier {
+contract ReusableHalo2Verifier {
     /// @dev `vk` holds no zkinfer verifying key.
     error InvalidVerifyingKey();
     /// @dev The key expects `expected` public instances.
@@ -129,7 +129,9 @@ contract Halo2Verifier {
                         and(mload(0x340), not(sub(shl(152, 1), 1))),
                         0x007a6b696e6665722d766b2d3100000000000000000000000000000000000000
                     )
-                ) { fail(0xa0c03121) }
+                ) {
+                    fail(0xa0c03121)
+                }
                 mstore(0xa0, add(0x340, and(add(size, 0x1f), not(0x1f))))
                 mstore(0x160, add(mload(0xa0), shl(5, hw(10))))
                 if iszero(eq(instLen, hw(4))) { fail2(0x56819098, hw(4), instLen) }
@@ -212,7 +214,10 @@ contract Halo2Verifier {
                 let nrot := hw(20)
                 let roff := add(blob, shl(5, hw(19)))
                 for { let i := 0 } lt(i, nrot) { i := add(i, 1) } {
-                    mstore(add(pts, shl(5, i)), addmod(u, sub(R, mulmod(x, mload(add(roff, shl(5, i))), R)), R))
+                    mstore(
+                        add(pts, shl(5, i)),
+                        addmod(u, sub(R, mulmod(x, mload(add(roff, shl(5, i))), R)), R)
+                    )
                 }
                 let nsets := hw(22)
                 let vz := add(pts, shl(5, nrot))
@@ -291,7 +296,11 @@ contract Halo2Verifier {
                     switch lt(i, rows)
                     case 1 {
                         if lt(i, hw(4)) {
-                            instanceEval := addmod(instanceEval, mulmod(calldataload(add(mload(0x320), shl(5, i))), li, R), R)
+                            instanceEval := addmod(
+                                instanceEval,
+                                mulmod(calldataload(add(mload(0x320), shl(5, i))), li, R),
+                                R
+                            )
                         }
                         if iszero(i) { mstore(reg(6), li) }
                     }
@@ -332,7 +341,10 @@ contract Halo2Verifier {
                         mstore(add(rb, and(shr(48, w), 0xffff)), mulmod(mload(add(rb, and(w, 0xffff))), b, R))
                     }
                     case 8 {
-                        mstore(add(rb, and(shr(48, w), 0xffff)), addmod(mulmod(a, b, R), mload(add(rb, and(w, 0xffff))), R))
+                        mstore(
+                            add(rb, and(shr(48, w), 0xffff)),
+                            addmod(mulmod(a, b, R), mload(add(rb, and(w, 0xffff))), R)
+                        )
                     }
                     case 5 { h := addmod(mulmod(h, mload(add(rb, 0x60)), R), a, R) }
                     case 4 { mstore(add(rb, and(shr(48, w), 0xffff)), mod(sub(R, a), R)) }
@@ -408,7 +420,11 @@ contract Halo2Verifier {
                 for { let end := add(yp, shl(5, c)) } lt(yp, end) { yp := add(yp, 0x20) } {
                     let rj := 0
                     for { let k := 0 } lt(k, sz) { k := add(k, 1) } {
-                        rj := addmod(rj, mulmod(mload(add(rb, shl(5, mload(e)))), mload(add(basis, shl(5, k))), R), R)
+                        rj := addmod(
+                            rj,
+                            mulmod(mload(add(rb, shl(5, mload(e)))), mload(add(basis, shl(5, k))), R),
+                            R
+                        )
                         e := add(e, 0x20)
                     }
                     inner := addmod(inner, mulmod(mload(yp), rj, R), R)
@@ -469,11 +485,16 @@ contract Halo2Verifier {
                 for { let end := add(off, shl(5, hw(24))) } lt(off, end) { off := add(off, 0x20) } {
                     let w := mload(off)
                     let pid := shr(48, w)
-                    let scalar := mulmod(
-                        mload(add(vz, shl(5, and(shr(32, w), 0xffff)))),
-                        mulmod(mload(add(yp, shl(5, and(shr(16, w), 0xffff)))), mload(add(xp, shl(5, and(w, 0xffff)))), R),
-                        R
-                    )
+                    let scalar :=
+                        mulmod(
+                            mload(add(vz, shl(5, and(shr(32, w), 0xffff)))),
+                            mulmod(
+                                mload(add(yp, shl(5, and(shr(16, w), 0xffff)))),
+                                mload(add(xp, shl(5, and(w, 0xffff)))),
+                                R
+                            ),
+                            R
+                        )
                     switch lt(pid, npoints)
                     case 1 {
                         let p := add(proofOff, shl(6, pid))
@@ -487,10 +508,14 @@ contract Halo2Verifier {
                     // A scalar of 1 (the first commitment of the first set) needs no ecMul.
                     if iszero(eq(scalar, 1)) {
                         mstore(0x2c0, scalar)
-                        if iszero(staticcall(gas(), 0x07, 0x280, 0x60, 0x280, 0x40)) { fail(0x84e81692) }
+                        if iszero(staticcall(gas(), 0x07, 0x280, 0x60, 0x280, 0x40)) {
+                            fail(0x84e81692)
+                        }
                         if iszero(eq(returndatasize(), 0x40)) { fail(0x84e81692) }
                     }
-                    if iszero(staticcall(gas(), 0x06, 0x240, 0x80, 0x240, 0x40)) { fail(0x84e81692) }
+                    if iszero(staticcall(gas(), 0x06, 0x240, 0x80, 0x240, 0x40)) {
+                        fail(0x84e81692)
+                    }
                     if iszero(eq(returndatasize(), 0x40)) { fail(0x84e81692) }
                 }
                 msmTerm(hw(25), hw(26), sub(R, mload(0x140)))
