@@ -15,6 +15,8 @@ pub use verifier::{generate_verifier, CODE_SIZE_LIMIT, VERIFIER_CONTRACT};
 use std::path::Path;
 
 use zkinfer_prover::artifacts::{Artifact, BuildDir, KeysInfo, Settings};
+use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::bn256::G1Affine;
+use zkinfer_prover::halo2_base::halo2_proofs::plonk::VerifyingKey;
 use zkinfer_prover::srs::SrsSource;
 use zkinfer_prover::{keys, srs};
 
@@ -67,12 +69,31 @@ pub struct ReusableVerifier {
     pub plan: plan::VerifierPlan,
 }
 
+/// What a verifier is generated from: a build's settings, SRS and verifying key, read once and
+/// checked to belong together (the model hashes to its id, the keys were made for that model).
+struct BuildKeys {
+    settings: Settings,
+    srs: srs::Srs,
+    vk: VerifyingKey<G1Affine>,
+}
+
+impl BuildKeys {
+    fn load(dir: &BuildDir) -> Result<Self> {
+        dir.require_keys()?;
+        let (settings, _) = zkinfer_prover::pipeline::load(dir)?;
+        let info = KeysInfo::read(&dir.keys_info())?;
+        if info.model_id != settings.model_id {
+            return Err(zkinfer_prover::Error::KeysForAnotherModel.into());
+        }
+        let srs = srs::read_srs(&dir.srs(), settings.circuit.k)?;
+        let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
+        Ok(BuildKeys { settings, srs, vk })
+    }
+}
+
 /// Renders and compiles the reusable verifier and the verifying key contract of a build.
 pub fn reusable_for_build(dir: &BuildDir, solc: &Solc) -> Result<ReusableVerifier> {
-    dir.require_keys()?;
-    let settings = Settings::read(&dir.settings())?;
-    let srs = srs::read_srs(&dir.srs(), settings.circuit.k)?;
-    let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
+    let BuildKeys { settings, srs, vk } = BuildKeys::load(dir)?;
     let plan = plan::VerifierPlan::new(&srs, &vk, settings.circuit.num_instances)?;
     let key_source = mark_insecure(
         templated::render_verifying_key(&plan, &settings.model_id.to_string()),
@@ -117,10 +138,7 @@ pub struct GeneratedVerifier {
 
 /// Generates and compiles the verifier of a build directory with keys.
 pub fn verifier_for_build(dir: &BuildDir, solc: &Solc) -> Result<GeneratedVerifier> {
-    dir.require_keys()?;
-    let settings = Settings::read(&dir.settings())?;
-    let srs = srs::read_srs(&dir.srs(), settings.circuit.k)?;
-    let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
+    let BuildKeys { settings, srs, vk } = BuildKeys::load(dir)?;
     let source = mark_insecure(
         generate_verifier(&srs, &vk, settings.circuit.num_instances)?,
         dev_srs_keys(dir)?,

@@ -127,3 +127,22 @@ fn verifying_key_contract_matches_the_golden_file() {
         golden.display()
     );
 }
+
+/// A build whose keys were made for another model (keys.json copied over, or settings edited)
+/// gets no verifier: the key it would embed does not verify this model's proofs.
+#[test]
+fn verifiers_are_refused_for_keys_of_another_model() {
+    let (.., dir) = build("keys_a", 13);
+    let (.., other) = build("keys_b", 11);
+    let solc = zkinfer_codegen::Solc::new(std::env::var("ZKINFER_SOLC").unwrap_or("solc".into()));
+    std::fs::copy(other.keys_info(), dir.keys_info()).unwrap();
+    for refused in [
+        zkinfer_codegen::verifier_for_build(&dir, &solc).err(),
+        zkinfer_codegen::reusable_for_build(&dir, &solc).err(),
+    ] {
+        match refused {
+            Some(zkinfer_codegen::Error::Prover(zkinfer_prover::Error::KeysForAnotherModel)) => {}
+            other => panic!("a build with another model's keys: {other:?}"),
+        }
+    }
+}
