@@ -44,6 +44,32 @@ pub enum Function {
         /// Scale of the negative part.
         alpha: f64,
     },
+    /// GELU's tanh approximation: `0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))`
+    /// (ONNX `Gelu` with `approximate = "tanh"`).
+    GeluTanh,
+    /// `x · max(0, min(1, x/6 + 1/2))`.
+    HardSwish,
+    /// `gamma · x` for `x > 0`, else `gamma · alpha · (e^x - 1)`.
+    Selu {
+        /// Scale of the negative part.
+        alpha: f64,
+        /// Overall scale.
+        gamma: f64,
+    },
+    /// `max(0, x) + min(0, alpha · (e^(x/alpha) - 1))`.
+    Celu {
+        /// Shape of the negative part.
+        alpha: f64,
+    },
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `x · tanh(ln(1 + e^x))`.
+    Mish,
+    /// `x` for `x > alpha`, else 0.
+    ThresholdedRelu {
+        /// The threshold.
+        alpha: f64,
+    },
 }
 
 impl Function {
@@ -55,13 +81,7 @@ impl Function {
             Function::Exp => x.exp(),
             Function::Erf => erf(x),
             Function::Gelu => 0.5 * x * (1.0 + erf(x / std::f64::consts::SQRT_2)),
-            Function::Softplus => {
-                if x > 30.0 {
-                    x
-                } else {
-                    x.exp().ln_1p()
-                }
-            }
+            Function::Softplus => softplus(x),
             Function::Sqrt if x >= 0.0 => x.sqrt(),
             Function::Rsqrt if x > 0.0 => 1.0 / x.sqrt(),
             Function::Sin => x.sin(),
@@ -74,6 +94,28 @@ impl Function {
                     x
                 } else {
                     alpha * x.exp_m1()
+                }
+            }
+            Function::GeluTanh => {
+                let c = (2.0 / std::f64::consts::PI).sqrt();
+                0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
+            }
+            Function::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+            Function::Selu { alpha, gamma } => {
+                if x > 0.0 {
+                    gamma * x
+                } else {
+                    gamma * alpha * x.exp_m1()
+                }
+            }
+            Function::Celu { alpha } => x.max(0.0) + (alpha * (x / alpha).exp_m1()).min(0.0),
+            Function::Softsign => x / (1.0 + x.abs()),
+            Function::Mish => x * softplus(x).tanh(),
+            Function::ThresholdedRelu { alpha } => {
+                if x > alpha {
+                    x
+                } else {
+                    0.0
                 }
             }
             Function::Sqrt | Function::Rsqrt | Function::Log | Function::Reciprocal => return None,
@@ -98,7 +140,23 @@ impl Function {
             Function::Reciprocal => "Reciprocal",
             Function::HardSigmoid { .. } => "HardSigmoid",
             Function::Elu { .. } => "Elu",
+            Function::GeluTanh => "Gelu",
+            Function::HardSwish => "HardSwish",
+            Function::Selu { .. } => "Selu",
+            Function::Celu { .. } => "Celu",
+            Function::Softsign => "Softsign",
+            Function::Mish => "Mish",
+            Function::ThresholdedRelu { .. } => "ThresholdedRelu",
         }
+    }
+}
+
+/// `ln(1 + e^x)`, without overflow for large `x`.
+fn softplus(x: f64) -> f64 {
+    if x > 30.0 {
+        x
+    } else {
+        x.exp().ln_1p()
     }
 }
 
@@ -141,6 +199,37 @@ pub fn table_value(func: Function, x_t: i128, shift: u32, scale: u32) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn added_activations_match_known_values() {
+        let selu = Function::Selu {
+            alpha: 1.673_263_242_354_377_3,
+            gamma: 1.050_700_987_355_480_5,
+        };
+        for (f, x, want) in [
+            (Function::HardSwish, 3.0, 3.0),
+            (Function::HardSwish, -3.0, 0.0),
+            (Function::HardSwish, 1.0, 2.0 / 3.0),
+            (Function::Softsign, 1.0, 0.5),
+            (Function::Softsign, -3.0, -0.75),
+            (Function::ThresholdedRelu { alpha: 0.4 }, 0.3, 0.0),
+            (Function::ThresholdedRelu { alpha: 0.4 }, 0.5, 0.5),
+            (selu, 2.0, 2.101_401_974_710_961),
+            (selu, -1.0, -1.111_330_737_812_562_6),
+            (
+                Function::Celu { alpha: 0.5 },
+                -1.0,
+                -0.432_332_358_381_693_6,
+            ),
+            (Function::Celu { alpha: 0.5 }, 2.0, 2.0),
+            (Function::Mish, 1.0, 0.865_098_388_267_310_3),
+            (Function::GeluTanh, 1.0, 0.841_191_990_607_477_2),
+            (Function::GeluTanh, -2.0, -0.045_402_305_912_823_1),
+        ] {
+            let y = f.eval(x).unwrap();
+            assert!((y - want).abs() < 1e-9, "{f:?}({x}) = {y} vs {want}");
+        }
+    }
 
     #[test]
     fn erf_matches_known_values() {

@@ -296,6 +296,29 @@ impl Importer {
                     alpha: ctx.attr_f("alpha", 1.0) as f64,
                 },
             )?,
+            "HardSwish" => self.function(&ctx, Function::HardSwish)?,
+            "Selu" => self.function(
+                &ctx,
+                Function::Selu {
+                    alpha: ctx.attr_f("alpha", 1.673_263_2) as f64,
+                    gamma: ctx.attr_f("gamma", 1.050_701) as f64,
+                },
+            )?,
+            "Celu" => {
+                let alpha = ctx.attr_f("alpha", 1.0) as f64;
+                if alpha == 0.0 {
+                    return Err(ctx.invalid("Celu alpha = 0"));
+                }
+                self.function(&ctx, Function::Celu { alpha })?
+            }
+            "Softsign" => self.function(&ctx, Function::Softsign)?,
+            "Mish" => self.function(&ctx, Function::Mish)?,
+            "ThresholdedRelu" => self.function(
+                &ctx,
+                Function::ThresholdedRelu {
+                    alpha: ctx.attr_f("alpha", 1.0) as f64,
+                },
+            )?,
             "Softmax" => self.softmax(&ctx)?,
             "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => {
                 self.compare(&ctx)?

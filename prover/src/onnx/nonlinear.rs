@@ -31,12 +31,13 @@ impl Importer {
             .attr("approximate")
             .map(|a| String::from_utf8_lossy(&a.s).to_string())
             .unwrap_or_default();
-        if !(approximate.is_empty() || approximate == "none") {
-            return Err(ctx.invalid(format!(
-                "Gelu approximate={approximate} (only the exact form)"
-            )));
+        match approximate.as_str() {
+            "" | "none" => self.function(ctx, Function::Gelu),
+            "tanh" => self.function(ctx, Function::GeluTanh),
+            other => Err(ctx.invalid(format!(
+                "Gelu approximate={other} (the exact form, or \"tanh\")"
+            ))),
         }
-        self.function(ctx, Function::Gelu)
     }
 
     fn mean_along(&mut self, ctx: &Ctx, t: TensorId, shape: &[usize], a: usize) -> TensorId {
