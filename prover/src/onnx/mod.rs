@@ -17,8 +17,8 @@ mod nonlinear;
 mod shape;
 mod slicing;
 mod wiring;
-pub(crate) use shape::broadcast;
 pub use shape::MAX_TENSOR_ELEMENTS;
+pub(crate) use shape::{broadcast, broadcast_shapes};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -166,8 +166,10 @@ pub(crate) struct Importer {
 
 /// The node being imported, for error messages and attribute lookup.
 pub(crate) struct Ctx<'a> {
-    proto: &'a pb::NodeProto,
-    name: String,
+    /// The node.
+    pub(crate) proto: &'a pb::NodeProto,
+    /// Its name (or its first output when unnamed).
+    pub(crate) name: String,
 }
 
 impl Ctx<'_> {

@@ -81,7 +81,7 @@ pub(super) fn check_size(ctx: &Ctx, shape: &[usize]) -> Result<()> {
 
 /// Numpy broadcast of two shapes (`None` when they do not broadcast, or the result would
 /// exceed [`MAX_TENSOR_ELEMENTS`]).
-pub(super) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let dim = |s: &[usize], i: usize| {
         if i + s.len() < n {

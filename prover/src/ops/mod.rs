@@ -14,7 +14,8 @@
 //! lower onto an op are imported in [`crate::onnx`], which names the op's importer next to its
 //! ONNX op type.
 //!
-//! Families: [`linear`] (Dense, Linear), [`arithmetic`] (AddConst, Add, Sub, Mul),
+//! Families: [`linear`] (Dense, Linear), [`products`] (Bilinear: MatMul of two activations),
+//! [`arithmetic`] (AddConst, Add, Sub, Mul),
 //! [`piecewise`] (Relu, LeakyRelu, PRelu, Clip, Abs, Sign), [`compare`] (MaxGroups, Compare,
 //! Where, ArgMax), [`lookup`] (table functions), [`wiring`] (Input, Reshape, Gather).
 
@@ -23,6 +24,7 @@ pub mod compare;
 pub mod linear;
 pub mod lookup;
 pub mod piecewise;
+pub mod products;
 pub mod wiring;
 
 use halo2_base::gates::RangeChip;
@@ -223,6 +225,7 @@ operators! {
         ArgMax(compare::ArgMax) => ArgMax(compare::ArgMax),
         Function(lookup::FunctionOp) => Lookup(lookup::Lookup),
         Gather(wiring::Gather) => Gather(wiring::Gather),
+        Bilinear(products::Bilinear) => Bilinear(products::Bilinear),
     }
     without_data {
         Add => arithmetic::Add,

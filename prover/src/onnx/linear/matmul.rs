@@ -93,8 +93,23 @@ impl Importer {
         Ok(self.push_linear(ctx, a, terms, bias, vec![m, n]))
     }
 
-    /// `Y = X · W` with `W` a constant `[K, N]` matrix (X batched over leading axes).
+    /// `Y = X · W`: with `W` a constant `[K, N]` matrix (X batched over leading axes) onto
+    /// `Dense`; with both operands computed (or a constant on the left) onto
+    /// [`ops::products::Bilinear`].
     pub(in crate::onnx) fn matmul(&mut self, ctx: &Ctx) -> Result<Value> {
+        match (self.input(ctx, 0)?.clone(), self.input(ctx, 1)?.clone()) {
+            (Value::Tensor(_), Value::Constant(_)) => {}
+            (Value::Tensor(a), Value::Tensor(b)) => {
+                return ops::products::import_matmul(self, ctx, a, b)
+            }
+            (Value::Constant(c), Value::Tensor(b)) => {
+                let a = self.materialize(ctx, &c, b);
+                return ops::products::import_matmul(self, ctx, a, b);
+            }
+            (Value::Constant(_), Value::Constant(_)) => {
+                return Err(ctx.invalid("MatMul of two constants (fold it before export)"))
+            }
+        }
         let x = self.tensor(ctx, 0)?;
         let w = self.constant(ctx, 1)?;
         let x_shape = self.shape(x).to_vec();
