@@ -13,11 +13,14 @@ use crate::model::Op;
 use crate::onnx::{Ctx, Importer, Value};
 use crate::Error;
 
+/// Per output element, the (index into `a`, index into `b`) pairs it sums.
+pub type Pairs = Vec<Vec<(usize, usize)>>;
+
 /// `y[o] = Σ_{(i, j) ∈ pairs[o]} a[i] · b[j]` for inputs `[a, b]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bilinear {
     /// Per output element, the (index into `a`, index into `b`) pairs it sums.
-    pub pairs: Vec<Vec<(usize, usize)>>,
+    pub pairs: Pairs,
 }
 
 impl Operator for Bilinear {
@@ -94,10 +97,7 @@ pub(crate) fn import_matmul(
 
 /// The pairs and output shape of numpy's `matmul(a, b)` for shapes `sa`, `sb`; `None` when the
 /// inner dimensions differ or the batch axes do not broadcast.
-pub(crate) fn matmul_pairs(
-    sa: &[usize],
-    sb: &[usize],
-) -> Option<(Vec<Vec<(usize, usize)>>, Vec<usize>)> {
+pub(crate) fn matmul_pairs(sa: &[usize], sb: &[usize]) -> Option<(Pairs, Vec<usize>)> {
     if sa.is_empty() || sb.is_empty() {
         return None;
     }
