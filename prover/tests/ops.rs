@@ -192,6 +192,9 @@ const ARITHMETIC_AND_PIECEWISE: &[&str] = &[
     "div",
     "relu",
     "prelu",
+    "min_",
+    "sum_",
+    "mean_",
     "leaky",
     "clip",
     "abs",
@@ -208,6 +211,8 @@ const WIRING: &[&str] = &[
     "gather",
     "identity",
     "torch_flatten",
+    "expand",
+    "tile",
 ];
 const NONLINEAR: &[&str] = &["fn_", "softmax", "layer_norm"];
 const COMPARISON_AND_SKLEARN: &[&str] = &["cmp_", "sign", "neg", "argmax", "einsum", "sklearn_"];

@@ -42,17 +42,26 @@ impl Importer {
                     self.add_const(ctx, n, &c, 1.0, &shape)
                 }
                 "Mul" => self.scale_by(ctx, Value::Tensor(t), &c, false),
-                _ => Err(ctx.invalid("division by a computed tensor is not supported")),
+                // c / t = c · (1 / t), the reciprocal by table lookup.
+                _ => {
+                    let t = self.tensor_to(ctx, t, &shape)?;
+                    let r = self.func_node(ctx, t, crate::functions::Function::Reciprocal);
+                    self.scale_by(ctx, Value::Tensor(r), &c, false)
+                }
             },
             (Value::Tensor(a), Value::Tensor(b)) => {
+                let a = self.tensor_to(ctx, a, &shape)?;
+                let mut b = self.tensor_to(ctx, b, &shape)?;
                 let op = match op {
                     "Add" => Op::Add,
                     "Sub" => Op::Sub,
                     "Mul" => Op::Mul,
-                    _ => return Err(ctx.invalid("division by a computed tensor is not supported")),
+                    // a / b = a · (1 / b), the reciprocal by table lookup.
+                    _ => {
+                        b = self.func_node(ctx, b, crate::functions::Function::Reciprocal);
+                        Op::Mul
+                    }
                 };
-                let a = self.tensor_to(ctx, a, &shape)?;
-                let b = self.tensor_to(ctx, b, &shape)?;
                 Ok(Value::Tensor(self.push(
                     &ctx.name,
                     &ctx.proto.op_type,
@@ -123,8 +132,10 @@ impl Importer {
         self.unary(ctx, op)
     }
 
-    /// Variadic element-wise Max of tensors (broadcast).
-    pub(super) fn max(&mut self, ctx: &Ctx) -> Result<Value> {
+    /// The inputs of a variadic element-wise node (Max, Min, Sum, Mean), broadcast to their common
+    /// shape and stacked into one tensor: element `i` of input `j` at `j · len + i`. Returns the
+    /// stacked tensor, the common shape, and for each output element its group of copies.
+    fn stack_inputs(&mut self, ctx: &Ctx) -> Result<(TensorId, Vec<usize>, Vec<Vec<usize>>)> {
         let inputs: Vec<Value> = (0..ctx.proto.input.len())
             .filter(|i| ctx.has_input(*i))
             .map(|i| self.any_input(ctx, i))
@@ -141,15 +152,20 @@ impl Importer {
         }
         let len: usize = shape.iter().product();
         let k = wired.len();
-        // Stack the inputs, then take the maximum over each element's k copies.
         let sources = (0..k * len).map(|f| Some((f / len, f % len))).collect();
         let stacked = self.wire(ctx, &wired, vec![k * len], sources)?;
         let Value::Tensor(stacked) = stacked else {
-            return Err(ctx.invalid("Max of constants only"));
+            return Err(ctx.invalid("every input is a constant (fold it before export)"));
         };
         let groups = (0..len)
             .map(|i| (0..k).map(|j| j * len + i).collect())
             .collect();
+        Ok((stacked, shape, groups))
+    }
+
+    /// Variadic element-wise Max of tensors (broadcast).
+    pub(super) fn max(&mut self, ctx: &Ctx) -> Result<Value> {
+        let (stacked, shape, groups) = self.stack_inputs(ctx)?;
         Ok(Value::Tensor(self.push(
             &ctx.name,
             "Max",
@@ -157,6 +173,36 @@ impl Importer {
             vec![stacked],
             shape,
         )))
+    }
+
+    /// Variadic element-wise Min: `-max(-x_1, ..., -x_k)` (the negations are exact).
+    pub(super) fn min(&mut self, ctx: &Ctx) -> Result<Value> {
+        let (stacked, shape, groups) = self.stack_inputs(ctx)?;
+        let minus_one = Constant {
+            shape: vec![1],
+            data: vec![-1.0],
+        };
+        let Value::Tensor(negated) =
+            self.scale_by(ctx, Value::Tensor(stacked), &minus_one, false)?
+        else {
+            unreachable!("a tensor stays a tensor")
+        };
+        let max = self.push(
+            &ctx.name,
+            "Min",
+            Op::MaxGroups(ops::compare::MaxGroups { groups }),
+            vec![negated],
+            shape,
+        );
+        self.scale_by(ctx, Value::Tensor(max), &minus_one, false)
+    }
+
+    /// Variadic element-wise Sum, or Mean (its average).
+    pub(super) fn sum_or_mean(&mut self, ctx: &Ctx, mean: bool) -> Result<Value> {
+        let (stacked, shape, groups) = self.stack_inputs(ctx)?;
+        Ok(Value::Tensor(
+            self.sum_groups(ctx, stacked, &groups, shape, mean),
+        ))
     }
 
     pub(super) fn max_pool(&mut self, ctx: &Ctx) -> Result<Value> {

@@ -16,6 +16,7 @@ mod linear;
 mod nonlinear;
 mod shape;
 mod slicing;
+mod tiling;
 mod wiring;
 pub use shape::MAX_TENSOR_ELEMENTS;
 pub(crate) use shape::{broadcast, broadcast_shapes};
@@ -258,6 +259,11 @@ impl Importer {
             "Clip" => self.clip(&ctx)?,
             "Abs" => piecewise::import_abs(self, &ctx)?,
             "Max" => self.max(&ctx)?,
+            "Min" => self.min(&ctx)?,
+            "Sum" => self.sum_or_mean(&ctx, false)?,
+            "Mean" => self.sum_or_mean(&ctx, true)?,
+            "Expand" => self.expand(&ctx)?,
+            "Tile" => self.tile(&ctx)?,
             "MaxPool" => self.max_pool(&ctx)?,
             "GlobalMaxPool" => self.global_pool(&ctx, true)?,
             "ReduceMax" => self.reduce_max(&ctx)?,

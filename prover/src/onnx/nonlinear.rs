@@ -15,7 +15,7 @@ impl Importer {
         Ok(Value::Tensor(self.func_node(ctx, x, func)))
     }
 
-    fn func_node(&mut self, ctx: &Ctx, x: TensorId, func: Function) -> TensorId {
+    pub(super) fn func_node(&mut self, ctx: &Ctx, x: TensorId, func: Function) -> TensorId {
         let shape = self.shape(x).to_vec();
         self.push(
             &ctx.name,
