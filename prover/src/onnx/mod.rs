@@ -59,7 +59,11 @@ pub fn import(path: &Path) -> Result<Model> {
                 path: path.into(),
                 reason: format!("{e:#}"),
             })?;
-    import_proto(&proto).map_err(|e| match e {
+    // Weights stored as external data (torch's dynamo exporter, any model over 2 GB) are read
+    // from the model's folder; tract refuses locations that resolve outside it.
+    let folder = path.parent().map(|p| p.to_string_lossy().into_owned());
+    let folder = folder.map(|f| if f.is_empty() { ".".into() } else { f });
+    import_proto_in(&proto, folder.as_deref()).map_err(|e| match e {
         Error::MalformedOnnx { reason, .. } => Error::MalformedOnnx {
             path: path.into(),
             reason,
@@ -79,8 +83,14 @@ pub fn import_bytes(mut bytes: &[u8]) -> Result<Model> {
     import_proto(&proto)
 }
 
-/// Maps a decoded ONNX model to a [`Model`].
+/// Maps a decoded ONNX model to a [`Model`] (external data, which needs the model's folder, is
+/// refused: see [`import`]).
 pub fn import_proto(proto: &pb::ModelProto) -> Result<Model> {
+    import_proto_in(proto, None)
+}
+
+/// [`import_proto`] for a model read from `folder`, where its external data lies.
+fn import_proto_in(proto: &pb::ModelProto, folder: Option<&str>) -> Result<Model> {
     let malformed = |reason: &str| Error::MalformedOnnx {
         path: "".into(),
         reason: reason.into(),
@@ -102,9 +112,10 @@ pub fn import_proto(proto: &pb::ModelProto) -> Result<Model> {
             .iter()
             .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
             .map_or(1, |o| o.version),
+        folder: folder.map(str::to_string),
     };
     for init in &graph.initializer {
-        let c = constant_from_proto(init, &init.name)?;
+        let c = constant_from_proto(init, &init.name, folder)?;
         importer
             .values
             .insert(init.name.clone(), Value::Constant(c));
@@ -163,6 +174,8 @@ pub(crate) struct Importer {
     inputs: Vec<TensorId>,
     /// The opset of the default ONNX domain, for operators whose meaning changed across opsets.
     pub(crate) opset: i64,
+    /// The model's folder (for external data), when it was read from a file.
+    folder: Option<String>,
 }
 
 /// The node being imported, for error messages and attribute lookup.
@@ -278,7 +291,7 @@ impl Importer {
             "Pad" => self.pad(&ctx)?,
             "Gather" => self.gather_op(&ctx)?,
             "Shape" => self.shape_of(&ctx)?,
-            "Constant" => Value::Constant(constant_node(&ctx)?),
+            "Constant" => Value::Constant(constant_node(&ctx, self.folder.as_deref())?),
             "Dropout" => self.identity(&ctx)?,
             "Sigmoid" => self.function(&ctx, Function::Sigmoid)?,
             "Tanh" => self.function(&ctx, Function::Tanh)?,
@@ -399,13 +412,13 @@ impl Importer {
     }
 }
 
-fn constant_node(ctx: &Ctx) -> Result<Constant> {
+fn constant_node(ctx: &Ctx, folder: Option<&str>) -> Result<Constant> {
     let t = ctx.attr("value").and_then(|a| a.t.as_ref());
     let t = t.ok_or_else(|| ctx.invalid("only the `value` attribute of Constant is supported"))?;
-    constant_from_proto(t, &ctx.name)
+    constant_from_proto(t, &ctx.name, folder)
 }
 
-fn constant_from_proto(t: &pb::TensorProto, name: &str) -> Result<Constant> {
+fn constant_from_proto(t: &pb::TensorProto, name: &str, folder: Option<&str>) -> Result<Constant> {
     let malformed = |reason: String| Error::MalformedOnnx {
         path: "".into(),
         reason: format!("tensor {name}: {reason}"),
@@ -446,7 +459,7 @@ fn constant_from_proto(t: &pb::TensorProto, name: &str) -> Result<Constant> {
         )));
     }
     let resolver = tract_onnx::data_resolver::default();
-    let tensor = tract_onnx::tensor::load_tensor(&*resolver, t, None)
+    let tensor = tract_onnx::tensor::load_tensor(&*resolver, t, folder)
         .map_err(|e| malformed(format!("{e:#}")))?;
     let tensor = tensor
         .cast_to_dt(DatumType::F64)
