@@ -1,15 +1,23 @@
-//! Matrix products with a constant operand: Gemm, MatMul (onto `Dense` where the weights are
-//! shared by every row, else `Linear`) and two-operand Einsum (onto `Linear`).
+//! Matrix products: with a constant operand, Gemm, MatMul (onto `Dense` where the weights are
+//! shared by every row, else `Linear`) and two-operand Einsum (onto `Linear`); with two computed
+//! operands, MatMul and Gemm onto [`ops::products::Bilinear`].
 
 use crate::model::Op;
 use crate::onnx::shape::{broadcast, ravel, unravel};
-use crate::onnx::{Ctx, Importer, Value};
+use crate::onnx::{Constant, Ctx, Importer, Value};
 use crate::ops;
 use crate::Result;
 
 impl Importer {
-    /// `Y = alpha * A' * B' + beta * C` with `A` computed and `B`, `C` constant.
+    /// `Y = alpha * A' * B' + beta * C` with `A` computed and `B`, `C` constant (else
+    /// [`Importer::gemm_of_tensors`]).
     pub(in crate::onnx) fn gemm(&mut self, ctx: &Ctx) -> Result<Value> {
+        let computed = |v: &Value| matches!(v, Value::Tensor(_));
+        let b_computed = computed(self.input(ctx, 1)?);
+        let c_computed = ctx.has_input(2) && computed(self.input(ctx, 2)?);
+        if b_computed || c_computed || !computed(self.input(ctx, 0)?) {
+            return self.gemm_of_tensors(ctx);
+        }
         let a = self.tensor(ctx, 0)?;
         let b = self.constant(ctx, 1)?;
         let (alpha, beta) = (
@@ -91,6 +99,134 @@ impl Importer {
             .collect();
         let bias = c.iter().map(|c| beta * c).collect();
         Ok(self.push_linear(ctx, a, terms, bias, vec![m, n]))
+    }
+
+    /// Gemm with a computed `B` (or `C`, or a constant `A`): `A' · B'` onto `Bilinear` (a
+    /// constant operand materialized), then `alpha`, then `beta · C` added.
+    fn gemm_of_tensors(&mut self, ctx: &Ctx) -> Result<Value> {
+        let operand = |s: &mut Self, i: usize, like: Option<crate::model::TensorId>| match (
+            s.input(ctx, i)?.clone(),
+            like,
+        ) {
+            (Value::Tensor(t), _) => Ok(t),
+            (Value::Constant(c), Some(like)) => Ok(s.materialize(ctx, &c, like)),
+            (Value::Constant(_), None) => Err(ctx.invalid("Gemm of two constants")),
+        };
+        let (a, b) = match (self.input(ctx, 0)?.clone(), self.input(ctx, 1)?.clone()) {
+            (Value::Tensor(a), _) => (a, operand(self, 1, Some(a))?),
+            (_, Value::Tensor(b)) => (operand(self, 0, Some(b))?, b),
+            _ => {
+                let a = operand(self, 0, None)?;
+                (a, operand(self, 1, Some(a))?)
+            }
+        };
+        let (sa, sb) = (self.shape(a).to_vec(), self.shape(b).to_vec());
+        if sa.len() != 2 || sb.len() != 2 {
+            return Err(ctx.invalid(format!("Gemm needs 2-D operands, got {sa:?} and {sb:?}")));
+        }
+        let (trans_a, trans_b) = (ctx.attr_i("transA", 0) != 0, ctx.attr_i("transB", 0) != 0);
+        let (m, k) = if trans_a {
+            (sa[1], sa[0])
+        } else {
+            (sa[0], sa[1])
+        };
+        let (kb, n) = if trans_b {
+            (sb[1], sb[0])
+        } else {
+            (sb[0], sb[1])
+        };
+        if k != kb {
+            return Err(ctx.invalid(format!("inner dimensions differ: A {sa:?}, B {sb:?}")));
+        }
+        let at = |i: usize, kk: usize| {
+            if trans_a {
+                kk * sa[1] + i
+            } else {
+                i * sa[1] + kk
+            }
+        };
+        let bt = |kk: usize, j: usize| {
+            if trans_b {
+                j * sb[1] + kk
+            } else {
+                kk * sb[1] + j
+            }
+        };
+        let pairs = (0..m)
+            .flat_map(|i| (0..n).map(move |j| (i, j)))
+            .map(|(i, j)| (0..k).map(|kk| (at(i, kk), bt(kk, j))).collect())
+            .collect();
+        let product = self.push(
+            &ctx.name,
+            "Gemm",
+            Op::Bilinear(ops::products::Bilinear { pairs }),
+            vec![a, b],
+            vec![m, n],
+        );
+        let mut y = Value::Tensor(product);
+        let alpha = ctx.attr_f("alpha", 1.0) as f64;
+        if alpha != 1.0 {
+            y = self.scale_by(
+                ctx,
+                y,
+                &Constant {
+                    shape: vec![1],
+                    data: vec![alpha],
+                },
+                false,
+            )?;
+        }
+        if !ctx.has_input(2) {
+            return Ok(y);
+        }
+        let beta = ctx.attr_f("beta", 1.0) as f64;
+        let Value::Tensor(y) = y else {
+            unreachable!("a tensor stays a tensor")
+        };
+        let c = match self.input(ctx, 2)?.clone() {
+            Value::Constant(c) => {
+                let values = broadcast(&c, &[m, n])
+                    .ok_or_else(|| {
+                        ctx.invalid(format!(
+                            "C of shape {:?} does not broadcast to [{m}, {n}]",
+                            c.shape
+                        ))
+                    })?
+                    .iter()
+                    .map(|v| beta * v)
+                    .collect();
+                return Ok(Value::Tensor(self.push(
+                    &ctx.name,
+                    "Gemm",
+                    Op::AddConst(ops::arithmetic::AddConst { values }),
+                    vec![y],
+                    vec![m, n],
+                )));
+            }
+            Value::Tensor(c) => c,
+        };
+        let mut c = self.broadcast_to(ctx, Value::Tensor(c), &[m, n])?;
+        if beta != 1.0 {
+            c = self.scale_by(
+                ctx,
+                c,
+                &Constant {
+                    shape: vec![1],
+                    data: vec![beta],
+                },
+                false,
+            )?;
+        }
+        let Value::Tensor(c) = c else {
+            unreachable!("a tensor stays a tensor")
+        };
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            "Gemm",
+            Op::Add,
+            vec![y, c],
+            vec![m, n],
+        )))
     }
 
     /// `Y = X · W`: with `W` a constant `[K, N]` matrix (X batched over leading axes) onto
