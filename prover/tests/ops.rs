@@ -214,7 +214,7 @@ const WIRING: &[&str] = &[
     "expand",
     "tile",
 ];
-const NONLINEAR: &[&str] = &["fn_", "softmax", "layer_norm"];
+const NONLINEAR: &[&str] = &["fn_", "softmax", "layer_norm", "instance_norm"];
 const COMPARISON_AND_SKLEARN: &[&str] = &["cmp_", "sign", "neg", "argmax", "einsum", "sklearn_"];
 
 fn in_family(family: &[&str], name: &str) -> bool {

@@ -352,6 +352,7 @@ impl Importer {
             "LinearRegressor" => self.linear_regressor(&ctx)?,
             "Normalizer" => self.normalizer(&ctx)?,
             "LayerNormalization" => self.layer_norm(&ctx)?,
+            "InstanceNormalization" => self.instance_norm(&ctx)?,
             other => {
                 return Err(Error::Unsupported {
                     op: other.into(),

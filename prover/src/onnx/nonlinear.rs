@@ -40,8 +40,9 @@ impl Importer {
         }
     }
 
-    fn mean_along(&mut self, ctx: &Ctx, t: TensorId, shape: &[usize], a: usize) -> TensorId {
-        let (reduced, groups) = reduce_groups(shape, &[a]);
+    /// The mean of `t` over `axes` (kept, as 1).
+    fn mean_over(&mut self, ctx: &Ctx, t: TensorId, shape: &[usize], axes: &[usize]) -> TensorId {
+        let (reduced, groups) = reduce_groups(shape, axes);
         self.sum_groups(ctx, t, &groups, reduced, true)
     }
 
@@ -75,37 +76,26 @@ impl Importer {
         )))
     }
 
-    /// LayerNormalization over the last axis (from `axis` on, flattened), then scale and bias.
-    pub(super) fn layer_norm(&mut self, ctx: &Ctx) -> Result<Value> {
-        let x = self.tensor(ctx, 0)?;
+    /// `(x - mean) / sqrt(var + eps)` over `axes` (mean and variance over them).
+    fn normalize(&mut self, ctx: &Ctx, x: TensorId, axes: &[usize], eps: f64) -> TensorId {
         let shape = self.shape(x).to_vec();
-        let a = axis(ctx, ctx.attr_i("axis", -1), shape.len())?;
-        if a != shape.len() - 1 {
-            return Err(ctx.invalid("LayerNormalization over more than the last axis"));
-        }
-        let eps = ctx.attr_f("epsilon", 1e-5) as f64;
-        let mean = self.mean_along(ctx, x, &shape, a);
-        let mean = self.expand_along(ctx, mean, &shape, a);
-        let centered = self.push(
-            &ctx.name,
-            "LayerNormalization",
-            Op::Sub,
-            vec![x, mean],
-            shape.clone(),
-        );
+        let op_type = ctx.proto.op_type.clone();
+        let mean = self.mean_over(ctx, x, &shape, axes);
+        let mean = self.expand_over(ctx, mean, &shape, axes);
+        let centered = self.push(&ctx.name, &op_type, Op::Sub, vec![x, mean], shape.clone());
         let squared = self.push(
             &ctx.name,
-            "LayerNormalization",
+            &op_type,
             Op::Mul,
             vec![centered, centered],
             shape.clone(),
         );
-        let var = self.mean_along(ctx, squared, &shape, a);
+        let var = self.mean_over(ctx, squared, &shape, axes);
         let var_shape = self.shape(var).to_vec();
         let n: usize = var_shape.iter().product();
         let var = self.push(
             &ctx.name,
-            "LayerNormalization",
+            &op_type,
             Op::AddConst(ops::arithmetic::AddConst {
                 values: vec![eps; n],
             }),
@@ -113,29 +103,63 @@ impl Importer {
             var_shape,
         );
         let inv = self.func_node(ctx, var, Function::Rsqrt);
-        let inv = self.expand_along(ctx, inv, &shape, a);
-        let normed = self.push(
-            &ctx.name,
-            "LayerNormalization",
-            Op::Mul,
-            vec![centered, inv],
-            shape.clone(),
-        );
-        let last = shape[a];
-        let scale = broadcast(&self.constant(ctx, 1)?, &[last])
-            .ok_or_else(|| ctx.invalid("scale does not match the last axis"))?;
+        let inv = self.expand_over(ctx, inv, &shape, axes);
+        self.push(&ctx.name, &op_type, Op::Mul, vec![centered, inv], shape)
+    }
+
+    /// LayerNormalization over the axes from `axis` on, then scale and bias (of the normalized
+    /// shape, broadcast).
+    pub(super) fn layer_norm(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.tensor(ctx, 0)?;
+        let shape = self.shape(x).to_vec();
+        let a = axis(ctx, ctx.attr_i("axis", -1), shape.len())?;
+        let axes: Vec<usize> = (a..shape.len()).collect();
+        let eps = ctx.attr_f("epsilon", 1e-5) as f64;
+        let normed = self.normalize(ctx, x, &axes, eps);
+        let inner: usize = shape[a..].iter().product();
+        self.scale_and_shift(ctx, normed, &shape[a..], move |i| i % inner)
+    }
+
+    /// InstanceNormalization: per sample and channel, over the spatial axes; scale and bias per
+    /// channel.
+    pub(super) fn instance_norm(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.tensor(ctx, 0)?;
+        let shape = self.shape(x).to_vec();
+        if shape.len() < 3 {
+            return Err(ctx.invalid(format!("input of shape {shape:?} has no spatial axes")));
+        }
+        let axes: Vec<usize> = (2..shape.len()).collect();
+        let eps = ctx.attr_f("epsilon", 1e-5) as f64;
+        let normed = self.normalize(ctx, x, &axes, eps);
+        let (channels, inner) = (shape[1], shape[2..].iter().product::<usize>());
+        self.scale_and_shift(ctx, normed, &[channels], move |i| (i / inner) % channels)
+    }
+
+    /// `normed[i] · scale[at(i)] + bias[at(i)]`, scale and bias constants broadcast to
+    /// `norm_shape` (flattened).
+    fn scale_and_shift(
+        &mut self,
+        ctx: &Ctx,
+        normed: TensorId,
+        norm_shape: &[usize],
+        at: impl Fn(usize) -> usize,
+    ) -> Result<Value> {
+        let shape = self.shape(normed).to_vec();
+        let len: usize = norm_shape.iter().product();
+        let scale = broadcast(&self.constant(ctx, 1)?, norm_shape)
+            .ok_or_else(|| ctx.invalid(format!("scale does not broadcast to {norm_shape:?}")))?;
         let bias = if ctx.has_input(2) {
-            broadcast(&self.constant(ctx, 2)?, &[last])
-                .ok_or_else(|| ctx.invalid("bias does not match the last axis"))?
+            broadcast(&self.constant(ctx, 2)?, norm_shape)
+                .ok_or_else(|| ctx.invalid(format!("bias does not broadcast to {norm_shape:?}")))?
         } else {
-            vec![0.0; last]
+            vec![0.0; len]
         };
         let total: usize = shape.iter().product();
-        let terms = (0..total).map(|i| vec![(i, scale[i % last])]).collect();
-        let bias = (0..total).map(|i| bias[i % last]).collect();
+        let terms = (0..total).map(|i| vec![(i, scale[at(i)])]).collect();
+        let bias = (0..total).map(|i| bias[at(i)]).collect();
         Ok(Value::Tensor(self.push(
             &ctx.name,
-            "LayerNormalization",
+            &ctx.proto.op_type,
             Op::Linear(ops::linear::Linear { terms, bias }),
             vec![normed],
             shape,

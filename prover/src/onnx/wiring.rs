@@ -146,12 +146,27 @@ impl Importer {
         shape: &[usize],
         a: usize,
     ) -> TensorId {
+        self.expand_over(ctx, t, shape, &[a])
+    }
+
+    /// Spreads `t` (of `shape` with `axes` reduced to 1) back over `shape`.
+    pub(super) fn expand_over(
+        &mut self,
+        ctx: &Ctx,
+        t: TensorId,
+        shape: &[usize],
+        axes: &[usize],
+    ) -> TensorId {
         let mut reduced = shape.to_vec();
-        reduced[a] = 1;
+        for a in axes {
+            reduced[*a] = 1;
+        }
         let sources = (0..shape.iter().product())
             .map(|flat| {
                 let mut idx = unravel(flat, shape);
-                idx[a] = 0;
+                for a in axes {
+                    idx[*a] = 0;
+                }
                 Some((0, ravel(&idx, &reduced)))
             })
             .collect();
