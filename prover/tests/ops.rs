@@ -213,6 +213,7 @@ const WIRING: &[&str] = &[
     "torch_flatten",
     "expand",
     "tile",
+    "fold_",
 ];
 const NONLINEAR: &[&str] = &["fn_", "softmax", "layer_norm", "instance_norm"];
 const COMPARISON_AND_SKLEARN: &[&str] = &["cmp_", "sign", "neg", "argmax", "einsum", "sklearn_"];

@@ -12,6 +12,7 @@
 //! whose inputs are all constants are folded at import.
 
 mod elementwise;
+mod folding;
 mod linear;
 mod nonlinear;
 mod shape;
@@ -254,6 +255,14 @@ impl Importer {
                 op: proto.op_type.clone(),
                 node: ctx.name,
             });
+        }
+        if let Some(value) = self.fold_constant_node(&ctx)? {
+            let out = proto
+                .output
+                .first()
+                .ok_or_else(|| ctx.invalid("node has no output"))?;
+            self.values.insert(out.clone(), value);
+            return Ok(());
         }
         let value = match proto.op_type.as_str() {
             "Gemm" => self.gemm(&ctx)?,
