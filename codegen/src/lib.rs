@@ -75,6 +75,8 @@ struct BuildKeys {
     settings: Settings,
     srs: srs::Srs,
     vk: VerifyingKey<G1Affine>,
+    /// The SRS is the development one, by its label or by its content.
+    insecure: bool,
 }
 
 impl BuildKeys {
@@ -87,17 +89,33 @@ impl BuildKeys {
         }
         let srs = srs::read_srs(&dir.srs(), settings.circuit.k)?;
         let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
-        Ok(BuildKeys { settings, srs, vk })
+        // The verifying key is the one setup made for this model (keys.json records its hash).
+        if zkinfer_prover::hash_hex(&keys::vk_bytes(&vk)) != info.vk_sha256 {
+            return Err(zkinfer_prover::Error::KeysForAnotherModel.into());
+        }
+        // A development SRS in place of the recorded one is insecure, whatever keys.json says.
+        let insecure = info.srs == SrsSource::DevInsecure || srs::is_dev_srs(&srs);
+        Ok(BuildKeys {
+            settings,
+            srs,
+            vk,
+            insecure,
+        })
     }
 }
 
 /// Renders and compiles the reusable verifier and the verifying key contract of a build.
 pub fn reusable_for_build(dir: &BuildDir, solc: &Solc) -> Result<ReusableVerifier> {
-    let BuildKeys { settings, srs, vk } = BuildKeys::load(dir)?;
+    let BuildKeys {
+        settings,
+        srs,
+        vk,
+        insecure,
+    } = BuildKeys::load(dir)?;
     let plan = plan::VerifierPlan::new(&srs, &vk, settings.circuit.num_instances)?;
     let key_source = mark_insecure(
         templated::render_verifying_key(&plan, &settings.model_id.to_string()),
-        dev_srs_keys(dir)?,
+        insecure,
     );
     let key = GeneratedVerifier {
         compiled: templated::compile_verifying_key(solc, &key_source)?,
@@ -138,10 +156,15 @@ pub struct GeneratedVerifier {
 
 /// Generates and compiles the verifier of a build directory with keys.
 pub fn verifier_for_build(dir: &BuildDir, solc: &Solc) -> Result<GeneratedVerifier> {
-    let BuildKeys { settings, srs, vk } = BuildKeys::load(dir)?;
+    let BuildKeys {
+        settings,
+        srs,
+        vk,
+        insecure,
+    } = BuildKeys::load(dir)?;
     let source = mark_insecure(
         generate_verifier(&srs, &vk, settings.circuit.num_instances)?,
-        dev_srs_keys(dir)?,
+        insecure,
     );
     let mut contracts = solc.compile(&[("Verifier.sol", &source)], Optimizer::Off)?;
     let compiled = contracts

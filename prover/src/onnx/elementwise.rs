@@ -30,10 +30,7 @@ impl Importer {
                     let negated = self.scale_by(
                         ctx,
                         Value::Tensor(t),
-                        &Constant {
-                            shape: vec![1],
-                            data: vec![-1.0],
-                        },
+                        &Constant::float(vec![1], vec![-1.0]),
                         false,
                     )?;
                     let Value::Tensor(n) = negated else {
@@ -178,10 +175,7 @@ impl Importer {
     /// Variadic element-wise Min: `-max(-x_1, ..., -x_k)` (the negations are exact).
     pub(super) fn min(&mut self, ctx: &Ctx) -> Result<Value> {
         let (stacked, shape, groups) = self.stack_inputs(ctx)?;
-        let minus_one = Constant {
-            shape: vec![1],
-            data: vec![-1.0],
-        };
+        let minus_one = Constant::float(vec![1], vec![-1.0]);
         let Value::Tensor(negated) =
             self.scale_by(ctx, Value::Tensor(stacked), &minus_one, false)?
         else {
@@ -239,6 +233,8 @@ impl Importer {
 
 /// Arithmetic on two constants (shape computations in exported graphs).
 fn fold(ctx: &Ctx, op: &str, a: &Constant, b: &Constant, shape: Vec<usize>) -> Result<Value> {
+    // Integers divide as ONNX's integer Div does: truncated toward zero.
+    let integer = a.integer && b.integer;
     let (a, b) = (
         super::shape::broadcast(a, &shape).expect("checked"),
         super::shape::broadcast(b, &shape).expect("checked"),
@@ -251,10 +247,15 @@ fn fold(ctx: &Ctx, op: &str, a: &Constant, b: &Constant, shape: Vec<usize>) -> R
             "Sub" => Ok(x - y),
             "Mul" => Ok(x * y),
             _ if *y == 0.0 => Err(ctx.invalid("division by zero")),
+            _ if integer => Ok((x / y).trunc()),
             _ => Ok(x / y),
         })
         .collect::<Result<_>>()?;
-    Ok(Value::Constant(Constant { shape, data }))
+    Ok(Value::Constant(Constant {
+        shape,
+        data,
+        integer,
+    }))
 }
 
 impl Importer {
@@ -368,14 +369,6 @@ impl Importer {
 
     pub(super) fn neg(&mut self, ctx: &Ctx) -> Result<Value> {
         let x = self.any_input(ctx, 0)?;
-        self.scale_by(
-            ctx,
-            x,
-            &Constant {
-                shape: vec![1],
-                data: vec![-1.0],
-            },
-            false,
-        )
+        self.scale_by(ctx, x, &Constant::float(vec![1], vec![-1.0]), false)
     }
 }

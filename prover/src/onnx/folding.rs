@@ -8,6 +8,19 @@ use super::shape::{broadcast, broadcast_shapes, check_size};
 use super::{Constant, Ctx, Importer, Value};
 use crate::Result;
 
+/// Folded ops whose result is boolean.
+const BOOLEAN: [&str; 9] = [
+    "Not",
+    "Equal",
+    "Less",
+    "LessOrEqual",
+    "Greater",
+    "GreaterOrEqual",
+    "And",
+    "Or",
+    "Xor",
+];
+
 /// Element-wise ops folded when every input is a constant.
 const FOLDED: [&str; 22] = [
     "Floor",
@@ -59,7 +72,9 @@ impl Importer {
             "Where" => elementwise(ctx, &inputs, |v| if v[0] != 0.0 { v[1] } else { v[2] })?,
             _ => {
                 let fmod = ctx.attr_i("fmod", 0) != 0;
-                elementwise(ctx, &inputs, |v| apply(op, v, fmod))?
+                let mut c = elementwise(ctx, &inputs, |v| apply(op, v, fmod))?;
+                c.integer |= BOOLEAN.contains(&op);
+                c
             }
         };
         if folded.data.iter().any(|v| !v.is_finite()) {
@@ -117,7 +132,12 @@ fn elementwise(ctx: &Ctx, inputs: &[Constant], f: impl Fn(&[f64]) -> f64) -> Res
     let data = (0..len)
         .map(|i| f(&columns.iter().map(|c| c[i]).collect::<Vec<_>>()))
         .collect();
-    Ok(Constant { shape, data })
+    let integer = inputs.iter().all(|c| c.integer);
+    Ok(Constant {
+        shape,
+        data,
+        integer,
+    })
 }
 
 /// `Range(start, limit, delta)`: `max(ceil((limit - start) / delta), 0)` values.
@@ -137,6 +157,7 @@ fn range(ctx: &Ctx, inputs: &[Constant]) -> Result<Constant> {
     Ok(Constant {
         shape: vec![n],
         data: (0..n).map(|i| start + i as f64 * delta).collect(),
+        integer: inputs.iter().all(|c| c.integer),
     })
 }
 
@@ -148,18 +169,19 @@ fn constant_of_shape(im: &Importer, ctx: &Ctx) -> Result<Value> {
         .map(|d| usize::try_from(*d).map_err(|_| ctx.invalid(format!("shape {dims:?}"))))
         .collect::<Result<_>>()?;
     check_size(ctx, &shape)?;
-    let value = match ctx.attr("value").and_then(|a| a.t.as_ref()) {
-        Some(t) => super::constant_from_proto(t, &ctx.name, None)?
-            .data
-            .first()
-            .copied()
-            .unwrap_or(0.0),
-        None => 0.0,
+    // The value attribute's type (float 0 by default).
+    let (value, integer) = match ctx.attr("value").and_then(|a| a.t.as_ref()) {
+        Some(t) => {
+            let c = super::constant_from_proto(t, &ctx.name, None)?;
+            (c.data.first().copied().unwrap_or(0.0), c.integer)
+        }
+        None => (0.0, false),
     };
     let len = shape.iter().product();
     Ok(Value::Constant(Constant {
         shape,
         data: vec![value; len],
+        integer,
     }))
 }
 

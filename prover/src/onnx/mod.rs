@@ -28,7 +28,6 @@ use std::path::Path;
 use tract_onnx::pb;
 use tract_onnx::prelude::{DatumType, Framework};
 
-use crate::functions::Function;
 use crate::model::{Model, Node, Op, TensorId};
 use crate::ops;
 use crate::ops::piecewise;
@@ -41,6 +40,19 @@ pub(crate) struct Constant {
     pub(crate) shape: Vec<usize>,
     /// Its values, row-major.
     pub(crate) data: Vec<f64>,
+    /// An integer (or boolean) ONNX type: division truncates, as ONNX's does.
+    pub(crate) integer: bool,
+}
+
+impl Constant {
+    /// A float constant.
+    pub(crate) fn float(shape: Vec<usize>, data: Vec<f64>) -> Self {
+        Constant {
+            shape,
+            data,
+            integer: false,
+        }
+    }
 }
 
 /// What a name in the ONNX graph refers to.
@@ -264,117 +276,78 @@ impl Importer {
             self.values.insert(out.clone(), value);
             return Ok(());
         }
-        let value = match proto.op_type.as_str() {
-            "Gemm" => self.gemm(&ctx)?,
-            "MatMul" => self.matmul(&ctx)?,
-            "Conv" => self.conv(&ctx)?,
-            "ConvTranspose" => self.conv_transpose(&ctx)?,
-            "AveragePool" => self.average_pool(&ctx)?,
-            "GlobalAveragePool" => self.global_pool(&ctx, false)?,
-            "BatchNormalization" => self.batch_norm(&ctx)?,
-            "ReduceSum" => self.reduce_linear(&ctx, false)?,
-            "ReduceMean" => self.reduce_linear(&ctx, true)?,
-            "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(&ctx)?,
-            "Relu" => piecewise::import_relu(self, &ctx)?,
-            "LeakyRelu" => piecewise::import_leaky_relu(self, &ctx)?,
-            "PRelu" => piecewise::import_prelu(self, &ctx)?,
-            "Clip" => self.clip(&ctx)?,
-            "Abs" => piecewise::import_abs(self, &ctx)?,
-            "Max" => self.max(&ctx)?,
-            "Min" => self.min(&ctx)?,
-            "Sum" => self.sum_or_mean(&ctx, false)?,
-            "Mean" => self.sum_or_mean(&ctx, true)?,
-            "Expand" => self.expand(&ctx)?,
-            "Tile" => self.tile(&ctx)?,
-            "MaxPool" => self.max_pool(&ctx)?,
-            "GlobalMaxPool" => self.global_pool(&ctx, true)?,
-            "ReduceMax" => self.reduce_max(&ctx)?,
-            "Flatten" => self.flatten(&ctx)?,
-            "Reshape" => self.reshape(&ctx)?,
-            "Squeeze" | "Unsqueeze" => self.squeeze(&ctx)?,
-            "Identity" => self.identity(&ctx)?,
-            "Cast" => self.cast(&ctx)?,
-            "Transpose" => self.transpose(&ctx)?,
-            "Concat" => self.concat(&ctx)?,
-            "Slice" => self.slice(&ctx)?,
-            "Pad" => self.pad(&ctx)?,
-            "Gather" => self.gather_op(&ctx)?,
-            "Shape" => self.shape_of(&ctx)?,
-            "Constant" => Value::Constant(constant_node(&ctx, self.folder.as_deref())?),
-            "Dropout" => self.identity(&ctx)?,
-            "Sigmoid" => self.function(&ctx, Function::Sigmoid)?,
-            "Tanh" => self.function(&ctx, Function::Tanh)?,
-            "Exp" => self.function(&ctx, Function::Exp)?,
-            "Erf" => self.function(&ctx, Function::Erf)?,
-            "Gelu" => self.gelu(&ctx)?,
-            "Softplus" => self.function(&ctx, Function::Softplus)?,
-            "Sqrt" => self.function(&ctx, Function::Sqrt)?,
-            "Sin" => self.function(&ctx, Function::Sin)?,
-            "Cos" => self.function(&ctx, Function::Cos)?,
-            "Log" => self.function(&ctx, Function::Log)?,
-            "Reciprocal" => self.function(&ctx, Function::Reciprocal)?,
-            "HardSigmoid" => {
-                let (alpha, beta) = (
-                    ctx.attr_f("alpha", 0.2) as f64,
-                    ctx.attr_f("beta", 0.5) as f64,
-                );
-                self.function(&ctx, Function::HardSigmoid { alpha, beta })?
-            }
-            "Elu" => self.function(
-                &ctx,
-                Function::Elu {
-                    alpha: ctx.attr_f("alpha", 1.0) as f64,
-                },
-            )?,
-            "HardSwish" => self.function(&ctx, Function::HardSwish)?,
-            "Selu" => self.function(
-                &ctx,
-                Function::Selu {
-                    alpha: ctx.attr_f("alpha", 1.673_263_2) as f64,
-                    gamma: ctx.attr_f("gamma", 1.050_701) as f64,
-                },
-            )?,
-            "Celu" => {
-                let alpha = ctx.attr_f("alpha", 1.0) as f64;
-                if alpha == 0.0 {
-                    return Err(ctx.invalid("Celu alpha = 0"));
-                }
-                self.function(&ctx, Function::Celu { alpha })?
-            }
-            "Softsign" => self.function(&ctx, Function::Softsign)?,
-            "Mish" => self.function(&ctx, Function::Mish)?,
-            "ThresholdedRelu" => self.function(
-                &ctx,
-                Function::ThresholdedRelu {
-                    alpha: ctx.attr_f("alpha", 1.0) as f64,
-                },
-            )?,
-            "Softmax" => self.softmax(&ctx)?,
-            "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => {
-                self.compare(&ctx)?
-            }
-            "Where" => self.where_op(&ctx)?,
-            "Sign" => piecewise::import_sign(self, &ctx)?,
-            "ArgMax" => self.argmax(&ctx)?,
-            "Neg" => self.neg(&ctx)?,
-            "Einsum" => self.einsum(&ctx)?,
-            "LinearRegressor" => self.linear_regressor(&ctx)?,
-            "Normalizer" => self.normalizer(&ctx)?,
-            "LayerNormalization" => self.layer_norm(&ctx)?,
-            "InstanceNormalization" => self.instance_norm(&ctx)?,
-            other => {
-                return Err(Error::Unsupported {
-                    op: other.into(),
-                    node: ctx.name,
-                })
-            }
-        };
+        let value = self.import_op(&ctx)?;
         let out = proto
             .output
             .first()
             .ok_or_else(|| ctx.invalid("node has no output"))?;
         self.values.insert(out.clone(), value);
         Ok(())
+    }
+
+    /// The op-type table: the value of the node `ctx` (its importer by ONNX op type; the table
+    /// activations through [`nonlinear::table_function`]).
+    fn import_op(&mut self, ctx: &Ctx) -> Result<Value> {
+        if let Some(func) = nonlinear::table_function(ctx)? {
+            return self.function(ctx, func);
+        }
+        Ok(match ctx.proto.op_type.as_str() {
+            "Gemm" => self.gemm(ctx)?,
+            "MatMul" => self.matmul(ctx)?,
+            "Conv" => self.conv(ctx)?,
+            "ConvTranspose" => self.conv_transpose(ctx)?,
+            "AveragePool" => self.average_pool(ctx)?,
+            "GlobalAveragePool" => self.global_pool(ctx, false)?,
+            "BatchNormalization" => self.batch_norm(ctx)?,
+            "ReduceSum" => self.reduce_linear(ctx, false)?,
+            "ReduceMean" => self.reduce_linear(ctx, true)?,
+            "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(ctx)?,
+            "Relu" => piecewise::import_relu(self, ctx)?,
+            "LeakyRelu" => piecewise::import_leaky_relu(self, ctx)?,
+            "PRelu" => piecewise::import_prelu(self, ctx)?,
+            "Clip" => self.clip(ctx)?,
+            "Abs" => piecewise::import_abs(self, ctx)?,
+            "Max" => self.max(ctx)?,
+            "Min" => self.min(ctx)?,
+            "Sum" => self.sum_or_mean(ctx, false)?,
+            "Mean" => self.sum_or_mean(ctx, true)?,
+            "Expand" => self.expand(ctx)?,
+            "Tile" => self.tile(ctx)?,
+            "MaxPool" => self.max_pool(ctx)?,
+            "GlobalMaxPool" => self.global_pool(ctx, true)?,
+            "ReduceMax" => self.reduce_max(ctx)?,
+            "Flatten" => self.flatten(ctx)?,
+            "Reshape" => self.reshape(ctx)?,
+            "Squeeze" | "Unsqueeze" => self.squeeze(ctx)?,
+            "Identity" => self.identity(ctx)?,
+            "Cast" => self.cast(ctx)?,
+            "Transpose" => self.transpose(ctx)?,
+            "Concat" => self.concat(ctx)?,
+            "Slice" => self.slice(ctx)?,
+            "Pad" => self.pad(ctx)?,
+            "Gather" => self.gather_op(ctx)?,
+            "Shape" => self.shape_of(ctx)?,
+            "Constant" => Value::Constant(constant_node(ctx, self.folder.as_deref())?),
+            "Dropout" => self.identity(ctx)?,
+            "Gelu" => self.gelu(ctx)?,
+            "Softmax" => self.softmax(ctx)?,
+            "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => self.compare(ctx)?,
+            "Where" => self.where_op(ctx)?,
+            "Sign" => piecewise::import_sign(self, ctx)?,
+            "ArgMax" => self.argmax(ctx)?,
+            "Neg" => self.neg(ctx)?,
+            "Einsum" => self.einsum(ctx)?,
+            "LinearRegressor" => self.linear_regressor(ctx)?,
+            "Normalizer" => self.normalizer(ctx)?,
+            "LayerNormalization" => self.layer_norm(ctx)?,
+            "InstanceNormalization" => self.instance_norm(ctx)?,
+            other => {
+                return Err(Error::Unsupported {
+                    op: other.into(),
+                    node: ctx.name.clone(),
+                })
+            }
+        })
     }
 
     pub(crate) fn input(&self, ctx: &Ctx, i: usize) -> Result<&Value> {
@@ -483,9 +456,12 @@ fn constant_from_proto(t: &pb::TensorProto, name: &str, folder: Option<&str>) ->
     if data.iter().any(|v| !v.is_finite()) {
         return Err(malformed("contains NaN or infinity".into()));
     }
+    // FLOAT, FLOAT16, DOUBLE, BFLOAT16 are real; every other numeric type is an integer.
+    let integer = ![1, 10, 11, 16].contains(&t.data_type);
     Ok(Constant {
         shape: tensor.shape().to_vec(),
         data,
+        integer,
     })
 }
 

@@ -8,6 +8,40 @@ use crate::model::{Op, TensorId};
 use crate::ops;
 use crate::Result;
 
+/// The table function an ONNX activation node computes (attributes read, ONNX defaults), or
+/// `None` for any other op type.
+pub(super) fn table_function(ctx: &Ctx) -> Result<Option<Function>> {
+    let alpha = |default: f32| ctx.attr_f("alpha", default) as f64;
+    Ok(Some(match ctx.proto.op_type.as_str() {
+        "Sigmoid" => Function::Sigmoid,
+        "Tanh" => Function::Tanh,
+        "Exp" => Function::Exp,
+        "Erf" => Function::Erf,
+        "Softplus" => Function::Softplus,
+        "Sqrt" => Function::Sqrt,
+        "Sin" => Function::Sin,
+        "Cos" => Function::Cos,
+        "Log" => Function::Log,
+        "Reciprocal" => Function::Reciprocal,
+        "HardSigmoid" => Function::HardSigmoid {
+            alpha: alpha(0.2),
+            beta: ctx.attr_f("beta", 0.5) as f64,
+        },
+        "Elu" => Function::Elu { alpha: alpha(1.0) },
+        "HardSwish" => Function::HardSwish,
+        "Selu" => Function::Selu {
+            alpha: alpha(1.673_263_2),
+            gamma: ctx.attr_f("gamma", 1.050_701) as f64,
+        },
+        "Celu" if alpha(1.0) == 0.0 => return Err(ctx.invalid("Celu alpha = 0")),
+        "Celu" => Function::Celu { alpha: alpha(1.0) },
+        "Softsign" => Function::Softsign,
+        "Mish" => Function::Mish,
+        "ThresholdedRelu" => Function::ThresholdedRelu { alpha: alpha(1.0) },
+        _ => return Ok(None),
+    }))
+}
+
 impl Importer {
     /// An element-wise function node.
     pub(super) fn function(&mut self, ctx: &Ctx, func: Function) -> Result<Value> {

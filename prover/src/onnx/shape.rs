@@ -145,18 +145,12 @@ mod tests {
 
     #[test]
     fn broadcast_follows_numpy() {
-        let c = Constant {
-            shape: vec![3],
-            data: vec![1.0, 2.0, 3.0],
-        };
+        let c = Constant::float(vec![3], vec![1.0, 2.0, 3.0]);
         assert_eq!(
             broadcast(&c, &[2, 3]).unwrap(),
             vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
         );
-        let col = Constant {
-            shape: vec![2, 1],
-            data: vec![1.0, 2.0],
-        };
+        let col = Constant::float(vec![2, 1], vec![1.0, 2.0]);
         assert_eq!(
             broadcast(&col, &[2, 3]).unwrap(),
             vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]

@@ -34,8 +34,13 @@ impl Importer {
         let shape: Vec<usize> = from
             .iter()
             .zip(&repeats)
-            .map(|(d, r)| d * *r as usize)
-            .collect();
+            .map(|(d, r)| {
+                usize::try_from(*r)
+                    .ok()
+                    .and_then(|r| d.checked_mul(r))
+                    .ok_or_else(|| ctx.invalid(format!("repeats {repeats:?} overflow")))
+            })
+            .collect::<Result<_>>()?;
         check_size(ctx, &shape)?;
         let len: usize = shape.iter().product();
         let sources = (0..len)

@@ -83,7 +83,12 @@ impl Importer {
                 .iter()
                 .map(|s| s.map_or(0.0, |(slot, i)| consts[slot].data[i]))
                 .collect();
-            return Ok(Value::Constant(Constant { shape, data }));
+            let integer = consts.iter().all(|c| c.integer);
+            return Ok(Value::Constant(Constant {
+                shape,
+                data,
+                integer,
+            }));
         }
         let like = inputs
             .iter()
@@ -128,10 +133,7 @@ impl Importer {
     /// Same values with another shape (a tensor or a folded constant).
     pub(super) fn reshaped(&mut self, ctx: &Ctx, v: Value, shape: Vec<usize>) -> Result<Value> {
         Ok(match v {
-            Value::Constant(c) => Value::Constant(Constant {
-                shape,
-                data: c.data,
-            }),
+            Value::Constant(c) => Value::Constant(Constant { shape, ..c }),
             Value::Tensor(t) => {
                 Value::Tensor(self.push(&ctx.name, &ctx.proto.op_type, Op::Reshape, vec![t], shape))
             }
@@ -198,7 +200,8 @@ impl Importer {
         self.reshaped(ctx, v, shape)
     }
 
-    /// Cast between float types (any type for a constant): the value is unchanged.
+    /// Cast between float types, the value unchanged; a constant to any type (to an integer
+    /// type truncated, to bool 0 or 1, as ONNX does).
     pub(super) fn cast(&mut self, ctx: &Ctx) -> Result<Value> {
         let v = self.any_input(ctx, 0)?;
         // FLOAT, FLOAT16, DOUBLE, BFLOAT16: the fixed-point value is unchanged.
@@ -209,6 +212,21 @@ impl Importer {
             )));
         }
         let shape = self.value_shape(&v);
+        // A constant takes the target type's values: integers truncate, booleans are 0 or 1.
+        let v = match v {
+            Value::Constant(mut c) => {
+                c.integer = !matches!(to, 1 | 10 | 11 | 16);
+                if to == 9 {
+                    c.data
+                        .iter_mut()
+                        .for_each(|x| *x = f64::from(u8::from(*x != 0.0)));
+                } else if c.integer {
+                    c.data.iter_mut().for_each(|x| *x = x.trunc());
+                }
+                Value::Constant(c)
+            }
+            tensor => tensor,
+        };
         self.reshaped(ctx, v, shape)
     }
 
@@ -226,6 +244,7 @@ impl Importer {
         Ok(Value::Constant(Constant {
             shape: vec![data.len()],
             data,
+            integer: true,
         }))
     }
 

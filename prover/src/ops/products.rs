@@ -84,8 +84,7 @@ pub(crate) fn import_matmul(
     b: crate::model::TensorId,
 ) -> Result<Value> {
     let (sa, sb) = (im.shape(a).to_vec(), im.shape(b).to_vec());
-    let (pairs, shape) = matmul_pairs(&sa, &sb)
-        .ok_or_else(|| ctx.invalid(format!("cannot multiply {sa:?} by {sb:?}")))?;
+    let (pairs, shape) = matmul_pairs(&sa, &sb).map_err(|why| ctx.invalid(why))?;
     Ok(Value::Tensor(im.push(
         &ctx.name,
         &ctx.proto.op_type,
@@ -95,11 +94,26 @@ pub(crate) fn import_matmul(
     )))
 }
 
-/// The pairs and output shape of numpy's `matmul(a, b)` for shapes `sa`, `sb`; `None` when the
-/// inner dimensions differ or the batch axes do not broadcast.
-pub(crate) fn matmul_pairs(sa: &[usize], sb: &[usize]) -> Option<(Pairs, Vec<usize>)> {
+/// The most products one node may take (far more than the largest circuit holds): refused at
+/// import, before anything is allocated.
+pub const MAX_PRODUCTS: usize = 1 << 26;
+
+/// Refuses `count` products (`None`: an overflow) above [`MAX_PRODUCTS`].
+pub(crate) fn check_products(count: Option<usize>) -> std::result::Result<usize, String> {
+    count
+        .filter(|c| *c <= MAX_PRODUCTS)
+        .ok_or_else(|| format!("more than {MAX_PRODUCTS} products"))
+}
+
+/// The pairs and output shape of numpy's `matmul(a, b)` for shapes `sa`, `sb`, or why not (inner
+/// dimensions that differ, batch axes that do not broadcast, too many products).
+pub(crate) fn matmul_pairs(
+    sa: &[usize],
+    sb: &[usize],
+) -> std::result::Result<(Pairs, Vec<usize>), String> {
+    let cannot = || format!("cannot multiply {sa:?} by {sb:?}");
     if sa.is_empty() || sb.is_empty() {
-        return None;
+        return Err(cannot());
     }
     // Promote 1-D operands to matrices.
     let a2: Vec<usize> = if sa.len() == 1 {
@@ -115,11 +129,14 @@ pub(crate) fn matmul_pairs(sa: &[usize], sb: &[usize]) -> Option<(Pairs, Vec<usi
     let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
     let (kb, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
     if k != kb {
-        return None;
+        return Err(cannot());
     }
     let (ba, bb) = (&a2[..a2.len() - 2], &b2[..b2.len() - 2]);
-    let batch = crate::onnx::broadcast_shapes(ba, bb)?;
-    let batches: usize = batch.iter().product();
+    let batch = crate::onnx::broadcast_shapes(ba, bb).ok_or_else(cannot)?;
+    let batches = batch.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
+    let outputs = batches.and_then(|b| b.checked_mul(m)?.checked_mul(n));
+    check_products(outputs.and_then(|o| o.checked_mul(k.max(1))))?;
+    let batches = batches.expect("checked");
     let mut pairs = Vec::with_capacity(batches * m * n);
     for t in 0..batches {
         let (ta, tb) = (broadcast_flat(t, &batch, ba), broadcast_flat(t, &batch, bb));
@@ -140,7 +157,7 @@ pub(crate) fn matmul_pairs(sa: &[usize], sb: &[usize]) -> Option<(Pairs, Vec<usi
     if sb.len() > 1 {
         shape.push(n);
     }
-    Some((pairs, shape))
+    Ok((pairs, shape))
 }
 
 /// The flat index, in an operand whose batch shape `from` broadcasts to `batch`, of the batch
@@ -195,7 +212,10 @@ mod tests {
         );
         assert_eq!(shape, vec![3, 2, 1]);
         assert_eq!(y, vec![3.0, 7.0, 2.0, 4.0, 2.0, 6.0]);
-        assert!(matmul_pairs(&[2, 3], &[2, 3]).is_none());
-        assert!(matmul_pairs(&[2, 2, 3], &[3, 3, 1]).is_none());
+        assert!(matmul_pairs(&[2, 3], &[2, 3]).is_err());
+        assert!(matmul_pairs(&[2, 2, 3], &[3, 3, 1]).is_err());
+        // Too many products is refused before anything is allocated.
+        let why = matmul_pairs(&[1 << 22, 1], &[1, 1 << 22]).unwrap_err();
+        assert!(why.contains("products"), "{why}");
     }
 }

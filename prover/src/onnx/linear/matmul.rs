@@ -9,15 +9,26 @@ use crate::ops;
 use crate::Result;
 
 impl Importer {
-    /// `Y = alpha * A' * B' + beta * C` with `A` computed and `B`, `C` constant (else
-    /// [`Importer::gemm_of_tensors`]).
+    /// `Y = alpha * A' * B' + beta * C` with `A` computed and `B` constant (`C` constant, or
+    /// computed and added after); else [`Importer::gemm_of_tensors`].
     pub(in crate::onnx) fn gemm(&mut self, ctx: &Ctx) -> Result<Value> {
         let computed = |v: &Value| matches!(v, Value::Tensor(_));
-        let b_computed = computed(self.input(ctx, 1)?);
-        let c_computed = ctx.has_input(2) && computed(self.input(ctx, 2)?);
-        if b_computed || c_computed || !computed(self.input(ctx, 0)?) {
+        if computed(self.input(ctx, 1)?) || !computed(self.input(ctx, 0)?) {
             return self.gemm_of_tensors(ctx);
         }
+        if ctx.has_input(2) && computed(self.input(ctx, 2)?) {
+            // The constant B keeps its weight scale: A·B as a Gemm without C, then C added.
+            let Value::Tensor(y) = self.gemm_constant_b(ctx, false)? else {
+                unreachable!("a tensor stays a tensor")
+            };
+            let shape = self.shape(y).to_vec();
+            return self.add_gemm_c(ctx, y, shape[0], shape[1]);
+        }
+        self.gemm_constant_b(ctx, true)
+    }
+
+    /// Gemm with a constant `B`, and `C` (when `with_c`) constant, onto `Dense` or `Linear`.
+    fn gemm_constant_b(&mut self, ctx: &Ctx, with_c: bool) -> Result<Value> {
         let a = self.tensor(ctx, 0)?;
         let b = self.constant(ctx, 1)?;
         let (alpha, beta) = (
@@ -56,7 +67,7 @@ impl Importer {
                     b.data[kk * n + j]
                 }
         };
-        let c = if ctx.has_input(2) {
+        let c = if with_c && ctx.has_input(2) {
             let c = self.constant(ctx, 2)?;
             broadcast(&c, &[m, n]).ok_or_else(|| {
                 ctx.invalid(format!(
@@ -166,23 +177,26 @@ impl Importer {
         let mut y = Value::Tensor(product);
         let alpha = ctx.attr_f("alpha", 1.0) as f64;
         if alpha != 1.0 {
-            y = self.scale_by(
-                ctx,
-                y,
-                &Constant {
-                    shape: vec![1],
-                    data: vec![alpha],
-                },
-                false,
-            )?;
+            y = self.scale_by(ctx, y, &Constant::float(vec![1], vec![alpha]), false)?;
         }
         if !ctx.has_input(2) {
             return Ok(y);
         }
-        let beta = ctx.attr_f("beta", 1.0) as f64;
         let Value::Tensor(y) = y else {
             unreachable!("a tensor stays a tensor")
         };
+        self.add_gemm_c(ctx, y, m, n)
+    }
+
+    /// Gemm's `+ beta · C`, `C` constant or computed, broadcast to `[m, n]`.
+    fn add_gemm_c(
+        &mut self,
+        ctx: &Ctx,
+        y: crate::model::TensorId,
+        m: usize,
+        n: usize,
+    ) -> Result<Value> {
+        let beta = ctx.attr_f("beta", 1.0) as f64;
         let c = match self.input(ctx, 2)?.clone() {
             Value::Constant(c) => {
                 let values = broadcast(&c, &[m, n])
@@ -207,15 +221,7 @@ impl Importer {
         };
         let mut c = self.broadcast_to(ctx, Value::Tensor(c), &[m, n])?;
         if beta != 1.0 {
-            c = self.scale_by(
-                ctx,
-                c,
-                &Constant {
-                    shape: vec![1],
-                    data: vec![beta],
-                },
-                false,
-            )?;
+            c = self.scale_by(ctx, c, &Constant::float(vec![1], vec![beta]), false)?;
         }
         let Value::Tensor(c) = c else {
             unreachable!("a tensor stays a tensor")
