@@ -90,7 +90,7 @@ impl BuildKeys {
         let srs = srs::read_srs(&dir.srs(), settings.circuit.k)?;
         let vk = keys::read_vk(&dir.vk(), &settings.circuit)?;
         // The verifying key is the one setup made for this model (keys.json records its hash).
-        if zkinfer_prover::hash_hex(&keys::vk_bytes(&vk)) != info.vk_sha256 {
+        if keys::vk_sha256(&vk) != info.vk_sha256 {
             return Err(zkinfer_prover::Error::KeysForAnotherModel.into());
         }
         // A development SRS in place of the recorded one is insecure, whatever keys.json says.

@@ -106,6 +106,12 @@ pub fn read_vk(path: &Path, params: &CircuitParams) -> Result<VerifyingKey<G1Aff
     })
 }
 
+/// SHA-256 of a serialized verifying key: the fingerprint `keys.json` records at setup and
+/// codegen checks before embedding the key.
+pub fn vk_sha256(vk: &VerifyingKey<G1Affine>) -> String {
+    crate::hash::sha256_hex(&vk_bytes(vk))
+}
+
 /// Serialized verifying key bytes (for fingerprints).
 pub fn vk_bytes(vk: &VerifyingKey<G1Affine>) -> Vec<u8> {
     let mut bytes = Vec::new();

@@ -31,10 +31,5 @@ pub mod srs;
 
 pub use error::{Error, Result};
 
-/// SHA-256 as 0x-prefixed hex (how `keys.json` records the verifying key).
-pub fn hash_hex(bytes: &[u8]) -> String {
-    hash::sha256_hex(bytes)
-}
-
 /// Re-exported so downstream crates name the same halo2 types.
 pub use halo2_base;

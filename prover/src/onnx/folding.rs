@@ -8,7 +8,7 @@ use super::shape::{broadcast, broadcast_shapes, check_size};
 use super::{Constant, Ctx, Importer, Value};
 use crate::Result;
 
-/// Folded ops whose result is boolean.
+/// Logic and comparison ops folded when every input is a constant: their result is boolean.
 const BOOLEAN: [&str; 9] = [
     "Not",
     "Equal",
@@ -21,8 +21,8 @@ const BOOLEAN: [&str; 9] = [
     "Xor",
 ];
 
-/// Element-wise ops folded when every input is a constant.
-const FOLDED: [&str; 22] = [
+/// Numeric element-wise ops folded when every input is a constant (with [`BOOLEAN`]'s).
+const NUMERIC: [&str; 13] = [
     "Floor",
     "Ceil",
     "Round",
@@ -32,15 +32,6 @@ const FOLDED: [&str; 22] = [
     "Reciprocal",
     "Exp",
     "Log",
-    "Not",
-    "Equal",
-    "Less",
-    "LessOrEqual",
-    "Greater",
-    "GreaterOrEqual",
-    "And",
-    "Or",
-    "Xor",
     "Mod",
     "Pow",
     "Min",
@@ -54,7 +45,7 @@ impl Importer {
         if op == "ConstantOfShape" {
             return constant_of_shape(self, ctx).map(Some);
         }
-        if !(FOLDED.contains(&op) || op == "Where" || op == "Range") {
+        if !(NUMERIC.contains(&op) || BOOLEAN.contains(&op) || op == "Where" || op == "Range") {
             return Ok(None);
         }
         let mut inputs = Vec::new();

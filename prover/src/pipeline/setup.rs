@@ -88,7 +88,7 @@ pub fn setup_reporting(
         model_id: settings.model_id,
         srs: source,
         break_points: generated.break_points,
-        vk_sha256: crate::hash::sha256_hex(&keys::vk_bytes(vk)),
+        vk_sha256: keys::vk_sha256(vk),
     };
     info.write(&dir.keys_info())?;
     Ok(info)
