@@ -377,7 +377,9 @@ impl Importer {
             .map(|i| self.any_input(ctx, i))
             .collect::<Result<_>>()?;
         let shapes: Vec<Vec<usize>> = inputs.iter().map(|v| self.value_shape(v)).collect();
-        let rank = shapes[0].len();
+        let Some(rank) = shapes.first().map(Vec::len) else {
+            return Err(ctx.invalid("Concat of no inputs"));
+        };
         let a = axis(ctx, ctx.attr_i("axis", 0), rank)?;
         for s in &shapes {
             if s.len() != rank || (0..rank).any(|i| i != a && s[i] != shapes[0][i]) {
