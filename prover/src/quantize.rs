@@ -90,7 +90,14 @@ pub fn calibrate(model: &Model, samples: &[Vec<Vec<f64>>]) -> Result<Vec<f64>> {
     let mut max = vec![0.0f64; model.nodes.len()];
     for sample in samples {
         crate::input::check_input_lengths(model, sample)?;
-        for (m, values) in max.iter_mut().zip(model.eval_f64(sample)) {
+        for ((m, values), node) in max.iter_mut().zip(model.eval_f64(sample)).zip(&model.nodes) {
+            if values.iter().any(|v| !v.is_finite()) {
+                return Err(Error::InvalidNode {
+                    op: node.op_type.clone(),
+                    node: node.name.clone(),
+                    reason: "computes NaN or infinity on a calibration sample".into(),
+                });
+            }
             *m = values.iter().fold(*m, |m, v| m.max(v.abs()));
         }
     }

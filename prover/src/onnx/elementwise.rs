@@ -86,18 +86,24 @@ impl Importer {
         shape: &[usize],
     ) -> Result<Value> {
         let t = self.tensor_to(ctx, t, shape)?;
-        let values = super::shape::broadcast(c, shape)
+        let values: Vec<f64> = super::shape::broadcast(c, shape)
             .expect("broadcast checked")
             .iter()
             .map(|v| sign * v)
             .collect();
-        Ok(Value::Tensor(self.push(
+        if values.iter().any(|v| v.is_nan() || *v == f64::INFINITY) {
+            return Err(ctx.invalid("adds +infinity (only -inf, an attention mask, may be added)"));
+        }
+        let (values, mask) = super::masking::split_mask(&values);
+        let id = self.push(
             &ctx.name,
             &ctx.proto.op_type,
             Op::AddConst(ops::arithmetic::AddConst { values }),
             vec![t],
             shape.to_vec(),
-        )))
+        );
+        self.add_mask(id, mask);
+        Ok(Value::Tensor(id))
     }
 
     /// Clip with bounds as attributes (opset < 11) or constant inputs.
@@ -250,7 +256,10 @@ fn fold(ctx: &Ctx, op: &str, a: &Constant, b: &Constant, shape: Vec<usize>) -> R
             _ if integer => Ok((x / y).trunc()),
             _ => Ok(x / y),
         })
-        .collect::<Result<_>>()?;
+        .collect::<Result<Vec<f64>>>()?;
+    if data.iter().any(|v| v.is_nan() || *v == f64::INFINITY) {
+        return Err(ctx.invalid("folding constants gives NaN or +infinity"));
+    }
     Ok(Value::Constant(Constant {
         shape,
         data,

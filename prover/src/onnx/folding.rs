@@ -68,8 +68,13 @@ impl Importer {
                 c
             }
         };
-        if folded.data.iter().any(|v| !v.is_finite()) {
-            return Err(ctx.invalid("folding constants gives NaN or infinity"));
+        // -inf survives (an attention mask being built); NaN and +inf do not.
+        if folded
+            .data
+            .iter()
+            .any(|v| v.is_nan() || *v == f64::INFINITY)
+        {
+            return Err(ctx.invalid("folding constants gives NaN or +infinity"));
         }
         Ok(Some(Value::Constant(folded)))
     }

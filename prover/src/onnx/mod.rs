@@ -14,6 +14,7 @@
 mod elementwise;
 mod folding;
 mod linear;
+mod masking;
 mod nonlinear;
 mod shape;
 mod slicing;
@@ -126,6 +127,7 @@ fn import_proto_in(proto: &pb::ModelProto, folder: Option<&str>) -> Result<Model
             .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
             .map_or(1, |o| o.version),
         folder: folder.map(str::to_string),
+        masks: HashMap::new(),
     };
     for init in &graph.initializer {
         let c = constant_from_proto(init, &init.name, folder)?;
@@ -162,6 +164,10 @@ fn import_proto_in(proto: &pb::ModelProto, folder: Option<&str>) -> Result<Model
         .output
         .iter()
         .map(|o| match importer.values.get(&o.name) {
+            Some(Value::Tensor(id)) if importer.masks.contains_key(id) => Err(malformed(&format!(
+                "graph output {} holds -inf attention-mask entries",
+                o.name
+            ))),
             Some(Value::Tensor(id)) => Ok(*id),
             Some(Value::Constant(_)) => {
                 Err(malformed(&format!("graph output {} is a constant", o.name)))
@@ -189,6 +195,8 @@ pub(crate) struct Importer {
     pub(crate) opset: i64,
     /// The model's folder (for external data), when it was read from a file.
     folder: Option<String>,
+    /// Tensors with `-inf` attention-mask entries, and which (see [`masking`]).
+    masks: HashMap<TensorId, Vec<bool>>,
 }
 
 /// The node being imported, for error messages and attribute lookup.
@@ -276,7 +284,9 @@ impl Importer {
             self.values.insert(out.clone(), value);
             return Ok(());
         }
+        let before = self.nodes.len();
         let value = self.import_op(&ctx)?;
+        self.propagate_masks(&ctx, before)?;
         let out = proto
             .output
             .first()
@@ -369,6 +379,9 @@ impl Importer {
 
     pub(crate) fn constant(&self, ctx: &Ctx, i: usize) -> Result<Constant> {
         match self.input(ctx, i)? {
+            Value::Constant(c) if c.data.iter().any(|v| !v.is_finite()) => Err(ctx.invalid(
+                format!("input #{i} holds -inf (only an attention mask added before a Softmax may)"),
+            )),
             Value::Constant(c) => Ok(c.clone()),
             Value::Tensor(_) => Err(Error::InvalidNode {
                 op: ctx.proto.op_type.clone(),
@@ -453,8 +466,9 @@ fn constant_from_proto(t: &pb::TensorProto, name: &str, folder: Option<&str>) ->
         .iter()
         .copied()
         .collect();
-    if data.iter().any(|v| !v.is_finite()) {
-        return Err(malformed("contains NaN or infinity".into()));
+    // -inf is kept for attention masks (see `masking`); every other use refuses it.
+    if data.iter().any(|v| v.is_nan() || *v == f64::INFINITY) {
+        return Err(malformed("contains NaN or +infinity".into()));
     }
     // FLOAT, FLOAT16, DOUBLE, BFLOAT16 are real; every other numeric type is an integer.
     let integer = ![1, 10, 11, 16].contains(&t.data_type);

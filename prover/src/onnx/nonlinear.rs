@@ -86,6 +86,9 @@ impl Importer {
         let shape = self.shape(x).to_vec();
         let a = axis(ctx, ctx.attr_i("axis", -1), shape.len())?;
         let (reduced, groups) = reduce_groups(&shape, &[a]);
+        if let Some(mask) = self.mask_of(x).cloned() {
+            return self.masked_softmax(ctx, x, shape, groups, &mask);
+        }
         let max = self.push(
             &ctx.name,
             "Softmax",
@@ -106,6 +109,72 @@ impl Importer {
             "Softmax",
             Op::Mul,
             vec![e, inv],
+            shape,
+        )))
+    }
+
+    /// Softmax over `groups` of `x` leaving out its masked (`-inf`) elements, which come out as
+    /// exact zeros: the unmasked elements are gathered into one vector, each group's softmax
+    /// computed there as in [`Self::softmax`], and the results wired back with zeros between.
+    fn masked_softmax(
+        &mut self,
+        ctx: &Ctx,
+        x: TensorId,
+        shape: Vec<usize>,
+        groups: Vec<Vec<usize>>,
+        mask: &[bool],
+    ) -> Result<Value> {
+        let n = mask.len();
+        let mut order = Vec::new(); // element of x at each compact position
+        let mut group_of = Vec::new(); // its group
+        let mut compact_groups = Vec::with_capacity(groups.len());
+        for (g, members) in groups.iter().enumerate() {
+            let kept: Vec<usize> = members.iter().copied().filter(|i| !mask[*i]).collect();
+            if kept.is_empty() {
+                return Err(ctx.invalid(format!(
+                    "softmax group {g} is masked entirely (ONNX gives NaN there)"
+                )));
+            }
+            compact_groups.push((order.len()..order.len() + kept.len()).collect());
+            group_of.extend(std::iter::repeat_n(g, kept.len()));
+            order.extend(kept);
+        }
+        let len = order.len();
+        let gather =
+            |sources: Vec<Option<(usize, usize)>>| Op::Gather(ops::wiring::Gather { sources });
+        let compact = self.push(
+            &ctx.name,
+            "Softmax",
+            gather(order.iter().map(|i| Some((0, *i))).collect()),
+            vec![x],
+            vec![len],
+        );
+        let spread = gather(group_of.iter().map(|g| Some((0, *g))).collect());
+        let max = self.push(
+            &ctx.name,
+            "Softmax",
+            Op::MaxGroups(ops::compare::MaxGroups {
+                groups: compact_groups.clone(),
+            }),
+            vec![compact],
+            vec![groups.len()],
+        );
+        let max = self.push(&ctx.name, "Softmax", spread.clone(), vec![max], vec![len]);
+        let shifted = self.push(&ctx.name, "Softmax", Op::Sub, vec![compact, max], vec![len]);
+        let e = self.func_node(ctx, shifted, Function::Exp);
+        let sum = self.sum_groups(ctx, e, &compact_groups, vec![groups.len()], false);
+        let inv = self.func_node(ctx, sum, Function::Reciprocal);
+        let inv = self.push(&ctx.name, "Softmax", spread, vec![inv], vec![len]);
+        let p = self.push(&ctx.name, "Softmax", Op::Mul, vec![e, inv], vec![len]);
+        let mut back = vec![None; n];
+        for (at, i) in order.iter().enumerate() {
+            back[*i] = Some((0, at));
+        }
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            "Softmax",
+            gather(back),
+            vec![p],
             shape,
         )))
     }

@@ -48,15 +48,17 @@ impl Importer {
             vec![like],
             c.shape.clone(),
         );
-        self.push(
+        // Mask entries (-inf) become 0 and are recorded (see `masking`).
+        let (values, mask) = super::masking::split_mask(&c.data);
+        let id = self.push(
             &ctx.name,
             &ctx.proto.op_type,
-            Op::AddConst(ops::arithmetic::AddConst {
-                values: c.data.clone(),
-            }),
+            Op::AddConst(ops::arithmetic::AddConst { values }),
             vec![zeros],
             c.shape.clone(),
-        )
+        );
+        self.add_mask(id, mask);
+        id
     }
 
     /// Applies an index map over `inputs`: folded when all are constants, else a Gather node

@@ -188,6 +188,9 @@ impl Importer {
         if invert && factors.contains(&0.0) {
             return Err(ctx.invalid("division by zero"));
         }
+        if factors.iter().any(|f| !f.is_finite()) {
+            return Err(ctx.invalid("a factor is infinite"));
+        }
         let terms = factors
             .iter()
             .enumerate()
