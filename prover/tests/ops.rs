@@ -216,8 +216,11 @@ const WIRING: &[&str] = &[
     "expand",
     "tile",
     "fold_",
+    "split",
 ];
 const NONLINEAR: &[&str] = &["fn_", "softmax", "layer_norm", "instance_norm"];
+/// Models exported by PyTorch (`fixtures/make_exported_fixtures.py`).
+const EXPORTED: &[&str] = &["torch_causal", "torch_masked", "torch_dynamo", "torch_gpt"];
 const COMPARISON_AND_SKLEARN: &[&str] = &["cmp_", "sign", "neg", "argmax", "einsum", "sklearn_"];
 
 fn in_family(family: &[&str], name: &str) -> bool {
@@ -250,8 +253,14 @@ fn comparison_selection_and_sklearn_ops() {
 }
 
 #[test]
+fn exported_models() {
+    check_all(|n| in_family(EXPORTED, n));
+}
+
+#[test]
 fn every_fixture_is_covered_by_a_test() {
     let families = [
+        EXPORTED,
         LINEAR,
         ARITHMETIC_AND_PIECEWISE,
         WIRING,

@@ -16,6 +16,7 @@ mod folding;
 mod linear;
 mod masking;
 mod nonlinear;
+mod selection;
 mod shape;
 mod slicing;
 mod tiling;
@@ -285,13 +286,21 @@ impl Importer {
             return Ok(());
         }
         let before = self.nodes.len();
-        let value = self.import_op(&ctx)?;
+        // Split is the one operator with several outputs.
+        let values = if proto.op_type == "Split" {
+            self.split(&ctx)?
+        } else {
+            vec![self.import_op(&ctx)?]
+        };
         self.propagate_masks(&ctx, before)?;
-        let out = proto
-            .output
-            .first()
-            .ok_or_else(|| ctx.invalid("node has no output"))?;
-        self.values.insert(out.clone(), value);
+        if proto.output.is_empty() {
+            return Err(ctx.invalid("node has no output"));
+        }
+        for (out, value) in proto.output.iter().zip(values) {
+            if !out.is_empty() {
+                self.values.insert(out.clone(), value);
+            }
+        }
         Ok(())
     }
 

@@ -1,5 +1,5 @@
 //! Wiring operators that select or pad elements: Slice, Pad and Gather (constant indices), each
-//! one index map through [`Importer::wire`].
+//! one index map through [`Importer::wire`]; Gather with computed indices is in `selection`.
 
 use super::shape::{axis, check_size, ravel, unravel};
 use super::{Ctx, Importer, Value};
@@ -161,6 +161,9 @@ impl Importer {
 
     /// ONNX Gather with constant indices.
     pub(super) fn gather_op(&mut self, ctx: &Ctx) -> Result<Value> {
+        if let Value::Tensor(idx) = self.input(ctx, 1)? {
+            return self.gather_computed(ctx, *idx);
+        }
         let v = self.any_input(ctx, 0)?;
         let shape = self.value_shape(&v);
         let indices = self.constant(ctx, 1)?;
@@ -194,5 +197,54 @@ impl Importer {
             })
             .collect();
         self.wire(ctx, &[v], out, sources)
+    }
+
+    /// Split along `axis` into the node's outputs: sizes from the `split` input (opset 13+) or
+    /// attribute, else equal parts (`num_outputs` from opset 18; the last part may be smaller).
+    pub(super) fn split(&mut self, ctx: &Ctx) -> Result<Vec<Value>> {
+        let v = self.any_input(ctx, 0)?;
+        let shape = self.value_shape(&v);
+        let a = axis(ctx, ctx.attr_i("axis", 0), shape.len())?;
+        let d = shape[a];
+        let parts = ctx.proto.output.len();
+        let given = if ctx.has_input(1) {
+            Some(self.ints(ctx, 1)?)
+        } else {
+            ctx.attr_ints("split")
+        };
+        let sizes: Vec<usize> = if let Some(given) = given {
+            given
+                .iter()
+                .map(|s| usize::try_from(*s).ok().filter(|s| *s <= d))
+                .collect::<Option<_>>()
+                .ok_or_else(|| ctx.invalid(format!("split sizes {given:?} for an axis of {d}")))?
+        } else {
+            let parts = ctx.attr_i("num_outputs", parts as i64).max(1) as usize;
+            let each = d.div_ceil(parts);
+            (0..parts)
+                .map(|i| each.min(d.saturating_sub(i * each)))
+                .collect()
+        };
+        if sizes.len() != parts || sizes.iter().sum::<usize>() != d {
+            return Err(ctx.invalid(format!(
+                "split sizes {sizes:?} for {parts} outputs do not cover the axis of size {d}"
+            )));
+        }
+        let mut start = 0;
+        let mut values = Vec::with_capacity(parts);
+        for size in sizes {
+            let mut out = shape.clone();
+            out[a] = size;
+            let sources = (0..out.iter().product())
+                .map(|flat| {
+                    let mut i = unravel(flat, &out);
+                    i[a] += start;
+                    Some((0, ravel(&i, &shape)))
+                })
+                .collect();
+            values.push(self.wire(ctx, std::slice::from_ref(&v), out, sources)?);
+            start += size;
+        }
+        Ok(values)
     }
 }

@@ -36,8 +36,24 @@ impl Importer {
             .collect())
     }
 
-    /// A constant as a tensor node shaped like `c`, built next to tensor `like`.
+    /// A constant as a tensor node shaped like `c`, built next to tensor `like`; its mask
+    /// entries (`-inf`) become 0 and are recorded (see `masking`).
     pub(super) fn materialize(&mut self, ctx: &Ctx, c: &Constant, like: TensorId) -> TensorId {
+        let (values, mask) = super::masking::split_mask(&c.data);
+        let id = self.constant_tensor(
+            ctx,
+            &Constant {
+                data: values,
+                ..c.clone()
+            },
+            like,
+        );
+        self.add_mask(id, mask);
+        id
+    }
+
+    /// A constant (finite) as a tensor node shaped like `c`, built next to tensor `like`.
+    pub(super) fn constant_tensor(&mut self, ctx: &Ctx, c: &Constant, like: TensorId) -> TensorId {
         let n = c.data.len();
         let zeros = self.push(
             &ctx.name,
@@ -48,17 +64,15 @@ impl Importer {
             vec![like],
             c.shape.clone(),
         );
-        // Mask entries (-inf) become 0 and are recorded (see `masking`).
-        let (values, mask) = super::masking::split_mask(&c.data);
-        let id = self.push(
+        self.push(
             &ctx.name,
             &ctx.proto.op_type,
-            Op::AddConst(ops::arithmetic::AddConst { values }),
+            Op::AddConst(ops::arithmetic::AddConst {
+                values: c.data.clone(),
+            }),
             vec![zeros],
             c.shape.clone(),
-        );
-        self.add_mask(id, mask);
-        id
+        )
     }
 
     /// Applies an index map over `inputs`: folded when all are constants, else a Gather node

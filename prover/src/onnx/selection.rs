@@ -1,0 +1,135 @@
+//! Gather with computed indices: a constrained one-hot select.
+//!
+//! Each index `i` of a tensor is first brought into `[0, d)` (`i + d·[i < 0]`, a comparison and
+//! a scaling), then compared for equality with every position `p` of the gathered axis. The bits,
+//! one per position and exactly one set for an index in `[-d, d)`, pick the row by a product with
+//! the data: a `Dense` layer when the data is a constant (an embedding table), a `Bilinear`
+//! product when it is computed. Cost per index: `d + 1` comparisons and `d` products per
+//! gathered element. An index outside `[-d, d)` selects a row of zeros (ONNX refuses it).
+
+use super::shape::{axis, ravel, unravel};
+use super::{Constant, Ctx, Importer, Value};
+use crate::model::{Comparison, Op, TensorId};
+use crate::ops;
+use crate::Result;
+
+impl Importer {
+    /// Gather(data, indices) with `indices` computed in the graph (see the module docs).
+    pub(super) fn gather_computed(&mut self, ctx: &Ctx, idx: TensorId) -> Result<Value> {
+        let v = self.any_input(ctx, 0)?;
+        let shape = self.value_shape(&v);
+        let a = axis(ctx, ctx.attr_i("axis", 0), shape.len())?;
+        let d = shape[a];
+        let ishape = self.shape(idx).to_vec();
+        let n: usize = ishape.iter().product();
+        let (pre, post): (usize, usize) =
+            (shape[..a].iter().product(), shape[a + 1..].iter().product());
+        let rest = pre * post;
+        super::shape::check_size(ctx, &[n, d.max(rest)])?;
+        let bits = self.one_hot(ctx, idx, n, d);
+        // The data with the gathered axis first: [d, pre · post].
+        let first = |p: usize, r: usize| (r / post) * d * post + p * post + r % post;
+        let picked = match v {
+            Value::Constant(c) => {
+                let table = |p: usize, r: usize| c.data[first(p, r)];
+                let weights = (0..rest)
+                    .flat_map(|r| (0..d).map(move |p| (p, r)))
+                    .map(|(p, r)| table(p, r))
+                    .collect();
+                self.push(
+                    &ctx.name,
+                    "Gather",
+                    Op::Dense(ops::linear::Dense {
+                        weights,
+                        bias: vec![0.0; rest],
+                        in_features: d,
+                        out_features: rest,
+                    }),
+                    vec![bits],
+                    vec![n, rest],
+                )
+            }
+            Value::Tensor(t) => {
+                let sources = (0..d * rest)
+                    .map(|f| Some((0, first(f / rest, f % rest))))
+                    .collect();
+                let data = self.push(
+                    &ctx.name,
+                    "Gather",
+                    Op::Gather(ops::wiring::Gather { sources }),
+                    vec![t],
+                    vec![d, rest],
+                );
+                let Value::Tensor(p) = ops::products::import_matmul(self, ctx, bits, data)? else {
+                    unreachable!("a product of tensors is a tensor")
+                };
+                p
+            }
+        };
+        // [n, pre · post] back to shape[..a] ++ indices' shape ++ shape[a + 1..].
+        let mut out = shape[..a].to_vec();
+        out.extend(&ishape);
+        out.extend(&shape[a + 1..]);
+        let sources = (0..out.iter().product())
+            .map(|flat| {
+                let oi = unravel(flat, &out);
+                let j = ravel(&oi[a..a + ishape.len()], &ishape);
+                let (b, c) = (
+                    ravel(&oi[..a], &shape[..a]),
+                    ravel(&oi[a + ishape.len()..], &shape[a + 1..]),
+                );
+                Some((0, j * rest + b * post + c))
+            })
+            .collect();
+        self.wire(ctx, &[Value::Tensor(picked)], out, sources)
+    }
+
+    /// `[n, d]` bits: `bits[j][p] = 1` where index `j` (negative ones taken from the end) is `p`.
+    fn one_hot(&mut self, ctx: &Ctx, idx: TensorId, n: usize, d: usize) -> TensorId {
+        let flat = self.push(&ctx.name, "Gather", Op::Reshape, vec![idx], vec![n]);
+        let zeros = self.constant_tensor(ctx, &Constant::float(vec![n], vec![0.0; n]), flat);
+        let negative = self.compare_node(ctx, Comparison::Greater, zeros, flat, n);
+        let wrap = self.push(
+            &ctx.name,
+            "Gather",
+            Op::Linear(ops::linear::Linear {
+                terms: (0..n).map(|j| vec![(j, d as f64)]).collect(),
+                bias: vec![0.0; n],
+            }),
+            vec![negative],
+            vec![n],
+        );
+        let wrapped = self.push(&ctx.name, "Gather", Op::Add, vec![flat, wrap], vec![n]);
+        let rows = self.push(
+            &ctx.name,
+            "Gather",
+            Op::Gather(ops::wiring::Gather {
+                sources: (0..n * d).map(|f| Some((0, f / d))).collect(),
+            }),
+            vec![wrapped],
+            vec![n, d],
+        );
+        let positions = Constant::float(vec![n, d], (0..n * d).map(|f| (f % d) as f64).collect());
+        let positions = self.constant_tensor(ctx, &positions, rows);
+        self.compare_node(ctx, Comparison::Equal, rows, positions, n * d)
+    }
+
+    fn compare_node(
+        &mut self,
+        ctx: &Ctx,
+        kind: Comparison,
+        a: TensorId,
+        b: TensorId,
+        len: usize,
+    ) -> TensorId {
+        let shape = self.shape(a).to_vec();
+        debug_assert_eq!(shape.iter().product::<usize>(), len);
+        self.push(
+            &ctx.name,
+            "Gather",
+            Op::Compare(ops::compare::Compare { kind }),
+            vec![a, b],
+            shape,
+        )
+    }
+}
