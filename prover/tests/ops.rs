@@ -88,14 +88,23 @@ fn check_case(onnx: &Path) -> (f64, usize, f64) {
         .iter()
         .map(|f| model.config.scale.dequantize(from_field(f).unwrap()))
         .collect();
-    let tract = run_tract(onnx, &settings.input_shapes, &input.input_data)
-        .unwrap()
-        .concat();
+    // tract, the second reference, lacks some ai.onnx.ml operators (tree ensembles): those
+    // cases are compared with onnxruntime only.
+    let tract = match run_tract(onnx, &settings.input_shapes, &input.input_data) {
+        Ok(t) => Some(t.concat()),
+        Err(e) if name.starts_with("sklearn_") => {
+            eprintln!("{name}: no tract reference ({e})");
+            None
+        }
+        Err(e) => panic!("{name}: tract: {e}"),
+    };
     assert_eq!(outputs.len(), ort.len(), "{name}: output length");
     let mut worst = 0.0f64;
-    for ((o, r), t) in outputs.iter().zip(&ort).zip(&tract) {
+    for (i, (o, r)) in outputs.iter().zip(&ort).enumerate() {
         assert!(within_tolerance(*o, *r), "{name}: {o} vs onnxruntime {r}");
-        assert!(within_tolerance(*o, *t), "{name}: {o} vs tract {t}");
+        if let Some(t) = tract.as_ref().map(|t| t[i]) {
+            assert!(within_tolerance(*o, t), "{name}: {o} vs tract {t}");
+        }
         worst = worst.max((o - r).abs());
     }
 
@@ -278,22 +287,21 @@ fn every_fixture_is_covered_by_a_test() {
 }
 
 #[test]
-fn tree_ensembles_are_unsupported_before_keygen() {
+fn an_unimported_ml_operator_is_unsupported_before_keygen() {
     let onnx = fixtures()
         .into_iter()
-        .find(|p| p.to_string_lossy().contains("unsupported_tree_ensemble"))
+        .find(|p| p.to_string_lossy().contains("unsupported_svm_classifier"))
         .unwrap();
     let dir = BuildDir::new(common::temp_dir("op-unsupported"));
     let calib = InputData::read(&sibling(&onnx, "calib.json")).unwrap();
     match compile(&onnx, &calib, QuantizationConfig::default(), &dir) {
         Err(Error::Unsupported { op, node }) => {
-            assert_eq!(op, "TreeEnsembleRegressor");
-            assert_eq!(node, "trees");
+            assert_eq!(op, "SVMClassifier");
+            assert_eq!(node, "svm");
         }
         other => panic!("expected unsupported, got {other:?}"),
     }
-    assert!(!dir.settings().exists());
-    let _ = Settings::read; // the build directory stays empty
+    assert!(!dir.settings().exists(), "the build directory stays empty");
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod masking;
 mod nonlinear;
 mod selection;
 mod shape;
+mod sklearn;
 mod slicing;
 mod tiling;
 mod wiring;
@@ -233,6 +234,31 @@ impl Ctx<'_> {
         self.attr(name).map(|a| a.ints.clone())
     }
 
+    /// A float-list attribute (empty when absent).
+    pub(crate) fn attr_floats(&self, name: &str) -> Vec<f64> {
+        self.attr(name)
+            .map(|a| a.floats.iter().map(|v| *v as f64).collect())
+            .unwrap_or_default()
+    }
+
+    /// A string attribute.
+    pub(crate) fn attr_s(&self, name: &str) -> Option<String> {
+        self.attr(name)
+            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+    }
+
+    /// A string-list attribute (empty when absent).
+    pub(crate) fn attr_strings(&self, name: &str) -> Vec<String> {
+        self.attr(name)
+            .map(|a| {
+                a.strings
+                    .iter()
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub(crate) fn has_input(&self, i: usize) -> bool {
         self.proto.input.get(i).is_some_and(|n| !n.is_empty())
     }
@@ -269,8 +295,8 @@ impl Importer {
         };
         let ctx = Ctx { proto, name };
         // scikit-learn's ai.onnx.ml domain: only the operators handled below.
-        let ml_ok = proto.domain == "ai.onnx.ml"
-            && ["LinearRegressor", "Normalizer"].contains(&proto.op_type.as_str());
+        let ml_ok =
+            proto.domain == "ai.onnx.ml" && sklearn::ML_OPS.contains(&proto.op_type.as_str());
         if !(proto.domain.is_empty() || proto.domain == "ai.onnx" || ml_ok) {
             return Err(Error::Unsupported {
                 op: proto.op_type.clone(),
@@ -286,11 +312,12 @@ impl Importer {
             return Ok(());
         }
         let before = self.nodes.len();
-        // Split is the one operator with several outputs.
-        let values = if proto.op_type == "Split" {
-            self.split(&ctx)?
-        } else {
-            vec![self.import_op(&ctx)?]
+        // Operators with several outputs.
+        let values = match proto.op_type.as_str() {
+            "Split" => self.split(&ctx)?,
+            "LinearClassifier" => self.linear_classifier(&ctx)?,
+            "TreeEnsembleClassifier" => self.tree_classifier(&ctx)?,
+            _ => vec![self.import_op(&ctx)?],
         };
         self.propagate_masks(&ctx, before)?;
         if proto.output.is_empty() {
@@ -357,6 +384,9 @@ impl Importer {
             "Neg" => self.neg(ctx)?,
             "Einsum" => self.einsum(ctx)?,
             "LinearRegressor" => self.linear_regressor(ctx)?,
+            "TreeEnsembleRegressor" => self.tree_regressor(ctx)?,
+            "Scaler" => self.scaler(ctx)?,
+            "ZipMap" => self.identity(ctx)?,
             "Normalizer" => self.normalizer(ctx)?,
             "LayerNormalization" => self.layer_norm(ctx)?,
             "InstanceNormalization" => self.instance_norm(ctx)?,

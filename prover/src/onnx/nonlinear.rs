@@ -83,8 +83,14 @@ impl Importer {
     /// `softmax(x) = e^(x - max) / Σ e^(x - max)` along `axis`.
     pub(super) fn softmax(&mut self, ctx: &Ctx) -> Result<Value> {
         let x = self.tensor(ctx, 0)?;
+        let rank = self.shape(x).len();
+        let a = axis(ctx, ctx.attr_i("axis", -1), rank)?;
+        self.softmax_along(ctx, x, a)
+    }
+
+    /// Softmax of `x` along axis `a` (its masked entries, if any, exact zeros).
+    pub(super) fn softmax_along(&mut self, ctx: &Ctx, x: TensorId, a: usize) -> Result<Value> {
         let shape = self.shape(x).to_vec();
-        let a = axis(ctx, ctx.attr_i("axis", -1), shape.len())?;
         let (reduced, groups) = reduce_groups(&shape, &[a]);
         if let Some(mask) = self.mask_of(x).cloned() {
             return self.masked_softmax(ctx, x, shape, groups, &mask);

@@ -85,7 +85,7 @@ impl Importer {
     }
 
     /// `[n, d]` bits: `bits[j][p] = 1` where index `j` (negative ones taken from the end) is `p`.
-    fn one_hot(&mut self, ctx: &Ctx, idx: TensorId, n: usize, d: usize) -> TensorId {
+    pub(super) fn one_hot(&mut self, ctx: &Ctx, idx: TensorId, n: usize, d: usize) -> TensorId {
         let flat = self.push(&ctx.name, "Gather", Op::Reshape, vec![idx], vec![n]);
         let zeros = self.constant_tensor(ctx, &Constant::float(vec![n], vec![0.0; n]), flat);
         let negative = self.compare_node(ctx, Comparison::Greater, zeros, flat, n);

@@ -3,8 +3,7 @@
 //!
 //! By concept: [`matmul`] (Gemm, MatMul, Einsum), [`conv`] (Conv, ConvTranspose), [`pool`]
 //! (AveragePool, GlobalAveragePool, GlobalMaxPool, and the windows MaxPool shares), [`reduce`]
-//! (ReduceSum, ReduceMean, BatchNormalization), [`sklearn`] (ai.onnx.ml LinearRegressor,
-//! Normalizer). This file holds what they share: the convolution/pooling [`Window`] and the
+//! (ReduceSum, ReduceMean, BatchNormalization). This file holds what they share: the convolution/pooling [`Window`] and the
 //! builders of `Linear` nodes (also used for Mul/Div by a constant and by the nonlinear
 //! importers).
 
@@ -12,7 +11,6 @@ mod conv;
 mod matmul;
 mod pool;
 mod reduce;
-mod sklearn;
 
 use super::shape::{broadcast, ravel, unravel};
 use super::{Constant, Ctx, Importer, Value};

@@ -1,5 +1,10 @@
-//! scikit-learn's `ai.onnx.ml` operators: LinearRegressor (onto `Dense`) and Normalizer (a sum
-//! or maximum per row, a reciprocal lookup, then a product).
+//! scikit-learn's `ai.onnx.ml` operators (as skl2onnx writes them): LinearRegressor and Scaler
+//! (onto `Dense`/`Linear`), Normalizer (a sum or maximum per row, a reciprocal lookup, then a
+//! product), ZipMap (its probability tensor), [`classifier`] (LinearClassifier) and [`trees`]
+//! (TreeEnsembleRegressor and TreeEnsembleClassifier).
+
+mod classifier;
+mod trees;
 
 use crate::model::Op;
 use crate::onnx::shape::reduce_groups;
@@ -7,7 +12,48 @@ use crate::onnx::{Ctx, Importer, Value};
 use crate::ops;
 use crate::Result;
 
+/// The `ai.onnx.ml` operators imported (any other is unsupported).
+pub(super) const ML_OPS: &[&str] = &[
+    "LinearRegressor",
+    "LinearClassifier",
+    "Normalizer",
+    "Scaler",
+    "TreeEnsembleRegressor",
+    "TreeEnsembleClassifier",
+    "ZipMap",
+];
+
 impl Importer {
+    /// scikit-learn's Scaler (ai.onnx.ml): `Y = (X - offset) · scale` per feature (one value for
+    /// all features, or one per feature).
+    pub(in crate::onnx) fn scaler(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.tensor(ctx, 0)?;
+        let shape = self.shape(x).to_vec();
+        let features = *shape.last().unwrap_or(&1);
+        let per_feature = |name: &str| -> Result<Vec<f64>> {
+            let v = ctx.attr_floats(name);
+            match v.len() {
+                0 => Ok(vec![if name == "scale" { 1.0 } else { 0.0 }; features]),
+                1 => Ok(vec![v[0]; features]),
+                n if n == features => Ok(v),
+                n => Err(ctx.invalid(format!("{n} {name} values for {features} features"))),
+            }
+        };
+        let (offset, scale) = (per_feature("offset")?, per_feature("scale")?);
+        let total: usize = shape.iter().product();
+        let terms = (0..total).map(|i| vec![(i, scale[i % features])]).collect();
+        let bias = (0..total)
+            .map(|i| -offset[i % features] * scale[i % features])
+            .collect();
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            "Scaler",
+            Op::Linear(ops::linear::Linear { terms, bias }),
+            vec![x],
+            shape,
+        )))
+    }
+
     /// scikit-learn's LinearRegressor (ai.onnx.ml): `Y = X · coefficientsᵀ + intercepts`.
     pub(in crate::onnx) fn linear_regressor(&mut self, ctx: &Ctx) -> Result<Value> {
         let x = self.tensor(ctx, 0)?;
