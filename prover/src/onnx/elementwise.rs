@@ -11,10 +11,14 @@ impl Importer {
     /// Add, Sub, Mul, Div of tensors and constants, numpy-broadcast.
     pub(super) fn arithmetic(&mut self, ctx: &Ctx) -> Result<Value> {
         let (a, b) = (self.any_input(ctx, 0)?, self.any_input(ctx, 1)?);
+        self.binary(ctx, ctx.proto.op_type.as_str(), a, b)
+    }
+
+    /// `a op b` for `op` one of Add, Sub, Mul, Div, numpy-broadcast (two constants folded).
+    pub(super) fn binary(&mut self, ctx: &Ctx, op: &str, a: Value, b: Value) -> Result<Value> {
         let (sa, sb) = (self.value_shape(&a), self.value_shape(&b));
         let shape = broadcast_shapes(&sa, &sb)
             .ok_or_else(|| ctx.invalid(format!("{sa:?} and {sb:?} do not broadcast")))?;
-        let op = ctx.proto.op_type.as_str();
         match (a, b) {
             (Value::Constant(a), Value::Constant(b)) => fold(ctx, op, &a, &b, shape),
             (Value::Tensor(t), Value::Constant(c)) => match op {
@@ -106,8 +110,24 @@ impl Importer {
         Ok(Value::Tensor(id))
     }
 
-    /// Clip with bounds as attributes (opset < 11) or constant inputs.
+    /// Clip with bounds as attributes (opset < 11) or constant inputs; bounds computed in the
+    /// graph make it `min(max(x, lo), hi)`.
     pub(super) fn clip(&mut self, ctx: &Ctx) -> Result<Value> {
+        let computed = |s: &Self, i: usize| {
+            ctx.has_input(i) && matches!(s.input(ctx, i), Ok(Value::Tensor(_)))
+        };
+        if computed(self, 1) || computed(self, 2) {
+            let mut y = self.any_input(ctx, 0)?;
+            if ctx.has_input(1) {
+                let lo = self.any_input(ctx, 1)?;
+                y = self.max_of(ctx, vec![y, lo])?;
+            }
+            if ctx.has_input(2) {
+                let hi = self.any_input(ctx, 2)?;
+                y = self.min_of(ctx, vec![y, hi])?;
+            }
+            return Ok(y);
+        }
         let bound = |s: &Self, i: usize, attr: &str, default: f64| -> Result<f64> {
             if ctx.has_input(i) {
                 Ok(s.constant(ctx, i)?.data.first().copied().unwrap_or(default))
@@ -143,6 +163,15 @@ impl Importer {
             .filter(|i| ctx.has_input(*i))
             .map(|i| self.any_input(ctx, i))
             .collect::<Result<_>>()?;
+        self.stack_values(ctx, inputs)
+    }
+
+    /// [`Self::stack_inputs`] of the given values.
+    fn stack_values(
+        &mut self,
+        ctx: &Ctx,
+        inputs: Vec<Value>,
+    ) -> Result<(TensorId, Vec<usize>, Vec<Vec<usize>>)> {
         let mut shape = vec![];
         for v in &inputs {
             let s = self.value_shape(v);
@@ -169,9 +198,25 @@ impl Importer {
     /// Variadic element-wise Max of tensors (broadcast).
     pub(super) fn max(&mut self, ctx: &Ctx) -> Result<Value> {
         let (stacked, shape, groups) = self.stack_inputs(ctx)?;
+        self.max_groups(stacked, shape, groups, ctx)
+    }
+
+    /// Element-wise maximum of `values` (broadcast).
+    pub(super) fn max_of(&mut self, ctx: &Ctx, values: Vec<Value>) -> Result<Value> {
+        let (stacked, shape, groups) = self.stack_values(ctx, values)?;
+        self.max_groups(stacked, shape, groups, ctx)
+    }
+
+    fn max_groups(
+        &mut self,
+        stacked: TensorId,
+        shape: Vec<usize>,
+        groups: Vec<Vec<usize>>,
+        ctx: &Ctx,
+    ) -> Result<Value> {
         Ok(Value::Tensor(self.push(
             &ctx.name,
-            "Max",
+            &ctx.proto.op_type,
             Op::MaxGroups(ops::compare::MaxGroups { groups }),
             vec![stacked],
             shape,
@@ -181,6 +226,22 @@ impl Importer {
     /// Variadic element-wise Min: `-max(-x_1, ..., -x_k)` (the negations are exact).
     pub(super) fn min(&mut self, ctx: &Ctx) -> Result<Value> {
         let (stacked, shape, groups) = self.stack_inputs(ctx)?;
+        self.min_groups(stacked, shape, groups, ctx)
+    }
+
+    /// Element-wise minimum of `values` (broadcast).
+    pub(super) fn min_of(&mut self, ctx: &Ctx, values: Vec<Value>) -> Result<Value> {
+        let (stacked, shape, groups) = self.stack_values(ctx, values)?;
+        self.min_groups(stacked, shape, groups, ctx)
+    }
+
+    fn min_groups(
+        &mut self,
+        stacked: TensorId,
+        shape: Vec<usize>,
+        groups: Vec<Vec<usize>>,
+        ctx: &Ctx,
+    ) -> Result<Value> {
         let minus_one = Constant::float(vec![1], vec![-1.0]);
         let Value::Tensor(negated) =
             self.scale_by(ctx, Value::Tensor(stacked), &minus_one, false)?
@@ -189,7 +250,7 @@ impl Importer {
         };
         let max = self.push(
             &ctx.name,
-            "Min",
+            &ctx.proto.op_type,
             Op::MaxGroups(ops::compare::MaxGroups { groups }),
             vec![negated],
             shape,

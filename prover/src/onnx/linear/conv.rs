@@ -1,6 +1,9 @@
-//! Convolutions with constant weights: Conv and ConvTranspose, each onto one `Linear` node.
+//! Convolutions: Conv and ConvTranspose with constant weights, each onto one `Linear` node;
+//! Conv with weights computed in the graph onto one `Bilinear` node (each output a sum of
+//! input × weight products), its bias added after.
 
 use super::Window;
+use crate::model::Op;
 use crate::onnx::shape::{ravel, unravel};
 use crate::onnx::{Ctx, Importer, Value};
 use crate::Result;
@@ -8,6 +11,9 @@ use crate::Result;
 impl Importer {
     /// Conv over `[N, C, spatial...]` with constant `W [M, C/group, kernel...]` and bias.
     pub(in crate::onnx) fn conv(&mut self, ctx: &Ctx) -> Result<Value> {
+        if let Value::Tensor(w) = self.input(ctx, 1)? {
+            return self.conv_computed(ctx, *w);
+        }
         let x = self.tensor(ctx, 0)?;
         let w = self.constant(ctx, 1)?;
         let xs = self.shape(x).to_vec();
@@ -143,5 +149,76 @@ impl Importer {
         let mut shape = vec![n, m];
         shape.extend(&out);
         Ok(self.push_linear(ctx, x, terms, biases, shape))
+    }
+
+    /// Conv whose weights `W [M, C/group, kernel...]` are computed in the graph: `Bilinear` pairs
+    /// (input element, weight element) per output, then the bias (constant or computed).
+    fn conv_computed(&mut self, ctx: &Ctx, w: crate::model::TensorId) -> Result<Value> {
+        let x = match self.any_input(ctx, 0)? {
+            Value::Tensor(x) => x,
+            Value::Constant(c) => self.materialize(ctx, &c, w),
+        };
+        let (xs, ws) = (self.shape(x).to_vec(), self.shape(w).to_vec());
+        if xs.len() < 3 || ws.len() != xs.len() {
+            return Err(ctx.invalid(format!(
+                "input {xs:?} and weights {ws:?} are not [N, C, spatial...]"
+            )));
+        }
+        let group = ctx.attr_i("group", 1).max(1) as usize;
+        let (n, c, m, cg) = (xs[0], xs[1], ws[0], ws[1]);
+        if c != cg * group || !m.is_multiple_of(group) {
+            return Err(ctx.invalid(format!("{c} channels, weights {ws:?}, group {group}")));
+        }
+        let kernel = ws[2..].to_vec();
+        let win = Window::new(ctx, &xs[2..], &kernel)?;
+        let (in_sp, taps) = (
+            xs[2..].iter().product::<usize>(),
+            kernel.iter().product::<usize>(),
+        );
+        let outputs = n * m * win.taps.len();
+        crate::ops::products::check_products(outputs.checked_mul(cg * taps))
+            .map_err(|why| ctx.invalid(why))?;
+        let mut pairs = Vec::with_capacity(outputs);
+        for b in 0..n {
+            for oc in 0..m {
+                let g = oc / (m / group);
+                for pos in &win.taps {
+                    let mut p = Vec::with_capacity(cg * taps);
+                    for icg in 0..cg {
+                        let ic = g * cg + icg;
+                        for (tap, src) in pos.iter().enumerate() {
+                            if let Some(src) = src {
+                                p.push(((b * c + ic) * in_sp + src, (oc * cg + icg) * taps + tap));
+                            }
+                        }
+                    }
+                    if p.is_empty() {
+                        return Err(ctx.invalid("a convolution window covers only padding"));
+                    }
+                    pairs.push(p);
+                }
+            }
+        }
+        let mut shape = vec![n, m];
+        shape.extend(&win.out);
+        let y = self.push(
+            &ctx.name,
+            "Conv",
+            Op::Bilinear(crate::ops::products::Bilinear { pairs }),
+            vec![x, w],
+            shape.clone(),
+        );
+        if !ctx.has_input(2) {
+            return Ok(Value::Tensor(y));
+        }
+        let bias = self.any_input(ctx, 2)?;
+        let len: usize = self.value_shape(&bias).iter().product();
+        if len != m {
+            return Err(ctx.invalid(format!("bias of {len} values for {m} channels")));
+        }
+        let mut per_channel = vec![m];
+        per_channel.extend(std::iter::repeat_n(1, win.out.len()));
+        let bias = self.reshaped(ctx, bias, per_channel)?;
+        self.binary(ctx, "Add", Value::Tensor(y), bias)
     }
 }
