@@ -104,6 +104,10 @@ pub struct Settings {
     pub param_commitment: Option<FieldElement>,
     /// Per-tensor ranges.
     pub nodes: Vec<NodeRange>,
+    /// Graph inputs fixed at compile (they feed only shape parameters): each input file must
+    /// give these values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub specialized_inputs: Vec<crate::model::SpecializedInput>,
     /// The circuit's shape.
     pub circuit: CircuitParams,
     /// What setup and proving are estimated to take.

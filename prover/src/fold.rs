@@ -186,6 +186,7 @@ mod tests {
             ],
             inputs: vec![0],
             outputs: vec![3],
+            specialized: Vec::new(),
         };
         let before = model.eval_f64(&[vec![0.7, -0.3]])[3].clone();
         assert_eq!(fold_affine(&mut model), 2);
@@ -221,6 +222,7 @@ mod tests {
             ],
             inputs: vec![0],
             outputs: vec![2, 1],
+            specialized: Vec::new(),
         };
         assert_eq!(fold_affine(&mut model), 0);
     }

@@ -107,6 +107,46 @@ impl InputData {
     }
 }
 
+impl InputData {
+    /// The data without the arrays of graph inputs fixed at compile (see
+    /// [`crate::model::SpecializedInput`]), after checking that each holds its fixed value (in
+    /// every sample, for calibration data). Unchanged when nothing was fixed.
+    pub fn specialize(&self, fixed: &[crate::model::SpecializedInput]) -> Result<InputData> {
+        if fixed.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut data = self.input_data.clone();
+        let mut positions: Vec<&crate::model::SpecializedInput> = fixed.iter().collect();
+        positions.sort_by_key(|s| std::cmp::Reverse(s.position));
+        for s in positions {
+            let given = data.get(s.position).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "the data has {} input array(s); input #{} ('{}') is missing",
+                    self.input_data.len(),
+                    s.position,
+                    s.name
+                ))
+            })?;
+            let len = s.values.len();
+            if given.is_empty()
+                || !given.len().is_multiple_of(len)
+                || given.chunks(len).any(|c| c != s.values.as_slice())
+            {
+                return Err(Error::InvalidInput(format!(
+                    "input #{} ('{}') feeds shape parameters and was fixed to {:?} at compile; \
+                     the data gives {:?} (compile again with calibration data holding this value)",
+                    s.position, s.name, s.values, given
+                )));
+            }
+            data.remove(s.position);
+        }
+        Ok(InputData {
+            input_data: data,
+            ..self.clone()
+        })
+    }
+}
+
 fn input_lens(model: &Model) -> Vec<usize> {
     model
         .input_shapes()

@@ -44,6 +44,25 @@ pub struct Model {
     pub inputs: Vec<TensorId>,
     /// The tensors that are graph outputs, in graph order.
     pub outputs: Vec<TensorId>,
+    /// Graph inputs fixed at compile (they feed only shape parameters): not circuit inputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub specialized: Vec<SpecializedInput>,
+}
+
+/// An integer graph input that feeds only shape parameters (axes, shapes, slice bounds, pads,
+/// repeats, split sizes, indices): fixed at compile to its value in the calibration data, so the
+/// circuit is built for that value (it is part of the model id and the verifying key), and an
+/// input file must give that same value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpecializedInput {
+    /// Its position among the graph's inputs (the arrays of an input file).
+    pub position: usize,
+    /// Its ONNX name.
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// The value it is fixed to, row-major.
+    pub values: Vec<f64>,
 }
 
 impl Model {

@@ -78,6 +78,9 @@ pub struct QuantizedModel {
     /// The model owner's salt for hashed parameters (0x hex); secret, like the weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param_salt: Option<String>,
+    /// Graph inputs fixed at compile (see [`crate::model::SpecializedInput`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub specialized: Vec<crate::model::SpecializedInput>,
 }
 
 /// Per-tensor largest absolute value over calibration samples.
@@ -164,6 +167,7 @@ pub fn quantize(
         config,
         privacy: Default::default(),
         param_salt: None,
+        specialized: model.specialized.clone(),
     })
 }
 

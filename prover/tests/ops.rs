@@ -89,9 +89,15 @@ fn check_case(onnx: &Path) -> (f64, usize, f64) {
         .map(|f| model.config.scale.dequantize(from_field(f).unwrap()))
         .collect();
     // tract, the second reference, lacks some operators (tree ensembles, BatchNormalization
-    // with computed statistics): those cases are compared with onnxruntime only.
-    const TRACT_LACKS: &[&str] = &["sklearn_", "batchnorm_computed"];
-    let tract = match run_tract(onnx, &settings.input_shapes, &input.input_data) {
+    // with computed statistics) and shapes given as inputs: those cases are compared with
+    // onnxruntime only.
+    const TRACT_LACKS: &[&str] = &["sklearn_", "batchnorm_computed", "shape_input"];
+    // Every graph input, the ones fixed at compile included, for the references.
+    let mut shapes = settings.input_shapes.clone();
+    for s in &settings.specialized_inputs {
+        shapes.insert(s.position, s.shape.clone());
+    }
+    let tract = match run_tract(onnx, &shapes, &input.input_data) {
         Ok(t) => Some(t.concat()),
         Err(e) if TRACT_LACKS.iter().any(|p| name.starts_with(p)) => {
             eprintln!("{name}: no tract reference ({e})");
@@ -227,6 +233,7 @@ const WIRING: &[&str] = &[
     "tile",
     "fold_",
     "split",
+    "shape_input",
 ];
 const NONLINEAR: &[&str] = &["fn_", "softmax", "layer_norm", "instance_norm"];
 /// Models exported by PyTorch (`fixtures/make_exported_fixtures.py`).
@@ -344,4 +351,38 @@ fn masked_softmax_entries_are_exact_zeros() {
             assert!(*v > 0, "kept entry ({row}, {col}) is {v}");
         }
     }
+}
+
+#[test]
+fn integer_shape_inputs_are_fixed_at_compile_and_held_to_their_value() {
+    let onnx = fixtures()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("shape_input_with_ids"))
+        .unwrap();
+    let dir = BuildDir::new(common::temp_dir("op-shape-input"));
+    let calib = InputData::read(&sibling(&onnx, "calib.json")).unwrap();
+    let settings = compile(&onnx, &calib, QuantizationConfig::default(), &dir).unwrap();
+    // The fewest inputs fixed: the shape, not the ids (data, which stay a circuit input).
+    let fixed: Vec<_> = settings
+        .specialized_inputs
+        .iter()
+        .map(|s| (s.position, s.name.as_str(), s.values.clone()))
+        .collect();
+    assert_eq!(fixed, vec![(1, "shape", vec![1.0, 12.0])]);
+    assert_eq!(settings.input_shapes, vec![vec![3]]);
+    let model = ModelArtifact::read(&dir.model()).unwrap().model;
+    let mut input = InputData::read(&sibling(&onnx, "input.json")).unwrap();
+    witness(&model, &input).unwrap();
+    // Another value is refused with the input named, before any proof.
+    input.input_data[1] = vec![2.0, 6.0];
+    match witness(&model, &input) {
+        Err(Error::InvalidInput(m)) => assert!(m.contains("'shape'") && m.contains("fixed"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // So is a missing array.
+    input.input_data.truncate(1);
+    assert!(matches!(
+        witness(&model, &input),
+        Err(Error::InvalidInput(_))
+    ));
 }

@@ -53,6 +53,7 @@ fn tiny_model() -> QuantizedModel {
         },
         privacy: Default::default(),
         param_salt: None,
+        specialized: Vec::new(),
     }
 }
 

@@ -20,6 +20,7 @@ mod selection;
 mod shape;
 mod sklearn;
 mod slicing;
+mod specialize;
 mod tiling;
 mod wiring;
 pub use shape::MAX_TENSOR_ELEMENTS;
@@ -31,6 +32,7 @@ use std::path::Path;
 use tract_onnx::pb;
 use tract_onnx::prelude::{DatumType, Framework};
 
+use crate::input::InputData;
 use crate::model::{Model, Node, Op, TensorId};
 use crate::ops;
 use crate::ops::piecewise;
@@ -67,6 +69,14 @@ pub(crate) enum Value {
 
 /// Reads an ONNX file into a [`Model`]; symbolic input dimensions (a batch axis) are taken as 1.
 pub fn import(path: &Path) -> Result<Model> {
+    import_specialized(path, None)
+}
+
+/// [`import`], and when the graph does not import as it is, with the fewest of its integer
+/// inputs fixed to their value in `calibration` that make it import (an input that feeds only
+/// shape parameters: see [`crate::model::SpecializedInput`]). The original error stands when
+/// no such choice exists.
+pub fn import_specialized(path: &Path, calibration: Option<&InputData>) -> Result<Model> {
     std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let proto =
         tract_onnx::onnx()
@@ -79,7 +89,14 @@ pub fn import(path: &Path) -> Result<Model> {
     // from the model's folder; tract refuses locations that resolve outside it.
     let folder = path.parent().map(|p| p.to_string_lossy().into_owned());
     let folder = folder.map(|f| if f.is_empty() { ".".into() } else { f });
-    import_proto_in(&proto, folder.as_deref()).map_err(|e| match e {
+    let first = import_proto_in(&proto, folder.as_deref(), &HashMap::new());
+    let model = match (first, calibration) {
+        (Err(e), Some(calibration)) => {
+            specialize::retry(&proto, folder.as_deref(), calibration).ok_or(e)
+        }
+        (result, _) => result,
+    };
+    model.map_err(|e| match e {
         Error::MalformedOnnx { reason, .. } => Error::MalformedOnnx {
             path: path.into(),
             reason,
@@ -102,11 +119,16 @@ pub fn import_bytes(mut bytes: &[u8]) -> Result<Model> {
 /// Maps a decoded ONNX model to a [`Model`] (external data, which needs the model's folder, is
 /// refused: see [`import`]).
 pub fn import_proto(proto: &pb::ModelProto) -> Result<Model> {
-    import_proto_in(proto, None)
+    import_proto_in(proto, None, &HashMap::new())
 }
 
-/// [`import_proto`] for a model read from `folder`, where its external data lies.
-fn import_proto_in(proto: &pb::ModelProto, folder: Option<&str>) -> Result<Model> {
+/// [`import_proto`] for a model read from `folder`, where its external data lies, with the graph
+/// inputs named in `fixed` taken as those constants.
+fn import_proto_in(
+    proto: &pb::ModelProto,
+    folder: Option<&str>,
+    fixed: &HashMap<String, (usize, Constant)>,
+) -> Result<Model> {
     let malformed = |reason: &str| Error::MalformedOnnx {
         path: "".into(),
         reason: reason.into(),
@@ -137,11 +159,24 @@ fn import_proto_in(proto: &pb::ModelProto, folder: Option<&str>) -> Result<Model
             .values
             .insert(init.name.clone(), Value::Constant(c));
     }
+    let mut specialized = Vec::new();
     for input in &graph.input {
         if importer.values.contains_key(&input.name) {
             continue; // an initializer listed as input (older exporters)
         }
         let shape = input_shape(input)?;
+        if let Some((position, c)) = fixed.get(&input.name) {
+            specialized.push(crate::model::SpecializedInput {
+                position: *position,
+                name: input.name.clone(),
+                shape,
+                values: c.data.clone(),
+            });
+            importer
+                .values
+                .insert(input.name.clone(), Value::Constant(c.clone()));
+            continue;
+        }
         let id = importer.push(
             &input.name,
             "Input",
@@ -184,6 +219,7 @@ fn import_proto_in(proto: &pb::ModelProto, folder: Option<&str>) -> Result<Model
         nodes: importer.nodes,
         inputs: importer.inputs,
         outputs,
+        specialized,
     })
 }
 

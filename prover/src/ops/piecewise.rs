@@ -384,6 +384,7 @@ mod tests {
                 ..Privacy::default()
             },
             param_salt: Some(field_to_hex(&Fr::from(5))),
+            specialized: Vec::new(),
         }
     }
 

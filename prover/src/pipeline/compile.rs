@@ -83,7 +83,7 @@ pub fn compile_with(
     options: CircuitOptions,
     dir: &BuildDir,
 ) -> Result<Settings> {
-    let model = onnx::import(onnx_path)?;
+    let model = onnx::import_specialized(onnx_path, Some(calibration))?;
     let source = onnx_path.display().to_string();
     let (settings, qmodel) = compile_model(model, &source, calibration, config, options)?;
     prepare_build_dir(dir, &settings.model_id, options.force)?;
@@ -180,7 +180,9 @@ pub fn compile_model(
     check_scales(&config)?;
     let folded = crate::fold::fold_affine(&mut model);
     tracing::debug!(folded, "affine nodes folded into their producers");
-    let samples = calibration.samples(&model)?;
+    let samples = calibration
+        .specialize(&model.specialized)?
+        .samples(&model)?;
     let maxima = calibrate(&model, &samples)?;
     let param_salt =
         (options.privacy.params == crate::commitment::ParamVisibility::Hashed).then(|| {
@@ -266,6 +268,7 @@ pub fn compile_model(
                 calibrated_max: n.calibrated_max,
             })
             .collect(),
+        specialized_inputs: qmodel.specialized.clone(),
         circuit,
         resources: Some(resources),
     };

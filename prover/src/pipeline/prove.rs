@@ -24,6 +24,7 @@ const PROVE_PHASES: [&str; 4] = [
 
 /// The exact fixed-point values of every tensor for `input`, checked against the calibrated bounds.
 pub fn witness(model: &QuantizedModel, input: &InputData) -> Result<Vec<Vec<i128>>> {
+    let input = input.specialize(&model.specialized)?;
     crate::input::check_lengths(&model.input_lens(), input.input_data.iter().map(Vec::len))?;
     model.forward(&model.quantize_inputs(&input.input_data), true)
 }
