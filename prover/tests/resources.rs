@@ -89,6 +89,7 @@ fn dense_model(inputs: usize, outputs: usize) -> (Model, InputData) {
         ],
         inputs: vec![0],
         outputs: vec![1],
+        specialized: Vec::new(),
     };
     let calibration = InputData {
         input_data: vec![(0..inputs).map(|i| (i % 5) as f64 / 4.0).collect()],
