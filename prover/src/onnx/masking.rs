@@ -1,22 +1,28 @@
-//! Attention masks: constants holding `-inf` (or a huge negative number such as
-//! `finfo(float32).min`) added to attention scores, or chosen by a constant `Where`, before a
-//! Softmax.
+//! Attention masks: constants holding `-inf` (or a stand-in for it at least
+//! [`MASK_BELOW`] in magnitude, such as `finfo(float32).min`) added to attention scores, or
+//! chosen by a constant `Where`, before a Softmax.
 //!
 //! A masked element is not a number the circuit can hold, so the importer keeps it out of the
 //! circuit: the constant's masked entries become 0 and the positions they reach are recorded in
 //! [`Importer::masks`]. Masks travel only through operations that keep an element `-inf`
 //! (adding finite values, scaling by a positive constant, reshapes, transposes, broadcasts and
 //! other wiring); a Softmax then leaves the masked positions out of its maximum and its sum and
-//! outputs an exact 0 there, which is what ONNX's float Softmax gives
-//! (`e^(-inf) = 0`; for finite masks below [`MASK_BELOW`], `e^(x - 1e4)` underflows to 0 in
-//! float32). Any other operation on a masked element is refused with the node that did it.
+//! outputs an exact 0 there, which is what ONNX's float Softmax gives (`e^(-inf) = 0`). A finite
+//! stand-in stays below `-1e18` through any such path (positive factors under
+//! [`MIN_MASK_FACTOR`] are refused, and adding a constant large enough to bring it back fails
+//! quantization), far below any value the circuit holds, so `e^(x - max)` is 0 in float there
+//! too. Smaller finite values (BERT's `-10000`, `-1e9`) are ordinary constants. Any other
+//! operation on a masked element is refused with the node that did it.
 
 use super::{Ctx, Importer};
 use crate::model::{Op, TensorId};
 
-/// A constant at or below this is a mask value (`-inf`, torch's `finfo.min`, BERT's `-10000`),
-/// since `e^(x - 10^4)` is 0 in float32 for any score the circuit can hold.
-pub(crate) const MASK_BELOW: f64 = -1e4;
+/// A constant at or below this is a mask value: `-inf`, or a finite stand-in for it such as
+/// torch's `finfo(float32).min`.
+pub(crate) const MASK_BELOW: f64 = -1e30;
+
+/// The smallest positive factor a masked element may be scaled by (and stay a mask).
+pub(crate) const MIN_MASK_FACTOR: f64 = 1e-12;
 
 /// Whether a constant entry masks the element it is added to.
 pub(crate) fn is_mask(v: f64) -> bool {
@@ -68,8 +74,9 @@ impl Importer {
             let of = |t: TensorId, i: usize| self.masks.get(&t).is_some_and(|m| m[i]);
             let refuse = |what: &str| {
                 ctx.invalid(format!(
-                    "a -inf attention mask reaches {what}; masked scores may only be added to, \
-                     scaled by a positive constant, reshaped or transposed before a Softmax"
+                    "an attention mask (a constant entry of -inf, or at most {MASK_BELOW:e}) \
+                     reaches {what}; masked scores may only be added to, scaled by a positive \
+                     constant, reshaped or transposed before a Softmax"
                 ))
             };
             let bits: Vec<bool> = match &node.op {
@@ -90,7 +97,7 @@ impl Importer {
                     for (o, terms) in l.terms.iter().enumerate() {
                         if terms.iter().any(|(i, _)| of(node.inputs[0], *i)) {
                             match terms.as_slice() {
-                                [(_, w)] if *w > 0.0 => bits[o] = true,
+                                [(_, w)] if *w >= MIN_MASK_FACTOR => bits[o] = true,
                                 _ => return Err(refuse("a weighted sum or a negative scaling")),
                             }
                         }
@@ -115,8 +122,9 @@ mod tests {
     fn mask_values_are_negative_infinity_and_huge_negatives() {
         assert!(is_mask(f64::NEG_INFINITY));
         assert!(is_mask(f32::MIN as f64));
-        assert!(is_mask(-1e4));
-        assert!(!is_mask(-9999.0));
+        assert!(is_mask(-1e30));
+        assert!(!is_mask(-1e9), "an ordinary constant");
+        assert!(!is_mask(-1e4), "an ordinary constant");
         assert!(!is_mask(f64::INFINITY));
         assert!(!is_mask(f64::NAN));
         let (finite, bits) = split_mask(&[1.0, f64::NEG_INFINITY, -2.0]);

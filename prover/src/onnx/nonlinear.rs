@@ -80,18 +80,23 @@ impl Importer {
         self.sum_groups(ctx, t, &groups, reduced, true)
     }
 
-    /// `softmax(x) = e^(x - max) / Σ e^(x - max)` along `axis`.
+    /// `softmax(x) = e^(x - max) / Σ e^(x - max)` along `axis` (opset 13 on; default -1); before
+    /// opset 13 over the axes from `axis` on (the input flattened to 2-D there; default 1).
     pub(super) fn softmax(&mut self, ctx: &Ctx) -> Result<Value> {
         let x = self.tensor(ctx, 0)?;
         let rank = self.shape(x).len();
-        let a = axis(ctx, ctx.attr_i("axis", -1), rank)?;
-        self.softmax_along(ctx, x, a)
+        let axes: Vec<usize> = if self.opset < 13 {
+            (axis(ctx, ctx.attr_i("axis", 1), rank)?..rank).collect()
+        } else {
+            vec![axis(ctx, ctx.attr_i("axis", -1), rank)?]
+        };
+        self.softmax_over(ctx, x, &axes)
     }
 
-    /// Softmax of `x` along axis `a` (its masked entries, if any, exact zeros).
-    pub(super) fn softmax_along(&mut self, ctx: &Ctx, x: TensorId, a: usize) -> Result<Value> {
+    /// Softmax of `x` over `axes` (its masked entries, if any, exact zeros).
+    pub(super) fn softmax_over(&mut self, ctx: &Ctx, x: TensorId, axes: &[usize]) -> Result<Value> {
         let shape = self.shape(x).to_vec();
-        let (reduced, groups) = reduce_groups(&shape, &[a]);
+        let (reduced, groups) = reduce_groups(&shape, axes);
         if let Some(mask) = self.mask_of(x).cloned() {
             return self.masked_softmax(ctx, x, shape, groups, &mask);
         }
@@ -104,12 +109,12 @@ impl Importer {
             vec![x],
             reduced.clone(),
         );
-        let max = self.expand_along(ctx, max, &shape, a);
+        let max = self.expand_over(ctx, max, &shape, axes);
         let shifted = self.push(&ctx.name, "Softmax", Op::Sub, vec![x, max], shape.clone());
         let e = self.func_node(ctx, shifted, Function::Exp);
         let sum = self.sum_groups(ctx, e, &groups, reduced, false);
         let inv = self.func_node(ctx, sum, Function::Reciprocal);
-        let inv = self.expand_along(ctx, inv, &shape, a);
+        let inv = self.expand_over(ctx, inv, &shape, axes);
         Ok(Value::Tensor(self.push(
             &ctx.name,
             "Softmax",
@@ -138,7 +143,7 @@ impl Importer {
             let kept: Vec<usize> = members.iter().copied().filter(|i| !mask[*i]).collect();
             if kept.is_empty() {
                 return Err(ctx.invalid(format!(
-                    "softmax group {g} is masked entirely (ONNX gives NaN there)"
+                    "softmax group {g} is masked entirely (every entry -inf or a stand-in for it)"
                 )));
             }
             compact_groups.push((order.len()..order.len() + kept.len()).collect());

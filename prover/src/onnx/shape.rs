@@ -70,7 +70,7 @@ pub(super) fn elements_within_limit(shape: &[usize]) -> Option<usize> {
 }
 
 /// Fails, naming the node, when a tensor of `shape` would exceed [`MAX_TENSOR_ELEMENTS`].
-pub(super) fn check_size(ctx: &Ctx, shape: &[usize]) -> Result<()> {
+pub(crate) fn check_size(ctx: &Ctx, shape: &[usize]) -> Result<()> {
     match elements_within_limit(shape) {
         Some(_) => Ok(()),
         None => Err(ctx.invalid(format!(

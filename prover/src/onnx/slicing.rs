@@ -219,11 +219,23 @@ impl Importer {
                 .collect::<Option<_>>()
                 .ok_or_else(|| ctx.invalid(format!("split sizes {given:?} for an axis of {d}")))?
         } else {
-            let parts = ctx.attr_i("num_outputs", parts as i64).max(1) as usize;
-            let each = d.div_ceil(parts);
-            (0..parts)
+            // Equal parts; from opset 18 (`num_outputs`) the last may be smaller.
+            let n = ctx.attr_i("num_outputs", parts as i64);
+            let n = usize::try_from(n).ok().filter(|n| (1..=d).contains(n));
+            let n = n.ok_or_else(|| ctx.invalid(format!("{parts} outputs for an axis of {d}")))?;
+            if self.opset < 18 && !d.is_multiple_of(n) {
+                return Err(ctx.invalid(format!(
+                    "an axis of {d} does not split into {n} equal parts"
+                )));
+            }
+            let each = d.div_ceil(n);
+            let sizes: Vec<usize> = (0..n)
                 .map(|i| each.min(d.saturating_sub(i * each)))
-                .collect()
+                .collect();
+            if sizes.contains(&0) {
+                return Err(ctx.invalid(format!("an axis of {d} does not split into {n} parts")));
+            }
+            sizes
         };
         if sizes.len() != parts || sizes.iter().sum::<usize>() != d {
             return Err(ctx.invalid(format!(

@@ -41,8 +41,14 @@ impl Importer {
         if bias.len() != rows {
             return Err(ctx.invalid(format!("{} intercepts for {rows} classes", bias.len())));
         }
-        let binary = rows == 1 && labels.len() == 2;
-        if !binary && rows != labels.len() {
+        if rows == 1 {
+            // ONNX Runtime's one-row forms follow rules of their own (scores [1 - s, s] whatever
+            // the post_transform; a label from the sign of s).
+            return Err(ctx.invalid(
+                "a LinearClassifier with one coefficient row (skl2onnx writes one row per class)",
+            ));
+        }
+        if rows != labels.len() {
             return Err(ctx.invalid(format!(
                 "{rows} coefficient rows for {} class labels",
                 labels.len()
@@ -62,8 +68,7 @@ impl Importer {
             vec![x],
             shape,
         );
-        let second = binary.then_some(SecondClass::Negated);
-        self.classifier_outputs(ctx, raw, &labels, second)
+        self.classifier_outputs(ctx, raw, &labels, None)
     }
 
     /// The label and the transformed scores of raw class scores `raw` (`[.., classes]`, or one
@@ -82,11 +87,12 @@ impl Importer {
         let shape = self.shape(raw).to_vec();
         let classes = *shape.last().expect("scores have a class axis");
         let rows: usize = shape.iter().product::<usize>() / classes;
+        crate::onnx::shape::check_size(ctx, &[rows, labels.len()])?;
         let post = ctx.attr_s("post_transform").unwrap_or_default();
         let scores = match post.as_str() {
             "" | "NONE" => raw,
             "LOGISTIC" => self.func_node(ctx, raw, Function::Sigmoid),
-            "SOFTMAX" => match self.softmax_along(ctx, raw, shape.len() - 1)? {
+            "SOFTMAX" => match self.softmax_over(ctx, raw, &[shape.len() - 1])? {
                 Value::Tensor(t) => t,
                 Value::Constant(_) => unreachable!("a softmax of a tensor is a tensor"),
             },
@@ -137,11 +143,15 @@ impl Importer {
     /// arithmetic progression, else a one-hot select of the labels.
     fn class_label(&mut self, ctx: &Ctx, index: TensorId, labels: &[i64], rows: usize) -> TensorId {
         let shape = self.shape(index).to_vec();
-        let step = labels.get(1).map_or(1, |l| l - labels[0]);
-        let affine = labels
-            .iter()
-            .enumerate()
-            .all(|(i, l)| *l == labels[0] + step * i as i64);
+        let step = labels.get(1).map_or(Some(1), |l| l.checked_sub(labels[0]));
+        let affine = step.is_some_and(|step| {
+            labels.iter().enumerate().all(|(i, l)| {
+                step.checked_mul(i as i64)
+                    .and_then(|d| labels[0].checked_add(d))
+                    == Some(*l)
+            })
+        });
+        let step = step.unwrap_or(0);
         if affine && labels[0] == 0 && step == 1 {
             return index;
         }

@@ -26,6 +26,10 @@ use crate::Result;
 /// Most nodes (branches and leaves over all trees) one ensemble may have.
 const MAX_NODES: usize = 1 << 16;
 
+/// Most outputs (targets or classes) and most path steps over all leaves.
+const MAX_OUTPUTS: usize = 1 << 12;
+const MAX_PATH_STEPS: usize = 1 << 22;
+
 /// A branch comparison, with `x` the feature and `t` the threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Test {
@@ -57,6 +61,20 @@ struct Ensemble {
 impl Ensemble {
     /// Reads the `nodes_*` attributes and the leaf weights (`prefix`: `target` or `class`).
     fn read(ctx: &Ctx, prefix: &str, features: usize, outputs: usize) -> Result<Ensemble> {
+        if let Some(a) = ctx
+            .proto
+            .attribute
+            .iter()
+            .find(|a| a.name.ends_with("_as_tensor"))
+        {
+            return Err(ctx.invalid(format!(
+                "attribute {} (give it as a float list, as skl2onnx does)",
+                a.name
+            )));
+        }
+        if outputs == 0 || outputs > MAX_OUTPUTS {
+            return Err(ctx.invalid(format!("{outputs} outputs (1 to {MAX_OUTPUTS})")));
+        }
         let ints = |name: &str| ctx.attr_ints(name).unwrap_or_default();
         let (tree_ids, node_ids) = (ints("nodes_treeids"), ints("nodes_nodeids"));
         let (feature_ids, modes) = (ints("nodes_featureids"), ctx.attr_strings("nodes_modes"));
@@ -147,17 +165,26 @@ impl Ensemble {
         }
         let roots: Vec<usize> = (0..n).filter(|i| !pointed[*i]).collect();
         let trees: std::collections::HashSet<i64> = tree_ids.iter().copied().collect();
-        if roots.len() != trees.len() {
+        let rooted: std::collections::HashSet<i64> = roots.iter().map(|r| tree_ids[*r]).collect();
+        if roots.len() != trees.len() || rooted.len() != trees.len() {
             return Err(ctx.invalid("each tree must have exactly one root"));
         }
+        // Depth first from the roots: every node reached exactly once (no cycle, no shared node,
+        // none unreachable).
         let mut leaves = Vec::new();
-        let mut visited = 0usize;
+        let mut visited = vec![false; n];
+        let mut steps = 0usize;
         let mut stack: Vec<(usize, Vec<(usize, bool)>)> =
             roots.into_iter().map(|r| (r, vec![])).collect();
         while let Some((i, path)) = stack.pop() {
-            visited += 1;
-            if visited > n {
+            if std::mem::replace(&mut visited[i], true) {
                 return Err(ctx.invalid("the trees have a cycle or a shared node"));
+            }
+            steps += path.len();
+            if steps > MAX_PATH_STEPS {
+                return Err(ctx.invalid(format!(
+                    "the leaves' paths exceed {MAX_PATH_STEPS} steps in all"
+                )));
             }
             match branch_of[i] {
                 None => leaves.push((path, leaf_weights.remove(&i).unwrap_or_default())),
@@ -170,8 +197,14 @@ impl Ensemble {
                 }
             }
         }
+        if visited.contains(&false) {
+            return Err(ctx.invalid("a tree node is not reachable from its tree's root"));
+        }
         if !leaf_weights.is_empty() {
-            return Err(ctx.invalid("a weight names a branch node or an unreachable leaf"));
+            return Err(ctx.invalid("a weight names a branch node"));
+        }
+        if branches.is_empty() {
+            return Err(ctx.invalid("the ensemble has no branch node (its output is a constant)"));
         }
         Ok(Ensemble {
             branches,
@@ -184,7 +217,7 @@ impl Ensemble {
 impl Importer {
     /// TreeEnsembleRegressor: `n_targets` outputs per row.
     pub(in crate::onnx) fn tree_regressor(&mut self, ctx: &Ctx) -> Result<Value> {
-        let targets = ctx.attr_i("n_targets", 1).max(1) as usize;
+        let targets = usize::try_from(ctx.attr_i("n_targets", 1)).unwrap_or(0);
         let post = ctx.attr_s("post_transform").unwrap_or_default();
         if !(post.is_empty() || post == "NONE") {
             return Err(ctx.invalid(format!("post_transform {post}")));
@@ -199,6 +232,14 @@ impl Importer {
         let class_ids = ctx.attr_ints("class_ids").unwrap_or_default();
         // Two labels and weights for class 0 only: one score per row (ONNX Runtime's binary case).
         let binary = labels.len() == 2 && class_ids.iter().all(|c| *c == 0);
+        if labels.len() == 2 && !binary {
+            // ONNX Runtime decides two-class ensembles with weights for class 1 by rules of its
+            // own (the sign of one score, the labels' order ignored), not by the larger score.
+            return Err(ctx.invalid(
+                "a two-class ensemble with weights for class 1 (the one-score form, weights for \
+                 class 0 only, is supported: skl2onnx writes it)",
+            ));
+        }
         let columns = if binary { 1 } else { labels.len() };
         let scores = self.ensemble_scores(ctx, "class", columns)?;
         let second = if binary {
@@ -208,10 +249,15 @@ impl Importer {
                 ("" | "NONE", true) => Some(SecondClass::Complement),
                 ("" | "NONE", false) => Some(SecondClass::Negated),
                 ("LOGISTIC", false) => Some(SecondClass::Negated),
-                (other, _) => {
+                (other, true) => {
                     return Err(ctx.invalid(format!(
-                        "a binary ensemble with post_transform {other} and weights of one sign"
+                        "a binary ensemble with post_transform {other} and positive weights"
                     )))
+                }
+                (other, false) => {
+                    return Err(
+                        ctx.invalid(format!("a binary ensemble with post_transform {other}"))
+                    )
                 }
             }
         } else {
@@ -227,6 +273,9 @@ impl Importer {
         let features = *xs.last().unwrap_or(&0);
         let rows: usize = xs.iter().product::<usize>() / features.max(1);
         let ens = Ensemble::read(ctx, prefix, features, outputs)?;
+        let (b, l) = (ens.branches.len(), ens.leaves.len());
+        crate::onnx::shape::check_size(ctx, &[rows, b.max(l).max(outputs)])?;
+        crate::onnx::shape::check_size(ctx, &[outputs, l])?;
         let average = match ctx.attr_s("aggregate_function").as_deref() {
             None | Some("SUM") => false,
             Some("AVERAGE") => true,
@@ -241,7 +290,6 @@ impl Importer {
         let decisions = self.branch_decisions(ctx, x, rows, features, &ens.branches)?;
         let reached = self.reached_leaves(ctx, decisions, rows, &ens);
         let scale = if average { 1.0 / ens.trees as f64 } else { 1.0 };
-        let l = ens.leaves.len();
         let mut weights = vec![0.0; outputs * l];
         for (leaf, (_, ws)) in ens.leaves.iter().enumerate() {
             for (o, w) in ws {
