@@ -408,3 +408,26 @@ fn malformed_tree_ensembles_are_refused() {
         }
     }
 }
+
+#[test]
+fn computed_gather_indices_out_of_range_have_no_witness() {
+    let onnx = fixtures()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("gather_computed_embedding"))
+        .unwrap();
+    let dir = BuildDir::new(common::temp_dir("op-gather-range"));
+    let calib = InputData::read(&sibling(&onnx, "calib.json")).unwrap();
+    compile(&onnx, &calib, QuantizationConfig::default(), &dir).unwrap();
+    let model = ModelArtifact::read(&dir.model()).unwrap().model;
+    let mut input = InputData::read(&sibling(&onnx, "input.json")).unwrap();
+    // The table has 5 rows: -5..5 select one; 5, -6 and 2.5 select none (ONNX refuses them).
+    for bad in [5.0, -6.0, 2.5] {
+        input.input_data[0][1] = bad;
+        match witness(&model, &input) {
+            Err(Error::InvalidInput(m)) => assert!(m.contains("index"), "{bad}: {m}"),
+            other => panic!("{bad}: expected a refusal, got {other:?}"),
+        }
+    }
+    input.input_data[0][1] = -5.0;
+    witness(&model, &input).unwrap();
+}

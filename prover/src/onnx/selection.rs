@@ -1,11 +1,12 @@
 //! Gather with computed indices: a constrained one-hot select.
 //!
 //! Each index `i` of a tensor is first brought into `[0, d)` (`i + d·[i < 0]`, a comparison and
-//! a scaling), then compared for equality with every position `p` of the gathered axis. The bits,
-//! one per position and exactly one set for an index in `[-d, d)`, pick the row by a product with
-//! the data: a `Dense` layer when the data is a constant (an embedding table), a `Bilinear`
-//! product when it is computed. Cost per index: `d + 1` comparisons and `d` products per
-//! gathered element. An index outside `[-d, d)` selects a row of zeros (ONNX refuses it).
+//! a scaling), then turned into its one-hot bits over the `d` positions of the gathered axis
+//! ([`ops::compare::OneHot`]: each bit 0 or 1, exactly one set, at the index): an index outside
+//! `[-d, d)` or not a whole number has no witness, as ONNX refuses it. The bits pick the row by a
+//! product with the data: a `Dense` layer when the data is a constant (an embedding table), a
+//! `Bilinear` product when it is computed. Cost per index: one comparison, `d` bits, and `d`
+//! products per gathered element.
 
 use super::shape::{axis, ravel, unravel};
 use super::{Constant, Ctx, Importer, Value};
@@ -26,7 +27,7 @@ impl Importer {
             (shape[..a].iter().product(), shape[a + 1..].iter().product());
         let rest = pre * post;
         super::shape::check_size(ctx, &[n, d.max(rest)])?;
-        let bits = self.one_hot(ctx, idx, n, d);
+        let bits = self.one_hot(ctx, idx, n, d, true);
         // The data with the gathered axis first: [d, pre · post].
         let first = |p: usize, r: usize| (r / post) * d * post + p * post + r % post;
         let picked = match v {
@@ -84,9 +85,26 @@ impl Importer {
         self.wire(ctx, &[Value::Tensor(picked)], out, sources)
     }
 
-    /// `[n, d]` bits: `bits[j][p] = 1` where index `j` (negative ones taken from the end) is `p`.
-    pub(super) fn one_hot(&mut self, ctx: &Ctx, idx: TensorId, n: usize, d: usize) -> TensorId {
+    /// `[n, d]` bits: `bits[j][p] = 1` where index `j` is `p` (negative ones taken from the end
+    /// when `negatives`).
+    pub(super) fn one_hot(
+        &mut self,
+        ctx: &Ctx,
+        idx: TensorId,
+        n: usize,
+        d: usize,
+        negatives: bool,
+    ) -> TensorId {
         let flat = self.push(&ctx.name, "Gather", Op::Reshape, vec![idx], vec![n]);
+        if !negatives {
+            return self.push(
+                &ctx.name,
+                "Gather",
+                Op::OneHot(ops::compare::OneHot { depth: d }),
+                vec![flat],
+                vec![n, d],
+            );
+        }
         let zeros = self.constant_tensor(ctx, &Constant::float(vec![n], vec![0.0; n]), flat);
         let negative = self.compare_node(ctx, Comparison::Greater, zeros, flat, n);
         let wrap = self.push(
@@ -100,18 +118,13 @@ impl Importer {
             vec![n],
         );
         let wrapped = self.push(&ctx.name, "Gather", Op::Add, vec![flat, wrap], vec![n]);
-        let rows = self.push(
+        self.push(
             &ctx.name,
             "Gather",
-            Op::Gather(ops::wiring::Gather {
-                sources: (0..n * d).map(|f| Some((0, f / d))).collect(),
-            }),
+            Op::OneHot(ops::compare::OneHot { depth: d }),
             vec![wrapped],
             vec![n, d],
-        );
-        let positions = Constant::float(vec![n, d], (0..n * d).map(|f| (f % d) as f64).collect());
-        let positions = self.constant_tensor(ctx, &positions, rows);
-        self.compare_node(ctx, Comparison::Equal, rows, positions, n * d)
+        )
     }
 
     fn compare_node(

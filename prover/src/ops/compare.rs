@@ -1,5 +1,6 @@
 //! Comparisons and selections: [`MaxGroups`] (MaxPool, ReduceMax, Max), [`Compare`]
-//! (Greater, Less, Equal, ...), [`Where`], [`ArgMax`].
+//! (Greater, Less, Equal, ...), [`Where`], [`ArgMax`], [`OneHot`] (Gather with computed
+//! indices).
 
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
@@ -261,4 +262,87 @@ pub(crate) fn argmax<T: PartialOrd + Copy>(values: impl Iterator<Item = T>, last
         }
     }
     best.map_or(0, |(i, _)| i)
+}
+
+/// The one-hot bits of indices: input `idx` (`[n]`, whole numbers in `[0, depth)`), output
+/// `[n, depth]` with `1.0` at `idx[j]` in row `j` and `0.0` elsewhere (fixed point: `2^scale`
+/// or 0). Constrained: every bit is 0 or 1, each row's bits sum to 1 and their positions
+/// weighted by the bits give the index, so an index that is out of range or not a whole number
+/// has no witness (and the prover refuses it by name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OneHot {
+    /// The number of positions.
+    pub depth: usize,
+}
+
+impl OneHot {
+    /// The position `v` (fixed point at `scale`) names, if any.
+    fn position(&self, v: i128, scale: u32) -> Option<usize> {
+        let whole = v.checked_rem(1i128 << scale) == Some(0);
+        let p = usize::try_from(v >> scale).ok()?;
+        (whole && v >= 0 && p < self.depth).then_some(p)
+    }
+}
+
+impl Operator for OneHot {
+    fn eval(&self, args: &[&[f64]]) -> Vec<f64> {
+        args[0]
+            .iter()
+            .flat_map(|i| (0..self.depth).map(move |p| if *i == p as f64 { 1.0 } else { 0.0 }))
+            .collect()
+    }
+
+    fn quantize(&self, _: &Quantizing) -> QOp {
+        QOp::OneHot(*self)
+    }
+
+    fn num_params(&self) -> usize {
+        0
+    }
+}
+
+impl QuantizedOperator for OneHot {
+    fn forward(&self, args: &[&[i128]], f: &Forwarding) -> Result<Vec<i128>> {
+        let one = 1i128 << f.scale.0;
+        let mut out = Vec::with_capacity(args[0].len() * self.depth);
+        for v in args[0] {
+            let p = self.position(*v, f.scale.0);
+            if p.is_none() && f.check {
+                return Err(crate::Error::InvalidInput(format!(
+                    "{}: index {} is not a whole number in [0, {}) (wrapped from [-{1}, {1}))",
+                    f.node(),
+                    f.scale.dequantize(*v),
+                    self.depth
+                )));
+            }
+            out.extend((0..self.depth).map(|q| if p == Some(q) { one } else { 0 }));
+        }
+        Ok(out)
+    }
+
+    fn lay_out(&self, l: &mut Layout, args: &[&[AssignedValue<Fr>]]) -> Vec<AssignedValue<Fr>> {
+        let gate = l.range.gate();
+        let one = Constant(to_field(1i128 << l.scale));
+        let mut out = Vec::with_capacity(args[0].len() * self.depth);
+        for idx in args[0] {
+            let p = crate::fixed::from_field(idx.value()).and_then(|v| self.position(v, l.scale));
+            let bits: Vec<AssignedValue<Fr>> = (0..self.depth)
+                .map(|q| l.ctx.load_witness(Fr::from(u64::from(p == Some(q)))))
+                .collect();
+            for b in &bits {
+                gate.assert_bit(l.ctx, *b);
+            }
+            let count = gate.sum(l.ctx, bits.iter().copied());
+            gate.assert_is_const(l.ctx, &count, &Fr::one());
+            let positions = (0..self.depth).map(|q| Constant(to_field((q as i128) << l.scale)));
+            let at = gate.inner_product(l.ctx, bits.iter().copied(), positions);
+            l.ctx.constrain_equal(&at, idx);
+            out.extend(bits.into_iter().map(|b| gate.mul(l.ctx, b, one)));
+        }
+        out
+    }
+
+    fn params(&self) -> Vec<Vec<i64>> {
+        vec![]
+    }
 }

@@ -223,6 +223,7 @@ operators! {
         MaxGroups(compare::MaxGroups) => MaxGroups(compare::MaxGroups),
         Compare(compare::Compare) => Compare(compare::Compare),
         ArgMax(compare::ArgMax) => ArgMax(compare::ArgMax),
+        OneHot(compare::OneHot) => OneHot(compare::OneHot),
         Function(lookup::FunctionOp) => Lookup(lookup::Lookup),
         Gather(wiring::Gather) => Gather(wiring::Gather),
         Bilinear(products::Bilinear) => Bilinear(products::Bilinear),

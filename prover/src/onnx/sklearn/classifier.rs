@@ -161,7 +161,7 @@ impl Importer {
                 bias: vec![labels[0] as f64; rows],
             })
         } else {
-            let bits = self.one_hot(ctx, index, rows, labels.len());
+            let bits = self.one_hot(ctx, index, rows, labels.len(), false);
             return self.push(
                 &ctx.name,
                 &ctx.proto.op_type,
