@@ -202,6 +202,7 @@ const LINEAR: &[&str] = &[
     "gemm",
     "matmul",
     "cnn",
+    "cumsum",
 ];
 const ARITHMETIC_AND_PIECEWISE: &[&str] = &[
     "add",
@@ -219,6 +220,10 @@ const ARITHMETIC_AND_PIECEWISE: &[&str] = &[
     "max",
     "global_maxpool",
     "reduce_max",
+    "reduce_l1",
+    "reduce_l2",
+    "reduce_min",
+    "pow",
 ];
 const WIRING: &[&str] = &[
     "transpose",
@@ -234,11 +239,23 @@ const WIRING: &[&str] = &[
     "fold_",
     "split",
     "shape_input",
+    "depth_to_space",
+    "space_to_depth",
+    "resize",
 ];
-const NONLINEAR: &[&str] = &["fn_", "softmax", "layer_norm", "instance_norm"];
+const NONLINEAR: &[&str] = &[
+    "fn_",
+    "softmax",
+    "layer_norm",
+    "instance_norm",
+    "group_norm",
+    "reduce_log",
+];
 /// Models exported by PyTorch (`fixtures/make_exported_fixtures.py`).
 const EXPORTED: &[&str] = &["torch_causal", "torch_masked", "torch_dynamo", "torch_gpt"];
-const COMPARISON_AND_SKLEARN: &[&str] = &["cmp_", "sign", "neg", "argmax", "einsum", "sklearn_"];
+const COMPARISON_AND_SKLEARN: &[&str] = &[
+    "cmp_", "sign", "neg", "argmax", "einsum", "sklearn_", "logic_",
+];
 
 fn in_family(family: &[&str], name: &str) -> bool {
     family.iter().any(|p| name.starts_with(p))

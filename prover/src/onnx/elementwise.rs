@@ -398,7 +398,7 @@ impl Importer {
         let Value::Tensor(ct) = cond else {
             unreachable!()
         };
-        if !matches!(self.nodes[ct].op, Op::Compare(ops::compare::Compare { .. })) {
+        if !self.is_boolean(ct) {
             return Err(ctx
                 .invalid("the condition must come from a comparison (Greater, Less, Equal, ...)"));
         }

@@ -14,8 +14,10 @@
 mod elementwise;
 mod folding;
 mod linear;
+mod logic;
 mod masking;
 mod nonlinear;
+mod rearrange;
 mod selection;
 mod shape;
 mod sklearn;
@@ -152,6 +154,7 @@ fn import_proto_in(
             .map_or(1, |o| o.version),
         folder: folder.map(str::to_string),
         masks: HashMap::new(),
+        booleans: Default::default(),
     };
     for init in &graph.initializer {
         let c = constant_from_proto(init, &init.name, folder)?;
@@ -235,6 +238,8 @@ pub(crate) struct Importer {
     folder: Option<String>,
     /// Tensors with `-inf` attention-mask entries, and which (see [`masking`]).
     masks: HashMap<TensorId, Vec<bool>>,
+    /// Logic results: exactly 0 or 1, like comparisons (see [`logic`]).
+    booleans: std::collections::HashSet<TensorId>,
 }
 
 /// The node being imported, for error messages and attribute lookup.
@@ -383,6 +388,9 @@ impl Importer {
             "BatchNormalization" => self.batch_norm(ctx)?,
             "ReduceSum" => self.reduce_linear(ctx, false)?,
             "ReduceMean" => self.reduce_linear(ctx, true)?,
+            "ReduceL1" | "ReduceL2" | "ReduceSumSquare" | "ReduceMin" | "ReduceLogSumExp" => {
+                self.reduce_composed(ctx)?
+            }
             "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(ctx)?,
             "Relu" => piecewise::import_relu(self, ctx)?,
             "LeakyRelu" => piecewise::import_leaky_relu(self, ctx)?,
@@ -399,6 +407,9 @@ impl Importer {
             "GlobalMaxPool" => self.global_pool(ctx, true)?,
             "ReduceMax" => self.reduce_max(ctx)?,
             "Flatten" => self.flatten(ctx)?,
+            "DepthToSpace" | "SpaceToDepth" => self.depth_space(ctx)?,
+            "Resize" | "Upsample" => self.resize(ctx)?,
+            "CumSum" => self.cumsum(ctx)?,
             "Reshape" => self.reshape(ctx)?,
             "Squeeze" | "Unsqueeze" => self.squeeze(ctx)?,
             "Identity" => self.identity(ctx)?,
@@ -415,6 +426,7 @@ impl Importer {
             "Softmax" => self.softmax(ctx)?,
             "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => self.compare(ctx)?,
             "Where" => self.where_op(ctx)?,
+            "Not" | "And" | "Or" | "Xor" => self.logic(ctx)?,
             "Sign" => piecewise::import_sign(self, ctx)?,
             "ArgMax" => self.argmax(ctx)?,
             "Neg" => self.neg(ctx)?,
@@ -426,6 +438,8 @@ impl Importer {
             "Normalizer" => self.normalizer(ctx)?,
             "LayerNormalization" => self.layer_norm(ctx)?,
             "InstanceNormalization" => self.instance_norm(ctx)?,
+            "GroupNormalization" => self.group_norm(ctx)?,
+            "Pow" => self.pow(ctx)?,
             other => {
                 return Err(Error::Unsupported {
                     op: other.into(),

@@ -249,6 +249,77 @@ impl Importer {
         self.scale_and_shift(ctx, normed, &[channels], move |i| (i / inner) % channels)
     }
 
+    /// GroupNormalization: per sample and group of `C / num_groups` channels, over those
+    /// channels and the spatial axes; scale and bias per channel (opset 21) or per group (18).
+    pub(super) fn group_norm(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.tensor(ctx, 0)?;
+        let shape = self.shape(x).to_vec();
+        let groups = usize::try_from(ctx.attr_i("num_groups", 0)).unwrap_or(0);
+        if shape.len() < 2 || groups == 0 || !shape[1].is_multiple_of(groups) {
+            return Err(ctx.invalid(format!(
+                "input {shape:?} with num_groups {groups} (channels must divide into groups)"
+            )));
+        }
+        let (n, c) = (shape[0], shape[1]);
+        let inner: usize = shape[2..].iter().product();
+        let grouped = vec![n, groups, (c / groups) * inner];
+        let g = self.push(
+            &ctx.name,
+            "GroupNormalization",
+            Op::Reshape,
+            vec![x],
+            grouped,
+        );
+        let eps = ctx.attr_f("epsilon", 1e-5) as f64;
+        let normed = self.normalize(ctx, g, &[2], eps);
+        let normed = self.push(
+            &ctx.name,
+            "GroupNormalization",
+            Op::Reshape,
+            vec![normed],
+            shape,
+        );
+        let per = self.constant(ctx, 1)?.data.len();
+        let width = c / groups;
+        if per == groups && groups != c {
+            self.scale_and_shift(ctx, normed, &[groups], move |i| {
+                (i / inner / width) % groups
+            })
+        } else {
+            self.scale_and_shift(ctx, normed, &[c], move |i| (i / inner) % c)
+        }
+    }
+
+    /// Pow with a constant exponent: whole exponents by repeated products (a negative one then
+    /// the reciprocal by lookup), 0.5 by the square-root table; any other exponent is refused.
+    pub(super) fn pow(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.tensor(ctx, 0)?;
+        let e = match self.input(ctx, 1)? {
+            super::Value::Constant(c) if c.data.len() == 1 => c.data[0],
+            _ => return Err(ctx.invalid("the exponent must be one constant")),
+        };
+        if e == 0.5 {
+            return Ok(Value::Tensor(self.func_node(ctx, x, Function::Sqrt)));
+        }
+        if e.fract() != 0.0 || e == 0.0 || e.abs() > 8.0 {
+            return Err(ctx.invalid(format!(
+                "exponent {e} (whole exponents from -8 to 8 but 0, or 0.5)"
+            )));
+        }
+        let shape = self.shape(x).to_vec();
+        let mut y = x;
+        for _ in 1..(e.abs() as usize) {
+            y = self.push(&ctx.name, "Pow", Op::Mul, vec![y, x], shape.clone());
+        }
+        if e < 0.0 {
+            y = self.func_node(ctx, y, Function::Reciprocal);
+        }
+        if y == x {
+            y = self.push(&ctx.name, "Pow", Op::Reshape, vec![x], shape);
+        }
+        Ok(Value::Tensor(y))
+    }
+
     /// `normed[i] · scale[at(i)] + bias[at(i)]`, scale and bias constants broadcast to
     /// `norm_shape` (flattened).
     fn scale_and_shift(

@@ -1,8 +1,8 @@
 //! Matrix products: with a constant operand, Gemm, MatMul (onto `Dense` where the weights are
 //! shared by every row, else `Linear`) and two-operand Einsum (onto `Linear`); with two computed
-//! operands, MatMul and Gemm onto [`ops::products::Bilinear`].
+//! operands, MatMul, Gemm and Einsum onto [`ops::products::Bilinear`].
 
-use crate::model::Op;
+use crate::model::{Op, TensorId};
 use crate::onnx::shape::{broadcast, ravel, unravel};
 use crate::onnx::{Constant, Ctx, Importer, Value};
 use crate::ops;
@@ -300,12 +300,75 @@ impl Importer {
         let (x, w, xs, ws) = match (a, b) {
             (Value::Tensor(x), Value::Constant(w)) => (x, w, operands[0], operands[1]),
             (Value::Constant(w), Value::Tensor(x)) => (x, w, operands[1], operands[0]),
-            _ => return Err(ctx.invalid("exactly one operand must be a constant")),
+            (Value::Tensor(a), Value::Tensor(b)) => {
+                return self.einsum_of_tensors(ctx, a, b, operands[0], operands[1], rhs)
+            }
+            _ => return Err(ctx.invalid("Einsum of two constants (fold it before export)")),
         };
         let x_shape = self.shape(x).to_vec();
+        let space = IndexSpace::new(ctx, [(xs, &x_shape), (ws, &w.shape)])?;
+        let (px, pw, po) = (space.of(ctx, xs)?, space.of(ctx, ws)?, space.of(ctx, rhs)?);
+        let dims = space.dims;
+        let out: Vec<usize> = po.iter().map(|p| dims[*p]).collect();
+        let mut terms: Vec<Vec<(usize, f64)>> = vec![Vec::new(); out.iter().product()];
+        for flat in 0..dims.iter().product() {
+            let idx = unravel(flat, &dims);
+            let pick = |ps: &[usize]| ps.iter().map(|p| idx[*p]).collect::<Vec<_>>();
+            let weight = w.data[ravel(&pick(&pw), &w.shape)];
+            if weight != 0.0 {
+                terms[ravel(&pick(&po), &out)].push((ravel(&pick(&px), &x_shape), weight));
+            }
+        }
+        let bias = vec![0.0; terms.len()];
+        Ok(self.push_linear(ctx, x, terms, bias, out))
+    }
+
+    /// Einsum of two computed tensors (two operands, no ellipsis): every assignment of the
+    /// indices is one product `a[..] · b[..]` of the output element its output indices name,
+    /// onto `Bilinear`.
+    fn einsum_of_tensors(
+        &mut self,
+        ctx: &Ctx,
+        a: TensorId,
+        b: TensorId,
+        sa: &str,
+        sb: &str,
+        rhs: &str,
+    ) -> Result<Value> {
+        let (shape_a, shape_b) = (self.shape(a).to_vec(), self.shape(b).to_vec());
+        let space = IndexSpace::new(ctx, [(sa, &shape_a), (sb, &shape_b)])?;
+        let (pa, pb, po) = (space.of(ctx, sa)?, space.of(ctx, sb)?, space.of(ctx, rhs)?);
+        let dims = space.dims;
+        let out: Vec<usize> = po.iter().map(|p| dims[*p]).collect();
+        let mut pairs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); out.iter().product()];
+        for flat in 0..dims.iter().product() {
+            let idx = unravel(flat, &dims);
+            let pick = |ps: &[usize]| ps.iter().map(|p| idx[*p]).collect::<Vec<_>>();
+            pairs[ravel(&pick(&po), &out)]
+                .push((ravel(&pick(&pa), &shape_a), ravel(&pick(&pb), &shape_b)));
+        }
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            "Einsum",
+            Op::Bilinear(ops::products::Bilinear { pairs }),
+            vec![a, b],
+            out,
+        )))
+    }
+}
+
+/// The indices of a two-operand Einsum: each letter and its size (the same in both operands),
+/// at most [`ops::products::MAX_PRODUCTS`] assignments in all.
+struct IndexSpace {
+    letters: Vec<char>,
+    dims: Vec<usize>,
+}
+
+impl IndexSpace {
+    fn new(ctx: &Ctx, operands: [(&str, &[usize]); 2]) -> Result<IndexSpace> {
         let mut letters: Vec<char> = Vec::new();
         let mut dims: Vec<usize> = Vec::new();
-        for (spec, shape) in [(xs, &x_shape), (ws, &w.shape)] {
+        for (spec, shape) in operands {
             if spec.chars().count() != shape.len() {
                 return Err(ctx.invalid(format!("{spec:?} does not match shape {shape:?}")));
             }
@@ -322,28 +385,20 @@ impl Importer {
                 }
             }
         }
-        let pos = |spec: &str| -> Result<Vec<usize>> {
-            spec.chars()
-                .map(|c| {
-                    letters
-                        .iter()
-                        .position(|l| *l == c)
-                        .ok_or_else(|| ctx.invalid(format!("index {c} unknown")))
-                })
-                .collect()
-        };
-        let (px, pw, po) = (pos(xs)?, pos(ws)?, pos(rhs)?);
-        let out: Vec<usize> = po.iter().map(|p| dims[*p]).collect();
-        let mut terms: Vec<Vec<(usize, f64)>> = vec![Vec::new(); out.iter().product()];
-        for flat in 0..dims.iter().product() {
-            let idx = unravel(flat, &dims);
-            let pick = |ps: &[usize]| ps.iter().map(|p| idx[*p]).collect::<Vec<_>>();
-            let weight = w.data[ravel(&pick(&pw), &w.shape)];
-            if weight != 0.0 {
-                terms[ravel(&pick(&po), &out)].push((ravel(&pick(&px), &x_shape), weight));
-            }
-        }
-        let bias = vec![0.0; terms.len()];
-        Ok(self.push_linear(ctx, x, terms, bias, out))
+        ops::products::check_products(dims.iter().try_fold(1usize, |n, d| n.checked_mul(*d)))
+            .map_err(|why| ctx.invalid(why))?;
+        Ok(IndexSpace { letters, dims })
+    }
+
+    /// The positions of `spec`'s letters.
+    fn of(&self, ctx: &Ctx, spec: &str) -> Result<Vec<usize>> {
+        spec.chars()
+            .map(|c| {
+                self.letters
+                    .iter()
+                    .position(|l| *l == c)
+                    .ok_or_else(|| ctx.invalid(format!("index {c} unknown")))
+            })
+            .collect()
     }
 }

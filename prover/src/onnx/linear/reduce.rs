@@ -131,4 +131,119 @@ impl Importer {
         let scaled = self.binary(ctx, "Mul", centered, factor)?;
         self.binary(ctx, "Add", scaled, b)
     }
+
+    /// ReduceL1, ReduceL2, ReduceSumSquare, ReduceMin and ReduceLogSumExp, composed: `|x|`,
+    /// `x·x`, a negation or a max-shifted `e^x` per element, then a sum (or maximum) per group,
+    /// then `sqrt`, a negation or `log` (plus the maximum) per result.
+    pub(in crate::onnx) fn reduce_composed(&mut self, ctx: &Ctx) -> Result<Value> {
+        use crate::functions::Function;
+        use crate::model::Op;
+        let x = self.tensor(ctx, 0)?;
+        let shape = self.shape(x).to_vec();
+        let (out, groups) = self.reduction(ctx, &shape)?;
+        let n = groups.len();
+        let op_type = ctx.proto.op_type.clone();
+        let minus_one = Constant::float(vec![1], vec![-1.0]);
+        let result = match op_type.as_str() {
+            "ReduceL1" => {
+                let a = self.push(&ctx.name, &op_type, Op::Abs, vec![x], shape);
+                self.sum_groups(ctx, a, &groups, vec![n], false)
+            }
+            "ReduceSumSquare" | "ReduceL2" => {
+                let sq = self.push(&ctx.name, &op_type, Op::Mul, vec![x, x], shape);
+                let s = self.sum_groups(ctx, sq, &groups, vec![n], false);
+                if op_type == "ReduceL2" {
+                    self.func_node(ctx, s, Function::Sqrt)
+                } else {
+                    s
+                }
+            }
+            "ReduceMin" => {
+                let Value::Tensor(neg) = self.scale_by(ctx, Value::Tensor(x), &minus_one, false)?
+                else {
+                    unreachable!("a tensor stays a tensor")
+                };
+                let m = self.push(
+                    &ctx.name,
+                    &op_type,
+                    Op::MaxGroups(crate::ops::compare::MaxGroups { groups }),
+                    vec![neg],
+                    vec![n],
+                );
+                match self.scale_by(ctx, Value::Tensor(m), &minus_one, false)? {
+                    Value::Tensor(t) => t,
+                    Value::Constant(_) => unreachable!("a tensor stays a tensor"),
+                }
+            }
+            _ => {
+                // log Σ e^x = max + log Σ e^(x - max)
+                let m = self.push(
+                    &ctx.name,
+                    &op_type,
+                    Op::MaxGroups(crate::ops::compare::MaxGroups {
+                        groups: groups.clone(),
+                    }),
+                    vec![x],
+                    vec![n],
+                );
+                let total: usize = shape.iter().product();
+                let mut group_of = vec![None; total];
+                for (g, members) in groups.iter().enumerate() {
+                    for i in members {
+                        group_of[*i] = Some((0, g));
+                    }
+                }
+                let spread = self.push(
+                    &ctx.name,
+                    &op_type,
+                    Op::Gather(crate::ops::wiring::Gather { sources: group_of }),
+                    vec![m],
+                    shape.clone(),
+                );
+                let shifted = self.push(&ctx.name, &op_type, Op::Sub, vec![x, spread], shape);
+                let e = self.func_node(ctx, shifted, Function::Exp);
+                let s = self.sum_groups(ctx, e, &groups, vec![n], false);
+                let l = self.func_node(ctx, s, Function::Log);
+                self.push(&ctx.name, &op_type, Op::Add, vec![l, m], vec![n])
+            }
+        };
+        self.reshaped(ctx, Value::Tensor(result), out)
+    }
+
+    /// CumSum along a constant `axis` (`exclusive`, `reverse`): each output a sum of a prefix (or
+    /// suffix) of its line, onto `Linear`.
+    pub(in crate::onnx) fn cumsum(&mut self, ctx: &Ctx) -> Result<Value> {
+        let x = self.tensor(ctx, 0)?;
+        let shape = self.shape(x).to_vec();
+        let a = self.ints(ctx, 1)?;
+        let a = axis(
+            ctx,
+            *a.first().ok_or_else(|| ctx.invalid("no axis"))?,
+            shape.len(),
+        )?;
+        let (exclusive, reverse) = (
+            ctx.attr_i("exclusive", 0) != 0,
+            ctx.attr_i("reverse", 0) != 0,
+        );
+        let len = shape[a];
+        let stride: usize = shape[a + 1..].iter().product();
+        let total: usize = shape.iter().product();
+        crate::onnx::shape::check_size(ctx, &[total, len])?;
+        let terms = (0..total)
+            .map(|o| {
+                let at = (o / stride) % len;
+                let base = o - at * stride;
+                let range: Vec<usize> = if reverse {
+                    ((at + usize::from(exclusive))..len).collect()
+                } else {
+                    (0..(at + 1 - usize::from(exclusive))).collect()
+                };
+                range
+                    .into_iter()
+                    .map(|j| (base + j * stride, 1.0))
+                    .collect()
+            })
+            .collect();
+        Ok(self.push_linear(ctx, x, terms, vec![0.0; total], shape))
+    }
 }

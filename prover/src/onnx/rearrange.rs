@@ -1,0 +1,170 @@
+//! Wiring operators that rearrange elements by an index map (no constraints):
+//! DepthToSpace (DCR and CRD), SpaceToDepth, and Resize with `mode = nearest` (every coordinate
+//! transformation and nearest mode of opset 11+, opset 10's asymmetric floor, constant scales
+//! or sizes).
+
+use super::shape::{ravel, unravel};
+use super::{Ctx, Importer, Value};
+use crate::Result;
+
+impl Importer {
+    /// DepthToSpace (`[N, C·b², H, W]` → `[N, C, H·b, W·b]`) and SpaceToDepth (its inverse, DCR).
+    pub(super) fn depth_space(&mut self, ctx: &Ctx) -> Result<Value> {
+        let v = self.any_input(ctx, 0)?;
+        let shape = self.value_shape(&v);
+        let b = usize::try_from(ctx.attr_i("blocksize", 0)).unwrap_or(0);
+        if shape.len() != 4 || b == 0 {
+            return Err(ctx.invalid(format!(
+                "input {shape:?} with blocksize {b} (4-D, blocksize ≥ 1)"
+            )));
+        }
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
+        let crd = ctx.attr_s("mode").as_deref() == Some("CRD");
+        let to_space = ctx.proto.op_type == "DepthToSpace";
+        // (n, c, h, w) of the depth side and (n, c, y, x) of the space side, for one element.
+        let (out, sources): (Vec<usize>, Vec<Option<(usize, usize)>>) = if to_space {
+            if c % (b * b) != 0 {
+                return Err(ctx.invalid(format!(
+                    "{c} channels do not divide by blocksize² {}",
+                    b * b
+                )));
+            }
+            let oc = c / (b * b);
+            let out = vec![n, oc, h * b, w * b];
+            let src = (0..out.iter().product())
+                .map(|f| {
+                    let [bn, ch, y, x] = <[usize; 4]>::try_from(unravel(f, &out)).expect("4-D");
+                    let (dy, dx) = (y % b, x % b);
+                    let ic = if crd {
+                        ch * b * b + dy * b + dx
+                    } else {
+                        (dy * b + dx) * oc + ch
+                    };
+                    Some((0, ravel(&[bn, ic, y / b, x / b], &shape)))
+                })
+                .collect();
+            (out, src)
+        } else {
+            if h % b != 0 || w % b != 0 {
+                return Err(ctx.invalid(format!("{h}×{w} does not divide by blocksize {b}")));
+            }
+            let out = vec![n, c * b * b, h / b, w / b];
+            let src = (0..out.iter().product())
+                .map(|f| {
+                    let [bn, oc, y, x] = <[usize; 4]>::try_from(unravel(f, &out)).expect("4-D");
+                    let (block, ch) = (oc / c, oc % c);
+                    let (dy, dx) = (block / b, block % b);
+                    Some((0, ravel(&[bn, ch, y * b + dy, x * b + dx], &shape)))
+                })
+                .collect();
+            (out, src)
+        };
+        self.wire(ctx, &[v], out, sources)
+    }
+
+    /// Resize (and Upsample) with `mode = nearest`.
+    pub(super) fn resize(&mut self, ctx: &Ctx) -> Result<Value> {
+        let v = self.any_input(ctx, 0)?;
+        let shape = self.value_shape(&v);
+        let mode = ctx.attr_s("mode").unwrap_or_else(|| "nearest".into());
+        if mode != "nearest" {
+            return Err(ctx.invalid(format!("mode {mode} (only nearest is supported)")));
+        }
+        let rank = shape.len();
+        // Scales: Upsample's input #1 / Resize-10's input #1, else Resize-11+'s #2; sizes: #3.
+        let scales_at = if ctx.proto.op_type == "Upsample" || self.opset < 11 {
+            1
+        } else {
+            2
+        };
+        let given = |s: &Self, i: usize| -> Result<Option<Vec<f64>>> {
+            if !ctx.has_input(i) {
+                return Ok(None);
+            }
+            let c = s.constant(ctx, i)?;
+            Ok((!c.data.is_empty()).then_some(c.data))
+        };
+        let (scales, out): (Vec<f64>, Vec<usize>) = match (given(self, scales_at)?, given(self, 3)?)
+        {
+            (_, Some(sizes)) if scales_at == 2 => {
+                let out: Vec<usize> = sizes.iter().map(|s| *s as usize).collect();
+                let scales = out
+                    .iter()
+                    .zip(&shape)
+                    .map(|(o, i)| *o as f64 / *i as f64)
+                    .collect();
+                (scales, out)
+            }
+            (Some(scales), _) => {
+                let out = scales
+                    .iter()
+                    .zip(&shape)
+                    .map(|(s, i)| (*i as f64 * s).floor() as usize)
+                    .collect();
+                (scales, out)
+            }
+            _ => return Err(ctx.invalid("neither scales nor sizes is given")),
+        };
+        if scales.len() != rank
+            || out.len() != rank
+            || out.contains(&0)
+            || scales.iter().any(|s| !s.is_finite() || *s <= 0.0)
+        {
+            return Err(ctx.invalid(format!(
+                "scales {scales:?} / sizes {out:?} for an input of rank {rank}"
+            )));
+        }
+        super::shape::check_size(ctx, &out)?;
+        let legacy = ctx.proto.op_type == "Upsample" || self.opset < 11;
+        let transform = if legacy {
+            "asymmetric".to_string()
+        } else {
+            ctx.attr_s("coordinate_transformation_mode")
+                .unwrap_or_else(|| "half_pixel".into())
+        };
+        let nearest = if legacy {
+            "floor".to_string()
+        } else {
+            ctx.attr_s("nearest_mode")
+                .unwrap_or_else(|| "round_prefer_floor".into())
+        };
+        let mut maps: Vec<Vec<usize>> = Vec::with_capacity(rank);
+        for a in 0..rank {
+            let (len, o, s) = (shape[a] as f64, out[a] as f64, scales[a]);
+            let mut m = Vec::with_capacity(out[a]);
+            for x in 0..out[a] {
+                let x = x as f64;
+                let orig = match transform.as_str() {
+                    "half_pixel" => (x + 0.5) / s - 0.5,
+                    "pytorch_half_pixel" if o > 1.0 => (x + 0.5) / s - 0.5,
+                    "pytorch_half_pixel" => 0.0,
+                    "asymmetric" => x / s,
+                    "tf_half_pixel_for_nn" => (x + 0.5) / s,
+                    "align_corners" if o > 1.0 => x * (len - 1.0) / (o - 1.0),
+                    "align_corners" => 0.0,
+                    other => {
+                        return Err(ctx.invalid(format!("coordinate_transformation_mode {other}")))
+                    }
+                };
+                let r = match nearest.as_str() {
+                    "round_prefer_floor" if orig.fract() == 0.5 => orig.floor(),
+                    "round_prefer_ceil" if orig.fract() == 0.5 => orig.ceil(),
+                    "round_prefer_floor" | "round_prefer_ceil" => orig.round(),
+                    "floor" => orig.floor(),
+                    "ceil" => orig.ceil(),
+                    other => return Err(ctx.invalid(format!("nearest_mode {other}"))),
+                };
+                m.push(r.clamp(0.0, len - 1.0) as usize);
+            }
+            maps.push(m);
+        }
+        let sources = (0..out.iter().product())
+            .map(|f| {
+                let oi = unravel(f, &out);
+                let ii: Vec<usize> = oi.iter().enumerate().map(|(a, x)| maps[a][*x]).collect();
+                Some((0, ravel(&ii, &shape)))
+            })
+            .collect();
+        self.wire(ctx, &[v], out, sources)
+    }
+}
