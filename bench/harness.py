@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""zkinfer vs EZKL on ../shared/bench-models, one machine, one run, tools alternating per model.
+"""zkinfer vs EZKL on ../shared/bench-models and the project's own bench/models (gpt_small, a
+GPT-style decoder), one machine, one run, tools alternating per model.
 
 Per step: wall seconds, peak RSS (the step's own process, from wait4), and the CPU other
 processes used meanwhile (from /proc/stat) so a loaded machine shows in the table.
@@ -9,12 +10,22 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-MODELS_DIR = os.path.join(ROOT, "..", "shared", "bench-models")
-MODELS = ["mlp_tiny", "mlp_digits", "cnn_digits", "mlp_sigmoid", "mlp_large"]
+SHARED_MODELS = os.path.join(ROOT, "..", "shared", "bench-models")
+OWN_MODELS = os.path.join(HERE, "models")
+MODELS = ["mlp_tiny", "mlp_digits", "cnn_digits", "mlp_sigmoid", "mlp_large", "gpt_small"]
+# A step that runs longer than this (seconds) is stopped and reported as such.
+STEP_TIMEOUT = int(os.environ.get("BENCH_STEP_TIMEOUT", "3600"))
+
+
+def model_file(name, ext):
+    """<name>.<ext> in bench/models when the project generates it, else ../shared/bench-models."""
+    own = os.path.join(OWN_MODELS, f"{name}.{ext}")
+    return own if os.path.exists(own) else os.path.join(SHARED_MODELS, f"{name}.{ext}")
 OUT = os.path.join(HERE, "out")
 ZKINFER = os.path.join(ROOT, "target", "release", "zkinfer")
 PY = sys.executable
@@ -31,9 +42,25 @@ def run(cmd, env=None):
     """Runs cmd; returns (stdout, wall s, peak RSS MiB, other processes' cores)."""
     b0, t0 = busy_jiffies(), time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    stopped = threading.Event()
+
+    def stop():
+        stopped.set()
+        p.kill()
+
+    timer = threading.Timer(STEP_TIMEOUT, stop)
+    timer.start()
+    # stderr is drained beside stdout so that a chatty step cannot block on a full pipe.
+    errs = []
+    drain = threading.Thread(target=lambda: errs.append(p.stderr.read()))
+    drain.start()
     out = p.stdout.read()
-    err = p.stderr.read()
+    drain.join()
+    err = errs[0]
     _, status, usage = os.wait4(p.pid, 0)
+    timer.cancel()
+    if stopped.is_set():
+        raise SystemExit(f"{os.path.basename(cmd[1])} {cmd[2]} stopped after {STEP_TIMEOUT} s (BENCH_STEP_TIMEOUT)")
     wall = time.perf_counter() - t0
     if status != 0:
         raise SystemExit(f"{cmd} failed: {err.decode()[-2000:]}")
@@ -51,10 +78,10 @@ def ezkl_model(name, ort):
     d = os.path.join(OUT, "ezkl", name)
     os.makedirs(d, exist_ok=True)
     f = lambda x: os.path.join(d, x)
-    m = os.path.join(MODELS_DIR, name + ".onnx")
+    m = model_file(name, "onnx")
     r = {}
     ezkl("gen_settings", model=m, settings=f("settings.json"))
-    r["calibrate_s"], _, _ = ezkl("calibrate_settings", data=os.path.join(MODELS_DIR, name + ".calib.json"), model=m, settings=f("settings.json"))
+    r["calibrate_s"], _, _ = ezkl("calibrate_settings", data=model_file(name, "calib.json"), model=m, settings=f("settings.json"))
     ezkl("compile_circuit", model=m, compiled=f("model.compiled"), settings=f("settings.json"))
     settings = json.load(open(f("settings.json")))
     k = settings["run_args"]["logrows"]
@@ -62,7 +89,7 @@ def ezkl_model(name, ort):
     if not os.path.exists(srs):
         r["srs_s"], _, _ = ezkl("gen_srs", srs=srs, logrows=k)
     r["setup_s"], r["setup_rss"], _ = ezkl("setup", compiled=f("model.compiled"), vk=f("vk.key"), pk=f("pk.key"), srs=srs)
-    ezkl("gen_witness", data=os.path.join(MODELS_DIR, name + ".input.json"), compiled=f("model.compiled"), witness=f("witness.json"))
+    ezkl("gen_witness", data=model_file(name, "input.json"), compiled=f("model.compiled"), witness=f("witness.json"))
     r["prove_s"], r["prove_rss"], r["prove_others"] = ezkl("prove", witness=f("witness.json"), compiled=f("model.compiled"), pk=f("pk.key"), proof=f("proof.json"), srs=srs)
     r["verify_s"], _, _ = ezkl("verify", proof=f("proof.json"), settings=f("settings.json"), vk=f("vk.key"), srs=srs)
     proof = json.load(open(f("proof.json")))
@@ -84,17 +111,17 @@ def zkinfer_model(name, ort):
     d = os.path.join(OUT, "zkinfer", name)
     os.makedirs(d, exist_ok=True)
     env = dict(os.environ, ZKINFER_CACHE=os.path.join(OUT, "zkinfer", "cache"))
-    m = os.path.join(MODELS_DIR, name + ".onnx")
+    m = model_file(name, "onnx")
     r = {}
     # --force: the folder is the bench's own; an earlier run's build there is replaced.
-    settings, r["calibrate_s"], _, _ = zk("compile", m, "--calibration", os.path.join(MODELS_DIR, name + ".calib.json"), "-o", d, "--force", env=env)
+    settings, r["calibrate_s"], _, _ = zk("compile", m, "--calibration", model_file(name, "calib.json"), "-o", d, "--force", env=env)
     # First setup generates (and caches) the dev SRS; the second, on fresh keys, is the keygen time.
     _, first, _, _ = zk("setup", d, "--dev-srs", env=env)
     os.remove(os.path.join(d, "keys.json"))
     _, r["setup_s"], r["setup_rss"], _ = zk("setup", d, "--dev-srs", env=env)
     r["srs_s"] = max(0.0, first - r["setup_s"])
     proof_path = os.path.join(d, "proof.json")
-    _, r["prove_s"], r["prove_rss"], r["prove_others"] = zk("prove", d, "--input", os.path.join(MODELS_DIR, name + ".input.json"), "-o", proof_path, env=env)
+    _, r["prove_s"], r["prove_rss"], r["prove_others"] = zk("prove", d, "--input", model_file(name, "input.json"), "-o", proof_path, env=env)
     _, r["verify_s"], _, _ = zk("verify", d, proof_path, env=env)
     proof = json.load(open(proof_path))
     r["k"] = settings["k"]
@@ -125,14 +152,18 @@ def main():
     if chosen != MODELS and os.path.exists(os.path.join(HERE, "results.json")):
         results = json.load(open(os.path.join(HERE, "results.json")))
     for i, name in enumerate(chosen):
-        ort = json.load(open(os.path.join(MODELS_DIR, name + ".meta.json")))["ort_output"]
+        ort = json.load(open(model_file(name, "meta.json")))["ort_output"]
         order = [("ezkl", ezkl_model), ("zkinfer", zkinfer_model)]
         if i % 2:
             order.reverse()
         results[name] = {}
         for tool, fn in order:
             print(f"{name}: {tool} ...", file=sys.stderr, flush=True)
-            results[name][tool] = fn(name, ort)
+            try:
+                results[name][tool] = fn(name, ort)
+            except SystemExit as e:  # a failed or stopped step: reported, the others still run
+                print(f"{name}: {tool} failed: {e}", file=sys.stderr, flush=True)
+                results[name][tool] = {"failed": str(e)[-300:]}
     rows = [
         ("k", "k", ""), ("setup s", "setup_s", ""), ("prove s", "prove_s", ""), ("verify s", "verify_s", ""),
         ("peak RSS prove MiB", "prove_rss", ""), ("proof bytes", "proof_bytes", ""), ("pk bytes", "pk_bytes", ""),
@@ -144,6 +175,9 @@ def main():
         r = results.get(name)
         if r is None:
             continue
+        for tool in ("zkinfer", "ezkl"):
+            if "failed" in r.get(tool, {}):
+                lines.append(f"| {name} | failed ({tool}) | {r[tool]['failed'].replace('|', '/')} | | |")
         for label, key, unit in rows:
             z, e = r["zkinfer"].get(key), r["ezkl"].get(key)
             ratio = f"{z / e:.3f}" if isinstance(z, (int, float)) and not isinstance(z, bool) and isinstance(e, (int, float)) and e else ""

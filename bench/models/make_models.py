@@ -5,7 +5,7 @@
                         embeddings, 2 pre-LayerNorm blocks of causal 4-head self-attention (d 64, the
                         mask a torch.tril buffer applied with masked_fill(-inf)) and an MLP 64->256
                         GELU(tanh) ->64, final LayerNorm, lm head 64->64 (no bias); input `ids`
-                        int64 [1, 16], output `logits` float32 [1, 16, 64]. TorchScript exporter,
+                        int64 [1, 16], output `logits` float32 [1, 64] (the next token's).  TorchScript exporter,
                         opset 17 (LayerNormalization as one node), constant folding on.
   gpt_small.calib.json  8 samples of ids (EZKL format: one flat list, the samples concatenated)
   gpt_small.input.json  1 sample of ids
@@ -115,8 +115,21 @@ def export_gpt(model, path):
 
 
 def gpt_small():
+    import torch
+
+    class NextToken(torch.nn.Module):
+        """The decoder's logits for the next token (the last position): what a chain consumes,
+        64 public outputs instead of 1024."""
+
+        def __init__(self, gpt):
+            super().__init__()
+            self.gpt, self.wpe = gpt, gpt.wpe
+
+        def forward(self, ids):
+            return self.gpt(ids)[:, -1, :]
+
     vocab, block = 64, 16
-    model = make_gpt(vocab=vocab, block=block, n_layer=2, n_head=4, d=64, hidden=256, seed=SEED)
+    model = NextToken(make_gpt(vocab=vocab, block=block, n_layer=2, n_head=4, d=64, hidden=256, seed=SEED)).eval()
     path = os.path.join(HERE, "gpt_small.onnx")
     export_gpt(model, path)
     rng = np.random.default_rng(SEED)
@@ -134,12 +147,12 @@ def gpt_small():
         ref = model(torch.from_numpy(samples[8])).numpy()
     err = float(np.abs(ref - logits).max())
     assert err < 1e-4, err
-    params = sum(p.numel() for p in model.parameters())
+    params = sum(p.numel() for p in model.gpt.parameters())
     meta = {
         "description": "nanoGPT-style decoder: vocab 64, sequence 16, token + position embeddings, 2 layers, "
                        "4 heads, d 64, MLP 64-256-64 GELU(tanh), pre-LayerNorm, final LayerNorm, lm head; "
                        "causal mask tril buffer + masked_fill(-inf); TorchScript export, opset 17; seed "
-                       f"{SEED}. Input ids int64 [1, 16], output logits [1, 16, 64].",
+                       f"{SEED}. Input ids int64 [1, 16], output the next token's logits [1, 64].",
         "params": params,
         "input_shape": [1, block],
         "output_shape": list(logits.shape),
