@@ -1,16 +1,20 @@
 //! ONNX import: decodes the protobuf with tract-onnx and maps each node onto zkinfer's operators
 //! ([`crate::ops`]).
 //!
-//! The op-type table is [`Importer::import_node`]. An ONNX op with an operator of its own is
-//! imported in that operator's file (`ops::piecewise::import_prelu`); ONNX ops that lower onto
-//! other operators live here by family: [`linear`] (Gemm, MatMul, Einsum, Conv, ConvTranspose,
-//! pooling by averaging, BatchNormalization, reductions, scikit-learn's linear models onto
-//! `Dense`/`Linear`), [`wiring`] (Reshape, Flatten, Squeeze, Transpose, Concat, Shape, Cast, ...)
-//! and [`slicing`] (Slice, Pad, Gather) onto `Gather`, [`elementwise`] (Add, Sub, Mul, Div with
-//! broadcasting, Clip, Max, MaxPool, ReduceMax, comparisons), [`nonlinear`] (table functions,
-//! Softmax, LayerNormalization, Gelu); [`shape`] holds the index and broadcasting helpers. Nodes
-//! whose inputs are all constants are folded at import.
+//! The op-type table is [`catalog`]: every imported ONNX operator, its family and its importer
+//! (also the README's operator table). An ONNX op with an operator of its own is imported in
+//! that operator's file (`ops::piecewise::import_prelu`); ONNX ops that lower onto other
+//! operators live here by family: [`linear`] (Gemm, MatMul, Einsum, Conv, ConvTranspose, pooling
+//! by averaging, BatchNormalization, reductions, CumSum onto `Dense`/`Linear`/`Bilinear`),
+//! [`wiring`] (Reshape, Flatten, Squeeze, Transpose, Concat, Shape, Cast, ...), [`slicing`]
+//! (Slice, Pad, Gather, Split) and [`rearrange`] (DepthToSpace, Resize) onto `Gather`,
+//! [`selection`] (Gather with computed indices), [`elementwise`] (Add, Sub, Mul, Div with
+//! broadcasting, Clip, Max, MaxPool, ReduceMax, comparisons), [`logic`], [`nonlinear`] (table
+//! functions, Softmax, normalizations, Gelu, Pow), [`masking`] (attention masks), [`sklearn`]
+//! (ai.onnx.ml), [`specialize`] (integer inputs fixed at compile); [`shape`] holds the index and
+//! broadcasting helpers. Nodes whose inputs are all constants are folded at import ([`folding`]).
 
+mod catalog;
 mod elementwise;
 mod folding;
 mod linear;
@@ -25,6 +29,7 @@ mod slicing;
 mod specialize;
 mod tiling;
 mod wiring;
+pub use catalog::markdown as operator_table;
 pub use shape::MAX_TENSOR_ELEMENTS;
 pub(crate) use shape::{broadcast, broadcast_shapes};
 
@@ -37,7 +42,6 @@ use tract_onnx::prelude::{DatumType, Framework};
 use crate::input::InputData;
 use crate::model::{Model, Node, Op, TensorId};
 use crate::ops;
-use crate::ops::piecewise;
 use crate::{Error, Result};
 
 /// A tensor known at import time (an initializer or a `Constant` node).
@@ -335,15 +339,18 @@ impl Importer {
             proto.name.clone()
         };
         let ctx = Ctx { proto, name };
-        // scikit-learn's ai.onnx.ml domain: only the operators handled below.
-        let ml_ok =
-            proto.domain == "ai.onnx.ml" && sklearn::ML_OPS.contains(&proto.op_type.as_str());
-        if !(proto.domain.is_empty() || proto.domain == "ai.onnx" || ml_ok) {
+        // The op-type table (see `catalog`): the default domain and scikit-learn's ai.onnx.ml.
+        let domain = match proto.domain.as_str() {
+            "" | "ai.onnx" => Some(catalog::Domain::Onnx),
+            "ai.onnx.ml" => Some(catalog::Domain::Ml),
+            _ => None,
+        };
+        let Some(entry) = domain.and_then(|d| catalog::lookup(d, &proto.op_type)) else {
             return Err(Error::Unsupported {
                 op: proto.op_type.clone(),
                 node: ctx.name,
             });
-        }
+        };
         if let Some(value) = self.fold_constant_node(&ctx)? {
             let out = proto
                 .output
@@ -353,12 +360,9 @@ impl Importer {
             return Ok(());
         }
         let before = self.nodes.len();
-        // Operators with several outputs.
-        let values = match proto.op_type.as_str() {
-            "Split" => self.split(&ctx)?,
-            "LinearClassifier" => self.linear_classifier(&ctx)?,
-            "TreeEnsembleClassifier" => self.tree_classifier(&ctx)?,
-            _ => vec![self.import_op(&ctx)?],
+        let values = match &entry.import {
+            catalog::Import::One(import) => vec![import(self, &ctx)?],
+            catalog::Import::Many(import) => import(self, &ctx)?,
         };
         self.propagate_masks(&ctx, before)?;
         if proto.output.is_empty() {
@@ -370,83 +374,6 @@ impl Importer {
             }
         }
         Ok(())
-    }
-
-    /// The op-type table: the value of the node `ctx` (its importer by ONNX op type; the table
-    /// activations through [`nonlinear::table_function`]).
-    fn import_op(&mut self, ctx: &Ctx) -> Result<Value> {
-        if let Some(func) = nonlinear::table_function(ctx)? {
-            return self.function(ctx, func);
-        }
-        Ok(match ctx.proto.op_type.as_str() {
-            "Gemm" => self.gemm(ctx)?,
-            "MatMul" => self.matmul(ctx)?,
-            "Conv" => self.conv(ctx)?,
-            "ConvTranspose" => self.conv_transpose(ctx)?,
-            "AveragePool" => self.average_pool(ctx)?,
-            "GlobalAveragePool" => self.global_pool(ctx, false)?,
-            "BatchNormalization" => self.batch_norm(ctx)?,
-            "ReduceSum" => self.reduce_linear(ctx, false)?,
-            "ReduceMean" => self.reduce_linear(ctx, true)?,
-            "ReduceL1" | "ReduceL2" | "ReduceSumSquare" | "ReduceMin" | "ReduceLogSumExp" => {
-                self.reduce_composed(ctx)?
-            }
-            "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(ctx)?,
-            "Relu" => piecewise::import_relu(self, ctx)?,
-            "LeakyRelu" => piecewise::import_leaky_relu(self, ctx)?,
-            "PRelu" => piecewise::import_prelu(self, ctx)?,
-            "Clip" => self.clip(ctx)?,
-            "Abs" => piecewise::import_abs(self, ctx)?,
-            "Max" => self.max(ctx)?,
-            "Min" => self.min(ctx)?,
-            "Sum" => self.sum_or_mean(ctx, false)?,
-            "Mean" => self.sum_or_mean(ctx, true)?,
-            "Expand" => self.expand(ctx)?,
-            "Tile" => self.tile(ctx)?,
-            "MaxPool" => self.max_pool(ctx)?,
-            "GlobalMaxPool" => self.global_pool(ctx, true)?,
-            "ReduceMax" => self.reduce_max(ctx)?,
-            "Flatten" => self.flatten(ctx)?,
-            "DepthToSpace" | "SpaceToDepth" => self.depth_space(ctx)?,
-            "Resize" | "Upsample" => self.resize(ctx)?,
-            "CumSum" => self.cumsum(ctx)?,
-            "Reshape" => self.reshape(ctx)?,
-            "Squeeze" | "Unsqueeze" => self.squeeze(ctx)?,
-            "Identity" => self.identity(ctx)?,
-            "Cast" => self.cast(ctx)?,
-            "Transpose" => self.transpose(ctx)?,
-            "Concat" => self.concat(ctx)?,
-            "Slice" => self.slice(ctx)?,
-            "Pad" => self.pad(ctx)?,
-            "Gather" => self.gather_op(ctx)?,
-            "Shape" => self.shape_of(ctx)?,
-            "Constant" => Value::Constant(constant_node(ctx, self.folder.as_deref())?),
-            "Dropout" => self.identity(ctx)?,
-            "Gelu" => self.gelu(ctx)?,
-            "Softmax" => self.softmax(ctx)?,
-            "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => self.compare(ctx)?,
-            "Where" => self.where_op(ctx)?,
-            "Not" | "And" | "Or" | "Xor" => self.logic(ctx)?,
-            "Sign" => piecewise::import_sign(self, ctx)?,
-            "ArgMax" => self.argmax(ctx)?,
-            "Neg" => self.neg(ctx)?,
-            "Einsum" => self.einsum(ctx)?,
-            "LinearRegressor" => self.linear_regressor(ctx)?,
-            "TreeEnsembleRegressor" => self.tree_regressor(ctx)?,
-            "Scaler" => self.scaler(ctx)?,
-            "ZipMap" => self.identity(ctx)?,
-            "Normalizer" => self.normalizer(ctx)?,
-            "LayerNormalization" => self.layer_norm(ctx)?,
-            "InstanceNormalization" => self.instance_norm(ctx)?,
-            "GroupNormalization" => self.group_norm(ctx)?,
-            "Pow" => self.pow(ctx)?,
-            other => {
-                return Err(Error::Unsupported {
-                    op: other.into(),
-                    node: ctx.name.clone(),
-                })
-            }
-        })
     }
 
     pub(crate) fn input(&self, ctx: &Ctx, i: usize) -> Result<&Value> {

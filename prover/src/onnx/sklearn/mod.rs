@@ -12,17 +12,6 @@ use crate::onnx::{Ctx, Importer, Value};
 use crate::ops;
 use crate::Result;
 
-/// The `ai.onnx.ml` operators imported (any other is unsupported).
-pub(super) const ML_OPS: &[&str] = &[
-    "LinearRegressor",
-    "LinearClassifier",
-    "Normalizer",
-    "Scaler",
-    "TreeEnsembleRegressor",
-    "TreeEnsembleClassifier",
-    "ZipMap",
-];
-
 impl Importer {
     /// scikit-learn's Scaler (ai.onnx.ml): `Y = (X - offset) · scale` per feature (one value for
     /// all features, or one per feature).
