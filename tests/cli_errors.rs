@@ -4,11 +4,11 @@ mod support;
 
 use support::*;
 
-/// A scikit-learn tree ensemble (ai.onnx.ml), not supported.
-fn tree_fixture(ext: &str) -> String {
+/// A scikit-learn RBF-kernel SVM (ai.onnx.ml), not supported.
+fn unsupported_fixture(ext: &str) -> String {
     let p = root()
         .join("prover/tests/fixtures/ops")
-        .join(format!("unsupported_tree_ensemble.{ext}"));
+        .join(format!("unsupported_svm_classifier.{ext}"));
     p.to_str().unwrap().to_string()
 }
 
@@ -55,24 +55,24 @@ fn unsupported_op_names_op_and_node_with_exit_code_2() {
     let dir = scratch("unsupported");
     let (code, err) = failure(&[
         "compile",
-        &tree_fixture("onnx"),
+        &unsupported_fixture("onnx"),
         "--calibration",
-        &tree_fixture("calib.json"),
+        &unsupported_fixture("calib.json"),
         "-o",
         path(&dir),
     ]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("unsupported: TreeEnsembleRegressor (node trees)"),
+        err.contains("unsupported: SVMClassifier (node svm)"),
         "{err}"
     );
     // Under --json: the same exit code, and the error as JSON with its kind.
     let out = zkinfer(&[
         "--json",
         "compile",
-        &tree_fixture("onnx"),
+        &unsupported_fixture("onnx"),
         "--calibration",
-        &tree_fixture("calib.json"),
+        &unsupported_fixture("calib.json"),
         "-o",
         path(&dir),
     ]);
@@ -83,7 +83,7 @@ fn unsupported_op_names_op_and_node_with_exit_code_2() {
         printed["error"]
             .as_str()
             .unwrap()
-            .contains("unsupported: TreeEnsembleRegressor (node trees)"),
+            .contains("unsupported: SVMClassifier (node svm)"),
         "{printed}"
     );
 }

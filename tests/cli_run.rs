@@ -43,15 +43,15 @@ fn run_refuses_an_unsupported_model_before_key_generation() {
     let dir = scratch("run-unsupported");
     let (code, err) = failure(&[
         "run",
-        path(&fixtures.join("unsupported_tree_ensemble.onnx")),
+        path(&fixtures.join("unsupported_svm_classifier.onnx")),
         "--input",
-        path(&fixtures.join("unsupported_tree_ensemble.input.json")),
+        path(&fixtures.join("unsupported_svm_classifier.input.json")),
         "-o",
         path(&dir.join("out.json")),
     ]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("unsupported: TreeEnsembleRegressor (node trees)"),
+        err.contains("unsupported: SVMClassifier (node svm)"),
         "{err}"
     );
     assert!(!err.contains("generating keys"), "{err}");

@@ -252,7 +252,14 @@ const NONLINEAR: &[&str] = &[
     "reduce_log",
 ];
 /// Models exported by PyTorch (`fixtures/make_exported_fixtures.py`).
-const EXPORTED: &[&str] = &["torch_causal", "torch_masked", "torch_dynamo", "torch_gpt"];
+const EXPORTED: &[&str] = &[
+    "torch_causal",
+    "torch_masked",
+    "torch_dynamo",
+    "torch_gpt",
+    "torch_lstm",
+    "torch_gru",
+];
 const COMPARISON_AND_SKLEARN: &[&str] = &[
     "cmp_", "sign", "neg", "argmax", "einsum", "sklearn_", "logic_",
 ];

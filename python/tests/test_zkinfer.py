@@ -77,9 +77,9 @@ def test_errors_have_a_class_per_kind(build, tmp_path):
         zkinfer.compile(b"not an onnx file", [[0.0]], tmp_path / "junk")
     with pytest.raises(zkinfer.UnsupportedOperator) as err:
         zkinfer.compile(
-            OPS / "unsupported_tree_ensemble.onnx", OPS / "unsupported_tree_ensemble.calib.json", tmp_path / "tree"
+            OPS / "unsupported_svm_classifier.onnx", OPS / "unsupported_svm_classifier.calib.json", tmp_path / "svm"
         )
-    assert err.value.kind == "unsupported_operator" and "TreeEnsemble" in str(err.value)
+    assert err.value.kind == "unsupported_operator" and "SVMClassifier" in str(err.value)
     with pytest.raises(zkinfer.InvalidInput):
         zkinfer.prove(build, [0.1, 0.2], subject=SUBJECT)
     with pytest.raises(zkinfer.InvalidInput):

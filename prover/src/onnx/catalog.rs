@@ -31,6 +31,7 @@ pub(super) enum Family {
     Piecewise,
     Lookup,
     Composed,
+    Recurrent,
     Comparison,
     Selection,
     ScikitLearn,
@@ -39,13 +40,14 @@ pub(super) enum Family {
 }
 
 impl Family {
-    const ALL: [Family; 11] = [
+    const ALL: [Family; 12] = [
         Family::Linear,
         Family::Products,
         Family::Arithmetic,
         Family::Piecewise,
         Family::Lookup,
         Family::Composed,
+        Family::Recurrent,
         Family::Comparison,
         Family::Selection,
         Family::ScikitLearn,
@@ -61,6 +63,7 @@ impl Family {
             Family::Piecewise => "piecewise linear",
             Family::Lookup => "lookup",
             Family::Composed => "composed",
+            Family::Recurrent => "recurrent",
             Family::Comparison => "comparison and logic",
             Family::Selection => "selection",
             Family::ScikitLearn => "scikit-learn (`ai.onnx.ml`)",
@@ -77,6 +80,7 @@ impl Family {
             Family::Piecewise => "sign decompositions (`max(a, b) = b + relu(a − b)`); Clip with computed bounds as `min(max(x, lo), hi)`",
             Family::Lookup => "input rescaled to the table's resolution, `(tag, x, f(x))` looked up in a fixed table sized from calibration",
             Family::Composed => "Softmax (max-subtracted; `-inf` attention masks give exact zeros; before opset 13 over the axes from `axis` on), LayerNormalization (axes from `axis` on), InstanceNormalization, GroupNormalization, BatchNormalization with computed statistics, ReduceL1/L2/SumSquare/Min/LogSumExp: the operators above",
+            Family::Recurrent => "unrolled over the fixed sequence length (forward, reverse, bidirectional; layout 0 and 1; initial states constant or computed): per step dense layers against `W` and `R`, sigmoid and tanh lookups, products of the gates; peepholes, `clip`, `input_forget`, other activations and shorter `sequence_lens` are refused with the reason",
             Family::Comparison => "0.0/1.0 results from sign decompositions and `is_equal`; Not/And/Or/Xor of comparison results as exact 0/1 arithmetic",
             Family::Selection => "Where (a comparison or logic condition, or a constant one), ArgMax (first or last), Gather with computed indices (constrained one-hot bits: an index out of range has no witness)",
             Family::ScikitLearn => "LinearRegressor/Classifier and Scaler as dense layers; Normalizer (MAX, L1, L2); tree ensembles: each branch compared once, a leaf reached when its path agrees, leaf weights summed; ZipMap as its probability tensor",
@@ -165,6 +169,8 @@ pub(super) const CATALOG: &[Entry] = &[
     ),
     entry(Onnx, "CumSum", Linear, One(|i, c| i.cumsum(c))),
     entry(Onnx, "Einsum", Products, One(|i, c| i.einsum(c))),
+    entry(Onnx, "LSTM", Recurrent, Many(|i, c| i.lstm(c))),
+    entry(Onnx, "GRU", Recurrent, Many(|i, c| i.gru(c))),
     entry(Onnx, "Add", Arithmetic, One(|i, c| i.arithmetic(c))),
     entry(Onnx, "Sub", Arithmetic, One(|i, c| i.arithmetic(c))),
     entry(Onnx, "Mul", Arithmetic, One(|i, c| i.arithmetic(c))),

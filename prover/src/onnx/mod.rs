@@ -22,6 +22,7 @@ mod logic;
 mod masking;
 mod nonlinear;
 mod rearrange;
+mod recurrent;
 mod selection;
 mod shape;
 mod sklearn;
