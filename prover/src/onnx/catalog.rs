@@ -84,7 +84,7 @@ impl Family {
             Family::Comparison => "0.0/1.0 results from sign decompositions and `is_equal`; Not/And/Or/Xor of comparison results as exact 0/1 arithmetic",
             Family::Selection => "Where (a comparison or logic condition, or a constant one), ArgMax (first or last), Gather with computed indices (constrained one-hot bits: an index out of range has no witness)",
             Family::ScikitLearn => "LinearRegressor/Classifier and Scaler as dense layers; Normalizer (MAX, L1, L2); tree ensembles: each branch compared once, a leaf reached when its path agrees, leaf weights summed; ZipMap as its probability tensor",
-            Family::Wiring => "no constraints (copies); integer inputs that feed shape parameters are fixed at compile to their calibration value",
+            Family::Wiring => "no constraints (copies; Resize in linear mode is a weighted sum of the neighbours); integer inputs that feed shape parameters are fixed at compile to their calibration value",
             Family::Folded => "computed at import when every input is a constant (the shape arithmetic exporters emit around `Shape`); unsupported on computed tensors",
         }
     }

@@ -1,7 +1,7 @@
-//! Wiring operators that rearrange elements by an index map (no constraints):
-//! DepthToSpace (DCR and CRD), SpaceToDepth, and Resize with `mode = nearest` (every coordinate
-//! transformation and nearest mode of opset 11+, opset 10's asymmetric floor, constant scales
-//! or sizes).
+//! Operators that rearrange elements by an index map (no constraints): DepthToSpace (DCR and
+//! CRD), SpaceToDepth, and Resize with `mode = nearest` (every coordinate transformation and
+//! nearest mode of opset 11+, opset 10's asymmetric floor, constant scales or sizes); Resize with
+//! `mode = linear` is the weighted sum of the neighbours instead (onto `Linear`).
 
 use super::shape::{ravel, unravel};
 use super::{Ctx, Importer, Value};
@@ -67,9 +67,13 @@ impl Importer {
         let v = self.any_input(ctx, 0)?;
         let shape = self.value_shape(&v);
         let mode = ctx.attr_s("mode").unwrap_or_else(|| "nearest".into());
-        if mode != "nearest" {
-            return Err(ctx.invalid(format!("mode {mode} (only nearest is supported)")));
-        }
+        let linear = match mode.as_str() {
+            "nearest" => false,
+            "linear" | "bilinear" => true,
+            other => {
+                return Err(ctx.invalid(format!("mode {other} (nearest and linear are supported)")))
+            }
+        };
         let rank = shape.len();
         // Scales: Upsample's input #1 / Resize-10's input #1, else Resize-11+'s #2; sizes: #3.
         let scales_at = if ctx.proto.op_type == "Upsample" || self.opset < 11 {
@@ -128,7 +132,8 @@ impl Importer {
             ctx.attr_s("nearest_mode")
                 .unwrap_or_else(|| "round_prefer_floor".into())
         };
-        let mut maps: Vec<Vec<usize>> = Vec::with_capacity(rank);
+        // Per axis and output coordinate: the input coordinates it reads, with their weights.
+        let mut maps: Vec<Vec<Vec<(usize, f64)>>> = Vec::with_capacity(rank);
         for a in 0..rank {
             let (len, o, s) = (shape[a] as f64, out[a] as f64, scales[a]);
             let mut m = Vec::with_capacity(out[a]);
@@ -146,6 +151,18 @@ impl Importer {
                         return Err(ctx.invalid(format!("coordinate_transformation_mode {other}")))
                     }
                 };
+                if linear {
+                    // Two neighbours, weighted by the distance (coordinates clamped to the input).
+                    let at = orig.clamp(0.0, len - 1.0);
+                    let (i0, w1) = (at.floor(), at - at.floor());
+                    let i1 = (i0 + 1.0).min(len - 1.0);
+                    let mut taps = vec![(i0 as usize, 1.0 - w1)];
+                    if w1 > 0.0 && i1 != i0 {
+                        taps.push((i1 as usize, w1));
+                    }
+                    m.push(taps);
+                    continue;
+                }
                 let r = match nearest.as_str() {
                     "round_prefer_floor" if orig.fract() == 0.5 => orig.floor(),
                     "round_prefer_ceil" if orig.fract() == 0.5 => orig.ceil(),
@@ -154,17 +171,50 @@ impl Importer {
                     "ceil" => orig.ceil(),
                     other => return Err(ctx.invalid(format!("nearest_mode {other}"))),
                 };
-                m.push(r.clamp(0.0, len - 1.0) as usize);
+                m.push(vec![(r.clamp(0.0, len - 1.0) as usize, 1.0)]);
             }
             maps.push(m);
         }
-        let sources = (0..out.iter().product())
+        // Each output: the products of its axes' taps (one copy for nearest).
+        let terms: Vec<Vec<(usize, f64)>> = (0..out.iter().product())
             .map(|f| {
                 let oi = unravel(f, &out);
-                let ii: Vec<usize> = oi.iter().enumerate().map(|(a, x)| maps[a][*x]).collect();
-                Some((0, ravel(&ii, &shape)))
+                let mut terms = vec![(vec![], 1.0)];
+                for (a, x) in oi.iter().enumerate() {
+                    terms = terms
+                        .into_iter()
+                        .flat_map(|(idx, w): (Vec<usize>, f64)| {
+                            maps[a][*x].iter().map(move |(i, t)| {
+                                let mut idx = idx.clone();
+                                idx.push(*i);
+                                (idx, w * t)
+                            })
+                        })
+                        .collect();
+                }
+                terms
+                    .into_iter()
+                    .map(|(idx, w)| (ravel(&idx, &shape), w))
+                    .collect()
             })
             .collect();
-        self.wire(ctx, &[v], out, sources)
+        if !linear {
+            let sources = terms.iter().map(|t| Some((0, t[0].0))).collect();
+            return self.wire(ctx, &[v], out, sources);
+        }
+        let x = match v {
+            Value::Tensor(t) => t,
+            Value::Constant(_) => {
+                return Err(ctx.invalid("Resize of a constant (fold it before export)"))
+            }
+        };
+        let bias = vec![0.0; terms.len()];
+        Ok(Value::Tensor(self.push(
+            &ctx.name,
+            &ctx.proto.op_type,
+            crate::model::Op::Linear(crate::ops::linear::Linear { terms, bias }),
+            vec![x],
+            out,
+        )))
     }
 }
