@@ -133,9 +133,18 @@ impl InputData {
                 || given.chunks(len).any(|c| c != s.values.as_slice())
             {
                 return Err(Error::InvalidInput(format!(
-                    "input #{} ('{}') feeds shape parameters and was fixed to {:?} at compile; \
-                     the data gives {:?} (compile again with calibration data holding this value)",
-                    s.position, s.name, s.values, given
+                    "input #{} ('{}') was fixed to {:?} at compile (the graph needs it constant); \
+                     the data gives {} value(s){} (compile again with calibration data holding \
+                     the value to prove)",
+                    s.position,
+                    s.name,
+                    s.values,
+                    given.len(),
+                    if given.len() <= 16 {
+                        format!(" {given:?}")
+                    } else {
+                        String::new()
+                    }
                 )));
             }
             data.remove(s.position);

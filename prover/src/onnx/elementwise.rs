@@ -400,7 +400,7 @@ impl Importer {
         };
         if !self.is_boolean(ct) {
             return Err(ctx
-                .invalid("the condition must come from a comparison (Greater, Less, Equal, ...)"));
+                .invalid("the condition must come from a comparison (Greater, Less, Equal, ...) or Not/And/Or/Xor of comparisons"));
         }
         let (x, y, shape) = self.tensor_pair(ctx, 1, 2)?;
         let shape = broadcast_shapes(&shape, self.shape(ct))

@@ -19,12 +19,15 @@ impl Importer {
         let mut inputs = Vec::with_capacity(arity);
         for i in 0..arity {
             let v = self.any_input(ctx, i)?;
-            if let Value::Tensor(t) = v {
-                if !self.is_boolean(t) {
-                    return Err(ctx.invalid(format!(
-                        "input #{i} is not a comparison result (Greater, Less, Equal, ...)"
-                    )));
-                }
+            let boolean = match &v {
+                Value::Tensor(t) => self.is_boolean(*t),
+                Value::Constant(c) => c.data.iter().all(|x| *x == 0.0 || *x == 1.0),
+            };
+            if !boolean {
+                return Err(ctx.invalid(format!(
+                    "input #{i} is not a comparison result (Greater, Less, Equal, ...) or a logic \
+                     result of them, nor a constant of 0s and 1s"
+                )));
             }
             inputs.push(v);
         }

@@ -98,7 +98,7 @@ pub fn import_specialized(path: &Path, calibration: Option<&InputData>) -> Resul
     let folder = folder.map(|f| if f.is_empty() { ".".into() } else { f });
     let first = import_proto_in(&proto, folder.as_deref(), &HashMap::new());
     let model = match (first, calibration) {
-        (Err(e), Some(calibration)) => {
+        (Err(e), Some(calibration)) if specialize::needs_a_constant(&e) => {
             specialize::retry(&proto, folder.as_deref(), calibration).ok_or(e)
         }
         (result, _) => result,

@@ -19,17 +19,21 @@ impl Importer {
             )));
         }
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
-        let crd = ctx.attr_s("mode").as_deref() == Some("CRD");
+        let crd = match ctx.attr_s("mode").as_deref() {
+            None | Some("DCR") => false,
+            Some("CRD") => true,
+            Some(other) => return Err(ctx.invalid(format!("mode {other} (DCR or CRD)"))),
+        };
+        let Some(bb) = b.checked_mul(b).filter(|bb| *bb <= c.max(h * w)) else {
+            return Err(ctx.invalid(format!("blocksize {b} for input {shape:?}")));
+        };
         let to_space = ctx.proto.op_type == "DepthToSpace";
         // (n, c, h, w) of the depth side and (n, c, y, x) of the space side, for one element.
         let (out, sources): (Vec<usize>, Vec<Option<(usize, usize)>>) = if to_space {
-            if c % (b * b) != 0 {
-                return Err(ctx.invalid(format!(
-                    "{c} channels do not divide by blocksize² {}",
-                    b * b
-                )));
+            if c % bb != 0 {
+                return Err(ctx.invalid(format!("{c} channels do not divide by blocksize² {bb}")));
             }
-            let oc = c / (b * b);
+            let oc = c / bb;
             let out = vec![n, oc, h * b, w * b];
             let src = (0..out.iter().product())
                 .map(|f| {
@@ -48,7 +52,7 @@ impl Importer {
             if h % b != 0 || w % b != 0 {
                 return Err(ctx.invalid(format!("{h}×{w} does not divide by blocksize {b}")));
             }
-            let out = vec![n, c * b * b, h / b, w / b];
+            let out = vec![n, c * bb, h / b, w / b];
             let src = (0..out.iter().product())
                 .map(|f| {
                     let [bn, oc, y, x] = <[usize; 4]>::try_from(unravel(f, &out)).expect("4-D");
@@ -74,6 +78,15 @@ impl Importer {
                 return Err(ctx.invalid(format!("mode {other} (nearest and linear are supported)")))
             }
         };
+        if let Some(policy) = ctx
+            .attr_s("keep_aspect_ratio_policy")
+            .filter(|p| p != "stretch")
+        {
+            return Err(ctx.invalid(format!("keep_aspect_ratio_policy {policy} (only stretch)")));
+        }
+        if ctx.attr("axes").is_some() {
+            return Err(ctx.invalid("the axes attribute (give scales or sizes for every axis)"));
+        }
         let rank = shape.len();
         // Scales: Upsample's input #1 / Resize-10's input #1, else Resize-11+'s #2; sizes: #3.
         let scales_at = if ctx.proto.op_type == "Upsample" || self.opset < 11 {
@@ -107,6 +120,16 @@ impl Importer {
                     .collect();
                 (scales, out)
             }
+            _ if !ctx.attr_floats("scales").is_empty() => {
+                // Upsample before opset 9: scales as an attribute.
+                let scales = ctx.attr_floats("scales");
+                let out = scales
+                    .iter()
+                    .zip(&shape)
+                    .map(|(s, i)| (*i as f64 * s).floor() as usize)
+                    .collect();
+                (scales, out)
+            }
             _ => return Err(ctx.invalid("neither scales nor sizes is given")),
         };
         if scales.len() != rank
@@ -120,6 +143,10 @@ impl Importer {
         }
         super::shape::check_size(ctx, &out)?;
         let legacy = ctx.proto.op_type == "Upsample" || self.opset < 11;
+        if legacy && scales.iter().any(|s| *s < 1.0) {
+            // ONNX Runtime rounds these coordinates by a rule of its own when downsampling.
+            return Err(ctx.invalid("downsampling before opset 11 (scales below 1)"));
+        }
         let transform = if legacy {
             "asymmetric".to_string()
         } else {

@@ -113,6 +113,11 @@ impl Importer {
         };
         let hidden = usize::try_from(ctx.attr_i("hidden_size", 0)).unwrap_or(0);
         let g = cell.gates();
+        if seq == 0 {
+            return Err(ctx.invalid("an empty sequence"));
+        }
+        // Activations, and the weight rows each unrolled step copies into its dense layers.
+        super::shape::check_size(ctx, &[seq, 2, g, hidden, input.max(batch) + hidden])?;
         let (w, r) = (self.constant(ctx, 1)?, self.constant(ctx, 2)?);
         let nd = dirs.len();
         if hidden == 0 || w.shape != [nd, g * hidden, input] || r.shape != [nd, g * hidden, hidden]
@@ -122,7 +127,6 @@ impl Importer {
                 w.shape, r.shape
             )));
         }
-        super::shape::check_size(ctx, &[seq, nd, batch, g * hidden.max(input)])?;
         let b = if ctx.has_input(3) {
             let b = self.constant(ctx, 3)?;
             if b.data.len() != nd * 2 * g * hidden {
@@ -154,8 +158,15 @@ impl Importer {
                 wb: b[d * 2 * gh..d * 2 * gh + gh].to_vec(),
                 rb: b[d * 2 * gh + gh..(d + 1) * 2 * gh].to_vec(),
             };
-            let mut h = self.initial(ctx, h0.as_ref(), d, batch, hidden, x)?;
-            let mut c = self.initial(ctx, c0.as_ref(), d, batch, hidden, x)?;
+            let at = |bi: usize, k: usize| {
+                if batch_first {
+                    (bi * nd + d) * hidden + k
+                } else {
+                    (d * batch + bi) * hidden + k
+                }
+            };
+            let mut h = self.initial(ctx, h0.as_ref(), &at, batch, hidden, x)?;
+            let mut c = self.initial(ctx, c0.as_ref(), &at, batch, hidden, x)?;
             let mut steps = vec![None; seq];
             let order: Vec<usize> = if *reverse {
                 (0..seq).rev().collect()
@@ -222,32 +233,35 @@ impl Importer {
         Ok(out)
     }
 
-    /// Direction `d`'s initial state as a `[batch, hidden]` tensor, or `None` for zeros.
+    /// One direction's initial state as a `[batch, hidden]` tensor (element `(b, k)` at `at(b,
+    /// k)` of the given state, whose layout follows the node's), or `None` for zeros.
     fn initial(
         &mut self,
         ctx: &Ctx,
         v: Option<&Value>,
-        d: usize,
+        at: &dyn Fn(usize, usize) -> usize,
         batch: usize,
         hidden: usize,
         like: TensorId,
     ) -> Result<Option<TensorId>> {
         let n = batch * hidden;
+        let index = |i: usize| at(i / hidden, i % hidden);
         Ok(match v {
             None => None,
-            Some(Value::Constant(c)) if c.data[d * n..(d + 1) * n].iter().all(|v| *v == 0.0) => {
-                None
-            }
             Some(Value::Constant(c)) => {
-                let part =
-                    Constant::float(vec![batch, hidden], c.data[d * n..(d + 1) * n].to_vec());
-                Some(self.constant_tensor(ctx, &part, like))
+                let part: Vec<f64> = (0..n).map(|i| c.data[index(i)]).collect();
+                if part.iter().all(|v| *v == 0.0) {
+                    None
+                } else {
+                    let part = Constant::float(vec![batch, hidden], part);
+                    Some(self.constant_tensor(ctx, &part, like))
+                }
             }
             Some(Value::Tensor(t)) => Some(self.push(
                 &ctx.name,
                 &ctx.proto.op_type,
                 Op::Gather(ops::wiring::Gather {
-                    sources: (0..n).map(|i| Some((0, d * n + i))).collect(),
+                    sources: (0..n).map(|i| Some((0, index(i)))).collect(),
                 }),
                 vec![*t],
                 vec![batch, hidden],

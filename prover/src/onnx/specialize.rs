@@ -57,12 +57,19 @@ pub(super) fn retry(
         let fixed: HashMap<String, (usize, Constant)> =
             subset.iter().map(|i| candidates[*i].clone()).collect();
         let model = import_proto_in(proto, folder, &fixed).ok()?;
-        tracing::info!(
+        tracing::warn!(
             inputs = ?model.specialized.iter().map(|s| &s.name).collect::<Vec<_>>(),
-            "integer inputs feeding shape parameters fixed to their calibration values"
+            "integer inputs fixed to their calibration values (the graph needs them constant): \
+             the circuit proves only these values (settings.json: specialized_inputs)"
         );
         Some(model)
     })
+}
+
+/// Whether an import failed because an operator needed a constant operand (the only failure
+/// that fixing an input can cure).
+pub(super) fn needs_a_constant(e: &crate::Error) -> bool {
+    matches!(e, crate::Error::InvalidNode { reason, .. } if reason.contains("must be a constant"))
 }
 
 /// An integer (or boolean) tensor input.

@@ -309,9 +309,8 @@ impl QuantizedOperator for OneHot {
             let p = self.position(*v, f.scale.0);
             if p.is_none() && f.check {
                 return Err(crate::Error::InvalidInput(format!(
-                    "{}: index {} is not a whole number in [0, {}) (wrapped from [-{1}, {1}))",
+                    "{}: an index is not a whole number within the {} positions it selects from",
                     f.node(),
-                    f.scale.dequantize(*v),
                     self.depth
                 )));
             }

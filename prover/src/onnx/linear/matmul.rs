@@ -310,6 +310,7 @@ impl Importer {
         let (px, pw, po) = (space.of(ctx, xs)?, space.of(ctx, ws)?, space.of(ctx, rhs)?);
         let dims = space.dims;
         let out: Vec<usize> = po.iter().map(|p| dims[*p]).collect();
+        crate::onnx::shape::check_size(ctx, &out)?;
         let mut terms: Vec<Vec<(usize, f64)>> = vec![Vec::new(); out.iter().product()];
         for flat in 0..dims.iter().product() {
             let idx = unravel(flat, &dims);
@@ -340,6 +341,7 @@ impl Importer {
         let (pa, pb, po) = (space.of(ctx, sa)?, space.of(ctx, sb)?, space.of(ctx, rhs)?);
         let dims = space.dims;
         let out: Vec<usize> = po.iter().map(|p| dims[*p]).collect();
+        crate::onnx::shape::check_size(ctx, &out)?;
         let mut pairs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); out.iter().product()];
         for flat in 0..dims.iter().product() {
             let idx = unravel(flat, &dims);

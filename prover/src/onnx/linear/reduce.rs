@@ -51,6 +51,9 @@ impl Importer {
         if xs.len() < 2 {
             return Err(ctx.invalid(format!("input {xs:?} has no channel axis")));
         }
+        if ctx.attr_i("training_mode", 0) != 0 {
+            return Err(ctx.invalid("training_mode = 1 (export the model for inference)"));
+        }
         if (1..=4).any(|i| matches!(self.input(ctx, i), Ok(Value::Tensor(_)))) {
             return self.batch_norm_computed(ctx, x, &xs);
         }
