@@ -224,6 +224,7 @@ const ARITHMETIC_AND_PIECEWISE: &[&str] = &[
     "reduce_l2",
     "reduce_min",
     "pow",
+    "floor",
 ];
 const WIRING: &[&str] = &[
     "transpose",

@@ -4,6 +4,8 @@
 
 use super::nonlinear::table_function;
 use super::{constant_node, Ctx, Importer, Value};
+use crate::model::Op;
+use crate::ops::arithmetic::Rounding;
 use crate::ops::piecewise;
 use crate::{Error, Result};
 
@@ -76,7 +78,7 @@ impl Family {
         match self {
             Family::Linear => "Gemm (transA/transB/alpha/beta, C broadcast), MatMul (batched), Conv (1-D/2-D, strides, pads, auto_pad, dilations, groups), ConvTranspose, pooling by averaging, BatchNormalization, ReduceSum/ReduceMean (axes as attribute or input, keepdims, noop_with_empty_axes), CumSum: multiply-accumulate against constants, one rescale per output",
             Family::Products => "MatMul, Gemm and Einsum of two computed tensors (attention's `Q·Kᵀ` and `P·V`), Conv with computed weights: one multiply-accumulate gate per product (`Bilinear`), one rescale per output",
-            Family::Arithmetic => "numpy broadcasting; Div by a computed tensor is `a · (1/b)`, the reciprocal by table lookup; Min as `-max(-x…)`; Pow by whole constant exponents (products) or 0.5 (square-root table)",
+            Family::Arithmetic => "numpy broadcasting; Div by a computed tensor is `a · (1/b)`, the reciprocal by table lookup; Min as `-max(-x…)`; Pow by whole constant exponents (products) or 0.5 (square-root table); Floor and Ceil exact (a rescale by the scale with a range-checked remainder)",
             Family::Piecewise => "sign decompositions (`max(a, b) = b + relu(a − b)`); Clip with computed bounds as `min(max(x, lo), hi)`",
             Family::Lookup => "input rescaled to the table's resolution, `(tag, x, f(x))` looked up in a fixed table sized from calibration",
             Family::Composed => "Softmax (max-subtracted; `-inf` attention masks give exact zeros; before opset 13 over the axes from `axis` on), LayerNormalization (axes from `axis` on), InstanceNormalization, GroupNormalization, BatchNormalization with computed statistics, ReduceL1/L2/SumSquare/Min/LogSumExp: the operators above",
@@ -85,7 +87,7 @@ impl Family {
             Family::Selection => "Where (a comparison or logic condition, or a constant one), ArgMax (first or last), Gather with computed indices (constrained one-hot bits: an index out of range has no witness)",
             Family::ScikitLearn => "LinearRegressor/Classifier and Scaler as dense layers; Normalizer (MAX, L1, L2); tree ensembles: each branch compared once, a leaf reached when its path agrees, leaf weights summed; ZipMap as its probability tensor",
             Family::Wiring => "no constraints (copies; Resize in linear mode is a weighted sum of the neighbours); integer inputs that feed shape parameters are fixed at compile to their calibration value",
-            Family::Folded => "computed at import when every input is a constant (the shape arithmetic exporters emit around `Shape`); unsupported on computed tensors",
+            Family::Folded => "computed at import when every input is a constant (the shape arithmetic exporters emit around `Shape`); unsupported on computed tensors (Round: ONNX rounds ties to even)",
         }
     }
 }
@@ -180,6 +182,18 @@ pub(super) const CATALOG: &[Entry] = &[
     entry(Onnx, "Mean", Arithmetic, One(|i, c| i.sum_or_mean(c, true))),
     entry(Onnx, "Min", Arithmetic, One(|i, c| i.min(c))),
     entry(Onnx, "Pow", Arithmetic, One(|i, c| i.pow(c))),
+    entry(
+        Onnx,
+        "Floor",
+        Arithmetic,
+        One(|i, c| i.unary(c, Op::Rounding(Rounding::Floor))),
+    ),
+    entry(
+        Onnx,
+        "Ceil",
+        Arithmetic,
+        One(|i, c| i.unary(c, Op::Rounding(Rounding::Ceil))),
+    ),
     entry(Onnx, "Relu", Piecewise, One(piecewise::import_relu)),
     entry(
         Onnx,
@@ -322,8 +336,6 @@ pub(super) const CATALOG: &[Entry] = &[
         Wiring,
         One(|i, c| Ok(Value::Constant(constant_node(c, i.folder.as_deref())?))),
     ),
-    entry(Onnx, "Floor", Folded, One(only_folded)),
-    entry(Onnx, "Ceil", Folded, One(only_folded)),
     entry(Onnx, "Round", Folded, One(only_folded)),
     entry(Onnx, "Mod", Folded, One(only_folded)),
     entry(Onnx, "Range", Folded, One(only_folded)),

@@ -1,5 +1,6 @@
 //! Element-wise arithmetic: [`AddConst`] (Add/Sub of a constant, Neg folded into weights
-//! elsewhere), [`Add`], [`Sub`], [`Mul`] of two tensors of the same shape.
+//! elsewhere), [`Add`], [`Sub`], [`Mul`] of two tensors of the same shape, [`Rounding`] (Floor,
+//! Ceil).
 
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
@@ -7,7 +8,7 @@ use halo2_base::{AssignedValue, QuantumCell::Constant};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    map2, rescale, Forwarding, Layout, Operator, QOp, QuantizedOperator, Quantizing, Result,
+    map1, map2, rescale, Forwarding, Layout, Operator, QOp, QuantizedOperator, Quantizing, Result,
 };
 use crate::fixed::to_field;
 
@@ -168,5 +169,114 @@ impl QuantizedOperator for Mul {
 
     fn params(&self) -> Vec<Vec<i64>> {
         vec![]
+    }
+}
+
+/// Floor or Ceil of a fixed-point tensor: the nearest whole number below (or above), exactly.
+/// In the circuit the input, offset by `-2^(s-1)` (Floor) or `2^(s-1) - 1` (Ceil), is divided by
+/// `2^s` with a range-checked remainder (the rescale, which rounds half up), then multiplied back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rounding {
+    /// Toward −∞.
+    Floor,
+    /// Toward +∞.
+    Ceil,
+}
+
+impl Operator for Rounding {
+    fn eval(&self, args: &[&[f64]]) -> Vec<f64> {
+        map1(args, |x| match self {
+            Rounding::Floor => x.floor(),
+            Rounding::Ceil => x.ceil(),
+        })
+    }
+
+    fn quantize(&self, _: &Quantizing) -> QOp {
+        QOp::Rounding(*self)
+    }
+
+    fn num_params(&self) -> usize {
+        0
+    }
+}
+
+impl Rounding {
+    /// What the rescale (half up) adds so that it rounds this way.
+    fn offset(self, scale: u32) -> i128 {
+        if scale == 0 {
+            return 0;
+        }
+        let half = 1i128 << (scale - 1);
+        match self {
+            Rounding::Floor => -half,
+            Rounding::Ceil => (1i128 << scale) - 1 - half,
+        }
+    }
+}
+
+impl QuantizedOperator for Rounding {
+    fn forward(&self, args: &[&[i128]], f: &Forwarding) -> Result<Vec<i128>> {
+        let s = f.scale.0;
+        Ok(map1(args, |x| rescale(x + self.offset(s), s) << s))
+    }
+
+    fn lay_out(&self, l: &mut Layout, args: &[&[AssignedValue<Fr>]]) -> Vec<AssignedValue<Fr>> {
+        let gate = l.range.gate();
+        let s = l.scale;
+        let (offset, unit) = (
+            Constant(to_field(self.offset(s))),
+            Constant(to_field(1i128 << s)),
+        );
+        args[0]
+            .iter()
+            .map(|x| {
+                let shifted = gate.add(l.ctx, *x, offset);
+                let whole = l.rescale(shifted, s);
+                gate.mul(l.ctx, whole, unit)
+            })
+            .collect()
+    }
+
+    fn params(&self) -> Vec<Vec<i64>> {
+        vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixed::Scale;
+
+    fn round(mode: Rounding, xs: &[i128], scale: u32) -> Vec<i128> {
+        let f = Forwarding {
+            scale: Scale(scale),
+            weight_scale: Scale(scale),
+            graph_inputs: &[],
+            check: true,
+            name: "r",
+            op_type: "Floor",
+        };
+        mode.forward(&[xs], &f).unwrap()
+    }
+
+    #[test]
+    fn floor_and_ceil_are_exact_on_both_signs_and_whole_numbers() {
+        // Scale 2^4: -1.0625, -1.0, -0.5, 0, 0.0625, 1.0, 1.9375.
+        let xs = [-17, -16, -8, 0, 1, 16, 31];
+        assert_eq!(
+            round(Rounding::Floor, &xs, 4),
+            [-32, -16, -16, 0, 0, 16, 16]
+        );
+        assert_eq!(round(Rounding::Ceil, &xs, 4), [-16, -16, 0, 0, 16, 16, 32]);
+        // At scale 2^0 every value is whole.
+        assert_eq!(round(Rounding::Floor, &[-3, 5], 0), [-3, 5]);
+        assert_eq!(round(Rounding::Ceil, &[-3, 5], 0), [-3, 5]);
+        // The float reference agrees.
+        let floats: Vec<f64> = xs.iter().map(|x| *x as f64 / 16.0).collect();
+        let want: Vec<f64> = round(Rounding::Floor, &xs, 4)
+            .iter()
+            .map(|x| *x as f64 / 16.0)
+            .collect();
+        assert_eq!(Rounding::Floor.eval(&[&floats]), want);
     }
 }

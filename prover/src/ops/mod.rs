@@ -224,6 +224,7 @@ operators! {
         Compare(compare::Compare) => Compare(compare::Compare),
         ArgMax(compare::ArgMax) => ArgMax(compare::ArgMax),
         OneHot(compare::OneHot) => OneHot(compare::OneHot),
+        Rounding(arithmetic::Rounding) => Rounding(arithmetic::Rounding),
         Function(lookup::FunctionOp) => Lookup(lookup::Lookup),
         Gather(wiring::Gather) => Gather(wiring::Gather),
         Bilinear(products::Bilinear) => Bilinear(products::Bilinear),
