@@ -262,7 +262,7 @@ const EXPORTED: &[&str] = &[
     "torch_gru",
 ];
 const COMPARISON_AND_SKLEARN: &[&str] = &[
-    "cmp_", "sign", "neg", "argmax", "einsum", "sklearn_", "logic_",
+    "cmp_", "sign", "neg", "argmax", "einsum", "sklearn_", "logic_", "topk",
 ];
 
 fn in_family(family: &[&str], name: &str) -> bool {

@@ -84,7 +84,7 @@ impl Family {
             Family::Composed => "Softmax (max-subtracted; `-inf` attention masks give exact zeros; before opset 13 over the axes from `axis` on), LayerNormalization (axes from `axis` on), InstanceNormalization, GroupNormalization, BatchNormalization with computed statistics, ReduceL1/L2/SumSquare/Min/LogSumExp: the operators above",
             Family::Recurrent => "unrolled over the fixed sequence length (forward, reverse, bidirectional; layout 0 and 1; initial states constant or computed): per step dense layers against `W` and `R`, sigmoid and tanh lookups, products of the gates; peepholes, `clip`, `input_forget`, other activations and shorter `sequence_lens` are refused with the reason",
             Family::Comparison => "0.0/1.0 results from sign decompositions and `is_equal`; Not/And/Or/Xor of comparison results as exact 0/1 arithmetic",
-            Family::Selection => "Where (a comparison or logic condition, or a constant one), ArgMax (first or last), Gather with computed indices (constrained one-hot bits: an index out of range has no witness)",
+            Family::Selection => "Where (a comparison or logic condition, or a constant one), ArgMax (first or last), Gather with computed indices (constrained one-hot bits: an index out of range has no witness), TopK for k ≤ 16 (k rounds of maximum, ArgMax and a one-hot removal; ties to the lower index)",
             Family::ScikitLearn => "LinearRegressor/Classifier and Scaler as dense layers; Normalizer (MAX, L1, L2); tree ensembles: each branch compared once, a leaf reached when its path agrees, leaf weights summed; ZipMap as its probability tensor",
             Family::Wiring => "no constraints (copies; Resize in linear mode is a weighted sum of the neighbours); integer inputs that feed shape parameters are fixed at compile to their calibration value",
             Family::Folded => "computed at import when every input is a constant (the shape arithmetic exporters emit around `Shape`); unsupported on computed tensors (Round: ONNX rounds ties to even)",
@@ -284,6 +284,7 @@ pub(super) const CATALOG: &[Entry] = &[
     entry(Onnx, "Where", Selection, One(|i, c| i.where_op(c))),
     entry(Onnx, "ArgMax", Selection, One(|i, c| i.argmax(c))),
     entry(Onnx, "Gather", Selection, One(|i, c| i.gather_op(c))),
+    entry(Onnx, "TopK", Selection, Many(|i, c| i.top_k(c))),
     entry(
         Ml,
         "LinearRegressor",

@@ -145,4 +145,138 @@ impl Importer {
             shape,
         )
     }
+
+    /// TopK over a small `k` (at most [`MAX_TOP_K`]): `k` rounds of the group maximum and its
+    /// first index (ArgMax), the chosen element then replaced, through its one-hot bits and a
+    /// `Where`, by the group's minimum minus one. Values and indices come out sorted (largest
+    /// first, or smallest with `largest = 0`); ties go to the lower index, as ONNX's.
+    pub(super) fn top_k(&mut self, ctx: &Ctx) -> Result<Vec<Value>> {
+        let x = self.tensor(ctx, 0)?;
+        let shape = self.shape(x).to_vec();
+        let a = axis(ctx, ctx.attr_i("axis", -1), shape.len())?;
+        let k = if ctx.has_input(1) {
+            self.ints(ctx, 1)?.first().copied().unwrap_or(-1)
+        } else {
+            ctx.attr_i("k", -1)
+        };
+        let d = shape[a];
+        let k = usize::try_from(k)
+            .ok()
+            .filter(|k| (1..=d.min(MAX_TOP_K)).contains(k))
+            .ok_or_else(|| {
+                ctx.invalid(format!(
+                    "k = {k} (1 to {MAX_TOP_K}, and at most the axis' {d})"
+                ))
+            })?;
+        let largest = ctx.attr_i("largest", 1) != 0;
+        let (reduced, groups) = super::shape::reduce_groups(&shape, &[a]);
+        let g = groups.len();
+        let minus_one = Constant::float(vec![1], vec![-1.0]);
+        let negate = |s: &mut Self, t: TensorId| -> Result<TensorId> {
+            match s.scale_by(ctx, Value::Tensor(t), &minus_one, false)? {
+                Value::Tensor(t) => Ok(t),
+                Value::Constant(_) => unreachable!("a tensor stays a tensor"),
+            }
+        };
+        let mut cur = if largest { x } else { negate(self, x)? };
+        // Where each element sits: its group and its position along the axis.
+        let mut place = vec![(0, 0); shape.iter().product()];
+        for (gi, members) in groups.iter().enumerate() {
+            for (p, e) in members.iter().enumerate() {
+                place[*e] = (gi, p);
+            }
+        }
+        let push = |s: &mut Self, op: Op, inputs: Vec<TensorId>, shape: Vec<usize>| {
+            s.push(&ctx.name, "TopK", op, inputs, shape)
+        };
+        // Below every element of its group: the group's minimum minus one, spread back.
+        let low = if k > 1 {
+            let neg = negate(self, cur)?;
+            let m = push(
+                self,
+                Op::MaxGroups(ops::compare::MaxGroups {
+                    groups: groups.clone(),
+                }),
+                vec![neg],
+                vec![g],
+            );
+            let low = push(
+                self,
+                Op::Linear(ops::linear::Linear {
+                    terms: (0..g).map(|i| vec![(i, -1.0)]).collect(),
+                    bias: vec![-1.0; g],
+                }),
+                vec![m],
+                vec![g],
+            );
+            let spread = place.iter().map(|(gi, _)| Some((0, *gi))).collect();
+            Some(push(
+                self,
+                Op::Gather(ops::wiring::Gather { sources: spread }),
+                vec![low],
+                shape.clone(),
+            ))
+        } else {
+            None
+        };
+        let (mut values, mut indices) = (Vec::with_capacity(k), Vec::with_capacity(k));
+        for round in 0..k {
+            let v = push(
+                self,
+                Op::MaxGroups(ops::compare::MaxGroups {
+                    groups: groups.clone(),
+                }),
+                vec![cur],
+                vec![g],
+            );
+            let i = push(
+                self,
+                Op::ArgMax(ops::compare::ArgMax {
+                    groups: groups.clone(),
+                    last: false,
+                }),
+                vec![cur],
+                vec![g],
+            );
+            values.push(if largest { v } else { negate(self, v)? });
+            indices.push(i);
+            if round + 1 < k {
+                let bits = push(
+                    self,
+                    Op::OneHot(ops::compare::OneHot { depth: d }),
+                    vec![i],
+                    vec![g, d],
+                );
+                let at = place.iter().map(|(gi, p)| Some((0, gi * d + p))).collect();
+                let chosen = push(
+                    self,
+                    Op::Gather(ops::wiring::Gather { sources: at }),
+                    vec![bits],
+                    shape.clone(),
+                );
+                self.booleans.insert(chosen);
+                let low = low.expect("made when k > 1");
+                cur = push(self, Op::Where, vec![chosen, low, cur], shape.clone());
+            }
+        }
+        // Stack the rounds along the axis: [.., k, ..].
+        let mut out = shape.clone();
+        out[a] = k;
+        let stack = |s: &mut Self, parts: Vec<TensorId>| -> Result<Value> {
+            let sources = (0..out.iter().product())
+                .map(|f| {
+                    let mut idx = unravel(f, &out);
+                    let round = idx[a];
+                    idx[a] = 0;
+                    Some((round, ravel(&idx, &reduced)))
+                })
+                .collect();
+            let parts: Vec<Value> = parts.into_iter().map(Value::Tensor).collect();
+            s.wire(ctx, &parts, out.clone(), sources)
+        };
+        Ok(vec![stack(self, values)?, stack(self, indices)?])
+    }
 }
+
+/// The largest `k` TopK takes (each round is a maximum, an ArgMax and a one-hot select).
+const MAX_TOP_K: usize = 16;
