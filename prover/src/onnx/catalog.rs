@@ -77,7 +77,7 @@ impl Family {
     fn how(self) -> &'static str {
         match self {
             Family::Linear => "Gemm (transA/transB/alpha/beta, C broadcast), MatMul (batched), Conv (1-D/2-D, strides, pads, auto_pad, dilations, groups), ConvTranspose, pooling by averaging, BatchNormalization, ReduceSum/ReduceMean (axes as attribute or input, keepdims, noop_with_empty_axes), CumSum: multiply-accumulate against constants, one rescale per output",
-            Family::Products => "MatMul, Gemm and Einsum of two computed tensors (attention's `Q·Kᵀ` and `P·V`), Conv with computed weights: one multiply-accumulate gate per product (`Bilinear`), one rescale per output",
+            Family::Products => "MatMul, Gemm and Einsum of two computed tensors (attention's `Q·Kᵀ` and `P·V`), Conv and ConvTranspose with computed weights: one multiply-accumulate gate per product (`Bilinear`), one rescale per output",
             Family::Arithmetic => "numpy broadcasting; Div by a computed tensor is `a · (1/b)`, the reciprocal by table lookup; Min as `-max(-x…)`; Pow by whole constant exponents (products) or 0.5 (square-root table); Floor and Ceil exact (a rescale by the scale with a range-checked remainder)",
             Family::Piecewise => "sign decompositions (`max(a, b) = b + relu(a − b)`); Clip with computed bounds as `min(max(x, lo), hi)`",
             Family::Lookup => "input rescaled to the table's resolution, `(tag, x, f(x))` looked up in a fixed table sized from calibration",

@@ -68,25 +68,22 @@ impl Importer {
     /// ConvTranspose with constant `W [C, M/group, kernel...]`.
     pub(in crate::onnx) fn conv_transpose(&mut self, ctx: &Ctx) -> Result<Value> {
         let x = self.tensor(ctx, 0)?;
-        let w = self.constant(ctx, 1)?;
+        let wv = self.any_input(ctx, 1)?;
+        let w_shape = self.value_shape(&wv);
         let xs = self.shape(x).to_vec();
         let sp = xs.len().saturating_sub(2);
-        if xs.len() < 3 || w.shape.len() != xs.len() {
+        if xs.len() < 3 || w_shape.len() != xs.len() {
             return Err(ctx.invalid(format!(
-                "input {xs:?} and weights {:?} are not [N, C, spatial...]",
-                w.shape
+                "input {xs:?} and weights {w_shape:?} are not [N, C, spatial...]"
             )));
         }
         let group = ctx.attr_i("group", 1).max(1) as usize;
-        let (n, c, mg) = (xs[0], xs[1], w.shape[1]);
+        let (n, c, mg) = (xs[0], xs[1], w_shape[1]);
         let m = mg * group;
-        if !c.is_multiple_of(group) || w.shape[0] != c {
-            return Err(ctx.invalid(format!(
-                "{c} channels, weights {:?}, group {group}",
-                w.shape
-            )));
+        if !c.is_multiple_of(group) || w_shape[0] != c {
+            return Err(ctx.invalid(format!("{c} channels, weights {w_shape:?}, group {group}")));
         }
-        let kernel = w.shape[2..].to_vec();
+        let kernel = w_shape[2..].to_vec();
         let get = |name: &str, default: i64, len: usize| {
             ctx.attr_ints(name).unwrap_or_else(|| vec![default; len])
         };
@@ -117,8 +114,14 @@ impl Importer {
             out.iter().product::<usize>(),
             kernel.iter().product::<usize>(),
         );
-        let bias = self.optional_bias(ctx, 2, m)?;
-        let mut terms: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n * m * out_sp];
+        crate::ops::products::check_products(
+            (n * c * in_sp)
+                .checked_mul(taps)
+                .and_then(|t| t.checked_mul(mg)),
+        )
+        .map_err(|why| ctx.invalid(why))?;
+        // Per output element: the (input element, weight element) products it sums.
+        let mut pairs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n * m * out_sp];
         for b in 0..n {
             for ic in 0..c {
                 let g = ic / (c / group);
@@ -135,20 +138,67 @@ impl Importer {
                         let Some(oi) = oi else { continue };
                         for ocg in 0..mg {
                             let oc = g * mg + ocg;
-                            let weight = w.data[(ic * mg + ocg) * taps + tap];
-                            terms[(b * m + oc) * out_sp + ravel(&oi, &out)]
-                                .push(((b * c + ic) * in_sp + ip, weight));
+                            pairs[(b * m + oc) * out_sp + ravel(&oi, &out)]
+                                .push(((b * c + ic) * in_sp + ip, (ic * mg + ocg) * taps + tap));
                         }
                     }
                 }
             }
         }
+        let mut shape = vec![n, m];
+        shape.extend(&out);
+        let w = match wv {
+            Value::Constant(w) => w,
+            Value::Tensor(w) => {
+                // Weights computed in the graph: the products onto `Bilinear`, then the bias.
+                if pairs.iter().any(Vec::is_empty) {
+                    return Err(ctx.invalid("an output position that no input reaches"));
+                }
+                let y = self.push(
+                    &ctx.name,
+                    "ConvTranspose",
+                    Op::Bilinear(crate::ops::products::Bilinear { pairs }),
+                    vec![x, w],
+                    shape,
+                );
+                return self.add_channel_bias(ctx, y, m, sp);
+            }
+        };
+        if w.data.iter().any(|v| !v.is_finite()) {
+            return Err(ctx.invalid("the weights hold infinity"));
+        }
+        let bias = self.optional_bias(ctx, 2, m)?;
+        let terms = pairs
+            .into_iter()
+            .map(|p| p.into_iter().map(|(i, j)| (i, w.data[j])).collect())
+            .collect();
         let biases = (0..n * m * out_sp)
             .map(|o| bias[(o / out_sp) % m])
             .collect();
-        let mut shape = vec![n, m];
-        shape.extend(&out);
         Ok(self.push_linear(ctx, x, terms, biases, shape))
+    }
+
+    /// `y + bias` with input #2 (constant or computed, `m` values) broadcast per channel over
+    /// `spatial` trailing axes; `y` unchanged without a bias.
+    fn add_channel_bias(
+        &mut self,
+        ctx: &Ctx,
+        y: crate::model::TensorId,
+        m: usize,
+        spatial: usize,
+    ) -> Result<Value> {
+        if !ctx.has_input(2) {
+            return Ok(Value::Tensor(y));
+        }
+        let bias = self.any_input(ctx, 2)?;
+        let len: usize = self.value_shape(&bias).iter().product();
+        if len != m {
+            return Err(ctx.invalid(format!("bias of {len} values for {m} channels")));
+        }
+        let mut per_channel = vec![m];
+        per_channel.extend(std::iter::repeat_n(1, spatial));
+        let bias = self.reshaped(ctx, bias, per_channel)?;
+        self.binary(ctx, "Add", Value::Tensor(y), bias)
     }
 
     /// Conv whose weights `W [M, C/group, kernel...]` are computed in the graph: `Bilinear` pairs
@@ -206,19 +256,8 @@ impl Importer {
             "Conv",
             Op::Bilinear(crate::ops::products::Bilinear { pairs }),
             vec![x, w],
-            shape.clone(),
+            shape,
         );
-        if !ctx.has_input(2) {
-            return Ok(Value::Tensor(y));
-        }
-        let bias = self.any_input(ctx, 2)?;
-        let len: usize = self.value_shape(&bias).iter().product();
-        if len != m {
-            return Err(ctx.invalid(format!("bias of {len} values for {m} channels")));
-        }
-        let mut per_channel = vec![m];
-        per_channel.extend(std::iter::repeat_n(1, win.out.len()));
-        let bias = self.reshaped(ctx, bias, per_channel)?;
-        self.binary(ctx, "Add", Value::Tensor(y), bias)
+        self.add_channel_bias(ctx, y, m, win.out.len())
     }
 }
