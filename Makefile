@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 export ZKINFER_SOLC := $(TOOLS)/solc
 
-.PHONY: tools build demo test test-rust test-forge test-python test-fuzz lint ci bench bench-gas
+.PHONY: tools build demo test test-rust test-forge test-python test-fuzz lint ci bench bench-gas ops-table
 
 tools:
 	@bash scripts/install-tools.sh >/dev/null
@@ -47,6 +47,10 @@ ci: test lint
 # zkinfer vs EZKL side by side (not part of CI)
 bench:
 	bash bench/vs_ezkl.sh
+
+# every op fixture's k, worst error vs onnxruntime and advice cells per output (bench/ops.md)
+ops-table:
+	bash scripts/ops-table.sh
 
 # verifier gas on anvil, both verifiers, beside EZKL's anchored figures (not part of CI)
 bench-gas: tools

@@ -189,6 +189,18 @@ fn check_all(filter: impl Fn(&str) -> bool) {
         "| case | k | worst abs err vs ORT | advice cells per output |\n|---|---|---|---|\n{}",
         rows.join("\n")
     );
+    // `make ops-table` collects every family's rows into one file (bench/ops.md).
+    if let Ok(path) = std::env::var("OPS_TABLE") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        for row in &rows {
+            writeln!(f, "{row}").unwrap();
+        }
+    }
 }
 
 /// Fixture name prefixes per test family; every fixture must fall in one.
