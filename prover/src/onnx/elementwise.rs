@@ -197,65 +197,56 @@ impl Importer {
 
     /// Variadic element-wise Max of tensors (broadcast).
     pub(super) fn max(&mut self, ctx: &Ctx) -> Result<Value> {
-        let (stacked, shape, groups) = self.stack_inputs(ctx)?;
-        self.max_groups(stacked, shape, groups, ctx)
+        let stacked = self.stack_inputs(ctx)?;
+        self.extremum(ctx, stacked, false)
     }
 
     /// Element-wise maximum of `values` (broadcast).
     pub(super) fn max_of(&mut self, ctx: &Ctx, values: Vec<Value>) -> Result<Value> {
-        let (stacked, shape, groups) = self.stack_values(ctx, values)?;
-        self.max_groups(stacked, shape, groups, ctx)
-    }
-
-    fn max_groups(
-        &mut self,
-        stacked: TensorId,
-        shape: Vec<usize>,
-        groups: Vec<Vec<usize>>,
-        ctx: &Ctx,
-    ) -> Result<Value> {
-        Ok(Value::Tensor(self.push(
-            &ctx.name,
-            &ctx.proto.op_type,
-            Op::MaxGroups(ops::compare::MaxGroups { groups }),
-            vec![stacked],
-            shape,
-        )))
+        let stacked = self.stack_values(ctx, values)?;
+        self.extremum(ctx, stacked, false)
     }
 
     /// Variadic element-wise Min: `-max(-x_1, ..., -x_k)` (the negations are exact).
     pub(super) fn min(&mut self, ctx: &Ctx) -> Result<Value> {
-        let (stacked, shape, groups) = self.stack_inputs(ctx)?;
-        self.min_groups(stacked, shape, groups, ctx)
+        let stacked = self.stack_inputs(ctx)?;
+        self.extremum(ctx, stacked, true)
     }
 
     /// Element-wise minimum of `values` (broadcast).
     pub(super) fn min_of(&mut self, ctx: &Ctx, values: Vec<Value>) -> Result<Value> {
-        let (stacked, shape, groups) = self.stack_values(ctx, values)?;
-        self.min_groups(stacked, shape, groups, ctx)
+        let stacked = self.stack_values(ctx, values)?;
+        self.extremum(ctx, stacked, true)
     }
 
-    fn min_groups(
+    /// The maximum (or, negated on both sides, the minimum) of each group of stacked copies.
+    fn extremum(
         &mut self,
-        stacked: TensorId,
-        shape: Vec<usize>,
-        groups: Vec<Vec<usize>>,
         ctx: &Ctx,
+        (stacked, shape, groups): (TensorId, Vec<usize>, Vec<Vec<usize>>),
+        min: bool,
     ) -> Result<Value> {
         let minus_one = Constant::float(vec![1], vec![-1.0]);
-        let Value::Tensor(negated) =
-            self.scale_by(ctx, Value::Tensor(stacked), &minus_one, false)?
-        else {
-            unreachable!("a tensor stays a tensor")
+        let x = if min {
+            match self.scale_by(ctx, Value::Tensor(stacked), &minus_one, false)? {
+                Value::Tensor(t) => t,
+                Value::Constant(_) => unreachable!("a tensor stays a tensor"),
+            }
+        } else {
+            stacked
         };
         let max = self.push(
             &ctx.name,
             &ctx.proto.op_type,
             Op::MaxGroups(ops::compare::MaxGroups { groups }),
-            vec![negated],
+            vec![x],
             shape,
         );
-        self.scale_by(ctx, Value::Tensor(max), &minus_one, false)
+        if min {
+            self.scale_by(ctx, Value::Tensor(max), &minus_one, false)
+        } else {
+            Ok(Value::Tensor(max))
+        }
     }
 
     /// Variadic element-wise Sum, or Mean (its average).

@@ -425,6 +425,22 @@ impl Importer {
     }
 }
 
+/// ONNX's integer and boolean tensor types.
+const INTEGER_TYPES: [pb::tensor_proto::DataType; 9] = {
+    use pb::tensor_proto::DataType as D;
+    [
+        D::Uint8,
+        D::Int8,
+        D::Uint16,
+        D::Int16,
+        D::Int32,
+        D::Int64,
+        D::Bool,
+        D::Uint32,
+        D::Uint64,
+    ]
+};
+
 fn constant_node(ctx: &Ctx, folder: Option<&str>) -> Result<Constant> {
     let t = ctx.attr("value").and_then(|a| a.t.as_ref());
     let t = t.ok_or_else(|| ctx.invalid("only the `value` attribute of Constant is supported"))?;
@@ -438,21 +454,9 @@ fn constant_from_proto(t: &pb::TensorProto, name: &str, folder: Option<&str>) ->
     };
     // Numeric types only: tract-onnx panics on raw STRING, complex and newer types.
     use pb::tensor_proto::DataType as D;
-    let numeric = [
-        D::Float,
-        D::Uint8,
-        D::Int8,
-        D::Uint16,
-        D::Int16,
-        D::Int32,
-        D::Int64,
-        D::Bool,
-        D::Float16,
-        D::Double,
-        D::Uint32,
-        D::Uint64,
-    ];
-    if !numeric.iter().any(|d| *d as i32 == t.data_type) {
+    let numeric = [D::Float, D::Float16, D::Double];
+    let numeric = numeric.iter().chain(INTEGER_TYPES.iter());
+    if !numeric.clone().any(|d| *d as i32 == t.data_type) {
         let name = D::try_from(t.data_type).map_or_else(
             |_| format!("#{}", t.data_type),
             |d| d.as_str_name().to_string(),

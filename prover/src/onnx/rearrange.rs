@@ -101,8 +101,12 @@ impl Importer {
             let c = s.constant(ctx, i)?;
             Ok((!c.data.is_empty()).then_some(c.data))
         };
-        let (scales, out): (Vec<f64>, Vec<usize>) = match (given(self, scales_at)?, given(self, 3)?)
-        {
+        // Upsample before opset 9 gives its scales as an attribute.
+        let scales_given = match given(self, scales_at)? {
+            None if !ctx.attr_floats("scales").is_empty() => Some(ctx.attr_floats("scales")),
+            other => other,
+        };
+        let (scales, out): (Vec<f64>, Vec<usize>) = match (scales_given, given(self, 3)?) {
             (_, Some(sizes)) if scales_at == 2 => {
                 let out: Vec<usize> = sizes.iter().map(|s| *s as usize).collect();
                 let scales = out
@@ -113,16 +117,6 @@ impl Importer {
                 (scales, out)
             }
             (Some(scales), _) => {
-                let out = scales
-                    .iter()
-                    .zip(&shape)
-                    .map(|(s, i)| (*i as f64 * s).floor() as usize)
-                    .collect();
-                (scales, out)
-            }
-            _ if !ctx.attr_floats("scales").is_empty() => {
-                // Upsample before opset 9: scales as an attribute.
-                let scales = ctx.attr_floats("scales");
                 let out = scales
                     .iter()
                     .zip(&shape)

@@ -74,21 +74,11 @@ pub(super) fn needs_a_constant(e: &crate::Error) -> bool {
 
 /// An integer (or boolean) tensor input.
 fn is_integer(input: &pb::ValueInfoProto) -> bool {
-    use pb::tensor_proto::DataType as D;
     use pb::type_proto::Value as Type;
-    let integer = [
-        D::Uint8,
-        D::Int8,
-        D::Uint16,
-        D::Int16,
-        D::Int32,
-        D::Int64,
-        D::Bool,
-        D::Uint32,
-        D::Uint64,
-    ];
     match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
-        Some(Type::TensorType(t)) => integer.iter().any(|d| *d as i32 == t.elem_type),
+        Some(Type::TensorType(t)) => super::INTEGER_TYPES
+            .iter()
+            .any(|d| *d as i32 == t.elem_type),
         _ => false,
     }
 }
