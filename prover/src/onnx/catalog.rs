@@ -59,7 +59,7 @@ impl Family {
 
     fn name(self) -> &'static str {
         match self {
-            Family::Linear => "linear (constant weights)",
+            Family::Linear => "linear",
             Family::Products => "products of activations",
             Family::Arithmetic => "arithmetic",
             Family::Piecewise => "piecewise linear",
@@ -76,7 +76,7 @@ impl Family {
 
     fn how(self) -> &'static str {
         match self {
-            Family::Linear => "Gemm (transA/transB/alpha/beta, C broadcast), MatMul (batched), Conv (1-D/2-D, strides, pads, auto_pad, dilations, groups), ConvTranspose, pooling by averaging, BatchNormalization, ReduceSum/ReduceMean (axes as attribute or input, keepdims, noop_with_empty_axes), CumSum: multiply-accumulate against constants, one rescale per output",
+            Family::Linear => "with constant weights (computed ones: the next row): Gemm (transA/transB/alpha/beta, C broadcast), MatMul (batched), Einsum (two operands, no ellipsis), Conv (1-D/2-D, strides, pads, auto_pad, dilations, groups), ConvTranspose, pooling by averaging, BatchNormalization, ReduceSum/ReduceMean (axes as attribute or input, keepdims, noop_with_empty_axes), CumSum: multiply-accumulate against constants, one rescale per output",
             Family::Products => "MatMul, Gemm and Einsum of two computed tensors (attention's `Q·Kᵀ` and `P·V`), Conv and ConvTranspose with computed weights: one multiply-accumulate gate per product (`Bilinear`), one rescale per output",
             Family::Arithmetic => "numpy broadcasting; Div by a computed tensor is `a · (1/b)`, the reciprocal by table lookup; Min as `-max(-x…)`; Pow by whole constant exponents (products) or 0.5 (square-root table); Floor and Ceil exact (a rescale by the scale with a range-checked remainder)",
             Family::Piecewise => "sign decompositions (`max(a, b) = b + relu(a − b)`); Clip with computed bounds as `min(max(x, lo), hi)`",
@@ -84,9 +84,9 @@ impl Family {
             Family::Composed => "Softmax (max-subtracted; `-inf` attention masks give exact zeros; before opset 13 over the axes from `axis` on), LayerNormalization (axes from `axis` on), InstanceNormalization, GroupNormalization, BatchNormalization with computed statistics, ReduceL1/L2/SumSquare/Min/LogSumExp: the operators above",
             Family::Recurrent => "unrolled over the fixed sequence length (forward, reverse, bidirectional; layout 0 and 1; initial states constant or computed): per step dense layers against `W` and `R`, sigmoid and tanh lookups, products of the gates; peepholes, `clip`, `input_forget`, other activations and shorter `sequence_lens` are refused with the reason",
             Family::Comparison => "0.0/1.0 results from sign decompositions and `is_equal`; Not/And/Or/Xor of comparison results as exact 0/1 arithmetic",
-            Family::Selection => "Where (a comparison or logic condition, or a constant one), ArgMax (first or last), Gather with computed indices (constrained one-hot bits: an index out of range has no witness), TopK for k ≤ 16 (k rounds of maximum, ArgMax and a one-hot removal; ties to the lower index)",
+            Family::Selection => "Where (a comparison or logic condition, or a constant one), ArgMax (first or last), Gather with computed indices (constrained one-hot bits: an index out of range makes `prove` fail with an input error), TopK for k ≤ 16 (k rounds of maximum, ArgMax and a one-hot removal; ties to the lower index)",
             Family::ScikitLearn => "LinearRegressor/Classifier and Scaler as dense layers; Normalizer (MAX, L1, L2); tree ensembles: each branch compared once, a leaf reached when its path agrees, leaf weights summed; ZipMap as its probability tensor",
-            Family::Wiring => "no constraints (copies; Resize in linear mode is a weighted sum of the neighbours); integer inputs that feed shape parameters are fixed at compile to their calibration value",
+            Family::Wiring => "no constraints (copies; Resize in linear mode is a weighted sum of the neighbours); Cast of a computed tensor to float types only; Pad constant (0), edge or reflect; integer inputs that feed shape parameters are fixed at compile to their calibration value",
             Family::Folded => "computed at import when every input is a constant (the shape arithmetic exporters emit around `Shape`); unsupported on computed tensors (Round: ONNX rounds ties to even)",
         }
     }

@@ -396,14 +396,19 @@ impl Importer {
 
     pub(crate) fn constant(&self, ctx: &Ctx, i: usize) -> Result<Constant> {
         match self.input(ctx, i)? {
-            Value::Constant(c) if c.data.iter().any(|v| !v.is_finite()) => Err(ctx.invalid(
-                format!("input #{i} holds -inf (only an attention mask added before a Softmax may)"),
-            )),
+            Value::Constant(c) if c.data.iter().any(|v| !v.is_finite()) => {
+                Err(ctx.invalid(format!(
+                    "input #{i} holds -inf (only an attention mask added before a Softmax may)"
+                )))
+            }
             Value::Constant(c) => Ok(c.clone()),
             Value::Tensor(_) => Err(Error::InvalidNode {
                 op: ctx.proto.op_type.clone(),
                 node: ctx.name.clone(),
-                reason: format!("input #{i} must be a constant (weights computed in the graph are not supported)"),
+                reason: format!(
+                    "input #{i} must be a constant at compile (an integer graph input here is \
+                     fixed to its calibration value when every sample holds the same one)"
+                ),
             }),
         }
     }

@@ -169,7 +169,7 @@ impl Importer {
                     "align_corners" if o > 1.0 => x * (len - 1.0) / (o - 1.0),
                     "align_corners" => 0.0,
                     other => {
-                        return Err(ctx.invalid(format!("coordinate_transformation_mode {other}")))
+                        return Err(ctx.invalid(format!("coordinate_transformation_mode {other} (half_pixel, pytorch_half_pixel, asymmetric, tf_half_pixel_for_nn or align_corners)")))
                     }
                 };
                 if linear {
@@ -190,7 +190,7 @@ impl Importer {
                     "round_prefer_floor" | "round_prefer_ceil" => orig.round(),
                     "floor" => orig.floor(),
                     "ceil" => orig.ceil(),
-                    other => return Err(ctx.invalid(format!("nearest_mode {other}"))),
+                    other => return Err(ctx.invalid(format!("nearest_mode {other} (round_prefer_floor, round_prefer_ceil, floor or ceil)"))),
                 };
                 m.push(vec![(r.clamp(0.0, len - 1.0) as usize, 1.0)]);
             }

@@ -64,7 +64,7 @@ impl Importer {
     }
 
     fn recurrent(&mut self, ctx: &Ctx, cell: Cell) -> Result<Vec<Value>> {
-        let refuse = |why: &str| Err(ctx.invalid(format!("{why} (not supported)")));
+        let refuse = |why: &str| Err(ctx.invalid(format!("{why}: not supported")));
         if let Some(a) = ctx.attr("activations") {
             let names: Vec<String> = a
                 .strings
@@ -109,7 +109,11 @@ impl Importer {
             None | Some("forward") => vec![false],
             Some("reverse") => vec![true],
             Some("bidirectional") => vec![false, true],
-            Some(other) => return Err(ctx.invalid(format!("direction {other}"))),
+            Some(other) => {
+                return Err(ctx.invalid(format!(
+                    "direction {other} (forward, reverse or bidirectional)"
+                )))
+            }
         };
         let hidden = usize::try_from(ctx.attr_i("hidden_size", 0)).unwrap_or(0);
         let g = cell.gates();

@@ -96,7 +96,11 @@ impl Importer {
                 Value::Tensor(t) => t,
                 Value::Constant(_) => unreachable!("a softmax of a tensor is a tensor"),
             },
-            other => return Err(ctx.invalid(format!("post_transform {other}"))),
+            other => {
+                return Err(ctx.invalid(format!(
+                    "post_transform {other} (NONE, LOGISTIC or SOFTMAX)"
+                )))
+            }
         };
         let groups = (0..rows)
             .map(|r| (r * classes..(r + 1) * classes).collect())

@@ -52,7 +52,7 @@ impl Importer {
             .map(|a| String::from_utf8_lossy(&a.s).to_string())
             .unwrap_or_default();
         if !(post.is_empty() || post == "NONE") {
-            return Err(ctx.invalid(format!("post_transform {post}")));
+            return Err(ctx.invalid(format!("post_transform {post} (a regressor takes NONE)")));
         }
         let targets = ctx.attr_i("targets", 1).max(1) as usize;
         let coef: Vec<f64> = ctx
@@ -123,7 +123,7 @@ impl Importer {
                 };
                 self.sum_groups(ctx, magnitude, &groups, reduced, false)
             }
-            other => return Err(ctx.invalid(format!("norm {other}"))),
+            other => return Err(ctx.invalid(format!("norm {other} (MAX, L1 or L2)"))),
         };
         let func = if norm == "L2" {
             Function::Rsqrt

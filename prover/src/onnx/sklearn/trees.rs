@@ -136,7 +136,7 @@ impl Ensemble {
                 "BRANCH_LT" => (Test::AtLeast, true),
                 "BRANCH_EQ" => (Test::Equal, false),
                 "BRANCH_NEQ" => (Test::Equal, true),
-                other => return Err(ctx.invalid(format!("node mode {other}"))),
+                other => return Err(ctx.invalid(format!("node mode {other} (BRANCH_LEQ, BRANCH_LT, BRANCH_GTE, BRANCH_GT, BRANCH_EQ, BRANCH_NEQ or LEAF)"))),
             };
             let feature = usize::try_from(feature_ids[i])
                 .ok()
@@ -220,7 +220,7 @@ impl Importer {
         let targets = usize::try_from(ctx.attr_i("n_targets", 1)).unwrap_or(0);
         let post = ctx.attr_s("post_transform").unwrap_or_default();
         if !(post.is_empty() || post == "NONE") {
-            return Err(ctx.invalid(format!("post_transform {post}")));
+            return Err(ctx.invalid(format!("post_transform {post} (a regressor takes NONE)")));
         }
         let scores = self.ensemble_scores(ctx, "target", targets)?;
         Ok(Value::Tensor(scores))
@@ -255,9 +255,9 @@ impl Importer {
                     )))
                 }
                 (other, false) => {
-                    return Err(
-                        ctx.invalid(format!("a binary ensemble with post_transform {other}"))
-                    )
+                    return Err(ctx.invalid(format!(
+                        "a binary ensemble with post_transform {other} (NONE or LOGISTIC)"
+                    )))
                 }
             }
         } else {
@@ -279,7 +279,9 @@ impl Importer {
         let average = match ctx.attr_s("aggregate_function").as_deref() {
             None | Some("SUM") => false,
             Some("AVERAGE") => true,
-            Some(other) => return Err(ctx.invalid(format!("aggregate_function {other}"))),
+            Some(other) => {
+                return Err(ctx.invalid(format!("aggregate_function {other} (SUM or AVERAGE)")))
+            }
         };
         let base = ctx.attr_floats("base_values");
         let base = match base.len() {
