@@ -138,6 +138,8 @@ def accuracy(outs, ort):
 
 
 def fmt(v, unit=""):
+    if v is None:
+        return "—"
     if isinstance(v, bool):
         return str(v)
     if isinstance(v, float):
@@ -146,11 +148,17 @@ def fmt(v, unit=""):
 
 
 def main():
-    # `harness.py NAME...` re-measures only those models and keeps the others from results.json.
-    chosen = [m for m in MODELS if m in sys.argv[1:]] or MODELS
+    # `harness.py NAME...` re-measures only those models and keeps the others from results.json;
+    # `harness.py --render` rewrites results.md from results.json.
+    render_only = sys.argv[1:] == ["--render"]
+    chosen = [] if render_only else [m for m in MODELS if m in sys.argv[1:]] or MODELS
     results = {}
     if chosen != MODELS and os.path.exists(os.path.join(HERE, "results.json")):
         results = json.load(open(os.path.join(HERE, "results.json")))
+    for name in results:
+        for tool in results[name].values():
+            if "failed" in tool:
+                tool["failed"] = tool["failed"].strip().splitlines()[-1][-300:]
     for i, name in enumerate(chosen):
         ort = json.load(open(model_file(name, "meta.json")))["ort_output"]
         order = [("ezkl", ezkl_model), ("zkinfer", zkinfer_model)]
@@ -163,7 +171,8 @@ def main():
                 results[name][tool] = fn(name, ort)
             except SystemExit as e:  # a failed or stopped step: reported, the others still run
                 print(f"{name}: {tool} failed: {e}", file=sys.stderr, flush=True)
-                results[name][tool] = {"failed": str(e)[-300:]}
+                # The step's last line (the error itself), for one table cell.
+                results[name][tool] = {"failed": str(e).strip().splitlines()[-1][-300:]}
     rows = [
         ("k", "k", ""), ("setup s", "setup_s", ""), ("prove s", "prove_s", ""), ("verify s", "verify_s", ""),
         ("peak RSS prove MiB", "prove_rss", ""), ("proof bytes", "proof_bytes", ""), ("pk bytes", "pk_bytes", ""),

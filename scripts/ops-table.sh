@@ -2,13 +2,18 @@
 # Runs the per-op fixture suite (prover/tests/ops.rs) and writes bench/ops.md: for every fixture,
 # its circuit's k, the worst absolute error of the proven outputs against onnxruntime, and the
 # advice cells per output element of its operators' nodes. A measurement, not a test: CI runs
-# the same suite without writing the table.
+# the same suite without writing the table. `ops-table.sh ROWS` writes the table from rows an
+# earlier run collected (`OPS_TABLE=ROWS cargo test ...`) instead of running the suite.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-rows="$(mktemp)"
-trap 'rm -f "$rows"' EXIT
-OPS_TABLE="$rows" cargo test --release -p zkinfer-prover --test ops --manifest-path "$root/Cargo.toml" \
-  -- linear_family arithmetic_and_piecewise wiring nonlinear comparison_selection exported_models
+if [ $# -ge 1 ]; then
+  rows="$1"
+else
+  rows="$(mktemp)"
+  trap 'rm -f "$rows"' EXIT
+  OPS_TABLE="$rows" cargo test --release -p zkinfer-prover --test ops --manifest-path "$root/Cargo.toml" \
+    -- linear_family arithmetic_and_piecewise wiring nonlinear comparison_selection exported_models
+fi
 {
   echo "# Per-op fixtures: accuracy and cost"
   echo
