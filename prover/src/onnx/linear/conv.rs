@@ -114,6 +114,9 @@ impl Importer {
             out.iter().product::<usize>(),
             kernel.iter().product::<usize>(),
         );
+        let mut out_shape = vec![n, m];
+        out_shape.extend(&out);
+        crate::onnx::shape::check_size(ctx, &out_shape)?;
         crate::ops::products::check_products(
             (n * c * in_sp)
                 .checked_mul(taps)
