@@ -179,7 +179,7 @@ impl Importer {
             };
             for t in order {
                 let xt = self.step_input(ctx, x, t, seq, batch, input, batch_first);
-                let (nh, nc) = self.cell_step(ctx, cell, &weights, xt, h, c, batch, hidden);
+                let (nh, nc) = self.cell_step(ctx, cell, &weights, xt, h, c, hidden);
                 h = Some(nh);
                 c = nc;
                 steps[t] = Some(nh);
@@ -334,6 +334,22 @@ impl Importer {
         )
     }
 
+    /// `x + bias` for `x` of shape `[rows, bias.len()]`, the bias added to every row (the
+    /// recurrent bias of a step whose previous state is 0).
+    fn add_to_rows(&mut self, ctx: &Ctx, x: TensorId, bias: &[f64]) -> TensorId {
+        let shape = self.shape(x).to_vec();
+        let values = (0..shape.iter().product())
+            .map(|i| bias[i % bias.len()])
+            .collect();
+        self.push(
+            &ctx.name,
+            &ctx.proto.op_type,
+            Op::AddConst(ops::arithmetic::AddConst { values }),
+            vec![x],
+            shape,
+        )
+    }
+
     fn binary_op(&mut self, ctx: &Ctx, op: Op, a: TensorId, b: TensorId) -> TensorId {
         let shape = self.shape(a).to_vec();
         self.push(&ctx.name, &ctx.proto.op_type, op, vec![a, b], shape)
@@ -349,42 +365,27 @@ impl Importer {
         xt: TensorId,
         h: Option<TensorId>,
         c: Option<TensorId>,
-        _batch: usize,
         hidden: usize,
     ) -> (TensorId, Option<TensorId>) {
         let input = self.shape(xt)[1];
         let gate = |k: usize| k * hidden..(k + 1) * hidden;
-        // x·Wᵀ + Wb (+ h·Rᵀ + Rb) for gate k.
-        let pre = |s: &mut Self, k: usize, with_r: bool| -> TensorId {
+        // x·Wᵀ + Wb + h·Rᵀ + Rb for gate k.
+        let pre = |s: &mut Self, k: usize| -> TensorId {
             let xw = s.gate_dense(ctx, xt, &wt.w, &wt.wb, gate(k), input);
-            match (h, with_r) {
-                (Some(h), true) => {
+            match h {
+                Some(h) => {
                     let hr = s.gate_dense(ctx, h, &wt.r, &wt.rb, gate(k), hidden);
                     s.binary_op(ctx, Op::Add, xw, hr)
                 }
-                (None, true) => {
-                    // h = 0: only the recurrent bias remains.
-                    let rb: Vec<f64> = wt.rb[gate(k)].to_vec();
-                    let shape = s.shape(xw).to_vec();
-                    let rows = shape[0];
-                    let values = (0..rows * hidden).map(|i| rb[i % hidden]).collect();
-                    s.push(
-                        &ctx.name,
-                        &ctx.proto.op_type,
-                        Op::AddConst(ops::arithmetic::AddConst { values }),
-                        vec![xw],
-                        shape,
-                    )
-                }
-                (_, false) => xw,
+                None => s.add_to_rows(ctx, xw, &wt.rb[gate(k)]),
             }
         };
         match cell {
             Cell::Lstm => {
-                let i = pre(self, 0, true);
-                let o = pre(self, 1, true);
-                let f = pre(self, 2, true);
-                let g = pre(self, 3, true);
+                let i = pre(self, 0);
+                let o = pre(self, 1);
+                let f = pre(self, 2);
+                let g = pre(self, 3);
                 let (i, o, f) = (
                     self.func_node(ctx, i, Function::Sigmoid),
                     self.func_node(ctx, o, Function::Sigmoid),
@@ -405,8 +406,8 @@ impl Importer {
             Cell::Gru {
                 linear_before_reset,
             } => {
-                let z = pre(self, 0, true);
-                let r = pre(self, 1, true);
+                let z = pre(self, 0);
+                let r = pre(self, 1);
                 let (z, r) = (
                     self.func_node(ctx, z, Function::Sigmoid),
                     self.func_node(ctx, r, Function::Sigmoid),
@@ -443,17 +444,7 @@ impl Importer {
                         );
                         self.binary_op(ctx, Op::Add, xw, rb)
                     }
-                    None => {
-                        // h = 0: only the recurrent bias remains.
-                        let values = (0..rows * hidden).map(|i| rbh[i % hidden]).collect();
-                        self.push(
-                            &ctx.name,
-                            &ctx.proto.op_type,
-                            Op::AddConst(ops::arithmetic::AddConst { values }),
-                            vec![xw],
-                            vec![rows, hidden],
-                        )
-                    }
+                    None => self.add_to_rows(ctx, xw, &rbh),
                 };
                 let n = self.func_node(ctx, n, Function::Tanh);
                 // h' = (1 - z) ⊙ n + z ⊙ h = n + z ⊙ (h - n)

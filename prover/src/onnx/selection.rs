@@ -209,13 +209,7 @@ impl Importer {
                 vec![m],
                 vec![g],
             );
-            let spread = place.iter().map(|(gi, _)| Some((0, *gi))).collect();
-            Some(push(
-                self,
-                Op::Gather(ops::wiring::Gather { sources: spread }),
-                vec![low],
-                shape.clone(),
-            ))
+            Some(self.spread_groups(ctx, low, &groups, &shape))
         } else {
             None
         };

@@ -197,6 +197,30 @@ impl Importer {
         )
     }
 
+    /// Spreads `t` (one value per group) back over `shape`: element `i` takes its group's value
+    /// (`groups[g]` lists the elements of group `g`, as [`super::shape::reduce_groups`] gives).
+    pub(super) fn spread_groups(
+        &mut self,
+        ctx: &Ctx,
+        t: TensorId,
+        groups: &[Vec<usize>],
+        shape: &[usize],
+    ) -> TensorId {
+        let mut sources = vec![None; shape.iter().product()];
+        for (g, members) in groups.iter().enumerate() {
+            for i in members {
+                sources[*i] = Some((0, g));
+            }
+        }
+        self.push(
+            &ctx.name,
+            &ctx.proto.op_type,
+            Op::Gather(ops::wiring::Gather { sources }),
+            vec![t],
+            shape.to_vec(),
+        )
+    }
+
     /// Brings a value to `shape` by broadcasting (a no-op when it already has it).
     pub(super) fn broadcast_to(&mut self, ctx: &Ctx, v: Value, shape: &[usize]) -> Result<Value> {
         let from = self.value_shape(&v);

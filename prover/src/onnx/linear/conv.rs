@@ -193,14 +193,7 @@ impl Importer {
         if !ctx.has_input(2) {
             return Ok(Value::Tensor(y));
         }
-        let bias = self.any_input(ctx, 2)?;
-        let len: usize = self.value_shape(&bias).iter().product();
-        if len != m {
-            return Err(ctx.invalid(format!("bias of {len} values for {m} channels")));
-        }
-        let mut per_channel = vec![m];
-        per_channel.extend(std::iter::repeat_n(1, spatial));
-        let bias = self.reshaped(ctx, bias, per_channel)?;
+        let bias = self.per_channel_input(ctx, 2, m, spatial)?;
         self.binary(ctx, "Add", Value::Tensor(y), bias)
     }
 

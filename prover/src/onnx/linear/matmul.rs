@@ -306,20 +306,16 @@ impl Importer {
             _ => return Err(ctx.invalid("Einsum of two constants (fold it before export)")),
         };
         let x_shape = self.shape(x).to_vec();
-        let space = IndexSpace::new(ctx, [(xs, &x_shape), (ws, &w.shape)])?;
-        let (px, pw, po) = (space.of(ctx, xs)?, space.of(ctx, ws)?, space.of(ctx, rhs)?);
-        let dims = space.dims;
-        let out: Vec<usize> = po.iter().map(|p| dims[*p]).collect();
-        crate::onnx::shape::check_size(ctx, &out)?;
-        let mut terms: Vec<Vec<(usize, f64)>> = vec![Vec::new(); out.iter().product()];
-        for flat in 0..dims.iter().product() {
-            let idx = unravel(flat, &dims);
-            let pick = |ps: &[usize]| ps.iter().map(|p| idx[*p]).collect::<Vec<_>>();
-            let weight = w.data[ravel(&pick(&pw), &w.shape)];
-            if weight != 0.0 {
-                terms[ravel(&pick(&po), &out)].push((ravel(&pick(&px), &x_shape), weight));
-            }
-        }
+        let (out, pairs) = einsum_pairs(ctx, (xs, &x_shape), (ws, &w.shape), rhs)?;
+        let terms: Vec<Vec<(usize, f64)>> = pairs
+            .into_iter()
+            .map(|p| {
+                p.into_iter()
+                    .map(|(i, j)| (i, w.data[j]))
+                    .filter(|(_, weight)| *weight != 0.0)
+                    .collect()
+            })
+            .collect();
         let bias = vec![0.0; terms.len()];
         Ok(self.push_linear(ctx, x, terms, bias, out))
     }
@@ -337,18 +333,7 @@ impl Importer {
         rhs: &str,
     ) -> Result<Value> {
         let (shape_a, shape_b) = (self.shape(a).to_vec(), self.shape(b).to_vec());
-        let space = IndexSpace::new(ctx, [(sa, &shape_a), (sb, &shape_b)])?;
-        let (pa, pb, po) = (space.of(ctx, sa)?, space.of(ctx, sb)?, space.of(ctx, rhs)?);
-        let dims = space.dims;
-        let out: Vec<usize> = po.iter().map(|p| dims[*p]).collect();
-        crate::onnx::shape::check_size(ctx, &out)?;
-        let mut pairs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); out.iter().product()];
-        for flat in 0..dims.iter().product() {
-            let idx = unravel(flat, &dims);
-            let pick = |ps: &[usize]| ps.iter().map(|p| idx[*p]).collect::<Vec<_>>();
-            pairs[ravel(&pick(&po), &out)]
-                .push((ravel(&pick(&pa), &shape_a), ravel(&pick(&pb), &shape_b)));
-        }
+        let (out, pairs) = einsum_pairs(ctx, (sa, &shape_a), (sb, &shape_b), rhs)?;
         Ok(Value::Tensor(self.push(
             &ctx.name,
             "Einsum",
@@ -357,6 +342,29 @@ impl Importer {
             out,
         )))
     }
+}
+
+/// A two-operand Einsum's output shape and, per output element, the (element of `a`, element
+/// of `b`) products it sums, in the order of the index assignments.
+fn einsum_pairs(
+    ctx: &Ctx,
+    (sa, shape_a): (&str, &[usize]),
+    (sb, shape_b): (&str, &[usize]),
+    rhs: &str,
+) -> Result<(Vec<usize>, ops::products::Pairs)> {
+    let space = IndexSpace::new(ctx, [(sa, shape_a), (sb, shape_b)])?;
+    let (pa, pb, po) = (space.of(ctx, sa)?, space.of(ctx, sb)?, space.of(ctx, rhs)?);
+    let dims = space.dims;
+    let out: Vec<usize> = po.iter().map(|p| dims[*p]).collect();
+    crate::onnx::shape::check_size(ctx, &out)?;
+    let mut pairs: ops::products::Pairs = vec![Vec::new(); out.iter().product()];
+    for flat in 0..dims.iter().product() {
+        let idx = unravel(flat, &dims);
+        let pick = |ps: &[usize]| ps.iter().map(|p| idx[*p]).collect::<Vec<_>>();
+        pairs[ravel(&pick(&po), &out)]
+            .push((ravel(&pick(&pa), shape_a), ravel(&pick(&pb), shape_b)));
+    }
+    Ok((out, pairs))
 }
 
 /// The indices of a two-operand Einsum: each letter and its size (the same in both operands),

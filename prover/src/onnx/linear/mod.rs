@@ -127,6 +127,27 @@ impl Importer {
         ))
     }
 
+    /// Input `i` (constant or computed, `channels` values) as `[channels, 1, ...]` with `spatial`
+    /// trailing axes of 1: per channel, broadcasting over the spatial axes.
+    fn per_channel_input(
+        &mut self,
+        ctx: &Ctx,
+        i: usize,
+        channels: usize,
+        spatial: usize,
+    ) -> Result<Value> {
+        let v = self.any_input(ctx, i)?;
+        let len: usize = self.value_shape(&v).iter().product();
+        if len != channels {
+            return Err(ctx.invalid(format!(
+                "input #{i} has {len} values for {channels} channels"
+            )));
+        }
+        let mut shape = vec![channels];
+        shape.extend(std::iter::repeat_n(1, spatial));
+        self.reshaped(ctx, v, shape)
+    }
+
     /// Optional constant input `i` broadcast to `len` values (zeros when absent).
     fn optional_bias(&self, ctx: &Ctx, i: usize, len: usize) -> Result<Vec<f64>> {
         if !ctx.has_input(i) {

@@ -93,20 +93,9 @@ impl Importer {
     /// formula from element-wise operators, `1/sqrt(var + eps)` by table lookup where `var` is
     /// computed.
     fn batch_norm_computed(&mut self, ctx: &Ctx, x: TensorId, xs: &[usize]) -> Result<Value> {
-        let c = xs[1];
         // Each parameter `[C]` as `[C, 1, ...]`, broadcasting over the spatial axes.
-        let mut per_channel = vec![c];
-        per_channel.extend(std::iter::repeat_n(1, xs.len() - 2));
-        let param = |s: &mut Self, i: usize| -> Result<Value> {
-            let v = s.any_input(ctx, i)?;
-            let len: usize = s.value_shape(&v).iter().product();
-            if len != c {
-                return Err(
-                    ctx.invalid(format!("parameter #{i} has {len} values for {c} channels"))
-                );
-            }
-            s.reshaped(ctx, v, per_channel.clone())
-        };
+        let (c, spatial) = (xs[1], xs.len() - 2);
+        let param = |s: &mut Self, i: usize| s.per_channel_input(ctx, i, c, spatial);
         let (scale, b, mean, var) = (
             param(self, 1)?,
             param(self, 2)?,
@@ -189,20 +178,7 @@ impl Importer {
                     vec![x],
                     vec![n],
                 );
-                let total: usize = shape.iter().product();
-                let mut group_of = vec![None; total];
-                for (g, members) in groups.iter().enumerate() {
-                    for i in members {
-                        group_of[*i] = Some((0, g));
-                    }
-                }
-                let spread = self.push(
-                    &ctx.name,
-                    &op_type,
-                    Op::Gather(crate::ops::wiring::Gather { sources: group_of }),
-                    vec![m],
-                    shape.clone(),
-                );
+                let spread = self.spread_groups(ctx, m, &groups, &shape);
                 let shifted = self.push(&ctx.name, &op_type, Op::Sub, vec![x, spread], shape);
                 let e = self.func_node(ctx, shifted, Function::Exp);
                 let s = self.sum_groups(ctx, e, &groups, vec![n], false);
