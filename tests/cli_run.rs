@@ -56,3 +56,65 @@ fn run_refuses_an_unsupported_model_before_key_generation() {
     );
     assert!(!err.contains("generating keys"), "{err}");
 }
+
+/// `compile --segments 2`, `setup`, `prove`, `verify` on a segmented build: the plan is
+/// reported, the proof verifies with the outputs a single circuit gives, a tampered proof file
+/// is reported INVALID with its reason, and on-chain commands refuse the build.
+#[test]
+fn segmented_build_proves_and_verifies_from_the_command_line() {
+    let dir = scratch("segmented");
+    let build = dir.join("build");
+    let compiled = zkinfer_json(&[
+        "compile",
+        &example("model.onnx"),
+        "--calibration",
+        &example("calibration.json"),
+        "-o",
+        path(&build),
+        "--segments",
+        "2",
+    ]);
+    let segments = compiled["segments"].as_array().unwrap();
+    assert_eq!(segments.len(), 2);
+    assert!(segments.iter().all(|s| s["k"].as_u64().unwrap() > 0));
+    zkinfer_json(&["setup", path(&build), "--dev-srs"]);
+    let proof = dir.join("proof.json");
+    let proved = zkinfer_json(&[
+        "prove",
+        path(&build),
+        "--input",
+        &example("input.json"),
+        "-o",
+        path(&proof),
+        "--jobs",
+        "2",
+        "--subject",
+        "0x00000000000000000000000000000000000a11ce",
+    ]);
+    assert_eq!(proved["segments"], 2);
+    let verified = zkinfer_json(&["verify", path(&build), path(&proof)]);
+    assert_eq!(verified["valid"], true);
+    // The outputs are the model's: onnxruntime's within the fixed-point tolerance.
+    let meta = read_json(&example("meta.json"));
+    let ort = meta["ort_output"][0].as_f64().unwrap();
+    let got = proved["output_data"][0][0].as_f64().unwrap();
+    assert!(
+        (got - ort).abs() <= 2e-3 + 2e-3 * ort.abs(),
+        "{got} vs onnxruntime {ort}"
+    );
+    let edited = write_variant(path(&proof), "edited", |v| {
+        v["segments"].as_array_mut().unwrap().swap(0, 1);
+    });
+    let (code, _) = failure(&["verify", path(&build), &edited]);
+    assert_eq!(code, 1);
+    let out = zkinfer(&["--json", "-q", "verify", path(&build), &edited]);
+    let rejected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rejected["valid"], false);
+    assert!(
+        rejected["reason"].as_str().unwrap().contains("segment 0"),
+        "{rejected}"
+    );
+    let (code, err) = failure(&["codegen", path(&build), "-o", path(&dir.join("V.sol"))]);
+    assert_eq!(code, 1);
+    assert!(err.contains("segmented build"), "{err}");
+}

@@ -156,6 +156,14 @@ pub(crate) struct CompileArgs {
     /// files are deleted (without it, compile refuses; a build of the same model keeps its keys).
     #[arg(long)]
     pub(crate) force: bool,
+    /// Split the model into this many segments, balanced by estimated cost: each its own
+    /// circuit and keys, neighbours bound by a Poseidon commitment of the values between them.
+    #[arg(long, conflicts_with = "max_k")]
+    pub(crate) segments: Option<usize>,
+    /// Split the model into as few segments as keep each circuit within 2^K rows (and within
+    /// --max-memory).
+    #[arg(long)]
+    pub(crate) max_k: Option<usize>,
     #[command(flatten)]
     pub(crate) quant: QuantArgs,
 }
@@ -187,6 +195,9 @@ pub(crate) struct ProveArgs {
     /// output to it, whoever submits. Overrides a `"subject"` in the input file.
     #[arg(long)]
     pub(crate) subject: Option<String>,
+    /// A segmented build: segments proved at once (each holds its proving key in memory).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) jobs: usize,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,8 @@ use zkinfer_prover::resources::{parse_size, MemoryLimit};
 use crate::cli::*;
 use crate::onchain;
 use crate::progress::with_phases;
+use crate::segmented;
+use zkinfer_segments::SegmentedDir;
 
 /// What a command prints and its exit code.
 pub(crate) struct Outcome {
@@ -62,7 +64,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn quant_config(q: &QuantArgs) -> QuantizationConfig {
+pub(crate) fn quant_config(q: &QuantArgs) -> QuantizationConfig {
     // accuracy: activations 2^13, weights 2^13, function tables of 2^14 entries;
     // resources: 2^10, 2^10 and 2^11.
     let (scale, table_bits) = match q.target {
@@ -86,6 +88,19 @@ fn compile_step(
     force: bool,
 ) -> Result<Settings> {
     let calibration = InputData::read(calibration)?;
+    let options = circuit_options(quant, force)?;
+    let settings = pipeline::compile_with(
+        model,
+        &calibration,
+        quant_config(quant),
+        options,
+        &BuildDir::new(out),
+    )?;
+    Ok(settings)
+}
+
+/// The circuit options `compile`'s flags ask for.
+pub(crate) fn circuit_options(quant: &QuantArgs, force: bool) -> Result<pipeline::CircuitOptions> {
     // The accuracy target searches finer scales unless the user fixed them.
     let search_scales = matches!(quant.target, Target::Accuracy)
         && quant.scale.is_none()
@@ -113,14 +128,7 @@ fn compile_step(
         },
         force,
     };
-    let settings = pipeline::compile_with(
-        model,
-        &calibration,
-        quant_config(quant),
-        options,
-        &BuildDir::new(out),
-    )?;
-    Ok(settings)
+    Ok(options)
 }
 
 /// Parses a subject address as the prover does (`0x` + 40 hex digits).
@@ -154,6 +162,9 @@ fn settings_json(s: &Settings) -> Value {
 }
 
 fn compile(a: &CompileArgs) -> Result<Outcome> {
+    if a.segments.is_some() || a.max_k.is_some() {
+        return segmented::compile(a);
+    }
     let s = compile_step(&a.model, &a.calibration, &a.out, &a.quant, a.force)?;
     let mut text = format!(
         "compiled {} → {}\n  model id {}\n  k = {} ({} advice columns, {}-bit range table, {}, {} function table rows)\n  {} advice cells, {} range-checked cells, {} public values\n",
@@ -226,7 +237,7 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-fn srs_choice(a: &SetupArgs) -> Result<SrsChoice> {
+pub(crate) fn srs_choice(a: &SetupArgs) -> Result<SrsChoice> {
     match (&a.srs, a.dev_srs) {
         (Some(path), _) => Ok(SrsChoice::File(path.clone())),
         (None, true) => Ok(SrsChoice::Dev),
@@ -248,6 +259,9 @@ fn setup_step(dir: &BuildDir, choice: &SrsChoice) -> Result<f64> {
 fn setup(a: &SetupArgs) -> Result<Outcome> {
     let dir = BuildDir::new(&a.build_dir);
     let choice = srs_choice(a)?;
+    if SegmentedDir::is_segmented(&a.build_dir) {
+        return segmented::setup(a, &choice);
+    }
     let secs = setup_step(&dir, &choice)?;
     let pk = std::fs::metadata(dir.pk()).map(|m| m.len()).unwrap_or(0);
     let vk = std::fs::metadata(dir.vk()).map(|m| m.len()).unwrap_or(0);
@@ -291,6 +305,9 @@ fn proof_len(a: &ProofArtifact) -> usize {
 }
 
 fn prove(a: &ProveArgs) -> Result<Outcome> {
+    if SegmentedDir::is_segmented(&a.build_dir) {
+        return segmented::prove(a);
+    }
     let (artifact, secs) = prove_step(
         &BuildDir::new(&a.build_dir),
         &a.input,
@@ -309,6 +326,9 @@ fn prove(a: &ProveArgs) -> Result<Outcome> {
 }
 
 fn verify(a: &VerifyArgs) -> Result<Outcome> {
+    if SegmentedDir::is_segmented(&a.build_dir) {
+        return segmented::verify(a);
+    }
     let artifact = ProofArtifact::read(&a.proof)?;
     let start = Instant::now();
     let valid = pipeline::verify(&BuildDir::new(&a.build_dir), &artifact)?;
@@ -325,6 +345,7 @@ fn verify(a: &VerifyArgs) -> Result<Outcome> {
 }
 
 fn codegen(a: &CodegenArgs) -> Result<Outcome> {
+    segmented::refuse_on_chain(&a.build_dir, "codegen")?;
     let dir = BuildDir::new(&a.build_dir);
     let solc = Solc::new(&a.solc.solc);
     if a.verifier.kind == VerifierChoice::Reusable {

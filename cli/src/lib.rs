@@ -23,6 +23,7 @@ mod commands;
 pub mod contracts;
 mod onchain;
 mod progress;
+mod segmented;
 
 use clap::Parser;
 

@@ -142,7 +142,7 @@ impl Settings {
                 .map(|s| s.iter().product::<usize>())
                 .sum(),
             crate::commitment::Visibility::Private => 0,
-            crate::commitment::Visibility::Hashed => 1,
+            crate::commitment::Visibility::Hashed | crate::commitment::Visibility::Chained => 1,
         }
     }
 }

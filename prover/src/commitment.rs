@@ -10,6 +10,7 @@
 use halo2_base::gates::GateInstructions;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
+use halo2_base::poseidon::hasher::{spec::OptimizedPoseidonSpec, PoseidonHasher};
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 use poseidon_primitives::poseidon::primitives::{ConstantLengthIden3, Hash, Spec};
 
@@ -132,6 +133,29 @@ pub(crate) fn commit_in_circuit(
         h = state[0];
     }
     h
+}
+
+/// halo2-base's optimized Poseidon (width 3, rate 2, 8 full and 57 partial rounds), generated once.
+fn chain_spec() -> &'static OptimizedPoseidonSpec<Fr, 3, 2> {
+    static SPEC: std::sync::OnceLock<OptimizedPoseidonSpec<Fr, 3, 2>> = std::sync::OnceLock::new();
+    SPEC.get_or_init(OptimizedPoseidonSpec::new::<8, 57, 0>)
+}
+
+/// The commitment of a segment boundary ([`Visibility::Chained`]) in the circuit: halo2-base's
+/// optimized Poseidon sponge over `[salt, words...]`, two words per permutation (several times
+/// fewer cells per word than [`commit_in_circuit`], whose circomlib-compatible chain is for
+/// commitments that others recompute). Only circuits compare these commitments, as equal
+/// public instances of neighbouring segments, so no one recomputes them outside.
+pub(crate) fn chain_commit_in_circuit(
+    ctx: &mut Context<Fr>,
+    gate: &impl GateInstructions<Fr>,
+    salt: AssignedValue<Fr>,
+    words: &[AssignedValue<Fr>],
+) -> AssignedValue<Fr> {
+    let mut hasher = PoseidonHasher::<Fr, 3, 2>::new(chain_spec().clone());
+    hasher.initialize_consts(ctx, gate);
+    let inputs: Vec<_> = std::iter::once(salt).chain(words.iter().copied()).collect();
+    hasher.hash_fix_len_array(ctx, gate, &inputs)
 }
 
 #[cfg(test)]

@@ -14,6 +14,12 @@ pub enum Visibility {
     Private,
     /// One public instance: the salted Poseidon commitment of the values.
     Hashed,
+    /// A segment boundary (set by segmentation, never chosen by a user): one public instance,
+    /// a Poseidon commitment (halo2-base's sponge), under the proof's chain salt, of the values
+    /// range-checked and packed as hashed inputs are. The same tensor gives the same words whether it is one
+    /// segment's output or the next segment's input, so the two commitments are equal exactly
+    /// when the values are.
+    Chained,
 }
 
 /// Who sees the model's parameters (weights, biases, added constants).

@@ -72,3 +72,15 @@ fn a_slice_with_more_starts_than_axes_is_refused() {
         "{msg}"
     );
 }
+
+/// A Conv with a pad of 14,680,063 once ran the fuzzer out of memory building its windows:
+/// pads, strides and dilations are bounded, and so are the window entries they make.
+#[test]
+fn conv_pads_past_the_window_limit_are_refused() {
+    let model = regression("onnx_compile", "conv_pads_14m.onnx");
+    let msg = import_bytes(&model).unwrap_err().to_string();
+    assert!(
+        msg.contains("conv_1d (Conv)") && msg.contains("14680063"),
+        "{msg}"
+    );
+}

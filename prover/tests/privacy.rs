@@ -97,12 +97,12 @@ fn every_visibility_combination_proves_and_hides_what_it_should() {
             let n_in = match inputs {
                 Public => input_words,
                 Private => 0,
-                Hashed => 1,
+                Hashed | Chained => 1,
             };
             let n_out = match outputs {
                 Public => outputs_in_public.len(),
                 Private => 0,
-                Hashed => 1,
+                Hashed | Chained => 1,
             };
             let n_param = usize::from(params == ParamVisibility::Hashed);
             assert_eq!(got.len(), n_in + n_out + n_param + 1, "{what}: instances");
@@ -115,11 +115,13 @@ fn every_visibility_combination_proves_and_hides_what_it_should() {
                 Public => assert_eq!(&got[..n_in], inputs_in_public, "{what}"),
                 Private => {}
                 Hashed => assert_eq!(got[0], commit(salt, inputs_in_public), "{what}"),
+                Chained => unreachable!("segment boundaries are not a compile option"),
             }
             match outputs {
                 Public => assert_eq!(&got[n_in..n_in + n_out], outputs_in_public, "{what}"),
                 Private => {}
                 Hashed => assert_eq!(got[n_in], commit(salt, outputs_in_public), "{what}"),
+                Chained => unreachable!("segment boundaries are not a compile option"),
             }
 
             let model = ModelArtifact::read(&dir.model()).unwrap().model;

@@ -17,6 +17,7 @@ use crate::commands::Outcome;
 use crate::contracts::{compile_consumers, RiskAdjustedLending, VerifiedInferenceOracle};
 
 pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
+    crate::segmented::refuse_on_chain(&a.build_dir, "deploy")?;
     if a.verifier.kind == VerifierChoice::SnarkVerifier && a.reusable_verifier.is_some() {
         bail!(
             "--reusable-verifier names a shared ReusableHalo2Verifier; it does not go with --verifier snark-verifier"

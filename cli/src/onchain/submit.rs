@@ -17,6 +17,7 @@ use crate::commands::Outcome;
 use crate::contracts::RiskAdjustedLending;
 
 pub(crate) async fn submit(a: &SubmitArgs) -> Result<Outcome> {
+    crate::segmented::refuse_segmented_proof(&a.proof)?;
     let artifact = ProofArtifact::read(&a.proof)?;
     let (proof, instances) = pipeline::decode_proof(&artifact);
     let model_id = bytes32(&artifact.model_id);

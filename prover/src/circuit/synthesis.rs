@@ -7,7 +7,7 @@ use halo2_base::{AssignedValue, Context};
 
 use super::{ModelCircuit, NodeCost};
 use crate::chips::pack::{pack, range_check_signed};
-use crate::commitment::{commit_in_circuit, param_groups};
+use crate::commitment::{chain_commit_in_circuit, commit_in_circuit, param_groups};
 use crate::fixed::to_field;
 use crate::ops::{Layout, Recorders};
 use crate::privacy::{ParamVisibility, Visibility};
@@ -23,6 +23,9 @@ pub struct Bindings {
     /// instance. It is a witness cell copied to the instance column, so a proof made for one
     /// subject does not verify for another.
     pub subject: Fr,
+    /// The salt of segment-boundary commitments ([`Visibility::Chained`]): one random value
+    /// shared by every segment of one proof, so neighbours' commitments match.
+    pub chain_salt: Fr,
 }
 
 impl Bindings {
@@ -30,7 +33,7 @@ impl Bindings {
     pub fn salted(salt: Fr) -> Self {
         Bindings {
             salt,
-            subject: Fr::zero(),
+            ..Bindings::default()
         }
     }
 }
@@ -65,6 +68,9 @@ pub fn synthesize(
     let privacy = model.privacy;
     let salt = (privacy.inputs == Visibility::Hashed || privacy.outputs == Visibility::Hashed)
         .then(|| ctx.load_witness(salt));
+    let chain_salt = (privacy.inputs == Visibility::Chained
+        || privacy.outputs == Visibility::Chained)
+        .then(|| ctx.load_witness(bindings.chain_salt));
     let mut hashed_words = Vec::new();
     // Hashed parameters: witness cells, range-checked and packed per group, committed below.
     let (params, param_words) = if privacy.params == ParamVisibility::Hashed {
@@ -85,7 +91,7 @@ pub fn synthesize(
                 match privacy.inputs {
                     Visibility::Public => public.extend(pack(ctx, &range, &lanes, node.bits + 1)),
                     Visibility::Private => {}
-                    Visibility::Hashed => {
+                    Visibility::Hashed | Visibility::Chained => {
                         hashed_words.extend(pack(ctx, &range, &lanes, node.bits + 1))
                     }
                 }
@@ -119,17 +125,41 @@ pub fn synthesize(
         });
         cells.push(out);
     }
-    if let (Visibility::Hashed, Some(salt)) = (privacy.inputs, salt) {
-        public.push(commit_in_circuit(ctx, range.gate(), salt, &hashed_words));
+    match (privacy.inputs, salt, chain_salt) {
+        (Visibility::Hashed, Some(salt), _) => {
+            public.push(commit_in_circuit(ctx, range.gate(), salt, &hashed_words));
+        }
+        (Visibility::Chained, _, Some(salt)) => {
+            public.push(chain_commit_in_circuit(
+                ctx,
+                range.gate(),
+                salt,
+                &hashed_words,
+            ));
+        }
+        _ => {}
     }
     let input_words = public.len();
     let outputs = model.outputs.iter().flat_map(|&o| cells[o].iter().copied());
-    match (privacy.outputs, salt) {
-        (Visibility::Hashed, Some(salt)) => {
+    match (privacy.outputs, salt, chain_salt) {
+        (Visibility::Hashed, Some(salt), _) => {
             let outputs: Vec<_> = outputs.collect();
             public.push(commit_in_circuit(ctx, range.gate(), salt, &outputs));
         }
-        (Visibility::Private, _) => {}
+        (Visibility::Chained, _, Some(salt)) => {
+            // The words a next segment's inputs make of the same values (see `load_input`).
+            let mut words = Vec::new();
+            for &o in &model.outputs {
+                let bits = model.nodes[o].bits;
+                let lanes: Vec<_> = cells[o]
+                    .iter()
+                    .map(|x| range_check_signed(ctx, &range, *x, bits))
+                    .collect();
+                words.extend(pack(ctx, &range, &lanes, bits + 1));
+            }
+            public.push(chain_commit_in_circuit(ctx, range.gate(), salt, &words));
+        }
+        (Visibility::Private, ..) => {}
         _ => public.extend(outputs),
     }
     if privacy.params == ParamVisibility::Hashed {

@@ -17,6 +17,7 @@ pub fn mock_circuit(
     let bindings = Bindings {
         salt: Fr::zero(),
         subject: Fr::from(TEST_SUBJECT),
+        ..Bindings::default()
     };
     mock_circuit_bound(model, params, values, bindings)
 }

@@ -81,6 +81,7 @@ fn hashed_groups_are_committed_and_bind() {
     let bindings = Bindings {
         salt,
         subject: Fr::from(TEST_SUBJECT),
+        ..Bindings::default()
     };
     let (circuit, instances) = mock_circuit_bound(&model, &params, &values, bindings);
     assert_eq!(instances.len(), 4);
@@ -119,6 +120,7 @@ fn hashed_layout_rejects_every_single_cell_change() {
     let bindings = Bindings {
         salt: Fr::from(7),
         subject: Fr::from(TEST_SUBJECT),
+        ..Bindings::default()
     };
     let (mut circuit, instances) = mock_circuit_bound(&model, &params, &values, bindings);
     let all = circuit.constrained_advice_cells();
@@ -262,6 +264,7 @@ fn inputs_are_packed_and_outputs_follow() {
     let bindings = Bindings {
         salt: Fr::zero(),
         subject: Fr::from(0xB0Bu64),
+        ..Bindings::default()
     };
     let (for_bob, bob_instances) = mock_circuit_bound(&model, &params, &values, bindings);
     assert_eq!(bob_instances[..3], instances[..3]);

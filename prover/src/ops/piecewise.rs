@@ -393,6 +393,7 @@ mod tests {
         let bindings = Bindings {
             salt: Fr::zero(),
             subject: Fr::from(TEST_SUBJECT),
+            ..Bindings::default()
         };
         let (circuit, _) = mock_circuit_bound(model, &params, values, bindings);
         MockProver::run(params.k as u32, &circuit, vec![instances])
@@ -506,6 +507,7 @@ mod tests {
         let bindings = Bindings {
             salt: Fr::zero(),
             subject: Fr::from(TEST_SUBJECT),
+            ..Bindings::default()
         };
         let (_, instances) = mock_circuit_bound(&model, &params, &values, bindings);
         // [packed input word | outputs (4) | parameter commitment | subject]

@@ -86,15 +86,26 @@ pub fn compile_with(
     let model = onnx::import_specialized(onnx_path, Some(calibration))?;
     let source = onnx_path.display().to_string();
     let (settings, qmodel) = compile_model(model, &source, calibration, config, options)?;
-    prepare_build_dir(dir, &settings.model_id, options.force)?;
+    write_build(dir, &settings, qmodel, options.force)?;
+    Ok(settings)
+}
+
+/// Writes a compiled model (`settings.json`, `model.json`) into `dir`, which must hold nothing
+/// of another build unless `force` (see [`compile_with`]).
+pub fn write_build(
+    dir: &BuildDir,
+    settings: &Settings,
+    model: QuantizedModel,
+    force: bool,
+) -> Result<()> {
+    prepare_build_dir(dir, &settings.model_id, force)?;
     std::fs::create_dir_all(dir.root()).map_err(|e| Error::io(dir.root(), e))?;
     ModelArtifact {
         version: ARTIFACT_VERSION,
-        model: qmodel,
+        model,
     }
     .write(&dir.model())?;
-    settings.write(&dir.settings())?;
-    Ok(settings)
+    settings.write(&dir.settings())
 }
 
 /// The largest scale exponent accepted: fixed-point values are `i128`, and consumer contracts
@@ -171,31 +182,17 @@ fn prepare_build_dir(dir: &BuildDir, model_id: &ModelId, force: bool) -> Result<
 /// Calibrates and quantizes an imported model and plans its circuit, in memory: what
 /// [`compile_with`] writes. `source` names the model in the settings.
 pub fn compile_model(
-    mut model: crate::model::Model,
+    model: crate::model::Model,
     source: &str,
     calibration: &InputData,
     config: QuantizationConfig,
     options: CircuitOptions,
 ) -> Result<(Settings, QuantizedModel)> {
-    check_scales(&config)?;
-    let folded = crate::fold::fold_affine(&mut model);
-    tracing::debug!(folded, "affine nodes folded into their producers");
-    let samples = calibration
-        .specialize(&model.specialized)?
-        .samples(&model)?;
-    let maxima = calibrate(&model, &samples)?;
-    let param_salt =
-        (options.privacy.params == crate::commitment::ParamVisibility::Hashed).then(|| {
-            let salt = options.param_salt.unwrap_or_else(|| {
-                <Fr as halo2_base::halo2_proofs::halo2curves::ff::Field>::random(rand::rngs::OsRng)
-            });
-            crate::fixed::field_to_hex(&salt)
-        });
-    let mut qmodel = quantize(&model, &maxima, config)?;
-    qmodel.privacy = options.privacy;
-    qmodel.param_salt = param_salt.clone();
+    let calibrated = calibrate_model(model, calibration, config, &options)?;
+    let (model, samples) = (&calibrated.model, &calibrated.samples);
+    let mut qmodel = calibrated.quantized(config, &options)?;
     // The quantization error on the calibration set; this also checks every sample fits the bounds.
-    let mut error = crate::quantize::calibration_error(&model, &qmodel, &samples)?;
+    let mut error = crate::quantize::calibration_error(model, &qmodel, samples)?;
     if let Some(limit) = &options.memory_limit {
         // Before any layout: a model whose cells alone exceed the limit is not laid out.
         ResourceEstimate::lower_bound(&qmodel).check_bound(limit)?;
@@ -209,13 +206,11 @@ pub fn compile_model(
                 weight_scale: Scale(ws),
                 ..config
             };
-            let Ok(mut candidate) = quantize(&model, &maxima, candidate_config) else {
+            let Ok(candidate) = calibrated.quantized(candidate_config, &options) else {
                 continue;
             };
-            candidate.privacy = options.privacy;
-            candidate.param_salt = param_salt.clone();
             let Ok(candidate_error) =
-                crate::quantize::calibration_error(&model, &candidate, &samples)
+                crate::quantize::calibration_error(model, &candidate, samples)
             else {
                 continue;
             };
@@ -244,19 +239,104 @@ pub fn compile_model(
         mib = resources.proving_bytes >> 20,
         "estimated memory for setup and proving"
     );
-    let config = qmodel.config;
-    let settings = Settings {
+    let settings = settings_of(&qmodel, source, samples.len(), circuit, resources);
+    warn_zero_ranges(&settings.nodes);
+    Ok((settings, qmodel))
+}
+
+/// A model with its calibration: folded, its samples, every tensor's calibrated maximum, and
+/// the parameter salt when parameters are hashed.
+struct Calibrated {
+    model: crate::model::Model,
+    samples: Vec<Vec<Vec<f64>>>,
+    maxima: Vec<f64>,
+    param_salt: Option<String>,
+}
+
+/// Folds and calibrates an imported model.
+fn calibrate_model(
+    mut model: crate::model::Model,
+    calibration: &InputData,
+    config: QuantizationConfig,
+    options: &CircuitOptions,
+) -> Result<Calibrated> {
+    check_scales(&config)?;
+    let folded = crate::fold::fold_affine(&mut model);
+    tracing::debug!(folded, "affine nodes folded into their producers");
+    let samples = calibration
+        .specialize(&model.specialized)?
+        .samples(&model)?;
+    let maxima = calibrate(&model, &samples)?;
+    let param_salt =
+        (options.privacy.params == crate::commitment::ParamVisibility::Hashed).then(|| {
+            let salt = options.param_salt.unwrap_or_else(|| {
+                <Fr as halo2_base::halo2_proofs::halo2curves::ff::Field>::random(rand::rngs::OsRng)
+            });
+            crate::fixed::field_to_hex(&salt)
+        });
+    Ok(Calibrated {
+        model,
+        samples,
+        maxima,
+        param_salt,
+    })
+}
+
+impl Calibrated {
+    /// The model quantized at `config`, with the options' privacy.
+    fn quantized(
+        &self,
+        config: QuantizationConfig,
+        options: &CircuitOptions,
+    ) -> Result<QuantizedModel> {
+        let mut qmodel = quantize(&self.model, &self.maxima, config)?;
+        qmodel.privacy = options.privacy;
+        qmodel.param_salt = self.param_salt.clone();
+        Ok(qmodel)
+    }
+}
+
+/// Calibrates and quantizes an imported model without laying out a circuit (a model split into
+/// segments is planned segment by segment): the quantized model, checked on every calibration
+/// sample, and the number of samples.
+pub fn quantize_model(
+    model: crate::model::Model,
+    calibration: &InputData,
+    config: QuantizationConfig,
+    options: &CircuitOptions,
+) -> Result<(QuantizedModel, usize)> {
+    let calibrated = calibrate_model(model, calibration, config, options)?;
+    let qmodel = calibrated.quantized(config, options)?;
+    crate::quantize::calibration_error(&calibrated.model, &qmodel, &calibrated.samples)?;
+    Ok((qmodel, calibrated.samples.len()))
+}
+
+/// The settings of a quantized model laid out as `circuit`.
+pub fn settings_of(
+    qmodel: &QuantizedModel,
+    source: &str,
+    calibration_samples: usize,
+    circuit: crate::circuit::CircuitParams,
+    resources: ResourceEstimate,
+) -> Settings {
+    let shapes = |tensors: &[usize]| {
+        tensors
+            .iter()
+            .map(|t| qmodel.nodes[*t].shape.clone())
+            .collect()
+    };
+    Settings {
         version: ARTIFACT_VERSION,
-        model_id: model_id(&qmodel, &circuit),
+        model_id: model_id(qmodel, &circuit),
         source: source.to_string(),
-        quantization: config,
-        input_shapes: model.input_shapes(),
-        output_shapes: model.output_shapes(),
-        calibration_samples: samples.len(),
+        quantization: qmodel.config,
+        input_shapes: shapes(&qmodel.inputs),
+        output_shapes: shapes(&qmodel.outputs),
+        calibration_samples,
         privacy: qmodel.privacy,
         param_commitment: qmodel.param_salt.as_deref().map(|salt| {
             let salt = crate::fixed::field_from_hex(salt).expect("written above");
-            FieldElement(crate::commitment::param_commitment(&qmodel, salt))
+            FieldElement(crate::commitment::param_commitment(qmodel, salt))
         }),
         nodes: qmodel
             .nodes
@@ -271,9 +351,7 @@ pub fn compile_model(
         specialized_inputs: qmodel.specialized.clone(),
         circuit,
         resources: Some(resources),
-    };
-    warn_zero_ranges(&settings.nodes);
-    Ok((settings, qmodel))
+    }
 }
 
 /// The nodes whose calibrated range is zero: every calibration sample gave 0 there.

@@ -54,6 +54,40 @@ pub fn prove_reporting(
     if bindings.subject == Fr::zero() {
         tracing::warn!("the proof names no subject (--subject or \"subject\" in the input file): consumer contracts refuse it");
     }
+    proof_of_witness(dir, (settings, model, info), &values, bindings, &mut at)
+}
+
+/// A proof of a build whose every tensor value is given (`values`, as [`witness`] computes them:
+/// a segment's values come from the whole model's forward pass), with `bindings`.
+pub fn prove_witness(
+    dir: &BuildDir,
+    values: &[Vec<i128>],
+    bindings: Bindings,
+) -> Result<ProofArtifact> {
+    dir.require_keys()?;
+    let (settings, model) = load(dir)?;
+    let info = KeysInfo::read(&dir.keys_info())?;
+    if info.model_id != settings.model_id {
+        return Err(Error::KeysForAnotherModel);
+    }
+    if values.len() != model.nodes.len() {
+        return Err(Error::InvalidInput(format!(
+            "{} tensors given for a model of {} nodes",
+            values.len(),
+            model.nodes.len()
+        )));
+    }
+    proof_of_witness(dir, (settings, model, info), values, bindings, &mut |_| {})
+}
+
+/// The proving steps shared by [`prove_reporting`] and [`prove_witness`].
+fn proof_of_witness(
+    dir: &BuildDir,
+    (settings, model, info): (Settings, QuantizedModel, KeysInfo),
+    values: &[Vec<i128>],
+    bindings: Bindings,
+    at: &mut dyn FnMut(&'static str),
+) -> Result<ProofArtifact> {
     at("loading the SRS and proving key");
     let srs = read_srs(&dir.srs(), settings.circuit.k)?;
     tracing::info!("loading proving key");
@@ -62,7 +96,7 @@ pub fn prove_reporting(
         &model,
         &settings.circuit,
         info.break_points,
-        &values,
+        values,
         bindings,
     );
     tracing::info!(
@@ -82,7 +116,7 @@ pub fn prove_reporting(
         // Outputs that are private or hashed stay out of the artifact.
         output_data: match settings.privacy.outputs {
             Visibility::Public => decode_outputs(&settings, model.config.scale, &instances)?,
-            Visibility::Private | Visibility::Hashed => Vec::new(),
+            Visibility::Private | Visibility::Hashed | Visibility::Chained => Vec::new(),
         },
         instances: instances.iter().copied().map(FieldElement).collect(),
         dev_srs: info.srs == SrsSource::DevInsecure,
@@ -103,6 +137,7 @@ fn bindings(input: &InputData) -> Result<Bindings> {
     Ok(Bindings {
         salt: input.salt()?,
         subject: input.subject()?,
+        ..Bindings::default()
     })
 }
 
@@ -134,9 +169,14 @@ pub fn commitments(dir: &BuildDir, input: &InputData) -> Result<Commitments> {
 /// silently be 0, and a commitment to low-entropy data without a secret salt can be guessed.
 /// Other builds ignore the salt.
 fn require_salt(settings: &Settings, input: &InputData) -> Result<()> {
+    require_salt_for(&settings.privacy, input)
+}
+
+/// Refuses an input without a (nonzero) salt when `privacy` hashes the inputs or outputs.
+pub fn require_salt_for(privacy: &crate::privacy::Privacy, input: &InputData) -> Result<()> {
     let hashed = match (
-        settings.privacy.inputs == Visibility::Hashed,
-        settings.privacy.outputs == Visibility::Hashed,
+        privacy.inputs == Visibility::Hashed,
+        privacy.outputs == Visibility::Hashed,
     ) {
         (true, true) => "inputs and outputs are",
         (true, false) => "inputs are",

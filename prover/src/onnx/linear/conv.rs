@@ -34,11 +34,16 @@ impl Importer {
         let kernel = w.shape[2..].to_vec();
         let win = Window::new(ctx, &xs[2..], &kernel)?;
         let bias = self.optional_bias(ctx, 2, m)?;
+        let mut shape = vec![n, m];
+        shape.extend(&win.out);
+        crate::onnx::shape::check_size(ctx, &shape)?;
         let (in_sp, out_sp, taps) = (
             xs[2..].iter().product::<usize>(),
             win.out.iter().product::<usize>(),
             kernel.iter().product::<usize>(),
         );
+        crate::ops::products::check_products((n * m * out_sp).checked_mul(cg * taps))
+            .map_err(|why| ctx.invalid(why))?;
         let mut terms = Vec::with_capacity(n * m * out_sp);
         let mut biases = Vec::with_capacity(n * m * out_sp);
         for b in 0..n {
@@ -60,8 +65,6 @@ impl Importer {
                 }
             }
         }
-        let mut shape = vec![n, m];
-        shape.extend(&win.out);
         Ok(self.push_linear(ctx, x, terms, biases, shape))
     }
 

@@ -12,7 +12,7 @@ mod matmul;
 mod pool;
 mod reduce;
 
-use super::shape::{broadcast, ravel, unravel};
+use super::shape::{broadcast, elements_within_limit, ravel, unravel, MAX_TENSOR_ELEMENTS};
 use super::{Constant, Ctx, Importer, Value};
 use crate::model::{Op, TensorId};
 use crate::ops;
@@ -42,6 +42,18 @@ impl Window {
             || strides.iter().chain(&dil).any(|v| *v < 1)
         {
             return Err(ctx.invalid("strides, dilations or pads do not match the spatial rank"));
+        }
+        // Bounds that keep every window computation below overflow; any tensor they allow is
+        // refused by size further on.
+        let limit = MAX_TENSOR_ELEMENTS as i64;
+        if pads.iter().any(|p| !(0..=limit).contains(p))
+            || strides.iter().chain(&dil).any(|v| *v > limit)
+            || kernel.iter().any(|k| *k > MAX_TENSOR_ELEMENTS)
+        {
+            return Err(ctx.invalid(format!(
+                "pads {pads:?}, strides {strides:?}, dilations {dil:?}: pads must be in \
+                 [0, {limit}], strides and dilations in [1, {limit}]"
+            )));
         }
         let auto = ctx
             .attr("auto_pad")
@@ -83,8 +95,19 @@ impl Window {
             }
             out.push(o as usize);
         }
-        let positions: usize = out.iter().product();
-        let taps_per: usize = kernel.iter().product();
+        let positions = elements_within_limit(&out);
+        let taps_per = elements_within_limit(kernel);
+        let (Some(positions), Some(taps_per)) = (positions, taps_per) else {
+            return Err(ctx.invalid(format!(
+                "output {out:?} or kernel {kernel:?} has more than {MAX_TENSOR_ELEMENTS} elements"
+            )));
+        };
+        if positions.saturating_mul(taps_per) > MAX_TENSOR_ELEMENTS {
+            return Err(ctx.invalid(format!(
+                "{positions} output positions × {taps_per} kernel taps exceed \
+                 {MAX_TENSOR_ELEMENTS} window entries"
+            )));
+        }
         let taps = (0..positions)
             .map(|p| {
                 let op = unravel(p, &out);

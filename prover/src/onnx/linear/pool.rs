@@ -31,6 +31,9 @@ impl Importer {
         }
         let win = Window::new(ctx, &xs[2..], &kernel)?;
         let in_sp: usize = xs[2..].iter().product();
+        let entries =
+            (xs[0] * xs[1]).checked_mul(win.taps.len() * kernel.iter().product::<usize>());
+        crate::ops::products::check_products(entries).map_err(|why| ctx.invalid(why))?;
         let mut windows = Vec::with_capacity(xs[0] * xs[1] * win.taps.len());
         for nc in 0..xs[0] * xs[1] {
             for pos in &win.taps {

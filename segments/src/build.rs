@@ -1,0 +1,377 @@
+//! A segmented build: `segments.json` and the whole quantized model (`model.json`) at the top,
+//! and one ordinary build directory per segment (`segment-0/`, `segment-1/`, ...), each with
+//! its own settings, keys and proofs. Setup, proving and verification go segment by segment;
+//! verification also checks that the boundary commitments chain.
+
+use std::path::{Path, PathBuf};
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use serde::{Deserialize, Serialize};
+use zkinfer_prover::artifacts::{
+    Artifact, BuildDir, ModelArtifact, ProofArtifact, ARTIFACT_VERSION,
+};
+use zkinfer_prover::circuit::Bindings;
+use zkinfer_prover::encoding::ModelId;
+use zkinfer_prover::input::InputData;
+use zkinfer_prover::model::{SpecializedInput, TensorId};
+use zkinfer_prover::pipeline::{
+    self, quantize_model, settings_of, write_build, CircuitOptions, SrsChoice,
+};
+use zkinfer_prover::privacy::{Privacy, Visibility};
+use zkinfer_prover::quantize::{QuantizationConfig, QuantizedModel};
+
+use crate::plan::{plan_segments, Goal, SegmentSummary};
+use crate::{Error, Result};
+
+/// `segments.json`: the segment plan of a segmented build.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SegmentedSettings {
+    /// Artifact version.
+    pub version: u32,
+    /// The build's id: SHA-256 of its segments' model ids, in order.
+    pub model_id: ModelId,
+    /// The ONNX file compiled.
+    pub source: String,
+    /// Scales and margin.
+    pub quantization: QuantizationConfig,
+    /// Shapes of the graph inputs.
+    pub input_shapes: Vec<Vec<usize>>,
+    /// Shapes of the graph outputs.
+    pub output_shapes: Vec<Vec<usize>>,
+    /// Who sees the model's inputs, outputs and parameters (segment boundaries are committed).
+    pub privacy: Privacy,
+    /// Graph inputs fixed at compile.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub specialized_inputs: Vec<SpecializedInput>,
+    /// The segments, in order.
+    pub segments: Vec<SegmentEntry>,
+}
+
+impl Artifact for SegmentedSettings {
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+/// One segment of a segmented build.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SegmentEntry {
+    /// Its build directory, relative to the segmented build's.
+    pub dir: String,
+    /// Its model id (of the segment model and circuit).
+    pub model_id: ModelId,
+    /// The whole model's tensors entering it (for a later segment: its inputs, in order).
+    pub inputs: Vec<TensorId>,
+    /// The whole model's tensors leaving it.
+    pub outputs: Vec<TensorId>,
+    /// What `compile` reports of it.
+    pub plan: SegmentSummary,
+}
+
+impl SegmentEntry {
+    /// This segment's tensor values taken from the whole model's.
+    fn values(&self, whole: &[Vec<i128>]) -> Vec<Vec<i128>> {
+        let [start, end] = self.plan.nodes;
+        let carried = if start == 0 {
+            &[][..]
+        } else {
+            &self.inputs[..]
+        };
+        carried
+            .iter()
+            .copied()
+            .chain(start..end)
+            .map(|t| whole[t].clone())
+            .collect()
+    }
+}
+
+/// A proof of a segmented build: one proof per segment, in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentedProof {
+    /// Artifact version.
+    pub version: u32,
+    /// The segmented build's id.
+    pub model_id: ModelId,
+    /// The segment proofs, in order.
+    pub segments: Vec<ProofArtifact>,
+    /// Dequantized outputs (public outputs only), one flat array per graph output.
+    pub output_data: Vec<Vec<f64>>,
+}
+
+impl Artifact for SegmentedProof {
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+/// The files of a segmented build.
+#[derive(Clone, Debug)]
+pub struct SegmentedDir {
+    root: PathBuf,
+}
+
+impl SegmentedDir {
+    /// A segmented build at `root` (not created).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        SegmentedDir { root: root.into() }
+    }
+
+    /// `segments.json`.
+    pub fn settings(&self) -> PathBuf {
+        self.root.join("segments.json")
+    }
+
+    /// `model.json`: the whole quantized model (the witness comes from its forward pass).
+    pub fn model(&self) -> PathBuf {
+        self.root.join("model.json")
+    }
+
+    /// Whether `root` holds a segmented build.
+    pub fn is_segmented(root: &Path) -> bool {
+        root.join("segments.json").exists()
+    }
+
+    /// The build directory of a segment.
+    pub fn segment(&self, entry: &SegmentEntry) -> BuildDir {
+        BuildDir::new(self.root.join(&entry.dir))
+    }
+
+    /// Reads the plan and the whole model, checking that they belong together.
+    pub fn load(&self) -> Result<(SegmentedSettings, QuantizedModel)> {
+        if !self.settings().exists() {
+            return Err(Error::NotSegmented(self.root.clone()));
+        }
+        let settings = SegmentedSettings::read(&self.settings())?;
+        let model = ModelArtifact::read(&self.model())?.model;
+        let ids: Vec<ModelId> = settings.segments.iter().map(|s| s.model_id).collect();
+        if build_id(&ids) != settings.model_id {
+            return Err(Error::Build(format!(
+                "{}: its segments' ids do not hash to its model id (edited?)",
+                self.settings().display()
+            )));
+        }
+        Ok((settings, model))
+    }
+}
+
+/// The id of a segmented build from its segments' ids.
+fn build_id(ids: &[ModelId]) -> ModelId {
+    let bytes: Vec<u8> = ids.iter().flat_map(|id| id.as_bytes().to_vec()).collect();
+    ModelId(sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes)).into())
+}
+
+/// Compiles `model` (imported) as segments for `goal`, writing a segmented build into `dir`.
+pub fn compile_segmented(
+    model: zkinfer_prover::model::Model,
+    source: &str,
+    calibration: &InputData,
+    config: QuantizationConfig,
+    options: CircuitOptions,
+    goal: Goal,
+    dir: &SegmentedDir,
+) -> Result<SegmentedSettings> {
+    // The whole model quantized; no single circuit is laid out (it may not fit).
+    let (qmodel, samples) = quantize_model(model, calibration, config, &options)?;
+    let planned = plan_segments(
+        &qmodel,
+        goal,
+        options.max_advice_columns,
+        options.memory_limit.as_ref(),
+    )?;
+    std::fs::create_dir_all(&dir.root).map_err(|e| Error::Io(dir.root.clone(), e))?;
+    let mut segments = Vec::with_capacity(planned.len());
+    for (i, p) in planned.into_iter().enumerate() {
+        let summary = p.summary(&qmodel);
+        let seg_settings = settings_of(
+            &p.segment.model,
+            &format!("{source} (segment {i})"),
+            samples,
+            p.circuit,
+            p.resources,
+        );
+        let entry = SegmentEntry {
+            dir: format!("segment-{i}"),
+            model_id: seg_settings.model_id,
+            inputs: p.segment.inputs.clone(),
+            outputs: p.segment.outputs.clone(),
+            plan: summary,
+        };
+        write_build(
+            &dir.segment(&entry),
+            &seg_settings,
+            p.segment.model,
+            options.force,
+        )?;
+        segments.push(entry);
+    }
+    let ids: Vec<ModelId> = segments.iter().map(|s| s.model_id).collect();
+    let settings = SegmentedSettings {
+        version: ARTIFACT_VERSION,
+        model_id: build_id(&ids),
+        source: source.to_string(),
+        quantization: qmodel.config,
+        input_shapes: shapes(&qmodel, &qmodel.inputs),
+        output_shapes: shapes(&qmodel, &qmodel.outputs),
+        privacy: qmodel.privacy,
+        specialized_inputs: qmodel.specialized.clone(),
+        segments,
+    };
+    ModelArtifact {
+        version: ARTIFACT_VERSION,
+        model: qmodel,
+    }
+    .write(&dir.model())?;
+    settings.write(&dir.settings())?;
+    Ok(settings)
+}
+
+/// The shapes of `tensors`.
+fn shapes(model: &QuantizedModel, tensors: &[TensorId]) -> Vec<Vec<usize>> {
+    tensors
+        .iter()
+        .map(|t| model.nodes[*t].shape.clone())
+        .collect()
+}
+
+/// Generates every segment's keys (see [`pipeline::setup`]); `done(i, n)` after each.
+pub fn setup(
+    dir: &SegmentedDir,
+    choice: &SrsChoice,
+    done: &mut dyn FnMut(usize, usize),
+) -> Result<()> {
+    let (settings, _) = dir.load()?;
+    let n = settings.segments.len();
+    for (i, entry) in settings.segments.iter().enumerate() {
+        tracing::info!(segment = i, of = n, k = entry.plan.k, "segment setup");
+        pipeline::setup(&dir.segment(entry), choice)?;
+        done(i + 1, n);
+    }
+    Ok(())
+}
+
+/// Proves every segment for `input`: the witness of the whole model first, then the segment
+/// proofs, `jobs` at a time (each holds its proving key). `done(i, n)` after each proof.
+pub fn prove(
+    dir: &SegmentedDir,
+    input: &InputData,
+    jobs: usize,
+    done: &(dyn Fn(usize, usize) + Sync),
+) -> Result<SegmentedProof> {
+    let (settings, model) = dir.load()?;
+    pipeline::require_salt_for(&settings.privacy, input)?;
+    let whole = pipeline::witness(&model, input)?;
+    let bindings = Bindings {
+        salt: input.salt()?,
+        subject: input.subject()?,
+        // Fresh per proof: boundary commitments reveal nothing about the activations.
+        chain_salt: <Fr as halo2_base::halo2_proofs::halo2curves::ff::Field>::random(
+            rand::rngs::OsRng,
+        ),
+    };
+    let n = settings.segments.len();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let finished = std::sync::atomic::AtomicUsize::new(0);
+    let proofs: Vec<std::sync::Mutex<Option<Result<ProofArtifact>>>> =
+        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, n) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(entry) = settings.segments.get(i) else {
+                    break;
+                };
+                tracing::info!(segment = i, of = n, k = entry.plan.k, "proving segment");
+                let result =
+                    pipeline::prove_witness(&dir.segment(entry), &entry.values(&whole), bindings)
+                        .map_err(Error::from);
+                let failed = result.is_err();
+                *proofs[i].lock().expect("no panics hold it") = Some(result);
+                done(
+                    finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1,
+                    n,
+                );
+                if failed {
+                    // The others cannot make a whole proof: stop taking segments.
+                    next.store(n, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    let segments = proofs
+        .into_iter()
+        .map(|p| {
+            p.into_inner()
+                .expect("no panics hold it")
+                .unwrap_or_else(|| Err(Error::Build("a segment before it failed".into())))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let output_data = segments
+        .last()
+        .map(|p| p.output_data.clone())
+        .unwrap_or_default();
+    Ok(SegmentedProof {
+        version: ARTIFACT_VERSION,
+        model_id: settings.model_id,
+        segments,
+        output_data,
+    })
+}
+
+/// Why a segmented proof was rejected, or `None` for an accepted one. Each segment proof must
+/// verify with its own segment's key, each boundary commitment must equal the next segment's
+/// input commitment, every segment must name the same subject, and the outputs must be the
+/// last segment's.
+pub fn verify(dir: &SegmentedDir, proof: &SegmentedProof) -> Result<Option<String>> {
+    let (settings, _) = dir.load()?;
+    if proof.model_id != settings.model_id {
+        return Ok(Some(format!(
+            "the proof is for model {}, this build is {}",
+            proof.model_id, settings.model_id
+        )));
+    }
+    if proof.segments.len() != settings.segments.len() {
+        return Ok(Some(format!(
+            "{} segment proofs for a build of {} segments",
+            proof.segments.len(),
+            settings.segments.len()
+        )));
+    }
+    let mut previous_out: Option<Fr> = None;
+    let mut subject: Option<Fr> = None;
+    for (i, (entry, p)) in settings.segments.iter().zip(&proof.segments).enumerate() {
+        let seg_dir = dir.segment(entry);
+        if p.model_id != entry.model_id || !pipeline::verify(&seg_dir, p)? {
+            return Ok(Some(format!(
+                "segment {i}'s proof does not verify with segment {i}'s key"
+            )));
+        }
+        let instances: Vec<Fr> = p.instances.iter().map(|f| f.0).collect();
+        let seg_settings = zkinfer_prover::artifacts::Settings::read(&seg_dir.settings())?;
+        if let Some(out) = previous_out {
+            if seg_settings.privacy.inputs != Visibility::Chained || instances[0] != out {
+                return Ok(Some(format!(
+                    "segment {i}'s input commitment is not segment {}'s output commitment",
+                    i - 1
+                )));
+            }
+        }
+        previous_out = (seg_settings.privacy.outputs == Visibility::Chained)
+            .then(|| instances[seg_settings.num_public_inputs()]);
+        let last = *instances.last().expect("a proof has its subject");
+        if subject.is_some_and(|s| s != last) {
+            return Ok(Some(format!("segment {i} names another subject")));
+        }
+        subject = Some(last);
+    }
+    if previous_out.is_some() {
+        return Ok(Some("the last segment's outputs are a boundary".into()));
+    }
+    let last = proof.segments.last().expect("at least one segment");
+    if proof.output_data != last.output_data {
+        return Ok(Some(
+            "the proof file's output_data are not the last segment's proven outputs".into(),
+        ));
+    }
+    Ok(None)
+}
