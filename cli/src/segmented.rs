@@ -11,6 +11,7 @@ use zkinfer_prover::artifacts::{check_output_file, Artifact};
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::onnx::import_specialized;
 use zkinfer_prover::pipeline::SrsChoice;
+use zkinfer_prover::privacy::Visibility;
 use zkinfer_segments::{Goal, SegmentedDir, SegmentedProof};
 
 use crate::cli::{CompileArgs, ProveArgs, SetupArgs, VerifyArgs};
@@ -95,8 +96,16 @@ pub(crate) fn prove(a: &ProveArgs) -> Result<Outcome> {
     check_output_file(&a.out)?;
     let mut input = InputData::read(&a.input)?;
     if let Some(subject) = &a.subject {
-        zkinfer_prover::input::parse_subject(subject)?;
+        let given = zkinfer_prover::input::parse_subject(subject)?;
+        if let Some(file) = &input.subject {
+            if zkinfer_prover::input::parse_subject(file)? != given {
+                bail!("--subject {subject} differs from the input file's subject {file}");
+            }
+        }
         input.subject = Some(subject.clone());
+    }
+    if input.subject()? == Default::default() {
+        tracing::warn!("the proof names no subject (--subject or \"subject\" in the input file)");
     }
     let start = Instant::now();
     let proof =
@@ -139,6 +148,17 @@ pub(crate) fn verify(a: &VerifyArgs) -> Result<Outcome> {
 
 /// Refuses an on-chain command on a segmented build.
 pub(crate) fn refuse_on_chain(build_dir: &Path, command: &str) -> Result<()> {
+    let settings = zkinfer_prover::artifacts::BuildDir::new(build_dir).settings();
+    let one_segment = zkinfer_prover::artifacts::Settings::read(&settings).is_ok_and(|s| {
+        s.privacy.inputs == Visibility::Chained || s.privacy.outputs == Visibility::Chained
+    });
+    if one_segment {
+        bail!(
+            "{command}: {} is one segment of a segmented build: alone, its proof says nothing \
+             about the model",
+            build_dir.display()
+        );
+    }
     if SegmentedDir::is_segmented(build_dir) {
         bail!(
             "{command}: {} is a segmented build; its proof is one proof per segment, verified \

@@ -314,8 +314,9 @@ impl BuildDir {
 /// else (a user's own `.sol`, `.bin` or proof file) is ever taken for one, so `--force` never
 /// deletes it.
 fn is_zkinfer_file(name: &str) -> bool {
-    const NAMED: [&str; 8] = [
+    const NAMED: [&str; 9] = [
         "settings.json",
+        "segments.json",
         "model.json",
         "pk.bin",
         "vk.bin",

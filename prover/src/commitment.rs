@@ -142,19 +142,19 @@ fn chain_spec() -> &'static OptimizedPoseidonSpec<Fr, 3, 2> {
 }
 
 /// The commitment of a segment boundary ([`Visibility::Chained`]) in the circuit: halo2-base's
-/// optimized Poseidon sponge over `[salt, words...]`, two words per permutation (several times
+/// optimized Poseidon sponge over `[chain salt, owner's salt, words...]`, two words per permutation (several times
 /// fewer cells per word than [`commit_in_circuit`], whose circomlib-compatible chain is for
 /// commitments that others recompute). Only circuits compare these commitments, as equal
 /// public instances of neighbouring segments, so no one recomputes them outside.
 pub(crate) fn chain_commit_in_circuit(
     ctx: &mut Context<Fr>,
     gate: &impl GateInstructions<Fr>,
-    salt: AssignedValue<Fr>,
+    keys: [AssignedValue<Fr>; 2],
     words: &[AssignedValue<Fr>],
 ) -> AssignedValue<Fr> {
     let mut hasher = PoseidonHasher::<Fr, 3, 2>::new(chain_spec().clone());
     hasher.initialize_consts(ctx, gate);
-    let inputs: Vec<_> = std::iter::once(salt).chain(words.iter().copied()).collect();
+    let inputs: Vec<_> = keys.into_iter().chain(words.iter().copied()).collect();
     hasher.hash_fix_len_array(ctx, gate, &inputs)
 }
 

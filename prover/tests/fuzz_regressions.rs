@@ -84,3 +84,26 @@ fn conv_pads_past_the_window_limit_are_refused() {
         "{msg}"
     );
 }
+
+/// A pooling kernel of size 0 with a huge dilation once made 2^22 windows per channel without a
+/// single entry (no product bound caught it): kernel sizes are at least 1.
+#[test]
+fn a_zero_pooling_kernel_is_refused() {
+    let model = regression("onnx_compile", "maxpool_kernel_zero.onnx");
+    let msg = import_bytes(&model).unwrap_err().to_string();
+    assert!(
+        msg.contains("pool_zero (MaxPool)") && msg.contains("kernel [0]"),
+        "{msg}"
+    );
+}
+
+/// ConvTranspose strides shorter than the spatial rank once indexed past them (panic).
+#[test]
+fn conv_transpose_attributes_are_checked_per_axis() {
+    let model = regression("onnx_compile", "conv_transpose_short_strides.onnx");
+    let msg = import_bytes(&model).unwrap_err().to_string();
+    assert!(
+        msg.contains("deconv_short (ConvTranspose)") && msg.contains("one value per spatial axis"),
+        "{msg}"
+    );
+}

@@ -28,7 +28,7 @@ use crate::{Error, Result};
 pub struct SegmentedSettings {
     /// Artifact version.
     pub version: u32,
-    /// The build's id: SHA-256 of its segments' model ids, in order.
+    /// The build's id: SHA-256 of its segments' model ids, in order, and the whole model.
     pub model_id: ModelId,
     /// The ONNX file compiled.
     pub source: String,
@@ -144,10 +144,16 @@ impl SegmentedDir {
         }
         let settings = SegmentedSettings::read(&self.settings())?;
         let model = ModelArtifact::read(&self.model())?.model;
-        let ids: Vec<ModelId> = settings.segments.iter().map(|s| s.model_id).collect();
-        if build_id(&ids) != settings.model_id {
+        if settings.segments.is_empty() {
             return Err(Error::Build(format!(
-                "{}: its segments' ids do not hash to its model id (edited?)",
+                "{}: no segments",
+                self.settings().display()
+            )));
+        }
+        let ids: Vec<ModelId> = settings.segments.iter().map(|s| s.model_id).collect();
+        if build_id(&ids, &model) != settings.model_id {
+            return Err(Error::Build(format!(
+                "{}: its segments' ids and model.json do not hash to its model id (edited?)",
                 self.settings().display()
             )));
         }
@@ -155,9 +161,10 @@ impl SegmentedDir {
     }
 }
 
-/// The id of a segmented build from its segments' ids.
-fn build_id(ids: &[ModelId]) -> ModelId {
-    let bytes: Vec<u8> = ids.iter().flat_map(|id| id.as_bytes().to_vec()).collect();
+/// The id of a segmented build: SHA-256 of its segments' ids and the whole quantized model.
+fn build_id(ids: &[ModelId], model: &QuantizedModel) -> ModelId {
+    let mut bytes: Vec<u8> = ids.iter().flat_map(|id| id.as_bytes().to_vec()).collect();
+    bytes.extend(serde_json::to_vec(model).expect("a model serializes"));
     ModelId(sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes)).into())
 }
 
@@ -179,7 +186,7 @@ pub fn compile_segmented(
         options.max_advice_columns,
         options.memory_limit.as_ref(),
     )?;
-    std::fs::create_dir_all(&dir.root).map_err(|e| Error::Io(dir.root.clone(), e))?;
+    prepare_root(dir, options.force)?;
     let mut segments = Vec::with_capacity(planned.len());
     for (i, p) in planned.into_iter().enumerate() {
         let summary = p.summary(&qmodel);
@@ -208,7 +215,7 @@ pub fn compile_segmented(
     let ids: Vec<ModelId> = segments.iter().map(|s| s.model_id).collect();
     let settings = SegmentedSettings {
         version: ARTIFACT_VERSION,
-        model_id: build_id(&ids),
+        model_id: build_id(&ids, &qmodel),
         source: source.to_string(),
         quantization: qmodel.config,
         input_shapes: shapes(&qmodel, &qmodel.inputs),
@@ -224,6 +231,43 @@ pub fn compile_segmented(
     .write(&dir.model())?;
     settings.write(&dir.settings())?;
     Ok(settings)
+}
+
+/// Refuses a folder holding another build, unless `force`: then its files and segment folders
+/// are removed first (a segmented build is always rewritten whole).
+fn prepare_root(dir: &SegmentedDir, force: bool) -> Result<()> {
+    let single = BuildDir::new(&dir.root).zkinfer_files()?;
+    let segmented = dir.settings().exists();
+    if !single.is_empty() || segmented {
+        if !force {
+            return Err(Error::Build(format!(
+                "{} holds another build ({}); compile into an empty folder, or pass --force to \
+                 replace it",
+                dir.root.display(),
+                if segmented {
+                    "segmented"
+                } else {
+                    "a single circuit"
+                }
+            )));
+        }
+        for path in single
+            .iter()
+            .chain([dir.settings()].iter().filter(|p| p.exists()))
+        {
+            std::fs::remove_file(path).map_err(|e| Error::Io(path.clone(), e))?;
+        }
+        if let Ok(entries) = std::fs::read_dir(&dir.root) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("segment-") && e.path().is_dir() {
+                    std::fs::remove_dir_all(e.path()).map_err(|err| Error::Io(e.path(), err))?;
+                }
+            }
+        }
+        tracing::warn!("--force: replaced the build in {}", dir.root.display());
+    }
+    std::fs::create_dir_all(&dir.root).map_err(|e| Error::Io(dir.root.clone(), e))
 }
 
 /// The shapes of `tensors`.
@@ -337,19 +381,48 @@ pub fn verify(dir: &SegmentedDir, proof: &SegmentedProof) -> Result<Option<Strin
             settings.segments.len()
         )));
     }
+    let n = settings.segments.len();
+    for (i, pair) in settings.segments.windows(2).enumerate() {
+        if pair[0].outputs != pair[1].inputs {
+            return Err(Error::Build(format!(
+                "segments.json: segment {i}'s outputs are not segment {}'s inputs",
+                i + 1
+            )));
+        }
+    }
     let mut previous_out: Option<Fr> = None;
     let mut subject: Option<Fr> = None;
     for (i, (entry, p)) in settings.segments.iter().zip(&proof.segments).enumerate() {
         let seg_dir = dir.segment(entry);
-        if p.model_id != entry.model_id || !pipeline::verify(&seg_dir, p)? {
+        // Each segment's build must commit where the plan says: boundaries chained, the model's
+        // own inputs and outputs as the build declares them.
+        let seg_settings = zkinfer_prover::artifacts::Settings::read(&seg_dir.settings())?;
+        let (want_in, want_out) = (
+            if i == 0 {
+                settings.privacy.inputs
+            } else {
+                Visibility::Chained
+            },
+            if i + 1 == n {
+                settings.privacy.outputs
+            } else {
+                Visibility::Chained
+            },
+        );
+        if seg_settings.privacy.inputs != want_in || seg_settings.privacy.outputs != want_out {
+            return Err(Error::Build(format!(
+                "{}: its visibility is not its position's in the plan (edited?)",
+                seg_dir.settings().display()
+            )));
+        }
+        if p.model_id != entry.model_id || !pipeline::verify_segment(&seg_dir, p)? {
             return Ok(Some(format!(
                 "segment {i}'s proof does not verify with segment {i}'s key"
             )));
         }
         let instances: Vec<Fr> = p.instances.iter().map(|f| f.0).collect();
-        let seg_settings = zkinfer_prover::artifacts::Settings::read(&seg_dir.settings())?;
         if let Some(out) = previous_out {
-            if seg_settings.privacy.inputs != Visibility::Chained || instances[0] != out {
+            if instances[0] != out {
                 return Ok(Some(format!(
                     "segment {i}'s input commitment is not segment {}'s output commitment",
                     i - 1

@@ -180,6 +180,14 @@ fn boundary_commitments_chain_and_bind() {
             };
             let (_, salted) = mock_circuit_bound(&seg.model, &params, &values, other);
             assert_ne!(salted[0], out);
+            // Another owner's salt: another commitment too, so every segment of a proof is
+            // bound to the salt of the first segment's hashed inputs.
+            let owner = Bindings {
+                salt: Fr::from(9u64),
+                ..bindings
+            };
+            let (_, salted) = mock_circuit_bound(&seg.model, &params, &values, owner);
+            assert_ne!(salted[0], out);
         }
         if i + 1 < segments.len() {
             let out_at = params.input_words;
@@ -267,6 +275,28 @@ fn segmented_proofs_verify_and_tampering_is_rejected() {
     let mut edited = proof.clone();
     edited.output_data[0][0] += 1.0;
     rejected(&edited, "edited outputs");
+    // A segment alone is no model: its build refuses plain proving and verification.
+    let last = dir.segment(&settings.segments[2]);
+    let err = zkinfer_prover::pipeline::verify(&last, &proof.segments[2])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("one segment of a segmented build"), "{err}");
+    assert!(zkinfer_prover::pipeline::prove(&last, &input).is_err());
+    // Compiling over it without --force is refused.
+    let again =
+        import_specialized(&repo("examples/credit_risk/model.onnx"), Some(&calibration)).unwrap();
+    let err = compile_segmented(
+        again,
+        "credit_risk",
+        &calibration,
+        QuantizationConfig::default(),
+        options(),
+        Goal::Segments(2),
+        &dir,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("holds another build"), "{err}");
     let mut relabelled = proof.clone();
     relabelled.segments[2].model_id = relabelled.segments[1].model_id;
     rejected(&relabelled, "a segment proof labelled as another segment's");

@@ -66,11 +66,19 @@ pub fn synthesize(
     };
     let ctx = builder.main(0);
     let privacy = model.privacy;
-    let salt = (privacy.inputs == Visibility::Hashed || privacy.outputs == Visibility::Hashed)
-        .then(|| ctx.load_witness(salt));
+    let keyed = |v: Visibility| matches!(v, Visibility::Hashed | Visibility::Chained);
+    let salt = (keyed(privacy.inputs) || keyed(privacy.outputs)).then(|| ctx.load_witness(salt));
+    // A boundary commitment covers the owner's salt too, so every segment of one proof is bound
+    // to the same salt: the first segment's input commitment and the last one's output
+    // commitment use one salt, as a single circuit's do.
     let chain_salt = (privacy.inputs == Visibility::Chained
         || privacy.outputs == Visibility::Chained)
-        .then(|| ctx.load_witness(bindings.chain_salt));
+        .then(|| {
+            [
+                ctx.load_witness(bindings.chain_salt),
+                salt.expect("loaded above"),
+            ]
+        });
     let mut hashed_words = Vec::new();
     // Hashed parameters: witness cells, range-checked and packed per group, committed below.
     let (params, param_words) = if privacy.params == ParamVisibility::Hashed {
@@ -129,11 +137,11 @@ pub fn synthesize(
         (Visibility::Hashed, Some(salt), _) => {
             public.push(commit_in_circuit(ctx, range.gate(), salt, &hashed_words));
         }
-        (Visibility::Chained, _, Some(salt)) => {
+        (Visibility::Chained, _, Some(keys)) => {
             public.push(chain_commit_in_circuit(
                 ctx,
                 range.gate(),
-                salt,
+                keys,
                 &hashed_words,
             ));
         }
@@ -146,7 +154,7 @@ pub fn synthesize(
             let outputs: Vec<_> = outputs.collect();
             public.push(commit_in_circuit(ctx, range.gate(), salt, &outputs));
         }
-        (Visibility::Chained, _, Some(salt)) => {
+        (Visibility::Chained, _, Some(keys)) => {
             // The words a next segment's inputs make of the same values (see `load_input`).
             let mut words = Vec::new();
             for &o in &model.outputs {
@@ -157,7 +165,7 @@ pub fn synthesize(
                     .collect();
                 words.extend(pack(ctx, &range, &lanes, bits + 1));
             }
-            public.push(chain_commit_in_circuit(ctx, range.gate(), salt, &words));
+            public.push(chain_commit_in_circuit(ctx, range.gate(), keys, &words));
         }
         (Visibility::Private, ..) => {}
         _ => public.extend(outputs),

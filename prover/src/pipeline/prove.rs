@@ -47,6 +47,7 @@ pub fn prove_reporting(
     if info.model_id != settings.model_id {
         return Err(Error::KeysForAnotherModel);
     }
+    super::verify::refuse_segment(&settings, dir)?;
     require_salt(&settings, input)?;
     at("computing the witness");
     let values = witness(&model, input)?;

@@ -54,8 +54,35 @@ pub fn decode_proof(artifact: &ProofArtifact) -> (Vec<u8>, Vec<Fr>) {
 /// or a valid proof whose file's `output_data` is not what its instances encode
 /// ([`Error::OutputDataMismatch`]): the outputs a user reads are the proven ones.
 pub fn verify(dir: &BuildDir, artifact: &ProofArtifact) -> Result<bool> {
+    verify_build(dir, artifact, false)
+}
+
+/// [`verify`] for one segment of a segmented build (see `zkinfer-segments`): alone, a segment's
+/// proof says nothing about the model, so [`verify`] refuses segment builds.
+pub fn verify_segment(dir: &BuildDir, artifact: &ProofArtifact) -> Result<bool> {
+    verify_build(dir, artifact, true)
+}
+
+/// Refuses a segment's build where a whole model's is expected.
+pub(super) fn refuse_segment(settings: &Settings, dir: &BuildDir) -> Result<()> {
+    if settings.privacy.inputs == Visibility::Chained
+        || settings.privacy.outputs == Visibility::Chained
+    {
+        return Err(Error::InvalidInput(format!(
+            "{} is one segment of a segmented build: its proof binds only its neighbours' \
+             commitments; prove and verify the segmented build (the folder above it)",
+            dir.root().display()
+        )));
+    }
+    Ok(())
+}
+
+fn verify_build(dir: &BuildDir, artifact: &ProofArtifact, segment: bool) -> Result<bool> {
     dir.require_keys()?;
     let settings = Settings::read(&dir.settings())?;
+    if !segment {
+        refuse_segment(&settings, dir)?;
+    }
     if artifact.model_id != settings.model_id {
         tracing::warn!(proof = %artifact.model_id, build = %settings.model_id, "the proof is for another model");
         return Ok(false);

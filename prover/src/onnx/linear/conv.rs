@@ -4,7 +4,7 @@
 
 use super::Window;
 use crate::model::Op;
-use crate::onnx::shape::{ravel, unravel};
+use crate::onnx::shape::{ravel, unravel, MAX_TENSOR_ELEMENTS};
 use crate::onnx::{Ctx, Importer, Value};
 use crate::Result;
 
@@ -25,7 +25,7 @@ impl Importer {
         }
         let group = ctx.attr_i("group", 1).max(1) as usize;
         let (n, c, m, cg) = (xs[0], xs[1], w.shape[0], w.shape[1]);
-        if c != cg * group || !m.is_multiple_of(group) {
+        if cg.checked_mul(group) != Some(c) || !m.is_multiple_of(group) {
             return Err(ctx.invalid(format!(
                 "{c} channels, weights {:?}, group {group}",
                 w.shape
@@ -82,8 +82,8 @@ impl Importer {
         }
         let group = ctx.attr_i("group", 1).max(1) as usize;
         let (n, c, mg) = (xs[0], xs[1], w_shape[1]);
-        let m = mg * group;
-        if !c.is_multiple_of(group) || w_shape[0] != c {
+        let m = mg.saturating_mul(group);
+        if !c.is_multiple_of(group) || w_shape[0] != c || m > MAX_TENSOR_ELEMENTS {
             return Err(ctx.invalid(format!("{c} channels, weights {w_shape:?}, group {group}")));
         }
         let kernel = w_shape[2..].to_vec();
@@ -103,6 +103,24 @@ impl Importer {
         {
             return Err(ctx.invalid("output_shape / auto_pad are not supported; give pads"));
         }
+        // Bounds that keep the output-size arithmetic below overflow (as `Window::new`).
+        let limit = MAX_TENSOR_ELEMENTS as i64;
+        let within = |v: &[i64], lo: i64, len: usize| {
+            v.len() == len && v.iter().all(|x| (lo..=limit).contains(x))
+        };
+        if !within(&strides, 1, sp)
+            || !within(&dil, 1, sp)
+            || !within(&pads, 0, 2 * sp)
+            || !within(&opad, 0, sp)
+            || kernel.iter().any(|k| *k == 0 || *k > MAX_TENSOR_ELEMENTS)
+        {
+            return Err(ctx.invalid(format!(
+                "kernel {kernel:?}, strides {strides:?}, dilations {dil:?}, pads {pads:?}, \
+                 output_padding {opad:?}: one value per spatial axis ({sp}; pads two), kernel \
+                 sizes, strides and dilations in [1, {limit}], pads and output padding in \
+                 [0, {limit}]"
+            )));
+        }
         let out: Vec<usize> = (0..sp)
             .map(|i| {
                 let o = (xs[2 + i] as i64 - 1) * strides[i] - pads[i] - pads[i + sp]
@@ -112,14 +130,14 @@ impl Importer {
                 o.max(0) as usize
             })
             .collect();
+        let mut out_shape = vec![n, m];
+        out_shape.extend(&out);
+        crate::onnx::shape::check_size(ctx, &out_shape)?;
         let (in_sp, out_sp, taps) = (
             xs[2..].iter().product::<usize>(),
             out.iter().product::<usize>(),
             kernel.iter().product::<usize>(),
         );
-        let mut out_shape = vec![n, m];
-        out_shape.extend(&out);
-        crate::onnx::shape::check_size(ctx, &out_shape)?;
         crate::ops::products::check_products(
             (n * c * in_sp)
                 .checked_mul(taps)
@@ -215,7 +233,7 @@ impl Importer {
         }
         let group = ctx.attr_i("group", 1).max(1) as usize;
         let (n, c, m, cg) = (xs[0], xs[1], ws[0], ws[1]);
-        if c != cg * group || !m.is_multiple_of(group) {
+        if cg.checked_mul(group) != Some(c) || !m.is_multiple_of(group) {
             return Err(ctx.invalid(format!("{c} channels, weights {ws:?}, group {group}")));
         }
         let kernel = ws[2..].to_vec();

@@ -48,11 +48,11 @@ impl Window {
         let limit = MAX_TENSOR_ELEMENTS as i64;
         if pads.iter().any(|p| !(0..=limit).contains(p))
             || strides.iter().chain(&dil).any(|v| *v > limit)
-            || kernel.iter().any(|k| *k > MAX_TENSOR_ELEMENTS)
+            || kernel.iter().any(|k| *k == 0 || *k > MAX_TENSOR_ELEMENTS)
         {
             return Err(ctx.invalid(format!(
-                "pads {pads:?}, strides {strides:?}, dilations {dil:?}: pads must be in \
-                 [0, {limit}], strides and dilations in [1, {limit}]"
+                "kernel {kernel:?}, pads {pads:?}, strides {strides:?}, dilations {dil:?}: pads \
+                 must be in [0, {limit}], kernel sizes, strides and dilations in [1, {limit}]"
             )));
         }
         let auto = ctx

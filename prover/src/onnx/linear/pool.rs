@@ -31,11 +31,14 @@ impl Importer {
         }
         let win = Window::new(ctx, &xs[2..], &kernel)?;
         let in_sp: usize = xs[2..].iter().product();
-        let entries =
-            (xs[0] * xs[1]).checked_mul(win.taps.len() * kernel.iter().product::<usize>());
+        // The window's positions × taps are bounded by `Window::new`.
+        let taps: usize = kernel.iter().product();
+        let channels = xs[0].checked_mul(xs[1]);
+        let entries = channels.and_then(|nc| nc.checked_mul(win.taps.len() * taps));
         crate::ops::products::check_products(entries).map_err(|why| ctx.invalid(why))?;
-        let mut windows = Vec::with_capacity(xs[0] * xs[1] * win.taps.len());
-        for nc in 0..xs[0] * xs[1] {
+        let channels = xs[0] * xs[1];
+        let mut windows = Vec::with_capacity(channels * win.taps.len());
+        for nc in 0..channels {
             for pos in &win.taps {
                 windows.push((
                     pos.iter().flatten().map(|i| nc * in_sp + i).collect(),
