@@ -10,7 +10,10 @@ pub mod verifier;
 
 pub use error::{Error, Result};
 pub use solc::{CompiledContract, Optimizer, Solc};
-pub use verifier::{generate_verifier, CODE_SIZE_LIMIT, VERIFIER_CONTRACT};
+pub use verifier::{
+    generate_aggregation_verifier, generate_verifier, ACCUMULATOR_LIMBS, CODE_SIZE_LIMIT,
+    VERIFIER_CONTRACT,
+};
 
 use std::path::Path;
 
@@ -166,6 +169,27 @@ pub fn verifier_for_build(dir: &BuildDir, solc: &Solc) -> Result<GeneratedVerifi
         generate_verifier(&srs, &vk, settings.circuit.num_instances)?,
         insecure,
     );
+    let verifier = compile_verifier(source, solc, settings.circuit.num_instances)?;
+    // Cross-check with the key's own layout where the reusable verifier's plan covers the key.
+    if let Ok(plan) = plan::VerifierPlan::new(&srs, &vk, settings.circuit.num_instances) {
+        if Some(plan.proof_len()) != verifier.proof_len {
+            return Err(Error::Solc(format!(
+                "generated verifier reads {:?} proof bytes, the verifying key's layout has {}",
+                verifier.proof_len,
+                plan.proof_len()
+            )));
+        }
+    }
+    Ok(verifier)
+}
+
+/// Compiles a generated verifier's `source` (for `num_instances` public values), checking its
+/// size against EIP-170 and reading the exact proof length it takes.
+pub fn compile_verifier(
+    source: String,
+    solc: &Solc,
+    num_instances: usize,
+) -> Result<GeneratedVerifier> {
     let mut contracts = solc.compile(&[("Verifier.sol", &source)], Optimizer::Off)?;
     let compiled = contracts
         .remove(VERIFIER_CONTRACT)
@@ -178,17 +202,8 @@ pub fn verifier_for_build(dir: &BuildDir, solc: &Solc) -> Result<GeneratedVerifi
         });
     }
     let proof_len = verifier::calldata_len(&source)?
-        .checked_sub(32 * settings.circuit.num_instances)
+        .checked_sub(32 * num_instances)
         .ok_or_else(|| Error::Solc("generated verifier reads less than its instances".into()))?;
-    // Cross-check with the key's own layout where the reusable verifier's plan covers the key.
-    if let Ok(plan) = plan::VerifierPlan::new(&srs, &vk, settings.circuit.num_instances) {
-        if plan.proof_len() != proof_len {
-            return Err(Error::Solc(format!(
-                "generated verifier reads {proof_len} proof bytes, the verifying key's layout has {}",
-                plan.proof_len()
-            )));
-        }
-    }
     Ok(GeneratedVerifier {
         source,
         compiled,

@@ -35,10 +35,43 @@ pub fn generate_verifier(
     vk: &VerifyingKey<G1Affine>,
     num_instances: usize,
 ) -> Result<String> {
+    generate(srs, vk, num_instances, None)
+}
+
+/// Limbs of the KZG accumulator an aggregation circuit exposes first (two G1 points, each
+/// coordinate as three 88-bit limbs).
+pub const ACCUMULATOR_LIMBS: usize = 12;
+
+/// [`generate_verifier`] for an aggregation circuit whose first [`ACCUMULATOR_LIMBS`] instances
+/// are a KZG accumulator: the contract also folds that accumulator into its pairing check, so it
+/// accepts only when every aggregated proof verifies.
+pub fn generate_aggregation_verifier(
+    srs: &Srs,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+) -> Result<String> {
+    if num_instances < ACCUMULATOR_LIMBS {
+        return Err(Error::Solc(format!(
+            "an aggregation circuit exposes at least {ACCUMULATOR_LIMBS} accumulator limbs, not {num_instances} instances"
+        )));
+    }
+    let limbs = (0..ACCUMULATOR_LIMBS).map(|i| (0, i)).collect();
+    generate(srs, vk, num_instances, Some(limbs))
+}
+
+/// The hardened verifier source, with the accumulator at `accumulator` when given.
+fn generate(
+    srs: &Srs,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+    accumulator: Option<Vec<(usize, usize)>>,
+) -> Result<String> {
     let protocol = compile(
         srs,
         vk,
-        Config::kzg().with_num_instance(vec![num_instances]),
+        Config::kzg()
+            .with_num_instance(vec![num_instances])
+            .with_accumulator_indices(accumulator),
     );
     let dk: KzgDecidingKey<Bn256> = (srs.get_g()[0], srs.g2(), srs.s_g2()).into();
     let loader = EvmLoader::new::<Fq, Fr>();

@@ -70,7 +70,7 @@ pub struct SegmentEntry {
 
 impl SegmentEntry {
     /// This segment's tensor values taken from the whole model's.
-    fn values(&self, whole: &[Vec<i128>]) -> Vec<Vec<i128>> {
+    pub fn values(&self, whole: &[Vec<i128>]) -> Vec<Vec<i128>> {
         let [start, end] = self.plan.nodes;
         let carried = if start == 0 {
             &[][..]
@@ -115,6 +115,11 @@ impl SegmentedDir {
     /// A segmented build at `root` (not created).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         SegmentedDir { root: root.into() }
+    }
+
+    /// The folder itself.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// `segments.json`.

@@ -9,6 +9,7 @@
 //!
 //! The prover does not depend on this crate.
 
+pub mod aggregate;
 mod build;
 mod error;
 pub mod plan;

@@ -2,32 +2,18 @@
 //! bind (MockProver), and real segmented proofs verify while swapped, dropped, duplicated,
 //! mixed or edited segment proofs are rejected.
 
-use std::path::PathBuf;
+mod common;
 
+use common::*;
 use halo2_base::halo2_proofs::dev::MockProver;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zkinfer_prover::circuit::{mock_circuit_bound, plan, Bindings};
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::onnx::import_specialized;
-use zkinfer_prover::pipeline::{quantize_model, CircuitOptions, SrsChoice};
+use zkinfer_prover::pipeline::{quantize_model, SrsChoice};
 use zkinfer_prover::quantize::{QuantizationConfig, QuantizedModel};
 use zkinfer_segments::split::{boundary, first_cut};
-use zkinfer_segments::{
-    compile_segmented, plan_segments, prove, setup, split, verify, Goal, SegmentedDir,
-};
-
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path)
-}
-
-fn options() -> CircuitOptions {
-    CircuitOptions {
-        memory_limit: None,
-        ..CircuitOptions::default()
-    }
-}
+use zkinfer_segments::{compile_segmented, plan_segments, prove, setup, split, verify, Goal};
 
 /// The quantized model of `onnx` calibrated on `calib`.
 fn quantized(onnx: &str, calib: &str) -> QuantizedModel {
@@ -209,22 +195,8 @@ fn boundary_commitments_chain_and_bind() {
 /// outputs are rejected.
 #[test]
 fn segmented_proofs_verify_and_tampering_is_rejected() {
-    let root = std::env::temp_dir().join(format!("zkinfer-segments-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let dir = SegmentedDir::new(&root);
-    let calibration = InputData::read(&repo("examples/credit_risk/calibration.json")).unwrap();
-    let model =
-        import_specialized(&repo("examples/credit_risk/model.onnx"), Some(&calibration)).unwrap();
-    let settings = compile_segmented(
-        model,
-        "credit_risk",
-        &calibration,
-        QuantizationConfig::default(),
-        options(),
-        Goal::Segments(3),
-        &dir,
-    )
-    .unwrap();
+    let (dir, settings) = compile_credit_risk("segments", 3);
+    let calibration = InputData::read(&credit_risk_file("calibration.json")).unwrap();
     assert_eq!(settings.segments.len(), 3);
     let mut setups = Vec::new();
     setup(&dir, &SrsChoice::Dev, &mut |i, n| setups.push((i, n))).unwrap();
@@ -300,5 +272,5 @@ fn segmented_proofs_verify_and_tampering_is_rejected() {
     let mut relabelled = proof.clone();
     relabelled.segments[2].model_id = relabelled.segments[1].model_id;
     rejected(&relabelled, "a segment proof labelled as another segment's");
-    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(dir.root());
 }

@@ -1,0 +1,221 @@
+//! Aggregation: one circuit that verifies every segment proof (snark-verifier's in-circuit
+//! KZG/SHPLONK verifier over halo2-base), constrains the boundary commitments to chain, and
+//! exposes the model's statement after the KZG accumulator. Its proof uses the keccak
+//! transcript, so one EVM verifier (which also checks the accumulator's pairing) verifies the
+//! whole model in one call.
+//!
+//! Segment proofs for aggregation use the Poseidon transcript (cheap to verify in a circuit).
+//! The segment verifying keys are circuit constants of the aggregation circuit
+//! (`VerifierUniversality::None`), so a proof of another segment, position or model does not
+//! aggregate; the segment count and order are fixed by the aggregation key.
+
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::{
+    create_proof, keygen_pk, keygen_vk, ProvingKey, VerifyingKey,
+};
+use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
+use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
+use halo2_base::halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
+use serde::{Deserialize, Serialize};
+use snark_verifier::loader::native::NativeLoader;
+use snark_verifier::pcs::kzg::{KzgDecidingKey, LimbsEncoding};
+use snark_verifier::pcs::{AccumulationDecider, AccumulatorEncoding};
+use snark_verifier::system::halo2::{compile, Config};
+use snark_verifier::verifier::plonk::PlonkProtocol;
+use snark_verifier_sdk::halo2::aggregation::{
+    AggregationCircuit, AggregationConfigParams, VerifierUniversality,
+};
+use snark_verifier_sdk::halo2::{gen_dummy_snark_from_protocol, PoseidonTranscript, POSEIDON_SPEC};
+use snark_verifier_sdk::{Snark, SHPLONK};
+use zkinfer_prover::srs::Srs;
+
+use crate::{Error, Result};
+
+/// Accumulator limbs at the head of an aggregated proof's instances (two G1 points, each
+/// coordinate as 3 limbs of 88 bits).
+pub const ACCUMULATOR_LIMBS: usize = 12;
+
+/// Where a segment's instances hold what the aggregation circuit reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentInstances {
+    /// All its public instances.
+    pub count: usize,
+    /// Its leading input instances (the chain commitment, for a later segment).
+    pub input_words: usize,
+}
+
+/// A segment's proof with the Poseidon transcript, with its protocol, for aggregation.
+pub fn segment_snark<C: halo2_base::halo2_proofs::plonk::Circuit<Fr>>(
+    srs: &Srs,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: Vec<Fr>,
+) -> Result<Snark> {
+    let protocol = segment_protocol(srs, pk.get_vk(), instances.len());
+    let mut transcript =
+        PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+        srs,
+        pk,
+        &[circuit],
+        &[&[&instances]],
+        rand::rngs::OsRng,
+        &mut transcript,
+    )
+    .map_err(|e| Error::Build(format!("segment proof for aggregation: {e}")))?;
+    Ok(Snark::new(protocol, vec![instances], transcript.finalize()))
+}
+
+/// The protocol (what the in-circuit verifier needs of a verifying key) of a segment.
+pub fn segment_protocol(
+    srs: &Srs,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+) -> PlonkProtocol<G1Affine> {
+    compile(
+        srs,
+        vk,
+        Config::kzg().with_num_instance(vec![num_instances]),
+    )
+}
+
+/// The aggregation circuit over `snarks` (in segment order): verifies each, constrains segment
+/// `i`'s output commitment to equal segment `i + 1`'s input commitment and every segment's
+/// subject to be the first's, and exposes the accumulator, the first segment's input
+/// instances, the last segment's output instances and the subject.
+pub fn aggregation_circuit(
+    stage: CircuitBuilderStage,
+    config: AggregationConfigParams,
+    srs: &Srs,
+    snarks: Vec<Snark>,
+    shapes: &[SegmentInstances],
+) -> Result<AggregationCircuit> {
+    if snarks.len() != shapes.len() || snarks.is_empty() {
+        return Err(Error::Build(format!(
+            "{} segment proofs for {} segments",
+            snarks.len(),
+            shapes.len()
+        )));
+    }
+    for (i, (s, shape)) in snarks.iter().zip(shapes).enumerate() {
+        let count: usize = s.instances.iter().map(Vec::len).sum();
+        if count != shape.count || shape.count < shape.input_words + 1 {
+            return Err(Error::Build(format!(
+                "segment {i}'s proof has {count} instances, its key {}",
+                shape.count
+            )));
+        }
+    }
+    let mut circuit =
+        AggregationCircuit::new::<SHPLONK>(stage, config, srs, snarks, VerifierUniversality::None);
+    let previous = circuit.previous_instances().clone();
+    let ctx = circuit.builder.main(0);
+    let subject = *previous[0].last().expect("checked above");
+    for i in 0..previous.len() {
+        if i + 1 < previous.len() {
+            let out = previous[i][shapes[i].input_words];
+            ctx.constrain_equal(&out, &previous[i + 1][0]);
+        }
+        ctx.constrain_equal(previous[i].last().expect("checked above"), &subject);
+    }
+    let (first, last) = (&previous[0], previous.last().expect("checked above"));
+    let last_shape = shapes.last().expect("checked above");
+    let mut exposed: Vec<_> = first[..shapes[0].input_words].to_vec();
+    exposed.extend_from_slice(&last[last_shape.input_words..last_shape.count - 1]);
+    exposed.push(subject);
+    circuit.builder.assigned_instances[0].extend(exposed);
+    Ok(circuit)
+}
+
+/// The aggregation circuit's keys and shape.
+pub struct AggregationKeys {
+    /// The proving key.
+    pub pk: ProvingKey<G1Affine>,
+    /// Its shape (rows, columns, lookup bits).
+    pub config: AggregationConfigParams,
+    /// The layout's break points, for the prover.
+    pub break_points: MultiPhaseThreadBreakPoints,
+    /// Public instances of an aggregated proof.
+    pub num_instances: usize,
+}
+
+/// Generates the aggregation circuit's keys at `2^k` rows for segments of these protocols.
+pub fn aggregation_keygen(
+    srs: &Srs,
+    k: u32,
+    protocols: Vec<PlonkProtocol<G1Affine>>,
+    shapes: &[SegmentInstances],
+) -> Result<AggregationKeys> {
+    let snarks = protocols
+        .into_iter()
+        .map(gen_dummy_snark_from_protocol::<SHPLONK>)
+        .collect();
+    let config = AggregationConfigParams {
+        degree: k,
+        lookup_bits: k as usize - 1,
+        ..Default::default()
+    };
+    let mut circuit =
+        aggregation_circuit(CircuitBuilderStage::Keygen, config, srs, snarks, shapes)?;
+    let config = circuit.calculate_params(Some(20));
+    let num_instances = circuit.builder.assigned_instances[0].len();
+    tracing::info!(k, advice = config.num_advice, "aggregation keys");
+    let vk = keygen_vk(srs, &circuit)
+        .map_err(|e| Error::Build(format!("aggregation verifying key: {e}")))?;
+    let pk = keygen_pk(srs, vk, &circuit)
+        .map_err(|e| Error::Build(format!("aggregation proving key: {e}")))?;
+    Ok(AggregationKeys {
+        pk,
+        config,
+        break_points: circuit.break_points(),
+        num_instances,
+    })
+}
+
+/// An aggregated proof (keccak transcript) of `snarks` and its instances.
+pub fn aggregate(
+    srs: &Srs,
+    keys: &AggregationKeys,
+    snarks: Vec<Snark>,
+    shapes: &[SegmentInstances],
+) -> Result<(Vec<u8>, Vec<Fr>)> {
+    let circuit = aggregation_circuit(
+        CircuitBuilderStage::Prover,
+        keys.config,
+        srs,
+        snarks,
+        shapes,
+    )?
+    .use_break_points(keys.break_points.clone());
+    let instances: Vec<Fr> = circuit.builder.assigned_instances[0]
+        .iter()
+        .map(|v| *v.value())
+        .collect();
+    let proof = zkinfer_prover::proving::prove(srs, &keys.pk, circuit, &instances)?;
+    Ok((proof, instances))
+}
+
+/// Verifies an aggregated proof natively: the halo2 proof, then the accumulator's pairing
+/// (`e(lhs, g2) = e(rhs, s·g2)`), which is what makes the segment proofs count.
+pub fn verify_aggregated(
+    srs: &Srs,
+    vk: &VerifyingKey<G1Affine>,
+    proof: &[u8],
+    instances: &[Fr],
+) -> bool {
+    if instances.len() < ACCUMULATOR_LIMBS
+        || !zkinfer_prover::proving::verify(srs, vk, proof, instances)
+    {
+        return false;
+    }
+    let limbs: Vec<&Fr> = instances[..ACCUMULATOR_LIMBS].iter().collect();
+    let Ok(accumulator) =
+        <LimbsEncoding<3, 88> as AccumulatorEncoding<G1Affine, NativeLoader>>::from_repr(&limbs)
+    else {
+        return false;
+    };
+    let dk: KzgDecidingKey<Bn256> = (srs.get_g()[0], srs.g2(), srs.s_g2()).into();
+    <SHPLONK as AccumulationDecider<G1Affine, NativeLoader>>::decide(&dk, accumulator).is_ok()
+}

@@ -1,0 +1,156 @@
+//! Aggregation of segment proofs into one proof (real proofs, dev SRS): an honest aggregation
+//! verifies with its accumulator; segment proofs that do not chain, a changed instance or
+//! accumulator limb, and a flipped proof byte are rejected.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use common::*;
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use zkinfer_prover::artifacts::{Artifact, KeysInfo};
+use zkinfer_prover::circuit::{prover_circuit, Bindings};
+use zkinfer_prover::input::InputData;
+use zkinfer_prover::pipeline::{load, witness, SrsChoice};
+use zkinfer_prover::srs::{dev_srs, read_srs};
+use zkinfer_segments::aggregate::{
+    aggregate, aggregation_keygen, segment_protocol, segment_snark, verify_aggregated,
+    SegmentInstances, ACCUMULATOR_LIMBS,
+};
+use zkinfer_segments::setup;
+
+#[test]
+fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
+    let (dir, settings) = compile_credit_risk("aggregate", 2);
+    setup(&dir, &SrsChoice::Dev, &mut |_, _| {}).unwrap();
+    let (_, whole) = dir.load().unwrap();
+    let mut input = InputData::read(&repo("examples/credit_risk/input.json")).unwrap();
+    input.subject = Some("0x00000000000000000000000000000000000a11ce".into());
+    let values = witness(&whole, &input).unwrap();
+    let snarks = |chain_salt: u64| {
+        let bindings = Bindings {
+            salt: Fr::zero(),
+            subject: input.subject().unwrap(),
+            chain_salt: Fr::from(chain_salt),
+        };
+        let mut snarks = Vec::new();
+        let mut shapes = Vec::new();
+        let mut protocols = Vec::new();
+        for entry in &settings.segments {
+            let seg = dir.segment(entry);
+            let (s, m) = load(&seg).unwrap();
+            let info = KeysInfo::read(&seg.keys_info()).unwrap();
+            let srs = read_srs(&seg.srs(), s.circuit.k).unwrap();
+            let pk = zkinfer_prover::keys::read_pk(&seg.pk(), &s.circuit).unwrap();
+            let seg_values = entry.values(&values);
+            let (circuit, instances) =
+                prover_circuit(&m, &s.circuit, info.break_points, &seg_values, bindings);
+            protocols.push(segment_protocol(&srs, pk.get_vk(), instances.len()));
+            shapes.push(SegmentInstances {
+                count: instances.len(),
+                input_words: s.circuit.input_words,
+            });
+            snarks.push(segment_snark(&srs, &pk, circuit, instances).unwrap());
+        }
+        (snarks, shapes, protocols)
+    };
+    let (honest, shapes, protocols) = snarks(0x5a17);
+    let k = std::env::var("ZKINFER_AGG_K")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(20);
+    let srs = dev_srs(k as usize);
+    let start = Instant::now();
+    let keys = aggregation_keygen(&srs, k, protocols, &shapes).unwrap();
+    eprintln!(
+        "aggregation keygen k={k}: {:.1} s, {:?}",
+        start.elapsed().as_secs_f64(),
+        keys.config
+    );
+    let start = Instant::now();
+    let (proof, instances) = aggregate(&srs, &keys, honest.clone(), &shapes).unwrap();
+    eprintln!(
+        "aggregation proof: {:.1} s, {} bytes, {} instances",
+        start.elapsed().as_secs_f64(),
+        proof.len(),
+        instances.len()
+    );
+    let vk = keys.pk.get_vk();
+    assert!(verify_aggregated(&srs, vk, &proof, &instances));
+    // The statement: accumulator, the model's input words, outputs, subject.
+    assert_eq!(*instances.last().unwrap(), input.subject().unwrap());
+    let outputs = &honest[1].instances[0];
+    assert_eq!(
+        instances[instances.len() - 2],
+        outputs[outputs.len() - 2],
+        "the last segment's output"
+    );
+    for i in [0, ACCUMULATOR_LIMBS, instances.len() - 1] {
+        let mut bad = instances.clone();
+        bad[i] += Fr::one();
+        assert!(
+            !verify_aggregated(&srs, vk, &proof, &bad),
+            "instance {i} changed"
+        );
+    }
+    let mut flipped = proof.clone();
+    flipped[100] ^= 1;
+    assert!(!verify_aggregated(&srs, vk, &flipped, &instances));
+    // The EVM verifier of the aggregation key (accumulator folded into its pairing check)
+    // compiles within EIP-170; its calldata is the instances, then the proof.
+    let solc = std::env::var("ZKINFER_SOLC")
+        .unwrap_or_else(|_| repo(".tools/bin/solc").display().to_string());
+    let source =
+        zkinfer_codegen::generate_aggregation_verifier(&srs, vk, keys.num_instances).unwrap();
+    let verifier = zkinfer_codegen::compile_verifier(
+        source,
+        &zkinfer_codegen::Solc::new(solc),
+        keys.num_instances,
+    )
+    .unwrap();
+    assert_eq!(verifier.proof_len, Some(proof.len()));
+    eprintln!(
+        "aggregation verifier: {} bytes of runtime code",
+        verifier.compiled.deployed_bytecode.len()
+    );
+    if let Ok(out) = std::env::var("ZKINFER_AGG_OUT") {
+        // For measuring gas on anvil by hand: the verifier and one call's calldata.
+        let out = PathBuf::from(out);
+        std::fs::create_dir_all(&out).unwrap();
+        verifier.write(&out.join("AggVerifier.sol")).unwrap();
+        let mut calldata: Vec<u8> = instances
+            .iter()
+            .flat_map(|f| {
+                let mut b = f.to_bytes();
+                b.reverse();
+                b
+            })
+            .collect();
+        calldata.extend(&proof);
+        std::fs::write(
+            out.join("calldata.hex"),
+            format!("0x{}", hex::encode(calldata)),
+        )
+        .unwrap();
+    }
+    // Segment 1 from another proof (another chain salt): each segment proof is valid, but the
+    // commitments do not chain, so the aggregated proof does not verify.
+    let (other, _, _) = snarks(7);
+    let mixed = vec![honest[0].clone(), other[1].clone()];
+    let (proof, instances) = aggregate(&srs, &keys, mixed, &shapes).unwrap();
+    assert!(
+        !verify_aggregated(&srs, vk, &proof, &instances),
+        "a broken chain aggregated"
+    );
+    // Swapped segments: each checked against the other's key, the accumulator fails.
+    let swapped = vec![honest[1].clone(), honest[0].clone()];
+    if let Ok((proof, instances)) = aggregate(&srs, &keys, swapped, &shapes) {
+        assert!(
+            !verify_aggregated(&srs, vk, &proof, &instances),
+            "swapped segments aggregated"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir.root());
+}
