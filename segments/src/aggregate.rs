@@ -99,17 +99,30 @@ pub fn aggregation_circuit(
             shapes.len()
         )));
     }
+    let last = shapes.len() - 1;
     for (i, (s, shape)) in snarks.iter().zip(shapes).enumerate() {
         let count: usize = s.instances.iter().map(Vec::len).sum();
-        if count != shape.count || shape.count < shape.input_words + 1 {
+        // The chain reads one commitment on each side of a boundary: a later segment's inputs
+        // are one commitment, an earlier segment's outputs one commitment before the subject.
+        let chained = (i == 0 || shape.input_words == 1)
+            && (i == last || shape.count == shape.input_words + 2);
+        if count != shape.count
+            || s.instances.len() != 1
+            || shape.count < shape.input_words + 1
+            || !chained
+        {
             return Err(Error::Build(format!(
-                "segment {i}'s proof has {count} instances, its key {}",
-                shape.count
+                "segment {i}'s proof has {count} instances ({} input words), its key {}",
+                shape.input_words, shape.count
             )));
         }
     }
-    let mut circuit =
-        AggregationCircuit::new::<SHPLONK>(stage, config, srs, snarks, VerifierUniversality::None);
+    // snark-verifier-sdk unwraps while reading a proof: a malformed segment proof is an error
+    // here, not a crash.
+    let mut circuit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        AggregationCircuit::new::<SHPLONK>(stage, config, srs, snarks, VerifierUniversality::None)
+    }))
+    .map_err(|_| Error::Build("a segment proof is malformed (it cannot be read)".into()))?;
     let previous = circuit.previous_instances().clone();
     let ctx = circuit.builder.main(0);
     let subject = *previous[0].last().expect("checked above");
@@ -139,6 +152,11 @@ pub struct AggregationKeys {
     pub break_points: MultiPhaseThreadBreakPoints,
     /// Public instances of an aggregated proof.
     pub num_instances: usize,
+    /// The segments' protocols the key was made for, in order: a segment proof is read against
+    /// these, never against a protocol it brings.
+    pub protocols: Vec<PlonkProtocol<G1Affine>>,
+    /// The segments' instance shapes.
+    pub shapes: Vec<SegmentInstances>,
 }
 
 /// Generates the aggregation circuit's keys at `2^k` rows for segments of these protocols.
@@ -148,8 +166,22 @@ pub fn aggregation_keygen(
     protocols: Vec<PlonkProtocol<G1Affine>>,
     shapes: &[SegmentInstances],
 ) -> Result<AggregationKeys> {
+    if k < 2 {
+        return Err(Error::Build(format!(
+            "an aggregation circuit of 2^{k} rows"
+        )));
+    }
+    for (i, (p, shape)) in protocols.iter().zip(shapes).enumerate() {
+        if p.num_instance != [shape.count] {
+            return Err(Error::Build(format!(
+                "segment {i}'s protocol has {:?} instances, its shape {}",
+                p.num_instance, shape.count
+            )));
+        }
+    }
     let snarks = protocols
-        .into_iter()
+        .iter()
+        .cloned()
         .map(gen_dummy_snark_from_protocol::<SHPLONK>)
         .collect();
     let config = AggregationConfigParams {
@@ -171,6 +203,8 @@ pub fn aggregation_keygen(
         config,
         break_points: circuit.break_points(),
         num_instances,
+        protocols,
+        shapes: shapes.to_vec(),
     })
 }
 
@@ -179,14 +213,26 @@ pub fn aggregate(
     srs: &Srs,
     keys: &AggregationKeys,
     snarks: Vec<Snark>,
-    shapes: &[SegmentInstances],
 ) -> Result<(Vec<u8>, Vec<Fr>)> {
+    if snarks.len() != keys.protocols.len() {
+        return Err(Error::Build(format!(
+            "{} segment proofs for an aggregation key of {} segments",
+            snarks.len(),
+            keys.protocols.len()
+        )));
+    }
+    // Each proof is read as the segment of its position, whatever protocol it came with.
+    let snarks = snarks
+        .into_iter()
+        .zip(&keys.protocols)
+        .map(|(s, p)| Snark::new(p.clone(), s.instances, s.proof))
+        .collect();
     let circuit = aggregation_circuit(
         CircuitBuilderStage::Prover,
         keys.config,
         srs,
         snarks,
-        shapes,
+        &keys.shapes,
     )?
     .use_break_points(keys.break_points.clone());
     let instances: Vec<Fr> = circuit.builder.assigned_instances[0]
@@ -206,6 +252,7 @@ pub fn verify_aggregated(
     instances: &[Fr],
 ) -> bool {
     if instances.len() < ACCUMULATOR_LIMBS
+        || vk.cs().num_instance_columns() != 1
         || !zkinfer_prover::proving::verify(srs, vk, proof, instances)
     {
         return false;

@@ -29,10 +29,10 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
     let mut input = InputData::read(&repo("examples/credit_risk/input.json")).unwrap();
     input.subject = Some("0x00000000000000000000000000000000000a11ce".into());
     let values = witness(&whole, &input).unwrap();
-    let snarks = |chain_salt: u64| {
+    let snarks = |chain_salt: u64, subject: Fr| {
         let bindings = Bindings {
             salt: Fr::zero(),
-            subject: input.subject().unwrap(),
+            subject,
             chain_salt: Fr::from(chain_salt),
         };
         let mut snarks = Vec::new();
@@ -56,7 +56,8 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
         }
         (snarks, shapes, protocols)
     };
-    let (honest, shapes, protocols) = snarks(0x5a17);
+    let alice = input.subject().unwrap();
+    let (honest, shapes, protocols) = snarks(0x5a17, alice);
     let k = std::env::var("ZKINFER_AGG_K")
         .ok()
         .and_then(|k| k.parse().ok())
@@ -70,7 +71,7 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
         keys.config
     );
     let start = Instant::now();
-    let (proof, instances) = aggregate(&srs, &keys, honest.clone(), &shapes).unwrap();
+    let (proof, instances) = aggregate(&srs, &keys, honest.clone()).unwrap();
     eprintln!(
         "aggregation proof: {:.1} s, {} bytes, {} instances",
         start.elapsed().as_secs_f64(),
@@ -137,20 +138,40 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
     }
     // Segment 1 from another proof (another chain salt): each segment proof is valid, but the
     // commitments do not chain, so the aggregated proof does not verify.
-    let (other, _, _) = snarks(7);
+    let (other, _, _) = snarks(7, alice);
     let mixed = vec![honest[0].clone(), other[1].clone()];
-    let (proof, instances) = aggregate(&srs, &keys, mixed, &shapes).unwrap();
+    let (proof, instances) = aggregate(&srs, &keys, mixed).unwrap();
     assert!(
         !verify_aggregated(&srs, vk, &proof, &instances),
         "a broken chain aggregated"
     );
-    // Swapped segments: each checked against the other's key, the accumulator fails.
+    // Segment 1 proven for another subject (same chain salt, so the commitments chain): the
+    // subjects are constrained equal.
+    let (bob, _, _) = snarks(0x5a17, Fr::from(0xB0Bu64));
+    let mixed = vec![honest[0].clone(), bob[1].clone()];
+    assert_eq!(
+        mixed[1].instances[0][0], honest[1].instances[0][0],
+        "the chain holds"
+    );
+    let (proof, instances) = aggregate(&srs, &keys, mixed).unwrap();
+    assert!(
+        !verify_aggregated(&srs, vk, &proof, &instances),
+        "two subjects aggregated"
+    );
+    // Swapped segments: each proof is read as the segment of its new position (the key's
+    // protocols), so the in-circuit verification fails and so does the accumulator; or the
+    // proof cannot even be read as that segment's. Either way no valid aggregate comes out.
+    assert_eq!(honest[0].instances[0].len(), honest[1].instances[0].len());
     let swapped = vec![honest[1].clone(), honest[0].clone()];
-    if let Ok((proof, instances)) = aggregate(&srs, &keys, swapped, &shapes) {
-        assert!(
-            !verify_aggregated(&srs, vk, &proof, &instances),
-            "swapped segments aggregated"
-        );
-    }
+    let accepted = match aggregate(&srs, &keys, swapped) {
+        Ok((proof, instances)) => verify_aggregated(&srs, vk, &proof, &instances),
+        Err(e) => {
+            eprintln!("swapped segments refused: {e}");
+            false
+        }
+    };
+    assert!(!accepted, "swapped segments aggregated");
+    // One segment proof too few is refused before proving.
+    assert!(aggregate(&srs, &keys, vec![honest[0].clone()]).is_err());
     let _ = std::fs::remove_dir_all(dir.root());
 }
