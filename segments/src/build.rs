@@ -72,17 +72,7 @@ impl SegmentEntry {
     /// This segment's tensor values taken from the whole model's.
     pub fn values(&self, whole: &[Vec<i128>]) -> Vec<Vec<i128>> {
         let [start, end] = self.plan.nodes;
-        let carried = if start == 0 {
-            &[][..]
-        } else {
-            &self.inputs[..]
-        };
-        carried
-            .iter()
-            .copied()
-            .chain(start..end)
-            .map(|t| whole[t].clone())
-            .collect()
+        crate::split::segment_values(&(start..end), &self.inputs, whole)
     }
 }
 

@@ -12,7 +12,7 @@ use zkinfer_prover::circuit::{plan, CircuitParams};
 use zkinfer_prover::quantize::{QOp, QuantizedModel};
 use zkinfer_prover::resources::{MemoryLimit, ResourceEstimate};
 
-use crate::split::{first_cut, split, Segment};
+use crate::split::{first_cut, segment, split, Segment};
 use crate::{Error, Result};
 
 /// What decides the cuts.
@@ -150,23 +150,24 @@ pub fn plan_segments(
 ) -> Result<Vec<PlannedSegment>> {
     let costs = node_costs(model);
     let n = model.nodes.len();
-    let cuts = match goal {
-        Goal::Segments(count) => balanced_cuts(model, &costs, 0..n, count)?,
-        Goal::Fit { max_k } => fitting_cuts(model, &costs, max_k, max_columns, limit)?,
+    let planned = match goal {
+        Goal::Segments(count) => {
+            let cuts = balanced_cuts(model, &costs, 0..n, count)?;
+            split(model, &cuts)?
+                .into_iter()
+                .map(|segment| {
+                    let circuit = plan(&segment.model, max_columns)?;
+                    Ok(PlannedSegment {
+                        resources: ResourceEstimate::of(&circuit),
+                        segment,
+                        circuit,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?
+        }
+        // Each segment kept was planned while testing that it fits: not planned again.
+        Goal::Fit { max_k } => fitting_segments(model, &costs, max_k, max_columns, limit)?,
     };
-    let segments = split(model, &cuts)?;
-    let planned = segments
-        .into_iter()
-        .map(|segment| {
-            let circuit = plan(&segment.model, max_columns)?;
-            let resources = ResourceEstimate::of(&circuit);
-            Ok(PlannedSegment {
-                segment,
-                circuit,
-                resources,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
     if let Some(limit) = limit {
         for p in &planned {
             p.resources.check(limit)?;
@@ -175,45 +176,45 @@ pub fn plan_segments(
     Ok(planned)
 }
 
-/// Cuts that keep every segment within `2^max_k` rows and `limit`: segments that do not fit are
-/// halved until they do (see the module docs).
-fn fitting_cuts(
+/// Segments that each fit `2^max_k` rows and `limit`, with their circuits: segments that do not
+/// fit are halved until they do (see the module docs).
+fn fitting_segments(
     model: &QuantizedModel,
     costs: &[u64],
     max_k: usize,
     max_columns: usize,
     limit: Option<&MemoryLimit>,
-) -> Result<Vec<usize>> {
+) -> Result<Vec<PlannedSegment>> {
     let n = model.nodes.len();
-    let fits = |r: &std::ops::Range<usize>| -> Result<bool> {
-        let cuts: Vec<usize> = [r.start, r.end]
-            .into_iter()
-            .filter(|c| *c > 0 && *c < n)
-            .collect();
-        let segments = split(model, &cuts)?;
-        let segment = segments
-            .into_iter()
-            .find(|s| s.nodes == *r)
-            .expect("the split holds the range");
+    // The range's segment planned, when it fits.
+    let fitting = |r: &std::ops::Range<usize>| -> Result<Option<PlannedSegment>> {
+        // Only this range's segment is built (not the whole split around it).
+        let segment = segment(model, r.clone(), r.start == 0, r.end == n);
         let bound = ResourceEstimate::lower_bound(&segment.model);
         if bound.k > max_k || limit.is_some_and(|l| bound.proving_bytes > l.bytes) {
-            return Ok(false);
+            return Ok(None);
         }
         match plan(&segment.model, max_columns) {
             Ok(circuit) => {
-                let estimate = ResourceEstimate::of(&circuit);
-                Ok(circuit.k <= max_k && limit.is_none_or(|l| estimate.proving_bytes <= l.bytes))
+                let resources = ResourceEstimate::of(&circuit);
+                let fits =
+                    circuit.k <= max_k && limit.is_none_or(|l| resources.proving_bytes <= l.bytes);
+                Ok(fits.then_some(PlannedSegment {
+                    segment,
+                    circuit,
+                    resources,
+                }))
             }
-            Err(zkinfer_prover::Error::DoesNotFit { .. }) => Ok(false),
+            Err(zkinfer_prover::Error::DoesNotFit { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
     };
-    let mut done: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut done: Vec<PlannedSegment> = Vec::new();
     let mut todo: Vec<std::ops::Range<usize>> = Vec::new();
     todo.push(0..n);
     while let Some(r) = todo.pop() {
-        if fits(&r)? {
-            done.push(r);
+        if let Some(planned) = fitting(&r)? {
+            done.push(planned);
             continue;
         }
         let cut = balanced_cuts(model, costs, r.clone(), 2).map_err(|_| {
@@ -236,6 +237,6 @@ fn fitting_cuts(
         todo.push(cut..r.end);
         todo.push(r.start..cut);
     }
-    done.sort_by_key(|r| r.start);
-    Ok(done.iter().skip(1).map(|r| r.start).collect())
+    done.sort_by_key(|p| p.segment.nodes.start);
+    Ok(done)
 }

@@ -34,18 +34,24 @@ pub struct Segment {
 impl Segment {
     /// This segment's tensor values, taken from the whole model's (`values[t]` for tensor `t`).
     pub fn values(&self, whole: &[Vec<i128>]) -> Vec<Vec<i128>> {
-        self.tensors().map(|t| whole[t].clone()).collect()
+        segment_values(&self.nodes, &self.inputs, whole)
     }
+}
 
-    /// The whole model's tensor behind each of this segment's tensors, in order.
-    fn tensors(&self) -> impl Iterator<Item = TensorId> + '_ {
-        let carried = if self.nodes.start == 0 {
-            &[][..]
-        } else {
-            &self.inputs[..]
-        };
-        carried.iter().copied().chain(self.nodes.clone())
-    }
+/// The tensor values of the segment computing `nodes` with boundary `inputs`, taken from the
+/// whole model's: its carried inputs first (a later segment's `Input` nodes), then its nodes.
+pub fn segment_values(
+    nodes: &Range<usize>,
+    inputs: &[TensorId],
+    whole: &[Vec<i128>],
+) -> Vec<Vec<i128>> {
+    let carried = if nodes.start == 0 { &[][..] } else { inputs };
+    carried
+        .iter()
+        .copied()
+        .chain(nodes.clone())
+        .map(|t| whole[t].clone())
+        .collect()
 }
 
 /// The first node a cut may come before: past every graph input node (inputs belong to the
@@ -96,8 +102,13 @@ pub fn split(model: &QuantizedModel, cuts: &[usize]) -> Result<Vec<Segment>> {
         .collect())
 }
 
-/// The segment of `model` computing `nodes`.
-fn segment(model: &QuantizedModel, nodes: Range<usize>, first: bool, last: bool) -> Segment {
+/// The segment of `model` computing `nodes` (the first and/or last of its split).
+pub(crate) fn segment(
+    model: &QuantizedModel,
+    nodes: Range<usize>,
+    first: bool,
+    last: bool,
+) -> Segment {
     let inputs = if first {
         model.inputs.clone()
     } else {
