@@ -131,6 +131,21 @@ pub(crate) fn circuit_options(quant: &QuantArgs, force: bool) -> Result<pipeline
     Ok(options)
 }
 
+/// Reads an input file and applies `--subject`, which must agree with the file's own subject.
+pub(crate) fn input_with_subject(path: &Path, subject: Option<&str>) -> Result<InputData> {
+    let mut input = InputData::read(path)?;
+    if let Some(subject) = subject {
+        let given = parse_subject(subject)?;
+        if let Some(file) = &input.subject {
+            if parse_subject(file)? != given {
+                bail!("--subject {subject} differs from the input file's subject {file}");
+            }
+        }
+        input.subject = Some(subject.to_string());
+    }
+    Ok(input)
+}
+
 /// Parses a subject address as the prover does (`0x` + 40 hex digits).
 fn parse_subject(text: &str) -> Result<Fr> {
     Ok(zkinfer_prover::input::parse_subject(text)?)
@@ -282,16 +297,7 @@ fn prove_step(
 ) -> Result<(ProofArtifact, f64)> {
     // Before any work: a proof that cannot be written is not computed.
     check_output_file(out)?;
-    let mut input = InputData::read(input)?;
-    if let Some(subject) = subject {
-        let given = parse_subject(subject)?;
-        if let Some(file) = &input.subject {
-            if parse_subject(file)? != given {
-                bail!("--subject {subject} differs from the input file's subject {file}");
-            }
-        }
-        input.subject = Some(subject.to_string());
-    }
+    let input = input_with_subject(input, subject)?;
     let (artifact, secs) = with_phases("proving", |report| {
         pipeline::prove_reporting(dir, &input, report)
     });

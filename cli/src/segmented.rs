@@ -15,7 +15,7 @@ use zkinfer_prover::privacy::Visibility;
 use zkinfer_segments::{Goal, SegmentedDir, SegmentedProof};
 
 use crate::cli::{CompileArgs, ProveArgs, SetupArgs, VerifyArgs};
-use crate::commands::{circuit_options, quant_config, Outcome};
+use crate::commands::{circuit_options, input_with_subject, quant_config, Outcome};
 
 /// Compiles into segments and prints the plan (per segment: layers, k, columns, memory).
 pub(crate) fn compile(a: &CompileArgs) -> Result<Outcome> {
@@ -94,16 +94,7 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
 /// Proves every segment, `--jobs` at a time.
 pub(crate) fn prove(a: &ProveArgs) -> Result<Outcome> {
     check_output_file(&a.out)?;
-    let mut input = InputData::read(&a.input)?;
-    if let Some(subject) = &a.subject {
-        let given = zkinfer_prover::input::parse_subject(subject)?;
-        if let Some(file) = &input.subject {
-            if zkinfer_prover::input::parse_subject(file)? != given {
-                bail!("--subject {subject} differs from the input file's subject {file}");
-            }
-        }
-        input.subject = Some(subject.clone());
-    }
+    let input = input_with_subject(&a.input, a.subject.as_deref())?;
     if input.subject()? == Default::default() {
         tracing::warn!("the proof names no subject (--subject or \"subject\" in the input file)");
     }
