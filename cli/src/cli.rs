@@ -179,6 +179,14 @@ pub(crate) struct SetupArgs {
     /// Use a development SRS from a public seed: INSECURE, for testing only.
     #[arg(long)]
     pub(crate) dev_srs: bool,
+    /// A segmented build: rows (2^k) of the aggregation circuit that verifies every segment
+    /// proof in one proof (more rows, fewer columns).
+    #[arg(long, default_value_t = zkinfer_segments::DEFAULT_AGGREGATION_K, value_parser = clap::value_parser!(u32).range(12..=26))]
+    pub(crate) aggregation_k: u32,
+    /// A segmented build: skip the aggregation keys. Its proofs are then one proof per segment,
+    /// verified off-chain only (`verify`); `codegen`, `deploy` and `submit` need aggregation.
+    #[arg(long)]
+    pub(crate) no_aggregation: bool,
 }
 
 #[derive(Debug, Args)]

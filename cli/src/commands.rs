@@ -351,7 +351,9 @@ fn verify(a: &VerifyArgs) -> Result<Outcome> {
 }
 
 fn codegen(a: &CodegenArgs) -> Result<Outcome> {
-    segmented::refuse_on_chain(&a.build_dir, "codegen")?;
+    if segmented::on_chain(&a.build_dir, "codegen")? {
+        return segmented::codegen(a);
+    }
     let dir = BuildDir::new(&a.build_dir);
     let solc = Solc::new(&a.solc.solc);
     if a.verifier.kind == VerifierChoice::Reusable {

@@ -1,20 +1,22 @@
-//! `compile --segments/--max-k`, and `setup`, `prove`, `verify` on a segmented build (see
-//! `zkinfer_segments`). On-chain commands refuse a segmented build: its proof is one proof per
-//! segment, and one transaction verifying them all needs the aggregation circuit (not built).
+//! `compile --segments/--max-k`, and `setup`, `prove`, `verify`, `codegen` on a segmented build
+//! (see `zkinfer_segments`). With aggregation keys (the default) a segmented build's proof is one
+//! aggregated proof file, which `deploy`, `submit` and the consumer contracts take like any
+//! other; with `setup --no-aggregation` it is one proof per segment, verified off-chain only.
 
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 use serde_json::json;
-use zkinfer_prover::artifacts::{check_output_file, Artifact};
+use zkinfer_codegen::{GeneratedVerifier, Solc};
+use zkinfer_prover::artifacts::{check_output_file, Artifact, ProofArtifact};
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::onnx::import_specialized;
 use zkinfer_prover::pipeline::SrsChoice;
 use zkinfer_prover::privacy::Visibility;
 use zkinfer_segments::{Goal, SegmentedDir, SegmentedProof};
 
-use crate::cli::{CompileArgs, ProveArgs, SetupArgs, VerifyArgs};
+use crate::cli::{CodegenArgs, CompileArgs, ProveArgs, SetupArgs, VerifierChoice, VerifyArgs};
 use crate::commands::{circuit_options, input_with_subject, quant_config, Outcome};
 
 /// Compiles into segments and prints the plan (per segment: layers, k, columns, memory).
@@ -75,41 +77,73 @@ pub(crate) fn compile(a: &CompileArgs) -> Result<Outcome> {
     ))
 }
 
-/// Keys for every segment.
+/// Keys for every segment, then (unless `--no-aggregation`) the aggregation keys.
 pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
+    let dir = SegmentedDir::new(&a.build_dir);
     let start = Instant::now();
-    zkinfer_segments::setup(&SegmentedDir::new(&a.build_dir), choice, &mut |i, n| {
+    zkinfer_segments::setup(&dir, choice, &mut |i, n| {
         tracing::info!("setup: segment {i} of {n} done")
     })?;
-    let secs = start.elapsed().as_secs_f64();
+    let segments_s = start.elapsed().as_secs_f64();
+    let mut text = format!(
+        "keys of every segment written under {} in {segments_s:.2} s",
+        a.build_dir.display()
+    );
+    let mut aggregation = serde_json::Value::Null;
+    if !a.no_aggregation {
+        let start = Instant::now();
+        let info = zkinfer_segments::setup_aggregation(&dir, choice, a.aggregation_k)?;
+        let secs = start.elapsed().as_secs_f64();
+        text.push_str(&format!(
+            "\n  aggregation keys (k = {}, {} advice columns) in {secs:.2} s",
+            info.config.degree, info.config.num_advice
+        ));
+        aggregation = json!({ "k": info.config.degree, "advice_columns": info.config.num_advice, "setup_seconds": secs });
+    }
     Ok(Outcome::ok(
-        json!({ "setup_seconds": secs, "dev_srs": matches!(choice, SrsChoice::Dev) }),
-        format!(
-            "keys of every segment written under {} in {secs:.2} s",
-            a.build_dir.display()
-        ),
+        json!({
+            "setup_seconds": start.elapsed().as_secs_f64(),
+            "segments_setup_seconds": segments_s,
+            "aggregation": aggregation,
+            "dev_srs": matches!(choice, SrsChoice::Dev),
+        }),
+        text,
     ))
 }
 
-/// Proves every segment, `--jobs` at a time.
+/// Proves every segment, `--jobs` at a time, and aggregates them into one proof (or, without
+/// aggregation keys, writes one proof per segment).
 pub(crate) fn prove(a: &ProveArgs) -> Result<Outcome> {
     check_output_file(&a.out)?;
     let input = input_with_subject(&a.input, a.subject.as_deref())?;
     if input.subject()? == Default::default() {
         tracing::warn!("the proof names no subject (--subject or \"subject\" in the input file)");
     }
+    let dir = SegmentedDir::new(&a.build_dir);
+    let done = |i: usize, n: usize| tracing::info!("proving: {i} of {n} segments done");
     let start = Instant::now();
-    let proof =
-        zkinfer_segments::prove(&SegmentedDir::new(&a.build_dir), &input, a.jobs, &|i, n| {
-            tracing::info!("proving: {i} of {n} segments done")
-        })?;
+    if dir.has_aggregation() {
+        let artifact = zkinfer_segments::prove_aggregated(&dir, &input, a.jobs, &done)?;
+        let secs = start.elapsed().as_secs_f64();
+        artifact.write(&a.out)?;
+        let bytes = artifact.proof.0.len();
+        return Ok(Outcome::ok(
+            json!({ "prove_seconds": secs, "proof_bytes": bytes, "aggregated": true, "output_data": artifact.output_data, "proof": a.out }),
+            format!(
+                "aggregated proof written to {} ({bytes} bytes, {secs:.2} s)\n  output_data {:?}",
+                a.out.display(),
+                artifact.output_data
+            ),
+        ));
+    }
+    let proof = zkinfer_segments::prove(&dir, &input, a.jobs, &done)?;
     let secs = start.elapsed().as_secs_f64();
     proof.write(&a.out)?;
     let bytes: usize = proof.segments.iter().map(|p| p.proof.0.len()).sum();
     Ok(Outcome::ok(
-        json!({ "prove_seconds": secs, "proof_bytes": bytes, "segments": proof.segments.len(), "output_data": proof.output_data, "proof": a.out }),
+        json!({ "prove_seconds": secs, "proof_bytes": bytes, "aggregated": false, "segments": proof.segments.len(), "output_data": proof.output_data, "proof": a.out }),
         format!(
-            "proof of {} segments written to {} ({bytes} bytes, {secs:.2} s)\n  output_data {:?}",
+            "proof of {} segments written to {} ({bytes} bytes, {secs:.2} s; not aggregated: off-chain only)\n  output_data {:?}",
             proof.segments.len(),
             a.out.display(),
             proof.output_data
@@ -117,28 +151,69 @@ pub(crate) fn prove(a: &ProveArgs) -> Result<Outcome> {
     ))
 }
 
-/// Verifies every segment proof and the chain of boundary commitments.
+/// Verifies an aggregated proof (with its accumulator), or every segment proof and the chain of
+/// boundary commitments.
 pub(crate) fn verify(a: &VerifyArgs) -> Result<Outcome> {
-    let proof = SegmentedProof::read(&a.proof)?;
+    let dir = SegmentedDir::new(&a.build_dir);
     let start = Instant::now();
-    let why = zkinfer_segments::verify(&SegmentedDir::new(&a.build_dir), &proof)?;
+    let (why, what) = if is_per_segment(&a.proof) {
+        let proof = SegmentedProof::read(&a.proof)?;
+        let why = zkinfer_segments::verify(&dir, &proof)?;
+        (why, format!("{} segments chained", proof.segments.len()))
+    } else {
+        let artifact = ProofArtifact::read(&a.proof)?;
+        let why = zkinfer_segments::verify_aggregated_proof(&dir, &artifact)?;
+        (why, "aggregated".to_string())
+    };
     let secs = start.elapsed().as_secs_f64();
     let valid = why.is_none();
     Ok(Outcome {
         json: json!({ "valid": valid, "verify_seconds": secs, "reason": why }),
         text: match &why {
-            None => format!(
-                "proof valid: {} segments chained ({secs:.3} s)",
-                proof.segments.len()
-            ),
+            None => format!("proof valid: {what} ({secs:.3} s)"),
             Some(why) => format!("proof INVALID: {why}"),
         },
         exit_code: if valid { 0 } else { 1 },
     })
 }
 
-/// Refuses an on-chain command on a segmented build.
-pub(crate) fn refuse_on_chain(build_dir: &Path, command: &str) -> Result<()> {
+/// The EVM verifier of a segmented build's aggregation key.
+pub(crate) fn aggregation_verifier(build_dir: &Path, solc: &Solc) -> Result<GeneratedVerifier> {
+    let (info, srs, vk) = zkinfer_segments::aggregation_verifying_key(&SegmentedDir::new(build_dir))?;
+    let insecure = info.srs == zkinfer_prover::srs::SrsSource::DevInsecure;
+    Ok(zkinfer_codegen::aggregation_verifier(
+        &srs,
+        &vk,
+        info.num_instances,
+        insecure,
+        solc,
+    )?)
+}
+
+/// `codegen` on a segmented build: the aggregation key's verifier.
+pub(crate) fn codegen(a: &CodegenArgs) -> Result<Outcome> {
+    if a.verifier.kind == VerifierChoice::Reusable {
+        bail!(
+            "{}: a segmented build's proof carries a KZG accumulator that only its generated \
+             verifier checks; use --verifier snark-verifier (the default)",
+            a.build_dir.display()
+        );
+    }
+    let verifier = aggregation_verifier(&a.build_dir, &Solc::new(&a.solc.solc))?;
+    verifier.write(&a.out)?;
+    let size = verifier.compiled.deployed_bytecode.len();
+    Ok(Outcome::ok(
+        json!({ "verifier": a.out, "runtime_bytecode_bytes": size, "source_bytes": verifier.source.len(), "aggregated": true }),
+        format!(
+            "aggregation verifier written to {} (runtime bytecode {size} B)",
+            a.out.display()
+        ),
+    ))
+}
+
+/// Whether an on-chain command runs on a segmented build (with aggregation keys); refuses one
+/// segment's build and a segmented build without aggregation.
+pub(crate) fn on_chain(build_dir: &Path, command: &str) -> Result<bool> {
     let settings = zkinfer_prover::artifacts::BuildDir::new(build_dir).settings();
     let one_segment = zkinfer_prover::artifacts::Settings::read(&settings).is_ok_and(|s| {
         s.privacy.inputs == Visibility::Chained || s.privacy.outputs == Visibility::Chained
@@ -146,30 +221,38 @@ pub(crate) fn refuse_on_chain(build_dir: &Path, command: &str) -> Result<()> {
     if one_segment {
         bail!(
             "{command}: {} is one segment of a segmented build: alone, its proof says nothing \
-             about the model",
+             about the model (use the folder above it)",
             build_dir.display()
         );
     }
-    if SegmentedDir::is_segmented(build_dir) {
+    let dir = SegmentedDir::new(build_dir);
+    if !SegmentedDir::is_segmented(build_dir) {
+        return Ok(false);
+    }
+    if !dir.has_aggregation() {
         bail!(
-            "{command}: {} is a segmented build; its proof is one proof per segment, verified \
-             off-chain with `zkinfer verify`. On-chain verification of a segmented model needs \
-             the aggregation step, which is not built yet",
+            "{command}: {} is a segmented build without aggregation keys (setup \
+             --no-aggregation): on chain, a segmented model is verified through its aggregated \
+             proof; run `zkinfer setup` on it without --no-aggregation",
             build_dir.display()
         );
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Refuses a segmented proof file where one proof is expected.
-pub(crate) fn refuse_segmented_proof(path: &Path) -> Result<()> {
+/// Whether a proof file holds one proof per segment (`setup --no-aggregation`).
+fn is_per_segment(path: &Path) -> bool {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let segmented =
-        serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("segments").is_some());
-    if segmented {
+    serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("segments").is_some())
+}
+
+/// Refuses a per-segment proof file where one proof is expected.
+pub(crate) fn refuse_segmented_proof(path: &Path) -> Result<()> {
+    if is_per_segment(path) {
         bail!(
-            "{}: a segmented proof (one proof per segment) cannot be submitted: on-chain \
-             verification of a segmented model needs the aggregation step, which is not built yet",
+            "{}: one proof per segment (a build set up with --no-aggregation) cannot be \
+             submitted: run `zkinfer setup` on the build without --no-aggregation and prove again \
+             for one aggregated proof",
             path.display()
         );
     }

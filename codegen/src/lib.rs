@@ -183,6 +183,24 @@ pub fn verifier_for_build(dir: &BuildDir, solc: &Solc) -> Result<GeneratedVerifi
     Ok(verifier)
 }
 
+/// Generates and compiles the verifier of an aggregation key whose proofs carry `num_instances`
+/// instances, the accumulator last (see [`generate_aggregation_verifier`]). Its `proof_len`
+/// counts what follows the statement in calldata: the accumulator's words and the proof, which is
+/// what an aggregated proof file holds as its proof. `insecure` marks development-SRS keys.
+pub fn aggregation_verifier(
+    srs: &zkinfer_prover::srs::Srs,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+    insecure: bool,
+    solc: &Solc,
+) -> Result<GeneratedVerifier> {
+    let source = mark_insecure(
+        generate_aggregation_verifier(srs, vk, num_instances)?,
+        insecure,
+    );
+    compile_verifier(source, solc, num_instances - ACCUMULATOR_LIMBS)
+}
+
 /// Compiles a generated verifier's `source` (for `num_instances` public values), checking its
 /// size against EIP-170 and reading the exact proof length it takes.
 pub fn compile_verifier(

@@ -38,13 +38,14 @@ pub fn generate_verifier(
     generate(srs, vk, num_instances, None)
 }
 
-/// Limbs of the KZG accumulator an aggregation circuit exposes first (two G1 points, each
+/// Limbs of the KZG accumulator an aggregation circuit exposes last (two G1 points, each
 /// coordinate as three 88-bit limbs).
 pub const ACCUMULATOR_LIMBS: usize = 12;
 
-/// [`generate_verifier`] for an aggregation circuit whose first [`ACCUMULATOR_LIMBS`] instances
+/// [`generate_verifier`] for an aggregation circuit whose last [`ACCUMULATOR_LIMBS`] instances
 /// are a KZG accumulator: the contract also folds that accumulator into its pairing check, so it
-/// accepts only when every aggregated proof verifies.
+/// accepts only when every aggregated proof verifies. Its calldata reads as the statement (the
+/// instances before the accumulator), then "accumulator ‖ proof".
 pub fn generate_aggregation_verifier(
     srs: &Srs,
     vk: &VerifyingKey<G1Affine>,
@@ -55,7 +56,9 @@ pub fn generate_aggregation_verifier(
             "an aggregation circuit exposes at least {ACCUMULATOR_LIMBS} accumulator limbs, not {num_instances} instances"
         )));
     }
-    let limbs = (0..ACCUMULATOR_LIMBS).map(|i| (0, i)).collect();
+    let limbs = (num_instances - ACCUMULATOR_LIMBS..num_instances)
+        .map(|i| (0, i))
+        .collect();
     generate(srs, vk, num_instances, Some(limbs))
 }
 

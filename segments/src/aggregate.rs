@@ -33,7 +33,7 @@ use zkinfer_prover::srs::Srs;
 
 use crate::{Error, Result};
 
-/// Accumulator limbs at the head of an aggregated proof's instances (two G1 points, each
+/// Accumulator limbs at the end of an aggregated proof's instances (two G1 points, each
 /// coordinate as 3 limbs of 88 bits).
 pub const ACCUMULATOR_LIMBS: usize = 12;
 
@@ -46,26 +46,35 @@ pub struct SegmentInstances {
     pub input_words: usize,
 }
 
-/// A segment's proof with the Poseidon transcript, with its protocol, for aggregation.
-pub fn segment_snark<C: halo2_base::halo2_proofs::plonk::Circuit<Fr>>(
+/// A segment's proof with the Poseidon transcript (cheap to verify in a circuit), for
+/// aggregation: a [`zkinfer_prover::pipeline::ProofSystem`].
+pub fn poseidon_proof<C: halo2_base::halo2_proofs::plonk::Circuit<Fr>>(
     srs: &Srs,
     pk: &ProvingKey<G1Affine>,
     circuit: C,
-    instances: Vec<Fr>,
-) -> Result<Snark> {
-    let protocol = segment_protocol(srs, pk.get_vk(), instances.len());
+    instances: &[Fr],
+) -> zkinfer_prover::Result<Vec<u8>> {
     let mut transcript =
         PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
     create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
         srs,
         pk,
         &[circuit],
-        &[&[&instances]],
+        &[&[instances]],
         rand::rngs::OsRng,
         &mut transcript,
     )
-    .map_err(|e| Error::Build(format!("segment proof for aggregation: {e}")))?;
-    Ok(Snark::new(protocol, vec![instances], transcript.finalize()))
+    .map_err(|e| zkinfer_prover::Error::Prove(format!("segment proof for aggregation: {e}")))?;
+    Ok(transcript.finalize())
+}
+
+/// A segment's Poseidon-transcript proof and its public instances.
+#[derive(Clone, Debug)]
+pub struct SegmentProof {
+    /// Its public instances.
+    pub instances: Vec<Fr>,
+    /// The proof bytes ([`poseidon_proof`]).
+    pub proof: Vec<u8>,
 }
 
 /// The protocol (what the in-circuit verifier needs of a verifying key) of a segment.
@@ -83,8 +92,11 @@ pub fn segment_protocol(
 
 /// The aggregation circuit over `snarks` (in segment order): verifies each, constrains segment
 /// `i`'s output commitment to equal segment `i + 1`'s input commitment and every segment's
-/// subject to be the first's, and exposes the accumulator, the first segment's input
-/// instances, the last segment's output instances and the subject.
+/// subject to be the first's, and exposes the model's statement (the first segment's input
+/// instances, the last segment's output instances, the subject) followed by the accumulator's
+/// [`ACCUMULATOR_LIMBS`]. With the accumulator last, a verifier's calldata (instances, then
+/// proof) reads as the statement followed by "accumulator ‖ proof": consumers see the statement
+/// of an ordinary model.
 pub fn aggregation_circuit(
     stage: CircuitBuilderStage,
     config: AggregationConfigParams,
@@ -138,7 +150,14 @@ pub fn aggregation_circuit(
     let mut exposed: Vec<_> = first[..shapes[0].input_words].to_vec();
     exposed.extend_from_slice(&last[last_shape.input_words..last_shape.count - 1]);
     exposed.push(subject);
-    circuit.builder.assigned_instances[0].extend(exposed);
+    let accumulator = std::mem::replace(&mut circuit.builder.assigned_instances[0], exposed);
+    if accumulator.len() != ACCUMULATOR_LIMBS {
+        return Err(Error::Build(format!(
+            "the aggregation circuit exposes {} accumulator limbs, not {ACCUMULATOR_LIMBS}",
+            accumulator.len()
+        )));
+    }
+    circuit.builder.assigned_instances[0].extend(accumulator);
     Ok(circuit)
 }
 
@@ -208,24 +227,25 @@ pub fn aggregation_keygen(
     })
 }
 
-/// An aggregated proof (keccak transcript) of `snarks` and its instances.
+/// An aggregated proof (keccak transcript) of the segment `proofs` (in order) and its instances
+/// (the statement, then the accumulator).
 pub fn aggregate(
     srs: &Srs,
     keys: &AggregationKeys,
-    snarks: Vec<Snark>,
+    proofs: Vec<SegmentProof>,
 ) -> Result<(Vec<u8>, Vec<Fr>)> {
-    if snarks.len() != keys.protocols.len() {
+    if proofs.len() != keys.protocols.len() {
         return Err(Error::Build(format!(
             "{} segment proofs for an aggregation key of {} segments",
-            snarks.len(),
+            proofs.len(),
             keys.protocols.len()
         )));
     }
-    // Each proof is read as the segment of its position, whatever protocol it came with.
-    let snarks = snarks
+    // Each proof is read as the segment of its position: against the key's protocol.
+    let snarks = proofs
         .into_iter()
         .zip(&keys.protocols)
-        .map(|(s, p)| Snark::new(p.clone(), s.instances, s.proof))
+        .map(|(s, p)| Snark::new(p.clone(), vec![s.instances], s.proof))
         .collect();
     let circuit = aggregation_circuit(
         CircuitBuilderStage::Prover,
@@ -244,7 +264,8 @@ pub fn aggregate(
 }
 
 /// Verifies an aggregated proof natively: the halo2 proof, then the accumulator's pairing
-/// (`e(lhs, g2) = e(rhs, s·g2)`), which is what makes the segment proofs count.
+/// (`e(lhs, g2) = e(rhs, s·g2)`), which is what makes the segment proofs count. The accumulator
+/// is the last [`ACCUMULATOR_LIMBS`] instances.
 pub fn verify_aggregated(
     srs: &Srs,
     vk: &VerifyingKey<G1Affine>,
@@ -257,7 +278,9 @@ pub fn verify_aggregated(
     {
         return false;
     }
-    let limbs: Vec<&Fr> = instances[..ACCUMULATOR_LIMBS].iter().collect();
+    let limbs: Vec<&Fr> = instances[instances.len() - ACCUMULATOR_LIMBS..]
+        .iter()
+        .collect();
     let Ok(accumulator) =
         <LimbsEncoding<3, 88> as AccumulatorEncoding<G1Affine, NativeLoader>>::from_repr(&limbs)
     else {

@@ -15,7 +15,7 @@ use zkinfer_prover::encoding::ModelId;
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::model::{SpecializedInput, TensorId};
 use zkinfer_prover::pipeline::{
-    self, quantize_model, settings_of, write_build, CircuitOptions, SrsChoice,
+    self, quantize_model, settings_of, write_build, CircuitOptions, ProofSystem, SrsChoice,
 };
 use zkinfer_prover::privacy::{Privacy, Visibility};
 use zkinfer_prover::quantize::{QuantizationConfig, QuantizedModel};
@@ -255,7 +255,7 @@ fn prepare_root(dir: &SegmentedDir, force: bool) -> Result<()> {
         if let Ok(entries) = std::fs::read_dir(&dir.root) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with("segment-") && e.path().is_dir() {
+                if (name.starts_with("segment-") || name == "aggregation") && e.path().is_dir() {
                     std::fs::remove_dir_all(e.path()).map_err(|err| Error::Io(e.path(), err))?;
                 }
             }
@@ -289,14 +289,39 @@ pub fn setup(
     Ok(())
 }
 
-/// Proves every segment for `input`: the witness of the whole model first, then the segment
-/// proofs, `jobs` at a time (each holds its proving key). `done(i, n)` after each proof.
+/// Proves every segment for `input` (keccak transcript, verified off-chain one by one): the
+/// witness of the whole model first, then the segment proofs, `jobs` at a time (each holds its
+/// proving key). `done(i, n)` after each proof.
 pub fn prove(
     dir: &SegmentedDir,
     input: &InputData,
     jobs: usize,
     done: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<SegmentedProof> {
+    let (settings, segments) = prove_segments(dir, input, jobs, done, &|srs, pk, c, i| {
+        zkinfer_prover::proving::prove(srs, pk, c, i)
+    })?;
+    let output_data = segments
+        .last()
+        .map(|p| p.output_data.clone())
+        .unwrap_or_default();
+    Ok(SegmentedProof {
+        version: ARTIFACT_VERSION,
+        model_id: settings.model_id,
+        segments,
+        output_data,
+    })
+}
+
+/// Proves every segment for `input` with `system`, `jobs` at a time: one forward pass of the
+/// whole model gives every segment's witness, one fresh chain salt binds the boundaries.
+pub(crate) fn prove_segments(
+    dir: &SegmentedDir,
+    input: &InputData,
+    jobs: usize,
+    done: &(dyn Fn(usize, usize) + Sync),
+    system: ProofSystem<'_>,
+) -> Result<(SegmentedSettings, Vec<ProofArtifact>)> {
     let (settings, model) = dir.load()?;
     pipeline::require_salt_for(&settings.privacy, input)?;
     let whole = pipeline::witness(&model, input)?;
@@ -321,9 +346,13 @@ pub fn prove(
                     break;
                 };
                 tracing::info!(segment = i, of = n, k = entry.plan.k, "proving segment");
-                let result =
-                    pipeline::prove_witness(&dir.segment(entry), &entry.values(&whole), bindings)
-                        .map_err(Error::from);
+                let result = pipeline::prove_witness_with(
+                    &dir.segment(entry),
+                    &entry.values(&whole),
+                    bindings,
+                    system,
+                )
+                .map_err(Error::from);
                 let failed = result.is_err();
                 *proofs[i].lock().expect("no panics hold it") = Some(result);
                 done(
@@ -345,16 +374,7 @@ pub fn prove(
                 .unwrap_or_else(|| Err(Error::Build("a segment before it failed".into())))
         })
         .collect::<Result<Vec<_>>>()?;
-    let output_data = segments
-        .last()
-        .map(|p| p.output_data.clone())
-        .unwrap_or_default();
-    Ok(SegmentedProof {
-        version: ARTIFACT_VERSION,
-        model_id: settings.model_id,
-        segments,
-        output_data,
-    })
+    Ok((settings, segments))
 }
 
 /// Why a segmented proof was rejected, or `None` for an accepted one. Each segment proof must

@@ -10,6 +10,7 @@
 //! The prover does not depend on this crate.
 
 pub mod aggregate;
+mod aggregated;
 mod build;
 mod error;
 pub mod plan;
@@ -18,6 +19,10 @@ pub mod split;
 pub use build::{
     compile_segmented, prove, setup, verify, SegmentEntry, SegmentedDir, SegmentedProof,
     SegmentedSettings,
+};
+pub use aggregated::{
+    aggregation_verifying_key, prove_aggregated, setup_aggregation, statement_shape,
+    verify_aggregated_proof, AggregationInfo, DEFAULT_AGGREGATION_K,
 };
 pub use error::{Error, Result};
 pub use plan::{plan_segments, Goal, PlannedSegment, SegmentSummary};

@@ -16,8 +16,8 @@ use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{load, witness, SrsChoice};
 use zkinfer_prover::srs::{dev_srs, read_srs};
 use zkinfer_segments::aggregate::{
-    aggregate, aggregation_keygen, segment_protocol, segment_snark, verify_aggregated,
-    SegmentInstances, ACCUMULATOR_LIMBS,
+    aggregate, aggregation_keygen, poseidon_proof, segment_protocol, verify_aggregated,
+    SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
 };
 use zkinfer_segments::setup;
 
@@ -52,7 +52,8 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
                 count: instances.len(),
                 input_words: s.circuit.input_words,
             });
-            snarks.push(segment_snark(&srs, &pk, circuit, instances).unwrap());
+            let proof = poseidon_proof(&srs, &pk, circuit, &instances).unwrap();
+            snarks.push(SegmentProof { instances, proof });
         }
         (snarks, shapes, protocols)
     };
@@ -80,15 +81,16 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
     );
     let vk = keys.pk.get_vk();
     assert!(verify_aggregated(&srs, vk, &proof, &instances));
-    // The statement: accumulator, the model's input words, outputs, subject.
-    assert_eq!(*instances.last().unwrap(), input.subject().unwrap());
-    let outputs = &honest[1].instances[0];
+    // The statement (the model's input words, outputs, subject), then the accumulator.
+    let statement = instances.len() - ACCUMULATOR_LIMBS;
+    assert_eq!(instances[statement - 1], input.subject().unwrap());
+    let outputs = &honest[1].instances;
     assert_eq!(
-        instances[instances.len() - 2],
+        instances[statement - 2],
         outputs[outputs.len() - 2],
         "the last segment's output"
     );
-    for i in [0, ACCUMULATOR_LIMBS, instances.len() - 1] {
+    for i in [0, statement - 1, statement, instances.len() - 1] {
         let mut bad = instances.clone();
         bad[i] += Fr::one();
         assert!(
@@ -150,7 +152,7 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
     let (bob, _, _) = snarks(0x5a17, Fr::from(0xB0Bu64));
     let mixed = vec![honest[0].clone(), bob[1].clone()];
     assert_eq!(
-        mixed[1].instances[0][0], honest[1].instances[0][0],
+        mixed[1].instances[0], honest[1].instances[0],
         "the chain holds"
     );
     let (proof, instances) = aggregate(&srs, &keys, mixed).unwrap();
@@ -161,7 +163,7 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
     // Swapped segments: each proof is read as the segment of its new position (the key's
     // protocols), so the in-circuit verification fails and so does the accumulator; or the
     // proof cannot even be read as that segment's. Either way no valid aggregate comes out.
-    assert_eq!(honest[0].instances[0].len(), honest[1].instances[0].len());
+    assert_eq!(honest[0].instances.len(), honest[1].instances.len());
     let swapped = vec![honest[1].clone(), honest[0].clone()];
     let accepted = match aggregate(&srs, &keys, swapped) {
         Ok((proof, instances)) => verify_aggregated(&srs, vk, &proof, &instances),

@@ -5,9 +5,11 @@
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use anyhow::{bail, Context, Result};
-use zkinfer_codegen::{reusable_for_build, verifier_for_build, Solc};
+use zkinfer_codegen::{reusable_for_build, verifier_for_build, GeneratedVerifier, Solc};
 use zkinfer_prover::artifacts::{Artifact, BuildDir, Settings};
 use zkinfer_prover::commitment::Visibility;
+use zkinfer_prover::encoding::ModelId;
+use zkinfer_prover::privacy::Privacy;
 
 use super::deployment::{Deployment, DeploymentGas, DEPLOYMENT_VERSION};
 use super::{bytes32, word, LOCAL_CHAIN_ID};
@@ -17,7 +19,13 @@ use crate::commands::Outcome;
 use crate::contracts::{compile_consumers, RiskAdjustedLending, VerifiedInferenceOracle};
 
 pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
-    crate::segmented::refuse_on_chain(&a.build_dir, "deploy")?;
+    let segmented = crate::segmented::on_chain(&a.build_dir, "deploy")?;
+    if segmented && (a.verifier.kind == VerifierChoice::Reusable || a.reusable_verifier.is_some()) {
+        bail!(
+            "{}: a segmented build's proof carries a KZG accumulator that only its generated verifier checks; deploy it with --verifier snark-verifier (the default)",
+            a.build_dir.display()
+        );
+    }
     if a.verifier.kind == VerifierChoice::SnarkVerifier && a.reusable_verifier.is_some() {
         bail!(
             "--reusable-verifier names a shared ReusableHalo2Verifier; it does not go with --verifier snark-verifier"
@@ -25,20 +33,28 @@ pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
     }
     let dir = BuildDir::new(&a.build_dir);
     // Everything that can be refused is refused before the first transaction.
-    dir.require_keys()?;
-    let settings = Settings::read(&dir.settings())?;
-    let attesters = attesters_for(a, &settings)?;
-    let registration = Registration::of(&settings)?;
+    let build = if segmented {
+        Build::segmented(&a.build_dir)?
+    } else {
+        Build::single(&dir)?
+    };
+    let attesters = attesters_for(a, &build.privacy)?;
+    let registration = &build.registration;
     let chain = connect(&a.chain).await?;
     let solc = Solc::new(&a.solc.solc);
-    let dev_srs = check_srs(a, &dir, &chain)?;
+    let dev_srs = check_srs(a, build.dev_srs, &chain)?;
     let consumers = compile_consumers(&solc)?;
 
-    let verifier = deploy_verifier(a, &dir, &solc, &chain).await?;
+    let verifier = if segmented {
+        let generated = crate::segmented::aggregation_verifier(&a.build_dir, &solc)?;
+        deploy_generated(generated, &chain).await?
+    } else {
+        deploy_verifier(a, &dir, &solc, &chain).await?
+    };
     let mut deployment = Deployment {
         version: DEPLOYMENT_VERSION,
         chain_id: chain.chain_id,
-        model_id: settings.model_id,
+        model_id: build.model_id,
         verifier: verifier.address,
         verifier_runtime_bytes: verifier.runtime_bytes,
         proof_bytes: verifier.proof_len,
@@ -78,7 +94,7 @@ pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
             .deploy(consumers.oracle.bytecode.clone(), U256::ZERO, "the oracle")
             .await?;
         let register_gas =
-            register(a, &chain, oracle, &verifier, &registration, &attesters).await?;
+            register(a, &chain, oracle, &verifier, registration, &attesters).await?;
         let mut code = consumers.lending.bytecode.clone();
         code.extend(alloy::sol_types::SolConstructor::abi_encode(
             &RiskAdjustedLending::constructorCall {
@@ -98,7 +114,7 @@ pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
         deployment.gas.lending = Some(lending_receipt.gas_used);
         text.push_str(&format!(
             "\n  oracle   {oracle} (model {} registered)\n  lending  {lending} (funded with {} ETH)",
-            settings.model_id, a.fund_eth
+            build.model_id, a.fund_eth
         ));
         for addr in &deployment.attesters {
             text.push_str(&format!(
@@ -113,8 +129,7 @@ pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
 
 /// Whether the keys come from the development SRS, refused off a local chain unless the user
 /// insists: anyone can forge proofs for them.
-fn check_srs(a: &DeployArgs, dir: &BuildDir, chain: &Chain) -> Result<bool> {
-    let dev_srs = zkinfer_codegen::dev_srs_keys(dir)?;
+fn check_srs(a: &DeployArgs, dev_srs: bool, chain: &Chain) -> Result<bool> {
     if dev_srs && chain.chain_id != LOCAL_CHAIN_ID && !a.allow_dev_srs {
         bail!(
             "the keys in {} were made with --dev-srs: anyone can forge proofs for them. Refusing to deploy on chain {} (only a local chain, id {LOCAL_CHAIN_ID}, takes them without --allow-dev-srs); run `zkinfer setup --srs <ceremony file>`",
@@ -142,8 +157,13 @@ struct Registration {
 }
 
 impl Registration {
-    fn of(settings: &Settings) -> Result<Self> {
-        let scale = settings.quantization.scale.0;
+    fn new(
+        model_id: &ModelId,
+        scale: u32,
+        (num_inputs, num_outputs): (usize, usize),
+        param_commitment: Option<U256>,
+        privacy: &Privacy,
+    ) -> Result<Self> {
         let scale = u8::try_from(scale)
             .ok()
             .filter(|s| *s < 128)
@@ -151,14 +171,61 @@ impl Registration {
                 format!("scale 2^{scale} is too large for the oracle (below 2^128)")
             })?;
         Ok(Registration {
-            model_id: bytes32(&settings.model_id),
+            model_id: bytes32(model_id),
             scale,
-            num_inputs: u32::try_from(settings.num_public_inputs())
-                .context("input instance count")?,
-            num_outputs: u32::try_from(settings.num_public_outputs())
-                .context("output instance count")?,
-            param_commitment: settings.param_commitment.map(|c| word(&c.0)),
-            bind_inputs: settings.privacy.inputs == Visibility::Hashed,
+            num_inputs: u32::try_from(num_inputs).context("input instance count")?,
+            num_outputs: u32::try_from(num_outputs).context("output instance count")?,
+            param_commitment,
+            bind_inputs: privacy.inputs == Visibility::Hashed,
+        })
+    }
+}
+
+/// What `deploy` needs of a build, a single circuit or a segmented one (aggregated).
+struct Build {
+    model_id: ModelId,
+    privacy: Privacy,
+    registration: Registration,
+    dev_srs: bool,
+}
+
+impl Build {
+    fn single(dir: &BuildDir) -> Result<Self> {
+        dir.require_keys()?;
+        let settings = Settings::read(&dir.settings())?;
+        let registration = Registration::new(
+            &settings.model_id,
+            settings.quantization.scale.0,
+            (settings.num_public_inputs(), settings.num_public_outputs()),
+            settings.param_commitment.map(|c| word(&c.0)),
+            &settings.privacy,
+        )?;
+        Ok(Build {
+            model_id: settings.model_id,
+            privacy: settings.privacy,
+            registration,
+            dev_srs: zkinfer_codegen::dev_srs_keys(dir)?,
+        })
+    }
+
+    /// A segmented build: its statement is the first segment's inputs and the last segment's
+    /// outputs (segmented builds have no parameter commitment).
+    fn segmented(root: &std::path::Path) -> Result<Self> {
+        let dir = zkinfer_segments::SegmentedDir::new(root);
+        let (settings, _) = dir.load()?;
+        let (info, _, _) = zkinfer_segments::aggregation_verifying_key(&dir)?;
+        let registration = Registration::new(
+            &settings.model_id,
+            settings.quantization.scale.0,
+            zkinfer_segments::statement_shape(&dir)?,
+            None,
+            &settings.privacy,
+        )?;
+        Ok(Build {
+            model_id: settings.model_id,
+            privacy: settings.privacy,
+            registration,
+            dev_srs: info.srs == zkinfer_prover::srs::SrsSource::DevInsecure,
         })
     }
 }
@@ -189,16 +256,7 @@ async fn deploy_verifier(
     chain: &Chain,
 ) -> Result<DeployedVerifier> {
     if a.verifier.kind == VerifierChoice::SnarkVerifier {
-        let verifier = verifier_for_build(dir, solc)?;
-        let code = verifier.compiled.bytecode.clone();
-        let (address, receipt) = chain.deploy(code, U256::ZERO, "the verifier").await?;
-        return Ok(DeployedVerifier {
-            address,
-            gas: receipt.gas_used,
-            runtime_bytes: verifier.compiled.deployed_bytecode.len(),
-            key: None,
-            proof_len: verifier.proof_len.context("the verifier's proof length")?,
-        });
+        return deploy_generated(verifier_for_build(dir, solc)?, chain).await;
     }
     let reusable = reusable_for_build(dir, solc)?;
     let (address, gas) = match &a.reusable_verifier {
@@ -229,6 +287,19 @@ async fn deploy_verifier(
             bytes: reusable.key_code.len(),
         }),
         proof_len: reusable.plan.proof_len(),
+    })
+}
+
+/// Deploys a generated (model-specific) verifier.
+async fn deploy_generated(verifier: GeneratedVerifier, chain: &Chain) -> Result<DeployedVerifier> {
+    let code = verifier.compiled.bytecode.clone();
+    let (address, receipt) = chain.deploy(code, U256::ZERO, "the verifier").await?;
+    Ok(DeployedVerifier {
+        address,
+        gas: receipt.gas_used,
+        runtime_bytes: verifier.compiled.deployed_bytecode.len(),
+        key: None,
+        proof_len: verifier.proof_len.context("the verifier's proof length")?,
     })
 }
 
@@ -300,7 +371,7 @@ async fn register(
 /// The attesters of `deploy --attester`, checked against the build before anything is sent: an
 /// attestation vouches for the proof's public input words, so it means something only when they
 /// fix the outputs.
-fn attesters_for(a: &DeployArgs, settings: &Settings) -> Result<Vec<Address>> {
+fn attesters_for(a: &DeployArgs, privacy: &Privacy) -> Result<Vec<Address>> {
     let attesters = a
         .attester
         .iter()
@@ -312,7 +383,7 @@ fn attesters_for(a: &DeployArgs, settings: &Settings) -> Result<Vec<Address>> {
     if a.attestation_max_age == 0 {
         bail!("--attestation-max-age must be at least 1 block");
     }
-    match (settings.privacy.inputs, settings.privacy.outputs) {
+    match (privacy.inputs, privacy.outputs) {
         (Visibility::Private, _) => bail!(
             "--attester: this build's inputs are private, so a proof carries nothing an attester could vouch for (compile with --input-visibility public or hashed)"
         ),

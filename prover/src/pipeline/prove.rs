@@ -1,14 +1,15 @@
 //! `prove`: the witness and the proof; also the statement and commitments a proof would carry.
 
-use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::ProvingKey;
 
 use crate::artifacts::{Artifact, BuildDir, KeysInfo, ProofArtifact, Settings, ARTIFACT_VERSION};
-use crate::circuit::{prover_circuit, Bindings};
+use crate::circuit::{prover_circuit, Bindings, ModelCircuit};
 use crate::commitment::Visibility;
 use crate::encoding::{FieldElement, HexBytes};
 use crate::input::InputData;
 use crate::quantize::QuantizedModel;
-use crate::srs::{read_srs, SrsSource};
+use crate::srs::{read_srs, Srs, SrsSource};
 use crate::{keys, proving, Error, Result};
 
 use super::verify::decode_outputs;
@@ -55,7 +56,13 @@ pub fn prove_reporting(
     if bindings.subject == Fr::zero() {
         tracing::warn!("the proof names no subject (--subject or \"subject\" in the input file): consumer contracts refuse it");
     }
-    proof_of_witness(dir, (settings, model, info), &values, bindings, &mut at)
+    proof_of_witness(
+        dir,
+        (settings, model, info),
+        (&values, bindings),
+        &|srs, pk, circuit, instances| proving::prove(srs, pk, circuit, instances),
+        &mut at,
+    )
 }
 
 /// A proof of a build whose every tensor value is given (`values`, as [`witness`] computes them:
@@ -64,6 +71,24 @@ pub fn prove_witness(
     dir: &BuildDir,
     values: &[Vec<i128>],
     bindings: Bindings,
+) -> Result<ProofArtifact> {
+    prove_witness_with(dir, values, bindings, &|srs, pk, circuit, instances| {
+        proving::prove(srs, pk, circuit, instances)
+    })
+}
+
+/// Makes a proof from the loaded SRS, proving key, circuit and instances: the keccak transcript
+/// of [`proving::prove`] for proofs verified on chain, another transcript for proofs verified
+/// inside a circuit (a segment proof for aggregation uses Poseidon).
+pub type ProofSystem<'a> =
+    &'a (dyn Fn(&Srs, &ProvingKey<G1Affine>, ModelCircuit, &[Fr]) -> Result<Vec<u8>> + Sync);
+
+/// [`prove_witness`] with the proof made by `system`.
+pub fn prove_witness_with(
+    dir: &BuildDir,
+    values: &[Vec<i128>],
+    bindings: Bindings,
+    system: ProofSystem<'_>,
 ) -> Result<ProofArtifact> {
     dir.require_keys()?;
     let (settings, model) = load(dir)?;
@@ -78,15 +103,21 @@ pub fn prove_witness(
             model.nodes.len()
         )));
     }
-    proof_of_witness(dir, (settings, model, info), values, bindings, &mut |_| {})
+    proof_of_witness(
+        dir,
+        (settings, model, info),
+        (values, bindings),
+        system,
+        &mut |_| {},
+    )
 }
 
 /// The proving steps shared by [`prove_reporting`] and [`prove_witness`].
 fn proof_of_witness(
     dir: &BuildDir,
     (settings, model, info): (Settings, QuantizedModel, KeysInfo),
-    values: &[Vec<i128>],
-    bindings: Bindings,
+    (values, bindings): (&[Vec<i128>], Bindings),
+    system: ProofSystem<'_>,
     at: &mut dyn FnMut(&'static str),
 ) -> Result<ProofArtifact> {
     at("loading the SRS and proving key");
@@ -106,7 +137,7 @@ fn proof_of_witness(
         "proving"
     );
     at("proving");
-    let proof = proving::prove(&srs, &pk, circuit, &instances)?;
+    let proof = system(&srs, &pk, circuit, &instances)?;
     at("checking the outputs");
     Ok(ProofArtifact {
         version: ARTIFACT_VERSION,

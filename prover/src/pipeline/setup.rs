@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::artifacts::{Artifact, BuildDir, KeysInfo, ARTIFACT_VERSION};
-use crate::srs::{dev_srs, write_srs, SrsSource};
+use crate::srs::{dev_srs, write_srs, Srs, SrsSource};
 use crate::{keys, Result};
 
 use super::{load, phases, PhaseReport};
@@ -15,6 +15,39 @@ pub enum SrsChoice {
     Dev,
     /// A snarkjs `.ptau` file (checked) or a halo2 params file.
     File(PathBuf),
+}
+
+impl SrsChoice {
+    /// What keys made with this choice record as their SRS.
+    pub fn source(&self) -> SrsSource {
+        match self {
+            SrsChoice::Dev => SrsSource::DevInsecure,
+            SrsChoice::File(path) if crate::ptau::is_ptau(path) => SrsSource::PowersOfTau {
+                path: path.display().to_string(),
+            },
+            SrsChoice::File(path) => SrsSource::File {
+                path: path.display().to_string(),
+            },
+        }
+    }
+
+    /// The SRS for `2^k` rows and where it came from. The development SRS read from a file (a
+    /// copy of the cache) is recorded as what it is: no safer.
+    pub fn load(&self, k: usize) -> Result<(Srs, SrsSource)> {
+        Ok(match self {
+            SrsChoice::Dev => (dev_srs(k), SrsSource::DevInsecure),
+            SrsChoice::File(path) => match crate::srs::read_any(path, k)? {
+                (srs, _) if crate::srs::is_dev_srs(&srs) => {
+                    tracing::warn!(
+                        path = %path.display(),
+                        "this SRS is zkinfer's INSECURE development SRS: its keys are marked as such"
+                    );
+                    (srs, SrsSource::DevInsecure)
+                }
+                read => read,
+            },
+        })
+    }
 }
 
 /// Steps of [`setup_reporting`].
@@ -39,15 +72,7 @@ pub fn setup_reporting(
     let mut at = phases(&SETUP_PHASES, report);
     let (settings, model) = load(dir)?;
     let k = settings.circuit.k;
-    let wanted = match choice {
-        SrsChoice::Dev => SrsSource::DevInsecure,
-        SrsChoice::File(path) if crate::ptau::is_ptau(path) => SrsSource::PowersOfTau {
-            path: path.display().to_string(),
-        },
-        SrsChoice::File(path) => SrsSource::File {
-            path: path.display().to_string(),
-        },
-    };
+    let wanted = choice.source();
     // Keys for this exact model and SRS are already there: nothing to do.
     if let Ok(info) = KeysInfo::read(&dir.keys_info()) {
         let files = [dir.pk(), dir.vk(), dir.srs()].iter().all(|p| p.exists());
@@ -57,20 +82,7 @@ pub fn setup_reporting(
         }
     }
     at("loading the SRS");
-    let (srs, source) = match choice {
-        SrsChoice::Dev => (dev_srs(k), SrsSource::DevInsecure),
-        SrsChoice::File(path) => match crate::srs::read_any(path, k)? {
-            // The development SRS from a file (e.g. a copy of the cache) is no safer.
-            (srs, _) if crate::srs::is_dev_srs(&srs) => {
-                tracing::warn!(
-                    path = %path.display(),
-                    "this SRS is zkinfer's INSECURE development SRS: its keys are marked as such"
-                );
-                (srs, SrsSource::DevInsecure)
-            }
-            read => read,
-        },
-    };
+    let (srs, source) = choice.load(k)?;
     let generated = keys::keygen_reporting(&srs, &model, &settings.circuit, &mut |key| {
         at(if key == keys::KeyKind::Verifying {
             "generating the verifying key"

@@ -1,0 +1,332 @@
+//! A segmented build's aggregation, under `aggregation/`: keys of the circuit that verifies
+//! every segment proof ([`crate::aggregate`]), and the aggregated proof, which is an ordinary
+//! proof file. Its `instances` are the model's statement (input words, outputs, subject, as a
+//! single circuit's); its `proof` is the accumulator's [`ACCUMULATOR_LIMBS`] words (32 bytes
+//! each, big-endian) followed by the halo2 proof. The generated verifier reads them in that
+//! order, so `submit` and the consumer contracts treat an aggregated model like any other.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
+use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey};
+use halo2_base::halo2_proofs::SerdeFormat;
+use serde::{Deserialize, Serialize};
+use snark_verifier::verifier::plonk::PlonkProtocol;
+use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
+use zkinfer_prover::artifacts::{Artifact, KeysInfo, ProofArtifact, Settings, ARTIFACT_VERSION};
+use zkinfer_prover::encoding::{FieldElement, HexBytes, ModelId};
+use zkinfer_prover::input::InputData;
+use zkinfer_prover::pipeline::{self, SrsChoice};
+use zkinfer_prover::srs::{read_srs, write_srs, Srs, SrsSource};
+use zkinfer_prover::{keys, Error as ProverError};
+
+use crate::aggregate::{
+    aggregate, aggregation_keygen, poseidon_proof, segment_protocol, verify_aggregated,
+    AggregationKeys, SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
+};
+use crate::build::{prove_segments, SegmentedDir, SegmentedSettings};
+use crate::{Error, Result};
+
+/// The aggregation circuit's rows (`2^k`) unless `setup` is told otherwise: two segments fit
+/// in 6 advice columns.
+pub const DEFAULT_AGGREGATION_K: u32 = 20;
+
+/// `aggregation/keys.json`: what the aggregation keys were made for.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AggregationInfo {
+    /// Artifact version.
+    pub version: u32,
+    /// The segmented build the keys belong to.
+    pub model_id: ModelId,
+    /// The SRS used (the segments' keys use the same one).
+    pub srs: SrsSource,
+    /// The circuit's shape (rows, columns, lookup bits).
+    pub config: AggregationConfigParams,
+    /// Layout break points the prover must reuse.
+    pub break_points: MultiPhaseThreadBreakPoints,
+    /// Public instances of an aggregated proof: the statement, then the accumulator.
+    pub num_instances: usize,
+    /// The segments' instance shapes, in order.
+    pub shapes: Vec<SegmentInstances>,
+    /// The segments' protocols (from their verifying keys), in order.
+    pub protocols: Vec<PlonkProtocol<G1Affine>>,
+    /// SHA-256 of the serialized aggregation verifying key.
+    pub vk_sha256: String,
+}
+
+impl Artifact for AggregationInfo {
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+impl AggregationInfo {
+    /// Instances of the model's statement (before the accumulator).
+    pub fn statement_len(&self) -> usize {
+        self.num_instances - ACCUMULATOR_LIMBS
+    }
+}
+
+/// The files of a segmented build's aggregation.
+impl SegmentedDir {
+    /// `aggregation/`.
+    pub fn aggregation(&self) -> PathBuf {
+        self.root().join("aggregation")
+    }
+
+    /// `aggregation/keys.json`.
+    pub fn aggregation_info(&self) -> PathBuf {
+        self.aggregation().join("keys.json")
+    }
+
+    /// Whether `setup` made the aggregation keys.
+    pub fn has_aggregation(&self) -> bool {
+        self.aggregation_info().exists()
+    }
+
+    fn aggregation_file(&self, name: &str) -> PathBuf {
+        self.aggregation().join(name)
+    }
+}
+
+/// The shape of a segmented build's statement: (input words, outputs) of its first and last
+/// segment, as a consumer contract registers them.
+pub fn statement_shape(dir: &SegmentedDir) -> Result<(usize, usize)> {
+    let (settings, _) = dir.load()?;
+    let first = segment_settings(dir, &settings, 0)?;
+    let last = segment_settings(dir, &settings, settings.segments.len() - 1)?;
+    Ok((first.num_public_inputs(), last.num_public_outputs()))
+}
+
+fn segment_settings(dir: &SegmentedDir, s: &SegmentedSettings, i: usize) -> Result<Settings> {
+    Ok(Settings::read(&dir.segment(&s.segments[i]).settings())?)
+}
+
+/// Generates the aggregation keys at `2^k` rows with the SRS of `choice` (the segments' keys
+/// must exist, made with the same SRS). Does nothing when they are up to date.
+pub fn setup_aggregation(dir: &SegmentedDir, choice: &SrsChoice, k: u32) -> Result<AggregationInfo> {
+    let (settings, _) = dir.load()?;
+    let wanted = choice.source();
+    if let Ok(info) = AggregationInfo::read(&dir.aggregation_info()) {
+        let files = ["pk.bin", "vk.bin", "kzg.srs"]
+            .iter()
+            .all(|f| dir.aggregation_file(f).exists());
+        if files && info.model_id == settings.model_id && info.srs == wanted && info.config.degree == k
+        {
+            tracing::info!("aggregation keys are up to date");
+            return Ok(info);
+        }
+    }
+    let mut protocols = Vec::with_capacity(settings.segments.len());
+    let mut shapes = Vec::with_capacity(settings.segments.len());
+    for (i, entry) in settings.segments.iter().enumerate() {
+        let seg = dir.segment(entry);
+        seg.require_keys()?;
+        let seg_settings = Settings::read(&seg.settings())?;
+        let seg_keys = KeysInfo::read(&seg.keys_info())?;
+        if seg_keys.srs != wanted || seg_keys.model_id != entry.model_id {
+            return Err(Error::Build(format!(
+                "segment {i}'s keys were not made for it with this SRS: run setup again"
+            )));
+        }
+        let circuit = &seg_settings.circuit;
+        let vk = keys::read_vk(&seg.vk(), circuit)?;
+        let srs = read_srs(&seg.srs(), circuit.k)?;
+        protocols.push(segment_protocol(&srs, &vk, circuit.num_instances));
+        shapes.push(SegmentInstances {
+            count: circuit.num_instances,
+            input_words: circuit.input_words,
+        });
+    }
+    tracing::info!(k, segments = shapes.len(), "aggregation setup: loading the SRS");
+    let (srs, source) = choice.load(k as usize)?;
+    tracing::info!("aggregation setup: generating the keys");
+    let keys = aggregation_keygen(&srs, k, protocols, &shapes)?;
+    std::fs::create_dir_all(dir.aggregation()).map_err(|e| Error::Io(dir.aggregation(), e))?;
+    let vk = keys.pk.get_vk();
+    keys::write_pk(&keys.pk, &dir.aggregation_file("pk.bin"))?;
+    keys::write_vk(vk, &dir.aggregation_file("vk.bin"))?;
+    write_srs(&srs, &dir.aggregation_file("kzg.srs"))?;
+    let info = AggregationInfo {
+        version: ARTIFACT_VERSION,
+        model_id: settings.model_id,
+        srs: source,
+        config: keys.config,
+        break_points: keys.break_points,
+        num_instances: keys.num_instances,
+        shapes: keys.shapes,
+        protocols: keys.protocols,
+        vk_sha256: keys::vk_sha256(vk),
+    };
+    info.write(&dir.aggregation_info())?;
+    Ok(info)
+}
+
+/// The aggregation keys' info, SRS and verifying key, checked against the build and the
+/// fingerprint `setup` recorded.
+pub fn aggregation_verifying_key(
+    dir: &SegmentedDir,
+) -> Result<(AggregationInfo, Srs, VerifyingKey<G1Affine>)> {
+    let (settings, _) = dir.load()?;
+    let info = read_info(dir, &settings)?;
+    let path = dir.aggregation_file("vk.bin");
+    let vk = read_key(&path, "verifying key", |r| {
+        VerifyingKey::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, info.config)
+    })?;
+    if keys::vk_sha256(&vk) != info.vk_sha256 {
+        return Err(Error::Build(format!(
+            "{}: not the key setup made (its fingerprint differs): run setup again",
+            path.display()
+        )));
+    }
+    let srs = read_srs(&dir.aggregation_file("kzg.srs"), info.config.degree as usize)?;
+    Ok((info, srs, vk))
+}
+
+fn read_info(dir: &SegmentedDir, settings: &SegmentedSettings) -> Result<AggregationInfo> {
+    if !dir.has_aggregation() {
+        return Err(Error::Build(format!(
+            "{}: no aggregation keys (run `zkinfer setup` on it without --no-aggregation)",
+            dir.root().display()
+        )));
+    }
+    let info = AggregationInfo::read(&dir.aggregation_info())?;
+    if info.model_id != settings.model_id || info.shapes.len() != settings.segments.len() {
+        return Err(Error::Build(format!(
+            "{}: made for another build: run setup again",
+            dir.aggregation_info().display()
+        )));
+    }
+    Ok(info)
+}
+
+fn read_key<T>(
+    path: &Path,
+    which: &'static str,
+    read: impl FnOnce(&mut BufReader<File>) -> std::io::Result<T>,
+) -> Result<T> {
+    let file = File::open(path).map_err(|e| Error::Io(path.into(), e))?;
+    read(&mut BufReader::new(file)).map_err(|e| {
+        Error::Prover(ProverError::UnreadableKey {
+            path: path.into(),
+            which,
+            reason: e.to_string(),
+        })
+    })
+}
+
+/// Proves every segment (Poseidon transcript, `jobs` at a time), then aggregates them into one
+/// proof file ([`module docs`](self)). `done(i, n)` after each segment.
+pub fn prove_aggregated(
+    dir: &SegmentedDir,
+    input: &InputData,
+    jobs: usize,
+    done: &(dyn Fn(usize, usize) + Sync),
+) -> Result<ProofArtifact> {
+    let (settings, _) = dir.load()?;
+    let info = read_info(dir, &settings)?;
+    let (_, segments) = prove_segments(dir, input, jobs, done, &|srs, pk, c, i| {
+        poseidon_proof(srs, pk, c, i)
+    })?;
+    tracing::info!(segments = segments.len(), "aggregating");
+    let srs = read_srs(&dir.aggregation_file("kzg.srs"), info.config.degree as usize)?;
+    let pk = read_key(&dir.aggregation_file("pk.bin"), "proving key", |r| {
+        ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, info.config)
+    })?;
+    let first = segment_settings(dir, &settings, 0)?;
+    let output_data = segments
+        .last()
+        .map(|p| p.output_data.clone())
+        .unwrap_or_default();
+    let proofs = segments
+        .into_iter()
+        .map(|p| SegmentProof {
+            instances: p.instances.iter().map(|f| f.0).collect(),
+            proof: p.proof.0,
+        })
+        .collect();
+    let dev_srs = info.srs == SrsSource::DevInsecure;
+    let statement_len = info.statement_len();
+    let keys = AggregationKeys {
+        pk,
+        config: info.config,
+        break_points: info.break_points,
+        num_instances: info.num_instances,
+        protocols: info.protocols,
+        shapes: info.shapes,
+    };
+    let (proof, instances) = aggregate(&srs, &keys, proofs)?;
+    let (statement, accumulator) = instances.split_at(statement_len);
+    let mut bytes: Vec<u8> = accumulator.iter().flat_map(be_word).collect();
+    bytes.extend(proof);
+    Ok(ProofArtifact {
+        version: ARTIFACT_VERSION,
+        model_id: settings.model_id,
+        proof: HexBytes(bytes),
+        instances: statement.iter().copied().map(FieldElement).collect(),
+        num_inputs: first.num_public_inputs(),
+        scale: settings.quantization.scale,
+        output_data,
+        dev_srs,
+    })
+}
+
+/// A field element as the 32-byte big-endian word a verifier reads.
+fn be_word(f: &Fr) -> [u8; 32] {
+    let mut b = f.to_repr();
+    b.reverse();
+    b
+}
+
+/// Why an aggregated proof file is rejected, or `None` when it verifies: the aggregated proof
+/// with its accumulator's pairing, and `output_data` equal to the proven outputs.
+pub fn verify_aggregated_proof(
+    dir: &SegmentedDir,
+    artifact: &ProofArtifact,
+) -> Result<Option<String>> {
+    let (settings, _) = dir.load()?;
+    if artifact.model_id != settings.model_id {
+        return Ok(Some(format!(
+            "the proof is for model {}, this build is {}",
+            artifact.model_id, settings.model_id
+        )));
+    }
+    let (info, srs, vk) = aggregation_verifying_key(dir)?;
+    if artifact.instances.len() != info.statement_len() {
+        return Ok(Some(format!(
+            "{} instances; this model's statement has {}",
+            artifact.instances.len(),
+            info.statement_len()
+        )));
+    }
+    let words = ACCUMULATOR_LIMBS * 32;
+    let Some((accumulator, proof)) = artifact.proof.0.split_at_checked(words) else {
+        return Ok(Some(format!(
+            "the proof is shorter than its {ACCUMULATOR_LIMBS} accumulator words"
+        )));
+    };
+    let mut instances: Vec<Fr> = artifact.instances.iter().map(|f| f.0).collect();
+    for word in accumulator.chunks(32) {
+        let mut repr = <Fr as PrimeField>::Repr::default();
+        repr.copy_from_slice(word);
+        repr.reverse();
+        match Option::<Fr>::from(Fr::from_repr(repr)) {
+            Some(f) => instances.push(f),
+            None => return Ok(Some("an accumulator word is not a field element".into())),
+        }
+    }
+    if !verify_aggregated(&srs, &vk, proof, &instances) {
+        return Ok(Some("the aggregated proof does not verify".into()));
+    }
+    // The proven outputs in the last segment's layout (its input is one commitment).
+    let first = segment_settings(dir, &settings, 0)?;
+    let last = segment_settings(dir, &settings, settings.segments.len() - 1)?;
+    let mut layout = vec![Fr::zero(); last.num_public_inputs()];
+    layout.extend_from_slice(&instances[first.num_public_inputs()..info.statement_len()]);
+    pipeline::check_output_data(&last, &artifact.output_data, &layout)?;
+    Ok(None)
+}

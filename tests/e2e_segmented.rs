@@ -1,0 +1,181 @@
+//! End to end on a real anvil for a segmented model: the credit-risk example compiled into two
+//! segments, each segment proven, the proofs aggregated into one, its verifier generated and
+//! deployed with the oracle and lending pool by the same commands as a single circuit. The
+//! aggregated proof is accepted in one transaction and the outputs are onnxruntime's within the
+//! fixed-point tolerance; a flipped proof byte, a changed accumulator limb, a changed output, an
+//! instance or limb ≥ r, another model's proof and a replay are rejected.
+
+mod support;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use support::*;
+
+use zkinfer_cli::contracts::{RiskAdjustedLending as Lending, VerifiedInferenceOracle as Oracle};
+
+/// Accumulator words at the head of an aggregated proof file's proof.
+const ACCUMULATOR_WORDS: usize = 12;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aggregated_segments_verify_on_anvil_and_tampering_is_rejected() {
+    let dir = scratch("segmented-chain");
+    let build = dir.join("build");
+    let compiled = compile(
+        &example("model.onnx"),
+        &example("calibration.json"),
+        &build,
+        &["--segments", "2"],
+    );
+    assert_eq!(compiled["segments"].as_array().unwrap().len(), 2);
+    let build = path(&build).to_string();
+    let setup = zkinfer_json(&["setup", &build, "--dev-srs"]);
+    assert!(setup["aggregation"]["k"].as_u64().unwrap() >= 12, "{setup}");
+    let proof = path(&dir.join("proof.json")).to_string();
+    let proved = zkinfer_json(&[
+        "prove",
+        &build,
+        "--input",
+        &example("input.json"),
+        "-o",
+        &proof,
+        "--jobs",
+        "2",
+        "--subject",
+        ANVIL_ADDR,
+    ]);
+    assert_eq!(proved["aggregated"], true);
+    let verified = zkinfer_json(&["verify", &build, &proof]);
+    assert_eq!(verified["valid"], true, "{verified}");
+    // The outputs are the model's: onnxruntime's within the fixed-point tolerance.
+    let meta = read_json(&example("meta.json"));
+    let ort = meta["ort_output"][0].as_f64().unwrap();
+    let score = proved["output_data"][0][0].as_f64().unwrap();
+    assert!(
+        (score - ort).abs() <= 2e-3 + 2e-3 * ort.abs(),
+        "{score} vs onnxruntime {ort}"
+    );
+    // Off-chain, a changed accumulator limb fails the pairing and is reported with its reason.
+    let limb = with_proof_bytes(&proof, "limb", |b| b[31] ^= 1);
+    let out = zkinfer(&["--json", "-q", "verify", &build, &limb]);
+    let rejected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rejected["valid"], false, "{rejected}");
+
+    // A single-circuit build of the same model: another model's proof.
+    let (_, other_proof) = build_and_prove("segmented-other", "13");
+
+    let codegen = zkinfer_json(&[
+        "codegen",
+        &build,
+        "-o",
+        path(&dir.join("Verifier.sol")),
+    ]);
+    assert!(codegen["runtime_bytecode_bytes"].as_u64().unwrap() <= 24_576);
+    let (code, err) = failure(&[
+        "codegen",
+        &build,
+        "-o",
+        path(&dir.join("R.sol")),
+        "--verifier",
+        "reusable",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("accumulator"), "{err}");
+
+    let anvil = Anvil::start();
+    let deployed = deploy(&build, &anvil.url, &[]);
+    let oracle_addr = deployed["oracle"].as_str().unwrap().to_string();
+    let lending_addr: Address = deployed["lending"].as_str().unwrap().parse().unwrap();
+    assert!(deployed["verifier_runtime_bytes"].as_u64().unwrap() <= 24_576);
+    let rejected = |file: &str, reason: &str| {
+        let out = submit(file, &anvil.url, &oracle_addr, ANVIL_KEY);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{file} accepted");
+        assert!(
+            stderr.contains(reason),
+            "{file}: expected {reason}, got {stderr}"
+        );
+    };
+    let artifact = read_json(&proof);
+    let flipped = with_proof_bytes(&proof, "flipped", |b| {
+        let at = ACCUMULATOR_WORDS * 32 + 100;
+        b[at] ^= 1;
+    });
+    rejected(&flipped, "ProofRejected");
+    rejected(&limb, "ProofRejected");
+    let output = artifact["instances"].as_array().unwrap().len() - 2;
+    let changed = write_variant(&proof, "changed", |v| {
+        let word = v["instances"][output].as_str().unwrap().to_string();
+        v["instances"][output] = serde_json::Value::String(add_to_word(&word, "1"));
+    });
+    rejected(&changed, "ProofRejected");
+    let foreign = write_variant(&other_proof, "foreign", |v| {
+        v["model_id"] = artifact["model_id"].clone()
+    });
+    rejected(&foreign, "WrongProofLength");
+
+    // Non-canonical scalars sent directly: an instance + r to the oracle, and an accumulator
+    // limb + r (same value mod r) to the verifier.
+    let signer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(anvil.url.parse().unwrap());
+    let model_id: B256 = artifact["model_id"].as_str().unwrap().parse().unwrap();
+    let proof_bytes = hex::decode(&artifact["proof"].as_str().unwrap()[2..]).unwrap();
+    let words: Vec<U256> = artifact["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| U256::from_str_radix(&w.as_str().unwrap()[2..], 16).unwrap())
+        .collect();
+    let r = U256::from_str_radix(R, 16).unwrap();
+    let oracle = Oracle::new(oracle_addr.parse().unwrap(), &provider);
+    let mut shifted = words.clone();
+    shifted[0] += r;
+    let err = oracle
+        .submitInference(model_id, Bytes::from(proof_bytes.clone()), shifted)
+        .call()
+        .await
+        .unwrap_err();
+    assert!(err.as_revert_data().is_some(), "{err}");
+    let verifier: Address = deployed["verifier"].as_str().unwrap().parse().unwrap();
+    let call = |proof: &[u8]| {
+        let mut data: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes::<32>()).collect();
+        data.extend_from_slice(proof);
+        alloy::rpc::types::TransactionRequest::default()
+            .to(verifier)
+            .input(Bytes::from(data).into())
+    };
+    let one = provider.call(call(&proof_bytes)).await;
+    assert_eq!(
+        one.map(|r| r.to_vec()).ok(),
+        Some(U256::from(1u64).to_be_bytes::<32>().to_vec()),
+        "the verifier does not return 1 for the honest aggregated proof"
+    );
+    let mut limb_plus_r = proof_bytes.clone();
+    let first = U256::from_be_slice(&limb_plus_r[..32]);
+    limb_plus_r[..32].copy_from_slice(&(first + r).to_be_bytes::<32>());
+    assert!(
+        provider.call(call(&limb_plus_r)).await.is_err(),
+        "verifier accepted an accumulator limb + r"
+    );
+
+    // The honest aggregated proof: accepted in one transaction, credited to its subject.
+    let accepted = submit_json(&proof, &anvil.url, &oracle_addr, ANVIL_KEY);
+    let gas = accepted["gas_used"].as_u64().unwrap();
+    eprintln!("aggregated proof accepted: {gas} gas");
+    assert!(gas > 200_000 && gas < 2_000_000, "gas {gas}");
+    assert_eq!(accepted["outputs"][0].as_f64().unwrap(), score);
+    rejected(&proof, "StatementAlreadyUsed");
+
+    // The lending pool reads it like any model's score.
+    let pool = Lending::new(lending_addr, &provider);
+    let expected_ltv = (5000.0 + 1000.0 * score).clamp(0.0, 8000.0).floor() as u64;
+    let me: Address = ANVIL_ADDR.parse().unwrap();
+    assert_eq!(
+        pool.ltvBps(me).call().await.unwrap(),
+        U256::from(expected_ltv)
+    );
+    let _ = provider.get_block_number().await.unwrap();
+}
