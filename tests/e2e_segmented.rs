@@ -65,12 +65,7 @@ async fn aggregated_segments_verify_on_anvil_and_tampering_is_rejected() {
     // A single-circuit build of the same model: another model's proof.
     let (_, other_proof) = build_and_prove("segmented-other", "13");
 
-    let codegen = zkinfer_json(&[
-        "codegen",
-        &build,
-        "-o",
-        path(&dir.join("Verifier.sol")),
-    ]);
+    let codegen = zkinfer_json(&["codegen", &build, "-o", path(&dir.join("Verifier.sol"))]);
     assert!(codegen["runtime_bytecode_bytes"].as_u64().unwrap() <= 24_576);
     let (code, err) = failure(&[
         "codegen",

@@ -250,9 +250,17 @@ pub(crate) enum VerifierChoice {
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifierArgs {
-    /// Verifier contract kind.
-    #[arg(long = "verifier", value_enum, default_value = "reusable")]
-    pub(crate) kind: VerifierChoice,
+    /// Verifier contract kind [default: reusable]. A segmented build's aggregated proof is
+    /// checked by its own generated verifier (snark-verifier), which also checks the accumulator.
+    #[arg(long = "verifier", value_enum)]
+    pub(crate) choice: Option<VerifierChoice>,
+}
+
+impl VerifierArgs {
+    /// The kind chosen, or the default.
+    pub(crate) fn kind(&self) -> VerifierChoice {
+        self.choice.unwrap_or(VerifierChoice::Reusable)
+    }
 }
 
 /// Default of `--receipt-timeout`, in seconds.

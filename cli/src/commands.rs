@@ -356,7 +356,7 @@ fn codegen(a: &CodegenArgs) -> Result<Outcome> {
     }
     let dir = BuildDir::new(&a.build_dir);
     let solc = Solc::new(&a.solc.solc);
-    if a.verifier.kind == VerifierChoice::Reusable {
+    if a.verifier.kind() == VerifierChoice::Reusable {
         let reusable = reusable_for_build(&dir, &solc)?;
         reusable.verifier.write(&a.out)?;
         let key_path = a.out.with_extension("key.sol");

@@ -179,7 +179,8 @@ pub(crate) fn verify(a: &VerifyArgs) -> Result<Outcome> {
 
 /// The EVM verifier of a segmented build's aggregation key.
 pub(crate) fn aggregation_verifier(build_dir: &Path, solc: &Solc) -> Result<GeneratedVerifier> {
-    let (info, srs, vk) = zkinfer_segments::aggregation_verifying_key(&SegmentedDir::new(build_dir))?;
+    let (info, srs, vk) =
+        zkinfer_segments::aggregation_verifying_key(&SegmentedDir::new(build_dir))?;
     let insecure = info.srs == zkinfer_prover::srs::SrsSource::DevInsecure;
     Ok(zkinfer_codegen::aggregation_verifier(
         &srs,
@@ -192,10 +193,10 @@ pub(crate) fn aggregation_verifier(build_dir: &Path, solc: &Solc) -> Result<Gene
 
 /// `codegen` on a segmented build: the aggregation key's verifier.
 pub(crate) fn codegen(a: &CodegenArgs) -> Result<Outcome> {
-    if a.verifier.kind == VerifierChoice::Reusable {
+    if a.verifier.choice == Some(VerifierChoice::Reusable) {
         bail!(
             "{}: a segmented build's proof carries a KZG accumulator that only its generated \
-             verifier checks; use --verifier snark-verifier (the default)",
+             verifier checks; use --verifier snark-verifier, or leave --verifier out",
             a.build_dir.display()
         );
     }

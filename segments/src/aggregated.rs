@@ -108,14 +108,21 @@ fn segment_settings(dir: &SegmentedDir, s: &SegmentedSettings, i: usize) -> Resu
 
 /// Generates the aggregation keys at `2^k` rows with the SRS of `choice` (the segments' keys
 /// must exist, made with the same SRS). Does nothing when they are up to date.
-pub fn setup_aggregation(dir: &SegmentedDir, choice: &SrsChoice, k: u32) -> Result<AggregationInfo> {
+pub fn setup_aggregation(
+    dir: &SegmentedDir,
+    choice: &SrsChoice,
+    k: u32,
+) -> Result<AggregationInfo> {
     let (settings, _) = dir.load()?;
     let wanted = choice.source();
     if let Ok(info) = AggregationInfo::read(&dir.aggregation_info()) {
         let files = ["pk.bin", "vk.bin", "kzg.srs"]
             .iter()
             .all(|f| dir.aggregation_file(f).exists());
-        if files && info.model_id == settings.model_id && info.srs == wanted && info.config.degree == k
+        if files
+            && info.model_id == settings.model_id
+            && info.srs == wanted
+            && info.config.degree == k
         {
             tracing::info!("aggregation keys are up to date");
             return Ok(info);
@@ -142,7 +149,11 @@ pub fn setup_aggregation(dir: &SegmentedDir, choice: &SrsChoice, k: u32) -> Resu
             input_words: circuit.input_words,
         });
     }
-    tracing::info!(k, segments = shapes.len(), "aggregation setup: loading the SRS");
+    tracing::info!(
+        k,
+        segments = shapes.len(),
+        "aggregation setup: loading the SRS"
+    );
     let (srs, source) = choice.load(k as usize)?;
     tracing::info!("aggregation setup: generating the keys");
     let keys = aggregation_keygen(&srs, k, protocols, &shapes)?;
@@ -183,7 +194,10 @@ pub fn aggregation_verifying_key(
             path.display()
         )));
     }
-    let srs = read_srs(&dir.aggregation_file("kzg.srs"), info.config.degree as usize)?;
+    let srs = read_srs(
+        &dir.aggregation_file("kzg.srs"),
+        info.config.degree as usize,
+    )?;
     Ok((info, srs, vk))
 }
 
@@ -233,7 +247,10 @@ pub fn prove_aggregated(
         poseidon_proof(srs, pk, c, i)
     })?;
     tracing::info!(segments = segments.len(), "aggregating");
-    let srs = read_srs(&dir.aggregation_file("kzg.srs"), info.config.degree as usize)?;
+    let srs = read_srs(
+        &dir.aggregation_file("kzg.srs"),
+        info.config.degree as usize,
+    )?;
     let pk = read_key(&dir.aggregation_file("pk.bin"), "proving key", |r| {
         ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, info.config)
     })?;

@@ -16,13 +16,13 @@ mod error;
 pub mod plan;
 pub mod split;
 
-pub use build::{
-    compile_segmented, prove, setup, verify, SegmentEntry, SegmentedDir, SegmentedProof,
-    SegmentedSettings,
-};
 pub use aggregated::{
     aggregation_verifying_key, prove_aggregated, setup_aggregation, statement_shape,
     verify_aggregated_proof, AggregationInfo, DEFAULT_AGGREGATION_K,
+};
+pub use build::{
+    compile_segmented, prove, setup, verify, SegmentEntry, SegmentedDir, SegmentedProof,
+    SegmentedSettings,
 };
 pub use error::{Error, Result};
 pub use plan::{plan_segments, Goal, PlannedSegment, SegmentSummary};

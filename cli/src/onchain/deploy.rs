@@ -20,13 +20,15 @@ use crate::contracts::{compile_consumers, RiskAdjustedLending, VerifiedInference
 
 pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
     let segmented = crate::segmented::on_chain(&a.build_dir, "deploy")?;
-    if segmented && (a.verifier.kind == VerifierChoice::Reusable || a.reusable_verifier.is_some()) {
+    if segmented
+        && (a.verifier.choice == Some(VerifierChoice::Reusable) || a.reusable_verifier.is_some())
+    {
         bail!(
-            "{}: a segmented build's proof carries a KZG accumulator that only its generated verifier checks; deploy it with --verifier snark-verifier (the default)",
+            "{}: a segmented build's proof carries a KZG accumulator that only its generated verifier checks; deploy it with --verifier snark-verifier, or leave --verifier out",
             a.build_dir.display()
         );
     }
-    if a.verifier.kind == VerifierChoice::SnarkVerifier && a.reusable_verifier.is_some() {
+    if a.verifier.kind() == VerifierChoice::SnarkVerifier && a.reusable_verifier.is_some() {
         bail!(
             "--reusable-verifier names a shared ReusableHalo2Verifier; it does not go with --verifier snark-verifier"
         );
@@ -93,8 +95,7 @@ pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
         let (oracle, oracle_gas) = chain
             .deploy(consumers.oracle.bytecode.clone(), U256::ZERO, "the oracle")
             .await?;
-        let register_gas =
-            register(a, &chain, oracle, &verifier, registration, &attesters).await?;
+        let register_gas = register(a, &chain, oracle, &verifier, registration, &attesters).await?;
         let mut code = consumers.lending.bytecode.clone();
         code.extend(alloy::sol_types::SolConstructor::abi_encode(
             &RiskAdjustedLending::constructorCall {
@@ -255,7 +256,7 @@ async fn deploy_verifier(
     solc: &Solc,
     chain: &Chain,
 ) -> Result<DeployedVerifier> {
-    if a.verifier.kind == VerifierChoice::SnarkVerifier {
+    if a.verifier.kind() == VerifierChoice::SnarkVerifier {
         return deploy_generated(verifier_for_build(dir, solc)?, chain).await;
     }
     let reusable = reusable_for_build(dir, solc)?;
