@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 export ZKINFER_SOLC := $(TOOLS)/solc
 
-.PHONY: tools build demo test test-rust test-forge test-python test-fuzz lint ci bench bench-gas ops-table
+.PHONY: tools build demo test test-rust test-forge test-python test-fuzz lint ci bench bench-gas bench-scale ops-table
 
 tools:
 	@bash scripts/install-tools.sh >/dev/null
@@ -55,3 +55,9 @@ ops-table:
 # verifier gas on anvil, both verifiers, beside EZKL's anchored figures (not part of CI)
 bench-gas: tools
 	python3 bench/gas.py
+
+# models larger than one circuit: segments + aggregation, beside EZKL (bench/scale.md; hours, not CI)
+bench-scale: tools
+	@[ -x .venv-bench/bin/python ] || (python3 -m venv .venv-bench && .venv-bench/bin/pip install -q "ezkl==23.0.5" onnx onnxruntime numpy)
+	cargo build --release -q -p zkinfer-cli
+	.venv-bench/bin/python bench/scale.py

@@ -63,7 +63,10 @@ async fn aggregated_segments_verify_on_anvil_and_tampering_is_rejected() {
     assert_eq!(rejected["valid"], false, "{rejected}");
 
     // A single-circuit build of the same model: another model's proof.
-    let (_, other_proof) = build_and_prove("segmented-other", "13");
+    let (other_build, other_proof) = build_and_prove("segmented-other", "13");
+    let (code, err) = failure(&["setup", &other_build, "--dev-srs", "--no-aggregation"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("single circuit"), "{err}");
 
     let codegen = zkinfer_json(&["codegen", &build, "-o", path(&dir.join("Verifier.sol"))]);
     assert!(codegen["runtime_bytecode_bytes"].as_u64().unwrap() <= 24_576);
@@ -79,6 +82,19 @@ async fn aggregated_segments_verify_on_anvil_and_tampering_is_rejected() {
     assert!(err.contains("accumulator"), "{err}");
 
     let anvil = Anvil::start();
+    // Attested inputs are not wired for segmented builds: refused before anything is sent.
+    let (code, err) = failure(&[
+        "deploy",
+        &build,
+        "--rpc-url",
+        &anvil.url,
+        "--private-key",
+        ANVIL_KEY,
+        "--attester",
+        ANVIL_ADDR_2,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not supported on a segmented model"), "{err}");
     let deployed = deploy(&build, &anvil.url, &[]);
     let oracle_addr = deployed["oracle"].as_str().unwrap().to_string();
     let lending_addr: Address = deployed["lending"].as_str().unwrap().parse().unwrap();
@@ -172,5 +188,10 @@ async fn aggregated_segments_verify_on_anvil_and_tampering_is_rejected() {
         pool.ltvBps(me).call().await.unwrap(),
         U256::from(expected_ltv)
     );
-    let _ = provider.get_block_number().await.unwrap();
+    // `setup --no-aggregation` removes the aggregation keys (they would be stale beside new
+    // segment keys): on-chain commands then refuse the build.
+    zkinfer_json(&["setup", &build, "--dev-srs", "--no-aggregation"]);
+    let (code, err) = failure(&["codegen", &build, "-o", path(&dir.join("V2.sol"))]);
+    assert_eq!(code, 1);
+    assert!(err.contains("without aggregation keys"), "{err}");
 }

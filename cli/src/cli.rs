@@ -181,8 +181,9 @@ pub(crate) struct SetupArgs {
     pub(crate) dev_srs: bool,
     /// A segmented build: rows (2^k) of the aggregation circuit that verifies every segment
     /// proof in one proof (more rows, fewer columns).
-    #[arg(long, default_value_t = zkinfer_segments::DEFAULT_AGGREGATION_K, value_parser = clap::value_parser!(u32).range(12..=26))]
-    pub(crate) aggregation_k: u32,
+    /// [default: the existing aggregation keys' k, else 20]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(12..=26), conflicts_with = "no_aggregation")]
+    pub(crate) aggregation_k: Option<u32>,
     /// A segmented build: skip the aggregation keys. Its proofs are then one proof per segment,
     /// verified off-chain only (`verify`); `codegen`, `deploy` and `submit` need aggregation.
     #[arg(long)]

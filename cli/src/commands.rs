@@ -277,6 +277,13 @@ fn setup(a: &SetupArgs) -> Result<Outcome> {
     if SegmentedDir::is_segmented(&a.build_dir) {
         return segmented::setup(a, &choice);
     }
+    if a.aggregation_k.is_some() || a.no_aggregation {
+        bail!(
+            "--aggregation-k and --no-aggregation are for a segmented build (compile --segments \
+             or --max-k); {} is a single circuit",
+            a.build_dir.display()
+        );
+    }
     let secs = setup_step(&dir, &choice)?;
     let pk = std::fs::metadata(dir.pk()).map(|m| m.len()).unwrap_or(0);
     let vk = std::fs::metadata(dir.vk()).map(|m| m.len()).unwrap_or(0);

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::json;
 use zkinfer_codegen::{GeneratedVerifier, Solc};
 use zkinfer_prover::artifacts::{check_output_file, Artifact, ProofArtifact};
@@ -90,9 +90,21 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         a.build_dir.display()
     );
     let mut aggregation = serde_json::Value::Null;
-    if !a.no_aggregation {
+    let mut dev_srs = matches!(choice, SrsChoice::Dev);
+    if a.no_aggregation {
+        // Keys of an earlier setup would be stale beside the new segment keys.
+        let old = dir.aggregation();
+        if old.exists() {
+            std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+        }
+    } else {
         let start = Instant::now();
-        let info = zkinfer_segments::setup_aggregation(&dir, choice, a.aggregation_k)?;
+        let k = a.aggregation_k.unwrap_or_else(|| {
+            zkinfer_segments::AggregationInfo::read(&dir.aggregation_info())
+                .map_or(zkinfer_segments::DEFAULT_AGGREGATION_K, |i| i.config.degree)
+        });
+        let info = zkinfer_segments::setup_aggregation(&dir, choice, k)?;
+        dev_srs = info.srs == zkinfer_prover::srs::SrsSource::DevInsecure;
         let secs = start.elapsed().as_secs_f64();
         text.push_str(&format!(
             "\n  aggregation keys (k = {}, {} advice columns) in {secs:.2} s",
@@ -105,7 +117,7 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
             "setup_seconds": start.elapsed().as_secs_f64(),
             "segments_setup_seconds": segments_s,
             "aggregation": aggregation,
-            "dev_srs": matches!(choice, SrsChoice::Dev),
+            "dev_srs": dev_srs,
         }),
         text,
     ))
@@ -123,15 +135,26 @@ pub(crate) fn prove(a: &ProveArgs) -> Result<Outcome> {
     let done = |i: usize, n: usize| tracing::info!("proving: {i} of {n} segments done");
     let start = Instant::now();
     if dir.has_aggregation() {
-        let artifact = zkinfer_segments::prove_aggregated(&dir, &input, a.jobs, &done)?;
+        let proved = zkinfer_segments::prove_aggregated(&dir, &input, a.jobs, &done)?;
         let secs = start.elapsed().as_secs_f64();
+        let artifact = &proved.artifact;
         artifact.write(&a.out)?;
         let bytes = artifact.proof.0.len();
         return Ok(Outcome::ok(
-            json!({ "prove_seconds": secs, "proof_bytes": bytes, "aggregated": true, "output_data": artifact.output_data, "proof": a.out }),
+            json!({
+                "prove_seconds": secs,
+                "segments_seconds": proved.segments_seconds,
+                "aggregation_seconds": proved.aggregation_seconds,
+                "proof_bytes": bytes,
+                "aggregated": true,
+                "output_data": artifact.output_data,
+                "proof": a.out,
+            }),
             format!(
-                "aggregated proof written to {} ({bytes} bytes, {secs:.2} s)\n  output_data {:?}",
+                "aggregated proof written to {} ({bytes} bytes, {secs:.2} s: segments {:.2} s, aggregation {:.2} s)\n  output_data {:?}",
                 a.out.display(),
+                proved.segments_seconds,
+                proved.aggregation_seconds,
                 artifact.output_data
             ),
         ));

@@ -13,6 +13,7 @@ use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey};
+use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
 use halo2_base::halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use snark_verifier::verifier::plonk::PlonkProtocol;
@@ -54,6 +55,9 @@ pub struct AggregationInfo {
     pub shapes: Vec<SegmentInstances>,
     /// The segments' protocols (from their verifying keys), in order.
     pub protocols: Vec<PlonkProtocol<G1Affine>>,
+    /// SHA-256 of each segment's verifying key when the aggregation keys were made: keys made
+    /// again for a segment make these stale.
+    pub segment_vks: Vec<String>,
     /// SHA-256 of the serialized aggregation verifying key.
     pub vk_sha256: String,
 }
@@ -67,7 +71,36 @@ impl Artifact for AggregationInfo {
 impl AggregationInfo {
     /// Instances of the model's statement (before the accumulator).
     pub fn statement_len(&self) -> usize {
-        self.num_instances - ACCUMULATOR_LIMBS
+        self.num_instances.saturating_sub(ACCUMULATOR_LIMBS)
+    }
+
+    /// Refuses an info that does not describe an aggregation of `segments` segments (an edited
+    /// file), before anything relies on it.
+    fn check(&self, segments: usize, path: &Path) -> Result<()> {
+        let shapes_match = self
+            .protocols
+            .iter()
+            .zip(&self.shapes)
+            .all(|(p, s)| p.num_instance == [s.count] && s.count > s.input_words);
+        let statement = self.shapes.first().zip(self.shapes.last()).map(|(f, l)| {
+            // The first segment's input words, the last's outputs, the subject.
+            f.input_words + (l.count - l.input_words - 1) + 1
+        });
+        if self.shapes.len() != segments
+            || self.protocols.len() != segments
+            || self.segment_vks.len() != segments
+            || !shapes_match
+            || self.num_instances < ACCUMULATOR_LIMBS + 1
+            || statement != Some(self.statement_len())
+            || self.break_points.len() != 1
+            || !(12..=28).contains(&self.config.degree)
+        {
+            return Err(Error::Build(format!(
+                "{}: inconsistent (edited?): run setup again",
+                path.display()
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -97,13 +130,34 @@ impl SegmentedDir {
 /// segment, as a consumer contract registers them.
 pub fn statement_shape(dir: &SegmentedDir) -> Result<(usize, usize)> {
     let (settings, _) = dir.load()?;
+    let info = read_info(dir, &settings)?;
     let first = segment_settings(dir, &settings, 0)?;
     let last = segment_settings(dir, &settings, settings.segments.len() - 1)?;
-    Ok((first.num_public_inputs(), last.num_public_outputs()))
+    let shape = (first.num_public_inputs(), last.num_public_outputs());
+    if shape.0 + shape.1 + 1 != info.statement_len() {
+        return Err(Error::Build(format!(
+            "{}: the segments' statement ({} input words, {} outputs, the subject) is not the \
+             aggregation key's ({} instances): run setup again",
+            dir.root().display(),
+            shape.0,
+            shape.1,
+            info.statement_len()
+        )));
+    }
+    Ok(shape)
 }
 
+/// Segment `i`'s settings, checked to be the plan's.
 fn segment_settings(dir: &SegmentedDir, s: &SegmentedSettings, i: usize) -> Result<Settings> {
-    Ok(Settings::read(&dir.segment(&s.segments[i]).settings())?)
+    let path = dir.segment(&s.segments[i]).settings();
+    let settings = Settings::read(&path)?;
+    if settings.model_id != s.segments[i].model_id {
+        return Err(Error::Build(format!(
+            "{}: not the segment the plan names (edited or recompiled?)",
+            path.display()
+        )));
+    }
+    Ok(settings)
 }
 
 /// Generates the aggregation keys at `2^k` rows with the SRS of `choice` (the segments' keys
@@ -123,38 +177,52 @@ pub fn setup_aggregation(
             && info.model_id == settings.model_id
             && info.srs == wanted
             && info.config.degree == k
+            && current_segment_vks(dir, &settings).is_ok_and(|vks| vks == info.segment_vks)
         {
             tracing::info!("aggregation keys are up to date");
             return Ok(info);
         }
     }
-    let mut protocols = Vec::with_capacity(settings.segments.len());
-    let mut shapes = Vec::with_capacity(settings.segments.len());
+    tracing::info!(k, "aggregation setup: loading the SRS");
+    let (srs, source) = choice.load(k as usize)?;
+    let n = settings.segments.len();
+    let (mut protocols, mut shapes, mut segment_vks) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for (i, entry) in settings.segments.iter().enumerate() {
         let seg = dir.segment(entry);
         seg.require_keys()?;
         let seg_settings = Settings::read(&seg.settings())?;
         let seg_keys = KeysInfo::read(&seg.keys_info())?;
-        if seg_keys.srs != wanted || seg_keys.model_id != entry.model_id {
+        if seg_keys.model_id != entry.model_id || seg_settings.model_id != entry.model_id {
             return Err(Error::Build(format!(
-                "segment {i}'s keys were not made for it with this SRS: run setup again"
+                "segment {i}'s build or keys are not the plan's: compile and run setup again"
             )));
         }
         let circuit = &seg_settings.circuit;
         let vk = keys::read_vk(&seg.vk(), circuit)?;
-        let srs = read_srs(&seg.srs(), circuit.k)?;
-        protocols.push(segment_protocol(&srs, &vk, circuit.num_instances));
+        let seg_srs = read_srs(&seg.srs(), circuit.k)?;
+        // One ceremony for all: the accumulator is decided with the aggregation SRS's secret,
+        // so segment keys from another SRS would never verify (or, from the development SRS,
+        // make the aggregate forgeable while its keys look safe).
+        if seg_srs.s_g2() != srs.s_g2()
+            || seg_srs.g2() != srs.g2()
+            || seg_srs.get_g()[0] != srs.get_g()[0]
+        {
+            return Err(Error::Build(format!(
+                "segment {i}'s keys were made with another SRS than this one: run setup with \
+                 the same SRS for the whole build"
+            )));
+        }
+        segment_vks.push(keys::vk_sha256(&vk));
+        protocols.push(segment_protocol(&seg_srs, &vk, circuit.num_instances));
         shapes.push(SegmentInstances {
             count: circuit.num_instances,
             input_words: circuit.input_words,
         });
     }
-    tracing::info!(
-        k,
-        segments = shapes.len(),
-        "aggregation setup: loading the SRS"
-    );
-    let (srs, source) = choice.load(k as usize)?;
     tracing::info!("aggregation setup: generating the keys");
     let keys = aggregation_keygen(&srs, k, protocols, &shapes)?;
     std::fs::create_dir_all(dir.aggregation()).map_err(|e| Error::Io(dir.aggregation(), e))?;
@@ -171,6 +239,7 @@ pub fn setup_aggregation(
         num_instances: keys.num_instances,
         shapes: keys.shapes,
         protocols: keys.protocols,
+        segment_vks,
         vk_sha256: keys::vk_sha256(vk),
     };
     info.write(&dir.aggregation_info())?;
@@ -201,6 +270,25 @@ pub fn aggregation_verifying_key(
     Ok((info, srs, vk))
 }
 
+/// The fingerprints of the segments' verifying keys as `setup` recorded them now.
+fn current_segment_vks(dir: &SegmentedDir, settings: &SegmentedSettings) -> Result<Vec<String>> {
+    settings
+        .segments
+        .iter()
+        .map(|entry| {
+            let seg = dir.segment(entry);
+            let info = KeysInfo::read(&seg.keys_info())?;
+            if info.model_id != entry.model_id {
+                return Err(Error::Build(format!(
+                    "{}: keys of another model",
+                    seg.keys_info().display()
+                )));
+            }
+            Ok(info.vk_sha256)
+        })
+        .collect()
+}
+
 fn read_info(dir: &SegmentedDir, settings: &SegmentedSettings) -> Result<AggregationInfo> {
     if !dir.has_aggregation() {
         return Err(Error::Build(format!(
@@ -209,9 +297,11 @@ fn read_info(dir: &SegmentedDir, settings: &SegmentedSettings) -> Result<Aggrega
         )));
     }
     let info = AggregationInfo::read(&dir.aggregation_info())?;
-    if info.model_id != settings.model_id || info.shapes.len() != settings.segments.len() {
+    info.check(settings.segments.len(), &dir.aggregation_info())?;
+    let stale = current_segment_vks(dir, settings).map_or(true, |vks| vks != info.segment_vks);
+    if info.model_id != settings.model_id || stale {
         return Err(Error::Build(format!(
-            "{}: made for another build: run setup again",
+            "{}: made for another build or for other segment keys (stale): run setup again",
             dir.aggregation_info().display()
         )));
     }
@@ -233,6 +323,17 @@ fn read_key<T>(
     })
 }
 
+/// An aggregated proof file and where its time went.
+#[derive(Clone, Debug)]
+pub struct AggregatedProof {
+    /// The proof file.
+    pub artifact: ProofArtifact,
+    /// Seconds proving the segments (witness included).
+    pub segments_seconds: f64,
+    /// Seconds aggregating them (keys loaded, in-circuit verification, the final proof).
+    pub aggregation_seconds: f64,
+}
+
 /// Proves every segment (Poseidon transcript, `jobs` at a time), then aggregates them into one
 /// proof file ([`module docs`](self)). `done(i, n)` after each segment.
 pub fn prove_aggregated(
@@ -240,12 +341,15 @@ pub fn prove_aggregated(
     input: &InputData,
     jobs: usize,
     done: &(dyn Fn(usize, usize) + Sync),
-) -> Result<ProofArtifact> {
+) -> Result<AggregatedProof> {
     let (settings, _) = dir.load()?;
     let info = read_info(dir, &settings)?;
+    let start = std::time::Instant::now();
     let (_, segments) = prove_segments(dir, input, jobs, done, &|srs, pk, c, i| {
         poseidon_proof(srs, pk, c, i)
     })?;
+    let segments_seconds = start.elapsed().as_secs_f64();
+    let start = std::time::Instant::now();
     tracing::info!(segments = segments.len(), "aggregating");
     let srs = read_srs(
         &dir.aggregation_file("kzg.srs"),
@@ -277,10 +381,25 @@ pub fn prove_aggregated(
         shapes: info.shapes,
     };
     let (proof, instances) = aggregate(&srs, &keys, proofs)?;
+    // A proof that would not verify (stale keys, a broken chain) is an error here, not a file.
+    if !verify_aggregated(&srs, keys.pk.get_vk(), &proof, &instances) {
+        return Err(Error::Build(
+            "the aggregated proof does not verify with its own key (are the segment keys and \
+             the aggregation keys from one setup?)"
+                .into(),
+        ));
+    }
+    if instances.len() != statement_len + ACCUMULATOR_LIMBS {
+        return Err(Error::Build(format!(
+            "{} aggregated instances, the key expects {}",
+            instances.len(),
+            statement_len + ACCUMULATOR_LIMBS
+        )));
+    }
     let (statement, accumulator) = instances.split_at(statement_len);
     let mut bytes: Vec<u8> = accumulator.iter().flat_map(be_word).collect();
     bytes.extend(proof);
-    Ok(ProofArtifact {
+    let artifact = ProofArtifact {
         version: ARTIFACT_VERSION,
         model_id: settings.model_id,
         proof: HexBytes(bytes),
@@ -289,6 +408,11 @@ pub fn prove_aggregated(
         scale: settings.quantization.scale,
         output_data,
         dev_srs,
+    };
+    Ok(AggregatedProof {
+        artifact,
+        segments_seconds,
+        aggregation_seconds: start.elapsed().as_secs_f64(),
     })
 }
 
@@ -343,7 +467,12 @@ pub fn verify_aggregated_proof(
     let first = segment_settings(dir, &settings, 0)?;
     let last = segment_settings(dir, &settings, settings.segments.len() - 1)?;
     let mut layout = vec![Fr::zero(); last.num_public_inputs()];
-    layout.extend_from_slice(&instances[first.num_public_inputs()..info.statement_len()]);
+    let Some(proven) = instances.get(first.num_public_inputs()..info.statement_len()) else {
+        return Err(Error::Build(
+            "the first segment's input words do not fit the statement (edited?)".into(),
+        ));
+    };
+    layout.extend_from_slice(proven);
     pipeline::check_output_data(&last, &artifact.output_data, &layout)?;
     Ok(None)
 }

@@ -146,9 +146,15 @@ impl SegmentedDir {
             )));
         }
         let ids: Vec<ModelId> = settings.segments.iter().map(|s| s.model_id).collect();
-        if build_id(&ids, &model) != settings.model_id {
+        // Scale and privacy are read from segments.json (by deploy, for one): they must be the
+        // hashed model's.
+        if build_id(&ids, &model) != settings.model_id
+            || settings.quantization != model.config
+            || settings.privacy != model.privacy
+        {
             return Err(Error::Build(format!(
-                "{}: its segments' ids and model.json do not hash to its model id (edited?)",
+                "{}: its segments' ids and model.json do not hash to its model id, or its scale or \
+                 privacy are not model.json's (edited?)",
                 self.settings().display()
             )));
         }

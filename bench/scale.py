@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""`make bench-scale`: models larger than one circuit, segmented and aggregated, beside EZKL.
+
+For each model of bench/models/make_scale_models.py (generated into bench/models/scale/ when
+missing, with .venv-torch): zkinfer compile --max-k (the segment plan: per segment k, columns,
+estimated memory), setup (segment keys + aggregation keys), prove with 1 and with 2 parallel
+provers (segments, then aggregation), verify, then on a real anvil: deploy, the verifier's gas for
+the aggregated proof (a transaction straight to it), and submit through the oracle (`ok` when it is
+accepted). Accuracy against onnxruntime. EZKL runs the same model in the same script (its steps
+as in bench/harness.py, each with BENCH_STEP_TIMEOUT): its times and memory, or how it fails.
+
+Per step: wall seconds and the step's own peak RSS (wait4). Writes bench/scale.md and
+bench/scale.json (per model: params, segments, prove_s, peak_rss_mib, verify_gas, max_abs_err,
+ok, and the details). A benchmark, not a test: CI does not run it.
+
+    python3 bench/scale.py [--max-k K] [--aggregation-k K] [--skip-ezkl] [NAME ...]
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import harness  # noqa: E402  (the step runner, EZKL steps and accuracy of `make bench`)
+
+ROOT = os.path.dirname(HERE)
+MODELS = os.path.join(HERE, "models", "scale")
+OUT = os.path.join(HERE, "out", "scale")
+TOOLS = os.path.join(ROOT, ".tools", "bin")
+KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+ADDR = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+NAMES = ["mlp_wide", "mlp_deep", "resnet_cnn"]
+ENV = dict(os.environ, PATH=f"{TOOLS}:{os.environ['PATH']}", ZKINFER_SOLC=os.path.join(TOOLS, "solc"),
+           ZKINFER_CACHE=os.path.join(OUT, "cache"))
+
+
+def model(name, ext):
+    return os.path.join(MODELS, f"{name}.{ext}")
+
+
+def ensure_models(names):
+    missing = [n for n in names if not os.path.exists(model(n, "meta.json"))]
+    if missing:
+        py = os.path.join(ROOT, ".venv-torch", "bin", "python")
+        if not os.path.exists(py):
+            sys.exit("bench/models/scale is missing models and .venv-torch is absent: see "
+                     "bench/models/make_scale_models.py")
+        subprocess.run([py, os.path.join(HERE, "models", "make_scale_models.py"), *missing], check=True)
+
+
+def zk(*args):
+    out, wall, rss, _ = harness.run([harness.ZKINFER, "--json", "-q", *args], env=ENV)
+    return json.loads(out), wall, rss
+
+
+def cast(*args):
+    out = subprocess.run([os.path.join(TOOLS, "cast"), *args], capture_output=True, text=True, env=ENV)
+    if out.returncode != 0:
+        raise SystemExit(f"cast {args[0]} failed: {out.stderr[-500:]}")
+    return out.stdout
+
+
+def start_anvil():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    p = subprocess.Popen([os.path.join(TOOLS, "anvil"), "--host", "127.0.0.1", "--port", str(port), "--silent"])
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return p, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    p.kill()
+    sys.exit("anvil did not start")
+
+
+def zkinfer_model(name, max_k, agg_k, url):
+    d = os.path.join(OUT, "zkinfer", name)
+    os.makedirs(d, exist_ok=True)
+    build, proof = os.path.join(d, "build"), os.path.join(d, "proof.json")
+    r = {}
+    plan, r["compile_s"], r["compile_rss"] = zk("compile", model(name, "onnx"), "--calibration",
+                                                model(name, "calib.json"), "-o", build, "--force",
+                                                "--max-k", str(max_k))
+    r["plan"] = plan["segments"]
+    setup, r["setup_s"], r["setup_rss"] = zk("setup", build, "--dev-srs", "--aggregation-k", str(agg_k))
+    r["aggregation"] = setup["aggregation"]
+    for jobs in (1, 2):
+        out, wall, rss = zk("prove", build, "--input", model(name, "input.json"), "-o", proof,
+                            "--jobs", str(jobs), "--subject", ADDR)
+        r[f"prove_{jobs}"] = {"wall_s": wall, "rss_mib": rss, "segments_s": out["segments_seconds"],
+                              "aggregation_s": out["aggregation_seconds"]}
+    v, r["verify_s"], _ = zk("verify", build, proof)
+    r["verified"] = v["valid"]
+    artifact = json.load(open(proof))
+    r["proof_bytes"] = (len(artifact["proof"]) - 2) // 2
+    ort = json.load(open(model(name, "meta.json")))["ort_output"]
+    r.update(harness.accuracy([x for row in artifact["output_data"] for x in row], ort))
+    deployed, _, _ = zk("deploy", build, "--rpc-url", url, "--private-key", KEY)
+    r["verifier_runtime_bytes"] = deployed["verifier_runtime_bytes"]
+    calldata = "0x" + "".join(w[2:] for w in artifact["instances"]) + artifact["proof"][2:]
+    receipt = json.loads(cast("send", "--json", "--rpc-url", url, "--private-key", KEY,
+                              deployed["verifier"], calldata))
+    r["verify_gas"] = int(receipt["gasUsed"], 16) if int(receipt["status"], 16) == 1 else None
+    try:
+        submitted, _, _ = zk("submit", proof, "--rpc-url", url, "--consumer", deployed["oracle"],
+                             "--private-key", KEY)
+        r["submit_gas"], r["ok"] = submitted["gas_used"], True
+    except SystemExit as e:
+        r["submit_gas"], r["ok"], r["submit_error"] = None, False, str(e)[-300:]
+    return r
+
+
+def ezkl_model(name):
+    """EZKL on the same model: its figures, or the step it failed at and why."""
+    harness.OUT = os.path.join(OUT, "ezkl-work")
+    saved = harness.model_file
+    harness.model_file = model
+    try:
+        return harness.ezkl_model(name, json.load(open(model(name, "meta.json")))["ort_output"])
+    except SystemExit as e:
+        return {"failed": str(e)[-400:]}
+    finally:
+        harness.model_file = saved
+
+
+def fmt(v, unit="", digits=1):
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}{unit}"
+    return f"{v:,}{unit}"
+
+
+def write(rows):
+    summary = [{
+        "model": r["model"], "params": r["params"], "macs": r["macs"],
+        "segments": len(r["zkinfer"]["plan"]),
+        "prove_s": r["zkinfer"]["prove_1"]["wall_s"],
+        "prove_2_jobs_s": r["zkinfer"]["prove_2"]["wall_s"],
+        "peak_rss_mib": max(r["zkinfer"]["setup_rss"], r["zkinfer"]["prove_1"]["rss_mib"],
+                            r["zkinfer"]["prove_2"]["rss_mib"], r["zkinfer"]["compile_rss"]),
+        "verify_gas": r["zkinfer"]["verify_gas"], "max_abs_err": r["zkinfer"]["max_abs_err"],
+        "ok": r["zkinfer"]["ok"], "zkinfer": r["zkinfer"], "ezkl": r["ezkl"],
+    } for r in rows]
+    with open(os.path.join(HERE, "scale.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    lines = ["# Scale: segmented proving and aggregation vs EZKL", "",
+             "Generated by `make bench-scale` (bench/scale.py) on this machine (2 cores, 24 GiB).", "",
+             "| model | params | MACs | segments (k) | compile s | setup s | prove s, 1 job (segments + aggregation) | prove s, 2 jobs | peak RSS MiB | proof B | verify gas | submit gas | max abs err | ok | EZKL |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in summary:
+        z, e = s["zkinfer"], s["ezkl"]
+        ks = ",".join(str(p["k"]) for p in z["plan"])
+        p1, p2 = z["prove_1"], z["prove_2"]
+        ez = (f"failed: {e['failed'][:120]}" if "failed" in e else
+              f"k {e['k']}, setup {fmt(e['setup_s'])} s ({fmt(e['setup_rss'], digits=0)} MiB), prove "
+              f"{fmt(e['prove_s'])} s ({fmt(e['prove_rss'], digits=0)} MiB), err {e['max_abs_err']:.4f}")
+        lines.append(
+            f"| {s['model']} | {fmt(s['params'])} | {fmt(s['macs'])} | {s['segments']} ({ks}) | {fmt(z['compile_s'])} | "
+            f"{fmt(z['setup_s'])} | {fmt(p1['wall_s'])} ({fmt(p1['segments_s'])} + {fmt(p1['aggregation_s'])}) | "
+            f"{fmt(p2['wall_s'])} | {fmt(s['peak_rss_mib'], digits=0)} | {fmt(z['proof_bytes'])} | {fmt(z['verify_gas'])} | "
+            f"{fmt(z['submit_gas'])} | {z['max_abs_err']:.4f} | {s['ok']} | {ez} |")
+    lines += ["", "Per segment (compile's plan): nodes, k, advice columns, estimated memory.", ""]
+    for s in summary:
+        plan = "; ".join(f"{p['nodes'][0]}..{p['nodes'][1]}: k {p['k']}, {p['columns']} cols, {p['memory_mib']} MiB"
+                         for p in s["zkinfer"]["plan"])
+        agg = s["zkinfer"]["aggregation"]
+        lines.append(f"- {s['model']}: {plan}; aggregation k {agg['k']}, {agg['advice_columns']} advice columns")
+    with open(os.path.join(HERE, "scale.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--max-k", type=int, default=int(os.environ.get("BENCH_MAX_K", "21")))
+    ap.add_argument("--aggregation-k", type=int, default=int(os.environ.get("BENCH_AGG_K", "20")))
+    ap.add_argument("--skip-ezkl", action="store_true")
+    ap.add_argument("names", nargs="*")
+    a = ap.parse_args()
+    names = a.names or NAMES
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        sys.exit(f"unknown model(s) {unknown}; scale models: {NAMES}")
+    ensure_models(names)
+    os.makedirs(OUT, exist_ok=True)
+    anvil, url = start_anvil()
+    rows = []
+    try:
+        for name in names:
+            meta = json.load(open(model(name, "meta.json")))
+            print(f"{name}: zkinfer", file=sys.stderr)
+            z = zkinfer_model(name, a.max_k, a.aggregation_k, url)
+            e = {"failed": "skipped (--skip-ezkl)"} if a.skip_ezkl else None
+            if e is None:
+                print(f"{name}: EZKL", file=sys.stderr)
+                e = ezkl_model(name)
+            rows.append({"model": name, "params": meta["params"], "macs": meta["macs"], "zkinfer": z, "ezkl": e})
+            write(rows)
+    finally:
+        anvil.kill()
+
+
+if __name__ == "__main__":
+    main()
