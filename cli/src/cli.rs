@@ -181,7 +181,7 @@ pub(crate) struct SetupArgs {
     pub(crate) dev_srs: bool,
     /// A segmented build: rows (2^k) of the aggregation circuit that verifies every segment
     /// proof in one proof (more rows, fewer columns).
-    /// [default: the existing aggregation keys' k, else 20]
+    /// [default: the existing aggregation keys' k, else 21]
     #[arg(long, value_parser = clap::value_parser!(u32).range(12..=26), conflicts_with = "no_aggregation")]
     pub(crate) aggregation_k: Option<u32>,
     /// A segmented build: skip the aggregation keys. Its proofs are then one proof per segment,

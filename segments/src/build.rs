@@ -340,6 +340,11 @@ pub(crate) fn prove_segments(
         ),
     };
     let n = settings.segments.len();
+    // Parallel provers share the memory available now: a segment starts only when its
+    // estimated proving memory fits beside those in flight (one always runs).
+    let budget = MemoryBudget::new(
+        zkinfer_prover::resources::MemoryLimit::available().map_or(u64::MAX, |m| m.bytes),
+    );
     let next = std::sync::atomic::AtomicUsize::new(0);
     let finished = std::sync::atomic::AtomicUsize::new(0);
     let proofs: Vec<std::sync::Mutex<Option<Result<ProofArtifact>>>> =
@@ -351,6 +356,8 @@ pub(crate) fn prove_segments(
                 let Some(entry) = settings.segments.get(i) else {
                     break;
                 };
+                let bytes = entry.plan.memory_mib << 20;
+                budget.acquire(bytes, i);
                 tracing::info!(segment = i, of = n, k = entry.plan.k, "proving segment");
                 let result = pipeline::prove_witness_with(
                     &dir.segment(entry),
@@ -359,6 +366,7 @@ pub(crate) fn prove_segments(
                     system,
                 )
                 .map_err(Error::from);
+                budget.release(bytes);
                 let failed = result.is_err();
                 *proofs[i].lock().expect("no panics hold it") = Some(result);
                 done(
@@ -381,6 +389,41 @@ pub(crate) fn prove_segments(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((settings, segments))
+}
+
+/// Memory shared by parallel segment provers.
+struct MemoryBudget {
+    limit: u64,
+    used: std::sync::Mutex<u64>,
+    freed: std::sync::Condvar,
+}
+
+impl MemoryBudget {
+    fn new(limit: u64) -> Self {
+        MemoryBudget {
+            limit,
+            used: std::sync::Mutex::new(0),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Waits until `bytes` fit beside the provers in flight (at once when none is).
+    fn acquire(&self, bytes: u64, segment: usize) {
+        let mut used = self.used.lock().expect("no panics hold it");
+        if *used > 0 && used.saturating_add(bytes) > self.limit {
+            tracing::info!(segment, "waiting for memory: another segment is proving");
+        }
+        while *used > 0 && used.saturating_add(bytes) > self.limit {
+            used = self.freed.wait(used).expect("no panics hold it");
+        }
+        *used = used.saturating_add(bytes);
+    }
+
+    fn release(&self, bytes: u64) {
+        let mut used = self.used.lock().expect("no panics hold it");
+        *used = used.saturating_sub(bytes);
+        self.freed.notify_all();
+    }
 }
 
 /// Why a segmented proof was rejected, or `None` for an accepted one. Each segment proof must
@@ -468,4 +511,38 @@ pub fn verify(dir: &SegmentedDir, proof: &SegmentedProof) -> Result<Option<Strin
         ));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryBudget;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[test]
+    fn a_memory_budget_holds_back_a_prover_that_does_not_fit_until_memory_is_freed() {
+        let budget = MemoryBudget::new(10);
+        budget.acquire(8, 0);
+        let started = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                budget.acquire(8, 1);
+                started.store(true, Ordering::SeqCst);
+                budget.release(8);
+            });
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            assert!(
+                !started.load(Ordering::SeqCst),
+                "8 + 8 bytes ran within a budget of 10"
+            );
+            budget.release(8);
+        });
+        assert!(started.load(Ordering::SeqCst));
+        assert_eq!(*budget.used.lock().unwrap(), 0);
+        // Alone, a prover larger than the budget still runs; two that fit run together.
+        budget.acquire(100, 2);
+        budget.release(100);
+        budget.acquire(4, 3);
+        budget.acquire(4, 4);
+        assert_eq!(*budget.used.lock().unwrap(), 8);
+    }
 }
