@@ -2,7 +2,7 @@
 """`make bench-scale`: models larger than one circuit, segmented and aggregated, beside EZKL.
 
 For each model of bench/models/make_scale_models.py (generated into bench/models/scale/ when
-missing, with .venv-torch): zkinfer compile --max-k (the segment plan: per segment k, columns,
+missing, with .venv-torch): zkinfer compile --max-k, inputs private (the segment plan: per segment k, columns,
 estimated memory), setup (segment keys + aggregation keys), prove with 1 and with 2 parallel
 provers (segments, then aggregation), verify, then on a real anvil: deploy, the verifier's gas for
 the aggregated proof (a transaction straight to it), and submit through the oracle (`ok` when it is
@@ -34,6 +34,9 @@ TOOLS = os.path.join(ROOT, ".tools", "bin")
 KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ADDR = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 NAMES = ["mlp_wide", "mlp_deep", "resnet_cnn"]
+# Private inputs: the statement is the outputs and the subject (1,024 packed input words would
+# otherwise dominate calldata and the verifier's instance work).
+COMPILE_FLAGS = ["--input-visibility", "private"]
 ENV = dict(os.environ, PATH=f"{TOOLS}:{os.environ['PATH']}", ZKINFER_SOLC=os.path.join(TOOLS, "solc"),
            ZKINFER_CACHE=os.path.join(OUT, "cache"))
 
@@ -88,7 +91,7 @@ def zkinfer_model(name, max_k, agg_k, url):
     r = {}
     plan, r["compile_s"], r["compile_rss"] = zk("compile", model(name, "onnx"), "--calibration",
                                                 model(name, "calib.json"), "-o", build, "--force",
-                                                "--max-k", str(max_k))
+                                                "--max-k", str(max_k), *COMPILE_FLAGS)
     r["plan"] = plan["segments"]
     setup, r["setup_s"], r["setup_rss"] = zk("setup", build, "--dev-srs", "--aggregation-k", str(agg_k))
     r["aggregation"] = setup["aggregation"]
