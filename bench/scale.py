@@ -185,7 +185,7 @@ def write(rows):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-k", type=int, default=int(os.environ.get("BENCH_MAX_K", "21")))
-    ap.add_argument("--aggregation-k", type=int, default=int(os.environ.get("BENCH_AGG_K", "20")))
+    ap.add_argument("--aggregation-k", type=int, default=int(os.environ.get("BENCH_AGG_K", "21")))
     ap.add_argument("--skip-ezkl", action="store_true")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
