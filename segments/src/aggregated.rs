@@ -131,13 +131,22 @@ impl SegmentedDir {
     }
 }
 
-/// The shape of a segmented build's statement: (input words, outputs) of its first and last
-/// segment, as a consumer contract registers them.
-pub fn statement_shape(dir: &SegmentedDir) -> Result<(usize, usize)> {
+/// A segmented build's plan and its aggregation keys' info (checked: not stale, not edited).
+pub fn aggregation_info(dir: &SegmentedDir) -> Result<(SegmentedSettings, AggregationInfo)> {
     let (settings, _) = dir.load()?;
     let info = read_info(dir, &settings)?;
-    let first = segment_settings(dir, &settings, 0)?;
-    let last = segment_settings(dir, &settings, settings.segments.len() - 1)?;
+    Ok((settings, info))
+}
+
+/// The shape of a segmented build's statement: (input words, outputs) of its first and last
+/// segment, as a consumer contract registers them, checked against the aggregation key's.
+pub fn statement_shape(
+    dir: &SegmentedDir,
+    settings: &SegmentedSettings,
+    info: &AggregationInfo,
+) -> Result<(usize, usize)> {
+    let first = segment_settings(dir, settings, 0)?;
+    let last = segment_settings(dir, settings, settings.segments.len() - 1)?;
     let shape = (first.num_public_inputs(), last.num_public_outputs());
     if shape.0 + shape.1 + 1 != info.statement_len() {
         return Err(Error::Build(format!(
@@ -264,8 +273,17 @@ pub fn setup_aggregation(
 pub fn aggregation_verifying_key(
     dir: &SegmentedDir,
 ) -> Result<(AggregationInfo, Srs, VerifyingKey<G1Affine>)> {
-    let (settings, _) = dir.load()?;
-    let info = read_info(dir, &settings)?;
+    let (_, info) = aggregation_info(dir)?;
+    let (srs, vk) = verifying_key(dir, &info)?;
+    Ok((info, srs, vk))
+}
+
+/// The aggregation SRS and verifying key `info` describes, the key checked against its
+/// fingerprint.
+fn verifying_key(
+    dir: &SegmentedDir,
+    info: &AggregationInfo,
+) -> Result<(Srs, VerifyingKey<G1Affine>)> {
     let path = dir.aggregation_file("vk.bin");
     let vk = read_key(&path, "verifying key", |r| {
         VerifyingKey::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, info.config)
@@ -280,7 +298,7 @@ pub fn aggregation_verifying_key(
         &dir.aggregation_file("kzg.srs"),
         info.config.degree as usize,
     )?;
-    Ok((info, srs, vk))
+    Ok((srs, vk))
 }
 
 /// The fingerprints of the segments' verifying keys as `setup` recorded them now.
@@ -355,12 +373,17 @@ pub fn prove_aggregated(
     jobs: usize,
     done: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<AggregatedProof> {
-    let (settings, _) = dir.load()?;
+    let (settings, model) = dir.load()?;
     let info = read_info(dir, &settings)?;
     let start = std::time::Instant::now();
-    let (_, segments) = prove_segments(dir, input, jobs, done, &|srs, pk, c, i| {
-        poseidon_proof(srs, pk, c, i)
-    })?;
+    let segments = prove_segments(
+        dir,
+        (&settings, &model),
+        input,
+        (jobs, done),
+        &|srs, pk, c, i| poseidon_proof(srs, pk, c, i),
+    )?;
+    drop(model);
     let segments_seconds = start.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
     tracing::info!(segments = segments.len(), "aggregating");
@@ -449,7 +472,8 @@ pub fn verify_aggregated_proof(
             artifact.model_id, settings.model_id
         )));
     }
-    let (info, srs, vk) = aggregation_verifying_key(dir)?;
+    let info = read_info(dir, &settings)?;
+    let (srs, vk) = verifying_key(dir, &info)?;
     if artifact.instances.len() != info.statement_len() {
         return Ok(Some(format!(
             "{} instances; this model's statement has {}",

@@ -304,9 +304,14 @@ pub fn prove(
     jobs: usize,
     done: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<SegmentedProof> {
-    let (settings, segments) = prove_segments(dir, input, jobs, done, &|srs, pk, c, i| {
-        zkinfer_prover::proving::prove(srs, pk, c, i)
-    })?;
+    let (settings, model) = dir.load()?;
+    let segments = prove_segments(
+        dir,
+        (&settings, &model),
+        input,
+        (jobs, done),
+        &|srs, pk, c, i| zkinfer_prover::proving::prove(srs, pk, c, i),
+    )?;
     let output_data = segments
         .last()
         .map(|p| p.output_data.clone())
@@ -319,18 +324,18 @@ pub fn prove(
     })
 }
 
-/// Proves every segment for `input` with `system`, `jobs` at a time: one forward pass of the
-/// whole model gives every segment's witness, one fresh chain salt binds the boundaries.
+/// Proves every segment of the loaded build `(settings, model)` for `input` with `system`,
+/// `jobs` at a time (`done(i, n)` after each): one forward pass of the whole model gives every
+/// segment's witness, one fresh chain salt binds the boundaries.
 pub(crate) fn prove_segments(
     dir: &SegmentedDir,
+    (settings, model): (&SegmentedSettings, &QuantizedModel),
     input: &InputData,
-    jobs: usize,
-    done: &(dyn Fn(usize, usize) + Sync),
+    (jobs, done): (usize, &(dyn Fn(usize, usize) + Sync)),
     system: ProofSystem<'_>,
-) -> Result<(SegmentedSettings, Vec<ProofArtifact>)> {
-    let (settings, model) = dir.load()?;
+) -> Result<Vec<ProofArtifact>> {
     pipeline::require_salt_for(&settings.privacy, input)?;
-    let whole = pipeline::witness(&model, input)?;
+    let whole = pipeline::witness(model, input)?;
     let bindings = Bindings {
         salt: input.salt()?,
         subject: input.subject()?,
@@ -380,15 +385,14 @@ pub(crate) fn prove_segments(
             });
         }
     });
-    let segments = proofs
+    proofs
         .into_iter()
         .map(|p| {
             p.into_inner()
                 .expect("no panics hold it")
                 .unwrap_or_else(|| Err(Error::Build("a segment before it failed".into())))
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok((settings, segments))
+        .collect::<Result<Vec<_>>>()
 }
 
 /// Memory shared by parallel segment provers.

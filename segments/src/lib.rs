@@ -17,8 +17,9 @@ pub mod plan;
 pub mod split;
 
 pub use aggregated::{
-    aggregation_verifying_key, prove_aggregated, setup_aggregation, statement_shape,
-    verify_aggregated_proof, AggregatedProof, AggregationInfo, DEFAULT_AGGREGATION_K,
+    aggregation_info, aggregation_verifying_key, prove_aggregated, setup_aggregation,
+    statement_shape, verify_aggregated_proof, AggregatedProof, AggregationInfo,
+    DEFAULT_AGGREGATION_K,
 };
 pub use build::{
     compile_segmented, prove, setup, verify, SegmentEntry, SegmentedDir, SegmentedProof,

@@ -220,12 +220,12 @@ impl Build {
     /// outputs (segmented builds have no parameter commitment).
     fn segmented(root: &std::path::Path) -> Result<Self> {
         let dir = zkinfer_segments::SegmentedDir::new(root);
-        let (settings, _) = dir.load()?;
-        let (info, _, _) = zkinfer_segments::aggregation_verifying_key(&dir)?;
+        // The plan and the keys' info only: the key itself is read where the verifier is made.
+        let (settings, info) = zkinfer_segments::aggregation_info(&dir)?;
         let registration = Registration::new(
             &settings.model_id,
             settings.quantization.scale.0,
-            zkinfer_segments::statement_shape(&dir)?,
+            zkinfer_segments::statement_shape(&dir, &settings, &info)?,
             None,
             &settings.privacy,
         )?;
