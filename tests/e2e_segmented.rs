@@ -8,7 +8,7 @@
 mod support;
 
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use support::*;
@@ -132,14 +132,7 @@ async fn aggregated_segments_verify_on_anvil_and_tampering_is_rejected() {
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
         .connect_http(anvil.url.parse().unwrap());
-    let model_id: B256 = artifact["model_id"].as_str().unwrap().parse().unwrap();
-    let proof_bytes = hex::decode(&artifact["proof"].as_str().unwrap()[2..]).unwrap();
-    let words: Vec<U256> = artifact["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| U256::from_str_radix(&w.as_str().unwrap()[2..], 16).unwrap())
-        .collect();
+    let (model_id, proof_bytes, words) = proof_parts(&artifact);
     let r = U256::from_str_radix(R, 16).unwrap();
     let oracle = Oracle::new(oracle_addr.parse().unwrap(), &provider);
     let mut shifted = words.clone();

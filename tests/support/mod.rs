@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use alloy::primitives::U256;
+use alloy::primitives::{B256, U256};
 use serde_json::Value;
 
 /// The repository root.
@@ -246,6 +246,19 @@ pub fn write_variant(original: &str, name: &str, edit: impl FnOnce(&mut Value)) 
     let out = format!("{original}.{name}.json");
     std::fs::write(&out, serde_json::to_string(&v).unwrap()).unwrap();
     out
+}
+
+/// A proof file's model id, proof bytes and instances as the contracts take them.
+pub fn proof_parts(artifact: &Value) -> (B256, Vec<u8>, Vec<U256>) {
+    let model_id = artifact["model_id"].as_str().unwrap().parse().unwrap();
+    let proof = hex::decode(&artifact["proof"].as_str().unwrap()[2..]).unwrap();
+    let words = artifact["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| U256::from_str_radix(&w.as_str().unwrap()[2..], 16).unwrap())
+        .collect();
+    (model_id, proof, words)
 }
 
 pub fn add_to_word(hex_word: &str, add: &str) -> String {
