@@ -3,7 +3,9 @@
 //! deployed with the oracle and lending pool by the same commands as a single circuit. The
 //! aggregated proof is accepted in one transaction and the outputs are onnxruntime's within the
 //! fixed-point tolerance; a flipped proof byte, a changed accumulator limb, a changed output, an
-//! instance or limb ≥ r, another model's proof and a replay are rejected.
+//! instance or limb ≥ r, another model's proof and a replay are rejected. With hashed inputs and
+//! an attester, the oracle takes the aggregated proof only once the subject committed to the
+//! input and the attester vouched for it, through the same `commitment` and `attest` commands.
 
 mod support;
 
@@ -82,19 +84,6 @@ async fn aggregated_segments_verify_on_anvil_and_tampering_is_rejected() {
     assert!(err.contains("accumulator"), "{err}");
 
     let anvil = Anvil::start();
-    // Attested inputs are not wired for segmented builds: refused before anything is sent.
-    let (code, err) = failure(&[
-        "deploy",
-        &build,
-        "--rpc-url",
-        &anvil.url,
-        "--private-key",
-        ANVIL_KEY,
-        "--attester",
-        ANVIL_ADDR_2,
-    ]);
-    assert_eq!(code, 1);
-    assert!(err.contains("not supported on a segmented model"), "{err}");
     let deployed = deploy(&build, &anvil.url, &[]);
     let oracle_addr = deployed["oracle"].as_str().unwrap().to_string();
     let lending_addr: Address = deployed["lending"].as_str().unwrap().parse().unwrap();
@@ -187,4 +176,97 @@ async fn aggregated_segments_verify_on_anvil_and_tampering_is_rejected() {
     let (code, err) = failure(&["codegen", &build, "-o", path(&dir.join("V2.sol"))]);
     assert_eq!(code, 1);
     assert!(err.contains("without aggregation keys"), "{err}");
+}
+
+/// A segmented model with hashed inputs, deployed with an attester: the oracle binds the
+/// aggregated proof's input commitment (the first segment's) to the subject's registered one and
+/// to the attester's vouching, computed by `commitment` and `attest` on the segmented build.
+#[tokio::test(flavor = "multi_thread")]
+async fn hashed_inputs_of_a_segmented_model_are_committed_and_attested() {
+    let dir = scratch("segmented-hashed");
+    let build = dir.join("build");
+    compile(
+        &example("model.onnx"),
+        &example("calibration.json"),
+        &build,
+        &["--segments", "2", "--input-visibility", "hashed"],
+    );
+    let build = path(&build).to_string();
+    // k 20: a faster aggregation proof than the default's (more columns, more verifier gas).
+    zkinfer_json(&["setup", &build, "--dev-srs", "--aggregation-k", "20"]);
+    let mut salted = read_json(&example("input.json"));
+    salted["salt"] = serde_json::json!("0x5a17");
+    salted["subject"] = serde_json::json!(ANVIL_ADDR);
+    let input = path(&dir.join("input.json")).to_string();
+    std::fs::write(&input, salted.to_string()).unwrap();
+    let proof = path(&dir.join("proof.json")).to_string();
+    let outputs = path(&dir.join("outputs.json")).to_string();
+    let proved = zkinfer_json(&[
+        "prove",
+        &build,
+        "--input",
+        &input,
+        "-o",
+        &proof,
+        "--outputs",
+        &outputs,
+    ]);
+    assert_eq!(proved["aggregated"], true);
+    // `--outputs` holds the proven outputs (public here, so also in the proof file).
+    assert_eq!(read_json(&outputs)["output_data"], proved["output_data"]);
+    let artifact = read_json(&proof);
+    // The statement: the input commitment, the score, the subject.
+    assert_eq!(artifact["instances"].as_array().unwrap().len(), 3);
+    let offline = zkinfer_json(&["commitment", &build, "--input", &input]);
+    assert_eq!(offline["inputs"], artifact["instances"][0], "{offline}");
+
+    let anvil = Anvil::start();
+    let deployed = deploy(&build, &anvil.url, &["--attester", ANVIL_ADDR_2]);
+    let oracle = deployed["oracle"].as_str().unwrap().to_string();
+    let refused = |reason: &str| {
+        let out = submit(&proof, &anvil.url, &oracle, ANVIL_KEY);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "accepted, expected {reason}");
+        assert!(stderr.contains(reason), "expected {reason}, got {stderr}");
+    };
+    refused("InputNotCommitted");
+    let committed = zkinfer_json(&[
+        "commitment",
+        &build,
+        "--input",
+        &input,
+        "--consumer",
+        &oracle,
+        "--rpc-url",
+        &anvil.url,
+        "--private-key",
+        ANVIL_KEY,
+    ]);
+    assert_eq!(committed["inputs"], artifact["instances"][0]);
+    refused("NoAttestation");
+    let attested = zkinfer_json(&[
+        "attest",
+        &build,
+        "--input",
+        &input,
+        "--subject",
+        ANVIL_ADDR,
+        "--rpc-url",
+        &anvil.url,
+        "--consumer",
+        &oracle,
+        "--private-key",
+        ANVIL_KEY_2,
+    ]);
+    assert!(attested["attestation_id"].as_u64().is_some(), "{attested}");
+    // Committed and attested: the aggregated proof is taken, credited to its subject.
+    let accepted = submit_json(&proof, &anvil.url, &oracle, ANVIL_KEY);
+    assert_eq!(
+        accepted["subject"].as_str().unwrap().to_lowercase(),
+        ANVIL_ADDR.to_lowercase()
+    );
+    assert_eq!(
+        accepted["outputs"][0].as_f64().unwrap(),
+        proved["output_data"][0][0].as_f64().unwrap()
+    );
 }

@@ -207,6 +207,11 @@ pub(crate) struct ProveArgs {
     /// A segmented build: segments proved at once (each holds its proving key in memory).
     #[arg(long, default_value_t = 1)]
     pub(crate) jobs: usize,
+    /// Also write the proven outputs to FILE: {"output_data": [[...]]}, with the salt that
+    /// opens their commitment when they are hashed. A proof file carries public outputs only:
+    /// this is how the owner of hashed or private outputs reads them. Keep it private.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) outputs: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

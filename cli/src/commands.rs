@@ -11,6 +11,7 @@ use zkinfer_prover::fixed::Scale;
 use zkinfer_prover::halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{self, SrsChoice};
+use zkinfer_prover::privacy::Visibility;
 use zkinfer_prover::quantize::QuantizationConfig;
 use zkinfer_prover::resources::{parse_size, MemoryLimit};
 
@@ -313,6 +314,50 @@ fn prove_step(
     Ok((artifact, secs))
 }
 
+/// `prove --outputs FILE`: the outputs of `model` for `input` as the circuit computes them
+/// (dequantized), and the salt when they are hashed, written to `path` (refused before proving
+/// when it cannot be written, or when it is the proof file).
+pub(crate) struct OutputsFile<'a> {
+    path: &'a Path,
+}
+
+impl<'a> OutputsFile<'a> {
+    /// Checks `prove --outputs` before any work.
+    pub(crate) fn check(a: &'a ProveArgs) -> Result<Option<Self>> {
+        let Some(path) = a.outputs.as_deref() else {
+            return Ok(None);
+        };
+        check_output_file(path)?;
+        if path == a.out {
+            bail!(
+                "--outputs {} is the proof file: give another file",
+                path.display()
+            );
+        }
+        Ok(Some(OutputsFile { path }))
+    }
+
+    /// Writes the outputs of `model` (of visibility `outputs`) for `input`.
+    pub(crate) fn write(
+        &self,
+        model: &zkinfer_prover::quantize::QuantizedModel,
+        input: &InputData,
+    ) -> Result<()> {
+        let output_data = pipeline::fixed_point_outputs(model, input)?;
+        let mut file = json!({
+            "output_data": output_data,
+            "visibility": model.privacy.outputs,
+        });
+        if model.privacy.outputs == Visibility::Hashed {
+            file["salt"] = json!(input.salt);
+        }
+        let text = serde_json::to_string_pretty(&file)?;
+        std::fs::write(self.path, text)
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
 fn proof_len(a: &ProofArtifact) -> usize {
     a.proof.0.len()
 }
@@ -321,14 +366,15 @@ fn prove(a: &ProveArgs) -> Result<Outcome> {
     if SegmentedDir::is_segmented(&a.build_dir) {
         return segmented::prove(a);
     }
-    let (artifact, secs) = prove_step(
-        &BuildDir::new(&a.build_dir),
-        &a.input,
-        &a.out,
-        a.subject.as_deref(),
-    )?;
+    let outputs = OutputsFile::check(a)?;
+    let dir = BuildDir::new(&a.build_dir);
+    let (artifact, secs) = prove_step(&dir, &a.input, &a.out, a.subject.as_deref())?;
+    if let Some(file) = &outputs {
+        let (_, model) = pipeline::load(&dir)?;
+        file.write(&model, &input_with_subject(&a.input, a.subject.as_deref())?)?;
+    }
     Ok(Outcome::ok(
-        json!({ "prove_seconds": secs, "proof_bytes": proof_len(&artifact), "output_data": artifact.output_data, "proof": a.out }),
+        json!({ "prove_seconds": secs, "proof_bytes": proof_len(&artifact), "output_data": artifact.output_data, "proof": a.out, "outputs": a.outputs }),
         format!(
             "proof written to {} ({} bytes, {secs:.2} s)\n  output_data {:?}",
             a.out.display(),

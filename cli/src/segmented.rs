@@ -17,7 +17,7 @@ use zkinfer_prover::privacy::Visibility;
 use zkinfer_segments::{Goal, SegmentedDir, SegmentedProof};
 
 use crate::cli::{CodegenArgs, CompileArgs, ProveArgs, SetupArgs, VerifierChoice, VerifyArgs};
-use crate::commands::{circuit_options, input_with_subject, quant_config, Outcome};
+use crate::commands::{circuit_options, input_with_subject, quant_config, Outcome, OutputsFile};
 
 /// Compiles into segments and prints the plan (per segment: layers, k, columns, memory).
 pub(crate) fn compile(a: &CompileArgs) -> Result<Outcome> {
@@ -127,6 +127,7 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
 /// aggregation keys, writes one proof per segment).
 pub(crate) fn prove(a: &ProveArgs) -> Result<Outcome> {
     check_output_file(&a.out)?;
+    let outputs = OutputsFile::check(a)?;
     let input = input_with_subject(&a.input, a.subject.as_deref())?;
     if input.subject()? == Default::default() {
         tracing::warn!("the proof names no subject (--subject or \"subject\" in the input file)");
@@ -139,6 +140,7 @@ pub(crate) fn prove(a: &ProveArgs) -> Result<Outcome> {
         let secs = start.elapsed().as_secs_f64();
         let artifact = &proved.artifact;
         artifact.write(&a.out)?;
+        write_outputs(&dir, outputs.as_ref(), &input)?;
         let bytes = artifact.proof.0.len();
         return Ok(Outcome::ok(
             json!({
@@ -149,6 +151,7 @@ pub(crate) fn prove(a: &ProveArgs) -> Result<Outcome> {
                 "aggregated": true,
                 "output_data": artifact.output_data,
                 "proof": a.out,
+                "outputs": a.outputs,
             }),
             format!(
                 "aggregated proof written to {} ({bytes} bytes, {secs:.2} s: segments {:.2} s, aggregation {:.2} s)\n  output_data {:?}",
@@ -162,9 +165,10 @@ pub(crate) fn prove(a: &ProveArgs) -> Result<Outcome> {
     let proof = zkinfer_segments::prove(&dir, &input, a.jobs, &done)?;
     let secs = start.elapsed().as_secs_f64();
     proof.write(&a.out)?;
+    write_outputs(&dir, outputs.as_ref(), &input)?;
     let bytes: usize = proof.segments.iter().map(|p| p.proof.0.len()).sum();
     Ok(Outcome::ok(
-        json!({ "prove_seconds": secs, "proof_bytes": bytes, "aggregated": false, "segments": proof.segments.len(), "output_data": proof.output_data, "proof": a.out }),
+        json!({ "prove_seconds": secs, "proof_bytes": bytes, "aggregated": false, "segments": proof.segments.len(), "output_data": proof.output_data, "proof": a.out, "outputs": a.outputs }),
         format!(
             "proof of {} segments written to {} ({bytes} bytes, {secs:.2} s; not aggregated: off-chain only)\n  output_data {:?}",
             proof.segments.len(),
@@ -172,6 +176,15 @@ pub(crate) fn prove(a: &ProveArgs) -> Result<Outcome> {
             proof.output_data
         ),
     ))
+}
+
+/// `prove --outputs`: the whole model's outputs for `input`.
+fn write_outputs(dir: &SegmentedDir, file: Option<&OutputsFile>, input: &InputData) -> Result<()> {
+    if let Some(file) = file {
+        let (_, model) = dir.load()?;
+        file.write(&model, input)?;
+    }
+    Ok(())
 }
 
 /// Verifies an aggregated proof (with its accumulator), or every segment proof and the chain of
@@ -238,6 +251,24 @@ pub(crate) fn codegen(a: &CodegenArgs) -> Result<Outcome> {
 /// Whether an on-chain command runs on a segmented build (with aggregation keys); refuses one
 /// segment's build and a segmented build without aggregation.
 pub(crate) fn on_chain(build_dir: &Path, command: &str) -> Result<bool> {
+    if !is_model_build(build_dir, command)? {
+        return Ok(false);
+    }
+    let dir = SegmentedDir::new(build_dir);
+    if !dir.has_aggregation() {
+        bail!(
+            "{command}: {} is a segmented build without aggregation keys (setup \
+             --no-aggregation): on chain, a segmented model is verified through its aggregated \
+             proof; run `zkinfer setup` on it without --no-aggregation",
+            build_dir.display()
+        );
+    }
+    Ok(true)
+}
+
+/// Whether `build_dir` is a segmented model's build (rather than a single circuit's); refuses
+/// one segment's build, whose statement says nothing about the model.
+pub(crate) fn is_model_build(build_dir: &Path, command: &str) -> Result<bool> {
     let settings = zkinfer_prover::artifacts::BuildDir::new(build_dir).settings();
     let one_segment = zkinfer_prover::artifacts::Settings::read(&settings).is_ok_and(|s| {
         s.privacy.inputs == Visibility::Chained || s.privacy.outputs == Visibility::Chained
@@ -249,19 +280,7 @@ pub(crate) fn on_chain(build_dir: &Path, command: &str) -> Result<bool> {
             build_dir.display()
         );
     }
-    let dir = SegmentedDir::new(build_dir);
-    if !SegmentedDir::is_segmented(build_dir) {
-        return Ok(false);
-    }
-    if !dir.has_aggregation() {
-        bail!(
-            "{command}: {} is a segmented build without aggregation keys (setup \
-             --no-aggregation): on chain, a segmented model is verified through its aggregated \
-             proof; run `zkinfer setup` on it without --no-aggregation",
-            build_dir.display()
-        );
-    }
-    Ok(true)
+    Ok(SegmentedDir::is_segmented(build_dir))
 }
 
 /// Whether a proof file holds one proof per segment (`setup --no-aggregation`).

@@ -2,7 +2,8 @@
 //! outputs, with fixed or hashed parameters, proves and verifies with the expected instances; a
 //! changed instance is rejected; private and hashed values (and hashed weights) appear nowhere in
 //! the proof file; a commitment changes with the data and the salt, and equals the one computed by
-//! circomlibjs (an independent Poseidon). With hashed parameters, other weights under the same keys
+//! circomlibjs (an independent Poseidon); the fixed-point outputs `prove --outputs` reports are the
+//! proven ones whatever their visibility. With hashed parameters, other weights under the same keys
 //! prove with another parameter commitment: the consumer's pin is what binds the model.
 
 mod common;
@@ -125,6 +126,12 @@ fn every_visibility_combination_proves_and_hides_what_it_should() {
             }
 
             let model = ModelArtifact::read(&dir.model()).unwrap().model;
+            // `prove --outputs`: the values the proof binds, whatever their visibility.
+            assert_eq!(
+                pipeline::fixed_point_outputs(&model, &input(Some(SALT), 0.0)).unwrap(),
+                public_proof.output_data,
+                "{what}: fixed-point outputs"
+            );
             let settings = Settings::read(&dir.settings()).unwrap();
             let words = param_words(&model);
             if params == ParamVisibility::Hashed {

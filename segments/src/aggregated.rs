@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
 use zkinfer_prover::artifacts::{Artifact, KeysInfo, ProofArtifact, Settings, ARTIFACT_VERSION};
+use zkinfer_prover::circuit::Bindings;
 use zkinfer_prover::encoding::{FieldElement, HexBytes, ModelId};
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{self, SrsChoice};
@@ -159,6 +160,64 @@ pub fn statement_shape(
         )));
     }
     Ok(shape)
+}
+
+/// The statement an aggregated proof of an input would carry, computed without proving or keys
+/// (see [`statement`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    /// The instances in the proof's order: the first segment's input words (packed inputs or
+    /// their commitment), the last segment's outputs (or their commitment), the subject.
+    pub words: Vec<Fr>,
+    /// How many leading words are input words.
+    pub input_words: usize,
+}
+
+/// The statement an aggregated proof of `input` would carry: one forward pass of the whole
+/// model, then the first and the last segment laid out (not proven). `commitment` and `attest`
+/// read a segmented model's input words and commitments from it, as from a single circuit's.
+pub fn statement(dir: &SegmentedDir, input: &InputData) -> Result<Statement> {
+    let (settings, model) = dir.load()?;
+    pipeline::require_salt_for(&settings.privacy, input)?;
+    let whole = pipeline::witness(&model, input)?;
+    let bindings = Bindings {
+        salt: input.salt()?,
+        subject: input.subject()?,
+        // Only boundary commitments use it, and none is in the statement.
+        chain_salt: <Fr as halo2_base::halo2_proofs::halo2curves::ff::Field>::random(
+            rand::rngs::OsRng,
+        ),
+    };
+    let n = settings.segments.len();
+    let lay_out = |i: usize| {
+        let entry = &settings.segments[i];
+        pipeline::statement_of_witness(&dir.segment(entry), &entry.values(&whole), bindings)
+    };
+    let head = lay_out(0)?;
+    let tail = if n == 1 {
+        head.clone()
+    } else {
+        lay_out(n - 1)?
+    };
+    let input_words = segment_settings(dir, &settings, 0)?.num_public_inputs();
+    let last = segment_settings(dir, &settings, n - 1)?;
+    // The last segment's instances: its input words, its outputs, the subject.
+    let outputs = last.num_public_inputs()..last.num_public_inputs() + last.num_public_outputs();
+    let (Some(inputs), Some(outputs), Some(subject)) =
+        (head.get(..input_words), tail.get(outputs), tail.last())
+    else {
+        return Err(Error::Build(format!(
+            "{}: the segments' settings do not match their circuits' instances (edited?)",
+            dir.root().display()
+        )));
+    };
+    let words = inputs
+        .iter()
+        .chain(outputs)
+        .chain(std::iter::once(subject))
+        .copied()
+        .collect();
+    Ok(Statement { words, input_words })
 }
 
 /// Segment `i`'s settings, checked to be the plan's.

@@ -17,8 +17,8 @@ pub mod plan;
 pub mod split;
 
 pub use aggregated::{
-    aggregation_info, aggregation_verifying_key, prove_aggregated, setup_aggregation,
-    statement_shape, verify_aggregated_proof, AggregatedProof, AggregationInfo,
+    aggregation_info, aggregation_verifying_key, prove_aggregated, setup_aggregation, statement,
+    statement_shape, verify_aggregated_proof, AggregatedProof, AggregationInfo, Statement,
     DEFAULT_AGGREGATION_K,
 };
 pub use build::{

@@ -41,13 +41,6 @@ pub(crate) async fn deploy(a: &DeployArgs) -> Result<Outcome> {
         Build::single(&dir)?
     };
     let attesters = attesters_for(a, &build.privacy)?;
-    if segmented && (!attesters.is_empty() || build.privacy.inputs == Visibility::Hashed) {
-        // `commitment` and `attest` do not handle a segmented build yet.
-        bail!(
-            "{}: input binding (hashed inputs) and attested inputs are not supported on a segmented model yet; compile it with public or private inputs",
-            a.build_dir.display()
-        );
-    }
     let registration = &build.registration;
     let chain = connect(&a.chain).await?;
     let solc = Solc::new(&a.solc.solc);

@@ -180,11 +180,61 @@ pub fn statement(dir: &BuildDir, input: &InputData) -> Result<Vec<Fr>> {
     let (settings, model) = load(dir)?;
     require_salt(&settings, input)?;
     let values = witness(&model, input)?;
+    Ok(instances_of(&settings, &model, &values, bindings(input)?))
+}
+
+/// The public instances a proof of the witness `values` (every node's output, from
+/// [`witness`]) under `bindings` would carry, computed without proving or keys: a segment's
+/// share of a segmented model's statement.
+pub fn statement_of_witness(
+    dir: &BuildDir,
+    values: &[Vec<i128>],
+    bindings: Bindings,
+) -> Result<Vec<Fr>> {
+    let (settings, model) = load(dir)?;
+    if values.len() != model.nodes.len() {
+        return Err(Error::InvalidInput(format!(
+            "{} tensors given for a model of {} nodes",
+            values.len(),
+            model.nodes.len()
+        )));
+    }
+    Ok(instances_of(&settings, &model, values, bindings))
+}
+
+/// Lays the circuit out for `values` and returns its instances.
+fn instances_of(
+    settings: &Settings,
+    model: &QuantizedModel,
+    values: &[Vec<i128>],
+    bindings: Bindings,
+) -> Vec<Fr> {
     let (mut circuit, instances) =
-        crate::circuit::mock_circuit_bound(&model, &settings.circuit, &values, bindings(input)?);
+        crate::circuit::mock_circuit_bound(model, &settings.circuit, values, bindings);
     // Never proven: clear it so that it drops quietly.
     circuit.clear();
-    Ok(instances)
+    instances
+}
+
+/// The model's outputs for `input` as the circuit computes them (fixed point, dequantized),
+/// whatever their visibility: a proof file carries public outputs only, so the owner of hashed
+/// or private outputs reads them here.
+pub fn fixed_point_outputs(model: &QuantizedModel, input: &InputData) -> Result<Vec<Vec<f64>>> {
+    let values = witness(model, input)?;
+    model
+        .outputs
+        .iter()
+        .map(|t| {
+            values
+                .get(*t)
+                .map(|v| {
+                    v.iter()
+                        .map(|q| model.config.scale.dequantize(*q))
+                        .collect()
+                })
+                .ok_or_else(|| Error::InvalidInput(format!("output tensor {t} was not computed")))
+        })
+        .collect()
 }
 
 /// Computes the commitments that a proof of `input` would carry, without proving.
