@@ -171,18 +171,15 @@ impl ModelCircuit {
         }
     }
 
-    /// Distinct constants of the layout.
+    /// Distinct constants of the layout, in the field's order.
     pub fn distinct_constants(&self) -> Vec<Fr> {
-        let mut values: Vec<Fr> = match &self.fused {
-            Some(f) => f.constants.iter().map(|(v, _)| *v).collect(),
+        match &self.fused {
+            Some(f) => sorted_distinct(f.constants.iter().map(|(v, _)| *v)),
             None => match self.copies.lock() {
-                Ok(copies) => copies.constant_equalities.iter().map(|(v, _)| *v).collect(),
+                Ok(copies) => sorted_distinct(copies.constant_equalities.iter().map(|(v, _)| *v)),
                 Err(_) => Vec::new(),
             },
-        };
-        values.sort();
-        values.dedup();
-        values
+        }
     }
 
     /// The advice cells some constraint reads, numbered as [`Self::tamper_advice`] takes them:
@@ -489,3 +486,21 @@ impl ModelCircuit {
 #[cfg(test)]
 #[path = "model_circuit_tests.rs"]
 mod tests;
+
+/// `values` sorted in the field's order (`Fr::cmp`) without duplicates. Each value leaves
+/// Montgomery form once, for its big-endian key; `Fr::cmp` does so twice per comparison, which
+/// made sorting a large model's millions of constants most of its layout time.
+pub(crate) fn sorted_distinct(values: impl Iterator<Item = Fr>) -> Vec<Fr> {
+    use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+    let mut keyed: Vec<([u8; 32], Fr)> = values
+        .map(|v| {
+            let mut key = [0u8; 32];
+            key.copy_from_slice(v.to_repr().as_ref());
+            key.reverse();
+            (key, v)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    keyed.dedup_by(|a, b| a.0 == b.0);
+    keyed.into_iter().map(|(_, v)| v).collect()
+}

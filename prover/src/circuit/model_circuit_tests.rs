@@ -66,9 +66,16 @@ fn run_perturbed(
     circuit.finish_layout();
     let cells = circuit.builder.main(0).advice.len();
     circuit.builder.assigned_instances = vec![vec![]];
-    circuit
+    // The planner's fast parameters are halo2-base's.
+    let fast = super::super::planner::layout_params(&mut circuit.builder);
+    let reference = circuit
         .builder
         .calculate_params(Some(super::super::BLINDING_ROWS));
+    assert_eq!(
+        format!("{fast:?}"),
+        format!("{reference:?}"),
+        "layout_params differs from calculate_params"
+    );
     let ok = MockProver::run(k as u32, &circuit, vec![vec![]])
         .unwrap()
         .verify()
@@ -173,4 +180,21 @@ fn fused_range_checks_accept_exactly_the_range() {
         "the separate layout range-checks too"
     );
     assert!(!run_with(false, &honest, &[64]));
+}
+
+#[test]
+fn sorted_distinct_is_sort_and_dedup_in_the_fields_order() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut values: Vec<Fr> = (0..2000)
+        .map(|i| match i % 3 {
+            0 => Fr::from(rng.gen_range(0..50u64)),
+            1 => -Fr::from(rng.gen_range(0..50u64)),
+            _ => <Fr as halo2_base::halo2_proofs::halo2curves::ff::Field>::random(&mut rng),
+        })
+        .collect();
+    let fast = super::sorted_distinct(values.iter().copied());
+    values.sort();
+    values.dedup();
+    assert_eq!(fast, values);
 }

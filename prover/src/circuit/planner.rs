@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use halo2_base::gates::circuit::{builder::BaseCircuitBuilder, CircuitBuilderStage};
+use halo2_base::gates::circuit::{
+    builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage,
+};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 
 use super::synthesis::{placeholder_values, synthesize, Bindings};
@@ -179,6 +181,37 @@ pub(super) fn try_fused_layout(
     None
 }
 
+/// halo2-base's `calculate_params(Some(BLINDING_ROWS))`: the same parameters, set on the
+/// builder, without its sort of every constant by `Fr::cmp` (see
+/// [`super::model_circuit::sorted_distinct`]), which dominated a large model's layout.
+pub(super) fn layout_params(builder: &mut BaseCircuitBuilder<Fr>) -> BaseCircuitParams {
+    let k = builder.config_params.k;
+    let max_rows = (1usize << k) - BLINDING_ROWS;
+    let total_fixed = builder.core().copy_manager.lock().map_or(0, |m| {
+        super::model_circuit::sorted_distinct(m.constant_equalities.iter().map(|(v, _)| *v))
+            .len()
+    });
+    let params = BaseCircuitParams {
+        k,
+        num_advice_per_phase: builder
+            .core()
+            .phase_manager
+            .iter()
+            .map(|pm| pm.total_advice().div_ceil(max_rows))
+            .collect(),
+        num_fixed: total_fixed.div_ceil(1 << k),
+        num_lookup_advice_per_phase: builder
+            .lookup_manager()
+            .iter()
+            .map(|lm| lm.total_rows().div_ceil(max_rows))
+            .collect(),
+        lookup_bits: builder.lookup_bits(),
+        num_instance_columns: builder.config_params.num_instance_columns,
+    };
+    builder.config_params = params.clone();
+    params
+}
+
 /// Lays out `model` at `2^k` rows (fused, or separate; with or without a dot-product region)
 /// and reports its shape, with the rows of the fused table (0 when separate).
 pub(super) fn try_layout(
@@ -192,8 +225,13 @@ pub(super) fn try_layout(
     let b = builder(CircuitBuilderStage::Keygen, k, fused.is_some());
     let mut c = ModelCircuit::new(b, table.clone(), 0, fused, dot);
     let synthesis = synthesize(&mut c, model, values, Bindings::default());
-    let base = c.builder.calculate_params(Some(BLINDING_ROWS));
-    let stats = c.builder.statistics();
+    let base = layout_params(&mut c.builder);
+    let advice_cells = c
+        .builder
+        .core()
+        .phase_manager
+        .first()
+        .map_or(0, |pm| pm.total_advice());
     let range_rows = c.range_chip().lookup_manager()[0].total_rows();
     let function_rows = c.lookups.len();
     let fixed_cells = c.distinct_constants().len();
@@ -209,7 +247,7 @@ pub(super) fn try_layout(
     let params = CircuitParams {
         k,
         base,
-        advice_cells: stats.gate.total_advice_per_phase[0],
+        advice_cells,
         lookup_cells: range_rows,
         fixed_cells,
         num_instances: synthesis.instances.len(),
