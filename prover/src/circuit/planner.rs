@@ -188,8 +188,7 @@ pub(super) fn layout_params(builder: &mut BaseCircuitBuilder<Fr>) -> BaseCircuit
     let k = builder.config_params.k;
     let max_rows = (1usize << k) - BLINDING_ROWS;
     let total_fixed = builder.core().copy_manager.lock().map_or(0, |m| {
-        super::model_circuit::sorted_distinct(m.constant_equalities.iter().map(|(v, _)| *v))
-            .len()
+        super::model_circuit::sorted_distinct(m.constant_equalities.iter().map(|(v, _)| *v)).len()
     });
     let params = BaseCircuitParams {
         k,
