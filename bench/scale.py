@@ -37,7 +37,7 @@ NAMES = ["mlp_wide", "mlp_deep", "resnet_cnn"]
 # Private inputs: the statement is the outputs and the subject (1,024 packed input words would
 # otherwise dominate calldata and the verifier's instance work). Outputs are public, except where a
 # model has too many to deploy a verifier for (1,024 instances make a verifier past EIP-170): there
-# the statement carries their Poseidon commitment and the proof file the values.
+# the statement carries their Poseidon commitment, and `prove --outputs` the values.
 COMPILE_FLAGS = ["--input-visibility", "private"]
 MANY_OUTPUTS = 64
 

@@ -600,6 +600,54 @@ fn prove_checks_its_output_path_before_proving() {
         "{err}"
     );
     assert!(!err.contains("loading proving key"), "proved first: {err}");
+
+    // `--outputs` (private values) never overwrites the proof or the input, nor lands in the
+    // build folder; the same file by another spelling is the same file.
+    let proof = dir.join("p.json");
+    let input = dir.join("input.json");
+    std::fs::copy(example("input.json"), &input).unwrap();
+    let same = format!("{}/./p.json", path(&dir));
+    let in_build = build.join("outputs.json");
+    for (outputs, reason) in [
+        (same.as_str(), "the proof or the input file"),
+        (path(&input), "the proof or the input file"),
+        (path(&in_build), "inside the build folder"),
+    ] {
+        let (code, err) = failure(&[
+            "prove",
+            path(&build),
+            "--input",
+            path(&input),
+            "-o",
+            path(&proof),
+            "--outputs",
+            outputs,
+        ]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(reason), "--outputs {outputs}: {err}");
+        assert!(!proof.exists(), "proved first: {err}");
+    }
+    // Accepted elsewhere: the proven outputs, owner-only.
+    let outputs = dir.join("outputs.json");
+    let proved = zkinfer_json(&[
+        "prove",
+        path(&build),
+        "--input",
+        path(&input),
+        "-o",
+        path(&proof),
+        "--outputs",
+        path(&outputs),
+    ]);
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&outputs).unwrap()).unwrap();
+    assert_eq!(written["output_data"], proved["output_data"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&outputs).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "outputs file mode {mode:o}");
+    }
 }
 
 #[test]

@@ -170,6 +170,66 @@ async fn aggregated_segments_verify_on_anvil_and_tampering_is_rejected() {
         pool.ltvBps(me).call().await.unwrap(),
         U256::from(expected_ltv)
     );
+    // Edited or stale aggregation keys are refused by every command that relies on them, with
+    // the fix; each file is restored after.
+    let keys_json = format!("{build}/aggregation/keys.json");
+    let segment_keys = format!("{build}/segment-1/keys.json");
+    let vk_bin = format!("{build}/aggregation/vk.bin");
+    type Edit = Box<dyn Fn(&mut Vec<u8>)>;
+    let edits: [(&str, &str, Edit); 3] = [
+        (
+            &keys_json,
+            "inconsistent (edited?)",
+            Box::new(|b| {
+                let mut v: serde_json::Value = serde_json::from_slice(b).unwrap();
+                v["num_instances"] = (v["num_instances"].as_u64().unwrap() + 1).into();
+                *b = v.to_string().into_bytes();
+            }),
+        ),
+        // A segment's keys made again (another fingerprint): the aggregation key is stale.
+        (
+            &segment_keys,
+            "stale",
+            Box::new(|b| {
+                let mut v: serde_json::Value = serde_json::from_slice(b).unwrap();
+                v["vk_sha256"] = "00".repeat(32).into();
+                *b = v.to_string().into_bytes();
+            }),
+        ),
+        (
+            &vk_bin,
+            "vk.bin",
+            Box::new(|b| {
+                let at = b.len() - 1;
+                b[at] ^= 1;
+            }),
+        ),
+    ];
+    for (file, reason, edit) in &edits {
+        let original = std::fs::read(file).unwrap();
+        let mut bytes = original.clone();
+        edit(&mut bytes);
+        std::fs::write(file, &bytes).unwrap();
+        for args in [
+            vec!["verify", &build, &proof],
+            vec!["codegen", &build, "-o", path(&dir.join("V3.sol"))],
+        ] {
+            let (code, err) = failure(&args);
+            assert_eq!(code, 1, "{args:?}: {err}");
+            assert!(err.contains(reason), "{file} edited, {args:?}: {err}");
+            // A changed key is caught by its fingerprint, or cannot be read at all.
+            assert!(
+                !file.ends_with("vk.bin")
+                    || err.contains("fingerprint differs")
+                    || err.contains("unreadable"),
+                "{err}"
+            );
+        }
+        std::fs::write(file, &original).unwrap();
+    }
+    let verified = zkinfer_json(&["verify", &build, &proof]);
+    assert_eq!(verified["valid"], true, "restored keys: {verified}");
+
     // `setup --no-aggregation` removes the aggregation keys (they would be stale beside new
     // segment keys): on-chain commands then refuse the build.
     zkinfer_json(&["setup", &build, "--dev-srs", "--no-aggregation"]);

@@ -51,6 +51,9 @@ pub(crate) enum Command {
     EncodeCalldata(EncodeCalldataArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     Completions(CompletionsArgs),
+    /// Run the prover service: an HTTP API (builds, proofs, health, metrics, OpenAPI) over
+    /// durable SQLite jobs run by embedded workers, until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
 }
 
 /// Quantization target.
@@ -207,9 +210,10 @@ pub(crate) struct ProveArgs {
     /// A segmented build: segments proved at once (each holds its proving key in memory).
     #[arg(long, default_value_t = 1)]
     pub(crate) jobs: usize,
-    /// Also write the proven outputs to FILE: {"output_data": [[...]]}, with the salt that
-    /// opens their commitment when they are hashed. A proof file carries public outputs only:
-    /// this is how the owner of hashed or private outputs reads them. Keep it private.
+    /// Also write the proven outputs to FILE (owner-only): {"output_data": [[...]]}, with the
+    /// salt that opens their commitment when they are hashed. A proof file carries public
+    /// outputs only: this is how the owner of hashed or private outputs reads them. Keep it
+    /// private: with hashed inputs, the same salt opens the input commitment too.
     #[arg(long, value_name = "FILE")]
     pub(crate) outputs: Option<PathBuf>,
 }
@@ -486,4 +490,39 @@ pub(crate) struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Where the jobs database, uploads, builds and proofs are kept (a restart resumes them).
+    #[arg(long, default_value = "zkinfer-data")]
+    pub(crate) data_dir: PathBuf,
+    /// Address to listen on; anything but loopback needs API keys.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// API keys, one per line (stored hashed, compared in constant time); or ZKINFER_API_KEYS
+    /// (comma-separated). Without keys the server listens on loopback only.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) api_keys: Option<PathBuf>,
+    /// A ceremony SRS for every build's keys (see `setup --srs`).
+    #[arg(long, conflicts_with = "dev_srs")]
+    pub(crate) srs: Option<PathBuf>,
+    /// Make every build's keys with the development SRS: INSECURE, for testing only.
+    #[arg(long)]
+    pub(crate) dev_srs: bool,
+    /// Jobs run at once (proofs also wait for their estimated memory).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) workers: u16,
+    /// Jobs one API key may have queued or running (429 with Retry-After beyond).
+    #[arg(long, default_value_t = 32)]
+    pub(crate) max_queued_per_key: usize,
+    /// Jobs queued or running in all (503 with Retry-After beyond).
+    #[arg(long, default_value_t = 256)]
+    pub(crate) max_queue: usize,
+    /// Largest request body (a model upload), e.g. 256MiB.
+    #[arg(long, default_value = "256MiB")]
+    pub(crate) max_body: String,
+    /// Runs of a job before it fails for good (a run cut short by a crash counts).
+    #[arg(long, default_value_t = 3)]
+    pub(crate) max_attempts: u32,
 }

@@ -55,7 +55,63 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::VerifyEvm(a) => runtime()?.block_on(onchain::verify_evm(&a)),
         Command::EncodeCalldata(a) => encode_calldata(&a),
         Command::Completions(a) => Ok(completions(&a)),
+        Command::Serve(a) => serve(&a),
     }
+}
+
+/// `serve`: the prover service until Ctrl-C or SIGTERM.
+fn serve(a: &ServeArgs) -> Result<Outcome> {
+    let mut config = zkinfer_service::ServeConfig::new(a.data_dir.clone(), a.listen);
+    config.srs = match (&a.srs, a.dev_srs) {
+        (Some(path), _) => SrsChoice::File(path.clone()),
+        (None, true) => SrsChoice::Dev,
+        (None, false) => bail!(
+            "choose the SRS of every build's keys: --srs FILE (a ceremony file) or --dev-srs (insecure, testing only)"
+        ),
+    };
+    config.api_keys = match (&a.api_keys, std::env::var("ZKINFER_API_KEYS")) {
+        (Some(path), _) => Some(zkinfer_service::auth::ApiKeys::read(path)?),
+        (None, Ok(keys)) if !keys.trim().is_empty() => {
+            Some(zkinfer_service::auth::ApiKeys::parse(&keys)?)
+        }
+        _ => None,
+    };
+    config.workers = usize::from(a.workers);
+    config.max_queued_per_key = a.max_queued_per_key;
+    config.max_queue = a.max_queue;
+    config.max_body_bytes = parse_size(&a.max_body)
+        .and_then(|b| usize::try_from(b).ok())
+        .with_context(|| format!("--max-body {}: not a size (e.g. 256MiB)", a.max_body))?;
+    config.max_attempts = a.max_attempts.max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(zkinfer_service::serve(config, shutdown_signal()))?;
+    Ok(Outcome::ok(json!({ "stopped": true }), "stopped"))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("stopping: no new jobs are taken");
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -297,26 +353,21 @@ fn setup(a: &SetupArgs) -> Result<Outcome> {
     ))
 }
 
-fn prove_step(
-    dir: &BuildDir,
-    input: &Path,
-    out: &Path,
-    subject: Option<&str>,
-) -> Result<(ProofArtifact, f64)> {
+fn prove_step(dir: &BuildDir, input: &InputData, out: &Path) -> Result<(ProofArtifact, f64)> {
     // Before any work: a proof that cannot be written is not computed.
     check_output_file(out)?;
-    let input = input_with_subject(input, subject)?;
     let (artifact, secs) = with_phases("proving", |report| {
-        pipeline::prove_reporting(dir, &input, report)
+        pipeline::prove_reporting(dir, input, report)
     });
     let artifact = artifact?;
     artifact.write(out)?;
     Ok((artifact, secs))
 }
 
-/// `prove --outputs FILE`: the outputs of `model` for `input` as the circuit computes them
-/// (dequantized), and the salt when they are hashed, written to `path` (refused before proving
-/// when it cannot be written, or when it is the proof file).
+/// `prove --outputs FILE`: the outputs of the model for the proven input as the circuit computes
+/// them (dequantized), and the salt when they are hashed. Checked before proving: a file that
+/// cannot be written, or that is the proof file, the input file or inside the build, is refused.
+/// Written owner-only (0600): it holds what the proof file hides.
 pub(crate) struct OutputsFile<'a> {
     path: &'a Path,
 }
@@ -328,16 +379,25 @@ impl<'a> OutputsFile<'a> {
             return Ok(None);
         };
         check_output_file(path)?;
-        if path == a.out {
+        let target = resolved(path);
+        if target == resolved(&a.out) || target == resolved(&a.input) {
             bail!(
-                "--outputs {} is the proof file: give another file",
+                "--outputs {}: that is the proof or the input file: give another file",
                 path.display()
             );
+        }
+        if let (Some(t), Ok(build)) = (&target, std::fs::canonicalize(&a.build_dir)) {
+            if t.starts_with(&build) {
+                bail!(
+                    "--outputs {}: inside the build folder, whose files may be published: give a file elsewhere",
+                    path.display()
+                );
+            }
         }
         Ok(Some(OutputsFile { path }))
     }
 
-    /// Writes the outputs of `model` (of visibility `outputs`) for `input`.
+    /// Writes the outputs of `model` for `input` (which must be the proven input).
     pub(crate) fn write(
         &self,
         model: &zkinfer_prover::quantize::QuantizedModel,
@@ -352,10 +412,26 @@ impl<'a> OutputsFile<'a> {
             file["salt"] = json!(input.salt);
         }
         let text = serde_json::to_string_pretty(&file)?;
-        std::fs::write(self.path, text)
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options
+            .open(self.path)
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        std::io::Write::write_all(&mut f, text.as_bytes())
             .with_context(|| format!("writing {}", self.path.display()))?;
         Ok(())
     }
+}
+
+/// A path with its folder resolved (the file itself may not exist yet), to compare files.
+fn resolved(path: &Path) -> Option<std::path::PathBuf> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(folder).ok()?.join(path.file_name()?))
 }
 
 fn proof_len(a: &ProofArtifact) -> usize {
@@ -363,15 +439,16 @@ fn proof_len(a: &ProofArtifact) -> usize {
 }
 
 fn prove(a: &ProveArgs) -> Result<Outcome> {
-    if SegmentedDir::is_segmented(&a.build_dir) {
+    if segmented::is_model_build(&a.build_dir, "prove")? {
         return segmented::prove(a);
     }
     let outputs = OutputsFile::check(a)?;
     let dir = BuildDir::new(&a.build_dir);
-    let (artifact, secs) = prove_step(&dir, &a.input, &a.out, a.subject.as_deref())?;
+    let input = input_with_subject(&a.input, a.subject.as_deref())?;
+    let (artifact, secs) = prove_step(&dir, &input, &a.out)?;
     if let Some(file) = &outputs {
         let (_, model) = pipeline::load(&dir)?;
-        file.write(&model, &input_with_subject(&a.input, a.subject.as_deref())?)?;
+        file.write(&model, &input)?;
     }
     Ok(Outcome::ok(
         json!({ "prove_seconds": secs, "proof_bytes": proof_len(&artifact), "output_data": artifact.output_data, "proof": a.out, "outputs": a.outputs }),
@@ -385,7 +462,7 @@ fn prove(a: &ProveArgs) -> Result<Outcome> {
 }
 
 fn verify(a: &VerifyArgs) -> Result<Outcome> {
-    if SegmentedDir::is_segmented(&a.build_dir) {
+    if segmented::is_model_build(&a.build_dir, "verify")? {
         return segmented::verify(a);
     }
     let artifact = ProofArtifact::read(&a.proof)?;
@@ -474,7 +551,7 @@ fn run_in(a: &RunArgs, build: &Path) -> Result<Outcome> {
     let compile_s = start.elapsed().as_secs_f64();
     let setup_s = setup_step(&dir, &SrsChoice::Dev)?;
     let proof_path = build.join("proof.json");
-    let (artifact, prove_s) = prove_step(&dir, &a.input, &proof_path, None)?;
+    let (artifact, prove_s) = prove_step(&dir, &InputData::read(&a.input)?, &proof_path)?;
     let start = Instant::now();
     let valid = pipeline::verify(&dir, &artifact)?;
     let verify_s = start.elapsed().as_secs_f64();

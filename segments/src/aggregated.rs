@@ -201,22 +201,40 @@ pub fn statement(dir: &SegmentedDir, input: &InputData) -> Result<Statement> {
     };
     let input_words = segment_settings(dir, &settings, 0)?.num_public_inputs();
     let last = segment_settings(dir, &settings, n - 1)?;
-    // The last segment's instances: its input words, its outputs, the subject.
-    let outputs = last.num_public_inputs()..last.num_public_inputs() + last.num_public_outputs();
+    // The last segment's instances as the aggregation circuit reads them: its input words, its
+    // outputs, the subject.
+    let outputs = last.num_public_inputs()..tail.len().saturating_sub(1);
+    let inconsistent = || {
+        Error::Build(format!(
+            "{}: the segments' settings do not match their circuits' instances or the \
+             aggregation key (edited?): compile and run setup again",
+            dir.root().display()
+        ))
+    };
+    if outputs.len() != last.num_public_outputs() {
+        return Err(inconsistent());
+    }
     let (Some(inputs), Some(outputs), Some(subject)) =
         (head.get(..input_words), tail.get(outputs), tail.last())
     else {
-        return Err(Error::Build(format!(
-            "{}: the segments' settings do not match their circuits' instances (edited?)",
-            dir.root().display()
-        )));
+        return Err(inconsistent());
     };
-    let words = inputs
+    let words: Vec<Fr> = inputs
         .iter()
         .chain(outputs)
         .chain(std::iter::once(subject))
         .copied()
         .collect();
+    // With aggregation keys, the statement has their shape (the settings' counts are not part
+    // of the build id).
+    if dir.has_aggregation() {
+        let info = read_info(dir, &settings)?;
+        if info.shapes.first().map(|s| s.input_words) != Some(input_words)
+            || words.len() != info.statement_len()
+        {
+            return Err(inconsistent());
+        }
+    }
     Ok(Statement { words, input_words })
 }
 

@@ -145,6 +145,7 @@ impl SegmentedDir {
                 self.settings().display()
             )));
         }
+        check_plan(&settings, model.nodes.len(), &self.settings())?;
         let ids: Vec<ModelId> = settings.segments.iter().map(|s| s.model_id).collect();
         // Scale and privacy are read from segments.json (by deploy, for one): they must be the
         // hashed model's.
@@ -160,6 +161,32 @@ impl SegmentedDir {
         }
         Ok((settings, model))
     }
+}
+
+/// Refuses a plan whose node ranges do not cover the model's `nodes` in order, or whose
+/// carried inputs do not come before their segment (an edited `segments.json`: its ranges are
+/// not part of the build id), before anything indexes the model's values with them.
+fn check_plan(settings: &SegmentedSettings, nodes: usize, path: &Path) -> Result<()> {
+    let mut next = 0;
+    for entry in &settings.segments {
+        let [start, end] = entry.plan.nodes;
+        // The first segment's inputs are the graph's own (not carried in).
+        let carried_ok = start == 0 || entry.inputs.iter().all(|t| *t < start);
+        if start != next || end <= start || !carried_ok {
+            return Err(Error::Build(format!(
+                "{}: its segments' node ranges or inputs are inconsistent (edited?): compile again",
+                path.display()
+            )));
+        }
+        next = end;
+    }
+    if next != nodes {
+        return Err(Error::Build(format!(
+            "{}: its segments cover {next} of the model's {nodes} nodes (edited?): compile again",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The id of a segmented build: SHA-256 of its segments' ids and the whole quantized model.

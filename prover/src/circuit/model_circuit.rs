@@ -500,7 +500,7 @@ pub(crate) fn sorted_distinct(values: impl Iterator<Item = Fr>) -> Vec<Fr> {
             (key, v)
         })
         .collect();
-    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    keyed.sort_unstable_by_key(|a| a.0);
     keyed.dedup_by(|a, b| a.0 == b.0);
     keyed.into_iter().map(|(_, v)| v).collect()
 }

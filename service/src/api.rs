@@ -1,0 +1,314 @@
+//! The HTTP API (axum). Every route but `/healthz`, `/metrics` and `/openapi.json` takes an API
+//! key when the server has keys; a key sees only its own builds and proofs (another key's are
+//! "not found"). Errors are RFC 9457 problem documents (see [`Error`]).
+//!
+//! - `POST /v1/builds` (multipart: `model` = ONNX bytes, `calibration` = JSON, optional
+//!   `input_visibility`, `output_visibility`) → `202 {"id", "status"}`: compiled and set up in the
+//!   background.
+//! - `GET /v1/builds/{id}` → status, model id, settings summary, cost.
+//! - `POST /v1/builds/{id}/proofs` (body: the input JSON, optional `"subject"`, `"salt"`) →
+//!   `202 {"id", "status"}`; the input is checked against the build first (400 with the
+//!   prover's message).
+//! - `GET /v1/proofs/{id}` → status, and when done `"proof"`: the proof file `zkinfer prove`
+//!   writes; `GET /v1/proofs/{id}/proof` → that file alone, for `zkinfer verify` and `submit`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Multipart, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use zkinfer_prover::input::InputData;
+
+use crate::auth::LOCAL_OWNER;
+use crate::jobs::{self, is_id, BuildOptions, Paths};
+use crate::metrics::Metrics;
+use crate::store::{Job, JobKind, JobStatus, QueueLimits, Store};
+use crate::{Error, Result, ServeConfig};
+
+/// What the handlers and workers share.
+pub struct AppState {
+    /// The server's configuration.
+    pub config: ServeConfig,
+    /// The job store.
+    pub store: Store,
+    /// The data directory's files.
+    pub paths: Paths,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// Wakes an idle worker when a job is queued.
+    pub(crate) wake: tokio::sync::Notify,
+    /// Proving memory budget, in MiB (the memory available at start).
+    pub(crate) memory: tokio::sync::Semaphore,
+    memory_mib: u32,
+    stopping: AtomicBool,
+}
+
+impl AppState {
+    /// The state of a server with `config` over `store`.
+    pub fn new(config: ServeConfig, store: Store) -> Self {
+        let memory_mib = zkinfer_prover::resources::MemoryLimit::available()
+            .map_or(u32::MAX >> 4, |m| {
+                u32::try_from(m.bytes >> 20).unwrap_or(u32::MAX >> 4)
+            })
+            .max(1);
+        AppState {
+            paths: Paths::new(&config.data_dir),
+            config,
+            store,
+            metrics: Metrics::new(),
+            wake: tokio::sync::Notify::new(),
+            memory: tokio::sync::Semaphore::new(memory_mib as usize),
+            memory_mib,
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    /// The proving memory budget in MiB.
+    pub(crate) fn memory_mib(&self) -> u32 {
+        self.memory_mib
+    }
+
+    /// Asks the workers to stop taking jobs.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    /// Whether [`AppState::stop`] was called.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    fn limits(&self) -> QueueLimits {
+        QueueLimits {
+            per_owner: self.config.max_queued_per_key,
+            total: self.config.max_queue,
+        }
+    }
+}
+
+type Shared = Arc<AppState>;
+
+/// The owner id of the request's API key (or the local owner on a server without keys).
+pub struct Owner(String);
+
+impl FromRequestParts<Shared> for Owner {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self> {
+        let Some(keys) = &state.config.api_keys else {
+            return Ok(Owner(LOCAL_OWNER.into()));
+        };
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(Error::Unauthorized)?;
+        keys.owner_of(key.trim())
+            .map(Owner)
+            .ok_or(Error::Unauthorized)
+    }
+}
+
+/// The router over `state`.
+pub fn router(state: Shared) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/v1/builds", post(create_build))
+        .route("/v1/builds/{id}", get(get_build))
+        .route("/v1/builds/{id}/proofs", post(create_proof))
+        .route("/v1/proofs/{id}", get(get_proof))
+        .route("/v1/proofs/{id}/proof", get(get_proof_file))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { Error::NotFound("no such route".into()) })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Runs blocking work (files, the prover) off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Panicked(e.to_string()))?
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> Error {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::BadRequest(format!("request body too large: {}", e.body_text()))
+    } else {
+        Error::BadRequest(format!("multipart body: {}", e.body_text()))
+    }
+}
+
+async fn create_build(
+    State(state): State<Shared>,
+    owner: Owner,
+    mut multipart: Multipart,
+) -> Result<(StatusCode, Json<Value>)> {
+    let (mut model, mut calibration, mut options) = (None, None, BuildOptions::default());
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(multipart_error)?;
+        match name.as_str() {
+            "model" => model = Some(bytes),
+            "calibration" => {
+                calibration = Some(serde_json::from_slice::<InputData>(&bytes).map_err(|e| {
+                    Error::BadRequest(format!(
+                        "calibration: not an input JSON ({{\"input_data\": [[...]]}}): {e}"
+                    ))
+                })?)
+            }
+            other => {
+                let text = std::str::from_utf8(&bytes)
+                    .map_err(|_| Error::BadRequest(format!("field {other:?} is not text")))?;
+                options.set(other, text.trim())?
+            }
+        }
+    }
+    let model = model
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| Error::BadRequest("no `model` field (the ONNX file's bytes)".into()))?;
+    let calibration = calibration.ok_or_else(|| {
+        Error::BadRequest("no `calibration` field (input JSON for calibration)".into())
+    })?;
+    let id = jobs::new_id();
+    let (paths, req) = (state.paths.clone(), id.clone());
+    blocking(move || jobs::store_build_request(&paths, &req, &model, &calibration, &options))
+        .await?;
+    if let Err(e) = state
+        .store
+        .insert(&id, JobKind::Build, &owner.0, None, state.limits())
+    {
+        let _ = std::fs::remove_dir_all(state.paths.build_root(&id));
+        return Err(e);
+    }
+    state.wake.notify_one();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": id, "status": "queued" })),
+    ))
+}
+
+/// The job `id` of `kind` owned by `owner`; "not found" otherwise (whoever else owns it).
+fn find(state: &AppState, id: &str, kind: JobKind, owner: &Owner) -> Result<Job> {
+    let what = || Error::NotFound(format!("{} {id}", format!("{kind:?}").to_lowercase()));
+    if !is_id(id) {
+        return Err(what());
+    }
+    state.store.get_owned(id, kind, &owner.0)?.ok_or_else(what)
+}
+
+async fn get_build(
+    State(state): State<Shared>,
+    owner: Owner,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let job = find(&state, &id, JobKind::Build, &owner)?;
+    Ok(Json(serde_json::to_value(&job)?))
+}
+
+async fn create_proof(
+    State(state): State<Shared>,
+    owner: Owner,
+    Path(build_id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>)> {
+    let build = find(&state, &build_id, JobKind::Build, &owner)?;
+    if build.status != JobStatus::Done {
+        return Err(Error::Conflict(format!(
+            "build {build_id} is {}: it takes proofs once it is done",
+            build.status.as_str()
+        )));
+    }
+    let input: InputData = serde_json::from_slice(&body).map_err(|e| {
+        Error::BadRequest(format!(
+            "input: not an input JSON ({{\"input_data\": [[...]], \"subject\"?, \"salt\"?}}): {e}"
+        ))
+    })?;
+    let id = jobs::new_id();
+    let (paths, req, build) = (state.paths.clone(), id.clone(), build_id.clone());
+    blocking(move || {
+        jobs::check_input(&paths, &build, &input)?;
+        jobs::store_proof_request(&paths, &req, &input)
+    })
+    .await?;
+    if let Err(e) = state.store.insert(
+        &id,
+        JobKind::Proof,
+        &owner.0,
+        Some(&build_id),
+        state.limits(),
+    ) {
+        let _ = std::fs::remove_dir_all(state.paths.proof_root(&id));
+        return Err(e);
+    }
+    state.wake.notify_one();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": id, "status": "queued" })),
+    ))
+}
+
+async fn get_proof(
+    State(state): State<Shared>,
+    owner: Owner,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let job = find(&state, &id, JobKind::Proof, &owner)?;
+    let mut out = serde_json::to_value(&job)?;
+    if job.status == JobStatus::Done {
+        let path = state.paths.proof(&id);
+        let text = std::fs::read(&path).map_err(|e| Error::Io(path, e))?;
+        out["proof"] = serde_json::from_slice(&text)?;
+    }
+    Ok(Json(out))
+}
+
+async fn get_proof_file(
+    State(state): State<Shared>,
+    owner: Owner,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let job = find(&state, &id, JobKind::Proof, &owner)?;
+    if job.status != JobStatus::Done {
+        return Err(Error::Conflict(format!(
+            "proof {id} is {}",
+            job.status.as_str()
+        )));
+    }
+    let path = state.paths.proof(&id);
+    let bytes = std::fs::read(&path).map_err(|e| Error::Io(path, e))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn metrics(State(state): State<Shared>) -> Result<Response> {
+    let text = state.metrics.render(&state.store)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// The OpenAPI document of this API.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}

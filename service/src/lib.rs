@@ -1,0 +1,115 @@
+//! zkinfer's prover service (`zkinfer serve`): an HTTP API in front of the prover, for one
+//! machine with nothing else to install.
+//!
+//! - [`store`]: builds and proof jobs persist in SQLite under the data directory. A job moves
+//!   `queued → running → done | failed` by single-row updates; a result file is written (by
+//!   rename) before its job is marked done, so a restart (even after `kill -9`) re-queues what
+//!   was running, keeps what was done, and never records two results for one job.
+//! - [`worker`]: the embedded worker pool takes jobs from the store, a bounded number at a time,
+//!   and runs compile + setup, or prove, on blocking threads.
+//! - [`api`]: the axum router (`/v1/builds`, `/v1/proofs`, `/healthz`, `/metrics`,
+//!   `/openapi.json`), with API keys ([`auth`]), body limits, per-key queue limits and
+//!   RFC 9457 problem responses ([`Error`]).
+//!
+//! The prover does not depend on this crate.
+
+pub mod api;
+pub mod auth;
+mod error;
+pub mod jobs;
+pub mod metrics;
+pub mod store;
+pub mod worker;
+
+pub use error::{Error, Result};
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use zkinfer_prover::pipeline::SrsChoice;
+
+/// How `zkinfer serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Where the database, builds, inputs and proofs live.
+    pub data_dir: PathBuf,
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The API keys; without them the server refuses any address but loopback.
+    pub api_keys: Option<auth::ApiKeys>,
+    /// The SRS every build's keys are made with.
+    pub srs: SrsChoice,
+    /// Jobs run at once by the embedded workers.
+    pub workers: usize,
+    /// Jobs one key may have queued or running at once (429 beyond).
+    pub max_queued_per_key: usize,
+    /// Jobs queued or running in all (503 beyond).
+    pub max_queue: usize,
+    /// Largest request body (a model upload) in bytes.
+    pub max_body_bytes: usize,
+    /// Runs of a job before it is failed for good (a job interrupted by a crash counts a run).
+    pub max_attempts: u32,
+}
+
+impl ServeConfig {
+    /// Defaults for `data_dir` on `listen`, with the development SRS.
+    pub fn new(data_dir: PathBuf, listen: SocketAddr) -> Self {
+        ServeConfig {
+            data_dir,
+            listen,
+            api_keys: None,
+            srs: SrsChoice::Dev,
+            workers: 1,
+            max_queued_per_key: 32,
+            max_queue: 256,
+            max_body_bytes: 256 << 20,
+            max_attempts: 3,
+        }
+    }
+}
+
+/// Runs the server until `shutdown` resolves: opens (and recovers) the store, starts the
+/// workers, serves the API.
+pub async fn serve(
+    config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    if config.api_keys.is_none() && !config.listen.ip().is_loopback() {
+        return Err(Error::Config(format!(
+            "--listen {}: without API keys (--api-keys FILE or ZKINFER_API_KEYS) the server \
+             listens on loopback only",
+            config.listen
+        )));
+    }
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| Error::Io(config.data_dir.clone(), e))?;
+    let store = store::Store::open(&config.data_dir)?;
+    let recovered = store.recover(config.max_attempts)?;
+    if recovered > 0 {
+        tracing::info!(recovered, "re-queued jobs interrupted by the last stop");
+    }
+    if config.api_keys.is_none() {
+        tracing::warn!(
+            "no API keys: anyone who can reach {} may use the service (loopback only)",
+            config.listen
+        );
+    }
+    let state = Arc::new(api::AppState::new(config.clone(), store));
+    let workers = worker::spawn(state.clone());
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Config(format!("listener address: {e}")))?;
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "zkinfer serve listening");
+    // The bound address on stderr for whoever started us on port 0.
+    eprintln!("listening on http://{addr}");
+    axum::serve(listener, api::router(state.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::Config(format!("server: {e}")))?;
+    state.stop();
+    workers.await;
+    Ok(())
+}

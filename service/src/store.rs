@@ -1,0 +1,447 @@
+//! The durable job store: one SQLite database (`jobs.sqlite`, WAL, synchronous writes) under the
+//! data directory. A build and a proof are each a job. Every state change is one conditional
+//! update (`... WHERE status = 'running'`), so a job finishes at most once; the worker writes the
+//! result file (by rename) before it marks the job done. After a stop, even `kill -9`,
+//! [`Store::recover`] puts the jobs that were running back in the queue (or fails those that
+//! have used their attempts).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// What a job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Compile an uploaded model and make its keys.
+    Build,
+    /// Prove an input on a ready build.
+    Proof,
+}
+
+impl JobKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Build => "build",
+            JobKind::Proof => "proof",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "build" => Some(JobKind::Build),
+            "proof" => Some(JobKind::Proof),
+            _ => None,
+        }
+    }
+}
+
+/// Where a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker has it.
+    Running,
+    /// Finished: its result is on disk.
+    Done,
+    /// Given up: its error says why.
+    Failed,
+}
+
+impl JobStatus {
+    /// Every status, in order.
+    pub const ALL: [JobStatus; 4] = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Done,
+        JobStatus::Failed,
+    ];
+
+    /// The status as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        JobStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// One job as stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct Job {
+    /// 32 lowercase hex digits.
+    pub id: String,
+    /// Build or proof.
+    pub kind: JobKind,
+    /// The owner id of the key that made it.
+    #[serde(skip)]
+    pub owner: String,
+    /// A proof job's build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
+    /// Where it is.
+    pub status: JobStatus,
+    /// Runs started (a run cut short by a crash counts).
+    pub attempts: u32,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What the finished job reports (a build's settings summary; a proof's timings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<serde_json::Value>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// Limits checked when a job is queued.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueLimits {
+    /// Jobs of one owner queued or running.
+    pub per_owner: usize,
+    /// Jobs queued or running in all.
+    pub total: usize,
+}
+
+/// The job store.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    build_id TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    summary TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, seq);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, status);
+";
+
+const COLUMNS: &str =
+    "id, kind, owner, build_id, status, attempts, error, summary, created_at, updated_at";
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn row_to_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
+    let kind: String = row.get(1)?;
+    let status: String = row.get(4)?;
+    let summary: Option<String> = row.get(7)?;
+    let bad = |what: &str, text: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown {what} {text:?}").into(),
+        )
+    };
+    Ok(Job {
+        id: row.get(0)?,
+        kind: JobKind::parse(&kind).ok_or_else(|| bad("kind", &kind))?,
+        owner: row.get(2)?,
+        build_id: row.get(3)?,
+        status: JobStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
+        attempts: row.get(5)?,
+        error: row.get(6)?,
+        summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
+        created_at: row.get(8)?,
+        updated_at: row.get(9)?,
+    })
+}
+
+impl Store {
+    /// Opens (creating) `jobs.sqlite` in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        let path = data_dir.join("jobs.sqlite");
+        let conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Every committed state change survives a crash of the process or the machine.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (each statement is atomic).
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a new job, unless its owner or the whole queue is at its limit.
+    pub fn insert(
+        &self,
+        id: &str,
+        kind: JobKind,
+        owner: &str,
+        build_id: Option<&str>,
+        limits: QueueLimits,
+    ) -> Result<Job> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let active = "status IN ('queued', 'running')";
+        let count = |n: i64| usize::try_from(n).unwrap_or(0);
+        let mine = count(tx.query_row(
+            &format!("SELECT COUNT(*) FROM jobs WHERE owner = ?1 AND {active}"),
+            params![owner],
+            |r| r.get(0),
+        )?);
+        if mine >= limits.per_owner {
+            return Err(Error::TooManyForKey(mine));
+        }
+        let all = count(tx.query_row(
+            &format!("SELECT COUNT(*) FROM jobs WHERE {active}"),
+            [],
+            |r| r.get(0),
+        )?);
+        if all >= limits.total {
+            return Err(Error::QueueFull(all));
+        }
+        let t = now();
+        tx.execute(
+            "INSERT INTO jobs (id, kind, owner, build_id, status, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
+            params![id, kind.as_str(), owner, build_id, t],
+        )?;
+        tx.commit()?;
+        drop(conn);
+        self.get(id)?
+            .ok_or_else(|| Error::NotFound(format!("job {id}")))
+    }
+
+    /// The job `id`, whoever owns it.
+    pub fn get(&self, id: &str) -> Result<Option<Job>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+                params![id],
+                row_to_job,
+            )
+            .optional()?)
+    }
+
+    /// The job `id` of `kind` when `owner` made it (another owner's job is not found).
+    pub fn get_owned(&self, id: &str, kind: JobKind, owner: &str) -> Result<Option<Job>> {
+        Ok(self.get(id)?.filter(|j| j.kind == kind && j.owner == owner))
+    }
+
+    /// Takes the oldest queued job: it becomes running, its attempts one more.
+    pub fn claim(&self) -> Result<Option<Job>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let id: Option<String> = tx
+            .query_row(
+                "SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = ?2 \
+             WHERE id = ?1 AND status = 'queued'",
+            params![id, now()],
+        )?;
+        let job = tx.query_row(
+            &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+            params![id],
+            row_to_job,
+        )?;
+        tx.commit()?;
+        Ok(Some(job))
+    }
+
+    /// Marks a running job done with its summary; false when it was not running (finished
+    /// already, or re-queued): its result must not be recorded twice.
+    pub fn finish(&self, id: &str, summary: &serde_json::Value) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE jobs SET status = 'done', summary = ?2, error = NULL, updated_at = ?3 \
+             WHERE id = ?1 AND status = 'running'",
+            params![id, summary.to_string(), now()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Records a running job's failure: queued again when `retry` and it has attempts left,
+    /// failed for good otherwise. Returns the status it is left in.
+    pub fn fail(&self, id: &str, error: &str, retry: bool, max_attempts: u32) -> Result<JobStatus> {
+        let conn = self.conn();
+        let requeued = retry
+            && conn.execute(
+                "UPDATE jobs SET status = 'queued', error = ?2, updated_at = ?3 \
+                 WHERE id = ?1 AND status = 'running' AND attempts < ?4",
+                params![id, error, now(), max_attempts],
+            )? == 1;
+        if requeued {
+            return Ok(JobStatus::Queued);
+        }
+        conn.execute(
+            "UPDATE jobs SET status = 'failed', error = ?2, updated_at = ?3 \
+             WHERE id = ?1 AND status = 'running'",
+            params![id, error, now()],
+        )?;
+        Ok(JobStatus::Failed)
+    }
+
+    /// After a stop: every job left running was cut short. Those with attempts left are queued
+    /// again; the others fail with that reason. Returns how many were re-queued.
+    pub fn recover(&self, max_attempts: u32) -> Result<usize> {
+        let conn = self.conn();
+        let t = now();
+        let requeued = conn.execute(
+            "UPDATE jobs SET status = 'queued', updated_at = ?1 \
+             WHERE status = 'running' AND attempts < ?2",
+            params![t, max_attempts],
+        )?;
+        conn.execute(
+            "UPDATE jobs SET status = 'failed', updated_at = ?1, \
+             error = 'interrupted ' || attempts || ' times (the server stopped while it ran)' \
+             WHERE status = 'running'",
+            params![t],
+        )?;
+        Ok(requeued)
+    }
+
+    /// Jobs per (kind, status).
+    pub fn counts(&self) -> Result<Vec<(JobKind, JobStatus, u64)>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, status, n) = row?;
+            if let (Some(k), Some(s)) = (JobKind::parse(&kind), JobStatus::parse(&status)) {
+                out.push((k, s, u64::try_from(n).unwrap_or(0)));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: QueueLimits = QueueLimits {
+        per_owner: 2,
+        total: 3,
+    };
+
+    fn store(name: &str) -> (Store, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("zkinfer-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        (Store::open(&dir).unwrap(), dir)
+    }
+
+    #[test]
+    fn a_job_finishes_once_and_limits_hold() {
+        let (s, _dir) = store("once");
+        s.insert("a", JobKind::Build, "k1", None, LIMITS).unwrap();
+        s.insert("b", JobKind::Build, "k1", None, LIMITS).unwrap();
+        assert!(matches!(
+            s.insert("c", JobKind::Build, "k1", None, LIMITS),
+            Err(Error::TooManyForKey(2))
+        ));
+        s.insert("c", JobKind::Build, "k2", None, LIMITS).unwrap();
+        assert!(matches!(
+            s.insert("d", JobKind::Build, "k3", None, LIMITS),
+            Err(Error::QueueFull(3))
+        ));
+        let job = s.claim().unwrap().unwrap();
+        assert_eq!(
+            (job.id.as_str(), job.status, job.attempts),
+            ("a", JobStatus::Running, 1)
+        );
+        assert!(s.finish("a", &serde_json::json!({"ok": 1})).unwrap());
+        // A second result for the same job is refused.
+        assert!(!s.finish("a", &serde_json::json!({"ok": 2})).unwrap());
+        assert_eq!(s.get("a").unwrap().unwrap().summary.unwrap()["ok"], 1);
+        // Another owner's job is not found.
+        assert!(s.get_owned("a", JobKind::Build, "k2").unwrap().is_none());
+        assert!(s.get_owned("a", JobKind::Proof, "k1").unwrap().is_none());
+        assert!(s.get_owned("a", JobKind::Build, "k1").unwrap().is_some());
+    }
+
+    #[test]
+    fn recovery_requeues_running_jobs_until_their_attempts_run_out() {
+        let (s, dir) = store("recover");
+        s.insert("a", JobKind::Proof, "k", Some("b0"), LIMITS)
+            .unwrap();
+        for attempt in 1..=3 {
+            let job = s.claim().unwrap().unwrap();
+            assert_eq!(job.attempts, attempt);
+            // The process dies here; a new one opens the same database.
+            drop(s.conn());
+            let reopened = Store::open(&dir).unwrap();
+            let requeued = reopened.recover(3).unwrap();
+            assert_eq!(requeued, usize::from(attempt < 3), "attempt {attempt}");
+        }
+        let job = s.get("a").unwrap().unwrap();
+        assert_eq!(job.status, JobStatus::Failed);
+        assert!(job.error.unwrap().contains("interrupted 3 times"));
+        assert!(s.claim().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_failure_is_retried_only_when_retryable() {
+        let (s, _dir) = store("fail");
+        s.insert("a", JobKind::Proof, "k", Some("b"), LIMITS)
+            .unwrap();
+        s.claim().unwrap();
+        assert_eq!(s.fail("a", "io", true, 3).unwrap(), JobStatus::Queued);
+        s.claim().unwrap();
+        assert_eq!(
+            s.fail("a", "bad input", false, 3).unwrap(),
+            JobStatus::Failed
+        );
+        assert_eq!(
+            s.get("a").unwrap().unwrap().error.as_deref(),
+            Some("bad input")
+        );
+        assert!(s.claim().unwrap().is_none());
+    }
+}

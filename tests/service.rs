@@ -1,0 +1,374 @@
+//! The prover service (`zkinfer serve`) as a user runs it, on loopback with a scratch data
+//! directory: a model uploaded, compiled and set up in the background; proofs requested, proven
+//! and returned as the CLI's proof file (which `zkinfer verify` accepts); the server killed with
+//! SIGKILL while a proof runs and started again: every job finishes, the interrupted one re-run,
+//! none recorded twice. Bad requests get RFC 9457 problems with the prover's message; API keys
+//! scope what each key sees. Every wait is bounded.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{multipart, Client};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::*;
+
+/// A running `zkinfer serve`.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    /// Starts `zkinfer serve --dev-srs` on a free loopback port over `data`, with `env` set.
+    fn start(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkinfer"));
+        cmd.args([
+            "serve",
+            "--dev-srs",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data)
+        .args(extra)
+        .env_remove("ZKINFER_API_KEYS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("zkinfer serve starts");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Drains stderr for the server's whole life (a full pipe would block it).
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(Ok(url.trim().to_string()));
+                } else if line.starts_with("error") {
+                    let _ = tx.send(Err(line.clone()));
+                }
+                eprintln!("[serve] {line}");
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server says where it listens within 60 s")
+            .expect("the server starts");
+        Server { child, url }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
+
+/// Uploads the credit-risk example; returns the build id.
+fn upload(c: &Client, url: &str, key: Option<&str>, model: &str, calibration: &str) -> Value {
+    let form = multipart::Form::new()
+        .part(
+            "model",
+            multipart::Part::bytes(std::fs::read(model).unwrap()).file_name("model.onnx"),
+        )
+        .text("calibration", std::fs::read_to_string(calibration).unwrap());
+    let mut req = c.post(format!("{url}/v1/builds")).multipart(form);
+    if let Some(key) = key {
+        req = req.bearer_auth(key);
+    }
+    let res = req.send().unwrap();
+    let status = res.status();
+    let body: Value = res.json().unwrap();
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    body
+}
+
+fn get(c: &Client, url: &str, key: Option<&str>) -> (StatusCode, Value) {
+    let mut req = c.get(url);
+    if let Some(key) = key {
+        req = req.bearer_auth(key);
+    }
+    let res = req.send().unwrap();
+    (res.status(), res.json().unwrap_or(Value::Null))
+}
+
+/// Polls `url` until its status is done or failed (at most `limit`).
+fn wait_finished(c: &Client, url: &str, key: Option<&str>, limit: Duration) -> Value {
+    let start = Instant::now();
+    loop {
+        let (code, body) = get(c, url, key);
+        assert_eq!(code, StatusCode::OK, "{url}: {body}");
+        if body["status"] == "done" || body["status"] == "failed" {
+            return body;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{url} not finished after {limit:?}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn input(subject: &str) -> Value {
+    let mut v = read_json(&example("input.json"));
+    v["subject"] = json!(subject);
+    v
+}
+
+fn request_proof(c: &Client, url: &str, build: &str, body: &Value) -> (StatusCode, Value) {
+    let res = c
+        .post(format!("{url}/v1/builds/{build}/proofs"))
+        .json(body)
+        .send()
+        .unwrap();
+    let status = res.status();
+    let problem = res
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap().starts_with("application/problem+json"));
+    let mut body: Value = res.json().unwrap();
+    body["problem_json"] = json!(problem);
+    (status, body)
+}
+
+#[test]
+fn serve_proves_and_no_job_is_lost_or_doubled_across_kill_9() {
+    let dir = scratch("serve");
+    let data = dir.join("data");
+    let c = client();
+    let server = Server::start(&data, &[], &[]);
+    let url = server.url.clone();
+    assert_eq!(get(&c, &format!("{url}/healthz"), None).1["status"], "ok");
+    let openapi = get(&c, &format!("{url}/openapi.json"), None).1;
+    assert!(
+        openapi["paths"]["/v1/builds"]["post"].is_object(),
+        "{openapi}"
+    );
+
+    let build = upload(
+        &c,
+        &url,
+        None,
+        &example("model.onnx"),
+        &example("calibration.json"),
+    );
+    let id = build["id"].as_str().unwrap().to_string();
+    // A proof before the build is done is refused (409), or the build is already done.
+    let built = wait_finished(
+        &c,
+        &format!("{url}/v1/builds/{id}"),
+        None,
+        Duration::from_secs(300),
+    );
+    assert_eq!(built["status"], "done", "{built}");
+    assert!(built["summary"]["model_id"].is_string(), "{built}");
+    assert!(built["summary"]["settings"]["k"].as_u64().unwrap() >= 10);
+
+    // A bad input: refused at once with the prover's message, as a problem document.
+    let mut short = input(ANVIL_ADDR);
+    short["input_data"][0].as_array_mut().unwrap().pop();
+    let (code, problem) = request_proof(&c, &url, &id, &short);
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["problem_json"], true);
+    assert_eq!(problem["status"], 400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("input"),
+        "{problem}"
+    );
+    let (code, problem) = request_proof(&c, &url, &"0".repeat(32), &input(ANVIL_ADDR));
+    assert_eq!(code, StatusCode::NOT_FOUND, "{problem}");
+
+    // Six proofs queued; the server is killed while one runs.
+    let proofs: Vec<String> = (0..6)
+        .map(|_| {
+            let (code, body) = request_proof(&c, &url, &id, &input(ANVIL_ADDR));
+            assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+            body["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let start = Instant::now();
+    let running = loop {
+        let found = proofs
+            .iter()
+            .find(|p| get(&c, &format!("{url}/v1/proofs/{p}"), None).1["status"] == "running");
+        if let Some(p) = found {
+            break p.clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no proof started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    server.kill();
+
+    let server = Server::start(&data, &[], &[]);
+    let url = server.url.clone();
+    let mut attempts = Vec::new();
+    for p in &proofs {
+        let done = wait_finished(
+            &c,
+            &format!("{url}/v1/proofs/{p}"),
+            None,
+            Duration::from_secs(300),
+        );
+        assert_eq!(done["status"], "done", "{done}");
+        attempts.push((p.clone(), done["attempts"].as_u64().unwrap()));
+        // The proof file, as `zkinfer prove` writes it: `zkinfer verify` accepts it.
+        let file = dir.join(format!("{p}.json"));
+        let raw = c.get(format!("{url}/v1/proofs/{p}/proof")).send().unwrap();
+        assert_eq!(raw.status(), StatusCode::OK);
+        std::fs::write(&file, raw.bytes().unwrap()).unwrap();
+        assert_eq!(done["proof"], read_json(path(&file)));
+        let build_dir: PathBuf = data.join("builds").join(&id).join("build");
+        let verified = zkinfer_json(&["verify", path(&build_dir), path(&file)]);
+        assert_eq!(verified["valid"], true, "{verified}");
+        let subject = done["proof"]["instances"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap();
+        assert!(
+            subject
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .ends_with(&ANVIL_ADDR[2..].to_lowercase()),
+            "the subject is the proof's last instance: {subject}"
+        );
+    }
+    // The job cut short ran again (a second attempt); the others ran once. One result each.
+    for (p, n) in &attempts {
+        let expected = if *p == running { 2 } else { 1 };
+        assert_eq!(
+            *n, expected,
+            "proof {p} (running at the kill: {running}): {attempts:?}"
+        );
+    }
+    let metrics = c
+        .get(format!("{url}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("zkinfer_jobs{kind=\"proof\",state=\"done\"} 6"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("zkinfer_queue_depth 0"), "{metrics}");
+}
+
+#[test]
+fn api_keys_scope_jobs_and_failures_carry_the_prover_message() {
+    let dir = scratch("serve-keys");
+    let c = client();
+    // Without keys, only loopback: refused at start (bounded: a server that did start is
+    // killed after 30 s and the test fails).
+    let mut open = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(["serve", "--dev-srs", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.join("open"))
+        .env_remove("ZKINFER_API_KEYS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = open.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            open.kill().unwrap();
+            open.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut open.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "served on 0.0.0.0 without keys: {err}"
+    );
+    assert!(err.contains("loopback only"), "{err}");
+
+    let (alice, bob) = ("alice-key-0123456789abcdef", "bob-key-0123456789abcdef");
+    let keys = format!("{alice},{bob}");
+    let server = Server::start(&dir.join("data"), &[], &[("ZKINFER_API_KEYS", &keys)]);
+    let url = server.url.clone();
+    // No key, or an unknown one: 401 with the scheme.
+    for key in [None, Some("mallory-key-0123456789abcdef")] {
+        let mut req = c.get(format!("{url}/v1/builds/{}", "0".repeat(32)));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        let res = req.send().unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    }
+    // Alice's unsupported model: accepted, then failed with the op and node named.
+    let ops = root().join("prover/tests/fixtures/ops");
+    let build = upload(
+        &c,
+        &url,
+        Some(alice),
+        path(&ops.join("unsupported_svm_classifier.onnx")),
+        path(&ops.join("unsupported_svm_classifier.calib.json")),
+    );
+    let id = build["id"].as_str().unwrap();
+    let failed = wait_finished(
+        &c,
+        &format!("{url}/v1/builds/{id}"),
+        Some(alice),
+        Duration::from_secs(120),
+    );
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["attempts"], 1, "a refusal is not retried: {failed}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("SVMClassifier (node svm)"),
+        "{failed}"
+    );
+    // Bob does not see Alice's build.
+    let (code, body) = get(&c, &format!("{url}/v1/builds/{id}"), Some(bob));
+    assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
+    // A path that is not an id is not found (and never reaches the file system).
+    let (code, _) = get(&c, &format!("{url}/v1/builds/..%2F..%2Fetc"), Some(alice));
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    // A build request without its model.
+    let form = multipart::Form::new().text("calibration", "{\"input_data\": [[1.0]]}");
+    let res = c
+        .post(format!("{url}/v1/builds"))
+        .bearer_auth(alice)
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let problem: Value = res.json().unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("model"),
+        "{problem}"
+    );
+}
