@@ -77,6 +77,38 @@ impl Drop for Server {
     }
 }
 
+/// Runs `zkinfer serve --dev-srs ARGS`, which must exit with an error within 30 s (a server that
+/// did start is killed and the test fails); its stderr.
+fn start_fails(args: &[&str]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(["serve", "--dev-srs"])
+        .args(args)
+        .env_remove("ZKINFER_API_KEYS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "zkinfer serve {args:?} started: {err}"
+    );
+    err
+}
+
 fn client() -> Client {
     Client::builder()
         .timeout(Duration::from_secs(120))
@@ -282,34 +314,13 @@ fn serve_proves_and_no_job_is_lost_or_doubled_across_kill_9() {
 fn api_keys_scope_jobs_and_failures_carry_the_prover_message() {
     let dir = scratch("serve-keys");
     let c = client();
-    // Without keys, only loopback: refused at start (bounded: a server that did start is
-    // killed after 30 s and the test fails).
-    let mut open = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
-        .args(["serve", "--dev-srs", "--listen", "0.0.0.0:0", "--data-dir"])
-        .arg(dir.join("open"))
-        .env_remove("ZKINFER_API_KEYS")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = open.try_wait().unwrap() {
-            break Some(status);
-        }
-        if start.elapsed() > Duration::from_secs(30) {
-            open.kill().unwrap();
-            open.wait().unwrap();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut open.stderr.take().unwrap(), &mut err).unwrap();
-    assert!(
-        status.is_some_and(|s| !s.success()),
-        "served on 0.0.0.0 without keys: {err}"
-    );
+    // Without keys, only loopback.
+    let err = start_fails(&[
+        "--listen",
+        "0.0.0.0:0",
+        "--data-dir",
+        path(&dir.join("open")),
+    ]);
     assert!(err.contains("loopback only"), "{err}");
 
     let (alice, bob) = ("alice-key-0123456789abcdef", "bob-key-0123456789abcdef");
@@ -370,5 +381,85 @@ fn api_keys_scope_jobs_and_failures_carry_the_prover_message() {
     assert!(
         problem["detail"].as_str().unwrap().contains("model"),
         "{problem}"
+    );
+}
+
+#[test]
+fn limits_answer_with_problems_and_one_server_holds_a_data_dir() {
+    let dir = scratch("serve-limits");
+    let data = dir.join("data");
+    let c = client();
+    let server = Server::start(
+        &data,
+        &["--max-body", "12KiB", "--max-queued-per-key", "1"],
+        &[],
+    );
+    let url = server.url.clone();
+    // A second server on the same data directory would re-run the first's jobs: refused.
+    let err = start_fails(&["--listen", "127.0.0.1:0", "--data-dir", path(&data)]);
+    assert!(err.contains("another zkinfer serve"), "{err}");
+    // A web page cannot drive a server without keys: a request with an Origin is 403.
+    let res = c.get(format!("{url}/healthz")).send().unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = c
+        .get(format!("{url}/v1/builds/{}", "0".repeat(32)))
+        .header("Origin", "http://page.example")
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // An upload over --max-body is not taken: a 413 problem, or, when the client is still
+    // sending as the server stops reading at the limit, a closed connection. Nothing is queued
+    // (the next upload finds room).
+    let form = multipart::Form::new()
+        .part("model", multipart::Part::bytes(vec![7u8; 30_000]))
+        .text("calibration", "{\"input_data\": [[1.0]]}");
+    match c.post(format!("{url}/v1/builds")).multipart(form).send() {
+        Ok(res) => {
+            assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+            let problem: Value = res.json().unwrap();
+            assert_eq!(problem["status"], 413, "{problem}");
+        }
+        Err(e) => assert!(e.is_body() || e.is_request(), "{e}"),
+    }
+    // One job per key: the second, while the first is queued or running, is 429 with
+    // Retry-After.
+    let first = upload(
+        &c,
+        &url,
+        None,
+        &example("model.onnx"),
+        &example("calibration.json"),
+    );
+    let form = multipart::Form::new()
+        .part(
+            "model",
+            multipart::Part::bytes(std::fs::read(example("model.onnx")).unwrap()),
+        )
+        .text(
+            "calibration",
+            std::fs::read_to_string(example("calibration.json")).unwrap(),
+        );
+    let res = c
+        .post(format!("{url}/v1/builds"))
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    // Once it is done, there is room again.
+    let id = first["id"].as_str().unwrap();
+    let done = wait_finished(
+        &c,
+        &format!("{url}/v1/builds/{id}"),
+        None,
+        Duration::from_secs(300),
+    );
+    assert_eq!(done["status"], "done", "{done}");
+    upload(
+        &c,
+        &url,
+        None,
+        &example("model.onnx"),
+        &example("calibration.json"),
     );
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chips::MAX_DOT_WIDTH;
 use crate::circuit::{multiply_accumulates, CircuitParams, BLINDING_ROWS, MAX_ADVICE_COLUMNS};
-use crate::quantize::QuantizedModel;
+use crate::quantize::{QOp, QuantizedModel};
 use crate::{Error, Result};
 
 /// Peak prover memory per row and column, in bytes.
@@ -74,6 +74,10 @@ impl ResourceEstimate {
         let width = MAX_DOT_WIDTH as u64;
         let macs = multiply_accumulates(model) as u64;
         cells = cells.saturating_add(macs.saturating_mul(width + 1) / width);
+        // A convolution's (any sparse linear map's) terms: each an inner-product step of three
+        // advice cells (input, weight, running sum). Without them a CNN's bound was its tensors
+        // alone, and the segment planner laid out whole models it could have refused.
+        cells = cells.saturating_add(linear_terms(model).saturating_mul(3));
         // A dot-product region's input and sums beside one gate column, or the gate columns.
         let columns = MAX_ADVICE_COLUMNS.max(MAX_DOT_WIDTH + 2) as u64;
         let rows = cells / columns + BLINDING_ROWS as u64;
@@ -158,6 +162,18 @@ pub fn parse_size(text: &str) -> Option<u64> {
         _ => return None,
     };
     number.checked_mul(1u64 << shift)
+}
+
+/// The terms of `model`'s sparse linear maps (convolutions and other `Linear` nodes).
+pub fn linear_terms(model: &QuantizedModel) -> u64 {
+    model
+        .nodes
+        .iter()
+        .map(|n| match &n.op {
+            QOp::Linear(l) => l.terms.iter().map(|t| t.len() as u64).sum(),
+            _ => 0,
+        })
+        .sum()
 }
 
 #[cfg(test)]

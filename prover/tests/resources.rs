@@ -154,3 +154,31 @@ fn a_model_too_large_for_the_limit_is_refused_before_layout() {
     );
     eprintln!("refused in {:?}: {msg}", started.elapsed());
 }
+
+/// A convolution is a sparse linear map of three cells per term: the lower bound counts them
+/// (a CNN's bound was its tensors alone) and stays below the planned circuit's estimate.
+#[test]
+fn the_lower_bound_counts_convolution_terms_and_stays_below_the_layout() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops");
+    let calibration =
+        zkinfer_prover::input::InputData::read(&dir.join("conv_basic.calib.json")).unwrap();
+    let model =
+        zkinfer_prover::onnx::import_specialized(&dir.join("conv_basic.onnx"), Some(&calibration))
+            .unwrap();
+    let config = QuantizationConfig::default();
+    let (settings, qmodel) = compile_model(model, "", &calibration, config, options(None)).unwrap();
+    let terms = zkinfer_prover::resources::linear_terms(&qmodel);
+    assert!(terms > 0, "conv_basic has no Linear node");
+    let bound = ResourceEstimate::lower_bound(&qmodel);
+    let estimate = settings.resources.expect("estimate recorded");
+    assert!(
+        bound.proving_bytes <= estimate.proving_bytes,
+        "bound {bound:?} above the estimate {estimate:?}"
+    );
+    // Three cells a term fit in the planned circuit's advice cells.
+    assert!(
+        3 * terms <= settings.circuit.advice_cells as u64,
+        "{terms} terms, {} cells",
+        settings.circuit.advice_cells
+    );
+}

@@ -2,7 +2,8 @@
 //! keep every circuit within a size (`2^max_k` rows) and a memory limit.
 //!
 //! The cost of a node is estimated from its shape and parameters, without laying it out: one
-//! cell per output element and per parameter, plus the multiply-accumulates of a dense layer.
+//! cell per output element and per parameter, plus the multiply-accumulates of a dense layer
+//! and three cells per convolution term.
 //! Within limits, each candidate segment is planned by the prover's planner (a layout of that
 //! segment only); a segment that does not fit is halved at its cost midpoint, so planning lays
 //! out each node about `log2(segments)` times, never the whole model at once.
@@ -96,6 +97,9 @@ pub fn node_costs(model: &QuantizedModel) -> Vec<u64> {
                     let rows = len / d.out_features.max(1) as u64;
                     rows * d.weights.iter().filter(|w| **w != 0).count() as u64
                 }
+                // A convolution's terms are its parameters (counted once above) and take three
+                // cells each.
+                QOp::Linear(l) => 2 * l.terms.iter().map(|t| t.len() as u64).sum::<u64>(),
                 _ => 0,
             };
             len * (1 + n.op.operator().lookups_per_element() as u64) + params + macs

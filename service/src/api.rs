@@ -45,6 +45,8 @@ pub struct AppState {
     pub(crate) wake: tokio::sync::Notify,
     /// Proving memory budget, in MiB (the memory available at start).
     pub(crate) memory: tokio::sync::Semaphore,
+    /// Input checks (a forward pass each) running at once.
+    checks: tokio::sync::Semaphore,
     memory_mib: u32,
     stopping: AtomicBool,
 }
@@ -64,6 +66,7 @@ impl AppState {
             metrics: Metrics::new(),
             wake: tokio::sync::Notify::new(),
             memory: tokio::sync::Semaphore::new(memory_mib as usize),
+            checks: tokio::sync::Semaphore::new(INPUT_CHECKS),
             memory_mib,
             stopping: AtomicBool::new(false),
         }
@@ -85,6 +88,15 @@ impl AppState {
         self.stopping.load(Ordering::SeqCst)
     }
 
+    /// Runs `f` on the store off the async threads (SQLite writes wait for the disk).
+    pub(crate) async fn db<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let state = self.clone();
+        blocking(move || f(&state.store)).await
+    }
+
     fn limits(&self) -> QueueLimits {
         QueueLimits {
             per_owner: self.config.max_queued_per_key,
@@ -95,6 +107,24 @@ impl AppState {
 
 type Shared = Arc<AppState>;
 
+/// Largest proof request body: an input JSON.
+pub const PROOF_BODY_BYTES: usize = 16 << 20;
+
+/// Input checks run at once (each loads the build's model and runs its forward pass).
+const INPUT_CHECKS: usize = 2;
+
+/// Whether a `Host` header names this machine (DNS rebinding sends another name).
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The owner id of the request's API key (or the local owner on a server without keys).
 pub struct Owner(String);
 
@@ -103,13 +133,32 @@ impl FromRequestParts<Shared> for Owner {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self> {
         let Some(keys) = &state.config.api_keys else {
+            // Without keys (loopback only), refuse what a web page could make a browser send: a
+            // cross-origin request, or one to a rebound DNS name.
+            if parts.headers.contains_key(header::ORIGIN) {
+                return Err(Error::Forbidden(
+                    "a server without API keys refuses cross-origin (browser) requests".into(),
+                ));
+            }
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !is_loopback_host(host) {
+                return Err(Error::Forbidden(format!(
+                    "a server without API keys answers loopback names only, not Host {host:?}"
+                )));
+            }
             return Ok(Owner(LOCAL_OWNER.into()));
         };
         let key = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key)
             .ok_or(Error::Unauthorized)?;
         keys.owner_of(key.trim())
             .map(Owner)
@@ -123,7 +172,10 @@ pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/v1/builds", post(create_build))
         .route("/v1/builds/{id}", get(get_build))
-        .route("/v1/builds/{id}/proofs", post(create_proof))
+        .route(
+            "/v1/builds/{id}/proofs",
+            post(create_proof).layer(DefaultBodyLimit::max(PROOF_BODY_BYTES.min(limit))),
+        )
         .route("/v1/proofs/{id}", get(get_proof))
         .route("/v1/proofs/{id}/proof", get(get_proof_file))
         .route("/healthz", get(healthz))
@@ -141,11 +193,13 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .map_err(|e| Error::Panicked(e.to_string()))?
 }
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> Error {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Error::BadRequest(format!("request body too large: {}", e.body_text()))
-    } else {
-        Error::BadRequest(format!("multipart body: {}", e.body_text()))
+fn multipart_error(limit: usize) -> impl Fn(axum::extract::multipart::MultipartError) -> Error {
+    move |e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::TooLarge(limit)
+        } else {
+            Error::BadRequest(format!("multipart body: {}", e.body_text()))
+        }
     }
 }
 
@@ -154,10 +208,14 @@ async fn create_build(
     owner: Owner,
     mut multipart: Multipart,
 ) -> Result<(StatusCode, Json<Value>)> {
+    // No upload is read for a key or a server at its limit.
+    let (who, limits) = (owner.0.clone(), state.limits());
+    state.db(move |s| s.room(&who, limits)).await?;
     let (mut model, mut calibration, mut options) = (None, None, BuildOptions::default());
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+    let too_large = multipart_error(state.config.max_body_bytes);
+    while let Some(field) = multipart.next_field().await.map_err(&too_large)? {
         let name = field.name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(multipart_error)?;
+        let bytes = field.bytes().await.map_err(&too_large)?;
         match name.as_str() {
             "model" => model = Some(bytes),
             "calibration" => {
@@ -184,9 +242,10 @@ async fn create_build(
     let (paths, req) = (state.paths.clone(), id.clone());
     blocking(move || jobs::store_build_request(&paths, &req, &model, &calibration, &options))
         .await?;
+    let (job, who, limits) = (id.clone(), owner.0.clone(), state.limits());
     if let Err(e) = state
-        .store
-        .insert(&id, JobKind::Build, &owner.0, None, state.limits())
+        .db(move |s| s.insert(&job, JobKind::Build, &who, None, limits))
+        .await
     {
         let _ = std::fs::remove_dir_all(state.paths.build_root(&id));
         return Err(e);
@@ -199,12 +258,16 @@ async fn create_build(
 }
 
 /// The job `id` of `kind` owned by `owner`; "not found" otherwise (whoever else owns it).
-fn find(state: &AppState, id: &str, kind: JobKind, owner: &Owner) -> Result<Job> {
-    let what = || Error::NotFound(format!("{} {id}", format!("{kind:?}").to_lowercase()));
+async fn find(state: &Shared, id: &str, kind: JobKind, owner: &Owner) -> Result<Job> {
+    let what = Error::NotFound(format!("{} {id}", format!("{kind:?}").to_lowercase()));
     if !is_id(id) {
-        return Err(what());
+        return Err(what);
     }
-    state.store.get_owned(id, kind, &owner.0)?.ok_or_else(what)
+    let (id, who) = (id.to_string(), owner.0.clone());
+    state
+        .db(move |s| s.get_owned(&id, kind, &who))
+        .await?
+        .ok_or(what)
 }
 
 async fn get_build(
@@ -212,7 +275,7 @@ async fn get_build(
     owner: Owner,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    let job = find(&state, &id, JobKind::Build, &owner)?;
+    let job = find(&state, &id, JobKind::Build, &owner).await?;
     Ok(Json(serde_json::to_value(&job)?))
 }
 
@@ -222,32 +285,43 @@ async fn create_proof(
     Path(build_id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let build = find(&state, &build_id, JobKind::Build, &owner)?;
+    let build = find(&state, &build_id, JobKind::Build, &owner).await?;
     if build.status != JobStatus::Done {
         return Err(Error::Conflict(format!(
             "build {build_id} is {}: it takes proofs once it is done",
             build.status.as_str()
         )));
     }
-    let input: InputData = serde_json::from_slice(&body).map_err(|e| {
-        Error::BadRequest(format!(
-            "input: not an input JSON ({{\"input_data\": [[...]], \"subject\"?, \"salt\"?}}): {e}"
-        ))
-    })?;
+    // No input is checked for a key or a server at its limit.
+    let (who, limits) = (owner.0.clone(), state.limits());
+    state.db(move |s| s.room(&who, limits)).await?;
+    let _check = state
+        .checks
+        .acquire()
+        .await
+        .map_err(|_| Error::QueueFull(0))?;
     let id = jobs::new_id();
     let (paths, req, build) = (state.paths.clone(), id.clone(), build_id.clone());
+    let data_dir = state.config.data_dir.clone();
     blocking(move || {
-        jobs::check_input(&paths, &build, &input)?;
+        let input: InputData = serde_json::from_slice(&body).map_err(|e| {
+            Error::BadRequest(format!(
+                "input: not an input JSON ({{\"input_data\": [[...]], \"subject\"?, \"salt\"?}}): {e}"
+            ))
+        })?;
+        // The prover's message, without the server's paths.
+        jobs::check_input(&paths, &build, &input).map_err(|e| match e {
+            Error::Prover(p) => Error::BadRequest(jobs::redact(&p.to_string(), &data_dir)),
+            other => other,
+        })?;
         jobs::store_proof_request(&paths, &req, &input)
     })
     .await?;
-    if let Err(e) = state.store.insert(
-        &id,
-        JobKind::Proof,
-        &owner.0,
-        Some(&build_id),
-        state.limits(),
-    ) {
+    let (job, who, limits) = (id.clone(), owner.0.clone(), state.limits());
+    if let Err(e) = state
+        .db(move |s| s.insert(&job, JobKind::Proof, &who, Some(&build_id), limits))
+        .await
+    {
         let _ = std::fs::remove_dir_all(state.paths.proof_root(&id));
         return Err(e);
     }
@@ -263,7 +337,7 @@ async fn get_proof(
     owner: Owner,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    let job = find(&state, &id, JobKind::Proof, &owner)?;
+    let job = find(&state, &id, JobKind::Proof, &owner).await?;
     let mut out = serde_json::to_value(&job)?;
     if job.status == JobStatus::Done {
         let path = state.paths.proof(&id);
@@ -278,7 +352,7 @@ async fn get_proof_file(
     owner: Owner,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let job = find(&state, &id, JobKind::Proof, &owner)?;
+    let job = find(&state, &id, JobKind::Proof, &owner).await?;
     if job.status != JobStatus::Done {
         return Err(Error::Conflict(format!(
             "proof {id} is {}",
@@ -295,7 +369,8 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn metrics(State(state): State<Shared>) -> Result<Response> {
-    let text = state.metrics.render(&state.store)?;
+    let s = state.clone();
+    let text = blocking(move || s.metrics.render(&s.store)).await?;
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -16,6 +16,9 @@ pub enum Error {
     /// No or an unknown API key (401).
     #[error("missing or unknown API key (send Authorization: Bearer KEY)")]
     Unauthorized,
+    /// A request a server without API keys refuses (403): one a web page could send.
+    #[error("{0}")]
+    Forbidden(String),
     /// No such build or proof for this key (404).
     #[error("{0} not found")]
     NotFound(String),
@@ -63,6 +66,7 @@ impl Error {
         match self {
             Error::BadRequest(_) | Error::Prover(_) | Error::Json(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -80,6 +84,7 @@ impl Error {
             Error::BadRequest(_) | Error::Json(_) => "bad-request",
             Error::Prover(_) => "refused-by-prover",
             Error::Unauthorized => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not-found",
             Error::Conflict(_) => "conflict",
             Error::TooLarge(_) => "too-large",

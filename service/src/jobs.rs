@@ -134,12 +134,20 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// Writes `bytes` to `path` by way of a temporary file and a rename: a reader (or a restart)
 /// sees the whole file or none.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
+    // A name of its own: two writers never share a temporary file.
+    let tmp = path.with_extension(format!("tmp-{}", new_id()));
     std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
     std::fs::File::open(&tmp)
         .and_then(|f| f.sync_all())
         .map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    // The rename itself is durable once its folder is synced.
+    if let Some(folder) = path.parent() {
+        std::fs::File::open(folder)
+            .and_then(|f| f.sync_all())
+            .map_err(io(folder))?;
+    }
+    Ok(())
 }
 
 /// Stores a build request's files (before its job is queued).
@@ -260,10 +268,21 @@ pub fn run_proof(paths: &Paths, id: &str, build_id: &str) -> Result<serde_json::
 /// Whether a failed job may succeed when run again: the prover's refusals (a bad model, input
 /// or build) would fail the same way; a file or database error might not.
 pub fn retryable(error: &Error) -> bool {
-    !matches!(
-        error,
-        Error::Prover(_) | Error::BadRequest(_) | Error::Json(_)
-    )
+    match error {
+        Error::Prover(zkinfer_prover::Error::Io { .. }) => true,
+        Error::Prover(_) | Error::BadRequest(_) | Error::Json(_) => false,
+        _ => true,
+    }
+}
+
+/// `text` with the data directory's path replaced by `DATA`: messages shown to clients do not
+/// reveal where the server keeps its files.
+pub fn redact(text: &str, data_dir: &Path) -> String {
+    let dir = data_dir.display().to_string();
+    if dir.is_empty() {
+        return text.to_string();
+    }
+    text.replace(&dir, "DATA")
 }
 
 #[cfg(test)]
@@ -283,6 +302,20 @@ mod tests {
         ] {
             assert!(!is_id(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn messages_do_not_show_the_data_directory() {
+        let dir = Path::new("/srv/zk/data");
+        assert_eq!(
+            redact("/srv/zk/data/builds/x/build/model.json: bad", dir),
+            "DATA/builds/x/build/model.json: bad"
+        );
+        assert!(retryable(&Error::Io(
+            dir.into(),
+            std::io::ErrorKind::Other.into()
+        )));
+        assert!(!retryable(&Error::BadRequest("no".into())));
     }
 
     #[test]

@@ -83,6 +83,14 @@ pub async fn serve(
         )));
     }
     std::fs::create_dir_all(&config.data_dir).map_err(|e| Error::Io(config.data_dir.clone(), e))?;
+    // One server per data directory: a second would re-queue the first's running jobs.
+    let _lock = lock_data_dir(&config.data_dir)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Config(format!("listener address: {e}")))?;
     let store = store::Store::open(&config.data_dir)?;
     let recovered = store.recover(config.max_attempts)?;
     if recovered > 0 {
@@ -90,18 +98,12 @@ pub async fn serve(
     }
     if config.api_keys.is_none() {
         tracing::warn!(
-            "no API keys: anyone who can reach {} may use the service (loopback only)",
-            config.listen
+            "no API keys: anyone who can reach {addr} may use the service (loopback only; \
+             requests with an Origin or a non-loopback Host are refused)"
         );
     }
     let state = Arc::new(api::AppState::new(config.clone(), store));
     let workers = worker::spawn(state.clone());
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::Config(format!("listener address: {e}")))?;
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "zkinfer serve listening");
     // The bound address on stderr for whoever started us on port 0.
     eprintln!("listening on http://{addr}");
@@ -112,4 +114,23 @@ pub async fn serve(
     state.stop();
     workers.await;
     Ok(())
+}
+
+/// Takes the data directory's lock (`serve.lock`) for the server's life.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File> {
+    let path = dir.join("serve.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::Io(path.clone(), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Config(format!(
+            "{}: another zkinfer serve is using this data directory",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(path, e)),
+    }
 }

@@ -150,6 +150,28 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+fn check_room(conn: &Connection, owner: &str, limits: QueueLimits) -> Result<()> {
+    let active = "status IN ('queued', 'running')";
+    let count = |n: i64| usize::try_from(n).unwrap_or(0);
+    let mine = count(conn.query_row(
+        &format!("SELECT COUNT(*) FROM jobs WHERE owner = ?1 AND {active}"),
+        params![owner],
+        |r| r.get(0),
+    )?);
+    if mine >= limits.per_owner {
+        return Err(Error::TooManyForKey(mine));
+    }
+    let all = count(conn.query_row(
+        &format!("SELECT COUNT(*) FROM jobs WHERE {active}"),
+        [],
+        |r| r.get(0),
+    )?);
+    if all >= limits.total {
+        return Err(Error::QueueFull(all));
+    }
+    Ok(())
+}
+
 fn row_to_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     let kind: String = row.get(1)?;
     let status: String = row.get(4)?;
@@ -181,7 +203,8 @@ impl Store {
         let path = data_dir.join("jobs.sqlite");
         let conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        // Every committed state change survives a crash of the process or the machine.
+        // Every committed state change survives a crash of the process (and, with result files
+        // written and synced before, of the machine).
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
@@ -209,27 +232,10 @@ impl Store {
         owner: &str,
         build_id: Option<&str>,
         limits: QueueLimits,
-    ) -> Result<Job> {
+    ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let active = "status IN ('queued', 'running')";
-        let count = |n: i64| usize::try_from(n).unwrap_or(0);
-        let mine = count(tx.query_row(
-            &format!("SELECT COUNT(*) FROM jobs WHERE owner = ?1 AND {active}"),
-            params![owner],
-            |r| r.get(0),
-        )?);
-        if mine >= limits.per_owner {
-            return Err(Error::TooManyForKey(mine));
-        }
-        let all = count(tx.query_row(
-            &format!("SELECT COUNT(*) FROM jobs WHERE {active}"),
-            [],
-            |r| r.get(0),
-        )?);
-        if all >= limits.total {
-            return Err(Error::QueueFull(all));
-        }
+        check_room(&tx, owner, limits)?;
         let t = now();
         tx.execute(
             "INSERT INTO jobs (id, kind, owner, build_id, status, created_at, updated_at) \
@@ -237,9 +243,13 @@ impl Store {
             params![id, kind.as_str(), owner, build_id, t],
         )?;
         tx.commit()?;
-        drop(conn);
-        self.get(id)?
-            .ok_or_else(|| Error::NotFound(format!("job {id}")))
+        Ok(())
+    }
+
+    /// Refuses (429 or 503) when `owner` or the whole queue is at its limit: checked before
+    /// expensive work, and again when the job is queued.
+    pub fn room(&self, owner: &str, limits: QueueLimits) -> Result<()> {
+        check_room(&self.conn(), owner, limits)
     }
 
     /// The job `id`, whoever owns it.

@@ -31,7 +31,7 @@ pub fn spawn(state: Arc<AppState>) -> impl std::future::Future<Output = ()> {
 
 async fn run(state: Arc<AppState>, worker: usize) {
     while !state.stopping() {
-        let job = match state.store.claim() {
+        let job = match state.db(|s| s.claim()).await {
             Ok(job) => job,
             Err(e) => {
                 tracing::error!(worker, error = %e, "cannot take a job from the store");
@@ -74,7 +74,8 @@ async fn execute(state: &Arc<AppState>, worker: usize, job: Job) {
     let recorded = match outcome {
         Ok(summary) => {
             state.metrics.observe(job.kind, seconds);
-            state.store.finish(&job.id, &summary).map(|done| {
+            let id = job.id.clone();
+            state.db(move |s| s.finish(&id, &summary)).await.map(|done| {
                 if done {
                     tracing::info!(worker, job = %job.id, seconds, "job done");
                 } else {
@@ -84,9 +85,12 @@ async fn execute(state: &Arc<AppState>, worker: usize, job: Job) {
         }
         Err(e) => {
             let retry = jobs::retryable(&e);
+            // What clients see of the error: without the server's paths.
+            let message = jobs::redact(&e.to_string(), &state.config.data_dir);
+            let (id, max) = (job.id.clone(), state.config.max_attempts);
             state
-                .store
-                .fail(&job.id, &e.to_string(), retry, state.config.max_attempts)
+                .db(move |s| s.fail(&id, &message, retry, max))
+                .await
                 .map(|status| match status {
                     JobStatus::Queued => {
                         tracing::warn!(job = %job.id, error = %e, "job failed; queued again")
