@@ -224,8 +224,9 @@ fn fitting_segments(
         let cut = balanced_cuts(model, costs, r.clone(), 2).map_err(|_| {
             let node = &model.nodes[r.start];
             Error::Plan(format!(
-                "nodes {}..{} (from {} ({})) do not fit in 2^{max_k} rows{} and cannot be cut \
-                 further: one node is too large for a segment",
+                "nodes {}..{} (from {} ({})) do not fit in 2^{max_k} rows{} with {max_columns} \
+                 advice columns and cannot be cut further: one node is too large for a segment \
+                 (raise --max-columns, or --max-k)",
                 r.start,
                 r.end,
                 node.name,
