@@ -42,11 +42,17 @@ COMPILE_FLAGS = ["--input-visibility", "private"]
 MANY_OUTPUTS = 64
 
 
+# A convolution is laid out as a sparse linear map (three cells a term): one 3x3 conv of 16
+# channels at 32x32 needs more than 4 advice columns at 2^21 rows, so the CNN gets 8.
+EXTRA_FLAGS = {"resnet_cnn": ["--max-columns", "8"]}
+
+
 def compile_flags(name):
     outputs = 1
     for d in json.load(open(model(name, "meta.json")))["output_shape"]:
         outputs *= d
-    return COMPILE_FLAGS + (["--output-visibility", "hashed"] if outputs > MANY_OUTPUTS else [])
+    hashed = ["--output-visibility", "hashed"] if outputs > MANY_OUTPUTS else []
+    return COMPILE_FLAGS + hashed + EXTRA_FLAGS.get(name, [])
 ENV = dict(os.environ, PATH=f"{TOOLS}:{os.environ['PATH']}", ZKINFER_SOLC=os.path.join(TOOLS, "solc"),
            ZKINFER_CACHE=os.path.join(OUT, "cache"))
 

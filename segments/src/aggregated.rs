@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
 use zkinfer_prover::artifacts::{Artifact, KeysInfo, ProofArtifact, Settings, ARTIFACT_VERSION};
-use zkinfer_prover::circuit::Bindings;
 use zkinfer_prover::encoding::{FieldElement, HexBytes, ModelId};
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{self, SrsChoice};
@@ -30,7 +29,7 @@ use crate::aggregate::{
     aggregate, aggregation_keygen, poseidon_proof, segment_protocol, verify_aggregated,
     AggregationKeys, SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
 };
-use crate::build::{prove_segments, SegmentedDir, SegmentedSettings};
+use crate::build::{prove_segments, witness_and_bindings, SegmentedDir, SegmentedSettings};
 use crate::{Error, Result};
 
 /// The aggregation circuit's rows (`2^k`) unless `setup` is told otherwise. Two segments take 3
@@ -178,16 +177,8 @@ pub struct Statement {
 /// read a segmented model's input words and commitments from it, as from a single circuit's.
 pub fn statement(dir: &SegmentedDir, input: &InputData) -> Result<Statement> {
     let (settings, model) = dir.load()?;
-    pipeline::require_salt_for(&settings.privacy, input)?;
-    let whole = pipeline::witness(&model, input)?;
-    let bindings = Bindings {
-        salt: input.salt()?,
-        subject: input.subject()?,
-        // Only boundary commitments use it, and none is in the statement.
-        chain_salt: <Fr as halo2_base::halo2_proofs::halo2curves::ff::Field>::random(
-            rand::rngs::OsRng,
-        ),
-    };
+    // The chain salt is used only by boundary commitments, and none is in the statement.
+    let (whole, bindings) = witness_and_bindings(&settings, &model, input)?;
     let n = settings.segments.len();
     let lay_out = |i: usize| {
         let entry = &settings.segments[i];

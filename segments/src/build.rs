@@ -351,6 +351,26 @@ pub fn prove(
     })
 }
 
+/// The whole model's witness for `input` (refused without a salt when values are hashed) and the
+/// bindings every segment of one proof shares: the input's salt and subject, and a fresh random
+/// chain salt, so that boundary commitments reveal nothing about the activations.
+pub(crate) fn witness_and_bindings(
+    settings: &SegmentedSettings,
+    model: &QuantizedModel,
+    input: &InputData,
+) -> Result<(Vec<Vec<i128>>, Bindings)> {
+    pipeline::require_salt_for(&settings.privacy, input)?;
+    let whole = pipeline::witness(model, input)?;
+    let bindings = Bindings {
+        salt: input.salt()?,
+        subject: input.subject()?,
+        chain_salt: <Fr as halo2_base::halo2_proofs::halo2curves::ff::Field>::random(
+            rand::rngs::OsRng,
+        ),
+    };
+    Ok((whole, bindings))
+}
+
 /// Proves every segment of the loaded build `(settings, model)` for `input` with `system`,
 /// `jobs` at a time (`done(i, n)` after each): one forward pass of the whole model gives every
 /// segment's witness, one fresh chain salt binds the boundaries.
@@ -361,16 +381,7 @@ pub(crate) fn prove_segments(
     (jobs, done): (usize, &(dyn Fn(usize, usize) + Sync)),
     system: ProofSystem<'_>,
 ) -> Result<Vec<ProofArtifact>> {
-    pipeline::require_salt_for(&settings.privacy, input)?;
-    let whole = pipeline::witness(model, input)?;
-    let bindings = Bindings {
-        salt: input.salt()?,
-        subject: input.subject()?,
-        // Fresh per proof: boundary commitments reveal nothing about the activations.
-        chain_salt: <Fr as halo2_base::halo2_proofs::halo2curves::ff::Field>::random(
-            rand::rngs::OsRng,
-        ),
-    };
+    let (whole, bindings) = witness_and_bindings(settings, model, input)?;
     let n = settings.segments.len();
     // Parallel provers share the memory available now: a segment starts only when its
     // estimated proving memory fits beside those in flight (one always runs).
