@@ -14,19 +14,6 @@ use serde_json::Value;
 use support::*;
 
 use zkinfer_cli::contracts::ReusableHalo2Verifier;
-/// The proof bytes and instance words of a proof file.
-fn proof_parts(file: &str) -> (Vec<u8>, Vec<U256>) {
-    let artifact = read_json(file);
-    let proof = hex::decode(&artifact["proof"].as_str().unwrap()[2..]).unwrap();
-    let words = artifact["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| U256::from_str_radix(&w.as_str().unwrap()[2..], 16).unwrap())
-        .collect();
-    (proof, words)
-}
-
 fn address(v: &serde_json::Value) -> Address {
     v.as_str().unwrap().parse().unwrap()
 }
@@ -109,8 +96,8 @@ async fn reusable_verifier_accepts_honest_proofs_and_rejects_tampering_like_the_
     assert_eq!(b["gas"]["verifier"].as_u64(), Some(0), "nothing redeployed");
     let (key_a, key_b) = (address(&a["key"]), address(&b["key"]));
 
-    let (proof, words) = proof_parts(&proof_file);
-    let (other_proof, other_words) = proof_parts(&other_proof_file);
+    let (_, proof, words) = proof_parts(&read_json(&proof_file));
+    let (_, other_proof, other_words) = proof_parts(&read_json(&other_proof_file));
     assert_eq!(v.reusable(key_a, &proof, &words).await, Ok(()));
     assert!(v.snark(&proof, &words).await);
     assert_eq!(v.reusable(key_b, &other_proof, &other_words).await, Ok(()));
@@ -245,8 +232,8 @@ async fn a_dot_product_layout_is_verified_on_chain_and_tampering_rejected() {
     let anvil = Anvil::start();
     let (v, a, b) = deploy_verifiers(&build, &other_build, &anvil.url);
     let (key_a, key_b) = (address(&a["key"]), address(&b["key"]));
-    let (proof, words) = proof_parts(&proof_file);
-    let (other_proof, other_words) = proof_parts(&other_proof_file);
+    let (_, proof, words) = proof_parts(&read_json(&proof_file));
+    let (_, other_proof, other_words) = proof_parts(&read_json(&other_proof_file));
     assert_eq!(v.reusable(key_a, &proof, &words).await, Ok(()));
     assert!(v.snark(&proof, &words).await);
 
