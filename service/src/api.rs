@@ -209,8 +209,7 @@ async fn create_build(
     mut multipart: Multipart,
 ) -> Result<(StatusCode, Json<Value>)> {
     // No upload is read for a key or a server at its limit.
-    let (who, limits) = (owner.0.clone(), state.limits());
-    state.db(move |s| s.room(&who, limits)).await?;
+    require_room(&state, &owner).await?;
     let (mut model, mut calibration, mut options) = (None, None, BuildOptions::default());
     let too_large = multipart_error(state.config.max_body_bytes);
     while let Some(field) = multipart.next_field().await.map_err(&too_large)? {
@@ -242,12 +241,26 @@ async fn create_build(
     let (paths, req) = (state.paths.clone(), id.clone());
     blocking(move || jobs::store_build_request(&paths, &req, &model, &calibration, &options))
         .await?;
+    let files = state.paths.build_root(&id);
+    enqueue(&state, id, JobKind::Build, &owner, None, files).await
+}
+
+/// Queues the job `id` whose request files are in `files` (removed when the queue refuses it)
+/// and answers 202.
+async fn enqueue(
+    state: &Shared,
+    id: String,
+    kind: JobKind,
+    owner: &Owner,
+    build_id: Option<String>,
+    files: std::path::PathBuf,
+) -> Result<(StatusCode, Json<Value>)> {
     let (job, who, limits) = (id.clone(), owner.0.clone(), state.limits());
     if let Err(e) = state
-        .db(move |s| s.insert(&job, JobKind::Build, &who, None, limits))
+        .db(move |s| s.insert(&job, kind, &who, build_id.as_deref(), limits))
         .await
     {
-        let _ = std::fs::remove_dir_all(state.paths.build_root(&id));
+        let _ = std::fs::remove_dir_all(files);
         return Err(e);
     }
     state.wake.notify_one();
@@ -255,6 +268,12 @@ async fn create_build(
         StatusCode::ACCEPTED,
         Json(json!({ "id": id, "status": "queued" })),
     ))
+}
+
+/// Refuses (429 or 503) when `owner` or the whole queue is at its limit, before expensive work.
+async fn require_room(state: &Shared, owner: &Owner) -> Result<()> {
+    let (who, limits) = (owner.0.clone(), state.limits());
+    state.db(move |s| s.room(&who, limits)).await
 }
 
 /// The job `id` of `kind` owned by `owner`; "not found" otherwise (whoever else owns it).
@@ -293,8 +312,7 @@ async fn create_proof(
         )));
     }
     // No input is checked for a key or a server at its limit.
-    let (who, limits) = (owner.0.clone(), state.limits());
-    state.db(move |s| s.room(&who, limits)).await?;
+    require_room(&state, &owner).await?;
     let _check = state
         .checks
         .acquire()
@@ -317,19 +335,8 @@ async fn create_proof(
         jobs::store_proof_request(&paths, &req, &input)
     })
     .await?;
-    let (job, who, limits) = (id.clone(), owner.0.clone(), state.limits());
-    if let Err(e) = state
-        .db(move |s| s.insert(&job, JobKind::Proof, &who, Some(&build_id), limits))
-        .await
-    {
-        let _ = std::fs::remove_dir_all(state.paths.proof_root(&id));
-        return Err(e);
-    }
-    state.wake.notify_one();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "id": id, "status": "queued" })),
-    ))
+    let files = state.paths.proof_root(&id);
+    enqueue(&state, id, JobKind::Proof, &owner, Some(build_id), files).await
 }
 
 async fn get_proof(
