@@ -413,7 +413,8 @@ async fn attested_inputs_are_required_and_the_score_ages_from_its_attestation() 
 /// Stale after a circuit or codegen change: run `scripts/forge-fixture.sh`.
 #[test]
 fn forge_fixture_matches_the_current_build() {
-    let fresh = scratch("forge-fixture").join("CreditRiskFixture.sol");
+    let scratch = scratch("forge-fixture");
+    let fresh = scratch.join("CreditRiskFixture.sol");
     let out = std::process::Command::new("bash")
         .arg(root().join("scripts/forge-fixture.sh"))
         .arg(&fresh)

@@ -51,7 +51,7 @@ fn salted_input(name: &str, salt: &str, bump: f64) -> String {
     let x = v["input_data"][0][0].as_f64().unwrap();
     v["input_data"][0][0] = serde_json::json!(x + bump);
     v["salt"] = serde_json::json!(salt);
-    let file = scratch(name).join("input.json");
+    let file = scratch(name).keep().join("input.json");
     std::fs::write(&file, v.to_string()).unwrap();
     path(&file).to_string()
 }

@@ -40,13 +40,48 @@ pub fn tool(name: &str) -> PathBuf {
     path
 }
 
-/// A fresh scratch directory.
-pub fn scratch(name: &str) -> PathBuf {
+/// A fresh scratch directory under the target dir, removed when dropped unless the test is
+/// failing (a failed test's files stay for inspection). Builds of the segmented tests take over
+/// a gigabyte each, so a passing run must not leave them behind.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// Keeps the directory after the guard is gone (for small files a helper hands back by path).
+    pub fn keep(self) -> PathBuf {
+        let dir = self.0.clone();
+        std::mem::forget(self);
+        dir
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A fresh scratch directory (see [`Scratch`]).
+pub fn scratch(name: &str) -> Scratch {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 /// Runs `zkinfer` with `args`; the solc shim is passed through `ZKINFER_SOLC`.
@@ -186,7 +221,7 @@ pub fn build_and_prove_model(
     input: &str,
     extra: &[&str],
 ) -> (String, String, Value) {
-    let dir = scratch(name);
+    let dir = scratch(name).keep();
     let build = dir.join("build");
     let proof = dir.join("proof.json");
     let report = compile(model, calibration, &build, extra);

@@ -34,7 +34,8 @@ pub(crate) fn compile_credit_risk(
     name: &str,
     segments: usize,
 ) -> (SegmentedDir, SegmentedSettings) {
-    let root = std::env::temp_dir().join(format!("zkinfer-{name}-{}", std::process::id()));
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("zkinfer-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let dir = SegmentedDir::new(&root);
     let calibration = InputData::read(&credit_risk_file("calibration.json")).unwrap();
