@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 export ZKINFER_SOLC := $(TOOLS)/solc
 
-.PHONY: tools build demo test test-rust test-forge test-python test-fuzz lint ci bench bench-gas bench-scale ops-table
+.PHONY: tools build demo test test-rust test-forge test-python test-fuzz lint ci bench bench-gas bench-scale bench-service ops-table
 
 tools:
 	@bash scripts/install-tools.sh >/dev/null
@@ -55,6 +55,11 @@ ops-table:
 # verifier gas on anvil, both verifiers, beside EZKL's anchored figures (not part of CI)
 bench-gas: tools
 	python3 bench/gas.py
+
+# the service under load on loopback, embedded and with Redis workers (bench/service.md; not CI)
+bench-service:
+	cargo build --release -p zkinfer-cli
+	python3 bench/service.py
 
 # models larger than one circuit: segments + aggregation, beside EZKL (bench/scale.md; hours, not CI)
 bench-scale: tools

@@ -52,8 +52,12 @@ pub(crate) enum Command {
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     Completions(CompletionsArgs),
     /// Run the prover service: an HTTP API (builds, proofs, health, metrics, OpenAPI) over
-    /// durable SQLite jobs run by embedded workers, until Ctrl-C or SIGTERM.
+    /// durable SQLite jobs run by embedded workers (or, with --queue, by `zkinfer worker`
+    /// processes through Redis), until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
+    /// Prove jobs of a `zkinfer serve --queue redis://...` server, on any machine that shares
+    /// its data directory (--store), one at a time, until Ctrl-C or SIGTERM.
+    Worker(WorkerArgs),
 }
 
 /// Quantization target.
@@ -525,4 +529,34 @@ pub(crate) struct ServeArgs {
     /// Runs of a job before it fails for good (a run cut short by a crash counts).
     #[arg(long, default_value_t = 3)]
     pub(crate) max_attempts: u32,
+    /// Send jobs to `zkinfer worker` processes through this Redis (redis://HOST:PORT) instead
+    /// of proving them here; the data directory must be shared with the workers.
+    #[arg(long, value_name = "URL")]
+    pub(crate) queue: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkerArgs {
+    /// The server's Redis (redis://HOST:PORT), as given to `zkinfer serve --queue`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) queue: String,
+    /// The server's data directory, shared with this machine (uploads in, builds and proofs out).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) store: PathBuf,
+    /// The ceremony SRS build jobs make keys with (the server's --srs).
+    #[arg(long, conflicts_with = "dev_srs")]
+    pub(crate) srs: Option<PathBuf>,
+    /// Make build jobs' keys with the development SRS: INSECURE, for testing only.
+    #[arg(long)]
+    pub(crate) dev_srs: bool,
+    /// Seconds a job may go without this worker renewing its lease before another worker takes
+    /// it over (the lease is renewed every third of it while the job runs).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) lease: u64,
+    /// Runs of a job before it is dead-lettered (runs cut short by a worker's death count).
+    #[arg(long, default_value_t = 3)]
+    pub(crate) max_attempts: u32,
+    /// This worker's name among the workers (default: host name and process id).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
 }

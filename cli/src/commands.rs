@@ -1,6 +1,6 @@
 //! One function per subcommand. Each returns what to print: text, or JSON with `--json`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -56,19 +56,47 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::EncodeCalldata(a) => encode_calldata(&a),
         Command::Completions(a) => Ok(completions(&a)),
         Command::Serve(a) => serve(&a),
+        Command::Worker(a) => worker(&a),
     }
 }
 
 /// `serve`: the prover service until Ctrl-C or SIGTERM.
-fn serve(a: &ServeArgs) -> Result<Outcome> {
-    let mut config = zkinfer_service::ServeConfig::new(a.data_dir.clone(), a.listen);
-    config.srs = match (&a.srs, a.dev_srs) {
-        (Some(path), _) => SrsChoice::File(path.clone()),
-        (None, true) => SrsChoice::Dev,
+/// The SRS of a service's builds, from `--srs FILE` or `--dev-srs`.
+fn service_srs(srs: &Option<PathBuf>, dev: bool) -> Result<SrsChoice> {
+    match (srs, dev) {
+        (Some(path), _) => Ok(SrsChoice::File(path.clone())),
+        (None, true) => Ok(SrsChoice::Dev),
         (None, false) => bail!(
             "choose the SRS of every build's keys: --srs FILE (a ceremony file) or --dev-srs (insecure, testing only)"
         ),
-    };
+    }
+}
+
+fn worker(a: &WorkerArgs) -> Result<Outcome> {
+    let mut config = zkinfer_service::remote::WorkerConfig::new(a.queue.clone(), a.store.clone());
+    config.srs = service_srs(&a.srs, a.dev_srs)?;
+    config.lease = std::time::Duration::from_secs(a.lease);
+    config.max_attempts = a.max_attempts.max(1);
+    if let Some(name) = &a.name {
+        config.name = name.clone();
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    // Ctrl-C or SIGTERM: finish the job at hand, take no other.
+    std::thread::spawn(move || {
+        if let Ok(rt) = runtime() {
+            rt.block_on(shutdown_signal());
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    zkinfer_service::remote::run(&config, &stop)?;
+    Ok(Outcome::ok(json!({ "stopped": true }), "stopped"))
+}
+
+fn serve(a: &ServeArgs) -> Result<Outcome> {
+    let mut config = zkinfer_service::ServeConfig::new(a.data_dir.clone(), a.listen);
+    config.srs = service_srs(&a.srs, a.dev_srs)?;
+    config.queue = a.queue.clone();
     config.api_keys = match (&a.api_keys, std::env::var("ZKINFER_API_KEYS")) {
         (Some(path), _) => Some(zkinfer_service::auth::ApiKeys::read(path)?),
         (None, Ok(keys)) if !keys.trim().is_empty() => {

@@ -49,6 +49,9 @@ pub enum Error {
     /// A JSON document could not be read or written.
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The Redis queue failed or cannot be reached (503).
+    #[error("queue: {0}")]
+    Queue(String),
     /// A job panicked (a bug; retried until its attempts run out).
     #[error("the job panicked: {0}")]
     Panicked(String),
@@ -71,7 +74,7 @@ impl Error {
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::TooManyForKey(_) => StatusCode::TOO_MANY_REQUESTS,
-            Error::QueueFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::QueueFull(_) | Error::Queue(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Store(_) | Error::Io(..) | Error::Config(_) | Error::Panicked(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -90,6 +93,7 @@ impl Error {
             Error::TooLarge(_) => "too-large",
             Error::TooManyForKey(_) => "too-many-jobs",
             Error::QueueFull(_) => "queue-full",
+            Error::Queue(_) => "queue-unavailable",
             Error::Store(_) | Error::Io(..) | Error::Config(_) | Error::Panicked(_) => "internal",
         }
     }

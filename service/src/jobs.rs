@@ -20,6 +20,7 @@ use zkinfer_prover::pipeline::{self, CircuitOptions, SrsChoice};
 use zkinfer_prover::privacy::{ParamVisibility, Privacy, Visibility};
 use zkinfer_prover::quantize::QuantizationConfig;
 
+use crate::store::JobKind;
 use crate::{Error, Result};
 
 /// A fresh random id.
@@ -263,6 +264,21 @@ pub fn run_proof(paths: &Paths, id: &str, build_id: &str) -> Result<serde_json::
         "prove_seconds": prove_seconds,
         "proof_bytes": artifact.proof.0.len(),
     }))
+}
+
+/// Runs the job `id` of `kind` (a proof job on `build`), with its files under `paths`.
+pub fn run(
+    paths: &Paths,
+    srs: &SrsChoice,
+    id: &str,
+    kind: JobKind,
+    build: Option<&str>,
+) -> Result<serde_json::Value> {
+    match (kind, build) {
+        (JobKind::Build, _) => run_build(paths, id, srs),
+        (JobKind::Proof, Some(build)) => run_proof(paths, id, build),
+        (JobKind::Proof, None) => Err(Error::BadRequest("a proof job without a build".into())),
+    }
 }
 
 /// Whether a failed job may succeed when run again: the prover's refusals (a bad model, input

@@ -7,6 +7,10 @@
 //!   was running, keeps what was done, and never records two results for one job.
 //! - [`worker`]: the embedded worker pool takes jobs from the store, a bounded number at a time,
 //!   and runs compile + setup, or prove, on blocking threads.
+//! - [`queue`], [`dispatch`], [`remote`]: for many machines (`--queue redis://…`), the server
+//!   publishes jobs to a Redis stream and records their results; `zkinfer worker` processes on
+//!   any machine that shares the data directory prove them, with leases that pass a dead
+//!   worker's job to another and a dead-letter stream for jobs that keep failing.
 //! - [`api`]: the axum router (`/v1/builds`, `/v1/proofs`, `/healthz`, `/metrics`,
 //!   `/openapi.json`), with API keys ([`auth`]), body limits, per-key queue limits and
 //!   RFC 9457 problem responses ([`Error`]).
@@ -15,9 +19,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod dispatch;
 mod error;
 pub mod jobs;
 pub mod metrics;
+pub mod queue;
+pub mod remote;
 pub mod store;
 pub mod worker;
 
@@ -50,6 +57,9 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Runs of a job before it is failed for good (a job interrupted by a crash counts a run).
     pub max_attempts: u32,
+    /// `redis://…`: jobs go to `zkinfer worker` processes through Redis Streams instead of
+    /// the embedded workers.
+    pub queue: Option<String>,
 }
 
 impl ServeConfig {
@@ -65,6 +75,7 @@ impl ServeConfig {
             max_queue: 256,
             max_body_bytes: 256 << 20,
             max_attempts: 3,
+            queue: None,
         }
     }
 }
@@ -92,10 +103,18 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| Error::Config(format!("listener address: {e}")))?;
     let store = store::Store::open(&config.data_dir)?;
-    let recovered = store.recover(config.max_attempts)?;
-    if recovered > 0 {
-        tracing::info!(recovered, "re-queued jobs interrupted by the last stop");
-    }
+    // With a queue, running jobs are on workers (the dispatcher publishes again any that never
+    // reached the queue); without, they were cut short and run again.
+    let queue = match &config.queue {
+        Some(url) => Some(queue::Queue::connect(url)?),
+        None => {
+            let recovered = store.recover(config.max_attempts)?;
+            if recovered > 0 {
+                tracing::info!(recovered, "re-queued jobs interrupted by the last stop");
+            }
+            None
+        }
+    };
     if config.api_keys.is_none() {
         tracing::warn!(
             "no API keys: anyone who can reach {addr} may use the service (loopback only; \
@@ -103,7 +122,13 @@ pub async fn serve(
         );
     }
     let state = Arc::new(api::AppState::new(config.clone(), store));
-    let workers = worker::spawn(state.clone());
+    let (workers, dispatcher) = match queue {
+        Some(queue) => {
+            tracing::info!(queue = %queue.shown_url(), "jobs go to zkinfer worker processes");
+            (None, Some(dispatch::spawn(state.clone(), queue)))
+        }
+        None => (Some(worker::spawn(state.clone())), None),
+    };
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "zkinfer serve listening");
     // The bound address on stderr for whoever started us on port 0.
     eprintln!("listening on http://{addr}");
@@ -112,7 +137,12 @@ pub async fn serve(
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
     state.stop();
-    workers.await;
+    if let Some(workers) = workers {
+        workers.await;
+    }
+    if let Some(dispatcher) = dispatcher {
+        let _ = tokio::task::spawn_blocking(move || dispatcher.join()).await;
+    }
     Ok(())
 }
 

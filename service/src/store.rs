@@ -25,14 +25,16 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    fn as_str(self) -> &'static str {
+    /// The kind as stored and queued.
+    pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Build => "build",
             JobKind::Proof => "proof",
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    /// The kind named `text`.
+    pub fn parse(text: &str) -> Option<Self> {
         match text {
             "build" => Some(JobKind::Build),
             "proof" => Some(JobKind::Proof),
@@ -346,6 +348,28 @@ impl Store {
             params![t],
         )?;
         Ok(requeued)
+    }
+
+    /// The jobs left running (with `--queue`: those published to workers), oldest first.
+    pub fn running(&self) -> Result<Vec<Job>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE status = 'running' ORDER BY seq"
+        ))?;
+        let jobs = stmt
+            .query_map([], row_to_job)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(jobs)
+    }
+
+    /// Records the runs a worker reports for a running job (with `--queue`, the workers count
+    /// them: a run cut short by a worker's death is one).
+    pub fn set_attempts(&self, id: &str, attempts: u32) -> Result<()> {
+        self.conn().execute(
+            "UPDATE jobs SET attempts = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'running'",
+            params![id, attempts, now()],
+        )?;
+        Ok(())
     }
 
     /// Jobs per (kind, status).

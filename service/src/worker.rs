@@ -106,14 +106,17 @@ async fn execute(state: &Arc<AppState>, worker: usize, job: Job) {
 }
 
 fn run_job(state: &AppState, job: &Job) -> Result<serde_json::Value> {
-    match (job.kind, &job.build_id) {
-        (JobKind::Build, _) => jobs::run_build(&state.paths, &job.id, &state.config.srs),
-        (JobKind::Proof, Some(build)) => jobs::run_proof(&state.paths, &job.id, build),
-        (JobKind::Proof, None) => Err(Error::BadRequest("a proof job without a build".into())),
-    }
+    jobs::run(
+        &state.paths,
+        &state.config.srs,
+        &job.id,
+        job.kind,
+        job.build_id.as_deref(),
+    )
 }
 
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+/// The message a caught panic carried.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

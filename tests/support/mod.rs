@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 pub mod faulty_rpc;
+pub mod service;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,15 @@ pub fn tool(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// A loopback port nobody listens on (at the time of asking).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A fresh scratch directory under the target dir, removed when dropped unless the test is
@@ -155,11 +165,7 @@ impl Anvil {
 
     /// An anvil with extra flags (e.g. `--chain-id 5`).
     pub fn start_with(extra: &[&str]) -> Anvil {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(tool("anvil"))
             .args([
                 "--host",

@@ -1,0 +1,324 @@
+//! Helpers for the service tests: `zkinfer serve` and `zkinfer worker` processes, a private
+//! `redis-server`, and the HTTP calls a client makes. Everything listens on loopback; every
+//! wait is bounded.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{multipart, Client};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use super::{example, free_port, read_json};
+
+/// A running `zkinfer serve`.
+pub struct Server {
+    child: Child,
+    pub url: String,
+}
+
+impl Server {
+    /// Starts `zkinfer serve --dev-srs` on a free loopback port over `data`, with `env` set.
+    pub fn start(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkinfer"));
+        cmd.args([
+            "serve",
+            "--dev-srs",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data)
+        .args(extra)
+        .env_remove("ZKINFER_API_KEYS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("zkinfer serve starts");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Drains stderr for the server's whole life (a full pipe would block it).
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(Ok(url.trim().to_string()));
+                } else if line.starts_with("error") {
+                    let _ = tx.send(Err(line.clone()));
+                }
+                eprintln!("[serve] {line}");
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server says where it listens within 60 s")
+            .expect("the server starts");
+        Server { child, url }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `zkinfer serve --dev-srs ARGS`, which must exit with an error within 30 s (a server that
+/// did start is killed and the test fails); its stderr.
+pub fn start_fails(args: &[&str]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(["serve", "--dev-srs"])
+        .args(args)
+        .env_remove("ZKINFER_API_KEYS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "zkinfer serve {args:?} started: {err}"
+    );
+    err
+}
+
+pub fn client() -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
+
+/// Uploads the credit-risk example; returns the build id.
+pub fn upload(c: &Client, url: &str, key: Option<&str>, model: &str, calibration: &str) -> Value {
+    let form = multipart::Form::new()
+        .part(
+            "model",
+            multipart::Part::bytes(std::fs::read(model).unwrap()).file_name("model.onnx"),
+        )
+        .text("calibration", std::fs::read_to_string(calibration).unwrap());
+    let mut req = c.post(format!("{url}/v1/builds")).multipart(form);
+    if let Some(key) = key {
+        req = req.bearer_auth(key);
+    }
+    let res = req.send().unwrap();
+    let status = res.status();
+    let body: Value = res.json().unwrap();
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    body
+}
+
+pub fn get(c: &Client, url: &str, key: Option<&str>) -> (StatusCode, Value) {
+    let mut req = c.get(url);
+    if let Some(key) = key {
+        req = req.bearer_auth(key);
+    }
+    let res = req.send().unwrap();
+    (res.status(), res.json().unwrap_or(Value::Null))
+}
+
+/// Polls `url` until its status is done or failed (at most `limit`).
+pub fn wait_finished(c: &Client, url: &str, key: Option<&str>, limit: Duration) -> Value {
+    let start = Instant::now();
+    loop {
+        let (code, body) = get(c, url, key);
+        assert_eq!(code, StatusCode::OK, "{url}: {body}");
+        if body["status"] == "done" || body["status"] == "failed" {
+            return body;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{url} not finished after {limit:?}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn input(subject: &str) -> Value {
+    let mut v = read_json(&example("input.json"));
+    v["subject"] = json!(subject);
+    v
+}
+
+pub fn request_proof(c: &Client, url: &str, build: &str, body: &Value) -> (StatusCode, Value) {
+    let res = c
+        .post(format!("{url}/v1/builds/{build}/proofs"))
+        .json(body)
+        .send()
+        .unwrap();
+    let status = res.status();
+    let problem = res
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap().starts_with("application/problem+json"));
+    let mut body: Value = res.json().unwrap();
+    body["problem_json"] = json!(problem);
+    (status, body)
+}
+
+/// A private `redis-server` on a free loopback port, storing nothing on disk; stopped on drop.
+pub struct Redis {
+    child: Child,
+    /// `redis://127.0.0.1:PORT`.
+    pub url: String,
+    port: u16,
+}
+
+impl Redis {
+    /// Starts one (Debian's `redis-server` must be installed: `.ci/run` installs it).
+    pub fn start(dir: &Path) -> Redis {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server runs (apt-get install redis-server)");
+        let redis = Redis {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+            port,
+        };
+        let start = Instant::now();
+        while redis.command(&["PING"]) != "+PONG" {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "redis-server did not answer"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        redis
+    }
+
+    /// Sends one command (RESP array of bulk strings); the first line of the reply, or "" when
+    /// the server does not answer.
+    pub fn command(&self, args: &[&str]) -> String {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return String::new();
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut request = format!("*{}\r\n", args.len());
+        for a in args {
+            request.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        if std::io::Write::write_all(&mut stream, request.as_bytes()).is_err() {
+            return String::new();
+        }
+        let mut line = String::new();
+        let _ = BufReader::new(stream).read_line(&mut line);
+        line.trim_end().to_string()
+    }
+
+    /// `XLEN stream`.
+    pub fn xlen(&self, stream: &str) -> u64 {
+        let reply = self.command(&["XLEN", stream]);
+        reply
+            .strip_prefix(':')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("XLEN {stream}: {reply}"))
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `zkinfer worker`, with the jobs it has started (from its log).
+pub struct Worker {
+    child: Child,
+    /// The ids of the jobs it started, in order.
+    pub started: Arc<Mutex<Vec<String>>>,
+}
+
+impl Worker {
+    /// `zkinfer worker --dev-srs --queue URL --store DATA --name NAME EXTRA...`.
+    pub fn start(url: &str, data: &Path, name: &str, extra: &[&str]) -> Worker {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+            .args([
+                "worker",
+                "--dev-srs",
+                "--queue",
+                url,
+                "--name",
+                name,
+                "--store",
+            ])
+            .arg(data)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("zkinfer worker starts");
+        let stderr = child.stderr.take().unwrap();
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let (log, tag) = (started.clone(), name.to_string());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                if line.contains("job started") {
+                    if let Some(job) = line.split("job=").nth(1) {
+                        let id: String = job.chars().take_while(char::is_ascii_hexdigit).collect();
+                        log.lock().unwrap().push(id);
+                    }
+                }
+                eprintln!("[{tag}] {line}");
+            }
+        });
+        Worker { child, started }
+    }
+
+    /// The job it started last, if any.
+    pub fn current(&self) -> Option<String> {
+        self.started.lock().unwrap().last().cloned()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
