@@ -207,12 +207,12 @@ class Cluster:
                     break
                 except OSError:
                     time.sleep(0.05)
-            extra = ["--queue", self.queue]
+            extra = ["--queue", self.queue, "--lease", "5"]
         self.extra = extra
         self.server = serve(self.data, extra)
         for i in range(n if mode == "redis" else 0):
-            self.workers.append(Proc([BIN, "-q", "worker", "--dev-srs", "--queue", self.queue,
-                                      "--store", self.data, "--lease", "5", "--name", f"w{i}"]))
+            self.workers.append(Proc([BIN, "-q", "worker", "--queue", self.queue,
+                                      "--store", self.data, "--name", f"w{i}"]))
         self.url = self.server.url
 
     def restart(self):

@@ -2,7 +2,9 @@
 //! processes, on a private `redis-server` (loopback, a free port) and a shared data directory.
 //! A worker killed with SIGKILL mid-proof has its job finished by another once its lease runs
 //! out; the server killed with SIGKILL and started again records every result, none twice; a
-//! job that keeps failing is dead-lettered with its error. Every wait is bounded.
+//! job that keeps failing, or whose workers keep dying, is dead-lettered with its error; a
+//! segmented model's segments are proven by two workers at once and aggregated into one proof.
+//! Every wait is bounded.
 
 mod support;
 
@@ -12,7 +14,8 @@ use reqwest::StatusCode;
 use support::service::*;
 use support::*;
 
-const LEASE: &str = "2";
+/// The server's lease (workers renew every third of it).
+const LEASE: &str = "3";
 
 /// Uploads the credit-risk example and waits for a worker to build it; its id.
 fn built(c: &reqwest::blocking::Client, url: &str) -> String {
@@ -39,12 +42,12 @@ fn jobs_survive_a_killed_worker_and_a_killed_server() {
     let dir = scratch("redis-cluster");
     let data = dir.join("data");
     let redis = Redis::start(&dir);
-    let queue = ["--queue", redis.url.as_str()];
+    let queue = ["--queue", redis.url.as_str(), "--lease", LEASE];
     let server = Server::start(&data, &queue, &[]);
     let c = client();
     let mut workers: Vec<Option<Worker>> = ["w1", "w2"]
         .iter()
-        .map(|n| Some(Worker::start(&redis.url, &data, n, &["--lease", LEASE])))
+        .map(|n| Some(Worker::start(&redis.url, &data, n, &[])))
         .collect();
     let id = built(&c, &server.url);
 
@@ -72,14 +75,16 @@ fn jobs_survive_a_killed_worker_and_a_killed_server() {
         );
         std::thread::sleep(Duration::from_millis(5));
     };
+    // Every run any worker finished, the victim's included.
+    let mut finished: Vec<_> = workers
+        .iter()
+        .flatten()
+        .map(|w| w.finished.clone())
+        .collect();
     workers[victim].take().unwrap().kill();
     server.kill();
-    workers.push(Some(Worker::start(
-        &redis.url,
-        &data,
-        "w3",
-        &["--lease", LEASE],
-    )));
+    workers.push(Some(Worker::start(&redis.url, &data, "w3", &[])));
+    finished.extend(workers.iter().flatten().last().map(|w| w.finished.clone()));
     let server = Server::start(&data, &queue, &[]);
     let url = server.url.clone();
 
@@ -102,8 +107,18 @@ fn jobs_survive_a_killed_worker_and_a_killed_server() {
         let verified = zkinfer_json(&["verify", path(&build_dir), path(&file)]);
         assert_eq!(verified["valid"], true, "{verified}");
     }
-    // One result per job: the build and six proofs; the killed worker posted none.
-    assert_eq!(redis.xlen("zkinfer:results"), 7);
+    // One run finished per job (the build and six proofs): none was proven twice. The server
+    // acknowledged and deleted every result.
+    let mut runs: Vec<String> = finished
+        .iter()
+        .flat_map(|f| f.lock().unwrap().clone())
+        .collect();
+    assert_eq!(runs.len(), 7, "{runs:?}");
+    runs.sort();
+    runs.dedup();
+    assert_eq!(runs.len(), 7, "a job finished twice");
+    assert_eq!(redis.xlen("zkinfer:results"), 0);
+    assert_eq!(redis.xlen("zkinfer:jobs"), 0);
     assert_eq!(redis.xlen("zkinfer:dead"), 0);
     let metrics = c
         .get(format!("{url}/metrics"))
@@ -122,13 +137,19 @@ fn a_job_that_keeps_failing_is_dead_lettered_with_its_error() {
     let dir = scratch("redis-dead-letter");
     let data = dir.join("data");
     let redis = Redis::start(&dir);
-    let server = Server::start(&data, &["--queue", redis.url.as_str()], &[]);
-    let _worker = Worker::start(
-        &redis.url,
+    let server = Server::start(
         &data,
-        "w1",
-        &["--lease", LEASE, "--max-attempts", "2"],
+        &[
+            "--queue",
+            redis.url.as_str(),
+            "--lease",
+            LEASE,
+            "--max-attempts",
+            "2",
+        ],
+        &[],
     );
+    let _worker = Worker::start(&redis.url, &data, "w1", &[]);
     let c = client();
     let id = built(&c, &server.url);
     // The store loses the build's proving key: every run fails reading it.
@@ -156,47 +177,172 @@ fn a_job_that_keeps_failing_is_dead_lettered_with_its_error() {
 }
 
 #[test]
-fn a_worker_without_its_queue_or_store_says_why() {
+fn a_job_whose_workers_keep_dying_is_dead_lettered() {
+    let dir = scratch("redis-dying");
+    let data = dir.join("data");
+    let redis = Redis::start(&dir);
+    let server = Server::start(
+        &data,
+        &[
+            "--queue",
+            redis.url.as_str(),
+            "--lease",
+            "2",
+            "--max-attempts",
+            "1",
+        ],
+        &[],
+    );
+    let c = client();
+    let first = Worker::start(&redis.url, &data, "w1", &[]);
+    let id = built(&c, &server.url);
+    let (code, body) = request_proof(&c, &server.url, &id, &input(ANVIL_ADDR));
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let p = body["id"].as_str().unwrap().to_string();
+    let start = Instant::now();
+    while first.current().as_deref() != Some(p.as_str()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the proof never started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    first.kill();
+    // The next worker takes the entry over after the lease: a second run, over the one allowed.
+    let _second = Worker::start(&redis.url, &data, "w2", &[]);
+    let failed = wait_finished(
+        &c,
+        &format!("{}/v1/proofs/{p}", server.url),
+        None,
+        Duration::from_secs(120),
+    );
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("dead-lettered after 2 attempts")
+            && error.contains("worker running it stopped"),
+        "{error}"
+    );
+    assert_eq!(redis.xlen("zkinfer:dead"), 1);
+}
+
+/// A segmented build through the service: its segments are jobs that two workers prove at
+/// once, and the proof job aggregates them once both are done.
+#[test]
+fn a_segmented_model_is_proven_by_two_workers_and_aggregated() {
+    let dir = scratch("redis-segmented");
+    let data = dir.join("data");
+    let redis = Redis::start(&dir);
+    let server = Server::start(
+        &data,
+        &["--queue", redis.url.as_str(), "--lease", LEASE],
+        &[],
+    );
+    let url = server.url.clone();
+    let workers = [
+        Worker::start(&redis.url, &data, "w1", &[]),
+        Worker::start(&redis.url, &data, "w2", &[]),
+    ];
+    let c = client();
+    let form = reqwest::blocking::multipart::Form::new()
+        .part(
+            "model",
+            reqwest::blocking::multipart::Part::bytes(
+                std::fs::read(example("model.onnx")).unwrap(),
+            )
+            .file_name("model.onnx"),
+        )
+        .text(
+            "calibration",
+            std::fs::read_to_string(example("calibration.json")).unwrap(),
+        )
+        .text("segments", "2")
+        .text("aggregation_k", "20");
+    let res = c
+        .post(format!("{url}/v1/builds"))
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let build: serde_json::Value = res.json().unwrap();
+    let id = build["id"].as_str().unwrap();
+    let built = wait_finished(
+        &c,
+        &format!("{url}/v1/builds/{id}"),
+        None,
+        Duration::from_secs(900),
+    );
+    assert_eq!(built["status"], "done", "{built}");
+    assert_eq!(built["summary"]["segments"].as_array().unwrap().len(), 2);
+    assert_eq!(built["summary"]["aggregation"]["k"], 20);
+
+    let (code, body) = request_proof(&c, &url, id, &input(ANVIL_ADDR));
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "waiting", "{body}");
+    let p = body["id"].as_str().unwrap();
+    let done = wait_finished(
+        &c,
+        &format!("{url}/v1/proofs/{p}"),
+        None,
+        Duration::from_secs(900),
+    );
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(
+        done["segments"],
+        serde_json::json!({ "done": 2, "total": 2 })
+    );
+    // Both workers proved a segment (a job that is neither the build nor the proof's
+    // aggregation): the segments ran in parallel.
+    for w in &workers {
+        let started = w.started.lock().unwrap().clone();
+        assert!(
+            started.iter().any(|j| j != id && j != p),
+            "a worker proved no segment: {started:?}"
+        );
+    }
+    let file = dir.join("proof.json");
+    std::fs::write(&file, done["proof"].to_string()).unwrap();
+    let build_dir = data.join("builds").join(id).join("build");
+    let verified = zkinfer_json(&["verify", path(&build_dir), path(&file)]);
+    assert_eq!(verified["valid"], true, "{verified}");
+    assert_eq!(redis.xlen("zkinfer:dead"), 0);
+}
+
+#[test]
+fn a_worker_without_its_queue_server_or_store_says_why() {
     let dir = scratch("redis-refusals");
-    let port = free_port();
-    let out = zkinfer(&[
-        "worker",
-        "--dev-srs",
-        "--queue",
-        &format!("redis://127.0.0.1:{port}"),
-        "--store",
-        path(&dir),
-    ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let refused = |args: &[&str]| {
+        let mut all = vec!["worker"];
+        all.extend_from_slice(args);
+        let out = zkinfer(&all);
+        assert!(!out.status.success(), "zkinfer {all:?} ran");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let port = free_port().to_string();
+    let nobody = format!("redis://127.0.0.1:{port}");
+    let err = refused(&["--queue", &nobody, "--store", path(&dir)]);
     assert!(
         err.contains("cannot reach Redis at redis://127.0.0.1"),
         "{err}"
     );
-    let out = zkinfer(&[
-        "worker",
-        "--dev-srs",
-        "--queue",
-        "redis://127.0.0.1:1",
-        "--store",
-        path(&dir.join("missing")),
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let missing = dir.join("missing");
+    let err = refused(&["--queue", &nobody, "--store", path(&missing)]);
     assert!(
         err.contains("--store") && err.contains("not a directory"),
         "{err}"
     );
-    let out = zkinfer(&[
-        "worker",
-        "--dev-srs",
+    let err = refused(&[
         "--queue",
         "http://x:secret@127.0.0.1",
         "--store",
         path(&dir),
     ]);
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("not a Redis URL") && !err.contains("secret"),
         "{err}"
     );
+    // A Redis no server has configured: the worker does not guess the policy.
+    let redis = Redis::start(&dir);
+    let err = refused(&["--queue", &redis.url, "--store", path(&dir)]);
+    assert!(err.contains("start `zkinfer serve --queue`"), "{err}");
 }

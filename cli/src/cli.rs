@@ -514,8 +514,9 @@ pub(crate) struct ServeArgs {
     /// Make every build's keys with the development SRS: INSECURE, for testing only.
     #[arg(long)]
     pub(crate) dev_srs: bool,
-    /// Jobs run at once (proofs also wait for their estimated memory).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Jobs run at once (proofs also wait for their estimated memory); with --queue, start
+    /// `zkinfer worker` processes instead.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64), conflicts_with = "queue")]
     pub(crate) workers: u16,
     /// Jobs one API key may have queued or running (429 with Retry-After beyond).
     #[arg(long, default_value_t = 32)]
@@ -533,29 +534,21 @@ pub(crate) struct ServeArgs {
     /// of proving them here; the data directory must be shared with the workers.
     #[arg(long, value_name = "URL")]
     pub(crate) queue: Option<String>,
+    /// With --queue: seconds a worker may go without renewing a job's lease (it renews every
+    /// third of it) before another worker takes the job over.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), requires = "queue")]
+    pub(crate) lease: u64,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct WorkerArgs {
-    /// The server's Redis (redis://HOST:PORT), as given to `zkinfer serve --queue`.
+    /// The server's Redis (redis://HOST:PORT), as given to `zkinfer serve --queue`. The lease,
+    /// the attempts and the SRS of build keys are the server's.
     #[arg(long, value_name = "URL")]
     pub(crate) queue: String,
     /// The server's data directory, shared with this machine (uploads in, builds and proofs out).
     #[arg(long, value_name = "DIR")]
     pub(crate) store: PathBuf,
-    /// The ceremony SRS build jobs make keys with (the server's --srs).
-    #[arg(long, conflicts_with = "dev_srs")]
-    pub(crate) srs: Option<PathBuf>,
-    /// Make build jobs' keys with the development SRS: INSECURE, for testing only.
-    #[arg(long)]
-    pub(crate) dev_srs: bool,
-    /// Seconds a job may go without this worker renewing its lease before another worker takes
-    /// it over (the lease is renewed every third of it while the job runs).
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub(crate) lease: u64,
-    /// Runs of a job before it is dead-lettered (runs cut short by a worker's death count).
-    #[arg(long, default_value_t = 3)]
-    pub(crate) max_attempts: u32,
     /// This worker's name among the workers (default: host name and process id).
     #[arg(long)]
     pub(crate) name: Option<String>,

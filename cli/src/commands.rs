@@ -74,9 +74,6 @@ fn service_srs(srs: &Option<PathBuf>, dev: bool) -> Result<SrsChoice> {
 
 fn worker(a: &WorkerArgs) -> Result<Outcome> {
     let mut config = zkinfer_service::remote::WorkerConfig::new(a.queue.clone(), a.store.clone());
-    config.srs = service_srs(&a.srs, a.dev_srs)?;
-    config.lease = std::time::Duration::from_secs(a.lease);
-    config.max_attempts = a.max_attempts.max(1);
     if let Some(name) = &a.name {
         config.name = name.clone();
     }
@@ -97,6 +94,7 @@ fn serve(a: &ServeArgs) -> Result<Outcome> {
     let mut config = zkinfer_service::ServeConfig::new(a.data_dir.clone(), a.listen);
     config.srs = service_srs(&a.srs, a.dev_srs)?;
     config.queue = a.queue.clone();
+    config.lease = std::time::Duration::from_secs(a.lease);
     config.api_keys = match (&a.api_keys, std::env::var("ZKINFER_API_KEYS")) {
         (Some(path), _) => Some(zkinfer_service::auth::ApiKeys::read(path)?),
         (None, Ok(keys)) if !keys.trim().is_empty() => {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
-use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_base::halo2_proofs::halo2curves::ff::{FromUniformBytes, PrimeField};
 use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey};
 use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
 use halo2_base::halo2_proofs::SerdeFormat;
@@ -442,7 +442,7 @@ pub fn prove_aggregated(
     done: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<AggregatedProof> {
     let (settings, model) = dir.load()?;
-    let info = read_info(dir, &settings)?;
+    read_info(dir, &settings)?;
     let start = std::time::Instant::now();
     let segments = prove_segments(
         dir,
@@ -453,6 +453,71 @@ pub fn prove_aggregated(
     )?;
     drop(model);
     let segments_seconds = start.elapsed().as_secs_f64();
+    let mut proved = aggregate_proofs(dir, segments)?;
+    proved.segments_seconds = segments_seconds;
+    Ok(proved)
+}
+
+/// Proves segment `index` alone for aggregation (Poseidon transcript), as a worker of a
+/// distributed proof does: the whole model's witness is computed again here, and the boundary
+/// commitments take their salt from `chain_seed`, which every segment of one proof must share
+/// (a fresh random one per proof: it hides the activations crossing the boundaries).
+pub fn prove_segment(
+    dir: &SegmentedDir,
+    input: &InputData,
+    chain_seed: &[u8; 64],
+    index: usize,
+) -> Result<ProofArtifact> {
+    let (settings, model) = dir.load()?;
+    read_info(dir, &settings)?;
+    let entry = settings.segments.get(index).ok_or_else(|| {
+        Error::Build(format!(
+            "segment {index} of a build with {} segments",
+            settings.segments.len()
+        ))
+    })?;
+    let (whole, mut bindings) = witness_and_bindings(&settings, &model, input)?;
+    drop(model);
+    bindings.chain_salt = Fr::from_uniform_bytes(chain_seed);
+    tracing::info!(
+        segment = index,
+        of = settings.segments.len(),
+        k = entry.plan.k,
+        "proving segment"
+    );
+    Ok(pipeline::prove_witness_with(
+        &dir.segment(entry),
+        &entry.values(&whole),
+        bindings,
+        &|srs, pk, c, i| poseidon_proof(srs, pk, c, i),
+    )?)
+}
+
+/// Aggregates the segment proofs of one input (in segment order, each from [`prove_segment`]
+/// or [`prove_aggregated`]'s first step) into one proof file, which is verified natively before
+/// it is returned: segment proofs of another build, of another input, made with other keys, in
+/// another order or with unchained boundaries are refused.
+pub fn aggregate_proofs(
+    dir: &SegmentedDir,
+    segments: Vec<ProofArtifact>,
+) -> Result<AggregatedProof> {
+    let settings = SegmentedSettings::read(&dir.settings())?;
+    let info = read_info(dir, &settings)?;
+    if segments.len() != settings.segments.len() {
+        return Err(Error::Build(format!(
+            "{} segment proofs for a build of {} segments",
+            segments.len(),
+            settings.segments.len()
+        )));
+    }
+    for (i, (proof, entry)) in segments.iter().zip(&settings.segments).enumerate() {
+        if proof.model_id != entry.model_id {
+            return Err(Error::Build(format!(
+                "segment proof {i} is for model {}, segment {i} of this build is {}",
+                proof.model_id, entry.model_id
+            )));
+        }
+    }
     let start = std::time::Instant::now();
     tracing::info!(segments = segments.len(), "aggregating");
     let srs = read_srs(
@@ -515,7 +580,7 @@ pub fn prove_aggregated(
     };
     Ok(AggregatedProof {
         artifact,
-        segments_seconds,
+        segments_seconds: 0.0,
         aggregation_seconds: start.elapsed().as_secs_f64(),
     })
 }

@@ -17,9 +17,9 @@ pub mod plan;
 pub mod split;
 
 pub use aggregated::{
-    aggregation_info, aggregation_verifying_key, prove_aggregated, setup_aggregation, statement,
-    statement_shape, verify_aggregated_proof, AggregatedProof, AggregationInfo, Statement,
-    DEFAULT_AGGREGATION_K,
+    aggregate_proofs, aggregation_info, aggregation_verifying_key, prove_aggregated, prove_segment,
+    setup_aggregation, statement, statement_shape, verify_aggregated_proof, AggregatedProof,
+    AggregationInfo, Statement, DEFAULT_AGGREGATION_K,
 };
 pub use build::{
     compile_segmented, prove, setup, verify, SegmentEntry, SegmentedDir, SegmentedProof,

@@ -245,6 +245,12 @@ async fn create_build(
     enqueue(&state, id, JobKind::Build, &owner, None, files).await
 }
 
+/// On a segmented build: its segment count.
+fn segment_count(build: &Job) -> Option<u32> {
+    let segments = build.summary.as_ref()?["segments"].as_array()?;
+    u32::try_from(segments.len()).ok()
+}
+
 /// Queues the job `id` whose request files are in `files` (removed when the queue refuses it)
 /// and answers 202.
 async fn enqueue(
@@ -255,11 +261,27 @@ async fn enqueue(
     build_id: Option<String>,
     files: std::path::PathBuf,
 ) -> Result<(StatusCode, Json<Value>)> {
+    enqueue_with(state, id, kind, owner, build_id, None, files).await
+}
+
+/// [`enqueue`]; a proof on a segmented build of `segments` waits for one job per segment.
+async fn enqueue_with(
+    state: &Shared,
+    id: String,
+    kind: JobKind,
+    owner: &Owner,
+    build_id: Option<String>,
+    segments: Option<u32>,
+    files: std::path::PathBuf,
+) -> Result<(StatusCode, Json<Value>)> {
     let (job, who, limits) = (id.clone(), owner.0.clone(), state.limits());
-    if let Err(e) = state
-        .db(move |s| s.insert(&job, kind, &who, build_id.as_deref(), limits))
-        .await
-    {
+    let inserted = state
+        .db(move |s| match (segments, build_id.as_deref()) {
+            (Some(n), Some(build)) => s.insert_segmented(&job, &who, build, n, limits),
+            _ => s.insert(&job, kind, &who, build_id.as_deref(), limits),
+        })
+        .await;
+    if let Err(e) = inserted {
         let _ = std::fs::remove_dir_all(files);
         return Err(e);
     }
@@ -319,7 +341,7 @@ async fn create_proof(
         .await
         .map_err(|_| Error::QueueFull(0))?;
     let id = jobs::new_id();
-    let (paths, req, build) = (state.paths.clone(), id.clone(), build_id.clone());
+    let (paths, req, build_dir_id) = (state.paths.clone(), id.clone(), build_id.clone());
     let data_dir = state.config.data_dir.clone();
     blocking(move || {
         let input: InputData = serde_json::from_slice(&body).map_err(|e| {
@@ -328,15 +350,42 @@ async fn create_proof(
             ))
         })?;
         // The prover's message, without the server's paths.
-        jobs::check_input(&paths, &build, &input).map_err(|e| match e {
+        jobs::check_input(&paths, &build_dir_id, &input).map_err(|e| match e {
             Error::Prover(p) => Error::BadRequest(jobs::redact(&p.to_string(), &data_dir)),
             other => other,
         })?;
-        jobs::store_proof_request(&paths, &req, &input)
+        jobs::store_proof_request(&paths, &req, &input)?;
+        if paths.is_segmented(&build_dir_id) {
+            jobs::store_chain_seed(&paths, &req)?;
+        }
+        Ok(())
     })
     .await?;
     let files = state.paths.proof_root(&id);
-    enqueue(&state, id, JobKind::Proof, &owner, Some(build_id), files).await
+    let segments = if state.paths.is_segmented(&build_id) {
+        Some(segment_count(&build).ok_or_else(|| {
+            Error::Conflict(format!("build {build_id}: its summary lists no segments"))
+        })?)
+    } else {
+        None
+    };
+    let status = if segments.is_some() {
+        "waiting"
+    } else {
+        "queued"
+    };
+    let (code, Json(mut body)) = enqueue_with(
+        &state,
+        id,
+        JobKind::Proof,
+        &owner,
+        Some(build_id),
+        segments,
+        files,
+    )
+    .await?;
+    body["status"] = json!(status);
+    Ok((code, Json(body)))
 }
 
 async fn get_proof(
@@ -346,6 +395,11 @@ async fn get_proof(
 ) -> Result<Json<Value>> {
     let job = find(&state, &id, JobKind::Proof, &owner).await?;
     let mut out = serde_json::to_value(&job)?;
+    let parent = id.clone();
+    let (done, total) = state.db(move |s| s.progress(&parent)).await?;
+    if total > 0 {
+        out["segments"] = json!({ "done": done, "total": total });
+    }
     if job.status == JobStatus::Done {
         let path = state.paths.proof(&id);
         let text = std::fs::read(&path).map_err(|e| Error::Io(path, e))?;

@@ -1,19 +1,24 @@
 //! The server's side of the Redis queue (`zkinfer serve --queue redis://…`): one thread that
 //! publishes queued jobs to the workers and records their results in the store.
 //!
-//! A job is claimed in the store (running) and then published; a crash between the two leaves
-//! it running with no entry, so at start every running job is published again, and the
-//! publication script adds nothing for those that had one ([`crate::queue`]). Results are
-//! recorded before they are acknowledged: after a crash the unacknowledged ones are read again,
-//! and a job that is no longer running is not recorded twice.
+//! A job is claimed in the store (running) and then published; a crash or a Redis error
+//! between the two leaves it running with no entry, so after a start, after any error, and every
+//! half minute, every running job is published again: the publication script adds nothing for
+//! those that had an entry ([`crate::queue`]), and a Redis that lost its data gets them back.
+//! Results are recorded before they are acknowledged, and the server's own unacknowledged
+//! results are read again before new ones, so none is lost; a job that is no longer running
+//! keeps its first result.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::api::AppState;
-use crate::queue::{Outcome, Queue, QueuedJob, RunResult};
-use crate::store::JobStatus;
-use crate::Result;
+use crate::queue::{Outcome, Queue, RunResult};
+use crate::store::{JobKind, JobStatus};
+use crate::{jobs, Result};
+
+/// How often running jobs are published again (each publication happens once per job).
+const REPUBLISH: Duration = Duration::from_secs(30);
 
 /// Starts the dispatcher over `queue`; the handle ends after [`AppState::stop`].
 pub fn spawn(state: Arc<AppState>, queue: Queue) -> std::thread::JoinHandle<()> {
@@ -21,15 +26,18 @@ pub fn spawn(state: Arc<AppState>, queue: Queue) -> std::thread::JoinHandle<()> 
 }
 
 fn run(state: &AppState, mut queue: Queue) {
-    let mut recovered = false;
+    let mut last_recovery: Option<Instant> = None;
     while !state.stopping() {
-        let step = if recovered {
-            step(state, &mut queue)
+        let due = last_recovery.is_none_or(|t| t.elapsed() >= REPUBLISH);
+        let step = if due {
+            recover(state, &mut queue).map(|()| last_recovery = Some(Instant::now()))
         } else {
-            recover(state, &mut queue).map(|()| recovered = true)
+            step(state, &mut queue)
         };
         if let Err(e) = step {
             tracing::error!(error = %e, "queue: retrying in a second");
+            // Publish again what may have been claimed and not published.
+            last_recovery = None;
             std::thread::sleep(Duration::from_secs(1));
             if let Ok(fresh) = queue.another() {
                 queue = fresh;
@@ -38,46 +46,35 @@ fn run(state: &AppState, mut queue: Queue) {
     }
 }
 
-/// After a start: publishes again what was running, records the results read but not
-/// acknowledged before the stop.
+/// Publishes again every running job (adding entries only for those that have none).
 fn recover(state: &AppState, queue: &mut Queue) -> Result<()> {
-    let running = state.store.running()?;
     let mut published = 0;
-    for job in &running {
-        published += usize::from(queue.publish(&queued(job))?);
+    for job in state.store.running()? {
+        published += usize::from(queue.publish(&job.work())?);
     }
     if published > 0 {
-        tracing::info!(
+        tracing::warn!(
             published,
-            "published jobs that were claimed but not queued before the last stop"
+            "published running jobs that had no entry in the queue (claimed before a stop or a \
+             Redis error, or lost by Redis)"
         );
     }
-    loop {
-        let pending = queue.results(true)?;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        record_all(state, queue, pending)?;
-    }
+    Ok(())
 }
 
-/// Publishes every queued job, then waits (up to half a second) for results and records them.
+/// Records results read before and not acknowledged; else publishes every queued job, then
+/// waits (up to half a second) for results and records them.
 fn step(state: &AppState, queue: &mut Queue) -> Result<()> {
+    let pending = queue.results(true)?;
+    if !pending.is_empty() {
+        return record_all(state, queue, pending);
+    }
     while let Some(job) = state.store.claim()? {
-        queue.publish(&queued(&job))?;
+        queue.publish(&job.work())?;
         tracing::info!(job = %job.id, kind = ?job.kind, "job published");
     }
     let results = queue.results(false)?;
     record_all(state, queue, results)
-}
-
-fn queued(job: &crate::store::Job) -> QueuedJob {
-    QueuedJob {
-        job: job.id.clone(),
-        kind: job.kind,
-        build: job.build_id.clone(),
-        attempts_before: 0,
-    }
 }
 
 fn record_all(
@@ -89,7 +86,7 @@ fn record_all(
         match result {
             Ok(result) => {
                 record(state, &result)?;
-                queue.ack_result(&result.entry, Some(&result.job))?;
+                queue.ack_result(&entry, Some(&result.job))?;
             }
             Err(why) => {
                 tracing::error!(%entry, %why, "queue: a result entry that is not one; dropped");
@@ -100,7 +97,8 @@ fn record_all(
     Ok(())
 }
 
-/// Records a run's outcome, once: a job no longer running keeps its first result.
+/// Records a run's outcome, once: a job no longer running keeps its first result. A "done"
+/// whose result file is missing or not the job's build's is recorded as a failure.
 fn record(state: &AppState, result: &RunResult) -> Result<()> {
     let Some(job) = state.store.get(&result.job)? else {
         tracing::warn!(job = %result.job, "queue: a result for an unknown job; dropped");
@@ -111,9 +109,16 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
         return Ok(());
     }
     state.store.set_attempts(&job.id, result.attempts)?;
-    match &result.outcome {
+    let outcome = match &result.outcome {
+        Outcome::Done(summary) => match check_result_file(state, &job) {
+            Ok(()) => Outcome::Done(summary.clone()),
+            Err(why) => Outcome::Failed(format!("the worker reported done, but {why}")),
+        },
+        failed => failed.clone(),
+    };
+    match outcome {
         Outcome::Done(summary) => {
-            if state.store.finish(&job.id, summary)? {
+            if state.store.finish(&job.id, &summary)? {
                 state.metrics.observe(job.kind, result.seconds);
                 tracing::info!(job = %job.id, seconds = result.seconds, attempts = result.attempts, "job done");
             }
@@ -121,9 +126,59 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
         Outcome::Failed(error) => {
             state
                 .store
-                .fail(&job.id, error, false, state.config.max_attempts)?;
+                .fail(&job.id, &error, false, state.config.max_attempts)?;
             tracing::warn!(job = %job.id, %error, "job failed");
         }
     }
     Ok(())
+}
+
+/// Whether the file a finished job leaves is there: a proof's is a proof file of its build's
+/// model, a segment's a proof file, a build's its settings.
+fn check_result_file(state: &AppState, job: &crate::store::Job) -> std::result::Result<(), String> {
+    use zkinfer_prover::artifacts::{Artifact, ProofArtifact};
+    let paths = &state.paths;
+    let read_proof = |path: std::path::PathBuf| {
+        ProofArtifact::read(&path).map_err(|e| {
+            format!(
+                "its proof file is unreadable: {}",
+                jobs::redact(&e.to_string(), &state.config.data_dir)
+            )
+        })
+    };
+    match (
+        job.kind,
+        job.build_id.as_deref(),
+        job.parent.as_deref(),
+        job.segment,
+    ) {
+        (JobKind::Build, ..) => {
+            let root = paths.build_dir(&job.id);
+            let settings = root.settings();
+            let segmented = root.root().join("segments.json");
+            if settings.exists() || segmented.exists() {
+                Ok(())
+            } else {
+                Err("the build left no settings".into())
+            }
+        }
+        (JobKind::Proof, Some(build), ..) => {
+            let proof = read_proof(paths.proof(&job.id))?;
+            let expected = state
+                .store
+                .get(build)
+                .ok()
+                .flatten()
+                .and_then(|b| b.summary)
+                .and_then(|s| s["model_id"].as_str().map(str::to_string));
+            match expected {
+                Some(id) if id == proof.model_id.to_string() => Ok(()),
+                _ => Err("its proof file is not of the build's model".into()),
+            }
+        }
+        (JobKind::Segment, _, Some(parent), Some(i)) => {
+            read_proof(paths.segment_proof(parent, i)).map(|_| ())
+        }
+        _ => Err("the job is malformed".into()),
+    }
 }

@@ -37,6 +37,9 @@ pub enum Error {
     /// From the prover: the model, input or keys were refused.
     #[error(transparent)]
     Prover(#[from] zkinfer_prover::Error),
+    /// From the segments crate: a segmented build or proof was refused.
+    #[error("{0}")]
+    Segments(String),
     /// The job database.
     #[error("job store: {0}")]
     Store(#[from] rusqlite::Error),
@@ -57,6 +60,16 @@ pub enum Error {
     Panicked(String),
 }
 
+impl From<zkinfer_segments::Error> for Error {
+    fn from(e: zkinfer_segments::Error) -> Self {
+        match e {
+            zkinfer_segments::Error::Prover(p) => Error::Prover(p),
+            zkinfer_segments::Error::Io(path, e) => Error::Io(path, e),
+            other => Error::Segments(other.to_string()),
+        }
+    }
+}
+
 /// The service's result.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -67,7 +80,9 @@ impl Error {
     /// The HTTP status of the problem.
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::BadRequest(_) | Error::Prover(_) | Error::Json(_) => StatusCode::BAD_REQUEST,
+            Error::BadRequest(_) | Error::Prover(_) | Error::Segments(_) | Error::Json(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -85,7 +100,7 @@ impl Error {
     fn kind(&self) -> &'static str {
         match self {
             Error::BadRequest(_) | Error::Json(_) => "bad-request",
-            Error::Prover(_) => "refused-by-prover",
+            Error::Prover(_) | Error::Segments(_) => "refused-by-prover",
             Error::Unauthorized => "unauthorized",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not-found",

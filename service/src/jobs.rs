@@ -5,6 +5,8 @@
 //! DATA/builds/ID/{model.onnx, calibration.json, options.json}   the upload
 //! DATA/builds/ID/build/                                          the build (as `zkinfer compile` + `setup` make it)
 //! DATA/proofs/ID/{input.json, proof.json}                        the request and its proof file
+//! DATA/proofs/ID/{chain_seed, segments/I.json}                   on a segmented build: the boundary
+//!                                                                salt's seed, the segment proofs
 //! ```
 //!
 //! Ids are 32 lowercase hex digits, checked before any path is made from them.
@@ -14,11 +16,13 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use zkinfer_prover::artifacts::{Artifact, BuildDir, Settings};
+use zkinfer_prover::artifacts::{Artifact, BuildDir, ProofArtifact, Settings};
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{self, CircuitOptions, SrsChoice};
 use zkinfer_prover::privacy::{ParamVisibility, Privacy, Visibility};
 use zkinfer_prover::quantize::QuantizationConfig;
+
+use zkinfer_segments::{Goal, SegmentedDir, SegmentedSettings};
 
 use crate::store::JobKind;
 use crate::{Error, Result};
@@ -91,6 +95,43 @@ impl Paths {
     pub fn proof(&self, id: &str) -> PathBuf {
         self.proof_root(id).join("proof.json")
     }
+
+    /// `proofs/ID/chain_seed`: on a segmented build, the seed of the salt every segment of
+    /// the proof shares for its boundary commitments (secret: it would reveal activations).
+    pub fn chain_seed(&self, id: &str) -> PathBuf {
+        self.proof_root(id).join("chain_seed")
+    }
+
+    /// `proofs/ID/segments/I.json`: segment `index`'s proof, for the aggregation.
+    pub fn segment_proof(&self, id: &str, index: u32) -> PathBuf {
+        self.proof_root(id)
+            .join("segments")
+            .join(format!("{index}.json"))
+    }
+
+    /// Whether the build `id` is segmented.
+    pub fn is_segmented(&self, id: &str) -> bool {
+        SegmentedDir::is_segmented(self.build_dir(id).root())
+    }
+
+    fn segmented(&self, id: &str) -> SegmentedDir {
+        SegmentedDir::new(self.build_dir(id).root())
+    }
+}
+
+/// What a worker needs to know of a job to run it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Work {
+    /// The job's id.
+    pub id: String,
+    /// Build, proof or segment.
+    pub kind: JobKind,
+    /// A proof's or segment's build.
+    pub build: Option<String>,
+    /// A segment's proof job.
+    pub parent: Option<String>,
+    /// A segment's index.
+    pub segment: Option<u32>,
 }
 
 /// The compile options a build request may set (form fields of `POST /v1/builds`).
@@ -102,6 +143,15 @@ pub struct BuildOptions {
     /// `output_visibility`: public (default), private or hashed.
     #[serde(default)]
     pub output_visibility: Visibility,
+    /// `segments`: split the model into this many segments, proven in parallel and aggregated.
+    #[serde(default)]
+    pub segments: Option<usize>,
+    /// `max_k`: split the model into as few segments as fit circuits of 2^max_k rows.
+    #[serde(default)]
+    pub max_k: Option<u32>,
+    /// `aggregation_k`: the aggregation circuit's k of a segmented build (default 21).
+    #[serde(default)]
+    pub aggregation_k: Option<u32>,
 }
 
 impl BuildOptions {
@@ -115,14 +165,27 @@ impl BuildOptions {
                 "{name} {other:?}: expected public, private or hashed"
             ))),
         };
+        let number = |lo: u32, hi: u32| match value.parse::<u32>() {
+            Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+            _ => Err(Error::BadRequest(format!(
+                "{name} {value:?}: expected a whole number from {lo} to {hi}"
+            ))),
+        };
         match name {
             "input_visibility" => self.input_visibility = visibility()?,
             "output_visibility" => self.output_visibility = visibility()?,
+            "segments" => self.segments = Some(number(1, 64)? as usize),
+            "max_k" => self.max_k = Some(number(10, 26)?),
+            "aggregation_k" => self.aggregation_k = Some(number(18, 26)?),
             other => {
                 return Err(Error::BadRequest(format!(
-                    "unknown field {other:?} (expected model, calibration, input_visibility, output_visibility)"
+                    "unknown field {other:?} (expected model, calibration, input_visibility, \
+                     output_visibility, segments, max_k, aggregation_k)"
                 )))
             }
+        }
+        if self.segments.is_some() && self.max_k.is_some() {
+            return Err(Error::BadRequest("give segments or max_k, not both".into()));
         }
         Ok(())
     }
@@ -182,9 +245,15 @@ pub fn store_proof_request(paths: &Paths, id: &str, input: &InputData) -> Result
 /// Refuses an input the build cannot prove (wrong count or length of tensors, a bad salt or
 /// subject, a missing salt for hashed values), with the prover's message, before it is queued.
 pub fn check_input(paths: &Paths, build_id: &str, input: &InputData) -> Result<()> {
-    let (settings, model) = pipeline::load(&paths.build_dir(build_id))?;
     input.subject()?;
-    pipeline::require_salt_for(&settings.privacy, input)?;
+    let (privacy, model) = if paths.is_segmented(build_id) {
+        let (settings, model) = paths.segmented(build_id).load()?;
+        (settings.privacy, model)
+    } else {
+        let (settings, model) = pipeline::load(&paths.build_dir(build_id))?;
+        (settings.privacy, model)
+    };
+    pipeline::require_salt_for(&privacy, input)?;
     pipeline::witness(&model, input)?;
     Ok(())
 }
@@ -206,6 +275,9 @@ pub fn run_build(paths: &Paths, id: &str, srs: &SrsChoice) -> Result<serde_json:
         force: true,
         ..CircuitOptions::default()
     };
+    if options.segments.is_some() || options.max_k.is_some() {
+        return run_segmented_build(paths, id, srs, &options, &calibration, circuit);
+    }
     let start = Instant::now();
     let settings = pipeline::compile_with(
         &paths.model(id),
@@ -230,6 +302,60 @@ pub fn run_build(paths: &Paths, id: &str, srs: &SrsChoice) -> Result<serde_json:
     }))
 }
 
+/// [`run_build`] into segments: compile, every segment's keys, the aggregation keys.
+fn run_segmented_build(
+    paths: &Paths,
+    id: &str,
+    srs: &SrsChoice,
+    options: &BuildOptions,
+    calibration: &InputData,
+    circuit: CircuitOptions,
+) -> Result<serde_json::Value> {
+    let goal = match (options.segments, options.max_k) {
+        (Some(n), _) => Goal::Segments(n),
+        (None, Some(max_k)) => Goal::Fit {
+            max_k: max_k as usize,
+        },
+        (None, None) => return Err(Error::BadRequest("no segments or max_k".into())),
+    };
+    let dir = paths.segmented(id);
+    let start = Instant::now();
+    let model = zkinfer_prover::onnx::import_specialized(&paths.model(id), Some(calibration))?;
+    let settings = zkinfer_segments::compile_segmented(
+        model,
+        "upload",
+        calibration,
+        QuantizationConfig::default(),
+        circuit,
+        goal,
+        &dir,
+    )?;
+    let compile_seconds = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    zkinfer_segments::setup(
+        &dir,
+        srs,
+        &mut |i, n| tracing::info!(build = %id, "setup: segment {i} of {n} done"),
+    )?;
+    let k = options
+        .aggregation_k
+        .unwrap_or(zkinfer_segments::DEFAULT_AGGREGATION_K);
+    let info = zkinfer_segments::setup_aggregation(&dir, srs, k)?;
+    let setup_seconds = start.elapsed().as_secs_f64();
+    Ok(json!({
+        "model_id": settings.model_id,
+        "segments": settings.segments.iter().map(|s| &s.plan).collect::<Vec<_>>(),
+        "aggregation": { "k": info.config.degree, "advice_columns": info.config.num_advice },
+        "privacy": settings.privacy,
+        "cost": {
+            "compile_seconds": compile_seconds,
+            "setup_seconds": setup_seconds,
+            "estimated_proving_bytes": settings.segments.iter().map(|s| s.plan.memory_mib << 20).max(),
+        },
+        "dev_srs": info.srs == zkinfer_prover::srs::SrsSource::DevInsecure,
+    }))
+}
+
 /// What `GET /v1/builds/ID` shows of a build's settings.
 fn settings_summary(s: &Settings) -> serde_json::Value {
     json!({
@@ -244,12 +370,23 @@ fn settings_summary(s: &Settings) -> serde_json::Value {
     })
 }
 
-/// The estimated proving memory of a ready build, from its settings (0 when not estimated).
-pub fn proving_bytes(paths: &Paths, build_id: &str) -> u64 {
-    Settings::read(&paths.build_dir(build_id).settings())
-        .ok()
-        .and_then(|s| s.resources)
-        .map_or(0, |r| r.proving_bytes)
+/// The estimated proving memory of a job on a ready build, from its settings (0 when not
+/// estimated): a proof's, or a segment's on a segmented build.
+pub fn proving_bytes(paths: &Paths, work: &Work) -> u64 {
+    let Some(build) = work.build.as_deref() else {
+        return 0;
+    };
+    match (work.kind, work.segment) {
+        (JobKind::Segment, Some(i)) => SegmentedSettings::read(&paths.segmented(build).settings())
+            .ok()
+            .and_then(|s| s.segments.get(i as usize).map(|e| e.plan.memory_mib << 20))
+            .unwrap_or(0),
+        (JobKind::Proof, _) => Settings::read(&paths.build_dir(build).settings())
+            .ok()
+            .and_then(|s| s.resources)
+            .map_or(0, |r| r.proving_bytes),
+        _ => 0,
+    }
 }
 
 /// The proof job: prove the stored input on the build and write the proof file (the CLI's).
@@ -266,19 +403,89 @@ pub fn run_proof(paths: &Paths, id: &str, build_id: &str) -> Result<serde_json::
     }))
 }
 
-/// Runs the job `id` of `kind` (a proof job on `build`), with its files under `paths`.
-pub fn run(
-    paths: &Paths,
-    srs: &SrsChoice,
-    id: &str,
-    kind: JobKind,
-    build: Option<&str>,
-) -> Result<serde_json::Value> {
-    match (kind, build) {
-        (JobKind::Build, _) => run_build(paths, id, srs),
-        (JobKind::Proof, Some(build)) => run_proof(paths, id, build),
-        (JobKind::Proof, None) => Err(Error::BadRequest("a proof job without a build".into())),
+/// Runs `work`, with its files under `paths`.
+pub fn run(paths: &Paths, srs: &SrsChoice, work: &Work) -> Result<serde_json::Value> {
+    let id = work.id.as_str();
+    match (
+        work.kind,
+        work.build.as_deref(),
+        work.parent.as_deref(),
+        work.segment,
+    ) {
+        (JobKind::Build, ..) => run_build(paths, id, srs),
+        (JobKind::Proof, Some(build), ..) if paths.is_segmented(build) => {
+            run_aggregation(paths, id, build)
+        }
+        (JobKind::Proof, Some(build), ..) => run_proof(paths, id, build),
+        (JobKind::Segment, Some(build), Some(parent), Some(i)) => {
+            run_segment(paths, parent, build, i)
+        }
+        _ => Err(Error::BadRequest(format!(
+            "job {id}: a {:?} job without its build, proof or segment",
+            work.kind
+        ))),
     }
+}
+
+/// Writes a fresh chain seed for the proof `id` on a segmented build (owner-only).
+pub fn store_chain_seed(paths: &Paths, id: &str) -> Result<()> {
+    let seed: [u8; 64] = std::array::from_fn(|_| rand::random::<u8>());
+    let path = paths.chain_seed(id);
+    write_atomic(&path, hex::encode(seed).as_bytes())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(io(&path))?;
+    }
+    Ok(())
+}
+
+fn read_chain_seed(paths: &Paths, id: &str) -> Result<[u8; 64]> {
+    let path = paths.chain_seed(id);
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    hex::decode(text.trim())
+        .ok()
+        .and_then(|b| <[u8; 64]>::try_from(b).ok())
+        .ok_or_else(|| Error::BadRequest(format!("proof {id}: its chain seed is not 64 hex bytes")))
+}
+
+/// A segment job: prove segment `index` of the proof `parent`'s input and write its proof.
+fn run_segment(paths: &Paths, parent: &str, build: &str, index: u32) -> Result<serde_json::Value> {
+    let input = InputData::read(&paths.input(parent))?;
+    let seed = read_chain_seed(paths, parent)?;
+    let start = Instant::now();
+    let artifact =
+        zkinfer_segments::prove_segment(&paths.segmented(build), &input, &seed, index as usize)?;
+    let prove_seconds = start.elapsed().as_secs_f64();
+    let path = paths.segment_proof(parent, index);
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).map_err(io(folder))?;
+    }
+    write_atomic(&path, serde_json::to_string(&artifact)?.as_bytes())?;
+    Ok(json!({ "segment": index, "prove_seconds": prove_seconds }))
+}
+
+/// The proof job on a segmented build, once every segment is proven: aggregate the segment
+/// proofs into the proof file (verified natively before it is written).
+fn run_aggregation(paths: &Paths, id: &str, build: &str) -> Result<serde_json::Value> {
+    let dir = paths.segmented(build);
+    let n = SegmentedSettings::read(&dir.settings())?.segments.len();
+    let proofs = (0..n as u32)
+        .map(|i| {
+            let path = paths.segment_proof(id, i);
+            let text = std::fs::read(&path).map_err(io(&path))?;
+            Ok(serde_json::from_slice::<ProofArtifact>(&text)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let proved = zkinfer_segments::aggregate_proofs(&dir, proofs)?;
+    let text = serde_json::to_string_pretty(&proved.artifact)?;
+    write_atomic(&paths.proof(id), text.as_bytes())?;
+    Ok(json!({
+        "segments": n,
+        "aggregation_seconds": proved.aggregation_seconds,
+        "proof_bytes": proved.artifact.proof.0.len(),
+    }))
 }
 
 /// Whether a failed job may succeed when run again: the prover's refusals (a bad model, input
@@ -286,7 +493,7 @@ pub fn run(
 pub fn retryable(error: &Error) -> bool {
     match error {
         Error::Prover(zkinfer_prover::Error::Io { .. }) => true,
-        Error::Prover(_) | Error::BadRequest(_) | Error::Json(_) => false,
+        Error::Prover(_) | Error::Segments(_) | Error::BadRequest(_) | Error::Json(_) => false,
         _ => true,
     }
 }

@@ -60,6 +60,9 @@ pub struct ServeConfig {
     /// `redis://…`: jobs go to `zkinfer worker` processes through Redis Streams instead of
     /// the embedded workers.
     pub queue: Option<String>,
+    /// With a queue: how long a worker may go without renewing a job's lease before another
+    /// takes the job over.
+    pub lease: std::time::Duration,
 }
 
 impl ServeConfig {
@@ -76,6 +79,7 @@ impl ServeConfig {
             max_body_bytes: 256 << 20,
             max_attempts: 3,
             queue: None,
+            lease: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -106,7 +110,16 @@ pub async fn serve(
     // With a queue, running jobs are on workers (the dispatcher publishes again any that never
     // reached the queue); without, they were cut short and run again.
     let queue = match &config.queue {
-        Some(url) => Some(queue::Queue::connect(url)?),
+        Some(url) => {
+            let mut queue = queue::Queue::connect(url)?;
+            // Every worker follows the server's lease, attempts and SRS.
+            queue.configure(&queue::Policy {
+                lease: config.lease,
+                max_attempts: config.max_attempts,
+                srs: config.srs.clone(),
+            })?;
+            Some(queue)
+        }
         None => {
             let recovered = store.recover(config.max_attempts)?;
             if recovered > 0 {

@@ -76,7 +76,7 @@ impl Metrics {
     /// Records a finished job's duration.
     pub fn observe(&self, kind: JobKind, seconds: f64) {
         match kind {
-            JobKind::Proof => self.prove_seconds.observe(seconds),
+            JobKind::Proof | JobKind::Segment => self.prove_seconds.observe(seconds),
             JobKind::Build => self.build_seconds.observe(seconds),
         }
     }
@@ -84,7 +84,7 @@ impl Metrics {
     /// The text exposition, with the job counts read from `store` now.
     pub fn render(&self, store: &Store) -> Result<String> {
         let counts = store.counts()?;
-        for kind in [JobKind::Build, JobKind::Proof] {
+        for kind in [JobKind::Build, JobKind::Proof, JobKind::Segment] {
             for state in JobStatus::ALL {
                 let n = counts
                     .iter()

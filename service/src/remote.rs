@@ -1,7 +1,7 @@
 //! `zkinfer worker`: a process, on any machine that sees the store, that proves jobs from the
 //! Redis queue one at a time ([`crate::queue`] describes the streams).
 //!
-//! For each entry: a run beyond `max_attempts` is dead-lettered with the job's last error (or
+//! For each entry: a run beyond the server's `--max-attempts` is dead-lettered with the job's last error (or
 //! with "its worker stopped", when the runs were cut short); otherwise the job runs on this
 //! thread while a second thread renews the entry's lease every third of it. A result (done, or a
 //! refusal that would fail again) is recorded and the entry acknowledged in one transaction; a
@@ -15,32 +15,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use zkinfer_prover::pipeline::SrsChoice;
-
 use crate::jobs::{self, Paths};
-use crate::queue::{Delivery, Outcome, Queue, QueuedJob};
+use crate::queue::{Delivery, Outcome, Policy, Queue, QueuedJob};
 use crate::worker::panic_message;
 use crate::{Error, Result};
 
-/// How `zkinfer worker` runs.
+/// How `zkinfer worker` runs. The lease, the attempts and the SRS are the server's
+/// ([`Policy`], read from Redis before each job), so every worker follows one policy.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     /// The queue's URL (`redis://HOST:PORT`).
     pub queue: String,
     /// The store: the server's data directory, shared (uploads in, builds and proofs out).
     pub store: PathBuf,
-    /// The SRS build jobs make keys with (the server's).
-    pub srs: SrsChoice,
-    /// How long an entry may go without its lease renewed before another worker takes it.
-    pub lease: Duration,
-    /// Runs of a job before it is dead-lettered (runs cut short by a worker's death count).
-    pub max_attempts: u32,
     /// This worker's consumer name (unique among the workers).
     pub name: String,
 }
 
 impl WorkerConfig {
-    /// Defaults for `queue` and `store`: 30 s leases, 3 attempts, a name from host and pid.
+    /// A worker of `queue` over `store`, named from its host and process id.
     pub fn new(queue: String, store: PathBuf) -> Self {
         let host = std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_string())
@@ -50,16 +43,14 @@ impl WorkerConfig {
         WorkerConfig {
             queue,
             store,
-            srs: SrsChoice::Dev,
-            lease: Duration::from_secs(30),
-            max_attempts: 3,
             name: format!("{host}-{}", std::process::id()),
         }
     }
 }
 
 /// Takes jobs until `stop` is set (checked between jobs and every half second when idle).
-/// Fails only when the queue cannot be reached at start; later losses are retried.
+/// Fails only when the queue cannot be reached, or has no server's policy, at start; later
+/// losses are retried.
 pub fn run(config: &WorkerConfig, stop: &AtomicBool) -> Result<()> {
     if !config.store.is_dir() {
         return Err(Error::Config(format!(
@@ -68,20 +59,22 @@ pub fn run(config: &WorkerConfig, stop: &AtomicBool) -> Result<()> {
         )));
     }
     let mut queue = Queue::connect(&config.queue)?;
+    let policy = queue.policy()?;
     let paths = Paths::new(&config.store);
-    tracing::info!(worker = %config.name, queue = %queue.shown_url(), "worker waiting for jobs");
+    tracing::info!(worker = %config.name, queue = %queue.shown_url(), lease_s = policy.lease.as_secs_f64(), max_attempts = policy.max_attempts, "worker waiting for jobs");
     eprintln!(
         "worker {} waiting for jobs on {}",
         config.name,
         queue.shown_url()
     );
     while !stop.load(Ordering::Relaxed) {
-        let next = queue.next_job(&config.name, config.lease);
-        let outcome = match next {
-            Ok(Some(delivery)) => handle(config, &paths, &mut queue, &delivery),
-            Ok(None) => Ok(()),
-            Err(e) => Err(e),
-        };
+        let outcome =
+            queue
+                .policy()
+                .and_then(|policy| match queue.next_job(&config.name, policy.lease)? {
+                    Some(delivery) => handle(config, &policy, &paths, &mut queue, &delivery),
+                    None => Ok(()),
+                });
         if let Err(e) = outcome {
             tracing::error!(worker = %config.name, error = %e, "queue: retrying in a second");
             std::thread::sleep(Duration::from_secs(1));
@@ -95,6 +88,7 @@ pub fn run(config: &WorkerConfig, stop: &AtomicBool) -> Result<()> {
 
 fn handle(
     config: &WorkerConfig,
+    policy: &Policy,
     paths: &Paths,
     queue: &mut Queue,
     delivery: &Delivery,
@@ -103,85 +97,98 @@ fn handle(
         Ok(job) => job,
         Err(why) => {
             tracing::error!(entry = %delivery.entry, %why, "an entry that is not a job: dead-lettered");
-            return queue.dead_letter(&config.name, delivery, &format!("not a job: {why}"));
+            queue.dead_letter(&config.name, delivery, &format!("not a job: {why}"))?;
+            return Ok(());
         }
     };
+    let id = &job.work.id;
     let attempt = delivery.attempt();
-    if attempt > config.max_attempts {
-        let last = queue.last_error(&job.job)?.unwrap_or_else(|| {
+    if attempt > policy.max_attempts {
+        let last = queue.last_error(id)?.unwrap_or_else(|| {
             format!(
                 "the worker running it stopped ({} deliveries)",
-                delivery.delivered - 1
+                delivery.delivered.saturating_sub(1)
             )
         });
-        tracing::warn!(job = %job.job, attempt, error = %last, "job dead-lettered");
-        return queue.dead_letter(&config.name, delivery, &last);
+        tracing::warn!(job = %id, attempt, error = %last, "job dead-lettered");
+        queue.dead_letter(&config.name, delivery, &last)?;
+        return Ok(());
     }
-    tracing::info!(worker = %config.name, job = %job.job, kind = ?job.kind, attempt, "job started");
+    tracing::info!(worker = %config.name, job = %id, kind = ?job.work.kind, attempt, "job started");
     let start = Instant::now();
-    let outcome = with_lease(config, queue, &delivery.entry, || {
+    let (outcome, held) = with_lease(config, policy, queue, &delivery.entry, || {
         std::panic::catch_unwind(AssertUnwindSafe(|| {
-            jobs::run(paths, &config.srs, &job.job, job.kind, job.build.as_deref())
+            jobs::run(paths, &policy.srs, &job.work)
         }))
         .unwrap_or_else(|panic| Err(Error::Panicked(panic_message(&panic))))
     })?;
     let seconds = start.elapsed().as_secs_f64();
     match outcome {
         Ok(summary) => {
-            queue.complete(
-                &config.name,
-                delivery,
-                &job.job,
-                &Outcome::Done(summary),
-                seconds,
-            )?;
-            tracing::info!(job = %job.job, seconds, "job done");
+            queue.complete(&config.name, delivery, id, &Outcome::Done(summary), seconds)?;
+            tracing::info!(job = %id, seconds, "job done");
             Ok(())
         }
-        Err(e) => failed(config, queue, delivery, job, &e, seconds),
+        Err(e) => failed(config, policy, queue, delivery, job, &e, seconds, held),
     }
 }
 
-/// Records a failed run: for good, dead-lettered, or queued again.
+/// Records a failed run: for good, dead-lettered, or queued again (not by a worker that lost
+/// its lease: the job runs elsewhere).
+#[allow(clippy::too_many_arguments)]
 fn failed(
     config: &WorkerConfig,
+    policy: &Policy,
     queue: &mut Queue,
     delivery: &Delivery,
     job: &QueuedJob,
     error: &Error,
     seconds: f64,
+    held: bool,
 ) -> Result<()> {
+    let id = &job.work.id;
     let message = jobs::redact(&error.to_string(), &config.store);
     if !jobs::retryable(error) {
-        tracing::warn!(job = %job.job, error = %message, "job failed");
+        tracing::warn!(job = %id, error = %message, "job failed");
         let outcome = Outcome::Failed(message);
-        return queue.complete(&config.name, delivery, &job.job, &outcome, seconds);
+        return queue.complete(&config.name, delivery, id, &outcome, seconds);
     }
-    if delivery.attempt() >= config.max_attempts {
-        tracing::warn!(job = %job.job, error = %message, "job dead-lettered");
-        return queue.dead_letter(&config.name, delivery, &message);
+    if !held {
+        tracing::warn!(job = %id, error = %message, "job failed after its lease passed to another worker: left to it");
+        return Ok(());
     }
-    tracing::warn!(job = %job.job, error = %message, "job failed; queued again");
-    queue.retry(delivery, job, &message)
+    if delivery.attempt() >= policy.max_attempts {
+        tracing::warn!(job = %id, error = %message, "job dead-lettered");
+        queue.dead_letter(&config.name, delivery, &message)?;
+        return Ok(());
+    }
+    tracing::warn!(job = %id, error = %message, "job failed; queued again");
+    queue.retry(&config.name, delivery, job, &message)?;
+    Ok(())
 }
 
-/// Runs `work` while another thread renews `entry`'s lease every third of it.
+/// Runs `work` while another thread renews `entry`'s lease every third of it; with whether
+/// the lease held to the end.
 fn with_lease<T>(
     config: &WorkerConfig,
+    policy: &Policy,
     queue: &Queue,
     entry: &str,
     work: impl FnOnce() -> T,
-) -> Result<T> {
+) -> Result<(T, bool)> {
     let mut beat = queue.another()?;
     let (done, stopped) = mpsc::channel::<()>();
-    let every = (config.lease / 3).max(Duration::from_millis(100));
-    std::thread::scope(|scope| {
+    let every = (policy.lease / 3).max(Duration::from_millis(100));
+    let held = AtomicBool::new(true);
+    let held_ref = &held;
+    let out = std::thread::scope(|scope| {
         scope.spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
                 match beat.heartbeat(&config.name, entry) {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::warn!(%entry, "lease lost: another worker took the job over");
+                        held_ref.store(false, Ordering::Relaxed);
                         return;
                     }
                     Err(e) => tracing::warn!(%entry, error = %e, "cannot renew the lease"),
@@ -190,6 +197,7 @@ fn with_lease<T>(
         });
         let out = work();
         drop(done);
-        Ok(out)
-    })
+        out
+    });
+    Ok((out, held.load(Ordering::Relaxed)))
 }

@@ -20,8 +20,10 @@ use crate::{Error, Result};
 pub enum JobKind {
     /// Compile an uploaded model and make its keys.
     Build,
-    /// Prove an input on a ready build.
+    /// Prove an input on a ready build (on a segmented build: aggregate its segment proofs).
     Proof,
+    /// Prove one segment of a proof on a segmented build (a child of the proof job).
+    Segment,
 }
 
 impl JobKind {
@@ -30,6 +32,7 @@ impl JobKind {
         match self {
             JobKind::Build => "build",
             JobKind::Proof => "proof",
+            JobKind::Segment => "segment",
         }
     }
 
@@ -38,6 +41,7 @@ impl JobKind {
         match text {
             "build" => Some(JobKind::Build),
             "proof" => Some(JobKind::Proof),
+            "segment" => Some(JobKind::Segment),
             _ => None,
         }
     }
@@ -47,6 +51,8 @@ impl JobKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
+    /// A proof on a segmented build, waiting for its segments to be proven.
+    Waiting,
     /// Waiting for a worker.
     Queued,
     /// A worker has it.
@@ -59,7 +65,8 @@ pub enum JobStatus {
 
 impl JobStatus {
     /// Every status, in order.
-    pub const ALL: [JobStatus; 4] = [
+    pub const ALL: [JobStatus; 5] = [
+        JobStatus::Waiting,
         JobStatus::Queued,
         JobStatus::Running,
         JobStatus::Done,
@@ -69,6 +76,7 @@ impl JobStatus {
     /// The status as stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
+            JobStatus::Waiting => "waiting",
             JobStatus::Queued => "queued",
             JobStatus::Running => "running",
             JobStatus::Done => "done",
@@ -94,6 +102,12 @@ pub struct Job {
     /// A proof job's build.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build_id: Option<String>,
+    /// A segment job's proof job.
+    #[serde(skip)]
+    pub parent: Option<String>,
+    /// A segment job's index.
+    #[serde(skip)]
+    pub segment: Option<u32>,
     /// Where it is.
     pub status: JobStatus,
     /// Runs started (a run cut short by a crash counts).
@@ -108,6 +122,19 @@ pub struct Job {
     pub created_at: i64,
     /// Unix seconds.
     pub updated_at: i64,
+}
+
+impl Job {
+    /// What a worker needs of it.
+    pub fn work(&self) -> crate::jobs::Work {
+        crate::jobs::Work {
+            id: self.id.clone(),
+            kind: self.kind,
+            build: self.build_id.clone(),
+            parent: self.parent.clone(),
+            segment: self.segment,
+        }
+    }
 }
 
 /// Limits checked when a job is queued.
@@ -132,6 +159,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     kind TEXT NOT NULL,
     owner TEXT NOT NULL,
     build_id TEXT,
+    parent TEXT,
+    segment INTEGER,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     error TEXT,
@@ -141,10 +170,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, status);
+CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs(parent, status);
 ";
 
-const COLUMNS: &str =
-    "id, kind, owner, build_id, status, attempts, error, summary, created_at, updated_at";
+const COLUMNS: &str = "id, kind, owner, build_id, status, attempts, error, summary, created_at, \
+                       updated_at, parent, segment";
 
 fn now() -> i64 {
     SystemTime::now()
@@ -153,7 +183,8 @@ fn now() -> i64 {
 }
 
 fn check_room(conn: &Connection, owner: &str, limits: QueueLimits) -> Result<()> {
-    let active = "status IN ('queued', 'running')";
+    // A proof counts once, whatever its segments.
+    let active = "parent IS NULL AND status IN ('waiting', 'queued', 'running')";
     let count = |n: i64| usize::try_from(n).unwrap_or(0);
     let mine = count(conn.query_row(
         &format!("SELECT COUNT(*) FROM jobs WHERE owner = ?1 AND {active}"),
@@ -171,6 +202,34 @@ fn check_room(conn: &Connection, owner: &str, limits: QueueLimits) -> Result<()>
     if all >= limits.total {
         return Err(Error::QueueFull(all));
     }
+    Ok(())
+}
+
+/// Moves proofs on segmented builds on: one waiting with a segment failed for good fails (and
+/// its queued segments with it); one waiting with every segment done is queued to aggregate.
+fn settle(conn: &Connection) -> Result<()> {
+    let t = now();
+    conn.execute(
+        "UPDATE jobs SET status = 'failed', updated_at = ?1, error = ( \
+             SELECT 'segment ' || c.segment || ': ' || COALESCE(c.error, 'failed') FROM jobs c \
+             WHERE c.parent = jobs.id AND c.status = 'failed' ORDER BY c.segment LIMIT 1) \
+         WHERE status = 'waiting' AND EXISTS ( \
+             SELECT 1 FROM jobs c WHERE c.parent = jobs.id AND c.status = 'failed')",
+        params![t],
+    )?;
+    conn.execute(
+        "UPDATE jobs SET status = 'failed', updated_at = ?1, \
+             error = 'another segment of its proof failed' \
+         WHERE status = 'queued' AND parent IS NOT NULL AND EXISTS ( \
+             SELECT 1 FROM jobs p WHERE p.id = jobs.parent AND p.status = 'failed')",
+        params![t],
+    )?;
+    conn.execute(
+        "UPDATE jobs SET status = 'queued', updated_at = ?1 \
+         WHERE status = 'waiting' AND NOT EXISTS ( \
+             SELECT 1 FROM jobs c WHERE c.parent = jobs.id AND c.status != 'done')",
+        params![t],
+    )?;
     Ok(())
 }
 
@@ -196,6 +255,8 @@ fn row_to_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
         created_at: row.get(8)?,
         updated_at: row.get(9)?,
+        parent: row.get(10)?,
+        segment: row.get(11)?,
     })
 }
 
@@ -246,6 +307,46 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Queues a proof on a segmented build: the proof job `id` waits while its `segments` child
+    /// jobs (one per segment, queued) are proven; it is queued (to aggregate them) when the last
+    /// is done, and fails when one fails for good.
+    pub fn insert_segmented(
+        &self,
+        id: &str,
+        owner: &str,
+        build_id: &str,
+        segments: u32,
+        limits: QueueLimits,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        check_room(&tx, owner, limits)?;
+        let t = now();
+        tx.execute(
+            "INSERT INTO jobs (id, kind, owner, build_id, status, created_at, updated_at) \
+             VALUES (?1, 'proof', ?2, ?3, 'waiting', ?4, ?4)",
+            params![id, owner, build_id, t],
+        )?;
+        for i in 0..segments {
+            tx.execute(
+                "INSERT INTO jobs (id, kind, owner, build_id, parent, segment, status, \
+                 created_at, updated_at) VALUES (?1, 'segment', ?2, ?3, ?4, ?5, 'queued', ?6, ?6)",
+                params![crate::jobs::new_id(), owner, build_id, id, i, t],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Segments of the proof `parent` done, and in all.
+    pub fn progress(&self, parent: &str) -> Result<(u32, u32)> {
+        Ok(self.conn().query_row(
+            "SELECT COALESCE(SUM(status = 'done'), 0), COUNT(*) FROM jobs WHERE parent = ?1",
+            params![parent],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
     }
 
     /// Refuses (429 or 503) when `owner` or the whole queue is at its limit: checked before
@@ -302,18 +403,23 @@ impl Store {
     /// Marks a running job done with its summary; false when it was not running (finished
     /// already, or re-queued): its result must not be recorded twice.
     pub fn finish(&self, id: &str, summary: &serde_json::Value) -> Result<bool> {
-        let n = self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = tx.execute(
             "UPDATE jobs SET status = 'done', summary = ?2, error = NULL, updated_at = ?3 \
              WHERE id = ?1 AND status = 'running'",
             params![id, summary.to_string(), now()],
         )?;
+        settle(&tx)?;
+        tx.commit()?;
         Ok(n == 1)
     }
 
     /// Records a running job's failure: queued again when `retry` and it has attempts left,
     /// failed for good otherwise. Returns the status it is left in.
     pub fn fail(&self, id: &str, error: &str, retry: bool, max_attempts: u32) -> Result<JobStatus> {
-        let conn = self.conn();
+        let mut conn = self.conn();
+        let conn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let requeued = retry
             && conn.execute(
                 "UPDATE jobs SET status = 'queued', error = ?2, updated_at = ?3 \
@@ -321,6 +427,7 @@ impl Store {
                 params![id, error, now(), max_attempts],
             )? == 1;
         if requeued {
+            conn.commit()?;
             return Ok(JobStatus::Queued);
         }
         conn.execute(
@@ -328,13 +435,16 @@ impl Store {
              WHERE id = ?1 AND status = 'running'",
             params![id, error, now()],
         )?;
+        settle(&conn)?;
+        conn.commit()?;
         Ok(JobStatus::Failed)
     }
 
     /// After a stop: every job left running was cut short. Those with attempts left are queued
     /// again; the others fail with that reason. Returns how many were re-queued.
     pub fn recover(&self, max_attempts: u32) -> Result<usize> {
-        let conn = self.conn();
+        let mut conn = self.conn();
+        let conn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let t = now();
         let requeued = conn.execute(
             "UPDATE jobs SET status = 'queued', updated_at = ?1 \
@@ -347,6 +457,8 @@ impl Store {
              WHERE status = 'running'",
             params![t],
         )?;
+        settle(&conn)?;
+        conn.commit()?;
         Ok(requeued)
     }
 
@@ -477,5 +589,55 @@ mod tests {
             Some("bad input")
         );
         assert!(s.claim().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_segmented_proof_waits_for_its_segments_and_fails_with_one() {
+        let (s, dir) = store("segmented");
+        // Counted once against the limits, whatever its segments.
+        s.insert_segmented("p", "k", "b", 3, LIMITS).unwrap();
+        s.insert_segmented("q", "k", "b", 2, LIMITS).unwrap();
+        assert!(matches!(
+            s.insert("x", JobKind::Proof, "k", Some("b"), LIMITS),
+            Err(Error::TooManyForKey(2))
+        ));
+        assert_eq!(s.get("p").unwrap().unwrap().status, JobStatus::Waiting);
+        // p's three segments come first; the proof job itself is not claimable while it waits.
+        let segs: Vec<Job> = (0..3).map(|_| s.claim().unwrap().unwrap()).collect();
+        assert!(segs
+            .iter()
+            .all(|j| j.kind == JobKind::Segment && j.parent.as_deref() == Some("p")));
+        let mut index: Vec<u32> = segs.iter().map(|j| j.segment.unwrap()).collect();
+        index.sort();
+        assert_eq!(index, [0, 1, 2]);
+        for (n, seg) in segs.iter().enumerate() {
+            assert_eq!(s.progress("p").unwrap(), (n as u32, 3));
+            assert_eq!(s.get("p").unwrap().unwrap().status, JobStatus::Waiting);
+            assert!(s.finish(&seg.id, &serde_json::json!({})).unwrap());
+        }
+        // The last segment done: the proof job is queued, to aggregate.
+        assert_eq!(s.get("p").unwrap().unwrap().status, JobStatus::Queued);
+        // The oldest job first: p's aggregation.
+        assert_eq!(s.claim().unwrap().unwrap().id, "p");
+        // q: one segment fails for good; q fails naming it, its queued segment with it.
+        let q0 = s.claim().unwrap().unwrap();
+        assert_eq!(q0.parent.as_deref(), Some("q"));
+        s.fail(&q0.id, "unsupported op", false, 3).unwrap();
+        let q = s.get("q").unwrap().unwrap();
+        assert_eq!(q.status, JobStatus::Failed);
+        assert!(q.error.unwrap().contains("unsupported op"));
+        assert!(
+            s.claim().unwrap().is_none(),
+            "q's other segment was left queued"
+        );
+        // A segment interrupted more often than allowed fails its proof at recovery too.
+        s.insert_segmented("r", "k2", "b", 1, LIMITS).unwrap();
+        let r0 = s.claim().unwrap().unwrap();
+        drop(s.conn());
+        Store::open(&dir).unwrap().recover(1).unwrap();
+        assert_eq!(s.get(&r0.id).unwrap().unwrap().status, JobStatus::Failed);
+        let r = s.get("r").unwrap().unwrap();
+        assert_eq!(r.status, JobStatus::Failed);
+        assert!(r.error.unwrap().contains("interrupted"), "segment's reason");
     }
 }

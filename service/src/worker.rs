@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::api::AppState;
 use crate::jobs;
-use crate::store::{Job, JobKind, JobStatus};
+use crate::store::{Job, JobStatus};
 use crate::{Error, Result};
 
 /// How long an idle worker waits before looking at the store again (another process may queue).
@@ -50,10 +50,7 @@ async fn run(state: Arc<AppState>, worker: usize) {
 
 /// Runs one claimed job and records its outcome (once).
 async fn execute(state: &Arc<AppState>, worker: usize, job: Job) {
-    let mib = match (job.kind, &job.build_id) {
-        (JobKind::Proof, Some(build)) => jobs::proving_bytes(&state.paths, build) >> 20,
-        _ => 0,
-    };
+    let mib = jobs::proving_bytes(&state.paths, &job.work()) >> 20;
     let permits = u32::try_from(mib)
         .unwrap_or(u32::MAX)
         .clamp(1, state.memory_mib());
@@ -106,13 +103,7 @@ async fn execute(state: &Arc<AppState>, worker: usize, job: Job) {
 }
 
 fn run_job(state: &AppState, job: &Job) -> Result<serde_json::Value> {
-    jobs::run(
-        &state.paths,
-        &state.config.srs,
-        &job.id,
-        job.kind,
-        job.build_id.as_deref(),
-    )
+    jobs::run(&state.paths, &state.config.srs, &job.work())
 }
 
 /// The message a caught panic carried.

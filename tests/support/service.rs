@@ -261,26 +261,20 @@ impl Drop for Redis {
     }
 }
 
-/// A running `zkinfer worker`, with the jobs it has started (from its log).
+/// A running `zkinfer worker`, with the jobs it has started and finished (from its log).
 pub struct Worker {
     child: Child,
     /// The ids of the jobs it started, in order.
     pub started: Arc<Mutex<Vec<String>>>,
+    /// The ids of the jobs it finished (done, failed or queued again), in order.
+    pub finished: Arc<Mutex<Vec<String>>>,
 }
 
 impl Worker {
-    /// `zkinfer worker --dev-srs --queue URL --store DATA --name NAME EXTRA...`.
+    /// `zkinfer worker --queue URL --store DATA --name NAME EXTRA...`.
     pub fn start(url: &str, data: &Path, name: &str, extra: &[&str]) -> Worker {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
-            .args([
-                "worker",
-                "--dev-srs",
-                "--queue",
-                url,
-                "--name",
-                name,
-                "--store",
-            ])
+            .args(["worker", "--queue", url, "--name", name, "--store"])
             .arg(data)
             .args(extra)
             .stdout(Stdio::null())
@@ -289,24 +283,36 @@ impl Worker {
             .expect("zkinfer worker starts");
         let stderr = child.stderr.take().unwrap();
         let started = Arc::new(Mutex::new(Vec::new()));
-        let (log, tag) = (started.clone(), name.to_string());
+        let finished = Arc::new(Mutex::new(Vec::new()));
+        let (log, ends, tag) = (started.clone(), finished.clone(), name.to_string());
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
-                if line.contains("job started") {
-                    if let Some(job) = line.split("job=").nth(1) {
-                        let id: String = job.chars().take_while(char::is_ascii_hexdigit).collect();
-                        log.lock().unwrap().push(id);
+                let job = line.split(" job=").nth(1).map(|j| {
+                    j.chars()
+                        .take_while(char::is_ascii_hexdigit)
+                        .collect::<String>()
+                });
+                if let Some(job) = job {
+                    if line.contains("job started") {
+                        log.lock().unwrap().push(job);
+                    } else if line.contains("job done") || line.contains("job failed") {
+                        ends.lock().unwrap().push(job);
                     }
                 }
                 eprintln!("[{tag}] {line}");
             }
         });
-        Worker { child, started }
+        Worker {
+            child,
+            started,
+            finished,
+        }
     }
 
-    /// The job it started last, if any.
+    /// The job it is running (started and not finished), if any.
     pub fn current(&self) -> Option<String> {
-        self.started.lock().unwrap().last().cloned()
+        let last = self.started.lock().unwrap().last().cloned()?;
+        (!self.finished.lock().unwrap().contains(&last)).then_some(last)
     }
 
     /// SIGKILL: no shutdown code runs.
