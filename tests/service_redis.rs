@@ -291,6 +291,11 @@ fn a_segmented_model_is_proven_by_two_workers_and_aggregated() {
         done["segments"],
         serde_json::json!({ "done": 2, "total": 2 })
     );
+    // The chain seed (it would reveal activations) and the segment proofs are gone.
+    let proof_dir = data.join("proofs").join(p);
+    assert!(proof_dir.join("proof.json").exists());
+    assert!(!proof_dir.join("chain_seed").exists());
+    assert!(!proof_dir.join("segments").exists());
     // Both workers proved a segment (a job that is neither the build nor the proof's
     // aggregation): the segments ran in parallel.
     for w in &workers {

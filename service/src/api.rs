@@ -231,6 +231,7 @@ async fn create_build(
             }
         }
     }
+    options.check()?;
     let model = model
         .filter(|m| !m.is_empty())
         .ok_or_else(|| Error::BadRequest("no `model` field (the ONNX file's bytes)".into()))?;
@@ -340,6 +341,18 @@ async fn create_proof(
         .acquire()
         .await
         .map_err(|_| Error::QueueFull(0))?;
+    let segments = if state.paths.is_segmented(&build_id) {
+        match segment_count(&build) {
+            Some(n) if n > 0 => Some(n),
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "build {build_id}: its summary lists no segments"
+                )))
+            }
+        }
+    } else {
+        None
+    };
     let id = jobs::new_id();
     let (paths, req, build_dir_id) = (state.paths.clone(), id.clone(), build_id.clone());
     let data_dir = state.config.data_dir.clone();
@@ -352,23 +365,17 @@ async fn create_proof(
         // The prover's message, without the server's paths.
         jobs::check_input(&paths, &build_dir_id, &input).map_err(|e| match e {
             Error::Prover(p) => Error::BadRequest(jobs::redact(&p.to_string(), &data_dir)),
+            Error::Segments(m) => Error::BadRequest(jobs::redact(&m, &data_dir)),
             other => other,
         })?;
         jobs::store_proof_request(&paths, &req, &input)?;
-        if paths.is_segmented(&build_dir_id) {
+        if segments.is_some() {
             jobs::store_chain_seed(&paths, &req)?;
         }
         Ok(())
     })
     .await?;
     let files = state.paths.proof_root(&id);
-    let segments = if state.paths.is_segmented(&build_id) {
-        Some(segment_count(&build).ok_or_else(|| {
-            Error::Conflict(format!("build {build_id}: its summary lists no segments"))
-        })?)
-    } else {
-        None
-    };
     let status = if segments.is_some() {
         "waiting"
     } else {

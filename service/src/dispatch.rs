@@ -46,8 +46,15 @@ fn run(state: &AppState, mut queue: Queue) {
     }
 }
 
-/// Publishes again every running job (adding entries only for those that have none).
+/// Publishes again every running job (adding entries only for those that have none), after
+/// restoring the consumer groups and the workers' policy (a Redis that lost its data).
 fn recover(state: &AppState, queue: &mut Queue) -> Result<()> {
+    queue.ensure_groups()?;
+    queue.configure(&crate::queue::Policy {
+        lease: state.config.lease,
+        max_attempts: state.config.max_attempts,
+        srs: state.config.srs.clone(),
+    })?;
     let mut published = 0;
     for job in state.store.running()? {
         published += usize::from(queue.publish(&job.work())?);

@@ -119,6 +119,9 @@ impl Paths {
     }
 }
 
+/// The most segments a build of the service may have (each is a job per proof).
+pub const MAX_SEGMENTS: usize = 64;
+
 /// What a worker needs to know of a job to run it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Work {
@@ -174,7 +177,7 @@ impl BuildOptions {
         match name {
             "input_visibility" => self.input_visibility = visibility()?,
             "output_visibility" => self.output_visibility = visibility()?,
-            "segments" => self.segments = Some(number(1, 64)? as usize),
+            "segments" => self.segments = Some(number(1, MAX_SEGMENTS as u32)? as usize),
             "max_k" => self.max_k = Some(number(10, 26)?),
             "aggregation_k" => self.aggregation_k = Some(number(18, 26)?),
             other => {
@@ -189,6 +192,16 @@ impl BuildOptions {
         }
         Ok(())
     }
+
+    /// Checks the options together (once every field is read).
+    pub fn check(&self) -> Result<()> {
+        if self.aggregation_k.is_some() && self.segments.is_none() && self.max_k.is_none() {
+            return Err(Error::BadRequest(
+                "aggregation_k applies to a segmented build: give segments or max_k too".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -198,9 +211,27 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// Writes `bytes` to `path` by way of a temporary file and a rename: a reader (or a restart)
 /// sees the whole file or none.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_with_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomic`] for a secret: readable by its owner only, from its creation.
+pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_with_mode(path, bytes, 0o600)
+}
+
+fn write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     // A name of its own: two writers never share a temporary file.
     let tmp = path.with_extension(format!("tmp-{}", new_id()));
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    options
+        .open(&tmp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, bytes))
+        .map_err(io(&tmp))?;
     std::fs::File::open(&tmp)
         .and_then(|f| f.sync_all())
         .map_err(io(&tmp))?;
@@ -330,6 +361,14 @@ fn run_segmented_build(
         goal,
         &dir,
     )?;
+    if settings.segments.len() > MAX_SEGMENTS {
+        return Err(Error::Segments(format!(
+            "max_k {:?} splits the model into {} segments; the service proves at most \
+             {MAX_SEGMENTS} (raise max_k)",
+            options.max_k,
+            settings.segments.len()
+        )));
+    }
     let compile_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
     zkinfer_segments::setup(
@@ -427,18 +466,11 @@ pub fn run(paths: &Paths, srs: &SrsChoice, work: &Work) -> Result<serde_json::Va
     }
 }
 
-/// Writes a fresh chain seed for the proof `id` on a segmented build (owner-only).
+/// Writes a fresh chain seed for the proof `id` on a segmented build (owner-only from the
+/// start: the file is created with mode 0600).
 pub fn store_chain_seed(paths: &Paths, id: &str) -> Result<()> {
     let seed: [u8; 64] = std::array::from_fn(|_| rand::random::<u8>());
-    let path = paths.chain_seed(id);
-    write_atomic(&path, hex::encode(seed).as_bytes())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-            .map_err(io(&path))?;
-    }
-    Ok(())
+    write_atomic_private(&paths.chain_seed(id), hex::encode(seed).as_bytes())
 }
 
 fn read_chain_seed(paths: &Paths, id: &str) -> Result<[u8; 64]> {
@@ -479,8 +511,28 @@ fn run_aggregation(paths: &Paths, id: &str, build: &str) -> Result<serde_json::V
         })
         .collect::<Result<Vec<_>>>()?;
     let proved = zkinfer_segments::aggregate_proofs(&dir, proofs)?;
+    // The segment files come from workers through the store: the proof must be of this
+    // request's input (not another proof's segments on the same build), and its outputs the
+    // proven ones.
+    let input = InputData::read(&paths.input(id))?;
+    let expected = zkinfer_segments::statement(&dir, &input)?;
+    let got: Vec<_> = proved.artifact.instances.iter().map(|f| f.0).collect();
+    if got != expected.words {
+        return Err(Error::Segments(format!(
+            "proof {id}: the segment proofs are not of this request's input (segments of another \
+             proof?)"
+        )));
+    }
+    if let Some(why) = zkinfer_segments::verify_aggregated_proof(&dir, &proved.artifact)? {
+        return Err(Error::Segments(format!(
+            "proof {id}: the aggregated proof is refused: {why}"
+        )));
+    }
     let text = serde_json::to_string_pretty(&proved.artifact)?;
     write_atomic(&paths.proof(id), text.as_bytes())?;
+    // The seed and the segment proofs have served: the seed would only reveal activations.
+    let _ = std::fs::remove_file(paths.chain_seed(id));
+    let _ = std::fs::remove_dir_all(paths.proof_root(id).join("segments"));
     Ok(json!({
         "segments": n,
         "aggregation_seconds": proved.aggregation_seconds,

@@ -83,9 +83,10 @@ return 1
 ";
 
 /// Keeps the error (KEYS[2], ARGV[3] -> ARGV[4]) and adds the job's next entry (fields from
-/// ARGV[5]), replacing this one: only when the worker still holds it.
+/// ARGV[5]), replacing this one: only when the worker still holds it and the job is still
+/// published (KEYS[3]: its result not yet recorded).
 const RETRY: &str = r"
-if not owned then return 0 end
+if not owned or redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 local f = {}
 for i = 5, #ARGV do f[#f + 1] = ARGV[i] end
@@ -111,6 +112,19 @@ redis.call('XACK', KEYS[1], 'workers', ARGV[1])
 redis.call('XDEL', KEYS[1], ARGV[1])
 return 1
 ";
+
+/// Acknowledges and deletes an entry the worker holds (a stale duplicate).
+const DROP_STALE: &str = r"
+if not owned then return 0 end
+redis.call('XACK', KEYS[1], 'workers', ARGV[1])
+redis.call('XDEL', KEYS[1], ARGV[1])
+return 1
+";
+
+/// The flag set when a job is first published and removed when its result is recorded.
+fn published_key(job: &str) -> String {
+    format!("zkinfer:published:{job}")
+}
 
 /// A job as it travels on the stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -274,7 +288,8 @@ impl Queue {
         })
     }
 
-    fn ensure_groups(&mut self) -> Result<()> {
+    /// Creates the consumer groups (and streams) unless they exist.
+    pub fn ensure_groups(&mut self) -> Result<()> {
         for (stream, group) in [(JOBS, WORKERS), (RESULTS, SERVER)] {
             // From the start of the stream: entries added before the group are still read.
             let created: redis::RedisResult<()> =
@@ -349,7 +364,7 @@ impl Queue {
             attempts_before: 0,
         };
         let added: i64 = redis::Script::new(PUBLISH)
-            .key(format!("zkinfer:published:{}", work.id))
+            .key(published_key(&work.id))
             .key(JOBS)
             .arg(job.fields())
             .invoke(&mut self.con)
@@ -484,7 +499,8 @@ impl Queue {
             error.to_string(),
         ];
         args.extend(next.fields());
-        self.owned_script(RETRY, &[JOBS, ERRORS], &args)
+        let published = published_key(&job.work.id);
+        self.owned_script(RETRY, &[JOBS, ERRORS, &published], &args)
     }
 
     /// Gives a job up: a dead letter with its error, a failed result for the server, and the
@@ -506,6 +522,19 @@ impl Queue {
             format!("dead-lettered after {attempts} attempts: {error}"),
         ];
         self.owned_script(DEAD_LETTER, &[JOBS, RESULTS, ERRORS, DEAD], &args)
+    }
+
+    /// Whether `job` is still published (its result not yet recorded by the server).
+    pub fn is_published(&mut self, job: &str) -> Result<bool> {
+        self.con
+            .exists(published_key(job))
+            .map_err(queue_error("reading a job's publication"))
+    }
+
+    /// Acknowledges and deletes `entry` of a job whose result is already recorded (a stale
+    /// duplicate), when this worker holds it.
+    pub fn drop_stale(&mut self, worker: &str, entry: &str) -> Result<bool> {
+        self.owned_script(DROP_STALE, &[JOBS], &[entry.into(), worker.into()])
     }
 
     /// The last retryable error of `job`, if one was kept.
@@ -550,7 +579,7 @@ impl Queue {
             .xdel(RESULTS, &[entry])
             .ignore();
         if let Some(job) = job {
-            pipe.del(format!("zkinfer:published:{job}")).ignore();
+            pipe.del(published_key(job)).ignore();
         }
         pipe.exec(&mut self.con)
             .map_err(queue_error("acknowledging a result"))

@@ -102,6 +102,12 @@ fn handle(
         }
     };
     let id = &job.work.id;
+    if !queue.is_published(id)? {
+        // Its result is recorded: an entry left by a retry that raced with the result.
+        tracing::info!(job = %id, entry = %delivery.entry, "a finished job's entry: dropped");
+        queue.drop_stale(&config.name, &delivery.entry)?;
+        return Ok(());
+    }
     let attempt = delivery.attempt();
     if attempt > policy.max_attempts {
         let last = queue.last_error(id)?.unwrap_or_else(|| {

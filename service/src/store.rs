@@ -205,6 +205,23 @@ fn check_room(conn: &Connection, owner: &str, limits: QueueLimits) -> Result<()>
     Ok(())
 }
 
+/// Adds the columns of segment jobs to a database made before them.
+fn migrate(conn: &Connection) -> Result<()> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('jobs')")?;
+    let columns = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if columns.is_empty() {
+        return Ok(());
+    }
+    for (column, kind) in [("parent", "TEXT"), ("segment", "INTEGER")] {
+        if !columns.iter().any(|c| c == column) {
+            conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Moves proofs on segmented builds on: one waiting with a segment failed for good fails (and
 /// its queued segments with it); one waiting with every segment done is queued to aggregate.
 fn settle(conn: &Connection) -> Result<()> {
@@ -270,6 +287,7 @@ impl Store {
         // written and synced before, of the machine).
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        migrate(&conn)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Store {
             conn: Mutex::new(conn),
@@ -639,5 +657,29 @@ mod tests {
         let r = s.get("r").unwrap().unwrap();
         assert_eq!(r.status, JobStatus::Failed);
         assert!(r.error.unwrap().contains("interrupted"), "segment's reason");
+    }
+
+    #[test]
+    fn a_database_from_before_segment_jobs_opens_and_keeps_its_jobs() {
+        let dir = std::env::temp_dir().join(format!("zkinfer-store-old-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = Connection::open(dir.join("jobs.sqlite")).unwrap();
+        old.execute_batch(
+            "CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, \
+             kind TEXT NOT NULL, owner TEXT NOT NULL, build_id TEXT, status TEXT NOT NULL, \
+             attempts INTEGER NOT NULL DEFAULT 0, error TEXT, summary TEXT, \
+             created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL); \
+             INSERT INTO jobs (id, kind, owner, status, created_at, updated_at) \
+             VALUES ('a', 'build', 'k', 'queued', 0, 0);",
+        )
+        .unwrap();
+        drop(old);
+        let s = Store::open(&dir).unwrap();
+        let job = s.claim().unwrap().unwrap();
+        assert_eq!((job.id.as_str(), job.parent), ("a", None));
+        s.insert_segmented("p", "k", "b", 1, LIMITS).unwrap();
+        assert_eq!(s.progress("p").unwrap(), (0, 1));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
