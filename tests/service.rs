@@ -130,12 +130,7 @@ fn serve_proves_and_no_job_is_lost_or_doubled_across_kill_9() {
             "proof {p} (running at the kill: {running}): {attempts:?}"
         );
     }
-    let metrics = c
-        .get(format!("{url}/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics_text(&c, &url);
     assert!(
         metrics.contains("zkinfer_jobs{kind=\"proof\",state=\"done\"} 6"),
         "{metrics}"

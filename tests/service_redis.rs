@@ -8,6 +8,7 @@
 
 mod support;
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -16,6 +17,18 @@ use support::*;
 
 /// The server's lease (workers renew every third of it).
 const LEASE: &str = "3";
+
+/// A scratch folder, its data directory, a private Redis, and `zkinfer serve --queue` on it
+/// with `extra` flags.
+fn cluster(name: &str, extra: &[&str]) -> (Scratch, PathBuf, Redis, Server) {
+    let dir = scratch(name);
+    let data = dir.join("data");
+    let redis = Redis::start(&dir);
+    let mut args = vec!["--queue", redis.url.as_str()];
+    args.extend_from_slice(extra);
+    let server = Server::start(&data, &args, &[]);
+    (dir, data, redis, server)
+}
 
 /// Uploads the credit-risk example and waits for a worker to build it; its id.
 fn built(c: &reqwest::blocking::Client, url: &str) -> String {
@@ -120,12 +133,7 @@ fn jobs_survive_a_killed_worker_and_a_killed_server() {
     assert_eq!(redis.xlen("zkinfer:results"), 0);
     assert_eq!(redis.xlen("zkinfer:jobs"), 0);
     assert_eq!(redis.xlen("zkinfer:dead"), 0);
-    let metrics = c
-        .get(format!("{url}/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics_text(&c, &url);
     assert!(
         metrics.contains("zkinfer_jobs{kind=\"proof\",state=\"done\"} 6"),
         "{metrics}"
@@ -134,20 +142,9 @@ fn jobs_survive_a_killed_worker_and_a_killed_server() {
 
 #[test]
 fn a_job_that_keeps_failing_is_dead_lettered_with_its_error() {
-    let dir = scratch("redis-dead-letter");
-    let data = dir.join("data");
-    let redis = Redis::start(&dir);
-    let server = Server::start(
-        &data,
-        &[
-            "--queue",
-            redis.url.as_str(),
-            "--lease",
-            LEASE,
-            "--max-attempts",
-            "2",
-        ],
-        &[],
+    let (_dir, data, redis, server) = cluster(
+        "redis-dead-letter",
+        &["--lease", LEASE, "--max-attempts", "2"],
     );
     let _worker = Worker::start(&redis.url, &data, "w1", &[]);
     let c = client();
@@ -178,21 +175,8 @@ fn a_job_that_keeps_failing_is_dead_lettered_with_its_error() {
 
 #[test]
 fn a_job_whose_workers_keep_dying_is_dead_lettered() {
-    let dir = scratch("redis-dying");
-    let data = dir.join("data");
-    let redis = Redis::start(&dir);
-    let server = Server::start(
-        &data,
-        &[
-            "--queue",
-            redis.url.as_str(),
-            "--lease",
-            "2",
-            "--max-attempts",
-            "1",
-        ],
-        &[],
-    );
+    let (_dir, data, redis, server) =
+        cluster("redis-dying", &["--lease", "2", "--max-attempts", "1"]);
     let c = client();
     let first = Worker::start(&redis.url, &data, "w1", &[]);
     let id = built(&c, &server.url);
@@ -230,14 +214,7 @@ fn a_job_whose_workers_keep_dying_is_dead_lettered() {
 /// once, and the proof job aggregates them once both are done.
 #[test]
 fn a_segmented_model_is_proven_by_two_workers_and_aggregated() {
-    let dir = scratch("redis-segmented");
-    let data = dir.join("data");
-    let redis = Redis::start(&dir);
-    let server = Server::start(
-        &data,
-        &["--queue", redis.url.as_str(), "--lease", LEASE],
-        &[],
-    );
+    let (dir, data, redis, server) = cluster("redis-segmented", &["--lease", LEASE]);
     let url = server.url.clone();
     let workers = [
         Worker::start(&redis.url, &data, "w1", &[]),

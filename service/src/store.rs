@@ -205,6 +205,38 @@ fn check_room(conn: &Connection, owner: &str, limits: QueueLimits) -> Result<()>
     Ok(())
 }
 
+/// A row to insert.
+#[derive(Clone, Copy)]
+struct NewJob<'a> {
+    id: &'a str,
+    kind: JobKind,
+    owner: &'a str,
+    build_id: Option<&'a str>,
+    /// A segment's proof job and index.
+    parent: Option<(&'a str, u32)>,
+    status: JobStatus,
+}
+
+impl NewJob<'_> {
+    fn insert(&self, conn: &Connection, t: i64) -> Result<()> {
+        conn.execute(
+            "INSERT INTO jobs (id, kind, owner, build_id, parent, segment, status, created_at, \
+             updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            params![
+                self.id,
+                self.kind.as_str(),
+                self.owner,
+                self.build_id,
+                self.parent.map(|p| p.0),
+                self.parent.map(|p| p.1),
+                self.status.as_str(),
+                t
+            ],
+        )?;
+        Ok(())
+    }
+}
+
 /// Adds the columns of segment jobs to a database made before them.
 fn migrate(conn: &Connection) -> Result<()> {
     let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('jobs')")?;
@@ -317,12 +349,15 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         check_room(&tx, owner, limits)?;
-        let t = now();
-        tx.execute(
-            "INSERT INTO jobs (id, kind, owner, build_id, status, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
-            params![id, kind.as_str(), owner, build_id, t],
-        )?;
+        let row = NewJob {
+            id,
+            kind,
+            owner,
+            build_id,
+            parent: None,
+            status: JobStatus::Queued,
+        };
+        row.insert(&tx, now())?;
         tx.commit()?;
         Ok(())
     }
@@ -342,17 +377,25 @@ impl Store {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         check_room(&tx, owner, limits)?;
         let t = now();
-        tx.execute(
-            "INSERT INTO jobs (id, kind, owner, build_id, status, created_at, updated_at) \
-             VALUES (?1, 'proof', ?2, ?3, 'waiting', ?4, ?4)",
-            params![id, owner, build_id, t],
-        )?;
+        let parent = NewJob {
+            id,
+            kind: JobKind::Proof,
+            owner,
+            build_id: Some(build_id),
+            parent: None,
+            status: JobStatus::Waiting,
+        };
+        parent.insert(&tx, t)?;
         for i in 0..segments {
-            tx.execute(
-                "INSERT INTO jobs (id, kind, owner, build_id, parent, segment, status, \
-                 created_at, updated_at) VALUES (?1, 'segment', ?2, ?3, ?4, ?5, 'queued', ?6, ?6)",
-                params![crate::jobs::new_id(), owner, build_id, id, i, t],
-            )?;
+            let child = crate::jobs::new_id();
+            NewJob {
+                id: &child,
+                kind: JobKind::Segment,
+                parent: Some((id, i)),
+                status: JobStatus::Queued,
+                ..parent
+            }
+            .insert(&tx, t)?;
         }
         tx.commit()?;
         Ok(())

@@ -159,6 +159,15 @@ pub fn wait_finished(c: &Client, url: &str, key: Option<&str>, limit: Duration) 
     }
 }
 
+/// The server's `/metrics` text.
+pub fn metrics_text(c: &Client, url: &str) -> String {
+    c.get(format!("{url}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}
+
 pub fn input(subject: &str) -> Value {
     let mut v = read_json(&example("input.json"));
     v["subject"] = json!(subject);
