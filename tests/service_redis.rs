@@ -4,6 +4,8 @@
 //! out; the server killed with SIGKILL and started again records every result, none twice; a
 //! job that keeps failing, or whose workers keep dying, is dead-lettered with its error; a
 //! segmented model's segments are proven by two workers at once and aggregated into one proof.
+//! The proofs the service returns pass `zkinfer verify`, and the single-circuit ones the build's
+//! verifier on anvil (aggregated proofs' on-chain path is `tests/e2e_segmented.rs`'s).
 //! Every wait is bounded.
 
 mod support;
@@ -119,6 +121,23 @@ fn jobs_survive_a_killed_worker_and_a_killed_server() {
         let build_dir = data.join("builds").join(&id).join("build");
         let verified = zkinfer_json(&["verify", path(&build_dir), path(&file)]);
         assert_eq!(verified["valid"], true, "{verified}");
+    }
+    // And on chain: the build's verifier on anvil accepts every proof the service returned.
+    let anvil = Anvil::start();
+    let build_dir = data.join("builds").join(&id).join("build");
+    deploy(path(&build_dir), &anvil.url, &["--verifier-only"]);
+    let deployment = build_dir.join("deployment.json");
+    for p in &proofs {
+        let file = dir.join(format!("{p}.json"));
+        let onchain = zkinfer_json(&[
+            "verify-evm",
+            path(&file),
+            "--rpc-url",
+            &anvil.url,
+            "--deployment",
+            path(&deployment),
+        ]);
+        assert_eq!(onchain["valid"], true, "{p}: {onchain}");
     }
     // One run finished per job (the build and six proofs): none was proven twice. The server
     // acknowledged and deleted every result.
