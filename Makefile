@@ -32,7 +32,7 @@ test-python:
 	$(PYENV)/bin/pip install -q --disable-pip-version-check ./python
 	$(PYENV)/bin/pytest -q python/tests
 
-# cargo-fuzz targets, FUZZ_SECONDS (default 60) each, from the checked-in seeds and regressions
+# cargo-fuzz targets, FUZZ_SECONDS (default 30) each, from the checked-in seeds and regressions
 test-fuzz:
 	bash scripts/fuzz.sh
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Bounded fuzzing (part of `make test`): builds the cargo-fuzz targets of tests/fuzz and runs each
-# for FUZZ_SECONDS (default 60) from its checked-in seeds and past crashes
+# for FUZZ_SECONDS (default 30) from its checked-in seeds and past crashes
 # (tests/fuzz/regressions), in a scratch corpus. Any crash, out-of-memory or timeout fails the
 # run; libFuzzer leaves the input in tests/fuzz/artifacts/<target>/.
 # Without a sanitizer cargo-fuzz passes only stable flags (sancov instrumentation, debug
 # assertions), so the machine's one toolchain builds it; no nightly is needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${FUZZ_SECONDS:-60}
+seconds=${FUZZ_SECONDS:-30}
 targets=(onnx_compile input_json artifacts calldata)
 
 export PATH="$PWD/.tools/cargo/bin:$PATH"

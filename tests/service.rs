@@ -291,3 +291,152 @@ fn limits_answer_with_problems_and_one_server_holds_a_data_dir() {
         &example("calibration.json"),
     );
 }
+
+/// Polls the proof `id` until its submission is no longer pending (at most 120 s).
+fn wait_submitted(c: &reqwest::blocking::Client, url: &str, id: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let (code, body) = get(c, &format!("{url}/v1/proofs/{id}"), None);
+        assert_eq!(code, StatusCode::OK, "{body}");
+        let status = &body["submission"]["status"];
+        if status == "submitted" || status == "failed" {
+            return body;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "proof {id}'s submission still pending: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn requested_proofs_are_credited_on_chain_once_and_refusals_are_recorded() {
+    let dir = scratch("serve-submit");
+    let data = dir.join("data");
+    let c = client();
+    let anvil = Anvil::start();
+
+    // The oracle's account comes from the environment or a keystore, and the chain must answer.
+    let no_key = start_fails(&["--oracle", ANVIL_ADDR, "--rpc-url", &anvil.url]);
+    assert!(no_key.contains("ZKINFER_PRIVATE_KEY"), "{no_key}");
+    let unreachable = format!("http://127.0.0.1:{}", free_port());
+    let err = start_fails_with(
+        &["--oracle", ANVIL_ADDR, "--rpc-url", &unreachable],
+        &[("ZKINFER_PRIVATE_KEY", ANVIL_KEY)],
+    );
+    assert!(
+        err.contains(&unreachable),
+        "an unreachable RPC is named: {err}"
+    );
+
+    // A server without --oracle refuses to submit; with it, the build is deployed first.
+    let server = Server::start(&data, &[], &[]);
+    let url = server.url.clone();
+    let build = upload(
+        &c,
+        &url,
+        None,
+        &example("model.onnx"),
+        &example("calibration.json"),
+    );
+    let id = build["id"].as_str().unwrap().to_string();
+    let built = wait_finished(
+        &c,
+        &format!("{url}/v1/builds/{id}"),
+        None,
+        Duration::from_secs(300),
+    );
+    assert_eq!(built["status"], "done", "{built}");
+    let submit_url = format!("{url}/v1/builds/{id}/proofs?submit=true");
+    let (code, problem) = post_json(&c, &submit_url, &input(ANVIL_ADDR));
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("--oracle"),
+        "{problem}"
+    );
+    let build_dir = data.join("builds").join(&id).join("build");
+    let deployed = deploy(path(&build_dir), &anvil.url, &[]);
+    let oracle = deployed["oracle"].as_str().unwrap().to_string();
+    drop(server);
+
+    let relay = ["--oracle", oracle.as_str(), "--rpc-url", anvil.url.as_str()];
+    let server = Server::start(&data, &relay, &[("ZKINFER_PRIVATE_KEY", ANVIL_KEY)]);
+    let url = server.url.clone();
+    let submit_url = format!("{url}/v1/builds/{id}/proofs?submit=true");
+    let (code, problem) = post_json(&c, &format!("{submit_url}&x=1"), &input(ANVIL_ADDR));
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{problem}");
+    // Proofs ahead of it keep the worker busy: the server is killed while the requested
+    // submission's proof is still queued, and the restarted server sends it once it is done.
+    for _ in 0..4 {
+        let (code, body) = request_proof(&c, &url, &id, &input(ANVIL_ADDR_2));
+        assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    }
+    let (code, body) = post_json(&c, &submit_url, &input(ANVIL_ADDR));
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let mine = body["id"].as_str().unwrap().to_string();
+    let before = get(&c, &format!("{url}/v1/proofs/{mine}"), None).1;
+    assert_ne!(before["status"], "done", "{before}");
+    assert_eq!(before["submission"]["status"], "pending", "{before}");
+    server.kill();
+    let server = Server::start(&data, &relay, &[("ZKINFER_PRIVATE_KEY", ANVIL_KEY)]);
+    let url = server.url.clone();
+    let submit_url = format!("{url}/v1/builds/{id}/proofs?submit=true");
+    let done = wait_submitted(&c, &url, &mine);
+    assert_eq!(done["status"], "done", "{done}");
+    let submission = &done["submission"];
+    assert_eq!(submission["status"], "submitted", "{done}");
+    assert!(submission["tx_hash"].as_str().unwrap().starts_with("0x"));
+    assert!(submission["gas_used"].as_u64().unwrap() > 21_000);
+    // Credited to the subject the proof names, with the proven outputs.
+    let model_id = done["proof"]["model_id"].as_str().unwrap();
+    let read = zkinfer_json(&[
+        "read",
+        "--rpc-url",
+        &anvil.url,
+        "--consumer",
+        &oracle,
+        "--model-id",
+        model_id,
+        "--subject",
+        ANVIL_ADDR,
+    ]);
+    assert_eq!(
+        read["outputs"][0].as_f64(),
+        done["proof"]["output_data"][0][0].as_f64(),
+        "{read}"
+    );
+
+    // The same statement again (same input, same subject): found on chain, not sent twice.
+    let (_, body) = post_json(&c, &submit_url, &input(ANVIL_ADDR));
+    let again = wait_submitted(&c, &url, body["id"].as_str().unwrap());
+    assert_eq!(again["submission"]["status"], "submitted", "{again}");
+    assert_eq!(again["submission"]["already_on_chain"], true, "{again}");
+    assert!(again["submission"]["tx_hash"].is_null(), "{again}");
+
+    // A proof about another account, without bound inputs: only that account may submit it.
+    // The oracle's decoded reason is recorded; the proof itself is done and kept.
+    let (_, body) = post_json(&c, &submit_url, &input(ANVIL_ADDR_2));
+    let refused = wait_submitted(&c, &url, body["id"].as_str().unwrap());
+    assert_eq!(refused["status"], "done", "{refused}");
+    assert_eq!(refused["submission"]["status"], "failed", "{refused}");
+    let error = refused["submission"]["error"].as_str().unwrap();
+    assert!(error.contains("SubjectNotSender"), "{error}");
+    // A proof that is not requested shows no submission.
+    let (_, body) = request_proof(&c, &url, &id, &input(ANVIL_ADDR));
+    let plain = wait_finished(
+        &c,
+        &format!("{url}/v1/proofs/{}", body["id"].as_str().unwrap()),
+        None,
+        Duration::from_secs(120),
+    );
+    assert!(plain.get("submission").is_none(), "{plain}");
+    let metrics = metrics_text(&c, &url);
+    for line in [
+        "zkinfer_submissions{state=\"submitted\"} 2",
+        "zkinfer_submissions{state=\"failed\"} 1",
+        "zkinfer_submissions{state=\"pending\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line}: {metrics}");
+    }
+}

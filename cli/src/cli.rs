@@ -538,6 +538,21 @@ pub(crate) struct ServeArgs {
     /// third of it) before another worker takes the job over.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), requires = "queue")]
     pub(crate) lease: u64,
+    /// Send proofs requested with `?submit=true` to this VerifiedInferenceOracle once they are
+    /// done (the `oracle` of BUILD/deployment.json), from the account of ZKINFER_PRIVATE_KEY
+    /// (an environment variable, never a flag) or of --keystore with --password-file.
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) oracle: Option<String>,
+    /// With --oracle: the JSON-RPC endpoint (default: ETH_RPC_URL).
+    #[arg(long, value_name = "URL")]
+    pub(crate) rpc_url: Option<String>,
+    /// With --oracle: an encrypted JSON keystore of the submitting account (default:
+    /// ETH_KEYSTORE).
+    #[arg(long)]
+    pub(crate) keystore: Option<PathBuf>,
+    /// The file holding the keystore's password (default: ETH_PASSWORD).
+    #[arg(long)]
+    pub(crate) password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

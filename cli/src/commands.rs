@@ -113,8 +113,55 @@ fn serve(a: &ServeArgs) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    if let Some(chain) = relay_account(a)? {
+        let oracle = a.oracle.as_deref().expect("relay_account checked --oracle");
+        let relay = runtime
+            .block_on(crate::onchain::OracleRelay::connect(&chain, oracle))
+            .context("--oracle")?;
+        config.submitter = Some(std::sync::Arc::new(relay));
+    }
     runtime.block_on(zkinfer_service::serve(config, shutdown_signal()))?;
     Ok(Outcome::ok(json!({ "stopped": true }), "stopped"))
+}
+
+/// The chain account of `serve --oracle`: the endpoint from --rpc-url or ETH_RPC_URL; the key
+/// from ZKINFER_PRIVATE_KEY (never a flag: a flag shows in the process list), or a keystore from
+/// --keystore/ETH_KEYSTORE with its password file from --password-file/ETH_PASSWORD.
+fn relay_account(a: &ServeArgs) -> Result<Option<crate::cli::ChainArgs>> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if a.oracle.is_none() {
+        if a.rpc_url.is_some() || a.keystore.is_some() || a.password_file.is_some() {
+            bail!("--rpc-url, --keystore and --password-file go with --oracle ADDRESS");
+        }
+        return Ok(None);
+    }
+    let rpc_url =
+        a.rpc_url.clone().or_else(|| env("ETH_RPC_URL")).context(
+            "--oracle needs the chain's JSON-RPC endpoint: --rpc-url URL (or ETH_RPC_URL)",
+        )?;
+    let keystore = a
+        .keystore
+        .clone()
+        .or_else(|| env("ETH_KEYSTORE").map(PathBuf::from));
+    let password_file = a
+        .password_file
+        .clone()
+        .or_else(|| env("ETH_PASSWORD").map(PathBuf::from));
+    let private_key = if keystore.is_some() {
+        None
+    } else {
+        Some(env("ZKINFER_PRIVATE_KEY").context(
+            "--oracle needs the submitting account: ZKINFER_PRIVATE_KEY in the environment, \
+             or --keystore FILE with --password-file FILE",
+        )?)
+    };
+    Ok(Some(crate::cli::ChainArgs {
+        rpc_url,
+        private_key,
+        keystore,
+        password_file,
+        receipt_timeout: crate::cli::DEFAULT_RECEIPT_TIMEOUT_S,
+    }))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

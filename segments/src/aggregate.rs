@@ -11,6 +11,7 @@
 
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use halo2_base::halo2_proofs::dev::MockProver;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_base::halo2_proofs::plonk::{
     create_proof, keygen_pk, keygen_vk, ProvingKey, VerifyingKey,
@@ -234,24 +235,11 @@ pub fn aggregate(
     keys: &AggregationKeys,
     proofs: Vec<SegmentProof>,
 ) -> Result<(Vec<u8>, Vec<Fr>)> {
-    if proofs.len() != keys.protocols.len() {
-        return Err(Error::Build(format!(
-            "{} segment proofs for an aggregation key of {} segments",
-            proofs.len(),
-            keys.protocols.len()
-        )));
-    }
-    // Each proof is read as the segment of its position: against the key's protocol.
-    let snarks = proofs
-        .into_iter()
-        .zip(&keys.protocols)
-        .map(|(s, p)| Snark::new(p.clone(), vec![s.instances], s.proof))
-        .collect();
     let circuit = aggregation_circuit(
         CircuitBuilderStage::Prover,
         keys.config,
         srs,
-        snarks,
+        position_snarks(keys, proofs)?,
         &keys.shapes,
     )?
     .use_break_points(keys.break_points.clone());
@@ -261,6 +249,67 @@ pub fn aggregate(
         .collect();
     let proof = zkinfer_prover::proving::prove(srs, &keys.pk, circuit, &instances)?;
     Ok((proof, instances))
+}
+
+/// What a MockProver run of the aggregation circuit on `proofs` finds, without proving: whether
+/// its constraints hold (the chain, the subjects: the failures, when they do not) and whether
+/// its accumulator decides (the segment proofs verify), with the instances it would expose.
+pub struct AggregationCheck {
+    /// `Ok` when every gate, lookup and copy constraint holds; else the MockProver's failures.
+    pub constraints: std::result::Result<(), String>,
+    /// Whether the accumulator's pairing check passes.
+    pub accumulator: bool,
+    /// The instances (statement, then accumulator).
+    pub instances: Vec<Fr>,
+}
+
+/// Runs the aggregation circuit of `proofs` (each read as the segment of its position) in the
+/// MockProver: for tests and diagnosis, as [`aggregate`] would lay it out.
+pub fn check_aggregation(
+    srs: &Srs,
+    keys: &AggregationKeys,
+    proofs: Vec<SegmentProof>,
+) -> Result<AggregationCheck> {
+    let circuit = aggregation_circuit(
+        CircuitBuilderStage::Mock,
+        keys.config,
+        srs,
+        position_snarks(keys, proofs)?,
+        &keys.shapes,
+    )?;
+    let instances: Vec<Fr> = circuit.builder.assigned_instances[0]
+        .iter()
+        .map(|v| *v.value())
+        .collect();
+    let constraints = MockProver::run(keys.config.degree, &circuit, vec![instances.clone()])
+        .map_err(|e| Error::Build(format!("the aggregation MockProver: {e}")))?
+        .verify()
+        .map_err(|failures| {
+            let shown: Vec<String> = failures.iter().take(3).map(|f| f.to_string()).collect();
+            format!("{} failures: {}", failures.len(), shown.join("; "))
+        });
+    Ok(AggregationCheck {
+        constraints,
+        accumulator: accumulator_decides(srs, &instances),
+        instances,
+    })
+}
+
+/// Each proof as the snark of its position: read against the key's protocol, never against a
+/// protocol it brings.
+fn position_snarks(keys: &AggregationKeys, proofs: Vec<SegmentProof>) -> Result<Vec<Snark>> {
+    if proofs.len() != keys.protocols.len() {
+        return Err(Error::Build(format!(
+            "{} segment proofs for an aggregation key of {} segments",
+            proofs.len(),
+            keys.protocols.len()
+        )));
+    }
+    Ok(proofs
+        .into_iter()
+        .zip(&keys.protocols)
+        .map(|(s, p)| Snark::new(p.clone(), vec![s.instances], s.proof))
+        .collect())
 }
 
 /// Verifies an aggregated proof natively: the halo2 proof, then the accumulator's pairing
@@ -276,6 +325,16 @@ pub fn verify_aggregated(
         || vk.cs().num_instance_columns() != 1
         || !zkinfer_prover::proving::verify(srs, vk, proof, instances)
     {
+        return false;
+    }
+    accumulator_decides(srs, instances)
+}
+
+/// Whether the KZG accumulator in the last [`ACCUMULATOR_LIMBS`] of an aggregation's
+/// `instances` passes its pairing check (`e(lhs, g2) = e(rhs, s·g2)`): the segment proofs
+/// verified. An aggregated proof counts only when this and the halo2 proof both hold.
+pub fn accumulator_decides(srs: &Srs, instances: &[Fr]) -> bool {
+    if instances.len() < ACCUMULATOR_LIMBS {
         return false;
     }
     let limbs: Vec<&Fr> = instances[instances.len() - ACCUMULATOR_LIMBS..]

@@ -1,6 +1,8 @@
 //! Aggregation of segment proofs into one proof (real proofs, dev SRS): an honest aggregation
-//! verifies with its accumulator; segment proofs that do not chain, a changed instance or
-//! accumulator limb, and a flipped proof byte are rejected.
+//! verifies with its accumulator; a changed instance or accumulator limb and a flipped proof byte
+//! are rejected; segment proofs that do not chain are rejected as a real proof and by the
+//! MockProver; segments of two subjects and swapped segments by the MockProver (the copy
+//! constraint) and the accumulator.
 
 mod common;
 
@@ -16,8 +18,8 @@ use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{load, witness, SrsChoice};
 use zkinfer_prover::srs::{dev_srs, read_srs};
 use zkinfer_segments::aggregate::{
-    aggregate, aggregation_keygen, poseidon_proof, segment_protocol, verify_aggregated,
-    SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
+    aggregate, aggregation_keygen, check_aggregation, poseidon_proof, segment_protocol,
+    verify_aggregated, SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
 };
 use zkinfer_segments::setup;
 
@@ -138,10 +140,29 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
         )
         .unwrap();
     }
-    // Segment 1 from another proof (another chain salt): each segment proof is valid, but the
-    // commitments do not chain, so the aggregated proof does not verify.
+    // The MockProver says yes to the honest segments (so its "no" below means something).
+    let check = check_aggregation(&srs, &keys, honest.clone()).unwrap();
+    assert_eq!(
+        check.constraints,
+        Ok(()),
+        "the honest aggregation's constraints"
+    );
+    assert!(check.accumulator, "the honest aggregation's accumulator");
+    assert_eq!(check.instances[..statement], instances[..statement]);
+    // Segment 1 from another proof (another chain salt): each segment proof is valid (the
+    // accumulator decides), but the commitments do not chain: the copy constraint rejects it,
+    // in the MockProver and as a real proof.
     let (other, _, _) = snarks(7, alice);
     let mixed = vec![honest[0].clone(), other[1].clone()];
+    let check = check_aggregation(&srs, &keys, mixed.clone()).unwrap();
+    assert!(
+        check.accumulator,
+        "each segment proof of the broken chain is valid"
+    );
+    assert!(
+        check.constraints.is_err(),
+        "a broken chain satisfies the circuit"
+    );
     let (proof, instances) = aggregate(&srs, &keys, mixed).unwrap();
     assert!(
         !verify_aggregated(&srs, vk, &proof, &instances),
@@ -155,24 +176,24 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
         mixed[1].instances[0], honest[1].instances[0],
         "the chain holds"
     );
-    let (proof, instances) = aggregate(&srs, &keys, mixed).unwrap();
+    let check = check_aggregation(&srs, &keys, mixed).unwrap();
     assert!(
-        !verify_aggregated(&srs, vk, &proof, &instances),
-        "two subjects aggregated"
+        check.accumulator,
+        "each segment proof of two subjects is valid"
     );
+    assert!(check.constraints.is_err(), "two subjects aggregated");
     // Swapped segments: each proof is read as the segment of its new position (the key's
-    // protocols), so the in-circuit verification fails and so does the accumulator; or the
+    // protocols), so the accumulator of the in-circuit verification does not decide; or the
     // proof cannot even be read as that segment's. Either way no valid aggregate comes out.
     assert_eq!(honest[0].instances.len(), honest[1].instances.len());
     let swapped = vec![honest[1].clone(), honest[0].clone()];
-    let accepted = match aggregate(&srs, &keys, swapped) {
-        Ok((proof, instances)) => verify_aggregated(&srs, vk, &proof, &instances),
-        Err(e) => {
-            eprintln!("swapped segments refused: {e}");
-            false
-        }
-    };
-    assert!(!accepted, "swapped segments aggregated");
+    match check_aggregation(&srs, &keys, swapped) {
+        Ok(check) => assert!(
+            !check.accumulator || check.constraints.is_err(),
+            "swapped segments aggregated"
+        ),
+        Err(e) => eprintln!("swapped segments refused: {e}"),
+    }
     // One segment proof too few is refused before proving.
     assert!(aggregate(&srs, &keys, vec![honest[0].clone()]).is_err());
     let _ = std::fs::remove_dir_all(dir.root());

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Multipart, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -262,7 +262,7 @@ async fn enqueue(
     build_id: Option<String>,
     files: std::path::PathBuf,
 ) -> Result<(StatusCode, Json<Value>)> {
-    enqueue_with(state, id, kind, owner, build_id, None, files).await
+    enqueue_with(state, id, kind, owner, build_id, None, false, files).await
 }
 
 /// [`enqueue`]; a proof on a segmented build of `segments` waits for one job per segment.
@@ -273,13 +273,14 @@ async fn enqueue_with(
     owner: &Owner,
     build_id: Option<String>,
     segments: Option<u32>,
+    submit: bool,
     files: std::path::PathBuf,
 ) -> Result<(StatusCode, Json<Value>)> {
     let (job, who, limits) = (id.clone(), owner.0.clone(), state.limits());
     let inserted = state
         .db(move |s| match (segments, build_id.as_deref()) {
-            (Some(n), Some(build)) => s.insert_segmented(&job, &who, build, n, limits),
-            _ => s.insert(&job, kind, &who, build_id.as_deref(), limits),
+            (Some(n), Some(build)) => s.insert_segmented(&job, &who, build, n, submit, limits),
+            _ => s.insert(&job, kind, &who, build_id.as_deref(), submit, limits),
         })
         .await;
     if let Err(e) = inserted {
@@ -321,12 +322,36 @@ async fn get_build(
     Ok(Json(serde_json::to_value(&job)?))
 }
 
+/// `?submit=true` (or `1`): send the proof to the server's oracle once it is done.
+fn wants_submission(query: Option<&str>, state: &AppState) -> Result<bool> {
+    let mut submit = false;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        submit = match pair {
+            "submit=true" | "submit=1" => true,
+            "submit=false" | "submit=0" => false,
+            other => {
+                return Err(Error::BadRequest(format!(
+                    "query {other:?}: the only parameter is submit=true|false"
+                )))
+            }
+        };
+    }
+    if submit && state.config.submitter.is_none() {
+        return Err(Error::BadRequest(
+            "submit=true: this server submits to no oracle (start it with --oracle ADDRESS)".into(),
+        ));
+    }
+    Ok(submit)
+}
+
 async fn create_proof(
     State(state): State<Shared>,
     owner: Owner,
     Path(build_id): Path<String>,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>)> {
+    let submit = wants_submission(query.as_deref(), &state)?;
     let build = find(&state, &build_id, JobKind::Build, &owner).await?;
     if build.status != JobStatus::Done {
         return Err(Error::Conflict(format!(
@@ -388,6 +413,7 @@ async fn create_proof(
         &owner,
         Some(build_id),
         segments,
+        submit,
         files,
     )
     .await?;
@@ -406,6 +432,10 @@ async fn get_proof(
     let (done, total) = state.db(move |s| s.progress(&parent)).await?;
     if total > 0 {
         out["segments"] = json!({ "done": done, "total": total });
+    }
+    let job_id = id.clone();
+    if let Some(submission) = state.db(move |s| s.submission(&job_id)).await? {
+        out["submission"] = submission;
     }
     if job.status == JobStatus::Done {
         let path = state.paths.proof(&id);

@@ -11,6 +11,8 @@
 //!   publishes jobs to a Redis stream and records their results; `zkinfer worker` processes on
 //!   any machine that shares the data directory prove them, with leases that pass a dead
 //!   worker's job to another and a dead-letter stream for jobs that keep failing.
+//! - [`submit`]: with `--oracle`, proofs requested with `?submit=true` are sent on chain once
+//!   done (through the binary's chain client), surviving restarts without double submission.
 //! - [`api`]: the axum router (`/v1/builds`, `/v1/proofs`, `/healthz`, `/metrics`,
 //!   `/openapi.json`), with API keys ([`auth`]), body limits, per-key queue limits and
 //!   RFC 9457 problem responses ([`Error`]).
@@ -26,6 +28,7 @@ pub mod metrics;
 pub mod queue;
 pub mod remote;
 pub mod store;
+pub mod submit;
 pub mod worker;
 
 pub use error::{Error, Result};
@@ -63,6 +66,9 @@ pub struct ServeConfig {
     /// With a queue: how long a worker may go without renewing a job's lease before another
     /// takes the job over.
     pub lease: std::time::Duration,
+    /// Sends proofs requested with `?submit=true` to an oracle once they are done; without it
+    /// such requests are refused.
+    pub submitter: Option<Arc<dyn submit::Submitter>>,
 }
 
 impl ServeConfig {
@@ -80,6 +86,7 @@ impl ServeConfig {
             max_attempts: 3,
             queue: None,
             lease: std::time::Duration::from_secs(30),
+            submitter: None,
         }
     }
 }
@@ -142,6 +149,10 @@ pub async fn serve(
         }
         None => (Some(worker::spawn(state.clone())), None),
     };
+    let submissions = config
+        .submitter
+        .clone()
+        .map(|submitter| tokio::spawn(submit::run(state.clone(), submitter)));
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "zkinfer serve listening");
     // The bound address on stderr for whoever started us on port 0.
     eprintln!("listening on http://{addr}");
@@ -152,6 +163,10 @@ pub async fn serve(
     state.stop();
     if let Some(workers) = workers {
         workers.await;
+    }
+    if let Some(submissions) = submissions {
+        // An attempt under way finishes (its outcome is recorded) before the server exits.
+        let _ = submissions.await;
     }
     if let Some(dispatcher) = dispatcher {
         let _ = tokio::task::spawn_blocking(move || dispatcher.join()).await;

@@ -89,6 +89,36 @@ impl JobStatus {
     }
 }
 
+/// Where a proof's on-chain submission is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmissionStatus {
+    /// Waiting for its proof, or for the chain to answer.
+    Pending,
+    /// Credited on chain (by this server, or found there already).
+    Submitted,
+    /// Not credited: the oracle refused it, the proof failed, or the chain never answered.
+    Failed,
+}
+
+impl SubmissionStatus {
+    /// Every status, in order.
+    pub const ALL: [SubmissionStatus; 3] = [
+        SubmissionStatus::Pending,
+        SubmissionStatus::Submitted,
+        SubmissionStatus::Failed,
+    ];
+
+    /// The status as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubmissionStatus::Pending => "pending",
+            SubmissionStatus::Submitted => "submitted",
+            SubmissionStatus::Failed => "failed",
+        }
+    }
+}
+
 /// One job as stored.
 #[derive(Clone, Debug, Serialize)]
 pub struct Job {
@@ -171,6 +201,14 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, status);
 CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs(parent, status);
+CREATE TABLE IF NOT EXISTS submissions (
+    job TEXT PRIMARY KEY REFERENCES jobs(id),
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    detail TEXT,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS submissions_by_status ON submissions(status);
 ";
 
 const COLUMNS: &str = "id, kind, owner, build_id, status, attempts, error, summary, created_at, \
@@ -215,6 +253,8 @@ struct NewJob<'a> {
     /// A segment's proof job and index.
     parent: Option<(&'a str, u32)>,
     status: JobStatus,
+    /// A proof to send on chain once it is done (`?submit=true`).
+    submit: bool,
 }
 
 impl NewJob<'_> {
@@ -233,6 +273,12 @@ impl NewJob<'_> {
                 t
             ],
         )?;
+        if self.submit {
+            conn.execute(
+                "INSERT INTO submissions (job, status, updated_at) VALUES (?1, 'pending', ?2)",
+                params![self.id, t],
+            )?;
+        }
         Ok(())
     }
 }
@@ -337,13 +383,15 @@ impl Store {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues a new job, unless its owner or the whole queue is at its limit.
+    /// Queues a new job, unless its owner or the whole queue is at its limit; `submit`: a proof
+    /// to send on chain once done (recorded with the job, in one transaction).
     pub fn insert(
         &self,
         id: &str,
         kind: JobKind,
         owner: &str,
         build_id: Option<&str>,
+        submit: bool,
         limits: QueueLimits,
     ) -> Result<()> {
         let mut conn = self.conn();
@@ -356,6 +404,7 @@ impl Store {
             build_id,
             parent: None,
             status: JobStatus::Queued,
+            submit,
         };
         row.insert(&tx, now())?;
         tx.commit()?;
@@ -364,13 +413,14 @@ impl Store {
 
     /// Queues a proof on a segmented build: the proof job `id` waits while its `segments` child
     /// jobs (one per segment, queued) are proven; it is queued (to aggregate them) when the last
-    /// is done, and fails when one fails for good.
+    /// is done, and fails when one fails for good. `submit` as for [`Store::insert`].
     pub fn insert_segmented(
         &self,
         id: &str,
         owner: &str,
         build_id: &str,
         segments: u32,
+        submit: bool,
         limits: QueueLimits,
     ) -> Result<()> {
         let mut conn = self.conn();
@@ -384,6 +434,7 @@ impl Store {
             build_id: Some(build_id),
             parent: None,
             status: JobStatus::Waiting,
+            submit,
         };
         parent.insert(&tx, t)?;
         for i in 0..segments {
@@ -393,6 +444,7 @@ impl Store {
                 kind: JobKind::Segment,
                 parent: Some((id, i)),
                 status: JobStatus::Queued,
+                submit: false,
                 ..parent
             }
             .insert(&tx, t)?;
@@ -545,6 +597,86 @@ impl Store {
         Ok(())
     }
 
+    /// Fails the pending submissions of proofs that failed: nothing will be sent for them.
+    pub fn settle_submissions(&self) -> Result<()> {
+        self.conn().execute(
+            "UPDATE submissions SET status = 'failed', updated_at = ?1, \
+                 detail = '{\"error\":\"the proof failed: nothing was sent\"}' \
+             WHERE status = 'pending' AND job IN (SELECT id FROM jobs WHERE status = 'failed')",
+            params![now()],
+        )?;
+        Ok(())
+    }
+
+    /// The oldest pending submission whose proof is done, with the attempts made so far.
+    pub fn next_submission(&self) -> Result<Option<(String, u32)>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT s.job, s.attempts FROM submissions s JOIN jobs j ON j.id = s.job \
+                 WHERE s.status = 'pending' AND j.status = 'done' ORDER BY j.updated_at, j.seq \
+                 LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Records an attempt at the submission of `job`: its new status and detail (the receipt,
+    /// or the error).
+    pub fn record_submission(
+        &self,
+        job: &str,
+        status: SubmissionStatus,
+        detail: &serde_json::Value,
+    ) -> Result<()> {
+        self.conn().execute(
+            "UPDATE submissions SET status = ?2, detail = ?3, attempts = attempts + 1, \
+                 updated_at = ?4 WHERE job = ?1 AND status = 'pending'",
+            params![job, status.as_str(), detail.to_string(), now()],
+        )?;
+        Ok(())
+    }
+
+    /// The submission of `job`, if one was requested: `{status, attempts, ...detail}`.
+    pub fn submission(&self, job: &str) -> Result<Option<serde_json::Value>> {
+        let row: Option<(String, u32, Option<String>)> = self
+            .conn()
+            .query_row(
+                "SELECT status, attempts, detail FROM submissions WHERE job = ?1",
+                params![job],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(status, attempts, detail)| {
+            let mut out = detail
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+                .filter(serde_json::Value::is_object)
+                .unwrap_or_else(|| serde_json::json!({}));
+            out["status"] = status.into();
+            out["attempts"] = attempts.into();
+            out
+        }))
+    }
+
+    /// Submissions per status.
+    pub fn submission_counts(&self) -> Result<Vec<(SubmissionStatus, u64)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT status, COUNT(*) FROM submissions GROUP BY status")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (status, n) = row?;
+            if let Some(s) = SubmissionStatus::ALL
+                .into_iter()
+                .find(|s| s.as_str() == status)
+            {
+                out.push((s, u64::try_from(n).unwrap_or(0)));
+            }
+        }
+        Ok(out)
+    }
+
     /// Jobs per (kind, status).
     pub fn counts(&self) -> Result<Vec<(JobKind, JobStatus, u64)>> {
         let conn = self.conn();
@@ -587,15 +719,18 @@ mod tests {
     #[test]
     fn a_job_finishes_once_and_limits_hold() {
         let (s, _dir) = store("once");
-        s.insert("a", JobKind::Build, "k1", None, LIMITS).unwrap();
-        s.insert("b", JobKind::Build, "k1", None, LIMITS).unwrap();
+        s.insert("a", JobKind::Build, "k1", None, false, LIMITS)
+            .unwrap();
+        s.insert("b", JobKind::Build, "k1", None, false, LIMITS)
+            .unwrap();
         assert!(matches!(
-            s.insert("c", JobKind::Build, "k1", None, LIMITS),
+            s.insert("c", JobKind::Build, "k1", None, false, LIMITS),
             Err(Error::TooManyForKey(2))
         ));
-        s.insert("c", JobKind::Build, "k2", None, LIMITS).unwrap();
+        s.insert("c", JobKind::Build, "k2", None, false, LIMITS)
+            .unwrap();
         assert!(matches!(
-            s.insert("d", JobKind::Build, "k3", None, LIMITS),
+            s.insert("d", JobKind::Build, "k3", None, false, LIMITS),
             Err(Error::QueueFull(3))
         ));
         let job = s.claim().unwrap().unwrap();
@@ -614,9 +749,55 @@ mod tests {
     }
 
     #[test]
+    fn a_requested_submission_waits_for_its_proof_and_is_recorded_once_final() {
+        let (s, _dir) = store("submissions");
+        s.insert("a", JobKind::Proof, "k", Some("b"), true, LIMITS)
+            .unwrap();
+        s.insert("b", JobKind::Proof, "k", Some("b"), false, LIMITS)
+            .unwrap();
+        assert!(s.submission("b").unwrap().is_none(), "not requested");
+        assert_eq!(s.submission("a").unwrap().unwrap()["status"], "pending");
+        // Nothing is due while the proof is queued or running.
+        assert_eq!(s.next_submission().unwrap(), None);
+        assert_eq!(s.claim().unwrap().unwrap().id, "a");
+        assert_eq!(s.next_submission().unwrap(), None);
+        assert!(s.finish("a", &serde_json::json!({})).unwrap());
+        assert_eq!(s.next_submission().unwrap(), Some(("a".into(), 0)));
+        // An unanswered attempt stays pending and counts.
+        let unreachable = serde_json::json!({"error": "connection refused"});
+        s.record_submission("a", SubmissionStatus::Pending, &unreachable)
+            .unwrap();
+        assert_eq!(s.next_submission().unwrap(), Some(("a".into(), 1)));
+        let receipt = serde_json::json!({"tx_hash": "0xab"});
+        s.record_submission("a", SubmissionStatus::Submitted, &receipt)
+            .unwrap();
+        assert_eq!(s.next_submission().unwrap(), None);
+        // A final status is never overwritten.
+        s.record_submission("a", SubmissionStatus::Failed, &unreachable)
+            .unwrap();
+        let shown = s.submission("a").unwrap().unwrap();
+        assert_eq!(
+            (&shown["status"], &shown["tx_hash"], &shown["attempts"]),
+            (&"submitted".into(), &"0xab".into(), &2.into())
+        );
+        // A proof that fails takes its submission with it.
+        s.insert("c", JobKind::Proof, "k2", Some("b"), true, LIMITS)
+            .unwrap();
+        let c = s.claim().unwrap().unwrap();
+        assert_eq!(c.id, "b");
+        let c = s.claim().unwrap().unwrap();
+        assert_eq!(c.id, "c");
+        s.fail("c", "bad input", false, 3).unwrap();
+        s.settle_submissions().unwrap();
+        let shown = s.submission("c").unwrap().unwrap();
+        assert_eq!(shown["status"], "failed");
+        assert!(shown["error"].as_str().unwrap().contains("proof failed"));
+    }
+
+    #[test]
     fn recovery_requeues_running_jobs_until_their_attempts_run_out() {
         let (s, dir) = store("recover");
-        s.insert("a", JobKind::Proof, "k", Some("b0"), LIMITS)
+        s.insert("a", JobKind::Proof, "k", Some("b0"), false, LIMITS)
             .unwrap();
         for attempt in 1..=3 {
             let job = s.claim().unwrap().unwrap();
@@ -636,7 +817,7 @@ mod tests {
     #[test]
     fn a_failure_is_retried_only_when_retryable() {
         let (s, _dir) = store("fail");
-        s.insert("a", JobKind::Proof, "k", Some("b"), LIMITS)
+        s.insert("a", JobKind::Proof, "k", Some("b"), false, LIMITS)
             .unwrap();
         s.claim().unwrap();
         assert_eq!(s.fail("a", "io", true, 3).unwrap(), JobStatus::Queued);
@@ -656,10 +837,10 @@ mod tests {
     fn a_segmented_proof_waits_for_its_segments_and_fails_with_one() {
         let (s, dir) = store("segmented");
         // Counted once against the limits, whatever its segments.
-        s.insert_segmented("p", "k", "b", 3, LIMITS).unwrap();
-        s.insert_segmented("q", "k", "b", 2, LIMITS).unwrap();
+        s.insert_segmented("p", "k", "b", 3, false, LIMITS).unwrap();
+        s.insert_segmented("q", "k", "b", 2, false, LIMITS).unwrap();
         assert!(matches!(
-            s.insert("x", JobKind::Proof, "k", Some("b"), LIMITS),
+            s.insert("x", JobKind::Proof, "k", Some("b"), false, LIMITS),
             Err(Error::TooManyForKey(2))
         ));
         assert_eq!(s.get("p").unwrap().unwrap().status, JobStatus::Waiting);
@@ -692,7 +873,8 @@ mod tests {
             "q's other segment was left queued"
         );
         // A segment interrupted more often than allowed fails its proof at recovery too.
-        s.insert_segmented("r", "k2", "b", 1, LIMITS).unwrap();
+        s.insert_segmented("r", "k2", "b", 1, false, LIMITS)
+            .unwrap();
         let r0 = s.claim().unwrap().unwrap();
         drop(s.conn());
         Store::open(&dir).unwrap().recover(1).unwrap();
@@ -721,7 +903,7 @@ mod tests {
         let s = Store::open(&dir).unwrap();
         let job = s.claim().unwrap().unwrap();
         assert_eq!((job.id.as_str(), job.parent), ("a", None));
-        s.insert_segmented("p", "k", "b", 1, LIMITS).unwrap();
+        s.insert_segmented("p", "k", "b", 1, false, LIMITS).unwrap();
         assert_eq!(s.progress("p").unwrap(), (0, 1));
         let _ = std::fs::remove_dir_all(&dir);
     }

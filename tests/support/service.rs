@@ -78,10 +78,17 @@ impl Drop for Server {
 /// Runs `zkinfer serve --dev-srs ARGS`, which must exit with an error within 30 s (a server that
 /// did start is killed and the test fails); its stderr.
 pub fn start_fails(args: &[&str]) -> String {
+    start_fails_with(args, &[])
+}
+
+/// [`start_fails`] with `env` set.
+pub fn start_fails_with(args: &[&str], env: &[(&str, &str)]) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
         .args(["serve", "--dev-srs"])
         .args(args)
         .env_remove("ZKINFER_API_KEYS")
+        .env_remove("ZKINFER_PRIVATE_KEY")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -175,11 +182,13 @@ pub fn input(subject: &str) -> Value {
 }
 
 pub fn request_proof(c: &Client, url: &str, build: &str, body: &Value) -> (StatusCode, Value) {
-    let res = c
-        .post(format!("{url}/v1/builds/{build}/proofs"))
-        .json(body)
-        .send()
-        .unwrap();
+    post_json(c, &format!("{url}/v1/builds/{build}/proofs"), body)
+}
+
+/// POSTs `body` to `url`; the status and the JSON answer, with `problem_json` set when it came
+/// as an RFC 9457 problem document.
+pub fn post_json(c: &Client, url: &str, body: &Value) -> (StatusCode, Value) {
+    let res = c.post(url).json(body).send().unwrap();
     let status = res.status();
     let problem = res
         .headers()

@@ -1,15 +1,17 @@
 //! The subcommands that talk to a chain: [`deploy`] (verifier, oracle, pool; its record in
 //! [`deployment`]), [`attest`] and input [`commitment`] registration, [`submit`], [`read`] and
-//! [`verify_evm`]. The conversions every one of them needs live here once: a field element as
+//! [`verify_evm`]; the service's relay to the oracle ([`OracleRelay`]). The conversions every one of them needs live here once: a field element as
 //! an EVM word ([`word`]), a model id as `bytes32`, on-chain fixed point as floats.
 
 mod attest;
 mod deploy;
 mod deployment;
+mod relay;
 mod submit;
 
 pub(crate) use attest::{attest, commitment};
 pub(crate) use deploy::deploy;
+pub(crate) use relay::OracleRelay;
 pub(crate) use submit::{read, submit, verify_evm};
 
 use alloy::primitives::{B256, I256, U256};
