@@ -292,6 +292,9 @@ fn limits_answer_with_problems_and_one_server_holds_a_data_dir() {
     );
 }
 
+/// The account the relay's proofs are about (anvil's third account; it sends nothing).
+const SUBJECT: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+
 /// Polls the proof `id` until its submission is no longer pending (at most 120 s).
 fn wait_submitted(c: &reqwest::blocking::Client, url: &str, id: &str) -> Value {
     let start = Instant::now();
@@ -356,30 +359,72 @@ fn requested_proofs_are_credited_on_chain_once_and_refusals_are_recorded() {
         "{problem}"
     );
     let build_dir = data.join("builds").join(&id).join("build");
-    let deployed = deploy(path(&build_dir), &anvil.url, &[]);
-    let oracle = deployed["oracle"].as_str().unwrap().to_string();
+    // Deployed twice: a plain oracle (inputs neither bound nor attested: only a subject itself
+    // may submit), and one that requires attested inputs (anyone, so a relay, may submit).
+    let plain = deploy(path(&build_dir), &anvil.url, &[]);
+    let plain = plain["oracle"].as_str().unwrap().to_string();
+    let attested = deploy(path(&build_dir), &anvil.url, &["--attester", ANVIL_ADDR_2]);
+    let oracle = attested["oracle"].as_str().unwrap().to_string();
     drop(server);
+    let key = [("ZKINFER_PRIVATE_KEY", ANVIL_KEY)];
 
+    // The relay refuses, before proving, what it must not or cannot submit.
+    let relay = ["--oracle", plain.as_str(), "--rpc-url", anvil.url.as_str()];
+    let server = Server::start(&data, &relay, &key);
+    let submit_url = format!("{}/v1/builds/{id}/proofs?submit=true", server.url);
+    let (code, problem) = post_json(&c, &submit_url, &input(SUBJECT));
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("neither binds nor attests"), "{detail}");
+    drop(server);
     let relay = ["--oracle", oracle.as_str(), "--rpc-url", anvil.url.as_str()];
-    let server = Server::start(&data, &relay, &[("ZKINFER_PRIVATE_KEY", ANVIL_KEY)]);
+    let server = Server::start(&data, &relay, &key);
     let url = server.url.clone();
     let submit_url = format!("{url}/v1/builds/{id}/proofs?submit=true");
-    let (code, problem) = post_json(&c, &format!("{submit_url}&x=1"), &input(ANVIL_ADDR));
+    let (code, problem) = post_json(&c, &format!("{submit_url}&x=1"), &input(SUBJECT));
     assert_eq!(code, StatusCode::BAD_REQUEST, "{problem}");
+    // The relay's own account: anyone could choose its inputs, so its output.
+    let (code, problem) = post_json(&c, &submit_url, &input(ANVIL_ADDR));
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("relay's own account"), "{detail}");
+    let mut unnamed = input(SUBJECT);
+    unnamed.as_object_mut().unwrap().remove("subject");
+    let (code, problem) = post_json(&c, &submit_url, &unnamed);
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{problem}");
+
+    // The data provider vouches for SUBJECT's input.
+    let input_file = dir.join("subject-input.json");
+    std::fs::write(&input_file, input(SUBJECT).to_string()).unwrap();
+    let vouched = zkinfer_json(&[
+        "attest",
+        path(&build_dir),
+        "--input",
+        path(&input_file),
+        "--subject",
+        SUBJECT,
+        "--rpc-url",
+        &anvil.url,
+        "--consumer",
+        &oracle,
+        "--private-key",
+        ANVIL_KEY_2,
+    ]);
+    assert!(vouched["attestation_id"].as_u64().is_some(), "{vouched}");
     // Proofs ahead of it keep the worker busy: the server is killed while the requested
     // submission's proof is still queued, and the restarted server sends it once it is done.
     for _ in 0..4 {
         let (code, body) = request_proof(&c, &url, &id, &input(ANVIL_ADDR_2));
         assert_eq!(code, StatusCode::ACCEPTED, "{body}");
     }
-    let (code, body) = post_json(&c, &submit_url, &input(ANVIL_ADDR));
+    let (code, body) = post_json(&c, &submit_url, &input(SUBJECT));
     assert_eq!(code, StatusCode::ACCEPTED, "{body}");
     let mine = body["id"].as_str().unwrap().to_string();
     let before = get(&c, &format!("{url}/v1/proofs/{mine}"), None).1;
     assert_ne!(before["status"], "done", "{before}");
     assert_eq!(before["submission"]["status"], "pending", "{before}");
     server.kill();
-    let server = Server::start(&data, &relay, &[("ZKINFER_PRIVATE_KEY", ANVIL_KEY)]);
+    let server = Server::start(&data, &relay, &key);
     let url = server.url.clone();
     let submit_url = format!("{url}/v1/builds/{id}/proofs?submit=true");
     let done = wait_submitted(&c, &url, &mine);
@@ -388,6 +433,10 @@ fn requested_proofs_are_credited_on_chain_once_and_refusals_are_recorded() {
     assert_eq!(submission["status"], "submitted", "{done}");
     assert!(submission["tx_hash"].as_str().unwrap().starts_with("0x"));
     assert!(submission["gas_used"].as_u64().unwrap() > 21_000);
+    assert_eq!(
+        submission["submitter"].as_str().unwrap().to_lowercase(),
+        ANVIL_ADDR.to_lowercase()
+    );
     // Credited to the subject the proof names, with the proven outputs.
     let model_id = done["proof"]["model_id"].as_str().unwrap();
     let read = zkinfer_json(&[
@@ -399,7 +448,7 @@ fn requested_proofs_are_credited_on_chain_once_and_refusals_are_recorded() {
         "--model-id",
         model_id,
         "--subject",
-        ANVIL_ADDR,
+        SUBJECT,
     ]);
     assert_eq!(
         read["outputs"][0].as_f64(),
@@ -407,21 +456,22 @@ fn requested_proofs_are_credited_on_chain_once_and_refusals_are_recorded() {
         "{read}"
     );
 
-    // The same statement again (same input, same subject): found on chain, not sent twice.
-    let (_, body) = post_json(&c, &submit_url, &input(ANVIL_ADDR));
+    // The same statement again (same input, subject and attestation): found on chain, not
+    // sent twice.
+    let (_, body) = post_json(&c, &submit_url, &input(SUBJECT));
     let again = wait_submitted(&c, &url, body["id"].as_str().unwrap());
     assert_eq!(again["submission"]["status"], "submitted", "{again}");
     assert_eq!(again["submission"]["already_on_chain"], true, "{again}");
     assert!(again["submission"]["tx_hash"].is_null(), "{again}");
 
-    // A proof about another account, without bound inputs: only that account may submit it.
-    // The oracle's decoded reason is recorded; the proof itself is done and kept.
+    // A proof about an account no attester vouched for: the oracle's decoded reason is
+    // recorded; the proof itself is done and kept.
     let (_, body) = post_json(&c, &submit_url, &input(ANVIL_ADDR_2));
     let refused = wait_submitted(&c, &url, body["id"].as_str().unwrap());
     assert_eq!(refused["status"], "done", "{refused}");
     assert_eq!(refused["submission"]["status"], "failed", "{refused}");
     let error = refused["submission"]["error"].as_str().unwrap();
-    assert!(error.contains("SubjectNotSender"), "{error}");
+    assert!(error.contains("NoAttestation"), "{error}");
     // A proof that is not requested shows no submission.
     let (_, body) = request_proof(&c, &url, &id, &input(ANVIL_ADDR));
     let plain = wait_finished(

@@ -1,5 +1,6 @@
 //! The service on many machines: `zkinfer serve --queue redis://…` with `zkinfer worker`
-//! processes, on a private `redis-server` (loopback, a free port) and a shared data directory.
+//! processes, on a private `redis-server` (loopback, a free port) and a shared data directory
+//! or, without one, an object store (`file://`, through the same `object_store` code as S3).
 //! A worker killed with SIGKILL mid-proof has its job finished by another once its lease runs
 //! out; the server killed with SIGKILL and started again records every result, none twice; a
 //! job that keeps failing, or whose workers keep dying, is dead-lettered with its error; a
@@ -231,13 +232,101 @@ fn a_job_whose_workers_keep_dying_is_dead_lettered() {
 
 /// A segmented build through the service: its segments are jobs that two workers prove at
 /// once, and the proof job aggregates them once both are done.
+/// The object store of a cluster without a shared directory (`file://`, through the same
+/// `object_store` code as S3), for the server's `--store`.
+fn object_store(dir: &std::path::Path) -> String {
+    let root = dir.join("objects");
+    std::fs::create_dir_all(&root).unwrap();
+    format!("file://{}", root.display())
+}
+
+/// The files under `dir`, at any depth (0 when it does not exist).
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .map(|e| e.unwrap().path())
+            .map(|p| if p.is_dir() { files_under(&p) } else { 1 })
+            .sum()
+    })
+}
+
+/// `zkinfer worker` on the object store `store`, with its own cache in `dir`.
+fn store_worker(redis: &Redis, store: &str, dir: &std::path::Path, name: &str) -> Worker {
+    let cache = dir.join(format!("cache-{name}"));
+    Worker::start(
+        &redis.url,
+        std::path::Path::new(store),
+        name,
+        &["--cache", path(&cache)],
+    )
+}
+
+#[test]
+fn without_a_shared_directory_files_go_through_the_object_store_and_keys_are_cached() {
+    let dir = scratch("redis-objects");
+    let store = object_store(&dir);
+    let data = dir.join("data");
+    let redis = Redis::start(&dir);
+    let server = Server::start(&data, &["--queue", &redis.url, "--store", &store], &[]);
+    let url = server.url.clone();
+    let worker = store_worker(&redis, &store, &dir, "w1");
+    let c = client();
+    let id = built(&c, &url);
+    // The server keeps the build but its proving key (it proves nothing); the worker has it.
+    let server_build = data.join("builds").join(&id).join("build");
+    assert!(server_build.join("settings.json").exists());
+    assert!(server_build.join("vk.bin").exists());
+    assert!(!server_build.join("pk.bin").exists());
+    let cached_pk = dir.join("cache-w1/builds").join(&id).join("build/pk.bin");
+    let mut pk_written = None;
+    for _ in 0..3 {
+        let (code, body) = request_proof(&c, &url, &id, &input(ANVIL_ADDR));
+        assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+        let p = body["id"].as_str().unwrap().to_string();
+        let done = wait_finished(
+            &c,
+            &format!("{url}/v1/proofs/{p}"),
+            None,
+            Duration::from_secs(120),
+        );
+        assert_eq!(done["status"], "done", "{done}");
+        let file = dir.join(format!("{p}.json"));
+        std::fs::write(&file, done["proof"].to_string()).unwrap();
+        let verified = zkinfer_json(&["verify", path(&server_build), path(&file)]);
+        assert_eq!(verified["valid"], true, "{verified}");
+        // The worker keeps the build (its cache) and drops each proof's files.
+        assert!(!dir.join("cache-w1/proofs").join(&p).exists());
+        let written = std::fs::metadata(&cached_pk).unwrap().modified().unwrap();
+        assert_eq!(
+            *pk_written.get_or_insert(written),
+            written,
+            "the proving key fetched again"
+        );
+    }
+    assert_eq!(
+        worker.finished.lock().unwrap().len(),
+        4,
+        "one build, three proofs"
+    );
+    assert_eq!(redis.xlen("zkinfer:dead"), 0);
+}
+
 #[test]
 fn a_segmented_model_is_proven_by_two_workers_and_aggregated() {
-    let (dir, data, redis, server) = cluster("redis-segmented", &["--lease", LEASE]);
+    // No shared directory: the workers meet the server's files in the object store.
+    let dir = scratch("redis-segmented");
+    let data = dir.join("data");
+    let redis = Redis::start(&dir);
+    let store = object_store(&dir);
+    let server = Server::start(
+        &data,
+        &["--queue", &redis.url, "--lease", LEASE, "--store", &store],
+        &[],
+    );
     let url = server.url.clone();
     let workers = [
-        Worker::start(&redis.url, &data, "w1", &[]),
-        Worker::start(&redis.url, &data, "w2", &[]),
+        store_worker(&redis, &store, &dir, "w1"),
+        store_worker(&redis, &store, &dir, "w2"),
     ];
     let c = client();
     let form = reqwest::blocking::multipart::Form::new()
@@ -287,11 +376,21 @@ fn a_segmented_model_is_proven_by_two_workers_and_aggregated() {
         done["segments"],
         serde_json::json!({ "done": 2, "total": 2 })
     );
-    // The chain seed (it would reveal activations) and the segment proofs are gone.
-    let proof_dir = data.join("proofs").join(p);
-    assert!(proof_dir.join("proof.json").exists());
-    assert!(!proof_dir.join("chain_seed").exists());
-    assert!(!proof_dir.join("segments").exists());
+    // The chain seed (it would reveal activations) and the segment proofs are gone, from the
+    // server's copy, the store and the workers' caches.
+    let stored = dir.join("objects");
+    for root in [&data, &stored, &dir.join("cache-w1"), &dir.join("cache-w2")] {
+        let proof_dir = root.join("proofs").join(p);
+        assert!(!proof_dir.join("chain_seed").exists(), "{}", root.display());
+        // (A `file://` store may keep the emptied folder; S3 has no folders.)
+        assert_eq!(
+            files_under(&proof_dir.join("segments")),
+            0,
+            "{}",
+            root.display()
+        );
+    }
+    assert!(data.join("proofs").join(p).join("proof.json").exists());
     // Both workers proved a segment (a job that is neither the build nor the proof's
     // aggregation): the segments ran in parallel.
     for w in &workers {

@@ -543,6 +543,11 @@ pub(crate) struct ServeArgs {
     /// (an environment variable, never a flag) or of --keystore with --password-file.
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) oracle: Option<String>,
+    /// With --queue: an object store the workers share with this server instead of the data
+    /// directory (`s3://BUCKET/PREFIX`, or `file:///…`; credentials and endpoint from AWS_*
+    /// variables, e.g. AWS_ENDPOINT and AWS_ALLOW_HTTP for an S3-compatible server).
+    #[arg(long, value_name = "URL", requires = "queue")]
+    pub(crate) store: Option<String>,
     /// With --oracle: the JSON-RPC endpoint (default: ETH_RPC_URL).
     #[arg(long, value_name = "URL")]
     pub(crate) rpc_url: Option<String>,
@@ -561,9 +566,15 @@ pub(crate) struct WorkerArgs {
     /// the attempts and the SRS of build keys are the server's.
     #[arg(long, value_name = "URL")]
     pub(crate) queue: String,
-    /// The server's data directory, shared with this machine (uploads in, builds and proofs out).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    /// The server's data directory, shared with this machine (uploads in, builds and proofs
+    /// out); or the object store the server was given (`--store s3://BUCKET/PREFIX`, credentials
+    /// from AWS_* variables), with --cache.
+    #[arg(long, value_name = "DIR|URL")]
+    pub(crate) store: String,
+    /// With an object store: this worker's local copy (builds and their keys are fetched once
+    /// and kept here; proofs' files are dropped after each job).
+    #[arg(long, value_name = "DIR", default_value = "zkinfer-cache")]
+    pub(crate) cache: PathBuf,
     /// This worker's name among the workers (default: host name and process id).
     #[arg(long)]
     pub(crate) name: Option<String>,

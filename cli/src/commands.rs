@@ -73,7 +73,14 @@ fn service_srs(srs: &Option<PathBuf>, dev: bool) -> Result<SrsChoice> {
 }
 
 fn worker(a: &WorkerArgs) -> Result<Outcome> {
-    let mut config = zkinfer_service::remote::WorkerConfig::new(a.queue.clone(), a.store.clone());
+    let mut config = if zkinfer_service::objects::is_store_url(&a.store) {
+        let mut config =
+            zkinfer_service::remote::WorkerConfig::new(a.queue.clone(), a.cache.clone());
+        config.objects = Some(a.store.clone());
+        config
+    } else {
+        zkinfer_service::remote::WorkerConfig::new(a.queue.clone(), PathBuf::from(&a.store))
+    };
     if let Some(name) = &a.name {
         config.name = name.clone();
     }
@@ -95,6 +102,7 @@ fn serve(a: &ServeArgs) -> Result<Outcome> {
     config.srs = service_srs(&a.srs, a.dev_srs)?;
     config.queue = a.queue.clone();
     config.lease = std::time::Duration::from_secs(a.lease);
+    config.objects = a.store.clone();
     config.api_keys = match (&a.api_keys, std::env::var("ZKINFER_API_KEYS")) {
         (Some(path), _) => Some(zkinfer_service::auth::ApiKeys::read(path)?),
         (None, Ok(keys)) if !keys.trim().is_empty() => {
@@ -147,13 +155,26 @@ fn relay_account(a: &ServeArgs) -> Result<Option<crate::cli::ChainArgs>> {
         .password_file
         .clone()
         .or_else(|| env("ETH_PASSWORD").map(PathBuf::from));
-    let private_key = if keystore.is_some() {
-        None
-    } else {
-        Some(env("ZKINFER_PRIVATE_KEY").context(
-            "--oracle needs the submitting account: ZKINFER_PRIVATE_KEY in the environment, \
-             or --keystore FILE with --password-file FILE",
-        )?)
+    let private_key = env("ZKINFER_PRIVATE_KEY");
+    let private_key = match (&keystore, private_key, &password_file) {
+        (Some(_), Some(_), _) => bail!(
+            "--oracle: two submitting accounts, ZKINFER_PRIVATE_KEY and a keystore \
+             (--keystore or ETH_KEYSTORE): keep one"
+        ),
+        (Some(_), None, None) => {
+            bail!(
+                "--oracle: the keystore needs its password file (--password-file or ETH_PASSWORD)"
+            )
+        }
+        (Some(_), None, Some(_)) => None,
+        (None, Some(key), None) => Some(key),
+        (None, Some(_), Some(_)) => {
+            bail!("--password-file goes with a keystore, not with ZKINFER_PRIVATE_KEY")
+        }
+        (None, None, _) => bail!(
+            "--oracle needs the submitting account: ZKINFER_PRIVATE_KEY in the environment, or \
+             --keystore FILE with --password-file FILE"
+        ),
     };
     Ok(Some(crate::cli::ChainArgs {
         rpc_url,

@@ -49,6 +49,9 @@ pub struct AppState {
     checks: tokio::sync::Semaphore,
     memory_mib: u32,
     stopping: AtomicBool,
+    /// With `--store URL`: the object store the workers read requests from and write results
+    /// to, mirrored into the data directory.
+    pub objects: Option<crate::objects::Mirror>,
 }
 
 impl AppState {
@@ -69,6 +72,7 @@ impl AppState {
             checks: tokio::sync::Semaphore::new(INPUT_CHECKS),
             memory_mib,
             stopping: AtomicBool::new(false),
+            objects: None,
         }
     }
 
@@ -262,25 +266,44 @@ async fn enqueue(
     build_id: Option<String>,
     files: std::path::PathBuf,
 ) -> Result<(StatusCode, Json<Value>)> {
-    enqueue_with(state, id, kind, owner, build_id, None, false, files).await
+    let plain = ProofExtras::default();
+    enqueue_with(state, id, kind, owner, build_id, plain, files).await
 }
 
-/// [`enqueue`]; a proof on a segmented build of `segments` waits for one job per segment.
+/// What a proof request may add to its job.
+#[derive(Default)]
+struct ProofExtras {
+    /// A segmented build's segments: the proof waits for one job per segment.
+    segments: Option<u32>,
+    /// `?submit=true`: the oracle to send the proof to once done.
+    submit: Option<String>,
+}
+
+/// [`enqueue`] with a proof request's `extras`.
 async fn enqueue_with(
     state: &Shared,
     id: String,
     kind: JobKind,
     owner: &Owner,
     build_id: Option<String>,
-    segments: Option<u32>,
-    submit: bool,
+    extras: ProofExtras,
     files: std::path::PathBuf,
 ) -> Result<(StatusCode, Json<Value>)> {
     let (job, who, limits) = (id.clone(), owner.0.clone(), state.limits());
+    let ProofExtras { segments, submit } = extras;
     let inserted = state
         .db(move |s| match (segments, build_id.as_deref()) {
-            (Some(n), Some(build)) => s.insert_segmented(&job, &who, build, n, submit, limits),
-            _ => s.insert(&job, kind, &who, build_id.as_deref(), submit, limits),
+            (Some(n), Some(build)) => {
+                s.insert_segmented(&job, &who, build, n, submit.as_deref(), limits)
+            }
+            _ => s.insert(
+                &job,
+                kind,
+                &who,
+                build_id.as_deref(),
+                submit.as_deref(),
+                limits,
+            ),
         })
         .await;
     if let Err(e) = inserted {
@@ -344,6 +367,33 @@ fn wants_submission(query: Option<&str>, state: &AppState) -> Result<bool> {
     Ok(submit)
 }
 
+/// For `?submit=true`: the oracle's admission of a proof of `build` about the input's subject,
+/// before anything is proven; the oracle the submission is for.
+async fn admit_submission(state: &AppState, build: &Job, input: &InputData) -> Result<String> {
+    use crate::submit::Admission;
+    let submitter =
+        state.config.submitter.as_ref().ok_or_else(|| {
+            Error::BadRequest("submit=true: this server submits to no oracle".into())
+        })?;
+    let model_id = build
+        .summary
+        .as_ref()
+        .and_then(|s| s["model_id"].as_str())
+        .ok_or_else(|| Error::Conflict(format!("build {}: no model id", build.id)))?;
+    let subject = input.subject.as_deref().ok_or_else(|| {
+        Error::BadRequest(
+            "submit=true: the input names no \"subject\" (the account the oracle credits)".into(),
+        )
+    })?;
+    match submitter.admit(model_id, subject).await {
+        Admission::Admitted => Ok(submitter.oracle()),
+        Admission::Refused(why) => Err(Error::BadRequest(format!("submit=true: {why}"))),
+        Admission::Unavailable(why) => Err(Error::Chain(format!(
+            "submit=true: the oracle's chain does not answer: {why}"
+        ))),
+    }
+}
+
 async fn create_proof(
     State(state): State<Shared>,
     owner: Owner,
@@ -378,15 +428,22 @@ async fn create_proof(
     } else {
         None
     };
+    let input: InputData = blocking(move || {
+        serde_json::from_slice(&body).map_err(|e| {
+            Error::BadRequest(format!(
+                "input: not an input JSON ({{\"input_data\": [[...]], \"subject\"?, \"salt\"?}}): {e}"
+            ))
+        })
+    })
+    .await?;
+    let submit = match submit {
+        true => Some(admit_submission(&state, &build, &input).await?),
+        false => None,
+    };
     let id = jobs::new_id();
     let (paths, req, build_dir_id) = (state.paths.clone(), id.clone(), build_id.clone());
     let data_dir = state.config.data_dir.clone();
     blocking(move || {
-        let input: InputData = serde_json::from_slice(&body).map_err(|e| {
-            Error::BadRequest(format!(
-                "input: not an input JSON ({{\"input_data\": [[...]], \"subject\"?, \"salt\"?}}): {e}"
-            ))
-        })?;
         // The prover's message, without the server's paths.
         jobs::check_input(&paths, &build_dir_id, &input).map_err(|e| match e {
             Error::Prover(p) => Error::BadRequest(jobs::redact(&p.to_string(), &data_dir)),
@@ -412,8 +469,7 @@ async fn create_proof(
         JobKind::Proof,
         &owner,
         Some(build_id),
-        segments,
-        submit,
+        ProofExtras { segments, submit },
         files,
     )
     .await?;

@@ -8,6 +8,9 @@
 //! Results are recorded before they are acknowledged, and the server's own unacknowledged
 //! results are read again before new ones, so none is lost; a job that is no longer running
 //! keeps its first result.
+//!
+//! With an object store instead of a shared directory ([`crate::objects`]), a job's request
+//! files are sent before it is published and its results fetched before they are recorded.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::api::AppState;
 use crate::queue::{Outcome, Queue, RunResult};
 use crate::store::{JobKind, JobStatus};
-use crate::{jobs, Result};
+use crate::{jobs, objects, Result};
 
 /// How often running jobs are published again (each publication happens once per job).
 const REPUBLISH: Duration = Duration::from_secs(30);
@@ -57,6 +60,7 @@ fn recover(state: &AppState, queue: &mut Queue) -> Result<()> {
     })?;
     let mut published = 0;
     for job in state.store.running()? {
+        send_request(state, &job.work())?;
         published += usize::from(queue.publish(&job.work())?);
     }
     if published > 0 {
@@ -77,6 +81,7 @@ fn step(state: &AppState, queue: &mut Queue) -> Result<()> {
         return record_all(state, queue, pending);
     }
     while let Some(job) = state.store.claim()? {
+        send_request(state, &job.work())?;
         queue.publish(&job.work())?;
         tracing::info!(job = %job.id, kind = ?job.kind, "job published");
     }
@@ -104,6 +109,14 @@ fn record_all(
     Ok(())
 }
 
+/// With an object store: sends the files `work` reads before it is published.
+fn send_request(state: &AppState, work: &crate::jobs::Work) -> Result<()> {
+    match &state.objects {
+        Some(mirror) => objects::send_request(mirror, work),
+        None => Ok(()),
+    }
+}
+
 /// Records a run's outcome, once: a job no longer running keeps its first result. A "done"
 /// whose result file is missing or not the job's build's is recorded as a failure.
 fn record(state: &AppState, result: &RunResult) -> Result<()> {
@@ -116,6 +129,10 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
         return Ok(());
     }
     state.store.set_attempts(&job.id, result.attempts)?;
+    if let (Some(mirror), Outcome::Done(_)) = (&state.objects, &result.outcome) {
+        // A store that does not answer: the result is read again (not acknowledged).
+        objects::fetch_result(mirror, &job.work())?;
+    }
     let outcome = match &result.outcome {
         Outcome::Done(summary) => match check_result_file(state, &job) {
             Ok(()) => Outcome::Done(summary.clone()),
@@ -125,6 +142,9 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
     };
     match outcome {
         Outcome::Done(summary) => {
+            if let (Some(mirror), JobKind::Proof) = (&state.objects, job.kind) {
+                objects::drop_proof_secrets(mirror, &job.id)?;
+            }
             if state.store.finish(&job.id, &summary)? {
                 state.metrics.observe(job.kind, result.seconds);
                 tracing::info!(job = %job.id, seconds = result.seconds, attempts = result.attempts, "job done");

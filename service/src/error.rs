@@ -55,6 +55,12 @@ pub enum Error {
     /// The Redis queue failed or cannot be reached (503).
     #[error("queue: {0}")]
     Queue(String),
+    /// The object store between the server and its workers failed or cannot be reached (503).
+    #[error("object store: {0}")]
+    Objects(String),
+    /// The chain of the server's oracle does not answer (503).
+    #[error("{0}")]
+    Chain(String),
     /// A job panicked (a bug; retried until its attempts run out).
     #[error("the job panicked: {0}")]
     Panicked(String),
@@ -89,7 +95,9 @@ impl Error {
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::TooManyForKey(_) => StatusCode::TOO_MANY_REQUESTS,
-            Error::QueueFull(_) | Error::Queue(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::QueueFull(_) | Error::Queue(_) | Error::Objects(_) | Error::Chain(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Error::Store(_) | Error::Io(..) | Error::Config(_) | Error::Panicked(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -109,6 +117,8 @@ impl Error {
             Error::TooManyForKey(_) => "too-many-jobs",
             Error::QueueFull(_) => "queue-full",
             Error::Queue(_) => "queue-unavailable",
+            Error::Objects(_) => "store-unavailable",
+            Error::Chain(_) => "chain-unavailable",
             Error::Store(_) | Error::Io(..) | Error::Config(_) | Error::Panicked(_) => "internal",
         }
     }

@@ -25,6 +25,7 @@ pub mod dispatch;
 mod error;
 pub mod jobs;
 pub mod metrics;
+pub mod objects;
 pub mod queue;
 pub mod remote;
 pub mod store;
@@ -66,6 +67,9 @@ pub struct ServeConfig {
     /// With a queue: how long a worker may go without renewing a job's lease before another
     /// takes the job over.
     pub lease: std::time::Duration,
+    /// With a queue: the object store the workers share with the server instead of the data
+    /// directory (`s3://BUCKET/PREFIX`; see [`objects`]).
+    pub objects: Option<String>,
     /// Sends proofs requested with `?submit=true` to an oracle once they are done; without it
     /// such requests are refused.
     pub submitter: Option<Arc<dyn submit::Submitter>>,
@@ -86,6 +90,7 @@ impl ServeConfig {
             max_attempts: 3,
             queue: None,
             lease: std::time::Duration::from_secs(30),
+            objects: None,
             submitter: None,
         }
     }
@@ -141,7 +146,29 @@ pub async fn serve(
              requests with an Origin or a non-loopback Host are refused)"
         );
     }
-    let state = Arc::new(api::AppState::new(config.clone(), store));
+    let objects = match (&config.objects, &config.queue) {
+        (Some(url), Some(_)) => {
+            // Opened and checked off the async threads: its blocking calls run its own runtime.
+            let (url, dir) = (url.clone(), config.data_dir.clone());
+            let mirror = tokio::task::spawn_blocking(move || {
+                let mirror = objects::Mirror::open(&url, &dir)?;
+                mirror.check().map(|()| mirror)
+            })
+            .await
+            .map_err(|e| Error::Config(format!("opening the object store: {e}")))??;
+            tracing::info!(store = %mirror.shown_url(), "requests and results go through the object store");
+            Some(mirror)
+        }
+        (Some(_), None) => {
+            return Err(Error::Config(
+                "--store goes with --queue: the embedded workers use the data directory".into(),
+            ))
+        }
+        (None, _) => None,
+    };
+    let mut state = api::AppState::new(config.clone(), store);
+    state.objects = objects;
+    let state = Arc::new(state);
     let (workers, dispatcher) = match queue {
         Some(queue) => {
             tracing::info!(queue = %queue.shown_url(), "jobs go to zkinfer worker processes");

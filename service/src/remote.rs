@@ -16,6 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::jobs::{self, Paths};
+use crate::objects::{self, Mirror};
 use crate::queue::{Delivery, Outcome, Policy, Queue, QueuedJob};
 use crate::worker::panic_message;
 use crate::{Error, Result};
@@ -26,8 +27,12 @@ use crate::{Error, Result};
 pub struct WorkerConfig {
     /// The queue's URL (`redis://HOST:PORT`).
     pub queue: String,
-    /// The store: the server's data directory, shared (uploads in, builds and proofs out).
+    /// The server's data directory, shared (uploads in, builds and proofs out); with
+    /// [`WorkerConfig::objects`], this worker's local copy of it (its cache of builds).
     pub store: PathBuf,
+    /// The object store the server and its workers share instead of a directory
+    /// (`s3://BUCKET/PREFIX`, see [`crate::objects`]).
+    pub objects: Option<String>,
     /// This worker's consumer name (unique among the workers).
     pub name: String,
 }
@@ -43,6 +48,7 @@ impl WorkerConfig {
         WorkerConfig {
             queue,
             store,
+            objects: None,
             name: format!("{host}-{}", std::process::id()),
         }
     }
@@ -52,12 +58,21 @@ impl WorkerConfig {
 /// Fails only when the queue cannot be reached, or has no server's policy, at start; later
 /// losses are retried.
 pub fn run(config: &WorkerConfig, stop: &AtomicBool) -> Result<()> {
-    if !config.store.is_dir() {
-        return Err(Error::Config(format!(
-            "--store {}: not a directory (give the server's --data-dir, shared with this machine)",
-            config.store.display()
-        )));
-    }
+    let mirror = match &config.objects {
+        Some(url) => {
+            let mirror = Mirror::open(url, &config.store)?;
+            mirror.check()?;
+            Some(mirror)
+        }
+        None if !config.store.is_dir() => {
+            return Err(Error::Config(format!(
+                "--store {}: not a directory (give the server's --data-dir, shared with this \
+                 machine, or its object store's URL)",
+                config.store.display()
+            )))
+        }
+        None => None,
+    };
     let mut queue = Queue::connect(&config.queue)?;
     let policy = queue.policy()?;
     let paths = Paths::new(&config.store);
@@ -72,7 +87,15 @@ pub fn run(config: &WorkerConfig, stop: &AtomicBool) -> Result<()> {
             queue
                 .policy()
                 .and_then(|policy| match queue.next_job(&config.name, policy.lease)? {
-                    Some(delivery) => handle(config, &policy, &paths, &mut queue, &delivery),
+                    Some(delivery) => {
+                        let here = Here {
+                            config,
+                            policy: &policy,
+                            paths: &paths,
+                            mirror: mirror.as_ref(),
+                        };
+                        handle(&here, &mut queue, &delivery)
+                    }
                     None => Ok(()),
                 });
         if let Err(e) = outcome {
@@ -86,13 +109,32 @@ pub fn run(config: &WorkerConfig, stop: &AtomicBool) -> Result<()> {
     Ok(())
 }
 
-fn handle(
-    config: &WorkerConfig,
-    policy: &Policy,
-    paths: &Paths,
-    queue: &mut Queue,
-    delivery: &Delivery,
-) -> Result<()> {
+/// What a job runs with on this worker.
+struct Here<'a> {
+    config: &'a WorkerConfig,
+    policy: &'a Policy,
+    paths: &'a Paths,
+    mirror: Option<&'a Mirror>,
+}
+
+impl Here<'_> {
+    /// Runs `work`: with an object store, its files are fetched first and its results sent
+    /// after.
+    fn run(&self, work: &jobs::Work) -> Result<serde_json::Value> {
+        if let Some(mirror) = self.mirror {
+            let moved = objects::fetch_for(mirror, self.paths, work)?;
+            tracing::info!(job = %work.id, fetched = moved.files, bytes = moved.bytes, cached = moved.cached, "job files from the store");
+        }
+        let summary = jobs::run(self.paths, &self.policy.srs, work)?;
+        if let Some(mirror) = self.mirror {
+            objects::send_after(mirror, self.paths, work)?;
+        }
+        Ok(summary)
+    }
+}
+
+fn handle(here: &Here<'_>, queue: &mut Queue, delivery: &Delivery) -> Result<()> {
+    let (config, policy) = (here.config, here.policy);
     let job = match &delivery.job {
         Ok(job) => job,
         Err(why) => {
@@ -123,10 +165,8 @@ fn handle(
     tracing::info!(worker = %config.name, job = %id, kind = ?job.work.kind, attempt, "job started");
     let start = Instant::now();
     let (outcome, held) = with_lease(config, policy, queue, &delivery.entry, || {
-        std::panic::catch_unwind(AssertUnwindSafe(|| {
-            jobs::run(paths, &policy.srs, &job.work)
-        }))
-        .unwrap_or_else(|panic| Err(Error::Panicked(panic_message(&panic))))
+        std::panic::catch_unwind(AssertUnwindSafe(|| here.run(&job.work)))
+            .unwrap_or_else(|panic| Err(Error::Panicked(panic_message(&panic))))
     })?;
     let seconds = start.elapsed().as_secs_f64();
     match outcome {

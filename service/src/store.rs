@@ -119,6 +119,19 @@ impl SubmissionStatus {
     }
 }
 
+/// A submission due: its proof is done and it is pending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueSubmission {
+    /// The proof job.
+    pub job: String,
+    /// The oracle it was requested for.
+    pub oracle: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// The transaction an earlier attempt sent, if any.
+    pub tx_hash: Option<String>,
+}
+
 /// One job as stored.
 #[derive(Clone, Debug, Serialize)]
 pub struct Job {
@@ -203,6 +216,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, status);
 CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs(parent, status);
 CREATE TABLE IF NOT EXISTS submissions (
     job TEXT PRIMARY KEY REFERENCES jobs(id),
+    oracle TEXT NOT NULL,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     detail TEXT,
@@ -253,8 +267,8 @@ struct NewJob<'a> {
     /// A segment's proof job and index.
     parent: Option<(&'a str, u32)>,
     status: JobStatus,
-    /// A proof to send on chain once it is done (`?submit=true`).
-    submit: bool,
+    /// A proof to send on chain once it is done (`?submit=true`): to this oracle.
+    submit: Option<&'a str>,
 }
 
 impl NewJob<'_> {
@@ -273,10 +287,11 @@ impl NewJob<'_> {
                 t
             ],
         )?;
-        if self.submit {
+        if let Some(oracle) = self.submit {
             conn.execute(
-                "INSERT INTO submissions (job, status, updated_at) VALUES (?1, 'pending', ?2)",
-                params![self.id, t],
+                "INSERT INTO submissions (job, oracle, status, updated_at) \
+                 VALUES (?1, ?2, 'pending', ?3)",
+                params![self.id, oracle, t],
             )?;
         }
         Ok(())
@@ -383,15 +398,15 @@ impl Store {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues a new job, unless its owner or the whole queue is at its limit; `submit`: a proof
-    /// to send on chain once done (recorded with the job, in one transaction).
+    /// Queues a new job, unless its owner or the whole queue is at its limit; `submit`: the
+    /// oracle to send a proof to once done (recorded with the job, in one transaction).
     pub fn insert(
         &self,
         id: &str,
         kind: JobKind,
         owner: &str,
         build_id: Option<&str>,
-        submit: bool,
+        submit: Option<&str>,
         limits: QueueLimits,
     ) -> Result<()> {
         let mut conn = self.conn();
@@ -420,7 +435,7 @@ impl Store {
         owner: &str,
         build_id: &str,
         segments: u32,
-        submit: bool,
+        submit: Option<&str>,
         limits: QueueLimits,
     ) -> Result<()> {
         let mut conn = self.conn();
@@ -444,7 +459,7 @@ impl Store {
                 kind: JobKind::Segment,
                 parent: Some((id, i)),
                 status: JobStatus::Queued,
-                submit: false,
+                submit: None,
                 ..parent
             }
             .insert(&tx, t)?;
@@ -608,18 +623,26 @@ impl Store {
         Ok(())
     }
 
-    /// The oldest pending submission whose proof is done, with the attempts made so far.
-    pub fn next_submission(&self) -> Result<Option<(String, u32)>> {
-        Ok(self
+    /// The oldest pending submission whose proof is done.
+    pub fn next_submission(&self) -> Result<Option<DueSubmission>> {
+        let row: Option<(String, String, u32, Option<String>)> = self
             .conn()
             .query_row(
-                "SELECT s.job, s.attempts FROM submissions s JOIN jobs j ON j.id = s.job \
-                 WHERE s.status = 'pending' AND j.status = 'done' ORDER BY j.updated_at, j.seq \
-                 LIMIT 1",
+                "SELECT s.job, s.oracle, s.attempts, s.detail FROM submissions s \
+                 JOIN jobs j ON j.id = s.job WHERE s.status = 'pending' AND j.status = 'done' \
+                 ORDER BY s.updated_at, j.seq LIMIT 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
-            .optional()?)
+            .optional()?;
+        Ok(row.map(|(job, oracle, attempts, detail)| DueSubmission {
+            job,
+            oracle,
+            attempts,
+            tx_hash: detail
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+                .and_then(|d| d["tx_hash"].as_str().map(str::to_string)),
+        }))
     }
 
     /// Records an attempt at the submission of `job`: its new status and detail (the receipt,
@@ -640,21 +663,22 @@ impl Store {
 
     /// The submission of `job`, if one was requested: `{status, attempts, ...detail}`.
     pub fn submission(&self, job: &str) -> Result<Option<serde_json::Value>> {
-        let row: Option<(String, u32, Option<String>)> = self
+        let row: Option<(String, u32, Option<String>, String)> = self
             .conn()
             .query_row(
-                "SELECT status, attempts, detail FROM submissions WHERE job = ?1",
+                "SELECT status, attempts, detail, oracle FROM submissions WHERE job = ?1",
                 params![job],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        Ok(row.map(|(status, attempts, detail)| {
+        Ok(row.map(|(status, attempts, detail, oracle)| {
             let mut out = detail
                 .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
                 .filter(serde_json::Value::is_object)
                 .unwrap_or_else(|| serde_json::json!({}));
             out["status"] = status.into();
             out["attempts"] = attempts.into();
+            out["oracle"] = oracle.into();
             out
         }))
     }
@@ -719,18 +743,18 @@ mod tests {
     #[test]
     fn a_job_finishes_once_and_limits_hold() {
         let (s, _dir) = store("once");
-        s.insert("a", JobKind::Build, "k1", None, false, LIMITS)
+        s.insert("a", JobKind::Build, "k1", None, None, LIMITS)
             .unwrap();
-        s.insert("b", JobKind::Build, "k1", None, false, LIMITS)
+        s.insert("b", JobKind::Build, "k1", None, None, LIMITS)
             .unwrap();
         assert!(matches!(
-            s.insert("c", JobKind::Build, "k1", None, false, LIMITS),
+            s.insert("c", JobKind::Build, "k1", None, None, LIMITS),
             Err(Error::TooManyForKey(2))
         ));
-        s.insert("c", JobKind::Build, "k2", None, false, LIMITS)
+        s.insert("c", JobKind::Build, "k2", None, None, LIMITS)
             .unwrap();
         assert!(matches!(
-            s.insert("d", JobKind::Build, "k3", None, false, LIMITS),
+            s.insert("d", JobKind::Build, "k3", None, None, LIMITS),
             Err(Error::QueueFull(3))
         ));
         let job = s.claim().unwrap().unwrap();
@@ -751,9 +775,9 @@ mod tests {
     #[test]
     fn a_requested_submission_waits_for_its_proof_and_is_recorded_once_final() {
         let (s, _dir) = store("submissions");
-        s.insert("a", JobKind::Proof, "k", Some("b"), true, LIMITS)
+        s.insert("a", JobKind::Proof, "k", Some("b"), Some("0x0a"), LIMITS)
             .unwrap();
-        s.insert("b", JobKind::Proof, "k", Some("b"), false, LIMITS)
+        s.insert("b", JobKind::Proof, "k", Some("b"), None, LIMITS)
             .unwrap();
         assert!(s.submission("b").unwrap().is_none(), "not requested");
         assert_eq!(s.submission("a").unwrap().unwrap()["status"], "pending");
@@ -762,12 +786,24 @@ mod tests {
         assert_eq!(s.claim().unwrap().unwrap().id, "a");
         assert_eq!(s.next_submission().unwrap(), None);
         assert!(s.finish("a", &serde_json::json!({})).unwrap());
-        assert_eq!(s.next_submission().unwrap(), Some(("a".into(), 0)));
-        // An unanswered attempt stays pending and counts.
+        let due = |attempts, tx_hash: Option<&str>| {
+            Some(DueSubmission {
+                job: "a".into(),
+                oracle: "0x0a".into(),
+                attempts,
+                tx_hash: tx_hash.map(str::to_string),
+            })
+        };
+        assert_eq!(s.next_submission().unwrap(), due(0, None));
+        // An unanswered attempt stays pending and counts; a sent transaction is remembered.
         let unreachable = serde_json::json!({"error": "connection refused"});
         s.record_submission("a", SubmissionStatus::Pending, &unreachable)
             .unwrap();
-        assert_eq!(s.next_submission().unwrap(), Some(("a".into(), 1)));
+        assert_eq!(s.next_submission().unwrap(), due(1, None));
+        let in_flight = serde_json::json!({"tx_hash": "0xcd"});
+        s.record_submission("a", SubmissionStatus::Pending, &in_flight)
+            .unwrap();
+        assert_eq!(s.next_submission().unwrap(), due(2, Some("0xcd")));
         let receipt = serde_json::json!({"tx_hash": "0xab"});
         s.record_submission("a", SubmissionStatus::Submitted, &receipt)
             .unwrap();
@@ -778,10 +814,10 @@ mod tests {
         let shown = s.submission("a").unwrap().unwrap();
         assert_eq!(
             (&shown["status"], &shown["tx_hash"], &shown["attempts"]),
-            (&"submitted".into(), &"0xab".into(), &2.into())
+            (&"submitted".into(), &"0xab".into(), &3.into())
         );
         // A proof that fails takes its submission with it.
-        s.insert("c", JobKind::Proof, "k2", Some("b"), true, LIMITS)
+        s.insert("c", JobKind::Proof, "k2", Some("b"), Some("0x0a"), LIMITS)
             .unwrap();
         let c = s.claim().unwrap().unwrap();
         assert_eq!(c.id, "b");
@@ -797,7 +833,7 @@ mod tests {
     #[test]
     fn recovery_requeues_running_jobs_until_their_attempts_run_out() {
         let (s, dir) = store("recover");
-        s.insert("a", JobKind::Proof, "k", Some("b0"), false, LIMITS)
+        s.insert("a", JobKind::Proof, "k", Some("b0"), None, LIMITS)
             .unwrap();
         for attempt in 1..=3 {
             let job = s.claim().unwrap().unwrap();
@@ -817,7 +853,7 @@ mod tests {
     #[test]
     fn a_failure_is_retried_only_when_retryable() {
         let (s, _dir) = store("fail");
-        s.insert("a", JobKind::Proof, "k", Some("b"), false, LIMITS)
+        s.insert("a", JobKind::Proof, "k", Some("b"), None, LIMITS)
             .unwrap();
         s.claim().unwrap();
         assert_eq!(s.fail("a", "io", true, 3).unwrap(), JobStatus::Queued);
@@ -837,10 +873,10 @@ mod tests {
     fn a_segmented_proof_waits_for_its_segments_and_fails_with_one() {
         let (s, dir) = store("segmented");
         // Counted once against the limits, whatever its segments.
-        s.insert_segmented("p", "k", "b", 3, false, LIMITS).unwrap();
-        s.insert_segmented("q", "k", "b", 2, false, LIMITS).unwrap();
+        s.insert_segmented("p", "k", "b", 3, None, LIMITS).unwrap();
+        s.insert_segmented("q", "k", "b", 2, None, LIMITS).unwrap();
         assert!(matches!(
-            s.insert("x", JobKind::Proof, "k", Some("b"), false, LIMITS),
+            s.insert("x", JobKind::Proof, "k", Some("b"), None, LIMITS),
             Err(Error::TooManyForKey(2))
         ));
         assert_eq!(s.get("p").unwrap().unwrap().status, JobStatus::Waiting);
@@ -873,8 +909,7 @@ mod tests {
             "q's other segment was left queued"
         );
         // A segment interrupted more often than allowed fails its proof at recovery too.
-        s.insert_segmented("r", "k2", "b", 1, false, LIMITS)
-            .unwrap();
+        s.insert_segmented("r", "k2", "b", 1, None, LIMITS).unwrap();
         let r0 = s.claim().unwrap().unwrap();
         drop(s.conn());
         Store::open(&dir).unwrap().recover(1).unwrap();
@@ -903,7 +938,7 @@ mod tests {
         let s = Store::open(&dir).unwrap();
         let job = s.claim().unwrap().unwrap();
         assert_eq!((job.id.as_str(), job.parent), ("a", None));
-        s.insert_segmented("p", "k", "b", 1, false, LIMITS).unwrap();
+        s.insert_segmented("p", "k", "b", 1, None, LIMITS).unwrap();
         assert_eq!(s.progress("p").unwrap(), (0, 1));
         let _ = std::fs::remove_dir_all(&dir);
     }
