@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 export ZKINFER_SOLC := $(TOOLS)/solc
 
-.PHONY: tools build demo test test-rust test-forge test-python test-fuzz lint ci bench bench-gas bench-scale bench-service ops-table
+.PHONY: tools s3-server build demo test test-rust test-forge test-python test-fuzz lint ci bench bench-gas bench-scale bench-service ops-table
 
 tools:
 	@bash scripts/install-tools.sh >/dev/null
@@ -17,7 +17,12 @@ demo: tools build
 
 test: tools test-rust test-forge test-python test-fuzz
 
-test-rust:
+# The service's S3 test talks to moto's S3 server (PyPI), in its own venv.
+S3ENV := $(CURDIR)/.venv-s3
+s3-server:
+	@[ -x $(S3ENV)/bin/moto_server ] || (python3 -m venv $(S3ENV) && $(S3ENV)/bin/pip install -q --disable-pip-version-check "moto[server]==5.2.5")
+
+test-rust: s3-server
 	cargo test --release --workspace
 
 test-forge:

@@ -312,6 +312,77 @@ fn without_a_shared_directory_files_go_through_the_object_store_and_keys_are_cac
 }
 
 #[test]
+fn an_s3_compatible_store_carries_builds_and_proofs() {
+    let dir = scratch("redis-s3");
+    let data = dir.join("data");
+    let redis = Redis::start(&dir);
+    let s3 = S3::start();
+    let env = s3.env();
+    let store = format!("s3://{}/zkinfer", S3::BUCKET);
+    let server = Server::start(&data, &["--queue", &redis.url, "--store", &store], &env);
+    let url = server.url.clone();
+    let cache = dir.join("cache");
+    let _worker = Worker::start_with(
+        &redis.url,
+        std::path::Path::new(&store),
+        "w1",
+        &["--cache", path(&cache)],
+        &env,
+    );
+    let c = client();
+    let id = built(&c, &url);
+    assert!(!data.join("builds").join(&id).join("build/pk.bin").exists());
+    assert!(cache.join("builds").join(&id).join("build/pk.bin").exists());
+    let (code, body) = request_proof(&c, &url, &id, &input(ANVIL_ADDR));
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let p = body["id"].as_str().unwrap();
+    let done = wait_finished(
+        &c,
+        &format!("{url}/v1/proofs/{p}"),
+        None,
+        Duration::from_secs(120),
+    );
+    assert_eq!(done["status"], "done", "{done}");
+    let file = dir.join("proof.json");
+    std::fs::write(&file, done["proof"].to_string()).unwrap();
+    let build_dir = data.join("builds").join(&id).join("build");
+    let verified = zkinfer_json(&["verify", path(&build_dir), path(&file)]);
+    assert_eq!(verified["valid"], true, "{verified}");
+    // The proof file is in the bucket, under the store's prefix.
+    let listed = c
+        .get(format!(
+            "{}/{}?list-type=2&prefix=zkinfer/proofs/{p}/",
+            s3.endpoint,
+            S3::BUCKET
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        listed.contains(&format!("zkinfer/proofs/{p}/proof.json")),
+        "{listed}"
+    );
+    // A server whose store does not answer says so at start.
+    let nowhere = [
+        ("AWS_ENDPOINT", "http://127.0.0.1:9"),
+        ("AWS_ALLOW_HTTP", "true"),
+    ];
+    let err = start_fails_with(
+        &[
+            "--queue",
+            &redis.url,
+            "--store",
+            &store,
+            "--data-dir",
+            path(&dir.join("d2")),
+        ],
+        &[nowhere.as_slice(), &env[2..]].concat(),
+    );
+    assert!(err.contains("--store"), "{err}");
+}
+
+#[test]
 fn a_segmented_model_is_proven_by_two_workers_and_aggregated() {
     // No shared directory: the workers meet the server's files in the object store.
     let dir = scratch("redis-segmented");

@@ -571,10 +571,11 @@ pub(crate) struct WorkerArgs {
     /// from AWS_* variables), with --cache.
     #[arg(long, value_name = "DIR|URL")]
     pub(crate) store: String,
-    /// With an object store: this worker's local copy (builds and their keys are fetched once
-    /// and kept here; proofs' files are dropped after each job).
-    #[arg(long, value_name = "DIR", default_value = "zkinfer-cache")]
-    pub(crate) cache: PathBuf,
+    /// With an object store: this worker's local copy, one per worker (builds and their keys
+    /// are fetched once and kept here; proofs' files are dropped after each job). [default:
+    /// zkinfer-cache]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cache: Option<PathBuf>,
     /// This worker's name among the workers (default: host name and process id).
     #[arg(long)]
     pub(crate) name: Option<String>,

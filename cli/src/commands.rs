@@ -74,10 +74,12 @@ fn service_srs(srs: &Option<PathBuf>, dev: bool) -> Result<SrsChoice> {
 
 fn worker(a: &WorkerArgs) -> Result<Outcome> {
     let mut config = if zkinfer_service::objects::is_store_url(&a.store) {
-        let mut config =
-            zkinfer_service::remote::WorkerConfig::new(a.queue.clone(), a.cache.clone());
+        let cache = a.cache.clone().unwrap_or_else(|| "zkinfer-cache".into());
+        let mut config = zkinfer_service::remote::WorkerConfig::new(a.queue.clone(), cache);
         config.objects = Some(a.store.clone());
         config
+    } else if a.cache.is_some() {
+        bail!("--cache goes with an object store (--store s3://…); a shared --store DIR is used as it is")
     } else {
         zkinfer_service::remote::WorkerConfig::new(a.queue.clone(), PathBuf::from(&a.store))
     };

@@ -52,6 +52,8 @@ pub struct AppState {
     /// With `--store URL`: the object store the workers read requests from and write results
     /// to, mirrored into the data directory.
     pub objects: Option<crate::objects::Mirror>,
+    /// Failed fetches of each job's result from the store.
+    fetch_failures: std::sync::Mutex<std::collections::HashMap<String, u32>>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             memory_mib,
             stopping: AtomicBool::new(false),
             objects: None,
+            fetch_failures: Default::default(),
         }
     }
 
@@ -85,6 +88,17 @@ impl AppState {
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
+    }
+
+    /// Counts a failed fetch of `job`'s result from the store; the failures so far.
+    pub(crate) fn fetch_failures(&self, job: &str) -> u32 {
+        let mut failures = self
+            .fetch_failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let n = failures.entry(job.to_string()).or_insert(0);
+        *n += 1;
+        *n
     }
 
     /// Whether [`AppState::stop`] was called.
@@ -367,6 +381,9 @@ fn wants_submission(query: Option<&str>, state: &AppState) -> Result<bool> {
     Ok(submit)
 }
 
+/// How long a proof request waits for the oracle's admission.
+const ADMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// For `?submit=true`: the oracle's admission of a proof of `build` about the input's subject,
 /// before anything is proven; the oracle the submission is for.
 async fn admit_submission(state: &AppState, build: &Job, input: &InputData) -> Result<String> {
@@ -385,7 +402,12 @@ async fn admit_submission(state: &AppState, build: &Job, input: &InputData) -> R
             "submit=true: the input names no \"subject\" (the account the oracle credits)".into(),
         )
     })?;
-    match submitter.admit(model_id, subject).await {
+    let admission = tokio::time::timeout(ADMIT_TIMEOUT, submitter.admit(model_id, subject))
+        .await
+        .unwrap_or_else(|_| {
+            Admission::Unavailable(format!("no answer within {} s", ADMIT_TIMEOUT.as_secs()))
+        });
+    match admission {
         Admission::Admitted => Ok(submitter.oracle()),
         Admission::Refused(why) => Err(Error::BadRequest(format!("submit=true: {why}"))),
         Admission::Unavailable(why) => Err(Error::Chain(format!(

@@ -20,6 +20,9 @@ use crate::queue::{Outcome, Queue, RunResult};
 use crate::store::{JobKind, JobStatus};
 use crate::{jobs, objects, Result};
 
+/// Reads of a result whose files cannot be fetched from the store before the job fails.
+const FETCH_TRIES: u32 = 5;
+
 /// How often running jobs are published again (each publication happens once per job).
 const REPUBLISH: Duration = Duration::from_secs(30);
 
@@ -129,9 +132,19 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
         return Ok(());
     }
     state.store.set_attempts(&job.id, result.attempts)?;
+    let mut fetched = Ok(());
     if let (Some(mirror), Outcome::Done(_)) = (&state.objects, &result.outcome) {
-        // A store that does not answer: the result is read again (not acknowledged).
-        objects::fetch_result(mirror, &job.work())?;
+        fetched = objects::fetch_result(mirror, &job.work());
+    }
+    if let Err(e) = fetched {
+        // A store that does not answer: the result is read again (not acknowledged), a few
+        // times; then the job fails rather than holding every other result back.
+        let tries = state.fetch_failures(&job.id);
+        if tries < FETCH_TRIES {
+            tracing::warn!(job = %job.id, tries, error = %e, "fetching a result from the store");
+            return Err(e);
+        }
+        tracing::error!(job = %job.id, error = %e, "a result that cannot be fetched: the job fails");
     }
     let outcome = match &result.outcome {
         Outcome::Done(summary) => match check_result_file(state, &job) {
@@ -142,9 +155,6 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
     };
     match outcome {
         Outcome::Done(summary) => {
-            if let (Some(mirror), JobKind::Proof) = (&state.objects, job.kind) {
-                objects::drop_proof_secrets(mirror, &job.id)?;
-            }
             if state.store.finish(&job.id, &summary)? {
                 state.metrics.observe(job.kind, result.seconds);
                 tracing::info!(job = %job.id, seconds = result.seconds, attempts = result.attempts, "job done");
@@ -155,6 +165,12 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
                 .store
                 .fail(&job.id, &error, false, state.config.max_attempts)?;
             tracing::warn!(job = %job.id, %error, "job failed");
+        }
+    }
+    if let (Some(mirror), JobKind::Proof) = (&state.objects, job.kind) {
+        // Recorded, done or failed: the input and the secrets leave the store.
+        if let Err(e) = objects::drop_proof_secrets(mirror, &job.id) {
+            tracing::warn!(job = %job.id, error = %e, "removing a proof's files from the store");
         }
     }
     Ok(())

@@ -31,6 +31,9 @@ use crate::jobs::{Paths, Work};
 use crate::store::JobKind;
 use crate::{Error, Result};
 
+/// How long [`Mirror::check`] waits for the store at start.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The manifest of the local copy: what each file was synced as.
 const MANIFEST: &str = ".objects.json";
 
@@ -62,6 +65,8 @@ pub struct Mirror {
     local: PathBuf,
     shown: String,
     manifest: Mutex<BTreeMap<String, Synced>>,
+    /// `.objects.lock`, held while the mirror lives: one process per local copy.
+    _lock: std::fs::File,
     /// Runs the store's requests for the blocking API (the dispatcher's and a worker's
     /// threads); never entered from async code.
     runtime: Option<tokio::runtime::Runtime>,
@@ -111,6 +116,24 @@ impl Mirror {
         let (store, base) = object_store::parse_url_opts(&parsed, options)
             .map_err(|e| Error::Config(format!("--store {url}: {e}")))?;
         std::fs::create_dir_all(local).map_err(|e| Error::Io(local.to_path_buf(), e))?;
+        let lock_path = local.join(".objects.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::Io(lock_path.clone(), e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Config(format!(
+                    "{}: another process is using this local copy (give each worker its own \
+                     --cache)",
+                    local.display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io(lock_path, e)),
+        }
         let manifest = match std::fs::read(local.join(MANIFEST)) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
             Err(_) => BTreeMap::new(),
@@ -125,6 +148,7 @@ impl Mirror {
             local: local.to_path_buf(),
             shown: url.to_string(),
             manifest: Mutex::new(manifest),
+            _lock: lock,
             runtime: Some(runtime),
         })
     }
@@ -146,13 +170,19 @@ impl Mirror {
             .block_on(work)
     }
 
-    /// Checks the store answers (a listing of its base).
+    /// Checks the store answers (a listing of its base) within [`CHECK_TIMEOUT`] (the store's
+    /// client retries for minutes before it gives up).
     pub fn check(&self) -> Result<()> {
         self.block_on(async {
             let mut list = self.store.list(Some(&self.base));
-            match list.next().await {
-                Some(Err(e)) => Err(store_error(format!("--store {}", self.shown), e)),
-                _ => Ok(()),
+            match tokio::time::timeout(CHECK_TIMEOUT, list.next()).await {
+                Ok(Some(Err(e))) => Err(store_error(format!("--store {}", self.shown), e)),
+                Ok(_) => Ok(()),
+                Err(_) => Err(Error::Objects(format!(
+                    "--store {}: no answer within {} s",
+                    self.shown,
+                    CHECK_TIMEOUT.as_secs()
+                ))),
             }
         })
     }
@@ -226,6 +256,13 @@ impl Mirror {
                 continue;
             }
             let bytes = self.download(&meta.location, &path).await?;
+            if bytes != meta.size {
+                let _ = std::fs::remove_file(&path);
+                return Err(Error::Objects(format!(
+                    "{name}: {bytes} bytes fetched, the store lists {}",
+                    meta.size
+                )));
+            }
             moved.files += 1;
             moved.bytes += bytes;
             self.record(&name, version, &path)?;
@@ -368,6 +405,16 @@ impl Mirror {
         })
     }
 
+    /// Deletes the file `rel` from the store only (the local copy keeps it).
+    pub fn remove_remote(&self, rel: &str) -> Result<()> {
+        self.block_on(async {
+            match self.store.delete(&self.key(rel)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(store_error(format!("deleting {rel}"), e)),
+            }
+        })
+    }
+
     /// Removes `rel` (a file, or a folder when it ends with `/`) from the local copy only.
     pub fn forget_local(&self, rel: &str) -> Result<()> {
         let local = self.local.join(rel.trim_end_matches('/'));
@@ -455,12 +502,13 @@ pub fn fetch_result(mirror: &Mirror, work: &Work) -> Result<()> {
     Ok(())
 }
 
-/// The server, once a proof is done: its chain seed and segment proofs (of a segmented build)
-/// are dropped from the local copy, as the worker that aggregated them dropped them from the
-/// store.
+/// The server, once a proof is recorded (done or failed): its input, chain seed and segment
+/// proofs leave the store, and its chain seed and segment proofs the local copy (the input stays
+/// there, as in a data directory without a store).
 pub fn drop_proof_secrets(mirror: &Mirror, id: &str) -> Result<()> {
-    mirror.forget_local(&format!("proofs/{id}/chain_seed"))?;
-    mirror.forget_local(&format!("proofs/{id}/segments/"))
+    mirror.remove(&format!("proofs/{id}/chain_seed"))?;
+    mirror.remove(&format!("proofs/{id}/segments/"))?;
+    mirror.remove_remote(&format!("proofs/{id}/input.json"))
 }
 
 /// A worker, before running `work`: fetches what it reads (its build, with the keys cached
@@ -483,7 +531,10 @@ pub fn fetch_for(mirror: &Mirror, paths: &Paths, work: &Work) -> Result<Moved> {
         (JobKind::Proof, Some(build), _) => {
             add(mirror.pull(&format!("builds/{build}/"), &all)?);
             if paths.is_segmented(build) {
-                add(mirror.pull(&format!("proofs/{}/", work.id), &all)?);
+                // The segment proofs and the input; not the chain seed (the aggregation does not
+                // read it).
+                add(mirror.pull(&format!("proofs/{}/segments/", work.id), &all)?);
+                add(mirror.pull(&format!("proofs/{}/input.json", work.id), &all)?);
             } else {
                 add(mirror.pull(&format!("proofs/{}/input.json", work.id), &all)?);
             }
@@ -494,33 +545,28 @@ pub fn fetch_for(mirror: &Mirror, paths: &Paths, work: &Work) -> Result<Moved> {
 }
 
 /// A worker, after `work` is done: sends what it wrote (a build, a proof file, a segment
-/// proof), removes an aggregated proof's chain seed and segment proofs from the store, and
-/// drops the proof's files from its copy (the builds stay: they are the cache).
-pub fn send_after(mirror: &Mirror, paths: &Paths, work: &Work) -> Result<()> {
-    match (
-        work.kind,
-        work.build.as_deref(),
-        work.parent.as_deref(),
-        work.segment,
-    ) {
-        (JobKind::Build, ..) => {
-            mirror.push(&format!("builds/{}/", work.id))?;
+/// proof). The proof's secrets leave the store once the server has recorded the result
+/// ([`drop_proof_secrets`]): a run cut short before that can be run again.
+pub fn send_after(mirror: &Mirror, work: &Work) -> Result<()> {
+    match (work.kind, work.parent.as_deref(), work.segment) {
+        (JobKind::Build, ..) => mirror.push(&format!("builds/{}/", work.id))?,
+        (JobKind::Segment, Some(parent), Some(i)) => {
+            mirror.push(&format!("proofs/{parent}/segments/{i}.json"))?
         }
-        (JobKind::Segment, _, Some(parent), Some(i)) => {
-            mirror.push(&format!("proofs/{parent}/segments/{i}.json"))?;
-            mirror.forget_local(&format!("proofs/{parent}/"))?;
-        }
-        (JobKind::Proof, Some(build), ..) => {
-            mirror.push(&format!("proofs/{}/proof.json", work.id))?;
-            if paths.is_segmented(build) {
-                mirror.remove(&format!("proofs/{}/chain_seed", work.id))?;
-                mirror.remove(&format!("proofs/{}/segments/", work.id))?;
-            }
-            mirror.forget_local(&format!("proofs/{}/", work.id))?;
-        }
-        _ => {}
-    }
+        (JobKind::Proof, ..) => mirror.push(&format!("proofs/{}/proof.json", work.id))?,
+        _ => return Ok(()),
+    };
     Ok(())
+}
+
+/// A worker, after `work` ran (whatever came of it): drops the proof's files (input, chain seed,
+/// segment proofs) from its copy; the builds stay, they are the cache.
+pub fn drop_local_proof(mirror: &Mirror, work: &Work) -> Result<()> {
+    match (work.kind, work.parent.as_deref()) {
+        (JobKind::Segment, Some(parent)) => mirror.forget_local(&format!("proofs/{parent}/")),
+        (JobKind::Proof, _) => mirror.forget_local(&format!("proofs/{}/", work.id)),
+        _ => Ok(()),
+    }
 }
 
 /// A local file's size and modification time (ns), when it is a file.
@@ -558,7 +604,7 @@ fn local_files(root: &LocalPath, rel: &str) -> Result<Vec<String>> {
             let entry = entry.map_err(|e| Error::Io(dir.clone(), e))?;
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name == MANIFEST || name.contains(".tmp-") {
+            if name == MANIFEST || name == ".objects.lock" || name.contains(".tmp-") {
                 continue;
             }
             let kind = entry.file_type().map_err(|e| Error::Io(path.clone(), e))?;
@@ -614,9 +660,12 @@ mod tests {
         );
         let again = worker.pull("builds/b1/", &|_| false).unwrap();
         assert_eq!((again.files, again.cached), (0, 2));
-        // A reopened mirror keeps its manifest: still nothing to fetch.
-        let reopened = Mirror::open(&url, &root.join("worker")).unwrap();
-        assert_eq!(reopened.pull("builds/b1/", &|_| false).unwrap().files, 0);
+        // One process per local copy; a reopened mirror keeps its manifest: nothing to fetch.
+        let twice = Mirror::open(&url, &root.join("worker")).unwrap_err();
+        assert!(twice.to_string().contains("own --cache"), "{twice}");
+        drop(worker);
+        let worker = Mirror::open(&url, &root.join("worker")).unwrap();
+        assert_eq!(worker.pull("builds/b1/", &|_| false).unwrap().files, 0);
         // A changed object is fetched again; a skipped one never.
         std::fs::write(build.join("model.onnx"), b"model v2").unwrap();
         assert_eq!(server.push("builds/b1/").unwrap().files, 1);

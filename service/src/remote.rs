@@ -125,11 +125,18 @@ impl Here<'_> {
             let moved = objects::fetch_for(mirror, self.paths, work)?;
             tracing::info!(job = %work.id, fetched = moved.files, bytes = moved.bytes, cached = moved.cached, "job files from the store");
         }
-        let summary = jobs::run(self.paths, &self.policy.srs, work)?;
+        let summary =
+            jobs::run(self.paths, &self.policy.srs, work).and_then(|summary| match self.mirror {
+                Some(mirror) => objects::send_after(mirror, work).map(|()| summary),
+                None => Ok(summary),
+            });
         if let Some(mirror) = self.mirror {
-            objects::send_after(mirror, self.paths, work)?;
+            // The proof's input and secrets leave this worker whatever came of the job.
+            if let Err(e) = objects::drop_local_proof(mirror, work) {
+                tracing::warn!(job = %work.id, error = %e, "dropping the job's files from the cache");
+            }
         }
-        Ok(summary)
+        summary
     }
 }
 
@@ -193,7 +200,14 @@ fn failed(
     held: bool,
 ) -> Result<()> {
     let id = &job.work.id;
-    let message = jobs::redact(&error.to_string(), &config.store);
+    let message = match error {
+        // A store's error may carry what it was sent (signatures, key ids): kept in this log.
+        Error::Objects(detail) => {
+            tracing::warn!(job = %id, error = %detail, "object store");
+            "the object store failed (details in the worker's log)".to_string()
+        }
+        _ => jobs::redact(&error.to_string(), &config.store),
+    };
     if !jobs::retryable(error) {
         tracing::warn!(job = %id, error = %message, "job failed");
         let outcome = Outcome::Failed(message);

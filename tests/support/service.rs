@@ -291,10 +291,22 @@ pub struct Worker {
 impl Worker {
     /// `zkinfer worker --queue URL --store DATA --name NAME EXTRA...`.
     pub fn start(url: &str, data: &Path, name: &str, extra: &[&str]) -> Worker {
+        Worker::start_with(url, data, name, extra, &[])
+    }
+
+    /// [`Worker::start`] with `env` set.
+    pub fn start_with(
+        url: &str,
+        data: &Path,
+        name: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Worker {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
             .args(["worker", "--queue", url, "--name", name, "--store"])
             .arg(data)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -341,6 +353,73 @@ impl Worker {
 }
 
 impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// moto's S3 server (`make s3-server` installs it in `.venv-s3`) on a free loopback port, with
+/// one empty bucket; stopped on drop.
+pub struct S3 {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl S3 {
+    /// The bucket every test store lives in.
+    pub const BUCKET: &'static str = "zkinfer-test";
+
+    /// Starts one and creates [`S3::BUCKET`].
+    pub fn start() -> S3 {
+        let server = super::root().join(".venv-s3/bin/moto_server");
+        assert!(
+            server.exists(),
+            "{} is missing: run `make s3-server` (moto's S3 server, from PyPI)",
+            server.display()
+        );
+        let port = free_port();
+        let child = Command::new(server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server runs");
+        let s3 = S3 {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let start = Instant::now();
+        let c = client();
+        // An unsigned PUT creates the bucket (moto does not check signatures).
+        while !c
+            .put(format!("{}/{}", s3.endpoint, S3::BUCKET))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "moto_server did not answer"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        s3
+    }
+
+    /// The `AWS_*` environment of a client of this server.
+    pub fn env(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("AWS_ENDPOINT", self.endpoint.as_str()),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ]
+    }
+}
+
+impl Drop for S3 {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
