@@ -336,21 +336,7 @@ fn requested_proofs_are_credited_on_chain_once_and_refusals_are_recorded() {
     // A server without --oracle refuses to submit; with it, the build is deployed first.
     let server = Server::start(&data, &[], &[]);
     let url = server.url.clone();
-    let build = upload(
-        &c,
-        &url,
-        None,
-        &example("model.onnx"),
-        &example("calibration.json"),
-    );
-    let id = build["id"].as_str().unwrap().to_string();
-    let built = wait_finished(
-        &c,
-        &format!("{url}/v1/builds/{id}"),
-        None,
-        Duration::from_secs(300),
-    );
-    assert_eq!(built["status"], "done", "{built}");
+    let id = built(&c, &url);
     let submit_url = format!("{url}/v1/builds/{id}/proofs?submit=true");
     let (code, problem) = post_json(&c, &submit_url, &input(ANVIL_ADDR));
     assert_eq!(code, StatusCode::BAD_REQUEST, "{problem}");

@@ -33,26 +33,6 @@ fn cluster(name: &str, extra: &[&str]) -> (Scratch, PathBuf, Redis, Server) {
     (dir, data, redis, server)
 }
 
-/// Uploads the credit-risk example and waits for a worker to build it; its id.
-fn built(c: &reqwest::blocking::Client, url: &str) -> String {
-    let build = upload(
-        c,
-        url,
-        None,
-        &example("model.onnx"),
-        &example("calibration.json"),
-    );
-    let id = build["id"].as_str().unwrap().to_string();
-    let done = wait_finished(
-        c,
-        &format!("{url}/v1/builds/{id}"),
-        None,
-        Duration::from_secs(300),
-    );
-    assert_eq!(done["status"], "done", "{done}");
-    id
-}
-
 #[test]
 fn jobs_survive_a_killed_worker_and_a_killed_server() {
     let dir = scratch("redis-cluster");
@@ -280,16 +260,7 @@ fn without_a_shared_directory_files_go_through_the_object_store_and_keys_are_cac
     let cached_pk = dir.join("cache-w1/builds").join(&id).join("build/pk.bin");
     let mut pk_written = None;
     for _ in 0..3 {
-        let (code, body) = request_proof(&c, &url, &id, &input(ANVIL_ADDR));
-        assert_eq!(code, StatusCode::ACCEPTED, "{body}");
-        let p = body["id"].as_str().unwrap().to_string();
-        let done = wait_finished(
-            &c,
-            &format!("{url}/v1/proofs/{p}"),
-            None,
-            Duration::from_secs(120),
-        );
-        assert_eq!(done["status"], "done", "{done}");
+        let (p, done) = proven(&c, &url, &id, ANVIL_ADDR);
         let file = dir.join(format!("{p}.json"));
         std::fs::write(&file, done["proof"].to_string()).unwrap();
         let verified = zkinfer_json(&["verify", path(&server_build), path(&file)]);
@@ -333,16 +304,8 @@ fn an_s3_compatible_store_carries_builds_and_proofs() {
     let id = built(&c, &url);
     assert!(!data.join("builds").join(&id).join("build/pk.bin").exists());
     assert!(cache.join("builds").join(&id).join("build/pk.bin").exists());
-    let (code, body) = request_proof(&c, &url, &id, &input(ANVIL_ADDR));
-    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
-    let p = body["id"].as_str().unwrap();
-    let done = wait_finished(
-        &c,
-        &format!("{url}/v1/proofs/{p}"),
-        None,
-        Duration::from_secs(120),
-    );
-    assert_eq!(done["status"], "done", "{done}");
+    let (p, done) = proven(&c, &url, &id, ANVIL_ADDR);
+    let p = p.as_str();
     let file = dir.join("proof.json");
     std::fs::write(&file, done["proof"].to_string()).unwrap();
     let build_dir = data.join("builds").join(&id).join("build");

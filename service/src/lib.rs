@@ -192,7 +192,7 @@ pub async fn serve(
         workers.await;
     }
     if let Some(submissions) = submissions {
-        // An attempt under way finishes (its outcome is recorded) before the server exits.
+        // It stops at once (an attempt under way is made again at the next start).
         let _ = submissions.await;
     }
     if let Some(dispatcher) = dispatcher {
@@ -203,19 +203,29 @@ pub async fn serve(
 
 /// Takes the data directory's lock (`serve.lock`) for the server's life.
 fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File> {
-    let path = dir.join("serve.lock");
+    lock_file(&dir.join("serve.lock"), || {
+        format!(
+            "{}: another zkinfer serve is using this data directory",
+            dir.display()
+        )
+    })
+}
+
+/// Opens (creating) `path` and takes its exclusive lock, held while the file is open; `busy`
+/// says why when another process holds it.
+pub(crate) fn lock_file(
+    path: &std::path::Path,
+    busy: impl FnOnce() -> String,
+) -> Result<std::fs::File> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&path)
-        .map_err(|e| Error::Io(path.clone(), e))?;
+        .open(path)
+        .map_err(|e| Error::Io(path.to_path_buf(), e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Config(format!(
-            "{}: another zkinfer serve is using this data directory",
-            dir.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(path, e)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Config(busy())),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(path.to_path_buf(), e)),
     }
 }

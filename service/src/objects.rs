@@ -116,24 +116,12 @@ impl Mirror {
         let (store, base) = object_store::parse_url_opts(&parsed, options)
             .map_err(|e| Error::Config(format!("--store {url}: {e}")))?;
         std::fs::create_dir_all(local).map_err(|e| Error::Io(local.to_path_buf(), e))?;
-        let lock_path = local.join(".objects.lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::Io(lock_path.clone(), e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::Config(format!(
-                    "{}: another process is using this local copy (give each worker its own \
-                     --cache)",
-                    local.display()
-                )))
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io(lock_path, e)),
-        }
+        let lock = crate::lock_file(&local.join(".objects.lock"), || {
+            format!(
+                "{}: another process is using this local copy (give each worker its own --cache)",
+                local.display()
+            )
+        })?;
         let manifest = match std::fs::read(local.join(MANIFEST)) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
             Err(_) => BTreeMap::new(),

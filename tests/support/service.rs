@@ -425,3 +425,39 @@ impl Drop for S3 {
         let _ = self.child.wait();
     }
 }
+
+/// Uploads the credit-risk example and waits (at most 300 s) for it to be built; its id.
+pub fn built(c: &Client, url: &str) -> String {
+    let build = upload(
+        c,
+        url,
+        None,
+        &example("model.onnx"),
+        &example("calibration.json"),
+    );
+    let id = build["id"].as_str().unwrap().to_string();
+    let done = wait_finished(
+        c,
+        &format!("{url}/v1/builds/{id}"),
+        None,
+        Duration::from_secs(300),
+    );
+    assert_eq!(done["status"], "done", "{done}");
+    id
+}
+
+/// Requests a proof of the credit-risk input about `subject` on `build` and waits (at most
+/// 120 s) for it to be done; its id and job.
+pub fn proven(c: &Client, url: &str, build: &str, subject: &str) -> (String, Value) {
+    let (code, body) = request_proof(c, url, build, &input(subject));
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let done = wait_finished(
+        c,
+        &format!("{url}/v1/proofs/{id}"),
+        None,
+        Duration::from_secs(120),
+    );
+    assert_eq!(done["status"], "done", "{done}");
+    (id, done)
+}
