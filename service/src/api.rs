@@ -90,12 +90,17 @@ impl AppState {
         self.wake.notify_waiters();
     }
 
-    /// Counts a failed fetch of `job`'s result from the store; the failures so far.
-    pub(crate) fn fetch_failures(&self, job: &str) -> u32 {
+    /// Counts a failed fetch of `job`'s result from the store (`failed`), or forgets its count
+    /// once the result is recorded; the failures so far.
+    pub(crate) fn fetch_failures(&self, job: &str, failed: bool) -> u32 {
         let mut failures = self
             .fetch_failures
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        if !failed {
+            failures.remove(job);
+            return 0;
+        }
         let n = failures.entry(job.to_string()).or_insert(0);
         *n += 1;
         *n

@@ -20,8 +20,9 @@ use crate::queue::{Outcome, Queue, RunResult};
 use crate::store::{JobKind, JobStatus};
 use crate::{jobs, objects, Result};
 
-/// Reads of a result whose files cannot be fetched from the store before the job fails.
-const FETCH_TRIES: u32 = 5;
+/// Reads of a result whose files cannot be fetched from the store before the job fails (the
+/// dispatcher pauses a second after each, and the store's client retries within each).
+const FETCH_TRIES: u32 = 30;
 
 /// How often running jobs are published again (each publication happens once per job).
 const REPUBLISH: Duration = Duration::from_secs(30);
@@ -136,17 +137,26 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
     if let (Some(mirror), Outcome::Done(_)) = (&state.objects, &result.outcome) {
         fetched = objects::fetch_result(mirror, &job.work());
     }
-    if let Err(e) = fetched {
-        // A store that does not answer: the result is read again (not acknowledged), a few
-        // times; then the job fails rather than holding every other result back.
-        let tries = state.fetch_failures(&job.id);
-        if tries < FETCH_TRIES {
-            tracing::warn!(job = %job.id, tries, error = %e, "fetching a result from the store");
-            return Err(e);
+    let unfetchable = match fetched {
+        Ok(()) => false,
+        Err(e) => {
+            // A store that does not answer: the result is read again (not acknowledged), after
+            // the dispatcher's pause, for a while; then the job fails rather than holding every
+            // other result back.
+            let tries = state.fetch_failures(&job.id, true);
+            if tries < FETCH_TRIES {
+                tracing::warn!(job = %job.id, tries, error = %e, "fetching a result from the store");
+                return Err(e);
+            }
+            tracing::error!(job = %job.id, error = %e, "a result that cannot be fetched: the job fails");
+            true
         }
-        tracing::error!(job = %job.id, error = %e, "a result that cannot be fetched: the job fails");
-    }
+    };
+    state.fetch_failures(&job.id, false);
     let outcome = match &result.outcome {
+        Outcome::Done(_) if unfetchable => Outcome::Failed(
+            "the worker reported done, but its result could not be fetched from the store".into(),
+        ),
         Outcome::Done(summary) => match check_result_file(state, &job) {
             Ok(()) => Outcome::Done(summary.clone()),
             Err(why) => Outcome::Failed(format!("the worker reported done, but {why}")),
@@ -167,10 +177,23 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
             tracing::warn!(job = %job.id, %error, "job failed");
         }
     }
-    if let (Some(mirror), JobKind::Proof) = (&state.objects, job.kind) {
-        // Recorded, done or failed: the input and the secrets leave the store.
-        if let Err(e) = objects::drop_proof_secrets(mirror, &job.id) {
-            tracing::warn!(job = %job.id, error = %e, "removing a proof's files from the store");
+    if let Some(mirror) = &state.objects {
+        // A proof recorded, done or failed (a segment failing for good fails its proof): the
+        // input and the secrets leave the store. Again for each later segment result of a
+        // failed proof (a segment still running when it failed sends its proof after).
+        let proof = match (job.kind, job.parent.as_deref()) {
+            (JobKind::Proof, _) => Some(job.id.clone()),
+            (JobKind::Segment, Some(parent)) => state
+                .store
+                .get(parent)?
+                .filter(|p| p.status == JobStatus::Failed)
+                .map(|p| p.id),
+            _ => None,
+        };
+        if let Some(proof) = proof {
+            if let Err(e) = objects::drop_proof_secrets(mirror, &proof) {
+                tracing::warn!(job = %proof, error = %e, "removing a proof's files from the store");
+            }
         }
     }
     Ok(())

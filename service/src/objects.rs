@@ -243,14 +243,7 @@ impl Mirror {
                 moved.cached += 1;
                 continue;
             }
-            let bytes = self.download(&meta.location, &path).await?;
-            if bytes != meta.size {
-                let _ = std::fs::remove_file(&path);
-                return Err(Error::Objects(format!(
-                    "{name}: {bytes} bytes fetched, the store lists {}",
-                    meta.size
-                )));
-            }
+            let bytes = self.download(&meta.location, &path, meta.size).await?;
             moved.files += 1;
             moved.bytes += bytes;
             self.record(&name, version, &path)?;
@@ -258,7 +251,9 @@ impl Mirror {
         Ok(moved)
     }
 
-    async fn download(&self, location: &Path, path: &LocalPath) -> Result<u64> {
+    /// Fetches `location` into `path` (by a temporary file renamed once complete), refusing a
+    /// download of another size than `size` (the listing's) before it replaces anything.
+    async fn download(&self, location: &Path, path: &LocalPath, size: u64) -> Result<u64> {
         let parent = path.parent().unwrap_or(&self.local);
         tokio::fs::create_dir_all(parent)
             .await
@@ -294,6 +289,11 @@ impl Mirror {
             file.sync_all()
                 .await
                 .map_err(|e| Error::Io(tmp.clone(), e))?;
+            if bytes != size {
+                return Err(Error::Objects(format!(
+                    "{location}: {bytes} bytes fetched, the store lists {size}"
+                )));
+            }
             tokio::fs::rename(&tmp, path)
                 .await
                 .map_err(|e| Error::Io(path.to_path_buf(), e))?;
@@ -397,9 +397,11 @@ impl Mirror {
     pub fn remove_remote(&self, rel: &str) -> Result<()> {
         self.block_on(async {
             match self.store.delete(&self.key(rel)).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-                Err(e) => Err(store_error(format!("deleting {rel}"), e)),
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(store_error(format!("deleting {rel}"), e)),
             }
+            // Its record goes too: the local file would otherwise read as already sent.
+            self.forget(rel)
         })
     }
 
@@ -494,9 +496,13 @@ pub fn fetch_result(mirror: &Mirror, work: &Work) -> Result<()> {
 /// proofs leave the store, and its chain seed and segment proofs the local copy (the input stays
 /// there, as in a data directory without a store).
 pub fn drop_proof_secrets(mirror: &Mirror, id: &str) -> Result<()> {
-    mirror.remove(&format!("proofs/{id}/chain_seed"))?;
-    mirror.remove(&format!("proofs/{id}/segments/"))?;
-    mirror.remove_remote(&format!("proofs/{id}/input.json"))
+    // Each is tried whatever became of the others.
+    let results = [
+        mirror.remove(&format!("proofs/{id}/chain_seed")),
+        mirror.remove(&format!("proofs/{id}/segments/")),
+        mirror.remove_remote(&format!("proofs/{id}/input.json")),
+    ];
+    results.into_iter().collect()
 }
 
 /// A worker, before running `work`: fetches what it reads (its build, with the keys cached

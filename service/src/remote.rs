@@ -125,18 +125,11 @@ impl Here<'_> {
             let moved = objects::fetch_for(mirror, self.paths, work)?;
             tracing::info!(job = %work.id, fetched = moved.files, bytes = moved.bytes, cached = moved.cached, "job files from the store");
         }
-        let summary =
-            jobs::run(self.paths, &self.policy.srs, work).and_then(|summary| match self.mirror {
-                Some(mirror) => objects::send_after(mirror, work).map(|()| summary),
-                None => Ok(summary),
-            });
+        let summary = jobs::run(self.paths, &self.policy.srs, work)?;
         if let Some(mirror) = self.mirror {
-            // The proof's input and secrets leave this worker whatever came of the job.
-            if let Err(e) = objects::drop_local_proof(mirror, work) {
-                tracing::warn!(job = %work.id, error = %e, "dropping the job's files from the cache");
-            }
+            objects::send_after(mirror, work)?;
         }
-        summary
+        Ok(summary)
     }
 }
 
@@ -175,6 +168,13 @@ fn handle(here: &Here<'_>, queue: &mut Queue, delivery: &Delivery) -> Result<()>
         std::panic::catch_unwind(AssertUnwindSafe(|| here.run(&job.work)))
             .unwrap_or_else(|panic| Err(Error::Panicked(panic_message(&panic))))
     })?;
+    if let Some(mirror) = here.mirror {
+        // The proof's input and secrets leave this worker whatever came of the job (a failed
+        // fetch, an error, a panic).
+        if let Err(e) = objects::drop_local_proof(mirror, &job.work) {
+            tracing::warn!(job = %id, error = %e, "dropping the job's files from the cache");
+        }
+    }
     let seconds = start.elapsed().as_secs_f64();
     match outcome {
         Ok(summary) => {
