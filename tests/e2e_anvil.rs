@@ -159,17 +159,12 @@ async fn proof_is_accepted_on_anvil_and_tampering_is_rejected() {
     );
     rejected(&proof, "StatementAlreadyUsed");
     rejected(&padded, "WrongProofLength");
-    let nothing = zkinfer(&[
-        "read",
-        "--rpc-url",
+    let nothing = zkinfer(&read_args(
         &anvil.url,
-        "--consumer",
         &oracle_addr,
-        "--model-id",
         artifact["model_id"].as_str().unwrap(),
-        "--subject",
         ANVIL_ADDR_2,
-    ]);
+    ));
     assert!(
         !nothing.status.success(),
         "another account was credited the subject's output"
@@ -238,21 +233,13 @@ fn attest(
     oracle: &str,
     key: &str,
 ) -> std::process::Output {
-    zkinfer(&[
-        "--json",
-        "attest",
-        build,
-        "--input",
-        input,
-        "--subject",
-        subject,
-        "--rpc-url",
-        url,
-        "--consumer",
-        oracle,
-        "--private-key",
-        key,
-    ])
+    zkinfer(
+        &[
+            &["--json"][..],
+            &attest_args(build, input, subject, url, oracle, key),
+        ]
+        .concat(),
+    )
 }
 
 /// Mines `n` empty blocks on anvil.
@@ -349,17 +336,12 @@ async fn attested_inputs_are_required_and_the_score_ages_from_its_attestation() 
         accepted["subject"].as_str().unwrap().to_lowercase(),
         ANVIL_ADDR.to_lowercase()
     );
-    let read = zkinfer_json(&[
-        "read",
-        "--rpc-url",
+    let read = zkinfer_json(&read_args(
         &anvil.url,
-        "--consumer",
         &oracle,
-        "--model-id",
         read_json(&proof)["model_id"].as_str().unwrap(),
-        "--subject",
         ANVIL_ADDR,
-    ]);
+    ));
     assert_eq!(read["block"].as_u64().unwrap(), attested_at);
     // The same attestation serves one submission.
     refused("StatementAlreadyUsed");

@@ -207,17 +207,7 @@ async fn every_visibility_verifies_on_chain_and_hashed_inputs_bind_to_the_subjec
         .as_str()
         .unwrap()
         .to_string();
-    let bobs = zkinfer(&[
-        "read",
-        "--rpc-url",
-        &anvil.url,
-        "--consumer",
-        &oracle,
-        "--model-id",
-        &model_id,
-        "--subject",
-        ANVIL_ADDR_2,
-    ]);
+    let bobs = zkinfer(&read_args(&anvil.url, &oracle, &model_id, ANVIL_ADDR_2));
     assert!(!bobs.status.success(), "Bob holds an output");
     let again = submit(&alice_proof, &anvil.url, &oracle, ANVIL_KEY);
     assert!(String::from_utf8_lossy(&again.stderr).contains("StatementAlreadyUsed"));

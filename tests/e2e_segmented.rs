@@ -304,20 +304,14 @@ async fn hashed_inputs_of_a_segmented_model_are_committed_and_attested() {
     ]);
     assert_eq!(committed["inputs"], artifact["instances"][0]);
     refused("NoAttestation");
-    let attested = zkinfer_json(&[
-        "attest",
+    let attested = zkinfer_json(&attest_args(
         &build,
-        "--input",
         &input,
-        "--subject",
         ANVIL_ADDR,
-        "--rpc-url",
         &anvil.url,
-        "--consumer",
         &oracle,
-        "--private-key",
         ANVIL_KEY_2,
-    ]);
+    ));
     assert!(attested["attestation_id"].as_u64().is_some(), "{attested}");
     // Committed and attested: the aggregated proof is taken, credited to its subject.
     let accepted = submit_json(&proof, &anvil.url, &oracle, ANVIL_KEY);

@@ -382,20 +382,14 @@ fn requested_proofs_are_credited_on_chain_once_and_refusals_are_recorded() {
     // The data provider vouches for SUBJECT's input.
     let input_file = dir.join("subject-input.json");
     std::fs::write(&input_file, input(SUBJECT).to_string()).unwrap();
-    let vouched = zkinfer_json(&[
-        "attest",
+    let vouched = zkinfer_json(&attest_args(
         path(&build_dir),
-        "--input",
         path(&input_file),
-        "--subject",
         SUBJECT,
-        "--rpc-url",
         &anvil.url,
-        "--consumer",
         &oracle,
-        "--private-key",
         ANVIL_KEY_2,
-    ]);
+    ));
     assert!(vouched["attestation_id"].as_u64().is_some(), "{vouched}");
     // Proofs ahead of it keep the worker busy: the server is killed while the requested
     // submission's proof is still queued, and the restarted server sends it once it is done.
@@ -425,17 +419,7 @@ fn requested_proofs_are_credited_on_chain_once_and_refusals_are_recorded() {
     );
     // Credited to the subject the proof names, with the proven outputs.
     let model_id = done["proof"]["model_id"].as_str().unwrap();
-    let read = zkinfer_json(&[
-        "read",
-        "--rpc-url",
-        &anvil.url,
-        "--consumer",
-        &oracle,
-        "--model-id",
-        model_id,
-        "--subject",
-        SUBJECT,
-    ]);
+    let read = zkinfer_json(&read_args(&anvil.url, &oracle, model_id, SUBJECT));
     assert_eq!(
         read["outputs"][0].as_f64(),
         done["proof"]["output_data"][0][0].as_f64(),

@@ -235,18 +235,8 @@ pub fn aggregate(
     keys: &AggregationKeys,
     proofs: Vec<SegmentProof>,
 ) -> Result<(Vec<u8>, Vec<Fr>)> {
-    let circuit = aggregation_circuit(
-        CircuitBuilderStage::Prover,
-        keys.config,
-        srs,
-        position_snarks(keys, proofs)?,
-        &keys.shapes,
-    )?
-    .use_break_points(keys.break_points.clone());
-    let instances: Vec<Fr> = circuit.builder.assigned_instances[0]
-        .iter()
-        .map(|v| *v.value())
-        .collect();
+    let (circuit, instances) = keyed_circuit(CircuitBuilderStage::Prover, srs, keys, proofs)?;
+    let circuit = circuit.use_break_points(keys.break_points.clone());
     let proof = zkinfer_prover::proving::prove(srs, &keys.pk, circuit, &instances)?;
     Ok((proof, instances))
 }
@@ -270,17 +260,7 @@ pub fn check_aggregation(
     keys: &AggregationKeys,
     proofs: Vec<SegmentProof>,
 ) -> Result<AggregationCheck> {
-    let circuit = aggregation_circuit(
-        CircuitBuilderStage::Mock,
-        keys.config,
-        srs,
-        position_snarks(keys, proofs)?,
-        &keys.shapes,
-    )?;
-    let instances: Vec<Fr> = circuit.builder.assigned_instances[0]
-        .iter()
-        .map(|v| *v.value())
-        .collect();
+    let (circuit, instances) = keyed_circuit(CircuitBuilderStage::Mock, srs, keys, proofs)?;
     let constraints = MockProver::run(keys.config.degree, &circuit, vec![instances.clone()])
         .map_err(|e| Error::Build(format!("the aggregation MockProver: {e}")))?
         .verify()
@@ -293,6 +273,28 @@ pub fn check_aggregation(
         accumulator: accumulator_decides(srs, &instances),
         instances,
     })
+}
+
+/// The aggregation circuit of `keys` at `stage` on `proofs` (each read as the segment of its
+/// position), with the instances it exposes.
+fn keyed_circuit(
+    stage: CircuitBuilderStage,
+    srs: &Srs,
+    keys: &AggregationKeys,
+    proofs: Vec<SegmentProof>,
+) -> Result<(AggregationCircuit, Vec<Fr>)> {
+    let circuit = aggregation_circuit(
+        stage,
+        keys.config,
+        srs,
+        position_snarks(keys, proofs)?,
+        &keys.shapes,
+    )?;
+    let instances = circuit.builder.assigned_instances[0]
+        .iter()
+        .map(|v| *v.value())
+        .collect();
+    Ok((circuit, instances))
 }
 
 /// Each proof as the snark of its position: read against the key's protocol, never against a

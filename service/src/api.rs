@@ -29,6 +29,7 @@ use crate::auth::LOCAL_OWNER;
 use crate::jobs::{self, is_id, BuildOptions, Paths};
 use crate::metrics::Metrics;
 use crate::store::{Job, JobKind, JobStatus, QueueLimits, Store};
+use crate::submit::Submitter;
 use crate::{Error, Result, ServeConfig};
 
 /// What the handlers and workers share.
@@ -90,20 +91,24 @@ impl AppState {
         self.wake.notify_waiters();
     }
 
-    /// Counts a failed fetch of `job`'s result from the store (`failed`), or forgets its count
-    /// once the result is recorded; the failures so far.
-    pub(crate) fn fetch_failures(&self, job: &str, failed: bool) -> u32 {
+    /// Counts a failed fetch of `job`'s result from the store; the failures so far.
+    pub(crate) fn count_fetch_failure(&self, job: &str) -> u32 {
         let mut failures = self
             .fetch_failures
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if !failed {
-            failures.remove(job);
-            return 0;
-        }
         let n = failures.entry(job.to_string()).or_insert(0);
         *n += 1;
         *n
+    }
+
+    /// Forgets `job`'s failed fetches once its result is recorded.
+    pub(crate) fn forget_fetch_failures(&self, job: &str) {
+        let mut failures = self
+            .fetch_failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        failures.remove(job);
     }
 
     /// Whether [`AppState::stop`] was called.
@@ -364,8 +369,9 @@ async fn get_build(
     Ok(Json(serde_json::to_value(&job)?))
 }
 
-/// `?submit=true` (or `1`): send the proof to the server's oracle once it is done.
-fn wants_submission(query: Option<&str>, state: &AppState) -> Result<bool> {
+/// `?submit=true` (or `1`): send the proof to the server's oracle once it is done; the server's
+/// submitter when asked.
+fn wants_submission(query: Option<&str>, state: &AppState) -> Result<Option<Arc<dyn Submitter>>> {
     let mut submit = false;
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         submit = match pair {
@@ -378,25 +384,26 @@ fn wants_submission(query: Option<&str>, state: &AppState) -> Result<bool> {
             }
         };
     }
-    if submit && state.config.submitter.is_none() {
-        return Err(Error::BadRequest(
+    match (submit, &state.config.submitter) {
+        (false, _) => Ok(None),
+        (true, Some(submitter)) => Ok(Some(submitter.clone())),
+        (true, None) => Err(Error::BadRequest(
             "submit=true: this server submits to no oracle (start it with --oracle ADDRESS)".into(),
-        ));
+        )),
     }
-    Ok(submit)
 }
 
 /// How long a proof request waits for the oracle's admission.
 const ADMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// For `?submit=true`: the oracle's admission of a proof of `build` about the input's subject,
-/// before anything is proven; the oracle the submission is for.
-async fn admit_submission(state: &AppState, build: &Job, input: &InputData) -> Result<String> {
+/// For `?submit=true`: `submitter`'s oracle's admission of a proof of `build` about the input's
+/// subject, before anything is proven; the oracle the submission is for.
+async fn admit_submission(
+    submitter: &dyn Submitter,
+    build: &Job,
+    input: &InputData,
+) -> Result<String> {
     use crate::submit::Admission;
-    let submitter =
-        state.config.submitter.as_ref().ok_or_else(|| {
-            Error::BadRequest("submit=true: this server submits to no oracle".into())
-        })?;
     let model_id = build
         .summary
         .as_ref()
@@ -464,8 +471,8 @@ async fn create_proof(
     })
     .await?;
     let submit = match submit {
-        true => Some(admit_submission(&state, &build, &input).await?),
-        false => None,
+        Some(submitter) => Some(admit_submission(submitter.as_ref(), &build, &input).await?),
+        None => None,
     };
     let id = jobs::new_id();
     let (paths, req, build_dir_id) = (state.paths.clone(), id.clone(), build_id.clone());

@@ -133,17 +133,17 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
         return Ok(());
     }
     state.store.set_attempts(&job.id, result.attempts)?;
-    let mut fetched = Ok(());
-    if let (Some(mirror), Outcome::Done(_)) = (&state.objects, &result.outcome) {
-        fetched = objects::fetch_result(mirror, &job.work());
-    }
+    let fetched = match (&state.objects, &result.outcome) {
+        (Some(mirror), Outcome::Done(_)) => objects::fetch_result(mirror, &job.work()),
+        _ => Ok(()),
+    };
     let unfetchable = match fetched {
         Ok(()) => false,
         Err(e) => {
             // A store that does not answer: the result is read again (not acknowledged), after
             // the dispatcher's pause, for a while; then the job fails rather than holding every
             // other result back.
-            let tries = state.fetch_failures(&job.id, true);
+            let tries = state.count_fetch_failure(&job.id);
             if tries < FETCH_TRIES {
                 tracing::warn!(job = %job.id, tries, error = %e, "fetching a result from the store");
                 return Err(e);
@@ -152,7 +152,7 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
             true
         }
     };
-    state.fetch_failures(&job.id, false);
+    state.forget_fetch_failures(&job.id);
     let outcome = match &result.outcome {
         Outcome::Done(_) if unfetchable => Outcome::Failed(
             "the worker reported done, but its result could not be fetched from the store".into(),
@@ -181,17 +181,19 @@ fn record(state: &AppState, result: &RunResult) -> Result<()> {
         // A proof recorded, done or failed (a segment failing for good fails its proof): the
         // input and the secrets leave the store. Again for each later segment result of a
         // failed proof (a segment still running when it failed sends its proof after).
-        let proof = match (job.kind, job.parent.as_deref()) {
-            (JobKind::Proof, _) => Some(job.id.clone()),
-            (JobKind::Segment, Some(parent)) => state
+        let proof = match (job.kind, job.parent.as_deref(), job.build_id.as_deref()) {
+            (JobKind::Proof, _, Some(build)) => {
+                Some((job.id.clone(), state.paths.is_segmented(build)))
+            }
+            (JobKind::Segment, Some(parent), _) => state
                 .store
                 .get(parent)?
                 .filter(|p| p.status == JobStatus::Failed)
-                .map(|p| p.id),
+                .map(|p| (p.id, true)),
             _ => None,
         };
-        if let Some(proof) = proof {
-            if let Err(e) = objects::drop_proof_secrets(mirror, &proof) {
+        if let Some((proof, segmented)) = proof {
+            if let Err(e) = objects::drop_proof_secrets(mirror, &proof, segmented) {
                 tracing::warn!(job = %proof, error = %e, "removing a proof's files from the store");
             }
         }

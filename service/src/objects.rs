@@ -58,6 +58,14 @@ pub struct Moved {
     pub cached: usize,
 }
 
+impl std::ops::AddAssign for Moved {
+    fn add_assign(&mut self, other: Moved) {
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.cached += other.cached;
+    }
+}
+
 /// An object store mirrored into a local directory.
 pub struct Mirror {
     store: Arc<dyn ObjectStore>,
@@ -146,11 +154,6 @@ impl Mirror {
         &self.shown
     }
 
-    /// The local copy's root.
-    pub fn local(&self) -> &LocalPath {
-        &self.local
-    }
-
     fn block_on<T>(&self, work: impl std::future::Future<Output = T>) -> T {
         self.runtime
             .as_ref()
@@ -205,12 +208,7 @@ impl Mirror {
     async fn pull_async(&self, rel: &str, skip: &dyn Fn(&str) -> bool) -> Result<Moved> {
         let key = self.key(rel);
         let metas: Vec<ObjectMeta> = if rel.ends_with('/') {
-            let mut out = Vec::new();
-            let mut list = self.store.list(Some(&key));
-            while let Some(meta) = list.next().await {
-                out.push(meta.map_err(|e| store_error(format!("listing {rel}"), e))?);
-            }
-            out
+            self.list(rel).await?
         } else {
             match self.store.head(&key).await {
                 Ok(meta) => vec![meta],
@@ -228,13 +226,7 @@ impl Mirror {
             if skip(&name) {
                 continue;
             }
-            let version = meta.e_tag.clone().unwrap_or_else(|| {
-                format!(
-                    "{}@{}",
-                    meta.size,
-                    meta.last_modified.timestamp_nanos_opt().unwrap_or(0)
-                )
-            });
+            let version = version_of(&meta);
             let path = self.local.join(&name);
             let known = self.synced(&name);
             if known.as_ref().is_some_and(|s| {
@@ -340,13 +332,7 @@ impl Mirror {
                 .await
                 .map_err(|e| store_error(format!("sending {name}"), e))?;
             let version = match self.store.head(&key).await {
-                Ok(meta) => meta.e_tag.unwrap_or_else(|| {
-                    format!(
-                        "{}@{}",
-                        meta.size,
-                        meta.last_modified.timestamp_nanos_opt().unwrap_or(0)
-                    )
-                }),
+                Ok(meta) => version_of(&meta),
                 Err(e) => return Err(store_error(format!("checking {name}"), e)),
             };
             moved.files += 1;
@@ -360,37 +346,34 @@ impl Mirror {
     /// copy.
     pub fn remove(&self, rel: &str) -> Result<()> {
         self.block_on(async {
-            let key = self.key(rel);
             let locations: Vec<Path> = if rel.ends_with('/') {
-                let mut out = Vec::new();
-                let mut list = self.store.list(Some(&key));
-                while let Some(meta) = list.next().await {
-                    out.push(
-                        meta.map_err(|e| store_error(format!("listing {rel}"), e))?
-                            .location,
-                    );
-                }
-                out
+                self.list(rel)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.location)
+                    .collect()
             } else {
-                vec![key]
+                vec![self.key(rel)]
             };
             for location in locations {
                 match self.store.delete(&location).await {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                     Err(e) => return Err(store_error(format!("deleting {location}"), e)),
                 }
-                if let Some(name) = self.relative(&location) {
-                    self.forget(&name)?;
-                }
             }
-            let local = self.local.join(rel.trim_end_matches('/'));
-            let _ = if rel.ends_with('/') {
-                std::fs::remove_dir_all(&local)
-            } else {
-                std::fs::remove_file(&local)
-            };
             Ok(())
-        })
+        })?;
+        self.forget_local(rel)
+    }
+
+    /// Every object under the folder `rel`.
+    async fn list(&self, rel: &str) -> Result<Vec<ObjectMeta>> {
+        let mut out = Vec::new();
+        let mut list = self.store.list(Some(&self.key(rel)));
+        while let Some(meta) = list.next().await {
+            out.push(meta.map_err(|e| store_error(format!("listing {rel}"), e))?);
+        }
+        Ok(out)
     }
 
     /// Deletes the file `rel` from the store only (the local copy keeps it).
@@ -492,48 +475,43 @@ pub fn fetch_result(mirror: &Mirror, work: &Work) -> Result<()> {
     Ok(())
 }
 
-/// The server, once a proof is recorded (done or failed): its input, chain seed and segment
-/// proofs leave the store, and its chain seed and segment proofs the local copy (the input stays
-/// there, as in a data directory without a store).
-pub fn drop_proof_secrets(mirror: &Mirror, id: &str) -> Result<()> {
-    // Each is tried whatever became of the others.
-    let results = [
-        mirror.remove(&format!("proofs/{id}/chain_seed")),
-        mirror.remove(&format!("proofs/{id}/segments/")),
-        mirror.remove_remote(&format!("proofs/{id}/input.json")),
-    ];
+/// The server, once a proof is recorded (done or failed): its input leaves the store and, on a
+/// `segmented` build, its chain seed and segment proofs leave the store and the local copy (the
+/// input stays there, as in a data directory without a store).
+pub fn drop_proof_secrets(mirror: &Mirror, id: &str, segmented: bool) -> Result<()> {
+    let mut results = vec![mirror.remove_remote(&format!("proofs/{id}/input.json"))];
+    if segmented {
+        // Each is tried whatever became of the others.
+        results.push(mirror.remove(&format!("proofs/{id}/chain_seed")));
+        results.push(mirror.remove(&format!("proofs/{id}/segments/")));
+    }
     results.into_iter().collect()
 }
 
 /// A worker, before running `work`: fetches what it reads (its build, with the keys cached
 /// across jobs; the proof's input and chain seed; the segment proofs to aggregate).
 pub fn fetch_for(mirror: &Mirror, paths: &Paths, work: &Work) -> Result<Moved> {
-    let all = |_: &str| false;
-    let mut moved = Moved::default();
-    let mut add = |m: Moved| {
-        moved.files += m.files;
-        moved.bytes += m.bytes;
-        moved.cached += m.cached;
-    };
+    let mut rels = Vec::new();
     match (work.kind, work.build.as_deref(), work.parent.as_deref()) {
-        (JobKind::Build, ..) => add(mirror.pull(&format!("builds/{}/", work.id), &all)?),
+        (JobKind::Build, ..) => rels.push(format!("builds/{}/", work.id)),
         (JobKind::Segment, Some(build), Some(parent)) => {
-            add(mirror.pull(&format!("builds/{build}/"), &all)?);
-            add(mirror.pull(&format!("proofs/{parent}/input.json"), &all)?);
-            add(mirror.pull(&format!("proofs/{parent}/chain_seed"), &all)?);
+            rels.push(format!("builds/{build}/"));
+            rels.push(format!("proofs/{parent}/input.json"));
+            rels.push(format!("proofs/{parent}/chain_seed"));
         }
         (JobKind::Proof, Some(build), _) => {
-            add(mirror.pull(&format!("builds/{build}/"), &all)?);
+            rels.push(format!("builds/{build}/"));
+            rels.push(format!("proofs/{}/input.json", work.id));
+            // An aggregation reads the segment proofs; not the chain seed.
             if paths.is_segmented(build) {
-                // The segment proofs and the input; not the chain seed (the aggregation does not
-                // read it).
-                add(mirror.pull(&format!("proofs/{}/segments/", work.id), &all)?);
-                add(mirror.pull(&format!("proofs/{}/input.json", work.id), &all)?);
-            } else {
-                add(mirror.pull(&format!("proofs/{}/input.json", work.id), &all)?);
+                rels.push(format!("proofs/{}/segments/", work.id));
             }
         }
         _ => {}
+    }
+    let mut moved = Moved::default();
+    for rel in rels {
+        moved += mirror.pull(&rel, &|_| false)?;
     }
     Ok(moved)
 }
@@ -561,6 +539,17 @@ pub fn drop_local_proof(mirror: &Mirror, work: &Work) -> Result<()> {
         (JobKind::Proof, _) => mirror.forget_local(&format!("proofs/{}/", work.id)),
         _ => Ok(()),
     }
+}
+
+/// The store's version of an object: its ETag, or its size and time where the store gives none.
+fn version_of(meta: &ObjectMeta) -> String {
+    meta.e_tag.clone().unwrap_or_else(|| {
+        format!(
+            "{}@{}",
+            meta.size,
+            meta.last_modified.timestamp_nanos_opt().unwrap_or(0)
+        )
+    })
 }
 
 /// A local file's size and modification time (ns), when it is a file.

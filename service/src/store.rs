@@ -117,6 +117,17 @@ impl SubmissionStatus {
             SubmissionStatus::Failed => "failed",
         }
     }
+
+    fn parse(text: &str) -> Option<Self> {
+        SubmissionStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// A submission's stored detail (a JSON object: the receipt, or the error).
+fn submission_detail(text: Option<String>) -> Option<serde_json::Value> {
+    text.and_then(|d| serde_json::from_str(&d).ok())
 }
 
 /// A submission due: its proof is done and it is pending.
@@ -317,6 +328,7 @@ fn migrate(conn: &Connection) -> Result<()> {
 
 /// Moves proofs on segmented builds on: one waiting with a segment failed for good fails (and
 /// its queued segments with it); one waiting with every segment done is queued to aggregate.
+/// A failed proof's pending submission fails with it: nothing will be sent for it.
 fn settle(conn: &Connection) -> Result<()> {
     let t = now();
     conn.execute(
@@ -338,6 +350,12 @@ fn settle(conn: &Connection) -> Result<()> {
         "UPDATE jobs SET status = 'queued', updated_at = ?1 \
          WHERE status = 'waiting' AND NOT EXISTS ( \
              SELECT 1 FROM jobs c WHERE c.parent = jobs.id AND c.status != 'done')",
+        params![t],
+    )?;
+    conn.execute(
+        "UPDATE submissions SET status = 'failed', updated_at = ?1, \
+             detail = '{\"error\":\"the proof failed: nothing was sent\"}' \
+         WHERE status = 'pending' AND job IN (SELECT id FROM jobs WHERE status = 'failed')",
         params![t],
     )?;
     Ok(())
@@ -612,17 +630,6 @@ impl Store {
         Ok(())
     }
 
-    /// Fails the pending submissions of proofs that failed: nothing will be sent for them.
-    pub fn settle_submissions(&self) -> Result<()> {
-        self.conn().execute(
-            "UPDATE submissions SET status = 'failed', updated_at = ?1, \
-                 detail = '{\"error\":\"the proof failed: nothing was sent\"}' \
-             WHERE status = 'pending' AND job IN (SELECT id FROM jobs WHERE status = 'failed')",
-            params![now()],
-        )?;
-        Ok(())
-    }
-
     /// The oldest pending submission whose proof is done.
     pub fn next_submission(&self) -> Result<Option<DueSubmission>> {
         let row: Option<(String, String, u32, Option<String>)> = self
@@ -639,8 +646,7 @@ impl Store {
             job,
             oracle,
             attempts,
-            tx_hash: detail
-                .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+            tx_hash: submission_detail(detail)
                 .and_then(|d| d["tx_hash"].as_str().map(str::to_string)),
         }))
     }
@@ -672,8 +678,7 @@ impl Store {
             )
             .optional()?;
         Ok(row.map(|(status, attempts, detail, oracle)| {
-            let mut out = detail
-                .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+            let mut out = submission_detail(detail)
                 .filter(serde_json::Value::is_object)
                 .unwrap_or_else(|| serde_json::json!({}));
             out["status"] = status.into();
@@ -691,10 +696,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (status, n) = row?;
-            if let Some(s) = SubmissionStatus::ALL
-                .into_iter()
-                .find(|s| s.as_str() == status)
-            {
+            if let Some(s) = SubmissionStatus::parse(&status) {
                 out.push((s, u64::try_from(n).unwrap_or(0)));
             }
         }
@@ -824,7 +826,6 @@ mod tests {
         let c = s.claim().unwrap().unwrap();
         assert_eq!(c.id, "c");
         s.fail("c", "bad input", false, 3).unwrap();
-        s.settle_submissions().unwrap();
         let shown = s.submission("c").unwrap().unwrap();
         assert_eq!(shown["status"], "failed");
         assert!(shown["error"].as_str().unwrap().contains("proof failed"));

@@ -96,12 +96,7 @@ pub async fn run(state: Arc<AppState>, submitter: Arc<dyn Submitter>) {
     tracing::info!(target = %submitter.target(), "submitting requested proofs on chain");
     let oracle = submitter.oracle();
     while !state.stopping() {
-        let due = state
-            .db(|s| {
-                s.settle_submissions()?;
-                s.next_submission()
-            })
-            .await;
+        let due = state.db(|s| s.next_submission()).await;
         let next = match due {
             Ok(Some(next)) => next,
             Ok(None) => {

@@ -350,6 +350,52 @@ pub fn submit(file: &str, url: &str, consumer: &str, key: &str) -> Output {
     zkinfer(&submit_args(file, url, consumer, key))
 }
 
+/// The arguments of `zkinfer attest BUILD --input INPUT --subject SUBJECT` to the oracle
+/// `consumer` from `key` (an attester's).
+pub fn attest_args<'a>(
+    build: &'a str,
+    input: &'a str,
+    subject: &'a str,
+    url: &'a str,
+    consumer: &'a str,
+    key: &'a str,
+) -> [&'a str; 12] {
+    [
+        "attest",
+        build,
+        "--input",
+        input,
+        "--subject",
+        subject,
+        "--rpc-url",
+        url,
+        "--consumer",
+        consumer,
+        "--private-key",
+        key,
+    ]
+}
+
+/// The arguments of `zkinfer read` of `subject`'s output of `model_id` on the oracle `consumer`.
+pub fn read_args<'a>(
+    url: &'a str,
+    consumer: &'a str,
+    model_id: &'a str,
+    subject: &'a str,
+) -> [&'a str; 9] {
+    [
+        "read",
+        "--rpc-url",
+        url,
+        "--consumer",
+        consumer,
+        "--model-id",
+        model_id,
+        "--subject",
+        subject,
+    ]
+}
+
 /// [`submit`] that must succeed; its JSON.
 pub fn submit_json(file: &str, url: &str, consumer: &str, key: &str) -> Value {
     zkinfer_json(&submit_args(file, url, consumer, key))
