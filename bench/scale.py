@@ -13,11 +13,12 @@ Per step: wall seconds and the step's own peak RSS (wait4). Writes bench/scale.m
 bench/scale.json (per model: params, segments, prove_s, peak_rss_mib, verify_gas, max_abs_err,
 ok, and the details). A benchmark, not a test: CI does not run it.
 
-    python3 bench/scale.py [--max-k K] [--aggregation-k K] [--skip-ezkl] [NAME ...]
+    python3 bench/scale.py [--max-k K] [--aggregation-k K] [--skip-ezkl | --ezkl-only] [NAME ...]
 """
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -71,9 +72,36 @@ def ensure_models(names):
         subprocess.run([py, os.path.join(HERE, "models", "make_scale_models.py"), *missing], check=True)
 
 
-def zk(*args):
-    out, wall, rss, _ = harness.run([harness.ZKINFER, "--json", "-q", *args], env=ENV)
-    return json.loads(out), wall, rss
+def zk(*args, prefix=()):
+    out, wall, rss, _ = zk_others(*args, prefix=prefix)
+    return out, wall, rss
+
+
+def zk_others(*args, prefix=()):
+    """zk, plus the cores other processes used meanwhile (an idle machine shows about 0)."""
+    out, wall, rss, others = harness.run([*prefix, harness.ZKINFER, "--json", "-q", *args], env=ENV)
+    return json.loads(out), wall, rss, others
+
+
+def perf_prefix(path):
+    """`perf record` at 49 Hz (flat, no call graphs: ~0.1% overhead) when perf is installed."""
+    if os.environ.get("BENCH_PERF", "1") == "0" or shutil.which("perf") is None:
+        return ()
+    return ("perf", "record", "-q", "-F", "49", "-o", path, "--")
+
+
+def perf_top(path, limit=15):
+    """The hottest functions of a perf recording: [[percent of samples, symbol], ...]."""
+    if not os.path.exists(path):
+        return []
+    out = subprocess.run(["perf", "report", "-i", path, "--stdio", "--no-children", "--sort", "dso,symbol",
+                          "--percent-limit", "0.8", "-q"], capture_output=True, text=True).stdout
+    top = []
+    for line in out.splitlines():
+        parts = line.split(None, 3)
+        if len(parts) == 4 and parts[0].endswith("%"):
+            top.append([float(parts[0][:-1]), f"{parts[1]} {parts[3].strip()}"[:140]])
+    return top[:limit]
 
 
 def cast(*args):
@@ -122,11 +150,14 @@ def zkinfer_model(name, max_k, agg_k, url):
     r["plan"] = plan["segments"]
     setup, r["setup_s"], r["setup_rss"] = zk("setup", build, "--dev-srs", "--aggregation-k", str(agg_k))
     r["aggregation"] = setup["aggregation"]
+    profile = os.path.join(d, "prove.perf.data")
     for jobs in (1, 2):
-        out, wall, rss = zk("prove", build, "--input", inputs, "-o", proof, "--outputs", outputs,
-                            "--jobs", str(jobs), "--subject", ADDR)
+        prefix = perf_prefix(profile) if jobs == 1 else ()
+        out, wall, rss, others = zk_others("prove", build, "--input", inputs, "-o", proof, "--outputs", outputs,
+                                           "--jobs", str(jobs), "--subject", ADDR, prefix=prefix)
         r[f"prove_{jobs}"] = {"wall_s": wall, "rss_mib": rss, "segments_s": out["segments_seconds"],
-                              "aggregation_s": out["aggregation_seconds"]}
+                              "aggregation_s": out["aggregation_seconds"], "other_cores": others}
+    r["profile"] = perf_top(profile)
     v, r["verify_s"], _ = zk("verify", build, proof)
     r["verified"] = v["valid"]
     artifact = json.load(open(proof))
@@ -216,6 +247,12 @@ def write(rows):
                          for p in s["zkinfer"]["plan"])
         agg = s["zkinfer"]["aggregation"]
         lines.append(f"- {s['model']}: {plan}; aggregation k {agg['k']}, {agg['advice_columns']} advice columns")
+    lines += ["", "Where the 1-job prove's time goes (`perf record -F 49`, flat: share of CPU samples by function; "
+              "`segments_s` per segment and the aggregation are in scale.json).", ""]
+    for s in summary:
+        top = s["zkinfer"].get("profile") or []
+        if top:
+            lines.append(f"- {s['model']}: " + "; ".join(f"{pct:.1f}% `{sym}`" for pct, sym in top[:10]))
     with open(os.path.join(HERE, "scale.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -226,6 +263,8 @@ def main():
     ap.add_argument("--max-k", type=int, default=int(os.environ.get("BENCH_MAX_K", "21")))
     ap.add_argument("--aggregation-k", type=int, default=int(os.environ.get("BENCH_AGG_K", "21")))
     ap.add_argument("--skip-ezkl", action="store_true")
+    ap.add_argument("--ezkl-only", action="store_true",
+                    help="run EZKL only, beside the zkinfer figures scale.json already holds")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     names = a.names or NAMES
@@ -234,6 +273,16 @@ def main():
         sys.exit(f"unknown model(s) {unknown}; scale models: {NAMES}")
     ensure_models(names)
     os.makedirs(OUT, exist_ok=True)
+    if a.ezkl_only:
+        earlier = {s["model"]: s for s in json.load(open(os.path.join(HERE, "scale.json")))}
+        rows = []
+        for name in names:
+            meta = json.load(open(model(name, "meta.json")))
+            print(f"{name}: EZKL", file=sys.stderr)
+            rows.append({"model": name, "params": meta["params"], "macs": meta["macs"],
+                         "zkinfer": earlier[name]["zkinfer"], "ezkl": ezkl_model(name)})
+            write(rows)
+        return
     anvil, url = start_anvil()
     rows = []
     try:
