@@ -38,6 +38,17 @@ def busy_jiffies():
     return sum(parts) - parts[3] - parts[4]  # minus idle and iowait
 
 
+def wall_so_far(t0):
+    return time.perf_counter() - t0
+
+
+def step_name(cmd):
+    """'zkinfer prove', 'ezkl_step.py setup': the tool and its step (past a `perf record ... --`)."""
+    cmd = cmd[cmd.index("--") + 1:] if "--" in cmd else cmd
+    words = [os.path.basename(a) for a in cmd if not a.startswith("-")]
+    return " ".join(words[1:3] if words[0].startswith("python") else words[:2])
+
+
 def run(cmd, env=None):
     """Runs cmd; returns (stdout, wall s, peak RSS MiB, other processes' cores)."""
     b0, t0 = busy_jiffies(), time.perf_counter()
@@ -60,10 +71,12 @@ def run(cmd, env=None):
     _, status, usage = os.wait4(p.pid, 0)
     timer.cancel()
     if stopped.is_set():
-        raise SystemExit(f"{os.path.basename(cmd[1])} {cmd[2]} stopped after {STEP_TIMEOUT} s (BENCH_STEP_TIMEOUT)")
+        raise SystemExit(f"{step_name(cmd)} stopped after {STEP_TIMEOUT} s (BENCH_STEP_TIMEOUT)")
     wall = time.perf_counter() - t0
     if status != 0:
-        raise SystemExit(f"{cmd} failed: {err.decode()[-2000:]}")
+        # A step killed for memory leaves no message of its own: say so.
+        how = f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
+        raise SystemExit(f"{step_name(cmd)} failed ({how}, {wall_so_far(t0):.0f} s): {err.decode()[-2000:]}")
     own = usage.ru_utime + usage.ru_stime
     others = max(0.0, (busy_jiffies() - b0) / TICK - own) / max(wall, 1e-9)
     return out.decode(), wall, usage.ru_maxrss / 1024, others

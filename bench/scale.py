@@ -193,7 +193,14 @@ def ezkl_model(name):
     try:
         return harness.ezkl_model(name, json.load(open(model(name, "meta.json")))["ort_output"])
     except SystemExit as e:
-        return {"failed": str(e)[-400:]}
+        failed = {"failed": str(e)[-400:]}
+        # How far it got: the circuit EZKL chose, when calibration finished.
+        settings = os.path.join(harness.OUT, "ezkl", name, "settings.json")
+        calibrated = not any(step in failed["failed"] for step in ("gen_settings", "calibrate_settings"))
+        if calibrated and os.path.exists(settings):
+            s = json.load(open(settings))
+            failed.update(k=s["run_args"]["logrows"], num_rows=s.get("num_rows"))
+        return failed
     finally:
         harness.model_file = saved
 
@@ -233,7 +240,8 @@ def write(rows):
         z, e = s["zkinfer"], s["ezkl"]
         ks = ",".join(str(p["k"]) for p in z["plan"])
         p1, p2 = z["prove_1"], z["prove_2"]
-        ez = (f"failed: {e['failed'][:120]}" if "failed" in e else
+        ez = (f"failed{' at k ' + str(e['k']) + ', ' + fmt(e['num_rows']) + ' rows' if 'k' in e else ''}: "
+              f"{e['failed'][:160]}" if "failed" in e else
               f"k {e['k']}, setup {fmt(e['setup_s'])} s ({fmt(e['setup_rss'], digits=0)} MiB), prove "
               f"{fmt(e['prove_s'])} s ({fmt(e['prove_rss'], digits=0)} MiB), err {e['max_abs_err']:.4f}")
         lines.append(
