@@ -18,6 +18,7 @@ ok, and the details). A benchmark, not a test: CI does not run it.
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -44,8 +45,11 @@ MANY_OUTPUTS = 64
 
 
 # A convolution is laid out as a sparse linear map (three cells a term): one 3x3 conv of 16
-# channels at 32x32 needs more than 4 advice columns at 2^21 rows, so the CNN gets 8.
-EXTRA_FLAGS = {"resnet_cnn": ["--max-columns", "8"]}
+# channels at 32x32 needs more than 4 advice columns at 2^21 rows, so the CNN gets 8. One
+# 1024x4096 Gemm (4.2M multiply-accumulates) does not fit 2^21 rows in the default 4 columns
+# either ("cannot be cut further"): the MLPs get 16.
+EXTRA_FLAGS = {"resnet_cnn": ["--max-columns", "8"], "mlp_wide": ["--max-columns", "16"],
+               "mlp_deep": ["--max-columns", "16"]}
 
 
 def compile_flags(name):
@@ -100,7 +104,8 @@ def perf_top(path, limit=15):
     for line in out.splitlines():
         parts = line.split(None, 3)
         if len(parts) == 4 and parts[0].endswith("%"):
-            top.append([float(parts[0][:-1]), f"{parts[1]} {parts[3].strip()}"[:140]])
+            symbol = re.split(r"\s{2,}", parts[3].strip())[0]  # perf pads, then adds empty columns
+            top.append([float(parts[0][:-1]), f"{parts[1]} {symbol}"[:140]])
     return top[:limit]
 
 
@@ -169,7 +174,7 @@ def zkinfer_model(name, max_k, agg_k, url):
         deployed, _, _ = zk("deploy", build, "--rpc-url", url, "--private-key", KEY)
     except SystemExit as e:
         # E.g. a statement of a thousand outputs makes a verifier over EIP-170: reported, not fatal.
-        r.update(verify_gas=None, submit_gas=None, ok=False, deploy_error=str(e)[-300:])
+        r.update(verify_gas=None, submit_gas=None, ok=False, deploy_error=last_line(e))
         return r
     r["verifier_runtime_bytes"] = deployed["verifier_runtime_bytes"]
     calldata = "0x" + "".join(w[2:] for w in artifact["instances"]) + artifact["proof"][2:]
@@ -181,8 +186,13 @@ def zkinfer_model(name, max_k, agg_k, url):
                              "--private-key", KEY)
         r["submit_gas"], r["ok"] = submitted["gas_used"], True
     except SystemExit as e:
-        r["submit_gas"], r["ok"], r["submit_error"] = None, False, str(e)[-300:]
+        r["submit_gas"], r["ok"], r["submit_error"] = None, False, last_line(e)
     return r
+
+
+def last_line(e):
+    """A failed step's own message: the last line of its stderr (the CLI's `error: ...`)."""
+    return str(e).strip().splitlines()[-1][-300:]
 
 
 def ezkl_model(name):
