@@ -38,10 +38,6 @@ def busy_jiffies():
     return sum(parts) - parts[3] - parts[4]  # minus idle and iowait
 
 
-def wall_so_far(t0):
-    return time.perf_counter() - t0
-
-
 def step_name(cmd):
     """'zkinfer prove', 'ezkl_step.py setup': the tool and its step (past a `perf record ... --`)."""
     cmd = cmd[cmd.index("--") + 1:] if "--" in cmd else cmd
@@ -76,7 +72,7 @@ def run(cmd, env=None):
     if status != 0:
         # A step killed for memory leaves no message of its own: say so.
         how = f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
-        raise SystemExit(f"{step_name(cmd)} failed ({how}, {wall_so_far(t0):.0f} s): {err.decode()[-2000:]}")
+        raise SystemExit(f"{step_name(cmd)} failed ({how}, {wall:.0f} s): {err.decode()[-2000:]}")
     own = usage.ru_utime + usage.ru_stime
     others = max(0.0, (busy_jiffies() - b0) / TICK - own) / max(wall, 1e-9)
     return out.decode(), wall, usage.ru_maxrss / 1024, others
@@ -115,9 +111,15 @@ def ezkl_model(name, ort):
     return r
 
 
-def zk(*args, env=None):
-    out, wall, rss, others = run([ZKINFER, "--json", "-q", *args], env=env)
+def zk(*args, env=None, prefix=()):
+    """zkinfer --json ARGS (behind `prefix`, e.g. a profiler): its JSON, wall s, peak RSS MiB, others' cores."""
+    out, wall, rss, others = run([*prefix, ZKINFER, "--json", "-q", *args], env=env)
     return json.loads(out), wall, rss, others
+
+
+def last_line(e):
+    """A failed step's own message: the last line of its error (the CLI's `error: ...`)."""
+    return str(e).strip().splitlines()[-1][-300:]
 
 
 def zkinfer_model(name, ort):
@@ -171,7 +173,7 @@ def main():
     for name in results:
         for tool in results[name].values():
             if "failed" in tool:
-                tool["failed"] = tool["failed"].strip().splitlines()[-1][-300:]
+                tool["failed"] = last_line(tool["failed"])
     for i, name in enumerate(chosen):
         ort = json.load(open(model_file(name, "meta.json")))["ort_output"]
         order = [("ezkl", ezkl_model), ("zkinfer", zkinfer_model)]
@@ -185,7 +187,7 @@ def main():
             except SystemExit as e:  # a failed or stopped step: reported, the others still run
                 print(f"{name}: {tool} failed: {e}", file=sys.stderr, flush=True)
                 # The step's last line (the error itself), for one table cell.
-                results[name][tool] = {"failed": str(e).strip().splitlines()[-1][-300:]}
+                results[name][tool] = {"failed": last_line(e)}
     rows = [
         ("k", "k", ""), ("setup s", "setup_s", ""), ("prove s", "prove_s", ""), ("verify s", "verify_s", ""),
         ("peak RSS prove MiB", "prove_rss", ""), ("proof bytes", "proof_bytes", ""), ("pk bytes", "pk_bytes", ""),

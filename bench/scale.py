@@ -76,15 +76,9 @@ def ensure_models(names):
         subprocess.run([py, os.path.join(HERE, "models", "make_scale_models.py"), *missing], check=True)
 
 
-def zk(*args, prefix=()):
-    out, wall, rss, _ = zk_others(*args, prefix=prefix)
+def zk(*args):
+    out, wall, rss, _ = harness.zk(*args, env=ENV)
     return out, wall, rss
-
-
-def zk_others(*args, prefix=()):
-    """zk, plus the cores other processes used meanwhile (an idle machine shows about 0)."""
-    out, wall, rss, others = harness.run([*prefix, harness.ZKINFER, "--json", "-q", *args], env=ENV)
-    return json.loads(out), wall, rss, others
 
 
 def perf_prefix(path):
@@ -158,8 +152,8 @@ def zkinfer_model(name, max_k, agg_k, url):
     profile = os.path.join(d, "prove.perf.data")
     for jobs in (1, 2):
         prefix = perf_prefix(profile) if jobs == 1 else ()
-        out, wall, rss, others = zk_others("prove", build, "--input", inputs, "-o", proof, "--outputs", outputs,
-                                           "--jobs", str(jobs), "--subject", ADDR, prefix=prefix)
+        out, wall, rss, others = harness.zk("prove", build, "--input", inputs, "-o", proof, "--outputs", outputs,
+                                            "--jobs", str(jobs), "--subject", ADDR, env=ENV, prefix=prefix)
         r[f"prove_{jobs}"] = {"wall_s": wall, "rss_mib": rss, "segments_s": out["segments_seconds"],
                               "aggregation_s": out["aggregation_seconds"], "other_cores": others}
     r["profile"] = perf_top(profile)
@@ -174,7 +168,7 @@ def zkinfer_model(name, max_k, agg_k, url):
         deployed, _, _ = zk("deploy", build, "--rpc-url", url, "--private-key", KEY)
     except SystemExit as e:
         # E.g. a statement of a thousand outputs makes a verifier over EIP-170: reported, not fatal.
-        r.update(verify_gas=None, submit_gas=None, ok=False, deploy_error=last_line(e))
+        r.update(verify_gas=None, submit_gas=None, ok=False, deploy_error=harness.last_line(e))
         return r
     r["verifier_runtime_bytes"] = deployed["verifier_runtime_bytes"]
     calldata = "0x" + "".join(w[2:] for w in artifact["instances"]) + artifact["proof"][2:]
@@ -186,13 +180,8 @@ def zkinfer_model(name, max_k, agg_k, url):
                              "--private-key", KEY)
         r["submit_gas"], r["ok"] = submitted["gas_used"], True
     except SystemExit as e:
-        r["submit_gas"], r["ok"], r["submit_error"] = None, False, last_line(e)
+        r["submit_gas"], r["ok"], r["submit_error"] = None, False, harness.last_line(e)
     return r
-
-
-def last_line(e):
-    """A failed step's own message: the last line of its stderr (the CLI's `error: ...`)."""
-    return str(e).strip().splitlines()[-1][-300:]
 
 
 def ezkl_model(name):
