@@ -1,5 +1,5 @@
 //! End to end on a real anvil for a segmented model: the credit-risk example compiled into two
-//! segments, each segment proven, the proofs aggregated into one, its verifier generated and
+//! segments (and into three, aggregated in a tree), each segment proven, the proofs aggregated into one, its verifier generated and
 //! deployed with the oracle and lending pool by the same commands as a single circuit. The
 //! aggregated proof is accepted in one transaction and the outputs are onnxruntime's within the
 //! fixed-point tolerance; a flipped proof byte, a changed accumulator limb, a changed output, an
@@ -238,9 +238,11 @@ async fn aggregated_segments_verify_on_anvil_and_tampering_is_rejected() {
     assert!(err.contains("without aggregation keys"), "{err}");
 }
 
-/// A segmented model with hashed inputs, deployed with an attester: the oracle binds the
-/// aggregated proof's input commitment (the first segment's) to the subject's registered one and
-/// to the attester's vouching, computed by `commitment` and `attest` on the segmented build.
+/// A segmented model with hashed inputs in three segments, aggregated in a tree (a node over
+/// segments 0 and 1, the root over the node and segment 2), deployed with an attester: the
+/// oracle binds the aggregated proof's input commitment (the first segment's, carried up through
+/// the node) to the subject's registered one and to the attester's vouching, computed by
+/// `commitment` and `attest` on the segmented build.
 #[tokio::test(flavor = "multi_thread")]
 async fn hashed_inputs_of_a_segmented_model_are_committed_and_attested() {
     let dir = scratch("segmented-hashed");
@@ -249,11 +251,14 @@ async fn hashed_inputs_of_a_segmented_model_are_committed_and_attested() {
         &example("model.onnx"),
         &example("calibration.json"),
         &build,
-        &["--segments", "2", "--input-visibility", "hashed"],
+        &["--segments", "3", "--input-visibility", "hashed"],
     );
     let build = path(&build).to_string();
-    // k 20: a faster aggregation proof than the default's (more columns, more verifier gas).
-    zkinfer_json(&["setup", &build, "--dev-srs", "--aggregation-k", "20"]);
+    // The default k (21): at k 20 the root over a node takes 8 advice columns, a verifier over
+    // EIP-170.
+    let setup = zkinfer_json(&["setup", &build, "--dev-srs", "--aggregation-arity", "2"]);
+    assert_eq!(setup["aggregation"]["arity"], 2, "{setup}");
+    assert_eq!(setup["aggregation"]["inner_nodes"], 1, "{setup}");
     let mut salted = read_json(&example("input.json"));
     salted["salt"] = serde_json::json!("0x5a17");
     salted["subject"] = serde_json::json!(ANVIL_ADDR);
@@ -315,6 +320,10 @@ async fn hashed_inputs_of_a_segmented_model_are_committed_and_attested() {
     assert!(attested["attestation_id"].as_u64().is_some(), "{attested}");
     // Committed and attested: the aggregated proof is taken, credited to its subject.
     let accepted = submit_json(&proof, &anvil.url, &oracle, ANVIL_KEY);
+    eprintln!(
+        "tree-aggregated proof accepted: {} gas",
+        accepted["gas_used"]
+    );
     assert_eq!(
         accepted["subject"].as_str().unwrap().to_lowercase(),
         ANVIL_ADDR.to_lowercase()

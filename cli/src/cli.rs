@@ -191,6 +191,13 @@ pub(crate) struct SetupArgs {
     /// [default: the existing aggregation keys' k, else 21]
     #[arg(long, value_parser = clap::value_parser!(u32).range(12..=26), conflicts_with = "no_aggregation")]
     pub(crate) aggregation_k: Option<u32>,
+    /// A segmented build: aggregate in a tree whose nodes each verify at most this many proofs
+    /// (2 to 8), or 1 for one flat aggregation of every segment. A tree keeps the on-chain
+    /// verifier the size of a 2-segment aggregation however many segments there are, for one
+    /// more proof per node. [default: flat when a flat aggregation takes at most 4 advice
+    /// columns, else 2]
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=8), conflicts_with = "no_aggregation")]
+    pub(crate) aggregation_arity: Option<u8>,
     /// A segmented build: skip the aggregation keys. Its proofs are then one proof per segment,
     /// verified off-chain only (`verify`); `codegen`, `deploy` and `submit` need aggregation.
     #[arg(long)]

@@ -14,7 +14,7 @@ use zkinfer_prover::input::InputData;
 use zkinfer_prover::onnx::import_specialized;
 use zkinfer_prover::pipeline::SrsChoice;
 use zkinfer_prover::privacy::Visibility;
-use zkinfer_segments::{Goal, SegmentedDir, SegmentedProof};
+use zkinfer_segments::{Arity, Goal, SegmentedDir, SegmentedProof};
 
 use crate::cli::{CodegenArgs, CompileArgs, ProveArgs, SetupArgs, VerifierChoice, VerifyArgs};
 use crate::commands::{circuit_options, input_with_subject, quant_config, Outcome, OutputsFile};
@@ -103,14 +103,34 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
             zkinfer_segments::AggregationInfo::read(&dir.aggregation_info())
                 .map_or(zkinfer_segments::DEFAULT_AGGREGATION_K, |i| i.config.degree)
         });
-        let info = zkinfer_segments::setup_aggregation(&dir, choice, k)?;
+        let arity = match a.aggregation_arity {
+            None => Arity::Auto,
+            Some(1) => Arity::Flat,
+            Some(a) => Arity::Tree(a.into()),
+        };
+        let info = zkinfer_segments::setup_aggregation(&dir, choice, k, arity)?;
         dev_srs = info.srs == zkinfer_prover::srs::SrsSource::DevInsecure;
         let secs = start.elapsed().as_secs_f64();
+        let nodes = info.tree.as_ref().map_or(0, |t| t.nodes.len());
         text.push_str(&format!(
-            "\n  aggregation keys (k = {}, {} advice columns) in {secs:.2} s",
-            info.config.degree, info.config.num_advice
+            "\n  aggregation keys (k = {}, {} advice columns{}) in {secs:.2} s",
+            info.config.degree,
+            info.config.num_advice,
+            match &info.tree {
+                Some(t) => format!(
+                    "; a tree of arity {}: {nodes} inner nodes, then the root",
+                    t.arity
+                ),
+                None => String::new(),
+            }
         ));
-        aggregation = json!({ "k": info.config.degree, "advice_columns": info.config.num_advice, "setup_seconds": secs });
+        aggregation = json!({
+            "k": info.config.degree,
+            "advice_columns": info.config.num_advice,
+            "arity": info.arity(),
+            "inner_nodes": nodes,
+            "setup_seconds": secs,
+        });
     }
     Ok(Outcome::ok(
         json!({

@@ -14,11 +14,13 @@ use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::dev::MockProver;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_base::halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk, ProvingKey, VerifyingKey,
+    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
 };
 use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
 use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
-use halo2_base::halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
+use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_base::halo2_proofs::poly::kzg::strategy::AccumulatorStrategy;
+use halo2_base::halo2_proofs::poly::VerificationStrategy;
 use serde::{Deserialize, Serialize};
 use snark_verifier::loader::native::NativeLoader;
 use snark_verifier::pcs::kzg::{KzgDecidingKey, LimbsEncoding};
@@ -45,6 +47,24 @@ pub struct SegmentInstances {
     pub count: usize,
     /// Its leading input instances (the chain commitment, for a later segment).
     pub input_words: usize,
+    /// Whether it is an aggregation node's proof: its last [`ACCUMULATOR_LIMBS`] instances are
+    /// its accumulator, which the verifying circuit folds into its own.
+    #[serde(default)]
+    pub accumulator: bool,
+}
+
+impl SegmentInstances {
+    /// The instance holding the subject: the last before the accumulator, if any.
+    pub fn subject(&self) -> usize {
+        self.count
+            .saturating_sub(1 + ACCUMULATOR_LIMBS * usize::from(self.accumulator))
+    }
+
+    /// Whether the counts fit together: the input words, the subject and the accumulator when
+    /// there is one (outputs, if any, between the input words and the subject).
+    pub fn is_consistent(&self) -> bool {
+        self.count > self.input_words + ACCUMULATOR_LIMBS * usize::from(self.accumulator)
+    }
 }
 
 /// A segment's proof with the Poseidon transcript (cheap to verify in a circuit), for
@@ -69,6 +89,27 @@ pub fn poseidon_proof<C: halo2_base::halo2_proofs::plonk::Circuit<Fr>>(
     Ok(transcript.finalize())
 }
 
+/// Verifies a [`poseidon_proof`] natively (the halo2 proof only: an aggregation node's
+/// accumulator is checked apart, by [`accumulator_decides`]).
+pub fn verify_poseidon(
+    srs: &Srs,
+    vk: &VerifyingKey<G1Affine>,
+    proof: &[u8],
+    instances: &[Fr],
+) -> bool {
+    let params = srs.verifier_params();
+    let mut transcript =
+        PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
+    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+        params,
+        vk,
+        AccumulatorStrategy::new(params),
+        &[&[instances]],
+        &mut transcript,
+    )
+    .is_ok_and(VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize)
+}
+
 /// A segment's Poseidon-transcript proof and its public instances.
 #[derive(Clone, Debug)]
 pub struct SegmentProof {
@@ -88,6 +129,35 @@ pub fn segment_protocol(
         srs,
         vk,
         Config::kzg().with_num_instance(vec![num_instances]),
+    )
+}
+
+/// Where the protocol of a proof of this shape reads an old accumulator: none for a segment,
+/// the last [`ACCUMULATOR_LIMBS`] instances for a node.
+fn accumulator_indices(shape: &SegmentInstances) -> Vec<Vec<(usize, usize)>> {
+    if !shape.accumulator {
+        return Vec::new();
+    }
+    let limbs = shape.count.saturating_sub(ACCUMULATOR_LIMBS)..shape.count;
+    vec![limbs.map(|i| (0, i)).collect()]
+}
+
+/// The protocol of an aggregation node's proof, for its parent: as [`segment_protocol`], and
+/// its last [`ACCUMULATOR_LIMBS`] instances are its accumulator, which the parent's verifier
+/// decodes and folds into its own. Without them the node's deferred pairing check would be
+/// dropped, and a node over invalid segment proofs would pass.
+pub fn node_protocol(
+    srs: &Srs,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+) -> PlonkProtocol<G1Affine> {
+    let limbs = num_instances.saturating_sub(ACCUMULATOR_LIMBS)..num_instances;
+    compile(
+        srs,
+        vk,
+        Config::kzg()
+            .with_num_instance(vec![num_instances])
+            .with_accumulator_indices(Some(limbs.map(|i| (0, i)).collect())),
     )
 }
 
@@ -118,15 +188,30 @@ pub fn aggregation_circuit(
         // The chain reads one commitment on each side of a boundary: a later segment's inputs
         // are one commitment, an earlier segment's outputs one commitment before the subject.
         let chained = (i == 0 || shape.input_words == 1)
-            && (i == last || shape.count == shape.input_words + 2);
-        if count != shape.count
-            || s.instances.len() != 1
-            || shape.count < shape.input_words + 1
-            || !chained
-        {
+            && (i == last || shape.subject() == shape.input_words + 1);
+        let what = if shape.accumulator {
+            "an aggregation node's"
+        } else {
+            "a segment's"
+        };
+        if count != shape.count || s.instances.len() != 1 {
             return Err(Error::Build(format!(
-                "segment {i}'s proof has {count} instances ({} input words), its key {}",
-                shape.input_words, shape.count
+                "proof {i} ({what}) has {count} instances, its key {}",
+                shape.count
+            )));
+        }
+        if !shape.is_consistent() || !chained {
+            return Err(Error::Build(format!(
+                "proof {i} ({what}): {} instances with {} input words cannot chain at its position",
+                shape.count, shape.input_words
+            )));
+        }
+        // A node's accumulator must be read (and folded) by its parent, or its deferred pairing
+        // check would be dropped; a segment has none.
+        if s.protocol.accumulator_indices != accumulator_indices(shape) {
+            return Err(Error::Build(format!(
+                "proof {i} ({what}): its protocol does not read the accumulator where its \
+                 instances hold one"
             )));
         }
     }
@@ -138,18 +223,18 @@ pub fn aggregation_circuit(
     .map_err(|_| Error::Build("a segment proof is malformed (it cannot be read)".into()))?;
     let previous = circuit.previous_instances().clone();
     let ctx = circuit.builder.main(0);
-    let subject = *previous[0].last().expect("checked above");
+    let subject = previous[0][shapes[0].subject()];
     for i in 0..previous.len() {
         if i + 1 < previous.len() {
             let out = previous[i][shapes[i].input_words];
             ctx.constrain_equal(&out, &previous[i + 1][0]);
         }
-        ctx.constrain_equal(previous[i].last().expect("checked above"), &subject);
+        ctx.constrain_equal(&previous[i][shapes[i].subject()], &subject);
     }
     let (first, last) = (&previous[0], previous.last().expect("checked above"));
     let last_shape = shapes.last().expect("checked above");
     let mut exposed: Vec<_> = first[..shapes[0].input_words].to_vec();
-    exposed.extend_from_slice(&last[last_shape.input_words..last_shape.count - 1]);
+    exposed.extend_from_slice(&last[last_shape.input_words..last_shape.subject()]);
     exposed.push(subject);
     let accumulator = std::mem::replace(&mut circuit.builder.assigned_instances[0], exposed);
     if accumulator.len() != ACCUMULATOR_LIMBS {
@@ -162,30 +247,39 @@ pub fn aggregation_circuit(
     Ok(circuit)
 }
 
-/// The aggregation circuit's keys and shape.
-pub struct AggregationKeys {
-    /// The proving key.
-    pub pk: ProvingKey<G1Affine>,
+/// What an aggregation circuit is, without its keys: enough to lay it out (and to run it in the
+/// MockProver), and to decide whether it is too wide before any key is made.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AggregationShape {
     /// Its shape (rows, columns, lookup bits).
     pub config: AggregationConfigParams,
-    /// The layout's break points, for the prover.
+    /// The layout's break points, for the prover (empty until a key is made).
     pub break_points: MultiPhaseThreadBreakPoints,
-    /// Public instances of an aggregated proof.
+    /// Public instances of its proof.
     pub num_instances: usize,
-    /// The segments' protocols the key was made for, in order: a segment proof is read against
-    /// these, never against a protocol it brings.
+    /// The protocols of the proofs it verifies, in order: a proof is read against these, never
+    /// against a protocol it brings.
     pub protocols: Vec<PlonkProtocol<G1Affine>>,
-    /// The segments' instance shapes.
+    /// The instance shapes of the proofs it verifies.
     pub shapes: Vec<SegmentInstances>,
 }
 
-/// Generates the aggregation circuit's keys at `2^k` rows for segments of these protocols.
-pub fn aggregation_keygen(
+/// An aggregation circuit's proving key and shape.
+pub struct AggregationKeys {
+    /// The proving key.
+    pub pk: ProvingKey<G1Affine>,
+    /// What the key was made for.
+    pub shape: AggregationShape,
+}
+
+/// Lays out the aggregation circuit at `2^k` rows over proofs of these protocols (dummy proofs:
+/// no key is made), and returns the circuit with its shape.
+fn lay_out(
     srs: &Srs,
     k: u32,
     protocols: Vec<PlonkProtocol<G1Affine>>,
     shapes: &[SegmentInstances],
-) -> Result<AggregationKeys> {
+) -> Result<(AggregationCircuit, AggregationShape)> {
     if k < 2 {
         return Err(Error::Build(format!(
             "an aggregation circuit of 2^{k} rows"
@@ -194,7 +288,7 @@ pub fn aggregation_keygen(
     for (i, (p, shape)) in protocols.iter().zip(shapes).enumerate() {
         if p.num_instance != [shape.count] {
             return Err(Error::Build(format!(
-                "segment {i}'s protocol has {:?} instances, its shape {}",
+                "proof {i}'s protocol has {:?} instances, its shape {}",
                 p.num_instance, shape.count
             )));
         }
@@ -212,20 +306,43 @@ pub fn aggregation_keygen(
     let mut circuit =
         aggregation_circuit(CircuitBuilderStage::Keygen, config, srs, snarks, shapes)?;
     let config = circuit.calculate_params(Some(20));
-    let num_instances = circuit.builder.assigned_instances[0].len();
-    tracing::info!(k, advice = config.num_advice, "aggregation keys");
+    let shape = AggregationShape {
+        config,
+        // Known once a key is made (the layout is synthesized).
+        break_points: Vec::new(),
+        num_instances: circuit.builder.assigned_instances[0].len(),
+        protocols,
+        shapes: shapes.to_vec(),
+    };
+    Ok((circuit, shape))
+}
+
+/// The shape of the aggregation circuit at `2^k` rows over proofs of these protocols, without
+/// making its keys (seconds, where keys take minutes).
+pub fn aggregation_shape(
+    srs: &Srs,
+    k: u32,
+    protocols: Vec<PlonkProtocol<G1Affine>>,
+    shapes: &[SegmentInstances],
+) -> Result<AggregationShape> {
+    Ok(lay_out(srs, k, protocols, shapes)?.1)
+}
+
+/// Generates the aggregation circuit's keys at `2^k` rows for proofs of these protocols.
+pub fn aggregation_keygen(
+    srs: &Srs,
+    k: u32,
+    protocols: Vec<PlonkProtocol<G1Affine>>,
+    shapes: &[SegmentInstances],
+) -> Result<AggregationKeys> {
+    let (circuit, mut shape) = lay_out(srs, k, protocols, shapes)?;
+    tracing::info!(k, advice = shape.config.num_advice, "aggregation keys");
     let vk = keygen_vk(srs, &circuit)
         .map_err(|e| Error::Build(format!("aggregation verifying key: {e}")))?;
     let pk = keygen_pk(srs, vk, &circuit)
         .map_err(|e| Error::Build(format!("aggregation proving key: {e}")))?;
-    Ok(AggregationKeys {
-        pk,
-        config,
-        break_points: circuit.break_points(),
-        num_instances,
-        protocols,
-        shapes: shapes.to_vec(),
-    })
+    shape.break_points = circuit.break_points();
+    Ok(AggregationKeys { pk, shape })
 }
 
 /// An aggregated proof (keccak transcript) of the segment `proofs` (in order) and its instances
@@ -235,10 +352,26 @@ pub fn aggregate(
     keys: &AggregationKeys,
     proofs: Vec<SegmentProof>,
 ) -> Result<(Vec<u8>, Vec<Fr>)> {
-    let (circuit, instances) = keyed_circuit(CircuitBuilderStage::Prover, srs, keys, proofs)?;
-    let circuit = circuit.use_break_points(keys.break_points.clone());
+    let (circuit, instances) =
+        keyed_circuit(CircuitBuilderStage::Prover, srs, &keys.shape, proofs)?;
+    let circuit = circuit.use_break_points(keys.shape.break_points.clone());
     let proof = zkinfer_prover::proving::prove(srs, &keys.pk, circuit, &instances)?;
     Ok((proof, instances))
+}
+
+/// An inner aggregation node's proof of `proofs` (its children, in order), with the Poseidon
+/// transcript so that its parent verifies it in-circuit. Its instances are those of a segment
+/// covering its children's span, then its accumulator.
+pub fn aggregate_node(
+    srs: &Srs,
+    keys: &AggregationKeys,
+    proofs: Vec<SegmentProof>,
+) -> Result<SegmentProof> {
+    let (circuit, instances) =
+        keyed_circuit(CircuitBuilderStage::Prover, srs, &keys.shape, proofs)?;
+    let circuit = circuit.use_break_points(keys.shape.break_points.clone());
+    let proof = poseidon_proof(srs, &keys.pk, circuit, &instances)?;
+    Ok(SegmentProof { instances, proof })
 }
 
 /// What a MockProver run of the aggregation circuit on `proofs` finds, without proving: whether
@@ -257,11 +390,11 @@ pub struct AggregationCheck {
 /// MockProver: for tests and diagnosis, as [`aggregate`] would lay it out.
 pub fn check_aggregation(
     srs: &Srs,
-    keys: &AggregationKeys,
+    shape: &AggregationShape,
     proofs: Vec<SegmentProof>,
 ) -> Result<AggregationCheck> {
-    let (circuit, instances) = keyed_circuit(CircuitBuilderStage::Mock, srs, keys, proofs)?;
-    let constraints = MockProver::run(keys.config.degree, &circuit, vec![instances.clone()])
+    let (circuit, instances) = keyed_circuit(CircuitBuilderStage::Mock, srs, shape, proofs)?;
+    let constraints = MockProver::run(shape.config.degree, &circuit, vec![instances.clone()])
         .map_err(|e| Error::Build(format!("the aggregation MockProver: {e}")))?
         .verify()
         .map_err(|failures| {
@@ -280,15 +413,15 @@ pub fn check_aggregation(
 fn keyed_circuit(
     stage: CircuitBuilderStage,
     srs: &Srs,
-    keys: &AggregationKeys,
+    shape: &AggregationShape,
     proofs: Vec<SegmentProof>,
 ) -> Result<(AggregationCircuit, Vec<Fr>)> {
     let circuit = aggregation_circuit(
         stage,
-        keys.config,
+        shape.config,
         srs,
-        position_snarks(keys, proofs)?,
-        &keys.shapes,
+        position_snarks(shape, proofs)?,
+        &shape.shapes,
     )?;
     let instances = circuit.builder.assigned_instances[0]
         .iter()
@@ -299,17 +432,17 @@ fn keyed_circuit(
 
 /// Each proof as the snark of its position: read against the key's protocol, never against a
 /// protocol it brings.
-fn position_snarks(keys: &AggregationKeys, proofs: Vec<SegmentProof>) -> Result<Vec<Snark>> {
-    if proofs.len() != keys.protocols.len() {
+fn position_snarks(shape: &AggregationShape, proofs: Vec<SegmentProof>) -> Result<Vec<Snark>> {
+    if proofs.len() != shape.protocols.len() {
         return Err(Error::Build(format!(
-            "{} segment proofs for an aggregation key of {} segments",
+            "{} proofs for an aggregation key of {} proofs",
             proofs.len(),
-            keys.protocols.len()
+            shape.protocols.len()
         )));
     }
     Ok(proofs
         .into_iter()
-        .zip(&keys.protocols)
+        .zip(&shape.protocols)
         .map(|(s, p)| Snark::new(p.clone(), vec![s.instances], s.proof))
         .collect())
 }

@@ -26,10 +26,12 @@ use zkinfer_prover::srs::{read_srs, write_srs, Srs, SrsSource};
 use zkinfer_prover::{keys, Error as ProverError};
 
 use crate::aggregate::{
-    aggregate, aggregation_keygen, poseidon_proof, segment_protocol, verify_aggregated,
-    AggregationKeys, SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
+    accumulator_decides, aggregate, aggregate_node, aggregation_keygen, aggregation_shape,
+    node_protocol, poseidon_proof, segment_protocol, verify_aggregated, AggregationKeys,
+    AggregationShape, SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
 };
 use crate::build::{prove_segments, witness_and_bindings, SegmentedDir, SegmentedSettings};
+use crate::tree::{flat_plan, tree_plan, Child, NodePlan};
 use crate::{Error, Result};
 
 /// The aggregation circuit's rows (`2^k`) unless `setup` is told otherwise. Two segments take 3
@@ -40,6 +42,16 @@ pub const DEFAULT_AGGREGATION_K: u32 = 21;
 /// Advice columns above which `setup` suggests more rows: each column costs the on-chain
 /// verifier a commitment and its openings.
 const AGGREGATION_COLUMNS_HINT: usize = 3;
+
+/// Advice columns of a flat aggregation above which `setup` (unless told an arity) aggregates
+/// in a tree of binary nodes instead: each column costs the on-chain verifier about 33k gas and
+/// 1.5 KB of code (3 columns: 408k gas; 6: 506k), and a flat aggregation of 5 wide segments
+/// took 12 columns, a 35 KB verifier that EIP-170 refuses.
+const TREE_ABOVE_COLUMNS: usize = 4;
+
+/// The arity of the tree `setup` chooses by itself: the root then verifies two proofs, as the
+/// cheapest flat aggregation does.
+const DEFAULT_ARITY: usize = 2;
 
 /// `aggregation/keys.json`: what the aggregation keys were made for.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -65,6 +77,43 @@ pub struct AggregationInfo {
     pub segment_vks: Vec<String>,
     /// SHA-256 of the serialized aggregation verifying key.
     pub vk_sha256: String,
+    /// The inner nodes when the aggregation is a tree (the fields above are then its root's,
+    /// whose children are nodes or segments); `None` for a flat aggregation.
+    #[serde(default)]
+    pub tree: Option<TreeInfo>,
+}
+
+/// An aggregation tree's inner nodes (the root is the [`AggregationInfo`] itself).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TreeInfo {
+    /// At most this many proofs per node.
+    pub arity: usize,
+    /// The inner nodes of [`tree_plan`]`(segments, arity)`, children before parents (its last
+    /// node, the root, is not here). Each is proven with the Poseidon transcript.
+    pub nodes: Vec<NodeInfo>,
+}
+
+/// One inner aggregation node's keys: `aggregation/nodes/{index}/`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// What it covers and verifies.
+    pub plan: NodePlan,
+    /// Its circuit.
+    #[serde(flatten)]
+    pub shape: AggregationShape,
+    /// SHA-256 of its serialized verifying key.
+    pub vk_sha256: String,
+}
+
+impl TreeInfo {
+    /// The tree's plan, root included, when the nodes are the plan's for `segments`.
+    fn plan(&self, segments: usize) -> Option<Vec<NodePlan>> {
+        let plan = tree_plan(segments, self.arity)?;
+        let (_, inner) = plan.split_last()?;
+        let same = inner.len() == self.nodes.len()
+            && inner.iter().zip(&self.nodes).all(|(p, n)| *p == n.plan);
+        same.then_some(plan)
+    }
 }
 
 impl Artifact for AggregationInfo {
@@ -79,26 +128,65 @@ impl AggregationInfo {
         self.num_instances.saturating_sub(ACCUMULATOR_LIMBS)
     }
 
+    /// The root's shape, as the prover lays it out.
+    fn shape(&self) -> AggregationShape {
+        AggregationShape {
+            config: self.config,
+            break_points: self.break_points.clone(),
+            num_instances: self.num_instances,
+            protocols: self.protocols.clone(),
+            shapes: self.shapes.clone(),
+        }
+    }
+
+    /// The arity of its tree, 0 when flat.
+    pub fn arity(&self) -> usize {
+        self.tree.as_ref().map_or(0, |t| t.arity)
+    }
+
     /// Refuses an info that does not describe an aggregation of `segments` segments (an edited
     /// file), before anything relies on it.
     fn check(&self, segments: usize, path: &Path) -> Result<()> {
-        let shapes_match = self
-            .protocols
-            .iter()
-            .zip(&self.shapes)
-            .all(|(p, s)| p.num_instance == [s.count] && s.count > s.input_words);
-        let statement = self.shapes.first().zip(self.shapes.last()).map(|(f, l)| {
-            // The first segment's input words, the last's outputs, the subject.
-            f.input_words + (l.count - l.input_words - 1) + 1
+        let fits = |shape: &AggregationShape, children: &[Child]| {
+            let shapes_match = shape
+                .protocols
+                .iter()
+                .zip(&shape.shapes)
+                .all(|(p, s)| p.num_instance == [s.count] && s.is_consistent());
+            let kinds = children
+                .iter()
+                .zip(&shape.shapes)
+                .all(|(c, s)| matches!(c, Child::Node(_)) == s.accumulator);
+            shapes_match
+                && kinds
+                && shape.shapes.len() == children.len()
+                && shape.protocols.len() == children.len()
+                && shape.break_points.len() == 1
+                && (12..=28).contains(&shape.config.degree)
+        };
+        let plan = match &self.tree {
+            Some(tree) => tree.plan(segments),
+            None => Some(vec![flat_plan(segments)]),
+        };
+        let nodes_fit = plan.as_ref().is_some_and(|plan| {
+            let inner = self.tree.as_ref().map_or(&[][..], |t| &t.nodes[..]);
+            inner.iter().all(|n| fits(&n.shape, &n.plan.children))
+                && plan
+                    .last()
+                    .is_some_and(|root| fits(&self.shape(), &root.children))
         });
-        if self.shapes.len() != segments
-            || self.protocols.len() != segments
+        let statement = self
+            .shapes
+            .first()
+            .zip(self.shapes.last())
+            .and_then(|(f, l)| {
+                // The first proof's input words, the last's outputs, the subject.
+                Some(f.input_words + l.subject().checked_sub(l.input_words)? + 1)
+            });
+        if !nodes_fit
             || self.segment_vks.len() != segments
-            || !shapes_match
             || self.num_instances < ACCUMULATOR_LIMBS + 1
             || statement != Some(self.statement_len())
-            || self.break_points.len() != 1
-            || !(12..=28).contains(&self.config.degree)
         {
             return Err(Error::Build(format!(
                 "{}: inconsistent (edited?): run setup again",
@@ -128,6 +216,16 @@ impl SegmentedDir {
 
     fn aggregation_file(&self, name: &str) -> PathBuf {
         self.aggregation().join(name)
+    }
+
+    /// `aggregation/nodes/`: the inner nodes' keys of an aggregation tree.
+    fn aggregation_nodes(&self) -> PathBuf {
+        self.aggregation().join("nodes")
+    }
+
+    /// Inner aggregation node `j`'s file `name`.
+    fn node_file(&self, j: usize, name: &str) -> PathBuf {
+        self.aggregation_nodes().join(j.to_string()).join(name)
     }
 }
 
@@ -242,32 +340,64 @@ fn segment_settings(dir: &SegmentedDir, s: &SegmentedSettings, i: usize) -> Resu
     Ok(settings)
 }
 
+/// How `setup` shapes the aggregation of a segmented build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arity {
+    /// Flat when two segments, or when one aggregation circuit over all of them stays narrow
+    /// (at most 4 advice columns); else a tree of binary nodes.
+    Auto,
+    /// One aggregation circuit over every segment, however wide.
+    Flat,
+    /// A tree of nodes verifying at most this many proofs each (2 or more).
+    Tree(usize),
+}
+
 /// Generates the aggregation keys at `2^k` rows with the SRS of `choice` (the segments' keys
-/// must exist, made with the same SRS). Does nothing when they are up to date.
+/// must exist, made with the same SRS): one circuit over every segment, or a tree of them
+/// ([`Arity`]), each node's keys at `2^k` rows. Does nothing when they are up to date.
 pub fn setup_aggregation(
     dir: &SegmentedDir,
     choice: &SrsChoice,
     k: u32,
+    arity: Arity,
 ) -> Result<AggregationInfo> {
     let (settings, _) = dir.load()?;
+    let n = settings.segments.len();
     let wanted = choice.source();
-    if let Ok(info) = AggregationInfo::read(&dir.aggregation_info()) {
+    if let Ok(info) = read_info(dir, &settings) {
+        let nodes = info.tree.as_ref().map_or(0, |t| t.nodes.len());
         let files = ["pk.bin", "vk.bin", "kzg.srs"]
             .iter()
-            .all(|f| dir.aggregation_file(f).exists());
-        if files
-            && info.model_id == settings.model_id
-            && info.srs == wanted
-            && info.config.degree == k
-            && current_segment_vks(dir, &settings).is_ok_and(|vks| vks == info.segment_vks)
-        {
+            .all(|f| dir.aggregation_file(f).exists())
+            && (0..nodes).all(|j| {
+                ["pk.bin", "vk.bin"]
+                    .iter()
+                    .all(|f| dir.node_file(j, f).exists())
+            });
+        let same_arity = match arity {
+            Arity::Auto => true,
+            Arity::Flat => info.tree.is_none(),
+            Arity::Tree(a) => {
+                tree_plan(n, a).is_some_and(|p| p.len() > 1) == info.tree.is_some()
+                    && info.tree.as_ref().is_none_or(|t| t.arity == a)
+            }
+        };
+        // Keys damaged or replaced since (their fingerprints differ) are made again.
+        let intact = files
+            && verifying_key(dir, &info).is_ok()
+            && info.tree.as_ref().is_none_or(|t| {
+                t.nodes.iter().enumerate().all(|(j, node)| {
+                    read_aggregation_vk(&dir.node_file(j, "vk.bin"), &node.shape.config)
+                        .is_ok_and(|vk| keys::vk_sha256(&vk) == node.vk_sha256)
+                })
+            });
+        if intact && info.srs == wanted && info.config.degree == k && same_arity {
             tracing::info!("aggregation keys are up to date");
             return Ok(info);
         }
     }
     tracing::info!(k, "aggregation setup: loading the SRS");
     let (srs, source) = choice.load(k as usize)?;
-    let n = settings.segments.len();
     let (mut protocols, mut shapes, mut segment_vks) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -303,34 +433,126 @@ pub fn setup_aggregation(
         shapes.push(SegmentInstances {
             count: circuit.num_instances,
             input_words: circuit.input_words,
+            accumulator: false,
+        });
+    }
+    let arity = match arity {
+        Arity::Flat => None,
+        Arity::Tree(a) => Some(a),
+        Arity::Auto if n <= 2 => None,
+        // Laying out a flat circuit over many segments would itself take minutes and GiBs;
+        // four narrow segments already take about 6 columns.
+        Arity::Auto if n >= 4 => Some(DEFAULT_ARITY),
+        Arity::Auto => {
+            let flat = aggregation_shape(&srs, k, protocols.clone(), &shapes)?;
+            let wide = flat.config.num_advice > TREE_ABOVE_COLUMNS;
+            tracing::info!(
+                advice = flat.config.num_advice,
+                "a flat aggregation of {n} segments at k = {k} takes {} advice columns: {}",
+                flat.config.num_advice,
+                if wide {
+                    "aggregating in a tree of binary nodes instead"
+                } else {
+                    "flat"
+                }
+            );
+            wide.then_some(DEFAULT_ARITY)
+        }
+    };
+    // No more segments than the arity (or one segment): flat.
+    let plan = arity
+        .and_then(|a| tree_plan(n, a))
+        .unwrap_or_else(|| vec![flat_plan(n)]);
+    // Old keys would be stale beside the new ones (and a flat setup has no nodes).
+    for old in [dir.aggregation_nodes(), dir.aggregation_info()] {
+        let removed = if old.is_dir() {
+            std::fs::remove_dir_all(&old)
+        } else {
+            std::fs::remove_file(&old)
+        };
+        match removed {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::Io(old, e)),
+            _ => {}
+        }
+    }
+    std::fs::create_dir_all(dir.aggregation()).map_err(|e| Error::Io(dir.aggregation(), e))?;
+    let (root, inner) = plan.split_last().expect("a plan has a root");
+    // Each node's children: the protocols and instance shapes its keys are made for.
+    let mut made: Vec<(PlonkProtocol<G1Affine>, SegmentInstances)> = Vec::new();
+    let children_of = |node: &NodePlan, made: &[(PlonkProtocol<G1Affine>, SegmentInstances)]| {
+        node.children
+            .iter()
+            .map(|c| match *c {
+                Child::Segment(i) => (protocols[i].clone(), shapes[i]),
+                Child::Node(m) => made[m].clone(),
+            })
+            .unzip::<_, _, Vec<_>, Vec<_>>()
+    };
+    let mut nodes = Vec::with_capacity(inner.len());
+    for (j, node) in inner.iter().enumerate() {
+        tracing::info!(
+            node = j,
+            of = inner.len(),
+            segments = ?node.span,
+            "aggregation setup: generating an inner node's keys"
+        );
+        let (child_protocols, child_shapes) = children_of(node, &made);
+        let keys = aggregation_keygen(&srs, k, child_protocols, &child_shapes)?;
+        let vk = keys.pk.get_vk();
+        let folder = dir.node_file(j, "");
+        std::fs::create_dir_all(&folder).map_err(|e| Error::Io(folder.clone(), e))?;
+        keys::write_pk(&keys.pk, &dir.node_file(j, "pk.bin"))?;
+        keys::write_vk(vk, &dir.node_file(j, "vk.bin"))?;
+        let count = keys.shape.num_instances;
+        made.push((
+            node_protocol(&srs, vk, count),
+            SegmentInstances {
+                count,
+                input_words: child_shapes[0].input_words,
+                accumulator: true,
+            },
+        ));
+        nodes.push(NodeInfo {
+            plan: node.clone(),
+            vk_sha256: keys::vk_sha256(vk),
+            shape: keys.shape,
         });
     }
     tracing::info!("aggregation setup: generating the keys");
-    let keys = aggregation_keygen(&srs, k, protocols, &shapes)?;
-    if keys.config.num_advice > AGGREGATION_COLUMNS_HINT {
+    let (child_protocols, child_shapes) = children_of(root, &made);
+    let keys = aggregation_keygen(&srs, k, child_protocols, &child_shapes)?;
+    if keys.shape.config.num_advice > AGGREGATION_COLUMNS_HINT {
         tracing::warn!(
             "the aggregation circuit takes {} advice columns at k = {k}: its verifier costs more \
-             gas per column; --aggregation-k {} would take about half as many",
-            keys.config.num_advice,
-            k + 1
+             gas per column; --aggregation-k {} would take about half as many{}",
+            keys.shape.config.num_advice,
+            k + 1,
+            if inner.is_empty() && n > 2 {
+                ", and --aggregation-arity 2 makes it a tree whose root verifies two proofs"
+            } else {
+                ""
+            }
         );
     }
-    std::fs::create_dir_all(dir.aggregation()).map_err(|e| Error::Io(dir.aggregation(), e))?;
     let vk = keys.pk.get_vk();
     keys::write_pk(&keys.pk, &dir.aggregation_file("pk.bin"))?;
     keys::write_vk(vk, &dir.aggregation_file("vk.bin"))?;
     write_srs(&srs, &dir.aggregation_file("kzg.srs"))?;
+    let shape = keys.shape.clone();
     let info = AggregationInfo {
         version: ARTIFACT_VERSION,
         model_id: settings.model_id,
         srs: source,
-        config: keys.config,
-        break_points: keys.break_points,
-        num_instances: keys.num_instances,
-        shapes: keys.shapes,
-        protocols: keys.protocols,
+        config: shape.config,
+        break_points: shape.break_points,
+        num_instances: shape.num_instances,
+        shapes: shape.shapes,
+        protocols: shape.protocols,
         segment_vks,
         vk_sha256: keys::vk_sha256(vk),
+        tree: arity
+            .filter(|_| !inner.is_empty())
+            .map(|arity| TreeInfo { arity, nodes }),
     };
     info.write(&dir.aggregation_info())?;
     Ok(info)
@@ -353,9 +575,7 @@ fn verifying_key(
     info: &AggregationInfo,
 ) -> Result<(Srs, VerifyingKey<G1Affine>)> {
     let path = dir.aggregation_file("vk.bin");
-    let vk = read_key(&path, "verifying key", |r| {
-        VerifyingKey::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, info.config)
-    })?;
+    let vk = read_aggregation_vk(&path, &info.config)?;
     if keys::vk_sha256(&vk) != info.vk_sha256 {
         return Err(Error::Build(format!(
             "{}: not the key setup made (its fingerprint differs): run setup again",
@@ -367,6 +587,16 @@ fn verifying_key(
         info.config.degree as usize,
     )?;
     Ok((srs, vk))
+}
+
+/// An aggregation circuit's verifying key of this shape.
+fn read_aggregation_vk(
+    path: &Path,
+    config: &AggregationConfigParams,
+) -> Result<VerifyingKey<G1Affine>> {
+    read_key(path, "verifying key", |r| {
+        VerifyingKey::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, *config)
+    })
 }
 
 /// The fingerprints of the segments' verifying keys as `setup` recorded them now.
@@ -524,31 +754,88 @@ pub fn aggregate_proofs(
         &dir.aggregation_file("kzg.srs"),
         info.config.degree as usize,
     )?;
-    let pk = read_key(&dir.aggregation_file("pk.bin"), "proving key", |r| {
-        ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, info.config)
-    })?;
     let first = segment_settings(dir, &settings, 0)?;
     let output_data = segments
         .last()
         .map(|p| p.output_data.clone())
         .unwrap_or_default();
-    let proofs = segments
+    let mut leaves: Vec<Option<SegmentProof>> = segments
         .into_iter()
-        .map(|p| SegmentProof {
-            instances: p.instances.iter().map(|f| f.0).collect(),
-            proof: p.proof.0,
+        .map(|p| {
+            Some(SegmentProof {
+                instances: p.instances.iter().map(|f| f.0).collect(),
+                proof: p.proof.0,
+            })
         })
         .collect();
     let dev_srs = info.srs == SrsSource::DevInsecure;
     let statement_len = info.statement_len();
+    // An aggregation tree: its inner nodes, children before parents, each proven with the
+    // Poseidon transcript for its parent to verify.
+    let plan = match &info.tree {
+        Some(tree) => tree.plan(settings.segments.len()).ok_or_else(|| {
+            Error::Build("the aggregation tree is not the plan's (edited?): run setup again".into())
+        })?,
+        None => vec![flat_plan(settings.segments.len())],
+    };
+    let (root, _) = plan.split_last().expect("a plan has a root");
+    let mut made: Vec<Option<SegmentProof>> = Vec::new();
+    let mut take = |node: &NodePlan, made: &mut Vec<Option<SegmentProof>>| {
+        node.children
+            .iter()
+            .map(|c| match *c {
+                Child::Segment(i) => leaves[i].take(),
+                Child::Node(m) => made[m].take(),
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::Build("a proof is used twice in the aggregation tree".into()))
+    };
+    let nodes = info.tree.as_ref().map_or(&[][..], |t| &t.nodes[..]);
+    for (j, node) in nodes.iter().enumerate() {
+        let [a, b] = node.plan.span;
+        tracing::info!(node = j, of = nodes.len(), "aggregating segments {a}..{b}");
+        let path = dir.node_file(j, "pk.bin");
+        let pk = read_key(&path, "proving key", |r| {
+            ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(
+                r,
+                SerdeFormat::RawBytes,
+                node.shape.config,
+            )
+        })?;
+        if keys::vk_sha256(pk.get_vk()) != node.vk_sha256 {
+            return Err(Error::Build(format!(
+                "{}: not the key setup made (its fingerprint differs): run setup again",
+                path.display()
+            )));
+        }
+        let keys = AggregationKeys {
+            pk,
+            shape: node.shape.clone(),
+        };
+        let proof = aggregate_node(&srs, &keys, take(&node.plan, &mut made)?)?;
+        // A node's accumulator is decided only at the root: say here which one went wrong.
+        if !accumulator_decides(&srs, &proof.instances) {
+            return Err(Error::Build(format!(
+                "aggregation node {j} (segments {a}..{b}): its proofs do not verify (are the \
+                 segment keys and the aggregation keys from one setup?)"
+            )));
+        }
+        made.push(Some(proof));
+    }
+    let proofs = take(root, &mut made)?;
+    let pk = read_key(&dir.aggregation_file("pk.bin"), "proving key", |r| {
+        ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, info.config)
+    })?;
     let keys = AggregationKeys {
         pk,
-        config: info.config,
-        break_points: info.break_points,
-        num_instances: info.num_instances,
-        protocols: info.protocols,
-        shapes: info.shapes,
+        shape: info.shape(),
     };
+    if keys::vk_sha256(keys.pk.get_vk()) != info.vk_sha256 {
+        return Err(Error::Build(format!(
+            "{}: not the key setup made (its fingerprint differs): run setup again",
+            dir.aggregation_file("pk.bin").display()
+        )));
+    }
     let (proof, instances) = aggregate(&srs, &keys, proofs)?;
     // A proof that would not verify (stale keys, a broken chain) is an error here, not a file.
     if !verify_aggregated(&srs, keys.pk.get_vk(), &proof, &instances) {

@@ -1,8 +1,5 @@
-//! Aggregation of segment proofs into one proof (real proofs, dev SRS): an honest aggregation
-//! verifies with its accumulator; a changed instance or accumulator limb and a flipped proof byte
-//! are rejected; segment proofs that do not chain are rejected as a real proof and by the
-//! MockProver; segments of two subjects and swapped segments by the MockProver (the copy
-//! constraint) and the accumulator.
+//! Aggregation of segment proofs into one proof, through a tree of aggregation nodes (real
+//! proofs, dev SRS; see the test's doc).
 
 mod common;
 
@@ -12,71 +9,166 @@ use std::time::Instant;
 use common::*;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::halo2_proofs::halo2curves::bn256::G1Affine;
+use snark_verifier::verifier::plonk::PlonkProtocol;
 use zkinfer_prover::artifacts::{Artifact, KeysInfo};
 use zkinfer_prover::circuit::{prover_circuit, Bindings};
 use zkinfer_prover::input::InputData;
 use zkinfer_prover::pipeline::{load, witness, SrsChoice};
 use zkinfer_prover::srs::{dev_srs, read_srs};
 use zkinfer_segments::aggregate::{
-    aggregate, aggregation_keygen, check_aggregation, poseidon_proof, segment_protocol,
-    verify_aggregated, SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
+    accumulator_decides, aggregate, aggregate_node, aggregation_keygen, check_aggregation,
+    node_protocol, poseidon_proof, segment_protocol, verify_aggregated, verify_poseidon,
+    SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
 };
-use zkinfer_segments::setup;
+use zkinfer_segments::{setup, DEFAULT_AGGREGATION_K};
 
-#[test]
-fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
-    let (dir, settings) = compile_credit_risk("aggregate", 2);
-    setup(&dir, &SrsChoice::Dev, &mut |_, _| {}).unwrap();
-    let (_, whole) = dir.load().unwrap();
-    let mut input = InputData::read(&repo("examples/credit_risk/input.json")).unwrap();
-    input.subject = Some("0x00000000000000000000000000000000000a11ce".into());
-    let values = witness(&whole, &input).unwrap();
-    let snarks = |chain_salt: u64, subject: Fr| {
+/// Segment proofs of the credit-risk example in `segments` segments for one input, and the
+/// keys' protocols and shapes.
+struct Segments {
+    dir: zkinfer_segments::SegmentedDir,
+    settings: zkinfer_segments::SegmentedSettings,
+    values: Vec<Vec<i128>>,
+    protocols: Vec<PlonkProtocol<G1Affine>>,
+    shapes: Vec<SegmentInstances>,
+}
+
+impl Segments {
+    fn compile(name: &str, segments: usize, input: &InputData) -> Self {
+        let (dir, settings) = compile_credit_risk(name, segments);
+        setup(&dir, &SrsChoice::Dev, &mut |_, _| {}).unwrap();
+        let (_, whole) = dir.load().unwrap();
+        let values = witness(&whole, input).unwrap();
+        let mut this = Segments {
+            dir,
+            settings,
+            values,
+            protocols: Vec::new(),
+            shapes: Vec::new(),
+        };
+        let (_, protocols, shapes) = this.prove(0, Fr::zero(), true);
+        (this.protocols, this.shapes) = (protocols, shapes);
+        this
+    }
+
+    /// Proofs of every segment with this chain salt and subject (Poseidon transcript).
+    fn proofs(&self, chain_salt: u64, subject: Fr) -> Vec<SegmentProof> {
+        self.prove(chain_salt, subject, false).0
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn prove(
+        &self,
+        chain_salt: u64,
+        subject: Fr,
+        keys_only: bool,
+    ) -> (
+        Vec<SegmentProof>,
+        Vec<PlonkProtocol<G1Affine>>,
+        Vec<SegmentInstances>,
+    ) {
         let bindings = Bindings {
             salt: Fr::zero(),
             subject,
             chain_salt: Fr::from(chain_salt),
         };
-        let mut snarks = Vec::new();
-        let mut shapes = Vec::new();
-        let mut protocols = Vec::new();
-        for entry in &settings.segments {
-            let seg = dir.segment(entry);
+        let (mut snarks, mut protocols, mut shapes) = (Vec::new(), Vec::new(), Vec::new());
+        for entry in &self.settings.segments {
+            let seg = self.dir.segment(entry);
             let (s, m) = load(&seg).unwrap();
             let info = KeysInfo::read(&seg.keys_info()).unwrap();
             let srs = read_srs(&seg.srs(), s.circuit.k).unwrap();
             let pk = zkinfer_prover::keys::read_pk(&seg.pk(), &s.circuit).unwrap();
-            let seg_values = entry.values(&values);
+            let seg_values = entry.values(&self.values);
             let (circuit, instances) =
                 prover_circuit(&m, &s.circuit, info.break_points, &seg_values, bindings);
             protocols.push(segment_protocol(&srs, pk.get_vk(), instances.len()));
             shapes.push(SegmentInstances {
                 count: instances.len(),
                 input_words: s.circuit.input_words,
+                accumulator: false,
             });
-            let proof = poseidon_proof(&srs, &pk, circuit, &instances).unwrap();
-            snarks.push(SegmentProof { instances, proof });
+            if !keys_only {
+                let proof = poseidon_proof(&srs, &pk, circuit, &instances).unwrap();
+                snarks.push(SegmentProof { instances, proof });
+            }
         }
-        (snarks, shapes, protocols)
-    };
+        (snarks, protocols, shapes)
+    }
+}
+
+/// An aggregation tree over three segments, `root(node(s0, s1), s2)`, with real proofs (dev
+/// SRS): the node's proof (Poseidon) and the root's (keccak) verify, the root with its
+/// accumulator, which folds the node's; a changed instance or accumulator limb and a flipped
+/// byte are rejected. A node over a bad segment proof still proves, but its accumulator does not
+/// decide, and neither does the root's over it (the root reads the node's accumulator, so a
+/// node cannot hide a bad proof). Across the node boundary, a broken chain and two subjects fail
+/// the copy constraints (MockProver); swapped, dropped and duplicated proofs are refused or do
+/// not decide; a root that would read the node as a plain proof (no accumulator) is refused.
+#[test]
+fn tree_aggregation_verifies_and_nodes_cannot_hide_bad_proofs() {
+    let mut input = InputData::read(&repo("examples/credit_risk/input.json")).unwrap();
+    input.subject = Some("0x00000000000000000000000000000000000a11ce".into());
+    let segs = Segments::compile("aggregate", 3, &input);
     let alice = input.subject().unwrap();
-    let (honest, shapes, protocols) = snarks(0x5a17, alice);
+    let honest = segs.proofs(0x5a17, alice);
     let k = std::env::var("ZKINFER_AGG_K")
         .ok()
         .and_then(|k| k.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(DEFAULT_AGGREGATION_K);
     let srs = dev_srs(k as usize);
+
+    // The inner node over segments 0 and 1.
+    let start = Instant::now();
+    let node_keys =
+        aggregation_keygen(&srs, k, segs.protocols[..2].to_vec(), &segs.shapes[..2]).unwrap();
+    eprintln!(
+        "node keygen k={k}: {:.1} s, {:?}",
+        start.elapsed().as_secs_f64(),
+        node_keys.shape.config
+    );
+    let start = Instant::now();
+    let node = aggregate_node(&srs, &node_keys, honest[..2].to_vec()).unwrap();
+    eprintln!("node proof: {:.1} s", start.elapsed().as_secs_f64());
+    let node_vk = node_keys.pk.get_vk();
+    assert!(verify_poseidon(&srs, node_vk, &node.proof, &node.instances));
+    assert!(
+        accumulator_decides(&srs, &node.instances),
+        "the honest node"
+    );
+    // The node's instances: segment 0's inputs, segment 1's output commitment, the subject, its
+    // accumulator.
+    let n_in = segs.shapes[0].input_words;
+    assert_eq!(node.instances[..n_in], honest[0].instances[..n_in]);
+    assert_eq!(
+        node.instances[n_in], honest[1].instances[1],
+        "segment 1's output"
+    );
+    assert_eq!(node.instances[n_in + 1], alice);
+    assert_eq!(node.instances.len(), n_in + 2 + ACCUMULATOR_LIMBS);
+    let node_shape = SegmentInstances {
+        count: node.instances.len(),
+        input_words: n_in,
+        accumulator: true,
+    };
+
+    // The root over (node, segment 2): a real keccak proof.
+    let protocols = vec![
+        node_protocol(&srs, node_vk, node_shape.count),
+        segs.protocols[2].clone(),
+    ];
+    let shapes = [node_shape, segs.shapes[2]];
     let start = Instant::now();
     let keys = aggregation_keygen(&srs, k, protocols, &shapes).unwrap();
     eprintln!(
-        "aggregation keygen k={k}: {:.1} s, {:?}",
+        "root keygen k={k}: {:.1} s, {:?}",
         start.elapsed().as_secs_f64(),
-        keys.config
+        keys.shape.config
     );
     let start = Instant::now();
-    let (proof, instances) = aggregate(&srs, &keys, honest.clone()).unwrap();
+    let (proof, instances) = aggregate(&srs, &keys, vec![node.clone(), honest[2].clone()]).unwrap();
     eprintln!(
-        "aggregation proof: {:.1} s, {} bytes, {} instances",
+        "root proof: {:.1} s, {} bytes, {} instances",
         start.elapsed().as_secs_f64(),
         proof.len(),
         instances.len()
@@ -85,8 +177,9 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
     assert!(verify_aggregated(&srs, vk, &proof, &instances));
     // The statement (the model's input words, outputs, subject), then the accumulator.
     let statement = instances.len() - ACCUMULATOR_LIMBS;
-    assert_eq!(instances[statement - 1], input.subject().unwrap());
-    let outputs = &honest[1].instances;
+    assert_eq!(instances[..n_in], honest[0].instances[..n_in]);
+    assert_eq!(instances[statement - 1], alice);
+    let outputs = &honest[2].instances;
     assert_eq!(
         instances[statement - 2],
         outputs[outputs.len() - 2],
@@ -103,23 +196,19 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
     let mut flipped = proof.clone();
     flipped[100] ^= 1;
     assert!(!verify_aggregated(&srs, vk, &flipped, &instances));
-    // The EVM verifier of the aggregation key (accumulator folded into its pairing check)
-    // compiles within EIP-170; its calldata is the instances, then the proof.
+    // The EVM verifier of the root (accumulator folded into its pairing check) compiles within
+    // EIP-170; its calldata is the instances, then the proof.
     let solc = std::env::var("ZKINFER_SOLC")
         .unwrap_or_else(|_| repo(".tools/bin/solc").display().to_string());
-    let source =
-        zkinfer_codegen::generate_aggregation_verifier(&srs, vk, keys.num_instances).unwrap();
-    let verifier = zkinfer_codegen::compile_verifier(
-        source,
-        &zkinfer_codegen::Solc::new(solc),
-        keys.num_instances,
-    )
-    .unwrap();
+    let num_instances = keys.shape.num_instances;
+    let source = zkinfer_codegen::generate_aggregation_verifier(&srs, vk, num_instances).unwrap();
+    let verifier =
+        zkinfer_codegen::compile_verifier(source, &zkinfer_codegen::Solc::new(solc), num_instances)
+            .unwrap();
     assert_eq!(verifier.proof_len, Some(proof.len()));
-    eprintln!(
-        "aggregation verifier: {} bytes of runtime code",
-        verifier.compiled.deployed_bytecode.len()
-    );
+    let size = verifier.compiled.deployed_bytecode.len();
+    eprintln!("root verifier: {size} bytes of runtime code");
+    assert!(size <= 24_576, "{size} B");
     if let Ok(out) = std::env::var("ZKINFER_AGG_OUT") {
         // For measuring gas on anvil by hand: the verifier and one call's calldata.
         let out = PathBuf::from(out);
@@ -140,62 +229,87 @@ fn aggregated_proofs_verify_and_broken_chains_are_rejected() {
         )
         .unwrap();
     }
-    // The MockProver says yes to the honest segments (so its "no" below means something).
-    let check = check_aggregation(&srs, &keys, honest.clone()).unwrap();
-    assert_eq!(
-        check.constraints,
-        Ok(()),
-        "the honest aggregation's constraints"
-    );
-    assert!(check.accumulator, "the honest aggregation's accumulator");
+
+    // The MockProver says yes to the honest tree (so its "no" below means something).
+    let check =
+        check_aggregation(&srs, &keys.shape, vec![node.clone(), honest[2].clone()]).unwrap();
+    assert_eq!(check.constraints, Ok(()), "the honest root's constraints");
+    assert!(check.accumulator, "the honest root's accumulator");
     assert_eq!(check.instances[..statement], instances[..statement]);
-    // Segment 1 from another proof (another chain salt): each segment proof is valid (the
-    // accumulator decides), but the commitments do not chain: the copy constraint rejects it,
-    // in the MockProver and as a real proof.
-    let (other, _, _) = snarks(7, alice);
-    let mixed = vec![honest[0].clone(), other[1].clone()];
-    let check = check_aggregation(&srs, &keys, mixed.clone()).unwrap();
+
+    // A node over a bad segment proof (one evaluation changed): the node's own proof is valid
+    // (its circuit only computes the accumulator), but its accumulator does not decide, and the
+    // root folds it in, so the root's does not either.
+    let mut bad_leaf = honest[1].clone();
+    let at = bad_leaf.proof.len() - 2 * 32 - 32; // the last evaluation's low byte
+    bad_leaf.proof[at] ^= 1;
+    let bad_node = aggregate_node(&srs, &node_keys, vec![honest[0].clone(), bad_leaf]).unwrap();
+    assert!(verify_poseidon(
+        &srs,
+        node_vk,
+        &bad_node.proof,
+        &bad_node.instances
+    ));
+    assert!(!accumulator_decides(&srs, &bad_node.instances));
+    let check = check_aggregation(&srs, &keys.shape, vec![bad_node, honest[2].clone()]).unwrap();
+    assert_eq!(check.constraints, Ok(()), "the root over a bad node");
     assert!(
-        check.accumulator,
-        "each segment proof of the broken chain is valid"
+        !check.accumulator,
+        "a bad segment proof decided through a node"
     );
-    assert_copy_fails(&check, "a broken chain");
-    let (proof, instances) = aggregate(&srs, &keys, mixed).unwrap();
-    assert!(
-        !verify_aggregated(&srs, vk, &proof, &instances),
-        "a broken chain aggregated"
-    );
-    // Segment 1 proven for another subject (same chain salt, so the commitments chain): the
-    // subjects are constrained equal.
-    let (bob, _, _) = snarks(0x5a17, Fr::from(0xB0Bu64));
-    let mixed = vec![honest[0].clone(), bob[1].clone()];
+    // Read as a plain proof (no accumulator in its protocol), the node's deferred check would be
+    // dropped: such a root is refused before it is laid out.
+    let mut plain = keys.shape.clone();
+    plain.protocols[0] = segment_protocol(&srs, node_vk, node_shape.count);
+    let err = check_aggregation(&srs, &plain, vec![node.clone(), honest[2].clone()])
+        .err()
+        .expect("a node read without its accumulator");
+    assert!(err.to_string().contains("accumulator"), "{err}");
+
+    // Segment 2 from another proof (another chain salt): each proof is valid, but the node's
+    // output commitment is not segment 2's input commitment.
+    let other = segs.proofs(7, alice);
+    let check = check_aggregation(&srs, &keys.shape, vec![node.clone(), other[2].clone()]).unwrap();
+    assert!(check.accumulator, "each proof of the broken chain is valid");
+    assert_copy_fails(&check, "a broken chain across the node");
+    // Segment 2 proven for another subject (same chain salt, so the commitments chain).
+    let bob = segs.proofs(0x5a17, Fr::from(0xB0Bu64));
     assert_eq!(
-        mixed[1].instances[0], honest[1].instances[0],
+        bob[2].instances[0], honest[2].instances[0],
         "the chain holds"
     );
-    let check = check_aggregation(&srs, &keys, mixed).unwrap();
-    assert!(
-        check.accumulator,
-        "each segment proof of two subjects is valid"
-    );
-    assert_copy_fails(&check, "two subjects");
-    // Swapped segments: each proof is read as the segment of its new position (the key's
-    // protocols), so the accumulator of the in-circuit verification does not decide; or the
-    // proof cannot even be read as that segment's. Either way no valid aggregate comes out.
+    let check = check_aggregation(&srs, &keys.shape, vec![node.clone(), bob[2].clone()]).unwrap();
+    assert!(check.accumulator, "each proof of two subjects is valid");
+    assert_copy_fails(&check, "two subjects across the node");
+    // Swapped, dropped and duplicated proofs at the root: refused before the circuit.
+    for (what, proofs) in [
+        ("swapped", vec![honest[2].clone(), node.clone()]),
+        ("dropped", vec![node.clone()]),
+        ("duplicated", vec![node.clone(), node.clone()]),
+        (
+            "a segment for the node",
+            vec![honest[1].clone(), honest[2].clone()],
+        ),
+    ] {
+        assert!(
+            check_aggregation(&srs, &keys.shape, proofs.clone()).is_err()
+                && aggregate(&srs, &keys, proofs).is_err(),
+            "{what}"
+        );
+    }
+    // Swapped segments under the node (same instance counts): each is read as the segment of
+    // its new position (the key's protocols), so the accumulator does not decide, or the proof
+    // cannot even be read as that segment's.
     assert_eq!(honest[0].instances.len(), honest[1].instances.len());
     let swapped = vec![honest[1].clone(), honest[0].clone()];
-    // (The chain breaks too; what is shown here is that the proofs do not verify as the
-    // segments of their new positions: the accumulator does not decide.)
-    match check_aggregation(&srs, &keys, swapped) {
+    match check_aggregation(&srs, &node_keys.shape, swapped) {
         Ok(check) => assert!(!check.accumulator, "swapped segments verified in place"),
         Err(e) => assert!(
             e.to_string().contains("cannot be read"),
             "swapped segments: {e}"
         ),
     }
-    // One segment proof too few is refused before proving.
-    assert!(aggregate(&srs, &keys, vec![honest[0].clone()]).is_err());
-    let _ = std::fs::remove_dir_all(dir.root());
+    let _ = std::fs::remove_dir_all(segs.dir.root());
 }
 
 /// The MockProver rejects `check` for a copy (equality) constraint, and for nothing else.

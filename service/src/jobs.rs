@@ -379,7 +379,7 @@ fn run_segmented_build(
     let k = options
         .aggregation_k
         .unwrap_or(zkinfer_segments::DEFAULT_AGGREGATION_K);
-    let info = zkinfer_segments::setup_aggregation(&dir, srs, k)?;
+    let info = zkinfer_segments::setup_aggregation(&dir, srs, k, zkinfer_segments::Arity::Auto)?;
     let setup_seconds = start.elapsed().as_secs_f64();
     Ok(json!({
         "model_id": settings.model_id,
