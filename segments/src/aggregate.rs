@@ -138,8 +138,14 @@ fn accumulator_indices(shape: &SegmentInstances) -> Vec<Vec<(usize, usize)>> {
     if !shape.accumulator {
         return Vec::new();
     }
-    let limbs = shape.count.saturating_sub(ACCUMULATOR_LIMBS)..shape.count;
-    vec![limbs.map(|i| (0, i)).collect()]
+    vec![limb_indices(shape.count)]
+}
+
+/// The (column, row) of each accumulator limb among `num_instances` instances: the last
+/// [`ACCUMULATOR_LIMBS`].
+fn limb_indices(num_instances: usize) -> Vec<(usize, usize)> {
+    let limbs = num_instances.saturating_sub(ACCUMULATOR_LIMBS)..num_instances;
+    limbs.map(|i| (0, i)).collect()
 }
 
 /// The protocol of an aggregation node's proof, for its parent: as [`segment_protocol`], and
@@ -151,13 +157,12 @@ pub fn node_protocol(
     vk: &VerifyingKey<G1Affine>,
     num_instances: usize,
 ) -> PlonkProtocol<G1Affine> {
-    let limbs = num_instances.saturating_sub(ACCUMULATOR_LIMBS)..num_instances;
     compile(
         srs,
         vk,
         Config::kzg()
             .with_num_instance(vec![num_instances])
-            .with_accumulator_indices(Some(limbs.map(|i| (0, i)).collect())),
+            .with_accumulator_indices(Some(limb_indices(num_instances))),
     )
 }
 

@@ -139,6 +139,15 @@ impl AggregationInfo {
         }
     }
 
+    /// Its nodes' plan for `segments` segments, root last (one node when flat), or `None` when
+    /// its tree is not the plan's (an edited file).
+    fn plan(&self, segments: usize) -> Option<Vec<NodePlan>> {
+        match &self.tree {
+            Some(tree) => tree.plan(segments),
+            None => Some(vec![flat_plan(segments)]),
+        }
+    }
+
     /// The arity of its tree, 0 when flat.
     pub fn arity(&self) -> usize {
         self.tree.as_ref().map_or(0, |t| t.arity)
@@ -164,11 +173,7 @@ impl AggregationInfo {
                 && shape.break_points.len() == 1
                 && (12..=28).contains(&shape.config.degree)
         };
-        let plan = match &self.tree {
-            Some(tree) => tree.plan(segments),
-            None => Some(vec![flat_plan(segments)]),
-        };
-        let nodes_fit = plan.as_ref().is_some_and(|plan| {
+        let nodes_fit = self.plan(segments).is_some_and(|plan| {
             let inner = self.tree.as_ref().map_or(&[][..], |t| &t.nodes[..]);
             inner.iter().all(|n| fits(&n.shape, &n.plan.children))
                 && plan
@@ -387,8 +392,10 @@ pub fn setup_aggregation(
             && verifying_key(dir, &info).is_ok()
             && info.tree.as_ref().is_none_or(|t| {
                 t.nodes.iter().enumerate().all(|(j, node)| {
-                    read_aggregation_vk(&dir.node_file(j, "vk.bin"), &node.shape.config)
-                        .is_ok_and(|vk| keys::vk_sha256(&vk) == node.vk_sha256)
+                    let path = dir.node_file(j, "vk.bin");
+                    read_aggregation_vk(&path, &node.shape.config)
+                        .and_then(|vk| check_fingerprint(&path, &vk, &node.vk_sha256))
+                        .is_ok()
                 })
             });
         if intact && info.srs == wanted && info.config.degree == k && same_arity {
@@ -538,7 +545,8 @@ pub fn setup_aggregation(
     keys::write_pk(&keys.pk, &dir.aggregation_file("pk.bin"))?;
     keys::write_vk(vk, &dir.aggregation_file("vk.bin"))?;
     write_srs(&srs, &dir.aggregation_file("kzg.srs"))?;
-    let shape = keys.shape.clone();
+    let vk_sha256 = keys::vk_sha256(vk);
+    let shape = keys.shape;
     let info = AggregationInfo {
         version: ARTIFACT_VERSION,
         model_id: settings.model_id,
@@ -549,7 +557,7 @@ pub fn setup_aggregation(
         shapes: shape.shapes,
         protocols: shape.protocols,
         segment_vks,
-        vk_sha256: keys::vk_sha256(vk),
+        vk_sha256,
         tree: arity
             .filter(|_| !inner.is_empty())
             .map(|arity| TreeInfo { arity, nodes }),
@@ -576,12 +584,7 @@ fn verifying_key(
 ) -> Result<(Srs, VerifyingKey<G1Affine>)> {
     let path = dir.aggregation_file("vk.bin");
     let vk = read_aggregation_vk(&path, &info.config)?;
-    if keys::vk_sha256(&vk) != info.vk_sha256 {
-        return Err(Error::Build(format!(
-            "{}: not the key setup made (its fingerprint differs): run setup again",
-            path.display()
-        )));
-    }
+    check_fingerprint(&path, &vk, &info.vk_sha256)?;
     let srs = read_srs(
         &dir.aggregation_file("kzg.srs"),
         info.config.degree as usize,
@@ -597,6 +600,31 @@ fn read_aggregation_vk(
     read_key(path, "verifying key", |r| {
         VerifyingKey::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, *config)
     })
+}
+
+/// An aggregation circuit's proving key of this shape, checked against the fingerprint `setup`
+/// recorded for its verifying key.
+fn read_aggregation_pk(
+    path: &Path,
+    config: &AggregationConfigParams,
+    vk_sha256: &str,
+) -> Result<ProvingKey<G1Affine>> {
+    let pk = read_key(path, "proving key", |r| {
+        ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, *config)
+    })?;
+    check_fingerprint(path, pk.get_vk(), vk_sha256)?;
+    Ok(pk)
+}
+
+/// Refuses a key (read from `path`) whose verifying key is not the one `setup` made.
+fn check_fingerprint(path: &Path, vk: &VerifyingKey<G1Affine>, vk_sha256: &str) -> Result<()> {
+    if keys::vk_sha256(vk) != vk_sha256 {
+        return Err(Error::Build(format!(
+            "{}: not the key setup made (its fingerprint differs): run setup again",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The fingerprints of the segments' verifying keys as `setup` recorded them now.
@@ -772,12 +800,9 @@ pub fn aggregate_proofs(
     let statement_len = info.statement_len();
     // An aggregation tree: its inner nodes, children before parents, each proven with the
     // Poseidon transcript for its parent to verify.
-    let plan = match &info.tree {
-        Some(tree) => tree.plan(settings.segments.len()).ok_or_else(|| {
-            Error::Build("the aggregation tree is not the plan's (edited?): run setup again".into())
-        })?,
-        None => vec![flat_plan(settings.segments.len())],
-    };
+    let plan = info.plan(settings.segments.len()).ok_or_else(|| {
+        Error::Build("the aggregation tree is not the plan's (edited?): run setup again".into())
+    })?;
     let (root, _) = plan.split_last().expect("a plan has a root");
     let mut made: Vec<Option<SegmentProof>> = Vec::new();
     let mut take = |node: &NodePlan, made: &mut Vec<Option<SegmentProof>>| {
@@ -794,22 +819,12 @@ pub fn aggregate_proofs(
     for (j, node) in nodes.iter().enumerate() {
         let [a, b] = node.plan.span;
         tracing::info!(node = j, of = nodes.len(), "aggregating segments {a}..{b}");
-        let path = dir.node_file(j, "pk.bin");
-        let pk = read_key(&path, "proving key", |r| {
-            ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(
-                r,
-                SerdeFormat::RawBytes,
-                node.shape.config,
-            )
-        })?;
-        if keys::vk_sha256(pk.get_vk()) != node.vk_sha256 {
-            return Err(Error::Build(format!(
-                "{}: not the key setup made (its fingerprint differs): run setup again",
-                path.display()
-            )));
-        }
         let keys = AggregationKeys {
-            pk,
+            pk: read_aggregation_pk(
+                &dir.node_file(j, "pk.bin"),
+                &node.shape.config,
+                &node.vk_sha256,
+            )?,
             shape: node.shape.clone(),
         };
         let proof = aggregate_node(&srs, &keys, take(&node.plan, &mut made)?)?;
@@ -823,19 +838,14 @@ pub fn aggregate_proofs(
         made.push(Some(proof));
     }
     let proofs = take(root, &mut made)?;
-    let pk = read_key(&dir.aggregation_file("pk.bin"), "proving key", |r| {
-        ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, info.config)
-    })?;
     let keys = AggregationKeys {
-        pk,
+        pk: read_aggregation_pk(
+            &dir.aggregation_file("pk.bin"),
+            &info.config,
+            &info.vk_sha256,
+        )?,
         shape: info.shape(),
     };
-    if keys::vk_sha256(keys.pk.get_vk()) != info.vk_sha256 {
-        return Err(Error::Build(format!(
-            "{}: not the key setup made (its fingerprint differs): run setup again",
-            dir.aggregation_file("pk.bin").display()
-        )));
-    }
     let (proof, instances) = aggregate(&srs, &keys, proofs)?;
     // A proof that would not verify (stale keys, a broken chain) is an error here, not a file.
     if !verify_aggregated(&srs, keys.pk.get_vk(), &proof, &instances) {
