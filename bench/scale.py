@@ -13,7 +13,13 @@ Per step: wall seconds and the step's own peak RSS (wait4). Writes bench/scale.m
 bench/scale.json (per model: params, segments, prove_s, peak_rss_mib, verify_gas, max_abs_err,
 ok, and the details). A benchmark, not a test: CI does not run it.
 
-    python3 bench/scale.py [--max-k K] [--aggregation-k K] [--skip-ezkl | --ezkl-only] [NAME ...]
+    python3 bench/scale.py [--max-k K] [--aggregation-k K] [--skip-ezkl | --ezkl-only]
+                           [--reuse-build] [--jobs 1,2] [NAME ...]
+
+--reuse-build keeps an earlier run's build of the model (bench/out/scale/zkinfer/NAME/build: its
+compile and segment keys, whose figures scale.json holds) and makes only the aggregation keys
+again: for a change to aggregation alone, without an hour of compile and segment keygen. The
+table says which rows reused what.
 """
 import argparse
 import json
@@ -127,17 +133,31 @@ def start_anvil():
     sys.exit("anvil did not start")
 
 
-def zkinfer_model(name, max_k, agg_k, url):
+def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2)):
+    """zkinfer's figures for one model; `earlier` (an earlier run's zkinfer figures) reuses that
+    run's build: its compile and segment keys, with their recorded figures."""
     d = os.path.join(OUT, "zkinfer", name)
     os.makedirs(d, exist_ok=True)
     build, proof = os.path.join(d, "build"), os.path.join(d, "proof.json")
     # The proven outputs, whatever their visibility (a proof file holds public ones only).
     outputs = os.path.join(d, "outputs.json")
     r = {}
-    plan, r["compile_s"], r["compile_rss"] = zk("compile", model(name, "onnx"), "--calibration",
-                                                model(name, "calib.json"), "-o", build, "--force",
-                                                "--max-k", str(max_k), *compile_flags(name))
-    r["compile_flags"] = compile_flags(name)
+    if earlier is None:
+        plan, r["compile_s"], r["compile_rss"] = zk("compile", model(name, "onnx"), "--calibration",
+                                                    model(name, "calib.json"), "-o", build, "--force",
+                                                    "--max-k", str(max_k), *compile_flags(name))
+        r["compile_flags"] = compile_flags(name)
+    else:
+        if earlier["compile_flags"] != compile_flags(name) or not os.path.isdir(build):
+            sys.exit(f"{name}: no earlier build with today's flags to reuse: run without --reuse-build")
+        plan = {"segments": earlier["plan"]}
+        for key in ("compile_s", "compile_rss", "compile_flags"):
+            r[key] = earlier[key]
+        segments_setup = earlier.get("reused", {}).get(
+            "segments_setup_s", earlier["setup_s"] - earlier["aggregation"]["setup_seconds"])
+        r["reused"] = {"segments_setup_s": segments_setup}
+        # Only the aggregation is made again.
+        shutil.rmtree(os.path.join(build, "aggregation"), ignore_errors=True)
     inputs = model(name, "input.json")
     if "hashed" in r["compile_flags"]:
         # Hashed outputs are salted: the input file carries a random field element (31 bytes < r).
@@ -148,9 +168,14 @@ def zkinfer_model(name, max_k, agg_k, url):
             json.dump(data, f)
     r["plan"] = plan["segments"]
     setup, r["setup_s"], r["setup_rss"] = zk("setup", build, "--dev-srs", "--aggregation-k", str(agg_k))
+    if "reused" in r:
+        # The whole setup: the earlier run's segment keys and this run's aggregation keys.
+        r["reused"]["aggregation_setup_s"] = r["setup_s"]
+        r["setup_s"] += r["reused"]["segments_setup_s"]
     r["aggregation"] = setup["aggregation"]
     profile = os.path.join(d, "prove.perf.data")
-    for jobs in (1, 2):
+    r["prove_2"] = None
+    for jobs in jobs_list:
         prefix = perf_prefix(profile) if jobs == 1 else ()
         out, wall, rss, others = harness.zk("prove", build, "--input", inputs, "-o", proof, "--outputs", outputs,
                                             "--jobs", str(jobs), "--subject", ADDR, env=ENV, prefix=prefix)
@@ -222,9 +247,9 @@ def write(rows):
         "model": r["model"], "params": r["params"], "macs": r["macs"],
         "segments": len(r["zkinfer"]["plan"]),
         "prove_s": r["zkinfer"]["prove_1"]["wall_s"],
-        "prove_2_jobs_s": r["zkinfer"]["prove_2"]["wall_s"],
+        "prove_2_jobs_s": (r["zkinfer"]["prove_2"] or {}).get("wall_s"),
         "peak_rss_mib": max(r["zkinfer"]["setup_rss"], r["zkinfer"]["prove_1"]["rss_mib"],
-                            r["zkinfer"]["prove_2"]["rss_mib"], r["zkinfer"]["compile_rss"]),
+                            (r["zkinfer"]["prove_2"] or {}).get("rss_mib", 0), r["zkinfer"]["compile_rss"]),
         "verify_gas": r["zkinfer"]["verify_gas"], "max_abs_err": r["zkinfer"]["max_abs_err"],
         "ok": r["zkinfer"]["ok"], "zkinfer": r["zkinfer"], "ezkl": r["ezkl"],
     } for r in rows]
@@ -238,7 +263,7 @@ def write(rows):
     for s in summary:
         z, e = s["zkinfer"], s["ezkl"]
         ks = ",".join(str(p["k"]) for p in z["plan"])
-        p1, p2 = z["prove_1"], z["prove_2"]
+        p1, p2 = z["prove_1"], z["prove_2"] or {}
         ez = (f"failed{' at k ' + str(e['k']) + ', ' + fmt(e['num_rows']) + ' rows' if 'k' in e else ''}: "
               f"{e['failed'][:160]}" if "failed" in e else
               f"k {e['k']}, setup {fmt(e['setup_s'])} s ({fmt(e['setup_rss'], digits=0)} MiB), prove "
@@ -246,14 +271,27 @@ def write(rows):
         lines.append(
             f"| {s['model']} | {fmt(s['params'])} | {fmt(s['macs'])} | {s['segments']} ({ks}) | {fmt(z['compile_s'])} | "
             f"{fmt(z['setup_s'])} | {fmt(p1['wall_s'])} ({fmt(p1['segments_s'])} + {fmt(p1['aggregation_s'])}) | "
-            f"{fmt(p2['wall_s'])} | {fmt(s['peak_rss_mib'], digits=0)} | {fmt(z['proof_bytes'])} | {fmt(z['verify_gas'])} | "
+            f"{fmt(p2.get('wall_s'))} | {fmt(s['peak_rss_mib'], digits=0)} | {fmt(z['proof_bytes'])} | {fmt(z['verify_gas'])} | "
             f"{fmt(z['submit_gas'])} | {z['max_abs_err']:.4f} | {s['ok'] or z.get('deploy_error', z.get('submit_error'))} | {ez} |")
     lines += ["", "Per segment (compile's plan): nodes, k, advice columns, estimated memory.", ""]
     for s in summary:
         plan = "; ".join(f"{p['nodes'][0]}..{p['nodes'][1]}: k {p['k']}, {p['columns']} cols, {p['memory_mib']} MiB"
                          for p in s["zkinfer"]["plan"])
         agg = s["zkinfer"]["aggregation"]
-        lines.append(f"- {s['model']}: {plan}; aggregation k {agg['k']}, {agg['advice_columns']} advice columns")
+        tree = ""
+        if agg.get("arity"):
+            wrapped = agg.get("wrapped_segments") or []
+            tree = (f" (the root of a tree of arity {agg['arity']}: {agg['inner_nodes']} inner nodes"
+                    + (f", segments {wrapped} under nodes of their own" if wrapped else "") + ")")
+        lines.append(f"- {s['model']}: {plan}; aggregation k {agg['k']}, {agg['advice_columns']} advice columns{tree}")
+    reused = [s for s in summary if "reused" in s["zkinfer"]]
+    if reused:
+        lines += ["", "Rows that reused an earlier run's build (`--reuse-build`): compile s is that run's, setup s "
+                  "adds that run's segment keygen to this run's aggregation keygen.", ""]
+        for s in reused:
+            u = s["zkinfer"]["reused"]
+            lines.append(f"- {s['model']}: segment keys {fmt(u['segments_setup_s'])} s (earlier run), "
+                         f"aggregation keys {fmt(u['aggregation_setup_s'])} s (this run)")
     lines += ["", "Where the 1-job prove's time goes (`perf record -F 49`, flat: share of CPU samples by function; "
               "`segments_s` per segment and the aggregation are in scale.json).", ""]
     for s in summary:
@@ -272,6 +310,9 @@ def main():
     ap.add_argument("--skip-ezkl", action="store_true")
     ap.add_argument("--ezkl-only", action="store_true",
                     help="run EZKL only, beside the zkinfer figures scale.json already holds")
+    ap.add_argument("--reuse-build", action="store_true",
+                    help="keep the earlier run's compile and segment keys; make the aggregation again")
+    ap.add_argument("--jobs", default="1,2", help="parallel provers to measure, e.g. 1 or 1,2")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     names = a.names or NAMES
@@ -290,14 +331,28 @@ def main():
                          "zkinfer": earlier[name]["zkinfer"], "ezkl": ezkl_model(name)})
             write(rows)
         return
+    jobs_list = [int(j) for j in a.jobs.split(",")]
+    if 1 not in jobs_list:
+        sys.exit("--jobs must include 1 (the profiled run the table's prove column reports)")
+    earlier = {}
+    if a.reuse_build:
+        earlier = {s["model"]: s for s in json.load(open(os.path.join(HERE, "scale.json")))}
+        missing = [n for n in names if n not in earlier]
+        if missing:
+            sys.exit(f"--reuse-build: no earlier row for {missing} in scale.json")
     anvil, url = start_anvil()
     rows = []
     try:
         for name in names:
             meta = json.load(open(model(name, "meta.json")))
             print(f"{name}: zkinfer", file=sys.stderr)
-            z = zkinfer_model(name, a.max_k, a.aggregation_k, url)
-            e = {"failed": "skipped (--skip-ezkl)"} if a.skip_ezkl else None
+            before = earlier.get(name)
+            z = zkinfer_model(name, a.max_k, a.aggregation_k, url,
+                              before and before["zkinfer"], jobs_list)
+            e = None
+            if a.skip_ezkl:
+                # The same model's EZKL figures from the earlier run, when reusing it.
+                e = before["ezkl"] if before else {"failed": "skipped (--skip-ezkl)"}
             if e is None:
                 print(f"{name}: EZKL", file=sys.stderr)
                 e = ezkl_model(name)

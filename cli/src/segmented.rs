@@ -112,13 +112,19 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         dev_srs = info.srs == zkinfer_prover::srs::SrsSource::DevInsecure;
         let secs = start.elapsed().as_secs_f64();
         let nodes = info.tree.as_ref().map_or(0, |t| t.nodes.len());
+        let wrapped = info.tree.as_ref().map_or(&[][..], |t| &t.wrapped[..]);
         text.push_str(&format!(
             "\n  aggregation keys (k = {}, {} advice columns{}) in {secs:.2} s",
             info.config.degree,
             info.config.num_advice,
             match &info.tree {
-                Some(t) => format!(
+                Some(t) if wrapped.is_empty() => format!(
                     "; a tree of arity {}: {nodes} inner nodes, then the root",
+                    t.arity
+                ),
+                Some(t) => format!(
+                    "; a tree of arity {}: {nodes} inner nodes (segments {wrapped:?} under nodes \
+                     of their own), then the root",
                     t.arity
                 ),
                 None => String::new(),
@@ -129,6 +135,7 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
             "advice_columns": info.config.num_advice,
             "arity": info.arity(),
             "inner_nodes": nodes,
+            "wrapped_segments": wrapped,
             "setup_seconds": secs,
         });
     }

@@ -148,6 +148,16 @@ fn limb_indices(num_instances: usize) -> Vec<(usize, usize)> {
     limbs.map(|i| (0, i)).collect()
 }
 
+/// What an aggregation circuit reads to verify one proof of `protocol`: its commitments (fixed,
+/// witness, quotient chunks) and the evaluations it opens. Each costs the circuit scalar
+/// multiplications, so a child's width in the parent grows with it.
+pub fn verification_size(protocol: &PlonkProtocol<G1Affine>) -> usize {
+    protocol.preprocessed.len()
+        + protocol.num_witness.iter().sum::<usize>()
+        + protocol.quotient.num_chunk()
+        + protocol.queries.len()
+}
+
 /// The protocol of an aggregation node's proof, for its parent: as [`segment_protocol`], and
 /// its last [`ACCUMULATOR_LIMBS`] instances are its accumulator, which the parent's verifier
 /// decodes and folds into its own. Without them the node's deferred pairing check would be

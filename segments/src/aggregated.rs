@@ -27,11 +27,11 @@ use zkinfer_prover::{keys, Error as ProverError};
 
 use crate::aggregate::{
     accumulator_decides, aggregate, aggregate_node, aggregation_keygen, aggregation_shape,
-    node_protocol, poseidon_proof, segment_protocol, verify_aggregated, AggregationKeys,
-    AggregationShape, SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
+    node_protocol, poseidon_proof, segment_protocol, verification_size, verify_aggregated,
+    AggregationKeys, AggregationShape, SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
 };
 use crate::build::{prove_segments, witness_and_bindings, SegmentedDir, SegmentedSettings};
-use crate::tree::{flat_plan, tree_plan, Child, NodePlan};
+use crate::tree::{flat_plan, tree_plan, wrap_root_segments, Child, NodePlan};
 use crate::{Error, Result};
 
 /// The aggregation circuit's rows (`2^k`) unless `setup` is told otherwise. Two segments take 3
@@ -88,9 +88,15 @@ pub struct AggregationInfo {
 pub struct TreeInfo {
     /// At most this many proofs per node.
     pub arity: usize,
-    /// The inner nodes of [`tree_plan`]`(segments, arity)`, children before parents (its last
-    /// node, the root, is not here). Each is proven with the Poseidon transcript.
+    /// The inner nodes of [`tree_plan`]`(segments, arity)` with the `wrapped` segments under
+    /// nodes of their own, children before parents (its last node, the root, is not here). Each
+    /// is proven with the Poseidon transcript.
     pub nodes: Vec<NodeInfo>,
+    /// Segments that the plan's root verified directly but that cost more to verify than a node
+    /// (a wide segment beside a node): each is verified by a node of its own, whose proof the
+    /// root verifies instead ([`wrap_root_segments`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wrapped: Vec<usize>,
 }
 
 /// One inner aggregation node's keys: `aggregation/nodes/{index}/`.
@@ -108,7 +114,10 @@ pub struct NodeInfo {
 impl TreeInfo {
     /// The tree's plan, root included, when the nodes are the plan's for `segments`.
     fn plan(&self, segments: usize) -> Option<Vec<NodePlan>> {
-        let plan = tree_plan(segments, self.arity)?;
+        let mut plan = tree_plan(segments, self.arity)?;
+        if !self.wrapped.is_empty() && !wrap_root_segments(&mut plan, &self.wrapped) {
+            return None;
+        }
         let (_, inner) = plan.split_last()?;
         let same = inner.len() == self.nodes.len()
             && inner.iter().zip(&self.nodes).all(|(p, n)| *p == n.plan);
@@ -382,10 +391,10 @@ pub fn setup_aggregation(
         let same_arity = match arity {
             Arity::Auto => true,
             Arity::Flat => info.tree.is_none(),
-            Arity::Tree(a) => {
-                tree_plan(n, a).is_some_and(|p| p.len() > 1) == info.tree.is_some()
-                    && info.tree.as_ref().is_none_or(|t| t.arity == a)
-            }
+            Arity::Tree(a) => match &info.tree {
+                Some(tree) => tree.arity == a,
+                None => tree_plan(n, a).is_none_or(|p| p.len() == 1),
+            },
         };
         // Keys damaged or replaced since (their fingerprints differ) are made again.
         let intact = files
@@ -467,7 +476,7 @@ pub fn setup_aggregation(
         }
     };
     // No more segments than the arity (or one segment): flat.
-    let plan = arity
+    let mut plan = arity
         .and_then(|a| tree_plan(n, a))
         .unwrap_or_else(|| vec![flat_plan(n)]);
     // Old keys would be stale beside the new ones (and a flat setup has no nodes).
@@ -483,7 +492,6 @@ pub fn setup_aggregation(
         }
     }
     std::fs::create_dir_all(dir.aggregation()).map_err(|e| Error::Io(dir.aggregation(), e))?;
-    let (root, inner) = plan.split_last().expect("a plan has a root");
     // Each node's children: the protocols and instance shapes its keys are made for.
     let mut made: Vec<(PlonkProtocol<G1Affine>, SegmentInstances)> = Vec::new();
     let children_of = |node: &NodePlan, made: &[(PlonkProtocol<G1Affine>, SegmentInstances)]| {
@@ -495,15 +503,19 @@ pub fn setup_aggregation(
             })
             .unzip::<_, _, Vec<_>, Vec<_>>()
     };
-    let mut nodes = Vec::with_capacity(inner.len());
-    for (j, node) in inner.iter().enumerate() {
+    let mut nodes = Vec::with_capacity(plan.len() - 1);
+    let mut make_node = |j: usize,
+                         of: usize,
+                         node: &NodePlan,
+                         made: &mut Vec<(PlonkProtocol<G1Affine>, SegmentInstances)>|
+     -> Result<()> {
         tracing::info!(
             node = j,
-            of = inner.len(),
+            of,
             segments = ?node.span,
             "aggregation setup: generating an inner node's keys"
         );
-        let (child_protocols, child_shapes) = children_of(node, &made);
+        let (child_protocols, child_shapes) = children_of(node, made);
         let keys = aggregation_keygen(&srs, k, child_protocols, &child_shapes)?;
         let vk = keys.pk.get_vk();
         let folder = dir.node_file(j, "");
@@ -524,7 +536,47 @@ pub fn setup_aggregation(
             vk_sha256: keys::vk_sha256(vk),
             shape: keys.shape,
         });
+        Ok(())
+    };
+    let inner = plan.len() - 1;
+    for (j, node) in plan[..inner].iter().enumerate() {
+        make_node(j, inner, node, &mut made)?;
     }
+    // A tree's root that verifies a segment wider than its node children (the lone segment
+    // left at the end of a level moves up unchanged): when that makes the root wide, the
+    // segment gets a node of its own and the root verifies node proofs only.
+    let root = plan.last().expect("a plan has a root");
+    let wide_segments = widest_node_child(root, &made).map_or_else(Vec::new, |widest| {
+        root.children
+            .iter()
+            .filter_map(|c| match *c {
+                Child::Segment(i) if verification_size(&protocols[i]) > widest => Some(i),
+                _ => None,
+            })
+            .collect()
+    });
+    let mut wrapped = Vec::new();
+    if !wide_segments.is_empty() {
+        let (child_protocols, child_shapes) = children_of(root, &made);
+        let columns = aggregation_shape(&srs, k, child_protocols, &child_shapes)?
+            .config
+            .num_advice;
+        if columns > TREE_ABOVE_COLUMNS {
+            tracing::info!(
+                columns,
+                segments = ?wide_segments,
+                "the root over these segments and its nodes takes {columns} advice columns: \
+                 each of these segments gets a node of its own"
+            );
+            assert!(wrap_root_segments(&mut plan, &wide_segments));
+            let inner_now = plan.len() - 1;
+            for (j, node) in plan[..inner_now].iter().enumerate().skip(inner) {
+                make_node(j, inner_now, node, &mut made)?;
+            }
+            wrapped = wide_segments;
+        }
+    }
+    let (root, inner) = plan.split_last().expect("a plan has a root");
     tracing::info!("aggregation setup: generating the keys");
     let (child_protocols, child_shapes) = children_of(root, &made);
     let keys = aggregation_keygen(&srs, k, child_protocols, &child_shapes)?;
@@ -558,12 +610,28 @@ pub fn setup_aggregation(
         protocols: shape.protocols,
         segment_vks,
         vk_sha256,
-        tree: arity
-            .filter(|_| !inner.is_empty())
-            .map(|arity| TreeInfo { arity, nodes }),
+        tree: arity.filter(|_| !inner.is_empty()).map(|arity| TreeInfo {
+            arity,
+            nodes,
+            wrapped,
+        }),
     };
     info.write(&dir.aggregation_info())?;
     Ok(info)
+}
+
+/// The largest [`verification_size`] among the node children of `root`, `None` when it has none.
+fn widest_node_child(
+    root: &NodePlan,
+    made: &[(PlonkProtocol<G1Affine>, SegmentInstances)],
+) -> Option<usize> {
+    root.children
+        .iter()
+        .filter_map(|c| match *c {
+            Child::Node(m) => Some(verification_size(&made[m].0)),
+            Child::Segment(_) => None,
+        })
+        .max()
 }
 
 /// The aggregation keys' info, SRS and verifying key, checked against the build and the

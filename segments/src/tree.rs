@@ -22,7 +22,8 @@ pub enum Child {
 pub struct NodePlan {
     /// The first segment covered and one past the last.
     pub span: [usize; 2],
-    /// Its children, in segment order: at least two.
+    /// Its children, in segment order: at least two, or one for a segment wrapped under the
+    /// root ([`wrap_root_segments`]).
     pub children: Vec<Child>,
 }
 
@@ -68,6 +69,37 @@ pub fn flat_plan(segments: usize) -> NodePlan {
     }
 }
 
+/// Puts each of `segments` (children of the root of `plan`) under a node of its own, inserted
+/// just before the root, so that the root verifies that node's proof instead: a wide segment
+/// costs an aggregation circuit more to verify than a node does, and the root's width sets the
+/// on-chain verifier's gas and size. `false` (and `plan` unchanged) when one of them is not a
+/// segment child of the root.
+pub fn wrap_root_segments(plan: &mut Vec<NodePlan>, segments: &[usize]) -> bool {
+    let Some(root) = plan.last() else {
+        return false;
+    };
+    if segments
+        .iter()
+        .any(|i| !root.children.contains(&Child::Segment(*i)))
+    {
+        return false;
+    }
+    let mut root = plan.pop().expect("checked above");
+    for child in root.children.iter_mut() {
+        if let Child::Segment(i) = *child {
+            if segments.contains(&i) {
+                plan.push(NodePlan {
+                    span: [i, i + 1],
+                    children: vec![Child::Segment(i)],
+                });
+                *child = Child::Node(plan.len() - 1);
+            }
+        }
+    }
+    plan.push(root);
+    true
+}
+
 fn node_of(group: &[(Child, [usize; 2])]) -> NodePlan {
     NodePlan {
         span: [group[0].1[0], group[group.len() - 1].1[1]],
@@ -84,11 +116,17 @@ mod tests {
     /// root last over every segment.
     fn check(n: usize, arity: usize) -> Vec<NodePlan> {
         let nodes = tree_plan(n, arity).unwrap();
+        check_plan(&nodes, n, arity, false);
+        nodes
+    }
+
+    fn check_plan(nodes: &[NodePlan], n: usize, arity: usize, wrapped: bool) {
         let mut used_segments = vec![0; n];
         let mut used_nodes = vec![0; nodes.len()];
         for (j, node) in nodes.iter().enumerate() {
+            let least = if wrapped { 1 } else { 2 };
             assert!(
-                (2..=arity).contains(&node.children.len()),
+                (least..=arity).contains(&node.children.len()),
                 "{n}/{arity}: {node:?}"
             );
             let mut at = node.span[0];
@@ -114,7 +152,6 @@ mod tests {
         let (root, inner) = used_nodes.split_last().unwrap();
         assert_eq!(*root, 0);
         assert!(inner.iter().all(|&u| u == 1));
-        nodes
     }
 
     #[test]
@@ -169,5 +206,57 @@ mod tests {
             ]
         );
         assert_eq!(tree_plan(3, 2).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn wrapping_puts_the_roots_segments_under_nodes_of_their_own() {
+        use Child::{Node as N, Segment as S};
+        let mut five = tree_plan(5, 2).unwrap();
+        // Segment 2 is not a child of the root: refused, nothing changed.
+        assert!(!wrap_root_segments(&mut five, &[2]));
+        assert_eq!(five, tree_plan(5, 2).unwrap());
+        assert!(wrap_root_segments(&mut five, &[4]));
+        check_plan(&five, 5, 2, true);
+        let children: Vec<_> = five.iter().map(|n| n.children.clone()).collect();
+        assert_eq!(
+            children,
+            vec![
+                vec![S(0), S(1)],
+                vec![S(2), S(3)],
+                vec![N(0), N(1)],
+                vec![S(4)],
+                vec![N(2), N(3)],
+            ]
+        );
+        assert_eq!(five[3].span, [4, 5]);
+        // A flat plan's segments, every one or some.
+        for arity in 2..=5 {
+            for n in 2..=arity {
+                let mut all = tree_plan(n, arity).unwrap();
+                let segments: Vec<usize> = (0..n).collect();
+                assert!(wrap_root_segments(&mut all, &segments));
+                check_plan(&all, n, arity, true);
+                assert_eq!(all.len(), n + 1);
+                let mut last = tree_plan(n, arity).unwrap();
+                assert!(wrap_root_segments(&mut last, &[n - 1]));
+                check_plan(&last, n, arity, true);
+                assert_eq!(last.len(), 2);
+            }
+        }
+        for n in 3..=40 {
+            let mut plan = tree_plan(n, 2).unwrap();
+            let lone: Vec<usize> = plan
+                .last()
+                .unwrap()
+                .children
+                .iter()
+                .filter_map(|c| match *c {
+                    S(i) => Some(i),
+                    N(_) => None,
+                })
+                .collect();
+            assert!(wrap_root_segments(&mut plan, &lone));
+            check_plan(&plan, n, 2, true);
+        }
     }
 }
