@@ -141,21 +141,31 @@ def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2)):
     build, proof = os.path.join(d, "build"), os.path.join(d, "proof.json")
     # The proven outputs, whatever their visibility (a proof file holds public ones only).
     outputs = os.path.join(d, "outputs.json")
-    r = {}
+    r = {"max_k": max_k}
     if earlier is None:
         plan, r["compile_s"], r["compile_rss"] = zk("compile", model(name, "onnx"), "--calibration",
                                                     model(name, "calib.json"), "-o", build, "--force",
                                                     "--max-k", str(max_k), *compile_flags(name))
         r["compile_flags"] = compile_flags(name)
     else:
-        if earlier["compile_flags"] != compile_flags(name) or not os.path.isdir(build):
-            sys.exit(f"{name}: no earlier build with today's flags to reuse: run without --reuse-build")
+        # The build on disk must be the one the earlier figures describe: same flags, same k,
+        # same segment plan.
+        settings = os.path.join(build, "segments.json")
+        on_disk = ([s["plan"] for s in json.load(open(settings))["segments"]]
+                   if os.path.exists(settings) else None)
+        if (earlier["compile_flags"] != compile_flags(name) or on_disk != earlier["plan"]
+                or earlier.get("max_k", max_k) != max_k):
+            sys.exit(f"{name}: the build on disk is not the earlier run's with today's flags: "
+                     "run without --reuse-build")
         plan = {"segments": earlier["plan"]}
         for key in ("compile_s", "compile_rss", "compile_flags"):
             r[key] = earlier[key]
-        segments_setup = earlier.get("reused", {}).get(
-            "segments_setup_s", earlier["setup_s"] - earlier["aggregation"]["setup_seconds"])
-        r["reused"] = {"segments_setup_s": segments_setup}
+        before = earlier.get("reused", {})
+        r["reused"] = {
+            "segments_setup_s": before.get(
+                "segments_setup_s", earlier["setup_s"] - earlier["aggregation"]["setup_seconds"]),
+            "segments_setup_rss": before.get("segments_setup_rss", earlier["setup_rss"]),
+        }
         # Only the aggregation is made again.
         shutil.rmtree(os.path.join(build, "aggregation"), ignore_errors=True)
     inputs = model(name, "input.json")
@@ -169,9 +179,16 @@ def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2)):
     r["plan"] = plan["segments"]
     setup, r["setup_s"], r["setup_rss"] = zk("setup", build, "--dev-srs", "--aggregation-k", str(agg_k))
     if "reused" in r:
-        # The whole setup: the earlier run's segment keys and this run's aggregation keys.
-        r["reused"]["aggregation_setup_s"] = r["setup_s"]
-        r["setup_s"] += r["reused"]["segments_setup_s"]
+        u = r["reused"]
+        u["aggregation_setup_s"] = setup["aggregation"]["setup_seconds"]
+        u["segments_check_s"] = setup["segments_setup_seconds"]
+        if u["segments_check_s"] > 60:
+            # Segment keys were made again after all: this run's setup is a whole one.
+            del r["reused"]
+        else:
+            # The whole setup: the earlier run's segment keys and this run's aggregation keys.
+            r["setup_s"] += u["segments_setup_s"]
+            r["setup_rss"] = max(r["setup_rss"], u["segments_setup_rss"])
     r["aggregation"] = setup["aggregation"]
     profile = os.path.join(d, "prove.perf.data")
     r["prove_2"] = None
@@ -312,7 +329,7 @@ def main():
                     help="run EZKL only, beside the zkinfer figures scale.json already holds")
     ap.add_argument("--reuse-build", action="store_true",
                     help="keep the earlier run's compile and segment keys; make the aggregation again")
-    ap.add_argument("--jobs", default="1,2", help="parallel provers to measure, e.g. 1 or 1,2")
+    ap.add_argument("--jobs", default="1,2", help="parallel provers to measure: 1 or 1,2")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     names = a.names or NAMES
@@ -331,9 +348,9 @@ def main():
                          "zkinfer": earlier[name]["zkinfer"], "ezkl": ezkl_model(name)})
             write(rows)
         return
-    jobs_list = [int(j) for j in a.jobs.split(",")]
-    if 1 not in jobs_list:
-        sys.exit("--jobs must include 1 (the profiled run the table's prove column reports)")
+    jobs_list = sorted({int(j) for j in a.jobs.split(",")})
+    if jobs_list not in ([1], [1, 2]):
+        sys.exit("--jobs: 1 or 1,2 (the table reports these; 1 is the profiled run)")
     earlier = {}
     if a.reuse_build:
         earlier = {s["model"]: s for s in json.load(open(os.path.join(HERE, "scale.json")))}

@@ -31,7 +31,7 @@ use crate::aggregate::{
     AggregationKeys, AggregationShape, SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
 };
 use crate::build::{prove_segments, witness_and_bindings, SegmentedDir, SegmentedSettings};
-use crate::tree::{flat_plan, tree_plan, wrap_root_segments, Child, NodePlan};
+use crate::tree::{flat_plan, tree_plan, wrap_segments, Child, NodePlan};
 use crate::{Error, Result};
 
 /// The aggregation circuit's rows (`2^k`) unless `setup` is told otherwise. Two segments take 3
@@ -92,9 +92,9 @@ pub struct TreeInfo {
     /// nodes of their own, children before parents (its last node, the root, is not here). Each
     /// is proven with the Poseidon transcript.
     pub nodes: Vec<NodeInfo>,
-    /// Segments that the plan's root verified directly but that cost more to verify than a node
-    /// (a wide segment beside a node): each is verified by a node of its own, whose proof the
-    /// root verifies instead ([`wrap_root_segments`]).
+    /// Segments that a node of the plan verified beside node proofs but that cost it more to
+    /// verify than a node (a wide segment left over at the end of a level): each is verified by
+    /// a node of its own, whose proof that parent verifies instead ([`wrap_segments`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wrapped: Vec<usize>,
 }
@@ -115,7 +115,7 @@ impl TreeInfo {
     /// The tree's plan, root included, when the nodes are the plan's for `segments`.
     fn plan(&self, segments: usize) -> Option<Vec<NodePlan>> {
         let mut plan = tree_plan(segments, self.arity)?;
-        if !self.wrapped.is_empty() && !wrap_root_segments(&mut plan, &self.wrapped) {
+        if !self.wrapped.is_empty() && !wrap_segments(&mut plan, &self.wrapped) {
             return None;
         }
         let (_, inner) = plan.split_last()?;
@@ -391,10 +391,11 @@ pub fn setup_aggregation(
         let same_arity = match arity {
             Arity::Auto => true,
             Arity::Flat => info.tree.is_none(),
-            Arity::Tree(a) => match &info.tree {
-                Some(tree) => tree.arity == a,
-                None => tree_plan(n, a).is_none_or(|p| p.len() == 1),
-            },
+            // (A tree wraps segments only beside nodes: its plan has inner nodes.)
+            Arity::Tree(a) => {
+                tree_plan(n, a).is_some_and(|p| p.len() > 1) == info.tree.is_some()
+                    && info.tree.as_ref().is_none_or(|t| t.arity == a)
+            }
         };
         // Keys damaged or replaced since (their fingerprints differ) are made again.
         let intact = files
@@ -503,11 +504,13 @@ pub fn setup_aggregation(
             })
             .unzip::<_, _, Vec<_>, Vec<_>>()
     };
-    let mut nodes = Vec::with_capacity(plan.len() - 1);
-    let mut make_node = |j: usize,
-                         of: usize,
-                         node: &NodePlan,
-                         made: &mut Vec<(PlonkProtocol<G1Affine>, SegmentInstances)>|
+    type Made = Vec<(PlonkProtocol<G1Affine>, SegmentInstances)>;
+    // Node j's keys (written to nodes/j/), its protocol and shape for its parent, its info.
+    let make_node = |j: usize,
+                     of: usize,
+                     node: &NodePlan,
+                     made: &mut Made,
+                     nodes: &mut Vec<NodeInfo>|
      -> Result<()> {
         tracing::info!(
             node = j,
@@ -538,44 +541,61 @@ pub fn setup_aggregation(
         });
         Ok(())
     };
-    let inner = plan.len() - 1;
-    for (j, node) in plan[..inner].iter().enumerate() {
-        make_node(j, inner, node, &mut made)?;
-    }
-    // A tree's root that verifies a segment wider than its node children (the lone segment
-    // left at the end of a level moves up unchanged): when that makes the root wide, the
-    // segment gets a node of its own and the root verifies node proofs only.
-    let root = plan.last().expect("a plan has a root");
-    let wide_segments = widest_node_child(root, &made).map_or_else(Vec::new, |widest| {
-        root.children
-            .iter()
-            .filter_map(|c| match *c {
-                Child::Segment(i) if verification_size(&protocols[i]) > widest => Some(i),
-                _ => None,
-            })
-            .collect()
-    });
-    let mut wrapped = Vec::new();
-    if !wide_segments.is_empty() {
-        let (child_protocols, child_shapes) = children_of(root, &made);
-        let columns = aggregation_shape(&srs, k, child_protocols, &child_shapes)?
+    let columns = |node: &NodePlan, made: &Made| -> Result<usize> {
+        let (child_protocols, child_shapes) = children_of(node, made);
+        Ok(aggregation_shape(&srs, k, child_protocols, &child_shapes)?
             .config
-            .num_advice;
-        if columns > TREE_ABOVE_COLUMNS {
-            tracing::info!(
-                columns,
-                segments = ?wide_segments,
-                "the root over these segments and its nodes takes {columns} advice columns: \
-                 each of these segments gets a node of its own"
-            );
-            assert!(wrap_root_segments(&mut plan, &wide_segments));
-            let inner_now = plan.len() - 1;
-            for (j, node) in plan[..inner_now].iter().enumerate().skip(inner) {
-                make_node(j, inner_now, node, &mut made)?;
+            .num_advice)
+    };
+    let (mut nodes, mut wrapped) = (Vec::with_capacity(plan.len() - 1), Vec::new());
+    // Children before parents, the root last. A node that verifies a segment wider than its
+    // node children (a lone segment left over at the end of a level moves up unchanged) and is
+    // itself wide tries that segment under a node of its own, and keeps it when that makes the
+    // node narrower: the root's width sets the on-chain verifier's gas and size, and an inner
+    // node's sets what its parent pays to verify it.
+    let mut j = 0;
+    loop {
+        let wide = wide_segment_children(&plan[j], &made, &protocols);
+        if !wide.is_empty() {
+            let before = columns(&plan[j], &made)?;
+            if before > TREE_ABOVE_COLUMNS {
+                let mut trial = plan.clone();
+                assert!(wrap_segments(&mut trial, &wide), "segments beside nodes");
+                // The new nodes land at j.., node j after them.
+                for w in 0..wide.len() {
+                    make_node(j + w, trial.len() - 1, &trial[j + w], &mut made, &mut nodes)?;
+                }
+                let after = columns(&trial[j + wide.len()], &made)?;
+                tracing::info!(
+                    segments = ?wide,
+                    before,
+                    after,
+                    "aggregation node {j} over nodes and wide segments: {before} advice columns, \
+                     {after} with those segments under nodes of their own ({})",
+                    if after < before { "kept" } else { "not kept" }
+                );
+                if after < before {
+                    plan = trial;
+                    wrapped.extend_from_slice(&wide);
+                    j += wide.len();
+                } else {
+                    made.truncate(j);
+                    nodes.truncate(j);
+                    // Node j's keys are made next, at j; no stale key beside them.
+                    for w in 0..wide.len() {
+                        let folder = dir.node_file(j + w, "");
+                        std::fs::remove_dir_all(&folder).map_err(|e| Error::Io(folder, e))?;
+                    }
+                }
             }
-            wrapped = wide_segments;
         }
+        if j + 1 == plan.len() {
+            break;
+        }
+        make_node(j, plan.len() - 1, &plan[j], &mut made, &mut nodes)?;
+        j += 1;
     }
+    wrapped.sort_unstable();
     let (root, inner) = plan.split_last().expect("a plan has a root");
     tracing::info!("aggregation setup: generating the keys");
     let (child_protocols, child_shapes) = children_of(root, &made);
@@ -620,18 +640,31 @@ pub fn setup_aggregation(
     Ok(info)
 }
 
-/// The largest [`verification_size`] among the node children of `root`, `None` when it has none.
-fn widest_node_child(
-    root: &NodePlan,
+/// The segment children of `node` that cost more to verify ([`verification_size`]) than its
+/// costliest node child (`made[m]` is node m's protocol); none when it has no node child.
+fn wide_segment_children(
+    node: &NodePlan,
     made: &[(PlonkProtocol<G1Affine>, SegmentInstances)],
-) -> Option<usize> {
-    root.children
+    protocols: &[PlonkProtocol<G1Affine>],
+) -> Vec<usize> {
+    let widest = node
+        .children
         .iter()
         .filter_map(|c| match *c {
             Child::Node(m) => Some(verification_size(&made[m].0)),
             Child::Segment(_) => None,
         })
-        .max()
+        .max();
+    let Some(widest) = widest else {
+        return Vec::new();
+    };
+    node.children
+        .iter()
+        .filter_map(|c| match *c {
+            Child::Segment(i) if verification_size(&protocols[i]) > widest => Some(i),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The aggregation keys' info, SRS and verifying key, checked against the build and the

@@ -22,8 +22,8 @@ pub enum Child {
 pub struct NodePlan {
     /// The first segment covered and one past the last.
     pub span: [usize; 2],
-    /// Its children, in segment order: at least two, or one for a segment wrapped under the
-    /// root ([`wrap_root_segments`]).
+    /// Its children, in segment order: at least two, or one for a wrapped segment
+    /// ([`wrap_segments`]).
     pub children: Vec<Child>,
 }
 
@@ -69,34 +69,45 @@ pub fn flat_plan(segments: usize) -> NodePlan {
     }
 }
 
-/// Puts each of `segments` (children of the root of `plan`) under a node of its own, inserted
-/// just before the root, so that the root verifies that node's proof instead: a wide segment
-/// costs an aggregation circuit more to verify than a node does, and the root's width sets the
-/// on-chain verifier's gas and size. `false` (and `plan` unchanged) when one of them is not a
-/// segment child of the root.
-pub fn wrap_root_segments(plan: &mut Vec<NodePlan>, segments: &[usize]) -> bool {
-    let Some(root) = plan.last() else {
-        return false;
+/// Puts each of `segments` (in increasing order, each a child of a node that also has a node
+/// child) under a node of its own, inserted just before its parent, so that the parent verifies
+/// that node's proof instead. A segment left over at the end of a level moves up unchanged, so a
+/// parent may verify a wide segment beside nodes: the segment costs the parent's circuit more
+/// than a node does, and the root's width sets the on-chain verifier's gas and size. `false`
+/// (and `plan` unchanged) when `segments` is not such a list.
+pub fn wrap_segments(plan: &mut Vec<NodePlan>, segments: &[usize]) -> bool {
+    let increasing = segments.windows(2).all(|w| w[0] < w[1]);
+    let beside_a_node = |i: usize| {
+        plan.iter().any(|node| {
+            node.children.contains(&Child::Segment(i))
+                && node.children.iter().any(|c| matches!(c, Child::Node(_)))
+        })
     };
-    if segments
-        .iter()
-        .any(|i| !root.children.contains(&Child::Segment(*i)))
-    {
+    if !increasing || !segments.iter().all(|&i| beside_a_node(i)) {
         return false;
     }
-    let mut root = plan.pop().expect("checked above");
-    for child in root.children.iter_mut() {
-        if let Child::Segment(i) = *child {
-            if segments.contains(&i) {
-                plan.push(NodePlan {
-                    span: [i, i + 1],
-                    children: vec![Child::Segment(i)],
-                });
-                *child = Child::Node(plan.len() - 1);
+    let mut wrapped = Vec::with_capacity(plan.len() + segments.len());
+    // Where each node of `plan` lands.
+    let mut moved = Vec::with_capacity(plan.len());
+    for node in plan.iter() {
+        let mut node = node.clone();
+        for child in node.children.iter_mut() {
+            match *child {
+                Child::Node(m) => *child = Child::Node(moved[m]),
+                Child::Segment(i) if segments.contains(&i) => {
+                    wrapped.push(NodePlan {
+                        span: [i, i + 1],
+                        children: vec![Child::Segment(i)],
+                    });
+                    *child = Child::Node(wrapped.len() - 1);
+                }
+                Child::Segment(_) => {}
             }
         }
+        wrapped.push(node);
+        moved.push(wrapped.len() - 1);
     }
-    plan.push(root);
+    *plan = wrapped;
     true
 }
 
@@ -208,14 +219,34 @@ mod tests {
         assert_eq!(tree_plan(3, 2).unwrap().len(), 2);
     }
 
+    /// The segments beside a node in `plan` (what setup may wrap).
+    fn beside_nodes(plan: &[NodePlan]) -> Vec<usize> {
+        let mut lone: Vec<usize> = plan
+            .iter()
+            .filter(|n| n.children.iter().any(|c| matches!(c, Child::Node(_))))
+            .flat_map(|n| n.children.iter())
+            .filter_map(|c| match *c {
+                Child::Segment(i) => Some(i),
+                Child::Node(_) => None,
+            })
+            .collect();
+        lone.sort();
+        lone
+    }
+
     #[test]
-    fn wrapping_puts_the_roots_segments_under_nodes_of_their_own() {
+    fn wrapping_puts_segments_beside_nodes_under_nodes_of_their_own() {
         use Child::{Node as N, Segment as S};
         let mut five = tree_plan(5, 2).unwrap();
-        // Segment 2 is not a child of the root: refused, nothing changed.
-        assert!(!wrap_root_segments(&mut five, &[2]));
+        // Segment 2 is not beside a node, a flat plan's segments never are, duplicates and
+        // disorder are refused: nothing changed.
+        for bad in [&[2][..], &[4, 4], &[7]] {
+            assert!(!wrap_segments(&mut five, bad), "{bad:?}");
+        }
         assert_eq!(five, tree_plan(5, 2).unwrap());
-        assert!(wrap_root_segments(&mut five, &[4]));
+        let mut flat = tree_plan(3, 4).unwrap();
+        assert!(!wrap_segments(&mut flat, &[2]));
+        assert!(wrap_segments(&mut five, &[4]));
         check_plan(&five, 5, 2, true);
         let children: Vec<_> = five.iter().map(|n| n.children.clone()).collect();
         assert_eq!(
@@ -229,34 +260,30 @@ mod tests {
             ]
         );
         assert_eq!(five[3].span, [4, 5]);
-        // A flat plan's segments, every one or some.
+        // Seven at arity 2: segment 6 sits beside a node below the root, and is wrapped there.
+        let mut seven = tree_plan(7, 2).unwrap();
+        assert_eq!(beside_nodes(&seven), vec![6]);
+        assert!(wrap_segments(&mut seven, &[6]));
+        check_plan(&seven, 7, 2, true);
+        assert!(beside_nodes(&seven).is_empty());
         for arity in 2..=5 {
-            for n in 2..=arity {
-                let mut all = tree_plan(n, arity).unwrap();
-                let segments: Vec<usize> = (0..n).collect();
-                assert!(wrap_root_segments(&mut all, &segments));
+            for n in 2..=40 {
+                let plan = tree_plan(n, arity).unwrap();
+                let lone = beside_nodes(&plan);
+                // All at once, or one at a time (as setup decides, bottom-up): the same plan.
+                let mut all = plan.clone();
+                assert!(wrap_segments(&mut all, &lone), "{n}/{arity}");
                 check_plan(&all, n, arity, true);
-                assert_eq!(all.len(), n + 1);
-                let mut last = tree_plan(n, arity).unwrap();
-                assert!(wrap_root_segments(&mut last, &[n - 1]));
-                check_plan(&last, n, arity, true);
-                assert_eq!(last.len(), 2);
+                assert_eq!(all.len(), plan.len() + lone.len());
+                let mut one_by_one = plan.clone();
+                for i in &lone {
+                    assert!(wrap_segments(&mut one_by_one, &[*i]));
+                }
+                assert_eq!(one_by_one, all, "{n}/{arity}");
+                // A node of one child is a wrapped segment, nothing else.
+                assert!(all.iter().all(|node| node.children.len() > 1
+                    || matches!(node.children[..], [S(i)] if lone.contains(&i))));
             }
-        }
-        for n in 3..=40 {
-            let mut plan = tree_plan(n, 2).unwrap();
-            let lone: Vec<usize> = plan
-                .last()
-                .unwrap()
-                .children
-                .iter()
-                .filter_map(|c| match *c {
-                    S(i) => Some(i),
-                    N(_) => None,
-                })
-                .collect();
-            assert!(wrap_root_segments(&mut plan, &lone));
-            check_plan(&plan, n, 2, true);
         }
     }
 }

@@ -103,7 +103,9 @@ impl Segments {
 /// decide, and neither does the root's over it (the root reads the node's accumulator, so a
 /// node cannot hide a bad proof). Across the node boundary, a broken chain and two subjects fail
 /// the copy constraints (MockProver); swapped, dropped and duplicated proofs are refused or do
-/// not decide; a root that would read the node as a plain proof (no accumulator) is refused.
+/// not decide; a root that would read the node as a plain proof (no accumulator) is refused. A
+/// node of one child (a wide segment under the root) exposes its segment's statement and
+/// decides for it alone.
 #[test]
 fn tree_aggregation_verifies_and_nodes_cannot_hide_bad_proofs() {
     let mut input = InputData::read(&repo("examples/credit_risk/input.json")).unwrap();
@@ -178,6 +180,32 @@ fn tree_aggregation_verifies_and_nodes_cannot_hide_bad_proofs() {
         instances[statement - 2],
         outputs[outputs.len() - 2],
         "the last segment's output"
+    );
+
+    // A node of one child (what setup puts a wide segment under, so that the root verifies node
+    // proofs only): it exposes exactly its segment's statement, then an accumulator that decides
+    // for the honest proof and not for a tampered one.
+    let wrapper =
+        aggregation_shape(&srs, k, vec![segs.protocols[2].clone()], &segs.shapes[2..]).unwrap();
+    let check = check_aggregation(&srs, &wrapper, vec![honest[2].clone()]).unwrap();
+    assert_eq!(
+        check.constraints,
+        Ok(()),
+        "the one-child node's constraints"
+    );
+    assert!(check.accumulator, "the one-child node's accumulator");
+    assert_eq!(
+        check.instances[..check.instances.len() - ACCUMULATOR_LIMBS],
+        honest[2].instances[..],
+        "a one-child node's statement is its segment's"
+    );
+    let mut bad_last = honest[2].clone();
+    let at = bad_last.proof.len() - 2 * 32 - 32;
+    bad_last.proof[at] ^= 1;
+    let check = check_aggregation(&srs, &wrapper, vec![bad_last]).unwrap();
+    assert!(
+        !check.accumulator,
+        "a bad segment proof under a one-child node"
     );
 
     // A node over a bad segment proof (one evaluation changed): the node's own proof is valid
