@@ -181,6 +181,7 @@ def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2)):
     if "reused" in r:
         u = r["reused"]
         u["aggregation_setup_s"] = setup["aggregation"]["setup_seconds"]
+        u["setup_rss_this_run"] = r["setup_rss"]
         u["segments_check_s"] = setup["segments_setup_seconds"]
         if u["segments_check_s"] > 60:
             # Segment keys were made again after all: this run's setup is a whole one.
@@ -190,6 +191,10 @@ def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2)):
             r["setup_s"] += u["segments_setup_s"]
             r["setup_rss"] = max(r["setup_rss"], u["segments_setup_rss"])
     r["aggregation"] = setup["aggregation"]
+    # Each inner node's advice columns (the root's are `advice_columns`).
+    info = json.load(open(os.path.join(build, "aggregation", "keys.json")))
+    r["aggregation"]["node_advice_columns"] = [
+        n["config"]["num_advice"] for n in (info.get("tree") or {}).get("nodes", [])]
     profile = os.path.join(d, "prove.perf.data")
     r["prove_2"] = None
     for jobs in jobs_list:
@@ -298,17 +303,22 @@ def write(rows):
         tree = ""
         if agg.get("arity"):
             wrapped = agg.get("wrapped_segments") or []
+            cols = agg.get("node_advice_columns")
             tree = (f" (the root of a tree of arity {agg['arity']}: {agg['inner_nodes']} inner nodes"
+                    + (f" of {', '.join(map(str, cols))} advice columns" if cols else "")
                     + (f", segments {wrapped} under nodes of their own" if wrapped else "") + ")")
         lines.append(f"- {s['model']}: {plan}; aggregation k {agg['k']}, {agg['advice_columns']} advice columns{tree}")
     reused = [s for s in summary if "reused" in s["zkinfer"]]
     if reused:
-        lines += ["", "Rows that reused an earlier run's build (`--reuse-build`): compile s is that run's, setup s "
-                  "adds that run's segment keygen to this run's aggregation keygen.", ""]
+        lines += ["", "Rows that reused an earlier run's build (`--reuse-build`): compile s is that run's; setup s "
+                  "is that run's segment keygen plus this run's whole setup (segment keys checked, aggregation "
+                  "keys made); peak RSS includes that run's segment keygen.", ""]
         for s in reused:
             u = s["zkinfer"]["reused"]
-            lines.append(f"- {s['model']}: segment keys {fmt(u['segments_setup_s'])} s (earlier run), "
-                         f"aggregation keys {fmt(u['aggregation_setup_s'])} s (this run)")
+            lines.append(f"- {s['model']}: segment keys {fmt(u['segments_setup_s'])} s, "
+                         f"{fmt(u['segments_setup_rss'], digits=0)} MiB (earlier run); this run: segment keys "
+                         f"checked in {fmt(u.get('segments_check_s'))} s, aggregation keys "
+                         f"{fmt(u['aggregation_setup_s'])} s, setup peak {fmt(u.get('setup_rss_this_run'), digits=0)} MiB")
     lines += ["", "Where the 1-job prove's time goes (`perf record -F 49`, flat: share of CPU samples by function; "
               "`segments_s` per segment and the aggregation are in scale.json).", ""]
     for s in summary:

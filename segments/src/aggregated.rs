@@ -46,7 +46,8 @@ const AGGREGATION_COLUMNS_HINT: usize = 3;
 /// Advice columns of a flat aggregation above which `setup` (unless told an arity) aggregates
 /// in a tree of binary nodes instead: each column costs the on-chain verifier about 33k gas and
 /// 1.5 KB of code (3 columns: 408k gas; 6: 506k), and a flat aggregation of 5 wide segments
-/// took 12 columns, a 35 KB verifier that EIP-170 refuses.
+/// took 12 columns, a 35 KB verifier that EIP-170 refuses. Also the width above which a node
+/// that verifies a wide segment beside nodes tries that segment under a node of its own.
 const TREE_ABOVE_COLUMNS: usize = 4;
 
 /// The arity of the tree `setup` chooses by itself: the root then verifies two proofs, as the
@@ -552,7 +553,8 @@ pub fn setup_aggregation(
     // node children (a lone segment left over at the end of a level moves up unchanged) and is
     // itself wide tries that segment under a node of its own, and keeps it when that makes the
     // node narrower: the root's width sets the on-chain verifier's gas and size, and an inner
-    // node's sets what its parent pays to verify it.
+    // node's sets what its parent pays to verify it. (Only the last segment can be left over
+    // beside nodes, so `wide` holds at most one segment; the loops do not rely on it.)
     let mut j = 0;
     loop {
         let wide = wide_segment_children(&plan[j], &made, &protocols);
