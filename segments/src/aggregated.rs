@@ -31,7 +31,7 @@ use crate::aggregate::{
     AggregationKeys, AggregationShape, SegmentInstances, SegmentProof, ACCUMULATOR_LIMBS,
 };
 use crate::build::{prove_segments, witness_and_bindings, SegmentedDir, SegmentedSettings};
-use crate::tree::{flat_plan, tree_plan, wrap_segments, Child, NodePlan};
+use crate::tree::{flat_plan, make_nodes, tree_plan, wrap_segments, Child, NodeMaker, NodePlan};
 use crate::{Error, Result};
 
 /// The aggregation circuit's rows (`2^k`) unless `setup` is told otherwise. Two segments take 3
@@ -494,113 +494,20 @@ pub fn setup_aggregation(
         }
     }
     std::fs::create_dir_all(dir.aggregation()).map_err(|e| Error::Io(dir.aggregation(), e))?;
-    // Each node's children: the protocols and instance shapes its keys are made for.
-    let mut made: Vec<(PlonkProtocol<G1Affine>, SegmentInstances)> = Vec::new();
-    let children_of = |node: &NodePlan, made: &[(PlonkProtocol<G1Affine>, SegmentInstances)]| {
-        node.children
-            .iter()
-            .map(|c| match *c {
-                Child::Segment(i) => (protocols[i].clone(), shapes[i]),
-                Child::Node(m) => made[m].clone(),
-            })
-            .unzip::<_, _, Vec<_>, Vec<_>>()
+    let mut maker = KeyMaker {
+        srs: &srs,
+        k,
+        dir,
+        protocols: &protocols,
+        shapes: &shapes,
+        made: Vec::new(),
+        nodes: Vec::with_capacity(plan.len() - 1),
     };
-    type Made = Vec<(PlonkProtocol<G1Affine>, SegmentInstances)>;
-    // Node j's keys (written to nodes/j/), its protocol and shape for its parent, its info.
-    let make_node = |j: usize,
-                     of: usize,
-                     node: &NodePlan,
-                     made: &mut Made,
-                     nodes: &mut Vec<NodeInfo>|
-     -> Result<()> {
-        tracing::info!(
-            node = j,
-            of,
-            segments = ?node.span,
-            "aggregation setup: generating an inner node's keys"
-        );
-        let (child_protocols, child_shapes) = children_of(node, made);
-        let keys = aggregation_keygen(&srs, k, child_protocols, &child_shapes)?;
-        let vk = keys.pk.get_vk();
-        let folder = dir.node_file(j, "");
-        std::fs::create_dir_all(&folder).map_err(|e| Error::Io(folder.clone(), e))?;
-        keys::write_pk(&keys.pk, &dir.node_file(j, "pk.bin"))?;
-        keys::write_vk(vk, &dir.node_file(j, "vk.bin"))?;
-        let count = keys.shape.num_instances;
-        made.push((
-            node_protocol(&srs, vk, count),
-            SegmentInstances {
-                count,
-                input_words: child_shapes[0].input_words,
-                accumulator: true,
-            },
-        ));
-        nodes.push(NodeInfo {
-            plan: node.clone(),
-            vk_sha256: keys::vk_sha256(vk),
-            shape: keys.shape,
-        });
-        Ok(())
-    };
-    let columns = |node: &NodePlan, made: &Made| -> Result<usize> {
-        let (child_protocols, child_shapes) = children_of(node, made);
-        Ok(aggregation_shape(&srs, k, child_protocols, &child_shapes)?
-            .config
-            .num_advice)
-    };
-    let (mut nodes, mut wrapped) = (Vec::with_capacity(plan.len() - 1), Vec::new());
-    // Children before parents, the root last. A node that verifies a segment wider than its
-    // node children (a lone segment left over at the end of a level moves up unchanged) and is
-    // itself wide tries that segment under a node of its own, and keeps it when that makes the
-    // node narrower: the root's width sets the on-chain verifier's gas and size, and an inner
-    // node's sets what its parent pays to verify it. (Only the last segment can be left over
-    // beside nodes, so `wide` holds at most one segment; the loops do not rely on it.)
-    let mut j = 0;
-    loop {
-        let wide = wide_segment_children(&plan[j], &made, &protocols);
-        if !wide.is_empty() {
-            let before = columns(&plan[j], &made)?;
-            if before > TREE_ABOVE_COLUMNS {
-                let mut trial = plan.clone();
-                assert!(wrap_segments(&mut trial, &wide), "segments beside nodes");
-                // The new nodes land at j.., node j after them.
-                for w in 0..wide.len() {
-                    make_node(j + w, trial.len() - 1, &trial[j + w], &mut made, &mut nodes)?;
-                }
-                let after = columns(&trial[j + wide.len()], &made)?;
-                tracing::info!(
-                    segments = ?wide,
-                    before,
-                    after,
-                    "aggregation node {j} over nodes and wide segments: {before} advice columns, \
-                     {after} with those segments under nodes of their own ({})",
-                    if after < before { "kept" } else { "not kept" }
-                );
-                if after < before {
-                    plan = trial;
-                    wrapped.extend_from_slice(&wide);
-                    j += wide.len();
-                } else {
-                    made.truncate(j);
-                    nodes.truncate(j);
-                    // Node j's keys are made next, at j; no stale key beside them.
-                    for w in 0..wide.len() {
-                        let folder = dir.node_file(j + w, "");
-                        std::fs::remove_dir_all(&folder).map_err(|e| Error::Io(folder, e))?;
-                    }
-                }
-            }
-        }
-        if j + 1 == plan.len() {
-            break;
-        }
-        make_node(j, plan.len() - 1, &plan[j], &mut made, &mut nodes)?;
-        j += 1;
-    }
-    wrapped.sort_unstable();
+    let wrapped = make_nodes(&mut plan, &mut maker, TREE_ABOVE_COLUMNS)?;
     let (root, inner) = plan.split_last().expect("a plan has a root");
     tracing::info!("aggregation setup: generating the keys");
-    let (child_protocols, child_shapes) = children_of(root, &made);
+    let (child_protocols, child_shapes) = maker.children_of(root);
+    let nodes = maker.nodes;
     let keys = aggregation_keygen(&srs, k, child_protocols, &child_shapes)?;
     if keys.shape.config.num_advice > AGGREGATION_COLUMNS_HINT {
         tracing::warn!(
@@ -642,31 +549,113 @@ pub fn setup_aggregation(
     Ok(info)
 }
 
-/// The segment children of `node` that cost more to verify ([`verification_size`]) than its
-/// costliest node child (`made[m]` is node m's protocol); none when it has no node child.
-fn wide_segment_children(
-    node: &NodePlan,
-    made: &[(PlonkProtocol<G1Affine>, SegmentInstances)],
-    protocols: &[PlonkProtocol<G1Affine>],
-) -> Vec<usize> {
-    let widest = node
-        .children
-        .iter()
-        .filter_map(|c| match *c {
-            Child::Node(m) => Some(verification_size(&made[m].0)),
-            Child::Segment(_) => None,
-        })
-        .max();
-    let Some(widest) = widest else {
-        return Vec::new();
-    };
-    node.children
-        .iter()
-        .filter_map(|c| match *c {
-            Child::Segment(i) if verification_size(&protocols[i]) > widest => Some(i),
-            _ => None,
-        })
-        .collect()
+/// Makes an aggregation tree's inner node keys for [`make_nodes`]: node `j`'s in
+/// `aggregation/nodes/{j}/`, its protocol and instance shape for its parent in `made[j]`, its
+/// description in `nodes[j]`.
+struct KeyMaker<'a> {
+    srs: &'a Srs,
+    k: u32,
+    dir: &'a SegmentedDir,
+    /// The segments' protocols and instance shapes.
+    protocols: &'a [PlonkProtocol<G1Affine>],
+    shapes: &'a [SegmentInstances],
+    made: Vec<(PlonkProtocol<G1Affine>, SegmentInstances)>,
+    nodes: Vec<NodeInfo>,
+}
+
+impl KeyMaker<'_> {
+    /// The protocols and instance shapes of `node`'s children, which its keys are made for.
+    fn children_of(
+        &self,
+        node: &NodePlan,
+    ) -> (Vec<PlonkProtocol<G1Affine>>, Vec<SegmentInstances>) {
+        node.children
+            .iter()
+            .map(|c| match *c {
+                Child::Segment(i) => (self.protocols[i].clone(), self.shapes[i]),
+                Child::Node(m) => self.made[m].clone(),
+            })
+            .unzip()
+    }
+
+    fn size(&self, child: &Child) -> usize {
+        match *child {
+            Child::Segment(i) => verification_size(&self.protocols[i]),
+            Child::Node(m) => verification_size(&self.made[m].0),
+        }
+    }
+}
+
+impl NodeMaker for KeyMaker<'_> {
+    type Error = Error;
+
+    fn wide_segments(&self, node: &NodePlan) -> Vec<usize> {
+        let widest = node
+            .children
+            .iter()
+            .filter(|c| matches!(c, Child::Node(_)))
+            .map(|c| self.size(c))
+            .max();
+        let Some(widest) = widest else {
+            return Vec::new();
+        };
+        node.children
+            .iter()
+            .filter_map(|c| match *c {
+                Child::Segment(i) if self.size(c) > widest => Some(i),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn columns(&self, node: &NodePlan) -> Result<usize> {
+        let (protocols, shapes) = self.children_of(node);
+        Ok(aggregation_shape(self.srs, self.k, protocols, &shapes)?
+            .config
+            .num_advice)
+    }
+
+    fn make(&mut self, j: usize, of: usize, node: &NodePlan) -> Result<()> {
+        tracing::info!(
+            node = j,
+            of,
+            segments = ?node.span,
+            "aggregation setup: generating an inner node's keys"
+        );
+        let (child_protocols, child_shapes) = self.children_of(node);
+        let keys = aggregation_keygen(self.srs, self.k, child_protocols, &child_shapes)?;
+        let vk = keys.pk.get_vk();
+        let folder = self.dir.node_file(j, "");
+        std::fs::create_dir_all(&folder).map_err(|e| Error::Io(folder.clone(), e))?;
+        keys::write_pk(&keys.pk, &self.dir.node_file(j, "pk.bin"))?;
+        keys::write_vk(vk, &self.dir.node_file(j, "vk.bin"))?;
+        let count = keys.shape.num_instances;
+        self.made.push((
+            node_protocol(self.srs, vk, count),
+            SegmentInstances {
+                count,
+                input_words: child_shapes[0].input_words,
+                accumulator: true,
+            },
+        ));
+        self.nodes.push(NodeInfo {
+            plan: node.clone(),
+            vk_sha256: keys::vk_sha256(vk),
+            shape: keys.shape,
+        });
+        Ok(())
+    }
+
+    fn unmake(&mut self, j: usize) -> Result<()> {
+        // Node j's keys are made next, in its folder; no stale key stays beside them.
+        for m in j..self.made.len() {
+            let folder = self.dir.node_file(m, "");
+            std::fs::remove_dir_all(&folder).map_err(|e| Error::Io(folder, e))?;
+        }
+        self.made.truncate(j);
+        self.nodes.truncate(j);
+        Ok(())
+    }
 }
 
 /// The aggregation keys' info, SRS and verifying key, checked against the build and the

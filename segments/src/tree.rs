@@ -111,6 +111,71 @@ pub fn wrap_segments(plan: &mut Vec<NodePlan>, segments: &[usize]) -> bool {
     true
 }
 
+/// What [`make_nodes`] asks of whoever makes the nodes' keys.
+pub trait NodeMaker {
+    /// Why making a node failed.
+    type Error;
+    /// The segment children of `node` that cost it more to verify than its node children (all
+    /// of whose keys are made); none when it has no node child.
+    fn wide_segments(&self, node: &NodePlan) -> Vec<usize>;
+    /// The advice columns of `node`'s circuit (its children's keys made), laid out without keys.
+    fn columns(&self, node: &NodePlan) -> Result<usize, Self::Error>;
+    /// Makes the keys of inner node `j` of `of`: every node before `j` is made, none after.
+    fn make(&mut self, j: usize, of: usize, node: &NodePlan) -> Result<(), Self::Error>;
+    /// Forgets the nodes made from `j` on (a trial that was not kept).
+    fn unmake(&mut self, j: usize) -> Result<(), Self::Error>;
+}
+
+/// Makes the inner nodes of `plan` in order (children before parents), and returns the segments
+/// it wrapped. Before making a node (the root included) that verifies segments costlier than its
+/// node children and lays out wider than `wide_above` advice columns, it makes a node of one
+/// child over each of them ([`wrap_segments`]) and lays the node out again: the wrap is kept
+/// (`plan` changes) when the node gets narrower, else those nodes are unmade. The root's width
+/// sets the on-chain verifier's gas and size, an inner node's what its parent pays to verify it.
+pub fn make_nodes<M: NodeMaker>(
+    plan: &mut Vec<NodePlan>,
+    maker: &mut M,
+    wide_above: usize,
+) -> Result<Vec<usize>, M::Error> {
+    let mut wrapped = Vec::new();
+    let mut j = 0;
+    while j < plan.len() {
+        let wide = maker.wide_segments(&plan[j]);
+        if !wide.is_empty() {
+            let before = maker.columns(&plan[j])?;
+            let mut trial = plan.clone();
+            if before > wide_above && wrap_segments(&mut trial, &wide) {
+                // The new nodes land at j.., node j after them.
+                for w in 0..wide.len() {
+                    maker.make(j + w, trial.len() - 1, &trial[j + w])?;
+                }
+                let after = maker.columns(&trial[j + wide.len()])?;
+                tracing::info!(
+                    segments = ?wide,
+                    before,
+                    after,
+                    "aggregation node {j} over nodes and wide segments: {before} advice columns, \
+                     {after} with those segments under nodes of their own ({})",
+                    if after < before { "kept" } else { "not kept" }
+                );
+                if after < before {
+                    *plan = trial;
+                    wrapped.extend_from_slice(&wide);
+                    j += wide.len();
+                } else {
+                    maker.unmake(j)?;
+                }
+            }
+        }
+        if j + 1 < plan.len() {
+            maker.make(j, plan.len() - 1, &plan[j])?;
+        }
+        j += 1;
+    }
+    wrapped.sort_unstable();
+    Ok(wrapped)
+}
+
 fn node_of(group: &[(Child, [usize; 2])]) -> NodePlan {
     NodePlan {
         span: [group[0].1[0], group[group.len() - 1].1[1]],
@@ -285,5 +350,143 @@ mod tests {
                     || matches!(node.children[..], [S(i)] if lone.contains(&i))));
             }
         }
+    }
+
+    /// A fake maker: a segment's width is given, a node's is the sum of its children's widths
+    /// (a one-child node's is 1), and a node's "keys" are its plan, so that the made list can be
+    /// compared with the final plan.
+    struct Fake {
+        segments: Vec<usize>,
+        made: Vec<(NodePlan, usize)>,
+        unmade: usize,
+    }
+
+    impl Fake {
+        fn width(&self, child: &Child) -> usize {
+            match *child {
+                Child::Segment(i) => self.segments[i],
+                Child::Node(m) => self.made[m].1,
+            }
+        }
+    }
+
+    impl NodeMaker for Fake {
+        type Error = String;
+        fn wide_segments(&self, node: &NodePlan) -> Vec<usize> {
+            let widest = node
+                .children
+                .iter()
+                .filter(|c| matches!(c, Child::Node(_)))
+                .map(|c| self.width(c))
+                .max();
+            node.children
+                .iter()
+                .filter_map(|c| match *c {
+                    Child::Segment(i) if widest.is_some_and(|w| self.segments[i] > w) => Some(i),
+                    _ => None,
+                })
+                .collect()
+        }
+        fn columns(&self, node: &NodePlan) -> Result<usize, String> {
+            Ok(node.children.iter().map(|c| self.width(c)).sum())
+        }
+        fn make(&mut self, j: usize, of: usize, node: &NodePlan) -> Result<(), String> {
+            assert_eq!(j, self.made.len(), "nodes are made in order");
+            assert!(j < of);
+            let width = if node.children.len() == 1 {
+                1
+            } else {
+                self.columns(node)?.min(5)
+            };
+            self.made.push((node.clone(), width));
+            Ok(())
+        }
+        fn unmake(&mut self, j: usize) -> Result<(), String> {
+            self.made.truncate(j);
+            self.unmade += 1;
+            Ok(())
+        }
+    }
+
+    fn made(n: usize, widths: &[usize], arity: usize) -> (Vec<NodePlan>, Vec<usize>, Fake) {
+        let mut plan = tree_plan(n, arity).unwrap();
+        let mut fake = Fake {
+            segments: widths.to_vec(),
+            made: Vec::new(),
+            unmade: 0,
+        };
+        let wrapped = make_nodes(&mut plan, &mut fake, 4).unwrap();
+        // Every inner node of the final plan was made, in its place, and nothing else.
+        let (_, inner) = plan.split_last().unwrap();
+        let made: Vec<_> = fake.made.iter().map(|(p, _)| p.clone()).collect();
+        assert_eq!(made, inner.to_vec(), "{n} segments {widths:?}");
+        check_plan(&plan, n, arity, !wrapped.is_empty());
+        (plan, wrapped, fake)
+    }
+
+    #[test]
+    fn make_nodes_wraps_a_wide_segment_only_when_its_parent_gets_narrower() {
+        use Child::{Node as N, Segment as S};
+        // Five wide segments: the root (node of 5, segment of 9) wraps segment 4 (1 + 5 < 14).
+        let (plan, wrapped, fake) = made(5, &[9; 5], 2);
+        assert_eq!(wrapped, vec![4]);
+        assert_eq!(plan.last().unwrap().children, vec![N(2), N(3)]);
+        assert_eq!(plan[3].children, vec![S(4)]);
+        assert_eq!(fake.unmade, 0);
+        // Narrow segments: nothing is wider than a node, nothing is tried.
+        let (plan, wrapped, fake) = made(5, &[1; 5], 2);
+        assert!(wrapped.is_empty());
+        assert_eq!(plan, tree_plan(5, 2).unwrap());
+        assert_eq!(fake.unmade, 0);
+        // A segment wider than the node beside it, but a root still narrow (1 + 3 <= 4): not
+        // tried either.
+        let (_, wrapped, fake) = made(3, &[1, 0, 3], 2);
+        assert!(wrapped.is_empty() && fake.unmade == 0);
+        // Seven: segment 6 sits beside node 2 below the root, and is wrapped there.
+        let (plan, wrapped, _) = made(7, &[9; 7], 2);
+        assert_eq!(wrapped, vec![6]);
+        assert!(beside_nodes(&plan).is_empty());
+        assert_eq!(plan.len(), tree_plan(7, 2).unwrap().len() + 1);
+    }
+
+    #[test]
+    fn make_nodes_unmakes_a_wrap_that_does_not_help() {
+        /// Like [`Fake`], but a one-child node is as wide as its segment: no wrap helps.
+        struct NoGain(Fake);
+        impl NodeMaker for NoGain {
+            type Error = String;
+            fn wide_segments(&self, node: &NodePlan) -> Vec<usize> {
+                self.0.wide_segments(node)
+            }
+            fn columns(&self, node: &NodePlan) -> Result<usize, String> {
+                self.0.columns(node)
+            }
+            fn make(&mut self, j: usize, of: usize, node: &NodePlan) -> Result<(), String> {
+                self.0.make(j, of, node)?;
+                if node.children.len() == 1 {
+                    self.0.made[j].1 = 9;
+                }
+                Ok(())
+            }
+            fn unmake(&mut self, j: usize) -> Result<(), String> {
+                self.0.unmake(j)
+            }
+        }
+        let mut plan = tree_plan(5, 2).unwrap();
+        let mut maker = NoGain(Fake {
+            segments: vec![9; 5],
+            made: Vec::new(),
+            unmade: 0,
+        });
+        let wrapped = make_nodes(&mut plan, &mut maker, 4).unwrap();
+        assert!(wrapped.is_empty());
+        assert_eq!(plan, tree_plan(5, 2).unwrap(), "the plan is unchanged");
+        assert_eq!(maker.0.unmade, 1);
+        let made: Vec<_> = maker.0.made.iter().map(|(p, _)| p.clone()).collect();
+        assert_eq!(
+            made,
+            plan[..plan.len() - 1].to_vec(),
+            "the trial node is gone"
+        );
     }
 }
