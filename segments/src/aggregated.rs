@@ -577,35 +577,16 @@ impl KeyMaker<'_> {
             })
             .unzip()
     }
+}
+
+impl NodeMaker for KeyMaker<'_> {
+    type Error = Error;
 
     fn size(&self, child: &Child) -> usize {
         match *child {
             Child::Segment(i) => verification_size(&self.protocols[i]),
             Child::Node(m) => verification_size(&self.made[m].0),
         }
-    }
-}
-
-impl NodeMaker for KeyMaker<'_> {
-    type Error = Error;
-
-    fn wide_segments(&self, node: &NodePlan) -> Vec<usize> {
-        let widest = node
-            .children
-            .iter()
-            .filter(|c| matches!(c, Child::Node(_)))
-            .map(|c| self.size(c))
-            .max();
-        let Some(widest) = widest else {
-            return Vec::new();
-        };
-        node.children
-            .iter()
-            .filter_map(|c| match *c {
-                Child::Segment(i) if self.size(c) > widest => Some(i),
-                _ => None,
-            })
-            .collect()
     }
 
     fn columns(&self, node: &NodePlan) -> Result<usize> {

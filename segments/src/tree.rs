@@ -115,9 +115,25 @@ pub fn wrap_segments(plan: &mut Vec<NodePlan>, segments: &[usize]) -> bool {
 pub trait NodeMaker {
     /// Why making a node failed.
     type Error;
-    /// The segment children of `node` that cost it more to verify than its node children (all
-    /// of whose keys are made); none when it has no node child.
-    fn wide_segments(&self, node: &NodePlan) -> Vec<usize>;
+    /// What verifying `child`'s proof costs its parent's circuit (a node child's keys are made).
+    fn size(&self, child: &Child) -> usize;
+    /// The segment children of `node` that cost it more to verify than its costliest node child;
+    /// none when it has no node child.
+    fn wide_segments(&self, node: &NodePlan) -> Vec<usize> {
+        let widest = node
+            .children
+            .iter()
+            .filter(|c| matches!(c, Child::Node(_)))
+            .map(|c| self.size(c))
+            .max();
+        node.children
+            .iter()
+            .filter_map(|c| match *c {
+                Child::Segment(i) if widest.is_some_and(|w| self.size(c) > w) => Some(i),
+                _ => None,
+            })
+            .collect()
+    }
     /// The advice columns of `node`'s circuit (its children's keys made), laid out without keys.
     fn columns(&self, node: &NodePlan) -> Result<usize, Self::Error>;
     /// Makes the keys of inner node `j` of `of`: every node before `j` is made, none after.
@@ -364,34 +380,16 @@ mod tests {
         unmade: usize,
     }
 
-    impl Fake {
-        fn width(&self, child: &Child) -> usize {
+    impl NodeMaker for Fake {
+        type Error = String;
+        fn size(&self, child: &Child) -> usize {
             match *child {
                 Child::Segment(i) => self.segments[i],
                 Child::Node(m) => self.made[m].1,
             }
         }
-    }
-
-    impl NodeMaker for Fake {
-        type Error = String;
-        fn wide_segments(&self, node: &NodePlan) -> Vec<usize> {
-            let widest = node
-                .children
-                .iter()
-                .filter(|c| matches!(c, Child::Node(_)))
-                .map(|c| self.width(c))
-                .max();
-            node.children
-                .iter()
-                .filter_map(|c| match *c {
-                    Child::Segment(i) if widest.is_some_and(|w| self.segments[i] > w) => Some(i),
-                    _ => None,
-                })
-                .collect()
-        }
         fn columns(&self, node: &NodePlan) -> Result<usize, String> {
-            Ok(node.children.iter().map(|c| self.width(c)).sum())
+            Ok(node.children.iter().map(|c| self.size(c)).sum())
         }
         fn make(&mut self, j: usize, of: usize, node: &NodePlan) -> Result<(), String> {
             assert_eq!(j, self.made.len(), "nodes are made in order");
@@ -458,8 +456,8 @@ mod tests {
         struct NoGain(Fake);
         impl NodeMaker for NoGain {
             type Error = String;
-            fn wide_segments(&self, node: &NodePlan) -> Vec<usize> {
-                self.0.wide_segments(node)
+            fn size(&self, child: &Child) -> usize {
+                self.0.size(child)
             }
             fn columns(&self, node: &NodePlan) -> Result<usize, String> {
                 self.0.columns(node)
