@@ -13,7 +13,8 @@ Per step: wall seconds and the step's own peak RSS (wait4). Writes bench/scale.m
 bench/scale.json (per model: params, segments, prove_s, peak_rss_mib, verify_gas, max_abs_err,
 ok, and the details). A benchmark, not a test: CI does not run it.
 
-    python3 bench/scale.py [--max-k K] [--aggregation-k K] [--skip-ezkl | --ezkl-only]
+    python3 bench/scale.py [--max-k K] [--aggregation-k K] [--aggregation-root-k K]
+                           [--skip-ezkl | --ezkl-only]
                            [--reuse-build] [--jobs 1,2] [NAME ...]
 
 --reuse-build keeps an earlier run's build of the model (bench/out/scale/zkinfer/NAME/build: its
@@ -133,7 +134,7 @@ def start_anvil():
     sys.exit("anvil did not start")
 
 
-def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2)):
+def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2), root_k=None):
     """zkinfer's figures for one model; `earlier` (an earlier run's zkinfer figures) reuses that
     run's build: its compile and segment keys, with their recorded figures."""
     d = os.path.join(OUT, "zkinfer", name)
@@ -177,7 +178,8 @@ def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2)):
         with open(inputs, "w") as f:
             json.dump(data, f)
     r["plan"] = plan["segments"]
-    setup, r["setup_s"], r["setup_rss"] = zk("setup", build, "--dev-srs", "--aggregation-k", str(agg_k))
+    root = ("--aggregation-root-k", str(root_k)) if root_k else ()
+    setup, r["setup_s"], r["setup_rss"] = zk("setup", build, "--dev-srs", "--aggregation-k", str(agg_k), *root)
     if "reused" in r:
         u = r["reused"]
         u["aggregation_setup_s"] = setup["aggregation"]["setup_seconds"]
@@ -304,7 +306,8 @@ def write(rows):
         if agg.get("arity"):
             wrapped = agg.get("wrapped_segments") or []
             cols = agg.get("node_advice_columns")
-            tree = (f" (the root of a tree of arity {agg['arity']}: {agg['inner_nodes']} inner nodes"
+            node_k = agg.get("node_k") or agg["k"]
+            tree = (f" (the root of a tree of arity {agg['arity']}: {agg['inner_nodes']} inner nodes at k {node_k}"
                     + (f" of {', '.join(map(str, cols))} advice columns" if cols else "")
                     + (f", segments {wrapped} under nodes of their own" if wrapped else "") + ")")
         lines.append(f"- {s['model']}: {plan}; aggregation k {agg['k']}, {agg['advice_columns']} advice columns{tree}")
@@ -334,6 +337,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-k", type=int, default=int(os.environ.get("BENCH_MAX_K", "21")))
     ap.add_argument("--aggregation-k", type=int, default=int(os.environ.get("BENCH_AGG_K", "21")))
+    ap.add_argument("--aggregation-root-k", type=int, default=os.environ.get("BENCH_AGG_ROOT_K"),
+                    help="the root of an aggregation tree at this k (default: setup's, --aggregation-k + 1)")
     ap.add_argument("--skip-ezkl", action="store_true")
     ap.add_argument("--ezkl-only", action="store_true",
                     help="run EZKL only, beside the zkinfer figures scale.json already holds")
@@ -375,7 +380,7 @@ def main():
             print(f"{name}: zkinfer", file=sys.stderr)
             before = earlier.get(name)
             z = zkinfer_model(name, a.max_k, a.aggregation_k, url,
-                              before and before["zkinfer"], jobs_list)
+                              before and before["zkinfer"], jobs_list, a.aggregation_root_k)
             e = None
             if a.skip_ezkl:
                 # The same model's EZKL figures from the earlier run, when reusing it.

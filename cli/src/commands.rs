@@ -430,10 +430,14 @@ fn setup(a: &SetupArgs) -> Result<Outcome> {
     if SegmentedDir::is_segmented(&a.build_dir) {
         return segmented::setup(a, &choice);
     }
-    if a.aggregation_k.is_some() || a.aggregation_arity.is_some() || a.no_aggregation {
+    if a.aggregation_k.is_some()
+        || a.aggregation_root_k.is_some()
+        || a.aggregation_arity.is_some()
+        || a.no_aggregation
+    {
         bail!(
-            "--aggregation-k, --aggregation-arity and --no-aggregation are for a segmented build (compile --segments \
-             or --max-k); {} is a single circuit",
+            "--aggregation-k, --aggregation-root-k, --aggregation-arity and --no-aggregation are for a \
+             segmented build (compile --segments or --max-k); {} is a single circuit",
             a.build_dir.display()
         );
     }

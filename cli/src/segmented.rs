@@ -99,10 +99,17 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         }
     } else {
         let start = Instant::now();
-        let k = a.aggregation_k.unwrap_or_else(|| {
-            zkinfer_segments::AggregationInfo::read(&dir.aggregation_info())
-                .map_or(zkinfer_segments::DEFAULT_AGGREGATION_K, |i| i.config.degree)
-        });
+        let existing = zkinfer_segments::AggregationInfo::read(&dir.aggregation_info())
+            .ok()
+            .map(|i| ExistingDegrees {
+                root: i.config.degree,
+                nodes: i
+                    .tree
+                    .as_ref()
+                    .and_then(|t| t.nodes.first())
+                    .map(|n| n.shape.config.degree),
+            });
+        let k = aggregation_degrees(existing, a.aggregation_k, a.aggregation_root_k);
         let arity = match a.aggregation_arity {
             None => Arity::Auto,
             Some(1) => Arity::Flat,
@@ -113,18 +120,24 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         let secs = start.elapsed().as_secs_f64();
         let nodes = info.tree.as_ref().map_or(0, |t| t.nodes.len());
         let wrapped = info.tree.as_ref().map_or(&[][..], |t| &t.wrapped[..]);
+        let node_k = info
+            .tree
+            .as_ref()
+            .and_then(|t| t.nodes.first())
+            .map(|n| n.shape.config.degree);
+        let nodes_k = node_k.unwrap_or(info.config.degree);
         text.push_str(&format!(
             "\n  aggregation keys (k = {}, {} advice columns{}) in {secs:.2} s",
             info.config.degree,
             info.config.num_advice,
             match &info.tree {
                 Some(t) if wrapped.is_empty() => format!(
-                    "; a tree of arity {}: {nodes} inner nodes, then the root",
+                    "; a tree of arity {}: {nodes} inner nodes at k = {nodes_k}, then the root",
                     t.arity
                 ),
                 Some(t) => format!(
-                    "; a tree of arity {}: {nodes} inner nodes (segments {wrapped:?} under nodes \
-                     of their own), then the root",
+                    "; a tree of arity {}: {nodes} inner nodes at k = {nodes_k} (segments \
+                     {wrapped:?} under nodes of their own), then the root",
                     t.arity
                 ),
                 None => String::new(),
@@ -132,6 +145,7 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         ));
         aggregation = json!({
             "k": info.config.degree,
+            "node_k": node_k,
             "advice_columns": info.config.num_advice,
             "arity": info.arity(),
             "inner_nodes": nodes,
@@ -148,6 +162,43 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         }),
         text,
     ))
+}
+
+/// The k of an existing aggregation's root and, in a tree, of its inner nodes.
+#[derive(Clone, Copy)]
+struct ExistingDegrees {
+    root: u32,
+    nodes: Option<u32>,
+}
+
+/// `setup`'s aggregation k from `--aggregation-k` and `--aggregation-root-k`; unless told, the
+/// existing keys' (a setup run again keeps them), else 21 and a tree's root one above.
+fn aggregation_degrees(
+    existing: Option<ExistingDegrees>,
+    k: Option<u32>,
+    root_k: Option<u32>,
+) -> zkinfer_segments::AggregationDegrees {
+    let nodes = k.unwrap_or_else(|| {
+        existing.map_or(zkinfer_segments::DEFAULT_AGGREGATION_K, |e| {
+            e.nodes.unwrap_or(e.root)
+        })
+    });
+    let tree_root = root_k.unwrap_or(match existing {
+        Some(ExistingDegrees {
+            root,
+            nodes: Some(_),
+        }) if k.is_none() => root,
+        _ => nodes + 1,
+    });
+    zkinfer_segments::AggregationDegrees {
+        // A root-k alone below the existing nodes' (or a flat build's) k: the nodes follow it.
+        k: if k.is_none() {
+            nodes.min(tree_root)
+        } else {
+            nodes
+        },
+        tree_root,
+    }
 }
 
 /// Proves every segment, `--jobs` at a time, and aggregates them into one proof (or, without
@@ -327,4 +378,42 @@ pub(crate) fn refuse_segmented_proof(path: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkinfer_segments::AggregationDegrees;
+
+    fn degrees(k: u32, tree_root: u32) -> AggregationDegrees {
+        AggregationDegrees { k, tree_root }
+    }
+
+    #[test]
+    fn aggregation_degrees_default_keep_existing_keys_and_follow_the_flags() {
+        let tree = Some(ExistingDegrees {
+            root: 22,
+            nodes: Some(21),
+        });
+        let flat = Some(ExistingDegrees {
+            root: 20,
+            nodes: None,
+        });
+        // Nothing on disk: 21, a tree's root at 22.
+        assert_eq!(aggregation_degrees(None, None, None), degrees(21, 22));
+        // Run again without flags: the existing tree's k, or the flat circuit's.
+        assert_eq!(aggregation_degrees(tree, None, None), degrees(21, 22));
+        assert_eq!(aggregation_degrees(flat, None, None), degrees(20, 21));
+        // --aggregation-k alone: the root one above it.
+        assert_eq!(aggregation_degrees(tree, Some(20), None), degrees(20, 21));
+        // --aggregation-root-k alone: the nodes keep theirs, or follow it down.
+        assert_eq!(aggregation_degrees(tree, None, Some(23)), degrees(21, 23));
+        assert_eq!(aggregation_degrees(tree, None, Some(20)), degrees(20, 20));
+        assert_eq!(aggregation_degrees(flat, None, Some(19)), degrees(19, 19));
+        // Both: as told (setup refuses a root below its nodes).
+        assert_eq!(
+            aggregation_degrees(None, Some(21), Some(21)),
+            degrees(21, 21)
+        );
+    }
 }

@@ -13,7 +13,7 @@ use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_base::halo2_proofs::halo2curves::ff::{FromUniformBytes, PrimeField};
 use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey};
-use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
+use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use snark_verifier::verifier::plonk::PlonkProtocol;
@@ -53,6 +53,44 @@ const TREE_ABOVE_COLUMNS: usize = 4;
 /// The arity of the tree `setup` chooses by itself: the root then verifies two proofs, as the
 /// cheapest flat aggregation does.
 const DEFAULT_ARITY: usize = 2;
+
+/// Rows (`2^k`) of a setup's aggregation circuits: `k` for a flat aggregation's one circuit and
+/// for a tree's inner nodes (verified only by their parents), `tree_root` for a tree's root
+/// (whose proof the chain verifies). A root with more rows than its nodes lays out in fewer
+/// advice columns, and each column costs the on-chain verifier a commitment and its openings:
+/// measured on a root over a node and a segment, 4 columns and 444k gas at k = 21, 2 columns and
+/// 382k gas at k = 22, for a root proof about 1.4 times as long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AggregationDegrees {
+    /// A flat aggregation's k, and a tree's inner nodes'.
+    pub k: u32,
+    /// A tree root's k, at least `k`.
+    pub tree_root: u32,
+}
+
+impl AggregationDegrees {
+    /// The default shape: a tree's root one row bit above `k`.
+    pub fn new(k: u32) -> Self {
+        Self {
+            k,
+            tree_root: k + 1,
+        }
+    }
+
+    /// Every aggregation circuit at `2^k` rows.
+    pub fn same(k: u32) -> Self {
+        Self { k, tree_root: k }
+    }
+
+    /// The root's k for a flat aggregation or a tree.
+    fn root(&self, tree: bool) -> u32 {
+        if tree {
+            self.tree_root
+        } else {
+            self.k
+        }
+    }
+}
 
 /// `aggregation/keys.json`: what the aggregation keys were made for.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -186,6 +224,11 @@ impl AggregationInfo {
         let nodes_fit = self.plan(segments).is_some_and(|plan| {
             let inner = self.tree.as_ref().map_or(&[][..], |t| &t.nodes[..]);
             inner.iter().all(|n| fits(&n.shape, &n.plan.children))
+                // One k for the inner nodes (one SRS file), none above the root's.
+                && inner.iter().all(|n| {
+                    n.shape.config.degree == inner[0].shape.config.degree
+                        && n.shape.config.degree <= self.config.degree
+                })
                 && plan
                     .last()
                     .is_some_and(|root| fits(&self.shape(), &root.children))
@@ -234,6 +277,11 @@ impl SegmentedDir {
     }
 
     /// `aggregation/nodes/`: the inner nodes' keys of an aggregation tree.
+    /// `aggregation/nodes/kzg.srs`: the inner nodes' SRS, when their k is not the root's.
+    fn node_srs(&self) -> PathBuf {
+        self.aggregation_nodes().join("kzg.srs")
+    }
+
     fn aggregation_nodes(&self) -> PathBuf {
         self.aggregation().join("nodes")
     }
@@ -367,15 +415,24 @@ pub enum Arity {
     Tree(usize),
 }
 
-/// Generates the aggregation keys at `2^k` rows with the SRS of `choice` (the segments' keys
-/// must exist, made with the same SRS): one circuit over every segment, or a tree of them
-/// ([`Arity`]), each node's keys at `2^k` rows. Does nothing when they are up to date.
+/// Generates the aggregation keys with the SRS of `choice` (the segments' keys must exist, made
+/// with the same SRS): one circuit over every segment at `2^k.k` rows, or a tree of them
+/// ([`Arity`]), its inner nodes at `2^k.k` rows and its root at `2^k.tree_root`. Does nothing
+/// when they are up to date.
 pub fn setup_aggregation(
     dir: &SegmentedDir,
     choice: &SrsChoice,
-    k: u32,
+    k: AggregationDegrees,
     arity: Arity,
 ) -> Result<AggregationInfo> {
+    if k.tree_root < k.k {
+        return Err(Error::Build(format!(
+            "an aggregation tree's root at k = {} (--aggregation-root-k) below its nodes' k = {} \
+             (--aggregation-k, or the existing keys'): a root takes at least its nodes' rows \
+             (more rows, fewer columns, less gas)",
+            k.tree_root, k.k
+        )));
+    }
     let (settings, _) = dir.load()?;
     let n = settings.segments.len();
     let wanted = choice.source();
@@ -399,8 +456,20 @@ pub fn setup_aggregation(
             }
         };
         // Keys damaged or replaced since (their fingerprints differ) are made again.
-        let intact = files
-            && verifying_key(dir, &info).is_ok()
+        let root_srs = files
+            .then(|| verifying_key(dir, &info).ok())
+            .flatten()
+            .map(|(srs, _)| srs);
+        // So is a nodes' SRS that is not the root's powers.
+        let node_k_ok = info.tree.as_ref().is_none_or(|t| {
+            t.nodes.iter().all(|n| n.shape.config.degree == k.k)
+                && (k.k == k.tree_root
+                    || root_srs
+                        .as_ref()
+                        .is_some_and(|srs| read_node_srs(dir, k.k, srs).is_ok()))
+        });
+        let root_k = k.root(info.tree.is_some());
+        let intact = root_srs.is_some()
             && info.tree.as_ref().is_none_or(|t| {
                 t.nodes.iter().enumerate().all(|(j, node)| {
                     let path = dir.node_file(j, "vk.bin");
@@ -409,13 +478,13 @@ pub fn setup_aggregation(
                         .is_ok()
                 })
             });
-        if intact && info.srs == wanted && info.config.degree == k && same_arity {
+        if intact && info.srs == wanted && info.config.degree == root_k && node_k_ok && same_arity {
             tracing::info!("aggregation keys are up to date");
             return Ok(info);
         }
     }
-    tracing::info!(k, "aggregation setup: loading the SRS");
-    let (srs, source) = choice.load(k as usize)?;
+    tracing::info!(k = k.k, "aggregation setup: loading the SRS");
+    let (srs, source) = choice.load(k.k as usize)?;
     let (mut protocols, mut shapes, mut segment_vks) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -462,6 +531,7 @@ pub fn setup_aggregation(
         // four narrow segments already take about 6 columns.
         Arity::Auto if n >= 4 => Some(DEFAULT_ARITY),
         Arity::Auto => {
+            let k = k.k;
             let flat = aggregation_shape(&srs, k, protocols.clone(), &shapes)?;
             let wide = flat.config.num_advice > TREE_ABOVE_COLUMNS;
             tracing::info!(
@@ -494,9 +564,28 @@ pub fn setup_aggregation(
         }
     }
     std::fs::create_dir_all(dir.aggregation()).map_err(|e| Error::Io(dir.aggregation(), e))?;
+    // A tree's root SRS: the same ceremony's, with 2^k.tree_root powers (its first 2^k are the
+    // nodes'; loaded, not downsized, which would recompute the Lagrange basis with a group FFT).
+    let tree = plan.len() > 1;
+    let root_srs = match tree && k.tree_root > k.k {
+        true => {
+            tracing::info!(k = k.tree_root, "aggregation setup: the tree root's SRS");
+            let (root_srs, _) = choice.load(k.tree_root as usize)?;
+            if !same_ceremony(&srs, &root_srs) {
+                return Err(Error::Build(format!(
+                    "the SRS at k = {} is not the first powers of the one at k = {}",
+                    k.k, k.tree_root
+                )));
+            }
+            Some(root_srs)
+        }
+        false => None,
+    };
     let mut maker = KeyMaker {
         srs: &srs,
+        root_srs: root_srs.as_ref().unwrap_or(&srs),
         k,
+        segments: n,
         dir,
         protocols: &protocols,
         shapes: &shapes,
@@ -508,12 +597,23 @@ pub fn setup_aggregation(
     tracing::info!("aggregation setup: generating the keys");
     let (child_protocols, child_shapes) = maker.children_of(root);
     let nodes = maker.nodes;
+    // (Every plan of more than one node keeps inner nodes: make_nodes only adds some.)
+    if root_srs.is_some() {
+        write_srs(&srs, &dir.node_srs())?;
+    }
+    let srs = root_srs.unwrap_or(srs);
+    let k = k.root(tree);
     let keys = aggregation_keygen(&srs, k, child_protocols, &child_shapes)?;
     if keys.shape.config.num_advice > AGGREGATION_COLUMNS_HINT {
         tracing::warn!(
             "the aggregation circuit takes {} advice columns at k = {k}: its verifier costs more \
-             gas per column; --aggregation-k {} would take about half as many{}",
+             gas per column; {} {} would take about half as many{}",
             keys.shape.config.num_advice,
+            if inner.is_empty() {
+                "--aggregation-k"
+            } else {
+                "--aggregation-root-k"
+            },
             k + 1,
             if inner.is_empty() && n > 2 {
                 ", and --aggregation-arity 2 makes it a tree whose root verifies two proofs"
@@ -553,8 +653,13 @@ pub fn setup_aggregation(
 /// `aggregation/nodes/{j}/`, its protocol and instance shape for its parent in `made[j]`, its
 /// description in `nodes[j]`.
 struct KeyMaker<'a> {
+    /// The inner nodes' SRS.
     srs: &'a Srs,
-    k: u32,
+    /// The root's (the same when their k is).
+    root_srs: &'a Srs,
+    k: AggregationDegrees,
+    /// The number of segments: the root, alone, spans them all.
+    segments: usize,
     dir: &'a SegmentedDir,
     /// The segments' protocols and instance shapes.
     protocols: &'a [PlonkProtocol<G1Affine>],
@@ -591,7 +696,13 @@ impl NodeMaker for KeyMaker<'_> {
 
     fn columns(&self, node: &NodePlan) -> Result<usize> {
         let (protocols, shapes) = self.children_of(node);
-        Ok(aggregation_shape(self.srs, self.k, protocols, &shapes)?
+        // (Only the root spans every segment: a wrapped segment's node spans one.)
+        let (srs, k) = if node.span == [0, self.segments] {
+            (self.root_srs, self.k.tree_root)
+        } else {
+            (self.srs, self.k.k)
+        };
+        Ok(aggregation_shape(srs, k, protocols, &shapes)?
             .config
             .num_advice)
     }
@@ -604,7 +715,7 @@ impl NodeMaker for KeyMaker<'_> {
             "aggregation setup: generating an inner node's keys"
         );
         let (child_protocols, child_shapes) = self.children_of(node);
-        let keys = aggregation_keygen(self.srs, self.k, child_protocols, &child_shapes)?;
+        let keys = aggregation_keygen(self.srs, self.k.k, child_protocols, &child_shapes)?;
         let vk = keys.pk.get_vk();
         let folder = self.dir.node_file(j, "");
         std::fs::create_dir_all(&folder).map_err(|e| Error::Io(folder.clone(), e))?;
@@ -663,6 +774,30 @@ fn verifying_key(
         info.config.degree as usize,
     )?;
     Ok((srs, vk))
+}
+
+/// Whether `small` is the first powers of `big`'s ceremony: the same `g` prefix, the same `g2`
+/// and `s_g2` (with which every accumulator is decided).
+fn same_ceremony(small: &Srs, big: &Srs) -> bool {
+    let n = small.get_g().len();
+    small.k() <= big.k()
+        && big.get_g().get(..n) == Some(small.get_g())
+        && small.g2() == big.g2()
+        && small.s_g2() == big.s_g2()
+}
+
+/// The inner nodes' SRS at `2^k` (`aggregation/nodes/kzg.srs`), checked to be the first powers
+/// of the root's.
+fn read_node_srs(dir: &SegmentedDir, k: u32, root: &Srs) -> Result<Srs> {
+    let path = dir.node_srs();
+    let srs = read_srs(&path, k as usize)?;
+    if !same_ceremony(&srs, root) {
+        return Err(Error::Build(format!(
+            "{}: not the first powers of the aggregation SRS (replaced?): run setup again",
+            path.display()
+        )));
+    }
+    Ok(srs)
 }
 
 /// An aggregation circuit's verifying key of this shape.
@@ -889,7 +1024,14 @@ pub fn aggregate_proofs(
             .ok_or_else(|| Error::Build("a proof is used twice in the aggregation tree".into()))
     };
     let nodes = info.tree.as_ref().map_or(&[][..], |t| &t.nodes[..]);
+    // The inner nodes' SRS, when their k is not the root's (setup makes them all one k).
+    let node_k = nodes.first().map(|n| n.shape.config.degree);
+    let node_srs = match node_k.filter(|k| *k != info.config.degree) {
+        Some(k) => Some(read_node_srs(dir, k, &srs)?),
+        None => None,
+    };
     for (j, node) in nodes.iter().enumerate() {
+        let srs = node_srs.as_ref().unwrap_or(&srs);
         let [a, b] = node.plan.span;
         tracing::info!(node = j, of = nodes.len(), "aggregating segments {a}..{b}");
         let keys = AggregationKeys {
@@ -1015,4 +1157,38 @@ pub fn verify_aggregated_proof(
     layout.extend_from_slice(proven);
     pipeline::check_output_data(&last, &artifact.output_data, &layout)?;
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_root_below_its_nodes_k_is_refused_before_anything_is_read() {
+        // No build at all: the degrees are refused first, with both named.
+        let dir = SegmentedDir::new("/nonexistent/zkinfer-build");
+        let k = AggregationDegrees {
+            k: 21,
+            tree_root: 20,
+        };
+        let err = setup_aggregation(&dir, &SrsChoice::Dev, k, Arity::Auto)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("k = 20 (--aggregation-root-k) below its nodes' k = 21"),
+            "{err}"
+        );
+        // The default shape passes it.
+        assert_eq!(AggregationDegrees::new(21).tree_root, 22);
+        // The same degrees pass that check, and fail on the missing build instead.
+        let err = setup_aggregation(
+            &dir,
+            &SrsChoice::Dev,
+            AggregationDegrees::same(21),
+            Arity::Auto,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("below its nodes'"), "{err}");
+    }
 }

@@ -20,7 +20,8 @@ pub mod tree;
 pub use aggregated::{
     aggregate_proofs, aggregation_info, aggregation_verifying_key, prove_aggregated, prove_segment,
     setup_aggregation, statement, statement_shape, verify_aggregated_proof, AggregatedProof,
-    AggregationInfo, Arity, NodeInfo, Statement, TreeInfo, DEFAULT_AGGREGATION_K,
+    AggregationDegrees, AggregationInfo, Arity, NodeInfo, Statement, TreeInfo,
+    DEFAULT_AGGREGATION_K,
 };
 pub use build::{
     compile_segmented, prove, setup, verify, SegmentEntry, SegmentedDir, SegmentedProof,

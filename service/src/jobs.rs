@@ -152,7 +152,8 @@ pub struct BuildOptions {
     /// `max_k`: split the model into as few segments as fit circuits of 2^max_k rows.
     #[serde(default)]
     pub max_k: Option<u32>,
-    /// `aggregation_k`: the aggregation circuit's k of a segmented build (default 21).
+    /// `aggregation_k`: the aggregation circuits' k of a segmented build (default 21; the root of
+    /// a tree one above it, as `setup` makes it).
     #[serde(default)]
     pub aggregation_k: Option<u32>,
 }
@@ -379,7 +380,12 @@ fn run_segmented_build(
     let k = options
         .aggregation_k
         .unwrap_or(zkinfer_segments::DEFAULT_AGGREGATION_K);
-    let info = zkinfer_segments::setup_aggregation(&dir, srs, k, zkinfer_segments::Arity::Auto)?;
+    let info = zkinfer_segments::setup_aggregation(
+        &dir,
+        srs,
+        zkinfer_segments::AggregationDegrees::new(k),
+        zkinfer_segments::Arity::Auto,
+    )?;
     let setup_seconds = start.elapsed().as_secs_f64();
     Ok(json!({
         "model_id": settings.model_id,
