@@ -117,6 +117,13 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         };
         let info = zkinfer_segments::setup_aggregation(&dir, choice, k, arity)?;
         dev_srs = info.srs == zkinfer_prover::srs::SrsSource::DevInsecure;
+        if a.aggregation_root_k.is_some() && info.tree.is_none() {
+            tracing::warn!(
+                "--aggregation-root-k applies to an aggregation tree; this aggregation is flat, at \
+                 k = {} (--aggregation-k)",
+                info.config.degree
+            );
+        }
         let secs = start.elapsed().as_secs_f64();
         let nodes = info.tree.as_ref().map_or(0, |t| t.nodes.len());
         let wrapped = info.tree.as_ref().map_or(&[][..], |t| &t.wrapped[..]);
@@ -188,7 +195,7 @@ fn aggregation_degrees(
             root,
             nodes: Some(_),
         }) if k.is_none() => root,
-        _ => nodes + 1,
+        _ => zkinfer_segments::AggregationDegrees::new(nodes).tree_root,
     });
     zkinfer_segments::AggregationDegrees {
         // A root-k alone below the existing nodes' (or a flat build's) k: the nodes follow it.

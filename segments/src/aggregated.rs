@@ -69,11 +69,11 @@ pub struct AggregationDegrees {
 }
 
 impl AggregationDegrees {
-    /// The default shape: a tree's root one row bit above `k`.
+    /// The default shape: a tree's root one row bit above `k` (at most 2^26 rows).
     pub fn new(k: u32) -> Self {
         Self {
             k,
-            tree_root: k + 1,
+            tree_root: (k + 1).clamp(k, MAX_DEFAULT_ROOT_K),
         }
     }
 
@@ -91,6 +91,10 @@ impl AggregationDegrees {
         }
     }
 }
+
+/// The highest k [`AggregationDegrees::new`] gives a tree's root (the CLI's and the service's
+/// highest aggregation k).
+const MAX_DEFAULT_ROOT_K: u32 = 26;
 
 /// `aggregation/keys.json`: what the aggregation keys were made for.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -276,12 +280,12 @@ impl SegmentedDir {
         self.aggregation().join(name)
     }
 
-    /// `aggregation/nodes/`: the inner nodes' keys of an aggregation tree.
     /// `aggregation/nodes/kzg.srs`: the inner nodes' SRS, when their k is not the root's.
     fn node_srs(&self) -> PathBuf {
         self.aggregation_nodes().join("kzg.srs")
     }
 
+    /// `aggregation/nodes/`: the inner nodes' keys of an aggregation tree.
     fn aggregation_nodes(&self) -> PathBuf {
         self.aggregation().join("nodes")
     }
@@ -551,6 +555,30 @@ pub fn setup_aggregation(
     let mut plan = arity
         .and_then(|a| tree_plan(n, a))
         .unwrap_or_else(|| vec![flat_plan(n)]);
+    // A tree's root SRS: the same ceremony's, with 2^k.tree_root powers (its first 2^k are the
+    // nodes'; loaded, not downsized, which would recompute the Lagrange basis with a group FFT).
+    // Loaded before the old keys go: a ceremony file too short for it leaves them in place.
+    let tree = plan.len() > 1;
+    let root_srs = match tree && k.tree_root > k.k {
+        true => {
+            tracing::info!(k = k.tree_root, "aggregation setup: the tree root's SRS");
+            let (root_srs, _) = choice.load(k.tree_root as usize).map_err(|e| {
+                Error::Build(format!(
+                    "the aggregation tree's root at k = {}: {e} (--aggregation-root-k {} keeps \
+                     the root at the nodes' k, for a wider root and a costlier verifier)",
+                    k.tree_root, k.k
+                ))
+            })?;
+            if !same_ceremony(&srs, &root_srs) {
+                return Err(Error::Build(format!(
+                    "the SRS at k = {} is not the first powers of the one at k = {}",
+                    k.k, k.tree_root
+                )));
+            }
+            Some(root_srs)
+        }
+        false => None,
+    };
     // Old keys would be stale beside the new ones (and a flat setup has no nodes).
     for old in [dir.aggregation_nodes(), dir.aggregation_info()] {
         let removed = if old.is_dir() {
@@ -564,23 +592,6 @@ pub fn setup_aggregation(
         }
     }
     std::fs::create_dir_all(dir.aggregation()).map_err(|e| Error::Io(dir.aggregation(), e))?;
-    // A tree's root SRS: the same ceremony's, with 2^k.tree_root powers (its first 2^k are the
-    // nodes'; loaded, not downsized, which would recompute the Lagrange basis with a group FFT).
-    let tree = plan.len() > 1;
-    let root_srs = match tree && k.tree_root > k.k {
-        true => {
-            tracing::info!(k = k.tree_root, "aggregation setup: the tree root's SRS");
-            let (root_srs, _) = choice.load(k.tree_root as usize)?;
-            if !same_ceremony(&srs, &root_srs) {
-                return Err(Error::Build(format!(
-                    "the SRS at k = {} is not the first powers of the one at k = {}",
-                    k.k, k.tree_root
-                )));
-            }
-            Some(root_srs)
-        }
-        false => None,
-    };
     let mut maker = KeyMaker {
         srs: &srs,
         root_srs: root_srs.as_ref().unwrap_or(&srs),
@@ -1031,7 +1042,7 @@ pub fn aggregate_proofs(
         None => None,
     };
     for (j, node) in nodes.iter().enumerate() {
-        let srs = node_srs.as_ref().unwrap_or(&srs);
+        let params = node_srs.as_ref().unwrap_or(&srs);
         let [a, b] = node.plan.span;
         tracing::info!(node = j, of = nodes.len(), "aggregating segments {a}..{b}");
         let keys = AggregationKeys {
@@ -1042,9 +1053,9 @@ pub fn aggregate_proofs(
             )?,
             shape: node.shape.clone(),
         };
-        let proof = aggregate_node(&srs, &keys, take(&node.plan, &mut made)?)?;
+        let proof = aggregate_node(params, &keys, take(&node.plan, &mut made)?)?;
         // A node's accumulator is decided only at the root: say here which one went wrong.
-        if !accumulator_decides(&srs, &proof.instances) {
+        if !accumulator_decides(params, &proof.instances) {
             return Err(Error::Build(format!(
                 "aggregation node {j} (segments {a}..{b}): its proofs do not verify (are the \
                  segment keys and the aggregation keys from one setup?)"
@@ -1180,6 +1191,7 @@ mod tests {
         );
         // The default shape passes it.
         assert_eq!(AggregationDegrees::new(21).tree_root, 22);
+        assert_eq!(AggregationDegrees::new(26).tree_root, 26);
         // The same degrees pass that check, and fail on the missing build instead.
         let err = setup_aggregation(
             &dir,

@@ -390,7 +390,11 @@ fn run_segmented_build(
     Ok(json!({
         "model_id": settings.model_id,
         "segments": settings.segments.iter().map(|s| &s.plan).collect::<Vec<_>>(),
-        "aggregation": { "k": info.config.degree, "advice_columns": info.config.num_advice },
+        "aggregation": {
+            "k": info.config.degree,
+            "node_k": info.tree.as_ref().and_then(|t| t.nodes.first()).map(|n| n.shape.config.degree),
+            "advice_columns": info.config.num_advice,
+        },
         "privacy": settings.privacy,
         "cost": {
             "compile_seconds": compile_seconds,
