@@ -103,11 +103,7 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
             .ok()
             .map(|i| ExistingDegrees {
                 root: i.config.degree,
-                nodes: i
-                    .tree
-                    .as_ref()
-                    .and_then(|t| t.nodes.first())
-                    .map(|n| n.shape.config.degree),
+                nodes: i.node_k(),
             });
         let k = aggregation_degrees(existing, a.aggregation_k, a.aggregation_root_k);
         let arity = match a.aggregation_arity {
@@ -127,11 +123,7 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         let secs = start.elapsed().as_secs_f64();
         let nodes = info.tree.as_ref().map_or(0, |t| t.nodes.len());
         let wrapped = info.tree.as_ref().map_or(&[][..], |t| &t.wrapped[..]);
-        let node_k = info
-            .tree
-            .as_ref()
-            .and_then(|t| t.nodes.first())
-            .map(|n| n.shape.config.degree);
+        let node_k = info.node_k();
         let nodes_k = node_k.unwrap_or(info.config.degree);
         text.push_str(&format!(
             "\n  aggregation keys (k = {}, {} advice columns{}) in {secs:.2} s",

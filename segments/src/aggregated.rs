@@ -73,7 +73,7 @@ impl AggregationDegrees {
     pub fn new(k: u32) -> Self {
         Self {
             k,
-            tree_root: (k + 1).clamp(k, MAX_DEFAULT_ROOT_K),
+            tree_root: if k < MAX_DEFAULT_ROOT_K { k + 1 } else { k },
         }
     }
 
@@ -203,6 +203,15 @@ impl AggregationInfo {
     /// The arity of its tree, 0 when flat.
     pub fn arity(&self) -> usize {
         self.tree.as_ref().map_or(0, |t| t.arity)
+    }
+
+    /// The k of its tree's inner nodes (one for all, [`check`](Self::check) makes sure), `None`
+    /// when flat.
+    pub fn node_k(&self) -> Option<u32> {
+        self.tree
+            .as_ref()
+            .and_then(|t| t.nodes.first())
+            .map(|n| n.shape.config.degree)
     }
 
     /// Refuses an info that does not describe an aggregation of `segments` segments (an edited
@@ -510,10 +519,7 @@ pub fn setup_aggregation(
         // One ceremony for all: the accumulator is decided with the aggregation SRS's secret,
         // so segment keys from another SRS would never verify (or, from the development SRS,
         // make the aggregate forgeable while its keys look safe).
-        if seg_srs.s_g2() != srs.s_g2()
-            || seg_srs.g2() != srs.g2()
-            || seg_srs.get_g()[0] != srs.get_g()[0]
-        {
+        if !same_secret(&seg_srs, &srs) {
             return Err(Error::Build(format!(
                 "segment {i}'s keys were made with another SRS than this one: run setup with \
                  the same SRS for the whole build"
@@ -791,10 +797,13 @@ fn verifying_key(
 /// and `s_g2` (with which every accumulator is decided).
 fn same_ceremony(small: &Srs, big: &Srs) -> bool {
     let n = small.get_g().len();
-    small.k() <= big.k()
-        && big.get_g().get(..n) == Some(small.get_g())
-        && small.g2() == big.g2()
-        && small.s_g2() == big.s_g2()
+    small.k() <= big.k() && big.get_g().get(..n) == Some(small.get_g()) && same_secret(small, big)
+}
+
+/// Whether two SRSs share the generator, `g2` and `s_g2` (the secret every accumulator is
+/// decided with), whatever their sizes.
+fn same_secret(a: &Srs, b: &Srs) -> bool {
+    a.get_g()[0] == b.get_g()[0] && a.g2() == b.g2() && a.s_g2() == b.s_g2()
 }
 
 /// The inner nodes' SRS at `2^k` (`aggregation/nodes/kzg.srs`), checked to be the first powers
@@ -1036,8 +1045,7 @@ pub fn aggregate_proofs(
     };
     let nodes = info.tree.as_ref().map_or(&[][..], |t| &t.nodes[..]);
     // The inner nodes' SRS, when their k is not the root's (setup makes them all one k).
-    let node_k = nodes.first().map(|n| n.shape.config.degree);
-    let node_srs = match node_k.filter(|k| *k != info.config.degree) {
+    let node_srs = match info.node_k().filter(|k| *k != info.config.degree) {
         Some(k) => Some(read_node_srs(dir, k, &srs)?),
         None => None,
     };
@@ -1192,6 +1200,7 @@ mod tests {
         // The default shape passes it.
         assert_eq!(AggregationDegrees::new(21).tree_root, 22);
         assert_eq!(AggregationDegrees::new(26).tree_root, 26);
+        assert_eq!(AggregationDegrees::new(27).tree_root, 27);
         // The same degrees pass that check, and fail on the missing build instead.
         let err = setup_aggregation(
             &dir,

@@ -392,7 +392,7 @@ fn run_segmented_build(
         "segments": settings.segments.iter().map(|s| &s.plan).collect::<Vec<_>>(),
         "aggregation": {
             "k": info.config.degree,
-            "node_k": info.tree.as_ref().and_then(|t| t.nodes.first()).map(|n| n.shape.config.degree),
+            "node_k": info.node_k(),
             "advice_columns": info.config.num_advice,
         },
         "privacy": settings.privacy,
