@@ -268,8 +268,25 @@ async fn hashed_inputs_of_a_segmented_model_are_committed_and_attested() {
         &["--segments", "2", "--input-visibility", "hashed"],
     );
     let build = path(&build).to_string();
-    // k 20: a faster aggregation proof than the default's (more columns, more verifier gas).
-    zkinfer_json(&["setup", &build, "--dev-srs", "--aggregation-k", "20"]);
+    // --aggregation-k 19: a flat aggregation too wide there (about 12 advice columns) is made at
+    // the root's k, one above: k 20, a faster aggregation proof than the default's (k 21, 3
+    // columns), for more columns and verifier gas.
+    let setup = zkinfer_json(&["setup", &build, "--dev-srs", "--aggregation-k", "19"]);
+    assert_eq!(setup["aggregation"]["k"], 20, "{setup}");
+    assert_eq!(setup["aggregation"]["arity"], 0, "{setup}");
+    assert_eq!(
+        setup["aggregation"]["node_k"],
+        serde_json::Value::Null,
+        "{setup}"
+    );
+    // Run again, with the same flag or none: up to date at k 20 (its keys are not made again).
+    let vk = std::path::Path::new(&build).join("aggregation/vk.bin");
+    let made = std::fs::metadata(&vk).unwrap().modified().unwrap();
+    for flags in [&["--aggregation-k", "19"][..], &[]] {
+        let again = zkinfer_json(&[&["setup", &build, "--dev-srs"][..], flags].concat());
+        assert_eq!(again["aggregation"]["k"], 20, "{again}");
+        assert_eq!(std::fs::metadata(&vk).unwrap().modified().unwrap(), made);
+    }
     let mut salted = read_json(&example("input.json"));
     salted["salt"] = serde_json::json!("0x5a17");
     salted["subject"] = serde_json::json!(ANVIL_ADDR);

@@ -376,7 +376,10 @@ fn a_segmented_model_is_proven_by_two_workers_and_aggregated() {
             std::fs::read_to_string(example("calibration.json")).unwrap(),
         )
         .text("segments", "2")
-        .text("aggregation_k", "20");
+        // The flat aggregation at k 20 however wide (6 advice columns): no 2^21 SRS, a faster
+        // aggregation proof, a costlier verifier.
+        .text("aggregation_k", "20")
+        .text("aggregation_root_k", "20");
     let res = c
         .post(format!("{url}/v1/builds"))
         .multipart(form)

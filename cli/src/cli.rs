@@ -187,17 +187,17 @@ pub(crate) struct SetupArgs {
     #[arg(long)]
     pub(crate) dev_srs: bool,
     /// A segmented build: rows (2^k) of the aggregation circuits that verify the segment proofs
-    /// (more rows, fewer columns): the one circuit of a flat aggregation, or a tree's inner
-    /// nodes (its root: --aggregation-root-k). [default: the existing aggregation keys' k,
-    /// else 21]
+    /// (more rows, fewer columns): a tree's inner nodes, or the one circuit of a flat
+    /// aggregation that lays out there in at most 4 advice columns (else it takes
+    /// --aggregation-root-k). [default: the existing aggregation keys' k, else 21]
     #[arg(long, value_parser = clap::value_parser!(u32).range(12..=26), conflicts_with = "no_aggregation")]
     pub(crate) aggregation_k: Option<u32>,
-    /// A segmented build aggregated in a tree: rows (2^k) of its root alone, at least
-    /// --aggregation-k. The root is the one proof the chain verifies: more rows make it
-    /// narrower and its verifier cheaper (measured: 4 advice columns and 444k gas at k 21, 2 and
-    /// 382k at k 22), for a slower last step; the inner nodes keep --aggregation-k.
-    /// [default: the existing tree root's k when --aggregation-k is not given, else
-    /// --aggregation-k + 1]
+    /// A segmented build: rows (2^k) of the root, the one proof the chain verifies, at least
+    /// --aggregation-k: a tree's root, or a flat aggregation wider than 4 advice columns at
+    /// --aggregation-k. More rows make it narrower and its verifier cheaper (measured: 4 advice
+    /// columns and 444k gas at k 21, 2 and 382k at k 22), for a slower last step; a tree's
+    /// inner nodes keep --aggregation-k. [default: the existing root's k when --aggregation-k
+    /// is not given, else --aggregation-k + 1]
     #[arg(long, value_parser = clap::value_parser!(u32).range(12..=26), conflicts_with = "no_aggregation")]
     pub(crate) aggregation_root_k: Option<u32>,
     /// A segmented build: aggregate in a tree whose nodes each verify at most this many proofs

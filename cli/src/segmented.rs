@@ -14,7 +14,7 @@ use zkinfer_prover::input::InputData;
 use zkinfer_prover::onnx::import_specialized;
 use zkinfer_prover::pipeline::SrsChoice;
 use zkinfer_prover::privacy::Visibility;
-use zkinfer_segments::{Arity, Goal, SegmentedDir, SegmentedProof};
+use zkinfer_segments::{AggregationDegrees, Arity, Goal, SegmentedDir, SegmentedProof};
 
 use crate::cli::{CodegenArgs, CompileArgs, ProveArgs, SetupArgs, VerifierChoice, VerifyArgs};
 use crate::commands::{circuit_options, input_with_subject, quant_config, Outcome, OutputsFile};
@@ -101,10 +101,7 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         let start = Instant::now();
         let existing = zkinfer_segments::AggregationInfo::read(&dir.aggregation_info())
             .ok()
-            .map(|i| ExistingDegrees {
-                root: i.config.degree,
-                nodes: i.node_k(),
-            });
+            .map(|i| i.degrees());
         let k = aggregation_degrees(existing, a.aggregation_k, a.aggregation_root_k);
         let arity = match a.aggregation_arity {
             None => Arity::Auto,
@@ -113,10 +110,12 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         };
         let info = zkinfer_segments::setup_aggregation(&dir, choice, k, arity)?;
         dev_srs = info.srs == zkinfer_prover::srs::SrsSource::DevInsecure;
-        if a.aggregation_root_k.is_some() && info.tree.is_none() {
+        if a.aggregation_root_k
+            .is_some_and(|root| root != info.config.degree)
+        {
             tracing::warn!(
-                "--aggregation-root-k applies to an aggregation tree; this aggregation is flat, at \
-                 k = {} (--aggregation-k)",
+                "--aggregation-root-k applies to a tree's root or a wide flat aggregation; this \
+                 one is flat and narrow at k = {} (--aggregation-k)",
                 info.config.degree
             );
         }
@@ -163,40 +162,23 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
     ))
 }
 
-/// The k of an existing aggregation's root and, in a tree, of its inner nodes.
-#[derive(Clone, Copy)]
-struct ExistingDegrees {
-    root: u32,
-    nodes: Option<u32>,
-}
-
 /// `setup`'s aggregation k from `--aggregation-k` and `--aggregation-root-k`; unless told, the
-/// existing keys' (a setup run again keeps them), else 21 and a tree's root one above.
+/// existing keys' (a setup run again keeps them), else 21 and the root one above.
 fn aggregation_degrees(
-    existing: Option<ExistingDegrees>,
+    existing: Option<AggregationDegrees>,
     k: Option<u32>,
     root_k: Option<u32>,
-) -> zkinfer_segments::AggregationDegrees {
-    let nodes = k.unwrap_or_else(|| {
-        existing.map_or(zkinfer_segments::DEFAULT_AGGREGATION_K, |e| {
-            e.nodes.unwrap_or(e.root)
-        })
+) -> AggregationDegrees {
+    let nodes =
+        k.unwrap_or_else(|| existing.map_or(zkinfer_segments::DEFAULT_AGGREGATION_K, |e| e.k));
+    let root = root_k.unwrap_or(match existing {
+        Some(e) if k.is_none() => e.root,
+        _ => AggregationDegrees::new(nodes).root,
     });
-    let tree_root = root_k.unwrap_or(match existing {
-        Some(ExistingDegrees {
-            root,
-            nodes: Some(_),
-        }) if k.is_none() => root,
-        _ => zkinfer_segments::AggregationDegrees::new(nodes).tree_root,
-    });
-    zkinfer_segments::AggregationDegrees {
-        // A root-k alone below the existing nodes' (or a flat build's) k: the nodes follow it.
-        k: if k.is_none() {
-            nodes.min(tree_root)
-        } else {
-            nodes
-        },
-        tree_root,
+    AggregationDegrees {
+        // A root-k alone below the existing k: the nodes follow it.
+        k: if k.is_none() { nodes.min(root) } else { nodes },
+        root,
     }
 }
 
@@ -382,29 +364,32 @@ pub(crate) fn refuse_segmented_proof(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zkinfer_segments::AggregationDegrees;
 
-    fn degrees(k: u32, tree_root: u32) -> AggregationDegrees {
-        AggregationDegrees { k, tree_root }
+    fn degrees(k: u32, root: u32) -> AggregationDegrees {
+        AggregationDegrees { k, root }
     }
 
     #[test]
     fn aggregation_degrees_default_keep_existing_keys_and_follow_the_flags() {
-        let tree = Some(ExistingDegrees {
-            root: 22,
-            nodes: Some(21),
-        });
-        let flat = Some(ExistingDegrees {
-            root: 20,
-            nodes: None,
-        });
-        // Nothing on disk: 21, a tree's root at 22.
+        // What AggregationInfo::degrees gives for keys on disk: a tree (nodes 21, root 22), a
+        // flat aggregation narrow at 20, one made at 20 after it was wide at 19, one kept wide
+        // at 20 (--aggregation-root-k 20).
+        let tree = Some(degrees(21, 22));
+        let flat = Some(degrees(20, 21));
+        let raised = Some(degrees(19, 20));
+        let kept_wide = Some(degrees(20, 20));
+        // Nothing on disk: 21, the root at 22.
         assert_eq!(aggregation_degrees(None, None, None), degrees(21, 22));
-        // Run again without flags: the existing tree's k, or the flat circuit's.
-        assert_eq!(aggregation_degrees(tree, None, None), degrees(21, 22));
-        assert_eq!(aggregation_degrees(flat, None, None), degrees(20, 21));
+        // Run again without flags: the existing keys' degrees.
+        for existing in [tree, flat, raised, kept_wide] {
+            assert_eq!(aggregation_degrees(existing, None, None), existing.unwrap());
+        }
         // --aggregation-k alone: the root one above it.
         assert_eq!(aggregation_degrees(tree, Some(20), None), degrees(20, 21));
+        assert_eq!(
+            aggregation_degrees(kept_wide, Some(20), None),
+            degrees(20, 21)
+        );
         // --aggregation-root-k alone: the nodes keep theirs, or follow it down.
         assert_eq!(aggregation_degrees(tree, None, Some(23)), degrees(21, 23));
         assert_eq!(aggregation_degrees(tree, None, Some(20)), degrees(20, 20));

@@ -54,45 +54,49 @@ const TREE_ABOVE_COLUMNS: usize = 4;
 /// cheapest flat aggregation does.
 const DEFAULT_ARITY: usize = 2;
 
-/// Rows (`2^k`) of a setup's aggregation circuits: `k` for a flat aggregation's one circuit and
-/// for a tree's inner nodes (verified only by their parents), `tree_root` for a tree's root
-/// (whose proof the chain verifies). A root with more rows than its nodes lays out in fewer
-/// advice columns, and each column costs the on-chain verifier a commitment and its openings:
-/// measured on a root over a node and a segment, 4 columns and 444k gas at k = 21, 2 columns and
-/// 382k gas at k = 22, for a root proof about 1.4 times as long.
+/// Rows (`2^k`) of a setup's aggregation circuits: `k` for a tree's inner nodes (verified only
+/// by their parents) and for a flat aggregation that lays out narrow at `k` (at most 4 advice
+/// columns); `root` for the proof the chain verifies when it is a tree's root or a flat
+/// aggregation wider than that. A root with more rows lays out in fewer advice columns, and
+/// each column costs the on-chain verifier a commitment and its openings: measured on a root
+/// over a node and a segment, 4 columns and 444k gas at k = 21, 2 columns and 382k gas at
+/// k = 22, for a root proof about 1.4 times as long.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AggregationDegrees {
-    /// A flat aggregation's k, and a tree's inner nodes'.
+    /// A tree's inner nodes' k, and a narrow flat aggregation's.
     pub k: u32,
-    /// A tree root's k, at least `k`.
-    pub tree_root: u32,
+    /// The k of a tree's root or of a wide flat aggregation, at least `k`.
+    pub root: u32,
 }
 
 impl AggregationDegrees {
-    /// The default shape: a tree's root one row bit above `k` (at most 2^26 rows).
+    /// The default shape: the root one row bit above `k` (at most 2^26 rows).
     pub fn new(k: u32) -> Self {
         Self {
             k,
-            tree_root: if k < MAX_DEFAULT_ROOT_K { k + 1 } else { k },
+            root: if k < MAX_DEFAULT_ROOT_K { k + 1 } else { k },
         }
     }
 
     /// Every aggregation circuit at `2^k` rows.
     pub fn same(k: u32) -> Self {
-        Self { k, tree_root: k }
+        Self { k, root: k }
     }
 
-    /// The root's k for a flat aggregation or a tree.
-    fn root(&self, tree: bool) -> u32 {
-        if tree {
-            self.tree_root
-        } else {
-            self.k
+    /// Whether `info`'s root is the one these degrees make for the same segments: a tree's at
+    /// `root`; a flat one's at `k` when it is narrow there (or `root` is `k`), or at `root` when
+    /// it was laid out at this `k` first and found wide there.
+    fn root_made(&self, info: &AggregationInfo) -> bool {
+        let (degree, columns) = (info.config.degree, info.config.num_advice);
+        if info.tree.is_some() {
+            return degree == self.root;
         }
+        (degree == self.k && (columns <= TREE_ABOVE_COLUMNS || self.root == self.k))
+            || (degree == self.root && self.root > self.k && info.aggregation_k == Some(self.k))
     }
 }
 
-/// The highest k [`AggregationDegrees::new`] gives a tree's root (the CLI's and the service's
+/// The highest k [`AggregationDegrees::new`] gives a root (the CLI's and the service's
 /// highest aggregation k).
 const MAX_DEFAULT_ROOT_K: u32 = 26;
 
@@ -124,6 +128,11 @@ pub struct AggregationInfo {
     /// whose children are nodes or segments); `None` for a flat aggregation.
     #[serde(default)]
     pub tree: Option<TreeInfo>,
+    /// The [`AggregationDegrees::k`] it was made with: a tree's inner nodes' k, or the k a flat
+    /// aggregation was laid out at first (made there when narrow, else at its root's k).
+    /// `None` in keys made before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregation_k: Option<u32>,
 }
 
 /// An aggregation tree's inner nodes (the root is the [`AggregationInfo`] itself).
@@ -200,6 +209,20 @@ impl AggregationInfo {
         }
     }
 
+    /// The degrees a setup run again must be given to keep these keys: a tree's nodes' k and
+    /// root's; for a flat aggregation, the k it was laid out at and the root it was made at
+    /// (when narrow there, its k and the default root above it; when kept wide at its k, that
+    /// k for both).
+    pub fn degrees(&self) -> AggregationDegrees {
+        let degree = self.config.degree;
+        match (self.node_k(), self.aggregation_k) {
+            (Some(k), _) => AggregationDegrees { k, root: degree },
+            (None, Some(k)) if k < degree => AggregationDegrees { k, root: degree },
+            _ if self.config.num_advice > TREE_ABOVE_COLUMNS => AggregationDegrees::same(degree),
+            _ => AggregationDegrees::new(degree),
+        }
+    }
+
     /// The arity of its tree, 0 when flat.
     pub fn arity(&self) -> usize {
         self.tree.as_ref().map_or(0, |t| t.arity)
@@ -258,6 +281,10 @@ impl AggregationInfo {
             || self.segment_vks.len() != segments
             || self.num_instances < ACCUMULATOR_LIMBS + 1
             || statement != Some(self.statement_len())
+            // The recorded k: a tree's nodes', or a flat root's at most.
+            || self.aggregation_k.is_some_and(|k| {
+                k > self.config.degree || self.node_k().is_some_and(|n| n != k)
+            })
         {
             return Err(Error::Build(format!(
                 "{}: inconsistent (edited?): run setup again",
@@ -429,21 +456,22 @@ pub enum Arity {
 }
 
 /// Generates the aggregation keys with the SRS of `choice` (the segments' keys must exist, made
-/// with the same SRS): one circuit over every segment at `2^k.k` rows, or a tree of them
-/// ([`Arity`]), its inner nodes at `2^k.k` rows and its root at `2^k.tree_root`. Does nothing
-/// when they are up to date.
+/// with the same SRS): one circuit over every segment, or a tree of them ([`Arity`]), its inner
+/// nodes at `2^k.k` rows and its root at `2^k.root`. A flat aggregation takes `2^k.k` rows when
+/// it lays out there in at most 4 advice columns, else `2^k.root` (fewer columns, less gas).
+/// Does nothing when they are up to date.
 pub fn setup_aggregation(
     dir: &SegmentedDir,
     choice: &SrsChoice,
     k: AggregationDegrees,
     arity: Arity,
 ) -> Result<AggregationInfo> {
-    if k.tree_root < k.k {
+    if k.root < k.k {
         return Err(Error::Build(format!(
-            "an aggregation tree's root at k = {} (--aggregation-root-k) below its nodes' k = {} \
+            "an aggregation root at k = {} (--aggregation-root-k) below its nodes' k = {} \
              (--aggregation-k, or the existing keys'): a root takes at least its nodes' rows \
              (more rows, fewer columns, less gas)",
-            k.tree_root, k.k
+            k.root, k.k
         )));
     }
     let (settings, _) = dir.load()?;
@@ -476,12 +504,12 @@ pub fn setup_aggregation(
         // So is a nodes' SRS that is not the root's powers.
         let node_k_ok = info.tree.as_ref().is_none_or(|t| {
             t.nodes.iter().all(|n| n.shape.config.degree == k.k)
-                && (k.k == k.tree_root
+                && (k.k == k.root
                     || root_srs
                         .as_ref()
                         .is_some_and(|srs| read_node_srs(dir, k.k, srs).is_ok()))
         });
-        let root_k = k.root(info.tree.is_some());
+        let root_ok = k.root_made(&info);
         let intact = root_srs.is_some()
             && info.tree.as_ref().is_none_or(|t| {
                 t.nodes.iter().enumerate().all(|(j, node)| {
@@ -491,7 +519,7 @@ pub fn setup_aggregation(
                         .is_ok()
                 })
             });
-        if intact && info.srs == wanted && info.config.degree == root_k && node_k_ok && same_arity {
+        if intact && info.srs == wanted && root_ok && node_k_ok && same_arity {
             tracing::info!("aggregation keys are up to date");
             return Ok(info);
         }
@@ -533,6 +561,8 @@ pub fn setup_aggregation(
             accumulator: false,
         });
     }
+    // A flat aggregation's advice columns at k.k, when laid out to choose the arity.
+    let mut flat_columns = None;
     let arity = match arity {
         Arity::Flat => None,
         Arity::Tree(a) => Some(a),
@@ -544,6 +574,7 @@ pub fn setup_aggregation(
             let k = k.k;
             let flat = aggregation_shape(&srs, k, protocols.clone(), &shapes)?;
             let wide = flat.config.num_advice > TREE_ABOVE_COLUMNS;
+            flat_columns = Some(flat.config.num_advice);
             tracing::info!(
                 advice = flat.config.num_advice,
                 "a flat aggregation of {n} segments at k = {k} takes {} advice columns: {}",
@@ -561,24 +592,53 @@ pub fn setup_aggregation(
     let mut plan = arity
         .and_then(|a| tree_plan(n, a))
         .unwrap_or_else(|| vec![flat_plan(n)]);
-    // A tree's root SRS: the same ceremony's, with 2^k.tree_root powers (its first 2^k are the
-    // nodes'; loaded, not downsized, which would recompute the Lagrange basis with a group FFT).
-    // Loaded before the old keys go: a ceremony file too short for it leaves them in place.
     let tree = plan.len() > 1;
-    let root_srs = match tree && k.tree_root > k.k {
+    // The proof the chain verifies takes 2^k.root rows when it is a tree's root, or a flat
+    // aggregation too wide at 2^k.k rows (two wide segments: 7 columns at k = 21, 531k gas).
+    let raised = k.root > k.k
+        && (tree || {
+            let columns = match flat_columns {
+                Some(columns) => columns,
+                None => {
+                    aggregation_shape(&srs, k.k, protocols.clone(), &shapes)?
+                        .config
+                        .num_advice
+                }
+            };
+            let wide = columns > TREE_ABOVE_COLUMNS;
+            tracing::info!(
+                advice = columns,
+                "a flat aggregation at k = {} takes {columns} advice columns: {}",
+                k.k,
+                if wide {
+                    format!(
+                        "laying it out at k = {} instead (--aggregation-root-k)",
+                        k.root
+                    )
+                } else {
+                    "narrow enough".into()
+                }
+            );
+            wide
+        });
+    // The root's SRS: the same ceremony's, with 2^k.root powers (its first 2^k are the nodes';
+    // loaded, not downsized, which would recompute the Lagrange basis with a group FFT).
+    // Loaded before the old keys go: a ceremony file too short for it leaves them in place.
+    let root_srs = match raised {
         true => {
-            tracing::info!(k = k.tree_root, "aggregation setup: the tree root's SRS");
-            let (root_srs, _) = choice.load(k.tree_root as usize).map_err(|e| {
+            tracing::info!(k = k.root, "aggregation setup: the root's SRS");
+            let (root_srs, _) = choice.load(k.root as usize).map_err(|e| {
                 Error::Build(format!(
-                    "the aggregation tree's root at k = {}: {e} (--aggregation-root-k {} keeps \
-                     the root at the nodes' k, for a wider root and a costlier verifier)",
-                    k.tree_root, k.k
+                    "the aggregation root at k = {}: {e} (--aggregation-root-k {}, the service's \
+                     aggregation_root_k, keeps the root at --aggregation-k, for a wider root and \
+                     a costlier verifier)",
+                    k.root, k.k
                 ))
             })?;
             if !same_ceremony(&srs, &root_srs) {
                 return Err(Error::Build(format!(
                     "the SRS at k = {} is not the first powers of the one at k = {}",
-                    k.k, k.tree_root
+                    k.k, k.root
                 )));
             }
             Some(root_srs)
@@ -615,23 +675,23 @@ pub fn setup_aggregation(
     let (child_protocols, child_shapes) = maker.children_of(root);
     let nodes = maker.nodes;
     // (Every plan of more than one node keeps inner nodes: make_nodes only adds some.)
-    if root_srs.is_some() {
+    if tree && root_srs.is_some() {
         write_srs(&srs, &dir.node_srs())?;
     }
     let srs = root_srs.unwrap_or(srs);
-    let k = k.root(tree);
-    let keys = aggregation_keygen(&srs, k, child_protocols, &child_shapes)?;
+    let root_k = if raised { k.root } else { k.k };
+    let keys = aggregation_keygen(&srs, root_k, child_protocols, &child_shapes)?;
     if keys.shape.config.num_advice > AGGREGATION_COLUMNS_HINT {
         tracing::warn!(
-            "the aggregation circuit takes {} advice columns at k = {k}: its verifier costs more \
+            "the aggregation circuit takes {} advice columns at k = {root_k}: its verifier costs more \
              gas per column; {} {} would take about half as many{}",
             keys.shape.config.num_advice,
-            if inner.is_empty() {
+            if !(tree || raised) {
                 "--aggregation-k"
             } else {
                 "--aggregation-root-k"
             },
-            k + 1,
+            root_k + 1,
             if inner.is_empty() && n > 2 {
                 ", and --aggregation-arity 2 makes it a tree whose root verifies two proofs"
             } else {
@@ -661,6 +721,7 @@ pub fn setup_aggregation(
             nodes,
             wrapped,
         }),
+        aggregation_k: Some(k.k),
     };
     info.write(&dir.aggregation_info())?;
     Ok(info)
@@ -715,7 +776,7 @@ impl NodeMaker for KeyMaker<'_> {
         let (protocols, shapes) = self.children_of(node);
         // (Only the root spans every segment: a wrapped segment's node spans one.)
         let (srs, k) = if node.span == [0, self.segments] {
-            (self.root_srs, self.k.tree_root)
+            (self.root_srs, self.k.root)
         } else {
             (self.srs, self.k.k)
         };
@@ -1182,25 +1243,115 @@ pub fn verify_aggregated_proof(
 mod tests {
     use super::*;
 
+    /// Keys' info of a root at `degree` with `columns` advice columns, made for `aggregation_k`,
+    /// a tree with one inner node at `node_k` or flat.
+    fn made(
+        degree: u32,
+        columns: usize,
+        aggregation_k: Option<u32>,
+        node_k: Option<u32>,
+    ) -> AggregationInfo {
+        let config = |degree, num_advice| AggregationConfigParams {
+            degree,
+            num_advice,
+            num_lookup_advice: 1,
+            num_fixed: 1,
+            lookup_bits: degree as usize - 1,
+        };
+        AggregationInfo {
+            version: ARTIFACT_VERSION,
+            model_id: ModelId([0; 32]),
+            srs: SrsSource::DevInsecure,
+            config: config(degree, columns),
+            break_points: Vec::new(),
+            num_instances: 0,
+            shapes: Vec::new(),
+            protocols: Vec::new(),
+            segment_vks: Vec::new(),
+            vk_sha256: String::new(),
+            tree: node_k.map(|k| TreeInfo {
+                arity: 2,
+                nodes: vec![NodeInfo {
+                    plan: NodePlan {
+                        span: [0, 2],
+                        children: vec![Child::Segment(0), Child::Segment(1)],
+                    },
+                    shape: AggregationShape {
+                        config: config(k, 4),
+                        break_points: Vec::new(),
+                        num_instances: 0,
+                        protocols: Vec::new(),
+                        shapes: Vec::new(),
+                    },
+                    vk_sha256: String::new(),
+                }],
+                wrapped: Vec::new(),
+            }),
+            aggregation_k,
+        }
+    }
+
+    #[test]
+    fn a_flat_root_is_up_to_date_where_a_fresh_setup_would_make_it() {
+        let asked = AggregationDegrees { k: 21, root: 22 };
+        // Narrow at k: made there, whatever the root's k.
+        assert!(asked.root_made(&made(21, 3, Some(21), None)));
+        assert!(asked.root_made(&made(21, 4, None, None)));
+        // Wide at k: made at the root's k instead, so one at k is stale...
+        assert!(!asked.root_made(&made(21, 7, Some(21), None)));
+        // ...unless the root's k is k (--aggregation-root-k equal to --aggregation-k).
+        assert!(AggregationDegrees::same(21).root_made(&made(21, 7, Some(21), None)));
+        // At the root's k: only when laid out at this k first (found wide there).
+        assert!(asked.root_made(&made(22, 4, Some(21), None)));
+        assert!(!asked.root_made(&made(22, 2, Some(22), None)));
+        assert!(!asked.root_made(&made(22, 4, None, None)));
+        assert!(!asked.root_made(&made(23, 2, Some(21), None)));
+        // A tree's root: at the root's k (its nodes' k is checked beside).
+        assert!(asked.root_made(&made(22, 2, Some(21), Some(21))));
+        assert!(!asked.root_made(&made(21, 4, Some(21), Some(21))));
+    }
+
+    #[test]
+    fn existing_keys_give_the_degrees_that_keep_them() {
+        for (info, kept) in [
+            // A tree: its nodes' k and its root's.
+            (
+                made(22, 2, Some(21), Some(21)),
+                AggregationDegrees { k: 21, root: 22 },
+            ),
+            // Flat, raised from 21 to 22.
+            (
+                made(22, 4, Some(21), None),
+                AggregationDegrees { k: 21, root: 22 },
+            ),
+            // Flat and narrow at 21.
+            (made(21, 3, Some(21), None), AggregationDegrees::new(21)),
+            // Flat, kept wide at 20 (the root's k asked equal to k).
+            (made(20, 6, Some(20), None), AggregationDegrees::same(20)),
+            // Made before the k was recorded: as a flat root at its degree.
+            (made(20, 6, None, None), AggregationDegrees::same(20)),
+        ] {
+            assert_eq!(info.degrees(), kept, "{:?}", info.config);
+            assert!(kept.root_made(&info), "{:?}", info.config);
+        }
+    }
+
     #[test]
     fn a_root_below_its_nodes_k_is_refused_before_anything_is_read() {
         // No build at all: the degrees are refused first, with both named.
         let dir = SegmentedDir::new("/nonexistent/zkinfer-build");
-        let k = AggregationDegrees {
-            k: 21,
-            tree_root: 20,
-        };
+        let k = AggregationDegrees { k: 21, root: 20 };
         let err = setup_aggregation(&dir, &SrsChoice::Dev, k, Arity::Auto)
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("k = 20 (--aggregation-root-k) below its nodes' k = 21"),
+            err.contains("root at k = 20 (--aggregation-root-k) below its nodes' k = 21"),
             "{err}"
         );
         // The default shape passes it.
-        assert_eq!(AggregationDegrees::new(21).tree_root, 22);
-        assert_eq!(AggregationDegrees::new(26).tree_root, 26);
-        assert_eq!(AggregationDegrees::new(27).tree_root, 27);
+        assert_eq!(AggregationDegrees::new(21).root, 22);
+        assert_eq!(AggregationDegrees::new(26).root, 26);
+        assert_eq!(AggregationDegrees::new(27).root, 27);
         // The same degrees pass that check, and fail on the missing build instead.
         let err = setup_aggregation(
             &dir,

@@ -152,10 +152,14 @@ pub struct BuildOptions {
     /// `max_k`: split the model into as few segments as fit circuits of 2^max_k rows.
     #[serde(default)]
     pub max_k: Option<u32>,
-    /// `aggregation_k`: the aggregation circuits' k of a segmented build (default 21; the root of
-    /// a tree one above it, as `setup` makes it).
+    /// `aggregation_k`: the aggregation circuits' k of a segmented build (default 21): a tree's
+    /// inner nodes', and a flat aggregation's when it lays out there in at most 4 advice columns.
     #[serde(default)]
     pub aggregation_k: Option<u32>,
+    /// `aggregation_root_k`: the k of the proof the chain verifies, a tree's root or a wide flat
+    /// aggregation (default `aggregation_k + 1`, as `setup` makes it).
+    #[serde(default)]
+    pub aggregation_root_k: Option<u32>,
 }
 
 impl BuildOptions {
@@ -181,10 +185,11 @@ impl BuildOptions {
             "segments" => self.segments = Some(number(1, MAX_SEGMENTS as u32)? as usize),
             "max_k" => self.max_k = Some(number(10, 26)?),
             "aggregation_k" => self.aggregation_k = Some(number(18, 26)?),
+            "aggregation_root_k" => self.aggregation_root_k = Some(number(18, 26)?),
             other => {
                 return Err(Error::BadRequest(format!(
                     "unknown field {other:?} (expected model, calibration, input_visibility, \
-                     output_visibility, segments, max_k, aggregation_k)"
+                     output_visibility, segments, max_k, aggregation_k, aggregation_root_k)"
                 )))
             }
         }
@@ -196,12 +201,39 @@ impl BuildOptions {
 
     /// Checks the options together (once every field is read).
     pub fn check(&self) -> Result<()> {
-        if self.aggregation_k.is_some() && self.segments.is_none() && self.max_k.is_none() {
+        let aggregation = self.aggregation_k.is_some() || self.aggregation_root_k.is_some();
+        if aggregation && self.segments.is_none() && self.max_k.is_none() {
             return Err(Error::BadRequest(
-                "aggregation_k applies to a segmented build: give segments or max_k too".into(),
+                "aggregation_k and aggregation_root_k apply to a segmented build: give segments \
+                 or max_k too"
+                    .into(),
             ));
         }
+        let k = self.degrees();
+        if k.root < k.k {
+            return Err(Error::BadRequest(format!(
+                "aggregation_root_k {} below aggregation_k {}: the root (the proof the chain \
+                 verifies) takes at least aggregation_k's rows",
+                k.root, k.k
+            )));
+        }
         Ok(())
+    }
+
+    /// The aggregation circuits' k: as given, else 21 and the root one above; a root k given
+    /// alone below 21 takes the nodes down with it.
+    pub fn degrees(&self) -> zkinfer_segments::AggregationDegrees {
+        let k = self
+            .aggregation_k
+            .unwrap_or(zkinfer_segments::DEFAULT_AGGREGATION_K);
+        match (self.aggregation_k, self.aggregation_root_k) {
+            (_, None) => zkinfer_segments::AggregationDegrees::new(k),
+            (Some(_), Some(root)) => zkinfer_segments::AggregationDegrees { k, root },
+            (None, Some(root)) => zkinfer_segments::AggregationDegrees {
+                k: k.min(root),
+                root,
+            },
+        }
     }
 }
 
@@ -377,13 +409,10 @@ fn run_segmented_build(
         srs,
         &mut |i, n| tracing::info!(build = %id, "setup: segment {i} of {n} done"),
     )?;
-    let k = options
-        .aggregation_k
-        .unwrap_or(zkinfer_segments::DEFAULT_AGGREGATION_K);
     let info = zkinfer_segments::setup_aggregation(
         &dir,
         srs,
-        zkinfer_segments::AggregationDegrees::new(k),
+        options.degrees(),
         zkinfer_segments::Arity::Auto,
     )?;
     let setup_seconds = start.elapsed().as_secs_f64();
@@ -573,6 +602,7 @@ pub fn redact(text: &str, data_dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zkinfer_segments::AggregationDegrees;
 
     #[test]
     fn only_ids_make_paths() {
@@ -612,5 +642,44 @@ mod tests {
         assert_eq!(o.output_visibility, Visibility::Private);
         assert!(o.set("input_visibility", "chained").is_err());
         assert!(o.set("k", "20").is_err());
+    }
+
+    #[test]
+    fn aggregation_degrees_default_and_refuse_a_root_below_its_nodes() {
+        let segmented = BuildOptions {
+            segments: Some(2),
+            ..BuildOptions::default()
+        };
+        let degrees = |k: Option<&str>, root: Option<&str>| {
+            let mut o = segmented;
+            if let Some(k) = k {
+                o.set("aggregation_k", k).unwrap();
+            }
+            if let Some(root) = root {
+                o.set("aggregation_root_k", root).unwrap();
+            }
+            o.check().map(|()| o.degrees())
+        };
+        let made = |k, root| AggregationDegrees { k, root };
+        assert_eq!(degrees(None, None).unwrap(), made(21, 22));
+        assert_eq!(degrees(Some("20"), None).unwrap(), made(20, 21));
+        assert_eq!(degrees(Some("20"), Some("20")).unwrap(), made(20, 20));
+        assert_eq!(degrees(None, Some("23")).unwrap(), made(21, 23));
+        assert_eq!(degrees(None, Some("19")).unwrap(), made(19, 19));
+        let err = degrees(Some("21"), Some("20")).unwrap_err().to_string();
+        assert!(
+            err.contains("aggregation_root_k 20 below aggregation_k 21"),
+            "{err}"
+        );
+        let mut o = segmented;
+        assert!(o.set("aggregation_root_k", "27").is_err());
+        // Not a segmented build: refused, naming the field.
+        let mut whole = BuildOptions::default();
+        whole.set("aggregation_root_k", "22").unwrap();
+        let err = whole.check().unwrap_err().to_string();
+        assert!(
+            err.contains("aggregation_root_k apply to a segmented build"),
+            "{err}"
+        );
     }
 }
