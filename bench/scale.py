@@ -338,7 +338,8 @@ def main():
     ap.add_argument("--max-k", type=int, default=int(os.environ.get("BENCH_MAX_K", "21")))
     ap.add_argument("--aggregation-k", type=int, default=int(os.environ.get("BENCH_AGG_K", "21")))
     ap.add_argument("--aggregation-root-k", type=int, default=os.environ.get("BENCH_AGG_ROOT_K"),
-                    help="the root of an aggregation tree at this k (default: setup's, --aggregation-k + 1)")
+                    help="the root (a tree's, or a flat aggregation too wide at --aggregation-k) at this k "
+                         "(default: setup's, --aggregation-k + 1)")
     ap.add_argument("--skip-ezkl", action="store_true")
     ap.add_argument("--ezkl-only", action="store_true",
                     help="run EZKL only, beside the zkinfer figures scale.json already holds")

@@ -196,8 +196,9 @@ pub(crate) struct SetupArgs {
     /// --aggregation-k: a tree's root, or a flat aggregation wider than 4 advice columns at
     /// --aggregation-k. More rows make it narrower and its verifier cheaper (measured: 4 advice
     /// columns and 444k gas at k 21, 2 and 382k at k 22), for a slower last step; a tree's
-    /// inner nodes keep --aggregation-k. [default: the existing root's k when --aggregation-k
-    /// is not given, else --aggregation-k + 1]
+    /// inner nodes keep --aggregation-k. Given alone below the existing --aggregation-k, it
+    /// takes that k down with it. [default: the existing keys' (a setup run again keeps them)
+    /// when --aggregation-k is not given, else --aggregation-k + 1]
     #[arg(long, value_parser = clap::value_parser!(u32).range(12..=26), conflicts_with = "no_aggregation")]
     pub(crate) aggregation_root_k: Option<u32>,
     /// A segmented build: aggregate in a tree whose nodes each verify at most this many proofs
