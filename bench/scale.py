@@ -42,7 +42,7 @@ OUT = os.path.join(HERE, "out", "scale")
 TOOLS = os.path.join(ROOT, ".tools", "bin")
 KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ADDR = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-NAMES = ["mlp_wide", "mlp_deep", "resnet_cnn"]
+NAMES = ["mlp_wide", "mlp_deep", "resnet_cnn", "resnet_5m"]
 # Private inputs: the statement is the outputs and the subject (1,024 packed input words would
 # otherwise dominate calldata and the verifier's instance work). Outputs are public, except where a
 # model has too many to deploy a verifier for (1,024 instances make a verifier past EIP-170): there
@@ -55,7 +55,10 @@ MANY_OUTPUTS = 64
 # channels at 32x32 needs more than 4 advice columns at 2^21 rows, so the CNN gets 8. One
 # 1024x4096 Gemm (4.2M multiply-accumulates) does not fit 2^21 rows in the default 4 columns
 # either ("cannot be cut further"): the MLPs get 16.
-EXTRA_FLAGS = {"resnet_cnn": ["--max-columns", "8"], "mlp_wide": ["--max-columns", "16"],
+# resnet_5m's 512-channel 3x3 conv at 2x2 is 9.4M terms (28M cells): 16 columns at 2^21 rows
+# (not yet compiled here: compile says whether it fits).
+EXTRA_FLAGS = {"resnet_cnn": ["--max-columns", "8"], "resnet_5m": ["--max-columns", "16"],
+               "mlp_wide": ["--max-columns", "16"],
                "mlp_deep": ["--max-columns", "16"]}
 
 

@@ -8,8 +8,11 @@
   resnet_cnn   ResNet-style CNN on a 3x32x32 image: a 3x3 stem, then five stages of one residual
                block each (conv-BN-ReLU-conv-BN + skip, ReLU; a strided 1x1 projection where the
                shape changes), channels 16-32-64-128-256 down to 2x2, global average pooling and a
-               linear head to 10 classes; about 1.2M parameters and 6M multiply-accumulates: the
+               linear head to 10 classes; about 1.2M parameters and 20M multiply-accumulates: the
                early stages hold the multiply-accumulates, the late ones the parameters
+  resnet_5m    the same blocks, wider and with a strided stem: 3x3 stem 32 (stride 2, to 16x16),
+               stages 32-64-128-256-512 down to 2x2 (the last one unstrided), about 4.9M
+               parameters and 31M multiply-accumulates, most of both in the 512-channel stage
 
 Written to bench/models/scale/ (git-ignored: tens of MB) with <name>.calib.json (4 samples),
 <name>.input.json (1 sample) and <name>.meta.json (parameters, multiply-accumulates, onnxruntime's
@@ -39,7 +42,7 @@ def mlp(widths):
     return torch.nn.Sequential(*layers)
 
 
-def resnet_cnn():
+def resnet_cnn(chans=(16, 32, 64, 128, 256), stem_stride=1, strides=(1, 2, 2, 2, 2)):
     import torch
     from torch import nn
 
@@ -62,14 +65,14 @@ def resnet_cnn():
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
-            chans = [16, 32, 64, 128, 256]
-            blocks, cin = [], 16
-            for i, c in enumerate(chans):
-                blocks.append(Block(cin, c, 1 if i == 0 else 2))
+            self.stem = nn.Sequential(nn.Conv2d(3, chans[0], 3, stem_stride, 1, bias=False),
+                                      nn.BatchNorm2d(chans[0]), nn.ReLU())
+            blocks, cin = [], chans[0]
+            for c, stride in zip(chans, strides):
+                blocks.append(Block(cin, c, stride))
                 cin = c
             self.blocks = nn.Sequential(*blocks)
-            self.head = nn.Linear(256, 10)
+            self.head = nn.Linear(cin, 10)
 
         def forward(self, x):
             x = self.blocks(self.stem(x))
@@ -115,6 +118,9 @@ MODELS = {
     "resnet_cnn": (resnet_cnn, [1, 3, 32, 32],
                    "ResNet-style CNN: 3x3 stem 16, five residual stages 16-32-64-128-256 (BN, ReLU, "
                    "strided 1x1 projections) to 2x2, global average pool, linear head 10"),
+    "resnet_5m": (lambda: resnet_cnn((32, 64, 128, 256, 512), 2, (1, 2, 2, 2, 1)), [1, 3, 32, 32],
+                  "ResNet-style CNN: 3x3 stem 32 stride 2, five residual stages 32-64-128-256-512 "
+                  "(BN, ReLU, strided 1x1 projections) to 2x2, global average pool, linear head 10"),
 }
 
 
