@@ -55,7 +55,7 @@ MANY_OUTPUTS = 64
 # channels at 32x32 needs more than 4 advice columns at 2^21 rows, so the CNN gets 8. One
 # 1024x4096 Gemm (4.2M multiply-accumulates) does not fit 2^21 rows in the default 4 columns
 # either ("cannot be cut further"): the MLPs get 16.
-# resnet_5m's 512-channel 3x3 conv at 2x2 is 9.4M terms: with 16 columns at most 2^21 rows it
+# resnet_5m's 512-channel 3x3 conv at 2x2 is 9.4M terms: with --max-columns 16 and --max-k 21 it
 # compiles (700 s, 2.5 GiB) into 8 segments of k 17-20 and 22-34 columns, that conv alone one of
 # k 20 and 30 columns.
 EXTRA_FLAGS = {"resnet_cnn": ["--max-columns", "8"], "resnet_5m": ["--max-columns", "16"],
