@@ -102,7 +102,7 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         let existing = zkinfer_segments::AggregationInfo::read(&dir.aggregation_info())
             .ok()
             .map(|i| i.degrees());
-        let k = aggregation_degrees(existing, a.aggregation_k, a.aggregation_root_k);
+        let k = AggregationDegrees::choose(existing, a.aggregation_k, a.aggregation_root_k);
         let arity = match a.aggregation_arity {
             None => Arity::Auto,
             Some(1) => Arity::Flat,
@@ -160,26 +160,6 @@ pub(crate) fn setup(a: &SetupArgs, choice: &SrsChoice) -> Result<Outcome> {
         }),
         text,
     ))
-}
-
-/// `setup`'s aggregation k from `--aggregation-k` and `--aggregation-root-k`; unless told, the
-/// existing keys' (a setup run again keeps them), else 21 and the root one above.
-fn aggregation_degrees(
-    existing: Option<AggregationDegrees>,
-    k: Option<u32>,
-    root_k: Option<u32>,
-) -> AggregationDegrees {
-    let nodes =
-        k.unwrap_or_else(|| existing.map_or(zkinfer_segments::DEFAULT_AGGREGATION_K, |e| e.k));
-    let root = root_k.unwrap_or(match existing {
-        Some(e) if k.is_none() => e.root,
-        _ => AggregationDegrees::new(nodes).root,
-    });
-    AggregationDegrees {
-        // A root-k alone below the existing k: the nodes follow it.
-        k: if k.is_none() { nodes.min(root) } else { nodes },
-        root,
-    }
 }
 
 /// Proves every segment, `--jobs` at a time, and aggregates them into one proof (or, without
@@ -359,45 +339,4 @@ pub(crate) fn refuse_segmented_proof(path: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn degrees(k: u32, root: u32) -> AggregationDegrees {
-        AggregationDegrees { k, root }
-    }
-
-    #[test]
-    fn aggregation_degrees_default_keep_existing_keys_and_follow_the_flags() {
-        // What AggregationInfo::degrees gives for keys on disk: a tree (nodes 21, root 22), a
-        // flat aggregation narrow at 20, one made at 20 after it was wide at 19, one kept wide
-        // at 20 (--aggregation-root-k 20).
-        let tree = Some(degrees(21, 22));
-        let flat = Some(degrees(20, 21));
-        let raised = Some(degrees(19, 20));
-        let kept_wide = Some(degrees(20, 20));
-        // Nothing on disk: 21, the root at 22.
-        assert_eq!(aggregation_degrees(None, None, None), degrees(21, 22));
-        // Run again without flags: the existing keys' degrees.
-        for existing in [tree, flat, raised, kept_wide] {
-            assert_eq!(aggregation_degrees(existing, None, None), existing.unwrap());
-        }
-        // --aggregation-k alone: the root one above it.
-        assert_eq!(aggregation_degrees(tree, Some(20), None), degrees(20, 21));
-        assert_eq!(
-            aggregation_degrees(kept_wide, Some(20), None),
-            degrees(20, 21)
-        );
-        // --aggregation-root-k alone: the nodes keep theirs, or follow it down.
-        assert_eq!(aggregation_degrees(tree, None, Some(23)), degrees(21, 23));
-        assert_eq!(aggregation_degrees(tree, None, Some(20)), degrees(20, 20));
-        assert_eq!(aggregation_degrees(flat, None, Some(19)), degrees(19, 19));
-        // Both: as told (setup refuses a root below its nodes).
-        assert_eq!(
-            aggregation_degrees(None, Some(21), Some(21)),
-            degrees(21, 21)
-        );
-    }
 }

@@ -83,6 +83,22 @@ impl AggregationDegrees {
         Self { k, root: k }
     }
 
+    /// The degrees asked for by `k` and `root` (`--aggregation-k`, `--aggregation-root-k`, or
+    /// the service's fields); unless told, the `existing` keys' (a setup run again keeps them,
+    /// [`AggregationInfo::degrees`]), else 21 and the root one above. A root given alone below
+    /// that k takes the k down with it.
+    pub fn choose(existing: Option<Self>, k: Option<u32>, root: Option<u32>) -> Self {
+        let nodes = k.unwrap_or_else(|| existing.map_or(DEFAULT_AGGREGATION_K, |e| e.k));
+        let root = root.unwrap_or(match existing {
+            Some(e) if k.is_none() => e.root,
+            _ => Self::new(nodes).root,
+        });
+        Self {
+            k: if k.is_none() { nodes.min(root) } else { nodes },
+            root,
+        }
+    }
+
     /// Whether `info`'s root is the one these degrees make for the same segments: a tree's at
     /// `root`; a flat one's at `k` when it is narrow there (or `root` is `k`), or at `root` when
     /// it was laid out at this `k` first and found wide there.
@@ -561,8 +577,24 @@ pub fn setup_aggregation(
             accumulator: false,
         });
     }
-    // A flat aggregation's advice columns at k.k, when laid out to choose the arity.
+    // A flat aggregation's advice columns at k.k: laid out (no keys) at most once, to choose the
+    // arity and then the root's k.
     let mut flat_columns = None;
+    let mut flat_width = || -> Result<usize> {
+        if let Some(columns) = flat_columns {
+            return Ok(columns);
+        }
+        let columns = aggregation_shape(&srs, k.k, protocols.clone(), &shapes)?
+            .config
+            .num_advice;
+        tracing::info!(
+            advice = columns,
+            "a flat aggregation of {n} segments at k = {} takes {columns} advice columns",
+            k.k
+        );
+        flat_columns = Some(columns);
+        Ok(columns)
+    };
     let arity = match arity {
         Arity::Flat => None,
         Arity::Tree(a) => Some(a),
@@ -571,20 +603,10 @@ pub fn setup_aggregation(
         // four narrow segments already take about 6 columns.
         Arity::Auto if n >= 4 => Some(DEFAULT_ARITY),
         Arity::Auto => {
-            let k = k.k;
-            let flat = aggregation_shape(&srs, k, protocols.clone(), &shapes)?;
-            let wide = flat.config.num_advice > TREE_ABOVE_COLUMNS;
-            flat_columns = Some(flat.config.num_advice);
-            tracing::info!(
-                advice = flat.config.num_advice,
-                "a flat aggregation of {n} segments at k = {k} takes {} advice columns: {}",
-                flat.config.num_advice,
-                if wide {
-                    "aggregating in a tree of binary nodes instead"
-                } else {
-                    "flat"
-                }
-            );
+            let wide = flat_width()? > TREE_ABOVE_COLUMNS;
+            if wide {
+                tracing::info!("aggregating in a tree of binary nodes instead");
+            }
             wide.then_some(DEFAULT_ARITY)
         }
     };
@@ -597,28 +619,13 @@ pub fn setup_aggregation(
     // aggregation too wide at 2^k.k rows (two wide segments: 7 columns at k = 21, 531k gas).
     let raised = k.root > k.k
         && (tree || {
-            let columns = match flat_columns {
-                Some(columns) => columns,
-                None => {
-                    aggregation_shape(&srs, k.k, protocols.clone(), &shapes)?
-                        .config
-                        .num_advice
-                }
-            };
-            let wide = columns > TREE_ABOVE_COLUMNS;
-            tracing::info!(
-                advice = columns,
-                "a flat aggregation at k = {} takes {columns} advice columns: {}",
-                k.k,
-                if wide {
-                    format!(
-                        "laying it out at k = {} instead (--aggregation-root-k)",
-                        k.root
-                    )
-                } else {
-                    "narrow enough".into()
-                }
-            );
+            let wide = flat_width()? > TREE_ABOVE_COLUMNS;
+            if wide {
+                tracing::info!(
+                    "laying the flat aggregation out at k = {} instead (--aggregation-root-k)",
+                    k.root
+                );
+            }
             wide
         });
     // The root's SRS: the same ceremony's, with 2^k.root powers (its first 2^k are the nodes';
@@ -1289,6 +1296,60 @@ mod tests {
             }),
             aggregation_k,
         }
+    }
+
+    fn degrees(k: u32, root: u32) -> AggregationDegrees {
+        AggregationDegrees { k, root }
+    }
+
+    #[test]
+    fn chosen_degrees_default_keep_existing_keys_and_follow_the_flags() {
+        // What AggregationInfo::degrees gives for keys on disk: a tree (nodes 21, root 22), a
+        // flat aggregation narrow at 20, one made at 20 after it was wide at 19, one kept wide
+        // at 20 (--aggregation-root-k 20).
+        let tree = Some(degrees(21, 22));
+        let flat = Some(degrees(20, 21));
+        let raised = Some(degrees(19, 20));
+        let kept_wide = Some(degrees(20, 20));
+        // Nothing on disk: 21, the root at 22.
+        assert_eq!(
+            AggregationDegrees::choose(None, None, None),
+            degrees(21, 22)
+        );
+        // Run again without flags: the existing keys' degrees.
+        for existing in [tree, flat, raised, kept_wide] {
+            assert_eq!(
+                AggregationDegrees::choose(existing, None, None),
+                existing.unwrap()
+            );
+        }
+        // --aggregation-k alone: the root one above it.
+        assert_eq!(
+            AggregationDegrees::choose(tree, Some(20), None),
+            degrees(20, 21)
+        );
+        assert_eq!(
+            AggregationDegrees::choose(kept_wide, Some(20), None),
+            degrees(20, 21)
+        );
+        // --aggregation-root-k alone: the nodes keep theirs, or follow it down.
+        assert_eq!(
+            AggregationDegrees::choose(tree, None, Some(23)),
+            degrees(21, 23)
+        );
+        assert_eq!(
+            AggregationDegrees::choose(tree, None, Some(20)),
+            degrees(20, 20)
+        );
+        assert_eq!(
+            AggregationDegrees::choose(flat, None, Some(19)),
+            degrees(19, 19)
+        );
+        // Both: as told (setup refuses a root below its nodes).
+        assert_eq!(
+            AggregationDegrees::choose(None, Some(21), Some(21)),
+            degrees(21, 21)
+        );
     }
 
     #[test]

@@ -221,19 +221,15 @@ impl BuildOptions {
     }
 
     /// The aggregation circuits' k: as given, else 21 and the root one above; a root k given
-    /// alone below 21 takes the nodes down with it.
+    /// alone below 21 takes the nodes down with it ([`AggregationDegrees::choose`], as `setup`).
+    ///
+    /// [`AggregationDegrees::choose`]: zkinfer_segments::AggregationDegrees::choose
     pub fn degrees(&self) -> zkinfer_segments::AggregationDegrees {
-        let k = self
-            .aggregation_k
-            .unwrap_or(zkinfer_segments::DEFAULT_AGGREGATION_K);
-        match (self.aggregation_k, self.aggregation_root_k) {
-            (_, None) => zkinfer_segments::AggregationDegrees::new(k),
-            (Some(_), Some(root)) => zkinfer_segments::AggregationDegrees { k, root },
-            (None, Some(root)) => zkinfer_segments::AggregationDegrees {
-                k: k.min(root),
-                root,
-            },
-        }
+        zkinfer_segments::AggregationDegrees::choose(
+            None,
+            self.aggregation_k,
+            self.aggregation_root_k,
+        )
     }
 }
 
