@@ -1,7 +1,7 @@
 //! Proving and verifying keys, and their files.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::io::BufReader;
 use std::path::Path;
 
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
@@ -12,6 +12,7 @@ use halo2_base::halo2_proofs::SerdeFormat;
 use crate::circuit::{keygen_circuit, CircuitParams, ModelCircuit};
 use crate::quantize::QuantizedModel;
 use crate::srs::Srs;
+use crate::whole_file::write_whole;
 use crate::{Error, Result};
 
 /// Generated keys with the layout break points the prover must reuse.
@@ -62,18 +63,14 @@ pub fn keygen_reporting(
     })
 }
 
-/// Writes a proving key.
+/// Writes a proving key, whole or not at all ([`write_whole`]).
 pub fn write_pk(pk: &ProvingKey<G1Affine>, path: &Path) -> Result<()> {
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    pk.write(&mut BufWriter::new(file), SerdeFormat::RawBytes)
-        .map_err(|e| Error::io(path, e))
+    write_whole(path, |mut w| pk.write(&mut w, SerdeFormat::RawBytes))
 }
 
-/// Writes a verifying key.
+/// Writes a verifying key, whole or not at all ([`write_whole`]).
 pub fn write_vk(vk: &VerifyingKey<G1Affine>, path: &Path) -> Result<()> {
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    vk.write(&mut BufWriter::new(file), SerdeFormat::RawBytes)
-        .map_err(|e| Error::io(path, e))
+    write_whole(path, |mut w| vk.write(&mut w, SerdeFormat::RawBytes))
 }
 
 /// Reads a proving key for a circuit of the given shape.

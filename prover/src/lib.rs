@@ -28,6 +28,7 @@ pub mod quantize;
 pub mod reference;
 pub mod resources;
 pub mod srs;
+pub mod whole_file;
 
 pub use error::{Error, Result};
 

@@ -1,7 +1,7 @@
 //! Structured reference strings (KZG powers of tau on BN254).
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
@@ -189,11 +189,10 @@ pub fn read_srs(path: &Path, k: usize) -> Result<Srs> {
     Ok(srs)
 }
 
-/// Writes an SRS in halo2's params format.
+/// Writes an SRS in halo2's params format, whole or not at all
+/// ([`crate::whole_file::write_whole`]).
 pub fn write_srs(srs: &Srs, path: &Path) -> Result<()> {
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    srs.write(&mut BufWriter::new(file))
-        .map_err(|e| Error::io(path, e))
+    crate::whole_file::write_whole(path, |mut w| srs.write(&mut w))
 }
 
 #[cfg(test)]
