@@ -190,7 +190,7 @@ pub(crate) struct SetupArgs {
     /// (more rows, fewer columns): a tree's inner nodes, or the one circuit of a flat
     /// aggregation that lays out there in at most 4 advice columns (else it takes
     /// --aggregation-root-k). [default: the existing aggregation keys' k, else 21]
-    #[arg(long, value_parser = clap::value_parser!(u32).range(12..=26), conflicts_with = "no_aggregation")]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(zkinfer_segments::MIN_AGGREGATION_K)..=26), conflicts_with = "no_aggregation")]
     pub(crate) aggregation_k: Option<u32>,
     /// A segmented build: rows (2^k) of the root, the one proof the chain verifies, at least
     /// --aggregation-k: a tree's root, or a flat aggregation wider than 4 advice columns at
@@ -198,8 +198,8 @@ pub(crate) struct SetupArgs {
     /// columns and 444k gas at k 21, 2 and 382k at k 22), for a slower last step; a tree's
     /// inner nodes keep --aggregation-k. Given alone below the existing --aggregation-k, it
     /// takes that k down with it. [default: the existing keys' (a setup run again keeps them)
-    /// when --aggregation-k is not given, else --aggregation-k + 1]
-    #[arg(long, value_parser = clap::value_parser!(u32).range(12..=26), conflicts_with = "no_aggregation")]
+    /// when --aggregation-k is not given, else --aggregation-k + 1, at most 26]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(zkinfer_segments::MIN_AGGREGATION_K)..=26), conflicts_with = "no_aggregation")]
     pub(crate) aggregation_root_k: Option<u32>,
     /// A segmented build: aggregate in a tree whose nodes each verify at most this many proofs
     /// (2 to 8), or 1 for one flat aggregation of every segment. A tree keeps the on-chain

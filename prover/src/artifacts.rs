@@ -310,9 +310,9 @@ impl BuildDir {
 }
 
 /// Whether a file name is one that zkinfer writes into a build directory: the exact names of
-/// `compile`, `setup`, `deploy` and `run`, and `codegen`'s default `Verifier.*` family. Nothing
-/// else (a user's own `.sol`, `.bin` or proof file) is ever taken for one, so `--force` never
-/// deletes it.
+/// `compile`, `setup`, `deploy` and `run`, `codegen`'s default `Verifier.*` family, and the
+/// partial files a killed `setup` left of its keys. Nothing else (a user's own `.sol`, `.bin` or
+/// proof file) is ever taken for one, so `--force` never deletes it.
 fn is_zkinfer_file(name: &str) -> bool {
     const NAMED: [&str; 9] = [
         "settings.json",
@@ -333,7 +333,11 @@ fn is_zkinfer_file(name: &str) -> bool {
         "Verifier.key.abi.json",
         "Verifier.key.bin",
     ];
-    NAMED.contains(&name) || VERIFIER.contains(&name)
+    let partial_of = |name: &str| {
+        name.split_once(crate::whole_file::PARTIAL_MARKER)
+            .is_some_and(|(base, _)| NAMED.contains(&base))
+    };
+    NAMED.contains(&name) || VERIFIER.contains(&name) || partial_of(name)
 }
 
 /// Checks, before any work, that a file can be written at `path`: its folder exists and `path`
@@ -393,6 +397,7 @@ mod tests {
             "Verifier.key.abi.json",
             "deployment.json",
             "proof.json",
+            "pk.bin.partial-4242-0",
         ] {
             assert!(is_zkinfer_file(name), "{name}");
         }
@@ -406,6 +411,7 @@ mod tests {
             "weights.bin",
             "alice-proof.json",
             "Halo2Verifier.bin",
+            "weights.bin.partial-4242-0",
         ] {
             assert!(!is_zkinfer_file(name), "{name}");
         }

@@ -82,21 +82,15 @@ pub fn dev_srs(k: usize) -> Srs {
     let srs =
         ParamsKZG::<Bn256>::setup(k as u32, rand_chacha::ChaCha20Rng::seed_from_u64(DEV_SEED));
     if let Some(path) = cached {
-        // A cache is an optimisation: failing to write it is not an error. Write then rename so a
-        // concurrent reader never sees a partial file.
-        // Unique per process and call: tests generate SRSs from several threads at once.
-        static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = path.with_extension(format!("tmp{}-{call}", std::process::id()));
+        // A cache is an optimisation: failing to write it is not an error. `write_srs` writes
+        // whole or not at all, so a concurrent reader never sees a partial file.
         let written = path
             .parent()
             .map(std::fs::create_dir_all)
             .transpose()
             .is_ok()
-            && write_srs(&srs, &tmp).is_ok()
-            && std::fs::rename(&tmp, &path).is_ok();
+            && write_srs(&srs, &path).is_ok();
         if !written {
-            let _ = std::fs::remove_file(&tmp);
             tracing::debug!(path = %path.display(), "could not cache the development SRS");
         }
     }

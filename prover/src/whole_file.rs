@@ -4,25 +4,41 @@
 //! panic half-way through `setup` and leave a truncated `pk.bin` behind; and a `BufWriter`
 //! dropped unflushed swallows the error of its last write. [`write_whole`] shields the
 //! serializer from I/O errors, reports the first one as [`Error::Io`], and renames the file
-//! into place only once every byte was written, so a reader never sees a partial key.
+//! into place only once every byte is on disk, so a reader never sees a partial key.
 
 use std::ffi::OsString;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Error, Result};
 
-/// Writes `path` through `serialize`: into `<path>.partial` first, renamed over `path` once
-/// complete. On any I/O error (reported with `path`), the partial file is removed and an
-/// earlier `path`, if there was one, is left as it was.
+/// What the name of a file still being written contains (`pk.bin.partial-<pid>-<n>`): such a
+/// file is never a finished one, and copies (the service's uploads) skip it.
+pub const PARTIAL_MARKER: &str = ".partial-";
+
+/// Whether `name` is that of a file [`write_whole`] is (or was, when killed) still writing.
+pub fn is_partial(name: &str) -> bool {
+    name.contains(PARTIAL_MARKER)
+}
+
+/// Writes `path` through `serialize`: into a partial file of its own beside it (so two
+/// writers of one path never share one), synced and renamed over `path` once complete. On any
+/// I/O error (reported with `path`), the partial file is removed and an earlier `path`, if
+/// there was one, is left as it was.
 pub fn write_whole(
     path: &Path,
     serialize: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
     let partial = partial_path(path);
-    let written = File::create(&partial)
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)
         .and_then(|file| write_through(BufWriter::new(file), serialize))
+        .and_then(|buffered| buffered.into_inner().map_err(|e| e.into_error()))
+        .and_then(|file: File| file.sync_all())
         .and_then(|()| std::fs::rename(&partial, path));
     written.map_err(|e| {
         let _ = std::fs::remove_file(&partial);
@@ -30,19 +46,29 @@ pub fn write_whole(
     })
 }
 
-/// `<path>.partial`, beside `path`.
+/// Removes `path` if it exists: a file that would be stale beside the ones about to be written.
+pub fn remove_stale(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// `<path>.partial-<pid>-<n>`, beside `path`: unique per process and call.
 fn partial_path(path: &Path) -> PathBuf {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
     let mut name = OsString::from(path.as_os_str());
-    name.push(".partial");
+    name.push(format!("{PARTIAL_MARKER}{}-{call}", std::process::id()));
     PathBuf::from(name)
 }
 
-/// Runs `serialize` against `out`, which never fails towards it; returns the first error
-/// `out` raised, or that of the final flush.
+/// Runs `serialize` against `out`, which never fails towards it; returns `out` flushed, or the
+/// first error it raised.
 fn write_through<W: Write>(
     out: W,
     serialize: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
+) -> io::Result<W> {
     let mut latch = ErrorLatch {
         inner: out,
         error: None,
@@ -51,7 +77,7 @@ fn write_through<W: Write>(
     let ErrorLatch { mut inner, error } = latch;
     match error {
         Some(e) => Err(e),
-        None => inner.flush(),
+        None => inner.flush().map(|()| inner),
     }
 }
 
@@ -87,6 +113,7 @@ mod tests {
     use super::*;
 
     /// A disk that fills after `room` bytes.
+    #[derive(Debug)]
     struct FillsAfter {
         room: usize,
     }
@@ -122,6 +149,14 @@ mod tests {
             .expect("exactly enough room is enough");
     }
 
+    fn partial_files(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| is_partial(name))
+            .collect()
+    }
+
     #[test]
     fn a_failed_write_leaves_the_earlier_file_and_no_partial_one() {
         let dir = std::env::temp_dir().join(format!("zkinfer-whole-file-{}", std::process::id()));
@@ -138,11 +173,23 @@ mod tests {
         assert!(matches!(&err, Error::Io { path: p, source }
             if p == &path && source.kind() == io::ErrorKind::StorageFull));
         assert_eq!(std::fs::read(&path).unwrap(), b"old key");
-        assert!(!partial_path(&path).exists());
+        assert_eq!(partial_files(&dir), Vec::<String>::new());
 
         write_whole(&path, |w| w.write_all(b"new key")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new key");
-        assert!(!partial_path(&path).exists());
+        assert_eq!(partial_files(&dir), Vec::<String>::new());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn two_writers_of_one_path_never_share_a_partial_file() {
+        let path = Path::new("/keys/pk.bin");
+        let (a, b) = (partial_path(path), partial_path(path));
+        assert_ne!(a, b);
+        for p in [a, b] {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(name.starts_with("pk.bin.partial-") && is_partial(&name));
+        }
+        assert!(!is_partial("pk.bin"));
     }
 }

@@ -86,8 +86,12 @@ impl AggregationDegrees {
     /// The degrees asked for by `k` and `root` (`--aggregation-k`, `--aggregation-root-k`, or
     /// the service's fields); unless told, the `existing` keys' (a setup run again keeps them,
     /// [`AggregationInfo::degrees`]), else 21 and the root one above. A root given alone below
-    /// that k takes the k down with it.
+    /// that k takes the k down with it. Existing degrees outside the range setup takes (an
+    /// edited `keys.json`) are ignored.
     pub fn choose(existing: Option<Self>, k: Option<u32>, root: Option<u32>) -> Self {
+        let takes = MIN_AGGREGATION_K..=MAX_DEFAULT_ROOT_K;
+        let existing =
+            existing.filter(|e| e.k <= e.root && takes.contains(&e.k) && takes.contains(&e.root));
         let nodes = k.unwrap_or_else(|| existing.map_or(DEFAULT_AGGREGATION_K, |e| e.k));
         let root = root.unwrap_or(match existing {
             Some(e) if k.is_none() => e.root,
@@ -115,6 +119,10 @@ impl AggregationDegrees {
 /// The highest k [`AggregationDegrees::new`] gives a root (the CLI's and the service's
 /// highest aggregation k).
 const MAX_DEFAULT_ROOT_K: u32 = 26;
+
+/// The smallest aggregation k `setup` takes (`--aggregation-k`'s range starts there): a record
+/// below it was edited.
+pub const MIN_AGGREGATION_K: u32 = 12;
 
 /// `aggregation/keys.json`: what the aggregation keys were made for.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -297,9 +305,10 @@ impl AggregationInfo {
             || self.segment_vks.len() != segments
             || self.num_instances < ACCUMULATOR_LIMBS + 1
             || statement != Some(self.statement_len())
-            // The recorded k: a tree's nodes', or a flat root's at most.
+            // The recorded k: a tree's nodes', or a flat root's at most (and one setup takes).
             || self.aggregation_k.is_some_and(|k| {
-                k > self.config.degree || self.node_k().is_some_and(|n| n != k)
+                !(MIN_AGGREGATION_K..=self.config.degree).contains(&k)
+                    || self.node_k().is_some_and(|n| n != k)
             })
         {
             return Err(Error::Build(format!(
@@ -652,8 +661,14 @@ pub fn setup_aggregation(
         }
         false => None,
     };
-    // Old keys would be stale beside the new ones (and a flat setup has no nodes).
-    for old in [dir.aggregation_nodes(), dir.aggregation_info()] {
+    // Old keys would be stale beside the new ones (and a flat setup has no nodes); their record
+    // goes first, and the old root proving key before the new one is made (the disk may not
+    // hold two).
+    for old in [
+        dir.aggregation_info(),
+        dir.aggregation_nodes(),
+        dir.aggregation_file("pk.bin"),
+    ] {
         let removed = if old.is_dir() {
             std::fs::remove_dir_all(&old)
         } else {
@@ -1350,6 +1365,13 @@ mod tests {
             AggregationDegrees::choose(None, Some(21), Some(21)),
             degrees(21, 21)
         );
+        // Existing degrees setup would not take (an edited keys.json) are ignored.
+        for edited in [degrees(3, 23), degrees(21, 40), degrees(22, 21)] {
+            assert_eq!(
+                AggregationDegrees::choose(Some(edited), None, Some(23)),
+                degrees(21, 23)
+            );
+        }
     }
 
     #[test]

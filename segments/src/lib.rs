@@ -21,7 +21,7 @@ pub use aggregated::{
     aggregate_proofs, aggregation_info, aggregation_verifying_key, prove_aggregated, prove_segment,
     setup_aggregation, statement, statement_shape, verify_aggregated_proof, AggregatedProof,
     AggregationDegrees, AggregationInfo, Arity, NodeInfo, Statement, TreeInfo,
-    DEFAULT_AGGREGATION_K,
+    DEFAULT_AGGREGATION_K, MIN_AGGREGATION_K,
 };
 pub use build::{
     compile_segmented, prove, setup, verify, SegmentEntry, SegmentedDir, SegmentedProof,

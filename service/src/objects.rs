@@ -587,7 +587,11 @@ fn local_files(root: &LocalPath, rel: &str) -> Result<Vec<String>> {
             let entry = entry.map_err(|e| Error::Io(dir.clone(), e))?;
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name == MANIFEST || name == ".objects.lock" || name.contains(".tmp-") {
+            if name == MANIFEST
+                || name == ".objects.lock"
+                || name.contains(".tmp-")
+                || zkinfer_prover::whole_file::is_partial(&name)
+            {
                 continue;
             }
             let kind = entry.file_type().map_err(|e| Error::Io(path.clone(), e))?;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use crate::artifacts::{Artifact, BuildDir, KeysInfo, ARTIFACT_VERSION};
 use crate::srs::{dev_srs, write_srs, Srs, SrsSource};
+use crate::whole_file::remove_stale;
 use crate::{keys, Result};
 
 use super::{load, phases, PhaseReport};
@@ -91,6 +92,11 @@ pub fn setup_reporting(
         })
     })?;
     at("writing the keys");
+    // The old keys are stale from here: their record goes first (so a failed write below never
+    // leaves new key files described by it), then the old proving key (the disk may not hold
+    // two).
+    remove_stale(&dir.keys_info())?;
+    remove_stale(&dir.pk())?;
     let vk = generated.pk.get_vk();
     keys::write_pk(&generated.pk, &dir.pk())?;
     keys::write_vk(vk, &dir.vk())?;
