@@ -7,7 +7,7 @@
 //! into place only once every byte is on disk, so a reader never sees a partial key.
 
 use std::ffi::OsString;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,10 +32,9 @@ pub fn write_whole(
     serialize: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
     let partial = partial_path(path);
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&partial)
+    // No live writer shares the name (pid and call), so a file already there is one a killed
+    // process left (containers reuse pids): truncating it is safe.
+    let written = File::create(&partial)
         .and_then(|file| write_through(BufWriter::new(file), serialize))
         .and_then(|buffered| buffered.into_inner().map_err(|e| e.into_error()))
         .and_then(|file: File| file.sync_all())
