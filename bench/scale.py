@@ -15,12 +15,16 @@ ok, and the details). A benchmark, not a test: CI does not run it.
 
     python3 bench/scale.py [--max-k K] [--aggregation-k K] [--aggregation-root-k K]
                            [--skip-ezkl | --ezkl-only]
-                           [--reuse-build] [--jobs 1,2] [NAME ...]
+                           [--reuse-build] [--jobs 1,2 | --jobs 1 | --jobs 2] [NAME ...]
 
 --reuse-build keeps an earlier run's build of the model (bench/out/scale/zkinfer/NAME/build: its
 compile and segment keys, whose figures scale.json holds) and makes only the aggregation keys
 again: for a change to aggregation alone, without an hour of compile and segment keygen. The
 table says which rows reused what.
+
+--jobs 2 measures the 2-prover run alone, on a fresh build: the 1-prover figures (and its
+profile) are the earlier row's in scale.json, kept only when this compile gives the same segment
+plan; the row then says so (`prove_1_from_earlier_run`).
 """
 import argparse
 import json
@@ -138,9 +142,11 @@ def start_anvil():
     sys.exit("anvil did not start")
 
 
-def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2), root_k=None):
+def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2), root_k=None, prove_1_from=None):
     """zkinfer's figures for one model; `earlier` (an earlier run's zkinfer figures) reuses that
-    run's build: its compile and segment keys, with their recorded figures."""
+    run's build: its compile and segment keys, with their recorded figures. `prove_1_from` (an
+    earlier run's zkinfer figures, for `jobs_list == [2]`) gives the 1-prover figures, when this
+    build's plan is that run's."""
     d = os.path.join(OUT, "zkinfer", name)
     os.makedirs(d, exist_ok=True)
     build, proof = os.path.join(d, "build"), os.path.join(d, "proof.json")
@@ -182,6 +188,12 @@ def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2), root_
         with open(inputs, "w") as f:
             json.dump(data, f)
     r["plan"] = plan["segments"]
+    if prove_1_from is not None:
+        if prove_1_from["plan"] != r["plan"] or prove_1_from["compile_flags"] != r["compile_flags"]:
+            sys.exit(f"{name}: --jobs 2 alone needs the earlier row's segment plan and flags; this "
+                     "compile differs: run --jobs 1,2")
+        r["prove_1"], r["profile"] = prove_1_from["prove_1"], prove_1_from.get("profile")
+        r["prove_1_from_earlier_run"] = True
     root = ("--aggregation-root-k", str(root_k)) if root_k else ()
     setup, r["setup_s"], r["setup_rss"] = zk("setup", build, "--dev-srs", "--aggregation-k", str(agg_k), *root)
     if "reused" in r:
@@ -209,7 +221,8 @@ def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2), root_
                                             "--jobs", str(jobs), "--subject", ADDR, env=ENV, prefix=prefix)
         r[f"prove_{jobs}"] = {"wall_s": wall, "rss_mib": rss, "segments_s": out["segments_seconds"],
                               "aggregation_s": out["aggregation_seconds"], "other_cores": others}
-    r["profile"] = perf_top(profile)
+    if 1 in jobs_list:
+        r["profile"] = perf_top(profile)
     v, r["verify_s"], _ = zk("verify", build, proof)
     r["verified"] = v["valid"]
     artifact = json.load(open(proof))
@@ -326,6 +339,11 @@ def write(rows):
                          f"{fmt(u['segments_setup_rss'], digits=0)} MiB (earlier run); this run: segment keys "
                          f"checked in {fmt(u.get('segments_check_s'))} s, aggregation keys "
                          f"{fmt(u['aggregation_setup_s'])} s, setup peak {fmt(u.get('setup_rss_this_run'), digits=0)} MiB")
+    carried = [s["model"] for s in summary if s["zkinfer"].get("prove_1_from_earlier_run")]
+    if carried:
+        lines += ["", f"Rows whose 2-job prove ran on a later, fresh build of the same segment plan "
+                  f"(`--jobs 2`): {', '.join(carried)}. Their compile s, setup s and 2-job figures are "
+                  "that run's; the 1-job figures and profile are the earlier run's."]
     lines += ["", "Where the 1-job prove's time goes (`perf record -F 49`, flat: share of CPU samples by function; "
               "`segments_s` per segment and the aggregation are in scale.json).", ""]
     for s in summary:
@@ -349,7 +367,8 @@ def main():
                     help="run EZKL only, beside the zkinfer figures scale.json already holds")
     ap.add_argument("--reuse-build", action="store_true",
                     help="keep the earlier run's compile and segment keys; make the aggregation again")
-    ap.add_argument("--jobs", default="1,2", help="parallel provers to measure: 1 or 1,2")
+    ap.add_argument("--jobs", default="1,2",
+                    help="parallel provers to measure: 1, 1,2, or 2 (the 1-prover figures kept from scale.json)")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     names = a.names or NAMES
@@ -369,8 +388,15 @@ def main():
             write(rows)
         return
     jobs_list = sorted({int(j) for j in a.jobs.split(",")})
-    if jobs_list not in ([1], [1, 2]):
-        sys.exit("--jobs: 1 or 1,2 (the table reports these; 1 is the profiled run)")
+    if jobs_list not in ([1], [2], [1, 2]):
+        sys.exit("--jobs: 1, 2 or 1,2 (the table reports these; 1 is the profiled run)")
+    recorded = {}
+    if os.path.exists(os.path.join(HERE, "scale.json")):
+        recorded = {s["model"]: s for s in json.load(open(os.path.join(HERE, "scale.json")))}
+    if jobs_list == [2]:
+        missing = [n for n in names if n not in recorded]
+        if missing:
+            sys.exit(f"--jobs 2: no earlier 1-prover row for {missing} in scale.json")
     earlier = {}
     if a.reuse_build:
         earlier = {s["model"]: s for s in json.load(open(os.path.join(HERE, "scale.json")))}
@@ -385,11 +411,13 @@ def main():
             print(f"{name}: zkinfer", file=sys.stderr)
             before = earlier.get(name)
             z = zkinfer_model(name, a.max_k, a.aggregation_k, url,
-                              before and before["zkinfer"], jobs_list, a.aggregation_root_k)
+                              before and before["zkinfer"], jobs_list, a.aggregation_root_k,
+                              recorded[name]["zkinfer"] if jobs_list == [2] else None)
             e = None
             if a.skip_ezkl:
-                # The same model's EZKL figures from the earlier run, when reusing it.
-                e = before["ezkl"] if before else {"failed": "skipped (--skip-ezkl)"}
+                # The same model's EZKL figures from the earlier run, when there is one.
+                kept = recorded.get(name)
+                e = kept["ezkl"] if kept else {"failed": "skipped (--skip-ezkl)"}
             if e is None:
                 print(f"{name}: EZKL", file=sys.stderr)
                 e = ezkl_model(name)

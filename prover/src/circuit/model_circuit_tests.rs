@@ -26,17 +26,28 @@ fn run_perturbed(
     ranged: &[i128],
     perturb: Option<usize>,
 ) -> (bool, usize) {
+    let mut table = Vec::new();
+    for x in -8i128..8 {
+        table.push([Fr::from(1), to_field(x), to_field(x * x)]);
+        table.push([Fr::from(2), to_field(x), to_field(-x)]);
+    }
+    run_on_table(table, fused, lookups, ranged, perturb)
+}
+
+/// [`run_perturbed`] with the function table `table`.
+fn run_on_table(
+    table: Vec<[Fr; crate::chips::LOOKUP_WIDTH]>,
+    fused: bool,
+    lookups: &[(u64, i128, i128)],
+    ranged: &[i128],
+    perturb: Option<usize>,
+) -> (bool, usize) {
     let k = 8;
     let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
         .use_k(k)
         .use_instance_columns(1);
     if !fused {
         builder = builder.use_lookup_bits(k - 1);
-    }
-    let mut table = Vec::new();
-    for x in -8i128..8 {
-        table.push([Fr::from(1), to_field(x), to_field(x * x)]);
-        table.push([Fr::from(2), to_field(x), to_field(-x)]);
     }
     let shape = fused.then_some(FusedLookup {
         lookup_bits: FUSED_BITS,
@@ -116,6 +127,54 @@ fn inputs_outside_the_domain_and_untagged_rows_are_rejected() {
     assert!(!run(&[(3, 1, 1)]));
     // The all-zero padding row must not serve as a real entry: (0, 0, 0) with tag 1 needs (1, 0, 0).
     assert!(!run(&[(2, 0, 1)]));
+}
+
+/// A model's function table holds its reachable inputs and no more: a sigmoid's first and
+/// last entry are looked up (in both layouts), one past either end is refused although the
+/// function is defined there, and a model compiled before (`reachable_only: false`) keeps its
+/// whole domain.
+#[test]
+fn a_function_table_ends_where_honest_inputs_end() {
+    use crate::functions::table_value;
+    let (mut model, _) = crate::circuit::tests::sigmoid_fixture();
+    let lookup = |model: &crate::quantize::QuantizedModel| {
+        model
+            .nodes
+            .iter()
+            .find_map(|n| match &n.op {
+                crate::quantize::QOp::Lookup(l) => Some(*l),
+                _ => None,
+            })
+            .expect("a sigmoid lookup")
+    };
+    let l = lookup(&model);
+    assert!(l.reachable_only && l.shift > 0, "{l:?}");
+    let (lo, hi) = l.table_domain();
+    let table = crate::circuit::function_table(&model);
+    assert_eq!(table.len() as i128, hi - lo + 1);
+    let entry = |x: i128| {
+        (
+            l.tag,
+            x,
+            table_value(l.func, x, l.shift, model.config.scale.0).unwrap(),
+        )
+    };
+    for fused in [false, true] {
+        let verdict = |x| run_on_table(table.clone(), fused, &[entry(x)], &[], None).0;
+        assert!(verdict(lo) && verdict(hi) && verdict(0), "fused {fused}");
+        assert!(!verdict(hi + 1) && !verdict(lo - 1), "fused {fused}");
+    }
+    for n in &mut model.nodes {
+        if let crate::quantize::QOp::Lookup(l) = &mut n.op {
+            l.reachable_only = false;
+        }
+    }
+    let half = 1i128 << l.domain_bits;
+    assert_eq!(lookup(&model).table_domain(), (-half, half - 1));
+    assert_eq!(
+        crate::circuit::function_table(&model).len() as i128,
+        2 * half
+    );
 }
 
 /// Every advice cell of a fused layout matters: the input, its copy on the lookup row, the

@@ -7,21 +7,20 @@ use crate::fixed::to_field;
 use crate::functions::table_value;
 use crate::quantize::{QOp, QuantizedModel};
 
-/// The rows of the function table of `model`: for each tag, every input of its domain where
-/// the function is defined.
+/// The rows of the function table of `model`: for each tag, every input of its
+/// [`Lookup::table_domain`](crate::ops::lookup::Lookup::table_domain) where the function is defined.
 pub fn function_table(model: &QuantizedModel) -> Vec<[Fr; LOOKUP_WIDTH]> {
     let mut seen = std::collections::BTreeMap::new();
     for n in &model.nodes {
         if let QOp::Lookup(l) = &n.op {
-            seen.entry(l.tag)
-                .or_insert((l.func, l.shift, l.domain_bits));
+            seen.entry(l.tag).or_insert(*l);
         }
     }
     let mut rows = Vec::new();
-    for (tag, (func, shift, domain_bits)) in seen {
-        let half = 1i128 << domain_bits;
-        for x in -half..half {
-            if let Some(y) = table_value(func, x, shift, model.config.scale.0) {
+    for (tag, l) in seen {
+        let (lo, hi) = l.table_domain();
+        for x in lo..=hi {
+            if let Some(y) = table_value(l.func, x, l.shift, model.config.scale.0) {
                 rows.push([Fr::from(tag), to_field(x), to_field(y)]);
             }
         }

@@ -278,11 +278,8 @@ fn inputs_are_packed_and_outputs_follow() {
         .is_ok());
 }
 
-/// The separate layout (several gate columns, halo2-base's range lookup, function lookups
-/// copied into their own columns), as multi-column models take: changing any one advice
-/// cell of a sigmoid model's honest witness is rejected.
-#[test]
-fn separate_layout_rejects_every_single_cell_change() {
+/// The `fn_sigmoid` op fixture compiled with 2^8-entry tables, and the values of its input.
+pub(super) fn sigmoid_fixture() -> (QuantizedModel, Vec<Vec<i128>>) {
     let fixture = |ext: &str| {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/ops/fn_sigmoid")
@@ -301,6 +298,15 @@ fn separate_layout_rejects_every_single_cell_change() {
     let values = model
         .forward(&model.quantize_inputs(&input.input_data), true)
         .unwrap();
+    (model, values)
+}
+
+/// The separate layout (several gate columns, halo2-base's range lookup, function lookups
+/// copied into their own columns), as multi-column models take: changing any one advice
+/// cell of a sigmoid model's honest witness is rejected.
+#[test]
+fn separate_layout_rejects_every_single_cell_change() {
+    let (model, values) = sigmoid_fixture();
     let table = std::sync::Arc::new(function_table(&model));
     let (params, _) = try_layout(
         &model,

@@ -41,6 +41,7 @@ impl Operator for FunctionOp {
             shift,
             domain_bits,
             tag: 0,
+            reachable_only: true,
         })
     }
 
@@ -60,14 +61,45 @@ pub struct Lookup {
     pub domain_bits: u32,
     /// Table tag (1-based; shared by nodes with the same function, shift and domain).
     pub tag: u64,
+    /// The table holds only the inputs an honest witness can reach ([`Lookup::table_domain`]);
+    /// `false` in models compiled before it did (their keys hold the whole domain).
+    #[serde(default)]
+    pub reachable_only: bool,
+}
+
+impl Lookup {
+    /// The table's inputs, `lo..=hi`.
+    ///
+    /// Every node's value lies in `[-2^bits, 2^bits)` (checked by [`crate::quantize::QuantizedModel::forward`];
+    /// a linear producer also range-checks it in the circuit), so with `shift = bits + 2 −
+    /// table_bits > 0` the rounded input `round(x / 2^shift)` lies in `[-2^(domain_bits − 1),
+    /// 2^(domain_bits − 1)]`: half of `[-2^domain_bits, 2^domain_bits)`, which the rescale's range
+    /// check keeps (its top value `2^(domain_bits − 1)` needs the extra bit). The rest of the
+    /// domain is unreachable, and a table of it would only cost rows (2^14 of them instead of
+    /// 2^13 + 1 at the default `table_bits`, a k more for a sigmoid model). Without a shift the
+    /// input is the node's value itself: the whole `[-2^domain_bits, 2^domain_bits)`.
+    pub fn table_domain(&self) -> (i128, i128) {
+        let half = 1i128 << self.domain_bits;
+        if self.reachable_only && self.shift > 0 {
+            (-(half >> 1), half >> 1)
+        } else {
+            (-half, half - 1)
+        }
+    }
 }
 
 impl QuantizedOperator for Lookup {
     fn forward(&self, args: &[&[i128]], f: &Forwarding) -> Result<Vec<i128>> {
+        let (lo, hi) = self.table_domain();
         args[0]
             .iter()
             .map(|x| {
-                let y = table_value(self.func, rescale(*x, self.shift), self.shift, f.scale.0);
+                let t = rescale(*x, self.shift);
+                // Off the table the lookup has no row: no proof, so an error naming the node.
+                let y = (lo..=hi)
+                    .contains(&t)
+                    .then(|| table_value(self.func, t, self.shift, f.scale.0))
+                    .flatten();
                 // Unchecked runs (layout placeholders) take 0 off the domain.
                 y.or((!f.check).then_some(0))
                     .ok_or_else(|| Error::OutsideDomain {
@@ -107,5 +139,62 @@ impl QuantizedOperator for Lookup {
 
     fn lookups_per_element(&self) -> usize {
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quantize::QuantizationConfig;
+
+    fn quantized(in_bits: u32, table_bits: u32) -> Lookup {
+        let q = Quantizing {
+            config: QuantizationConfig {
+                table_bits,
+                ..QuantizationConfig::default()
+            },
+            input_bits: &[in_bits],
+        };
+        match (FunctionOp {
+            func: Function::Sigmoid,
+        })
+        .quantize(&q)
+        {
+            QOp::Lookup(l) => l,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Every value a node of `in_bits` bits can hold rounds into the table's domain, and both
+    /// of its ends are reached: no row is missing, none is dead.
+    #[test]
+    fn the_table_domain_is_exactly_what_rounded_inputs_reach() {
+        for (in_bits, table_bits) in [(4, 8), (8, 8), (9, 8), (12, 8), (13, 10), (7, 4), (3, 4)] {
+            let l = quantized(in_bits, table_bits);
+            let (lo, hi) = l.table_domain();
+            let bound = 1i128 << in_bits;
+            let reached = (-bound..bound).map(|x| rescale(x, l.shift));
+            let (min, max) = reached.fold((i128::MAX, i128::MIN), |(a, b), v| (a.min(v), b.max(v)));
+            assert_eq!(
+                (min, max),
+                (lo, hi),
+                "in_bits {in_bits}, table_bits {table_bits}: {l:?}"
+            );
+            assert!(
+                hi - lo < 1 << table_bits,
+                "{l:?}: more than 2^{table_bits} entries"
+            );
+        }
+    }
+
+    /// A model file written before `reachable_only` existed reads back with the whole domain,
+    /// the table its keys were made with.
+    #[test]
+    fn an_older_model_keeps_its_whole_table() {
+        let old = r#"{"func":"Sigmoid","shift":3,"domain_bits":6,"tag":1}"#;
+        let l: Lookup = serde_json::from_str(old).unwrap();
+        assert!(!l.reachable_only);
+        assert_eq!(l.table_domain(), (-64, 63));
+        assert_eq!(quantized(9, 8).table_domain(), (-64, 64));
     }
 }
