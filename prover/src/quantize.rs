@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fixed::Scale;
 use crate::model::{Model, TensorId};
+use crate::ops::lookup::MIRROR_CELLS;
 pub use crate::ops::{rescale, QOp};
 use crate::ops::{Bound, Forwarding, Quantizing};
 use crate::{Error, Result};
@@ -160,6 +161,7 @@ pub fn quantize(
             lookup.tag = pos as u64 + 1;
         }
     }
+    mirror_tables(&mut nodes, config.scale.0);
     Ok(QuantizedModel {
         nodes,
         inputs: model.inputs.clone(),
@@ -169,6 +171,28 @@ pub fn quantize(
         param_salt: None,
         specialized: model.specialized.clone(),
     })
+}
+
+/// Mirrors each function table that is symmetric ([`Lookup::symmetry`](crate::ops::lookup::Lookup::symmetry)) where the rows it saves
+/// (half the table) outweigh the cells its elements add ([`MIRROR_CELLS`] each): a small model's
+/// sigmoid or tanh table then sets a smaller domain; a large one's elements would cost more.
+fn mirror_tables(nodes: &mut [QNode], scale: u32) {
+    let mut elements = std::collections::BTreeMap::<u64, usize>::new();
+    for n in nodes.iter() {
+        if let QOp::Lookup(l) = &n.op {
+            *elements.entry(l.tag).or_default() += n.shape.iter().product::<usize>();
+        }
+    }
+    let mut chosen = std::collections::BTreeMap::new();
+    for n in nodes.iter_mut() {
+        if let QOp::Lookup(l) = &mut n.op {
+            l.mirror = *chosen.entry(l.tag).or_insert_with(|| {
+                let saved = usize::try_from(l.input_domain().1).unwrap_or(0);
+                let added = elements[&l.tag].saturating_mul(MIRROR_CELLS);
+                l.symmetry(scale).filter(|_| added < saved)
+            });
+        }
+    }
 }
 
 /// Largest |fixed − float| over the graph outputs of `samples` (the quantization error).

@@ -42,6 +42,32 @@ fn run_on_table(
     ranged: &[i128],
     perturb: Option<usize>,
 ) -> (bool, usize) {
+    run_layout(table, fused, perturb, |ctx, range, functions| {
+        for (tag, x, y) in lookups {
+            let x = ctx.load_witness(to_field(*x));
+            functions.look_up(ctx, *tag, x, to_field(*y));
+            // Interleave range checks with the lookups, next to them.
+            for v in ranged {
+                let v = ctx.load_witness(to_field(*v));
+                range.range_check(ctx, v, FUSED_BITS);
+            }
+        }
+    })
+}
+
+/// A circuit with the function table `table` and the cells `body` lays out (separate or fused
+/// layout), with advice cell `perturb` (if any) incremented afterwards: the verdict and the
+/// number of advice cells.
+fn run_layout(
+    table: Vec<[Fr; crate::chips::LOOKUP_WIDTH]>,
+    fused: bool,
+    perturb: Option<usize>,
+    body: impl FnOnce(
+        &mut halo2_base::Context<Fr>,
+        &halo2_base::gates::RangeChip<Fr>,
+        &mut FunctionLookups,
+    ),
+) -> (bool, usize) {
     let k = 8;
     let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
         .use_k(k)
@@ -57,15 +83,7 @@ fn run_on_table(
     let range = circuit.range_chip();
     {
         let ctx = circuit.builder.main(0);
-        for (tag, x, y) in lookups {
-            let x = ctx.load_witness(to_field(*x));
-            circuit.lookups.look_up(ctx, *tag, x, to_field(*y));
-            // Interleave range checks with the lookups, next to them.
-            for v in ranged {
-                let v = ctx.load_witness(to_field(*v));
-                range.range_check(ctx, v, FUSED_BITS);
-            }
-        }
+        body(ctx, &range, &mut circuit.lookups);
         // A constant in a gate and one loaded alone (checked by the lookup when fused).
         let two = ctx.load_constant(Fr::from(2));
         let sum = range.gate().add(ctx, two, Constant(Fr::from(40)));
@@ -137,6 +155,12 @@ fn inputs_outside_the_domain_and_untagged_rows_are_rejected() {
 fn a_function_table_ends_where_honest_inputs_end() {
     use crate::functions::table_value;
     let (mut model, _) = crate::circuit::tests::sigmoid_fixture();
+    // The whole (unmirrored) table: mirroring is tested on its own.
+    for n in &mut model.nodes {
+        if let crate::quantize::QOp::Lookup(l) = &mut n.op {
+            l.mirror = None;
+        }
+    }
     let lookup = |model: &crate::quantize::QuantizedModel| {
         model
             .nodes
@@ -175,6 +199,88 @@ fn a_function_table_ends_where_honest_inputs_end() {
         crate::circuit::function_table(&model).len() as i128,
         2 * half
     );
+}
+
+/// A mirrored lookup ([`crate::ops::lookup::mirrored_look_up`]) over a table of `f(x) = 10 + x`
+/// for `x` in `0..=8` (so `f(−x) = 20 − f(x)`): `(x, sign, f(|x|) as witnessed)`; the verdict
+/// (both layouts agree) and the output's value.
+fn run_mirrored(x: i128, sign: Fr, half: i128, perturb: Option<usize>) -> (bool, Fr, usize) {
+    let table: Vec<_> = (0..=8i128)
+        .map(|x| [Fr::from(1), to_field(x), to_field(10 + x)])
+        .collect();
+    let mut verdicts = Vec::new();
+    let (mut y, mut cells) = (Fr::zero(), 0);
+    for fused in [false, true] {
+        let (ok, n) = run_layout(table.clone(), fused, perturb, |ctx, range, functions| {
+            let x = ctx.load_witness(to_field(x));
+            let out = crate::ops::lookup::mirrored_look_up(
+                ctx,
+                range.gate(),
+                functions,
+                (1, 20),
+                x,
+                (sign, to_field(half)),
+            );
+            y = *out.value();
+        });
+        verdicts.push(ok);
+        cells = n;
+    }
+    assert_eq!(
+        verdicts[0], verdicts[1],
+        "the layouts disagree on {x}, {sign:?}, {half}"
+    );
+    (verdicts[0], y, cells)
+}
+
+#[test]
+fn a_mirrored_lookup_gives_f_of_x_and_refuses_a_wrong_sign_or_half() {
+    let (one, two) = (Fr::one(), Fr::from(2));
+    for x in [-8i128, -3, -1, 0, 1, 5, 8] {
+        let (ok, y, _) = run_mirrored(x, Fr::from(u64::from(x < 0)), 10 + x.abs(), None);
+        assert!(ok && y == to_field(10 + x), "honest {x}: {ok}, {y:?}");
+        // The other sign: −|x| is no table input.
+        if x != 0 {
+            let flipped = Fr::from(u64::from(x >= 0));
+            assert!(
+                !run_mirrored(x, flipped, 10 + x.abs(), None).0,
+                "flipped sign at {x}"
+            );
+        }
+        // f(|x|) off by one.
+        assert!(
+            !run_mirrored(x, Fr::from(u64::from(x < 0)), 11 + x.abs(), None).0,
+            "half at {x}"
+        );
+    }
+    // At 0 both signs give f(0) = c/2: the right value either way.
+    assert_eq!(
+        run_mirrored(0, one, 10, None),
+        (true, to_field(10), run_mirrored(0, one, 10, None).2)
+    );
+    // A sign of 1/2 makes a = 0 and y = c/2 = 10 for any x: only the bit check refuses it.
+    let half_sign = two.invert().unwrap();
+    let (ok, y, _) = run_mirrored(5, half_sign, 10, None);
+    assert!(
+        !ok && y == to_field(10),
+        "a sign of 1/2 gave {y:?}, accepted: {ok}"
+    );
+    assert!(!run_mirrored(5, two, 10, None).0);
+    // Off the table's domain.
+    assert!(!run_mirrored(9, Fr::zero(), 19, None).0);
+    assert!(!run_mirrored(-9, one, 19, None).0);
+    // Every advice cell of an honest lookup of a nonzero input matters.
+    for x in [-3i128, 5] {
+        let honest = (Fr::from(u64::from(x < 0)), 10 + x.abs());
+        let (_, _, cells) = run_mirrored(x, honest.0, honest.1, None);
+        for i in 0..cells {
+            let (ok, _, _) = run_mirrored(x, honest.0, honest.1, Some(i));
+            assert!(
+                !ok,
+                "advice cell {i} of {cells} changed and accepted at {x}"
+            );
+        }
+    }
 }
 
 /// Every advice cell of a fused layout matters: the input, its copy on the lookup row, the

@@ -198,7 +198,7 @@ pub fn compile_model(
         ResourceEstimate::lower_bound(&qmodel).check_bound(limit)?;
     }
     tracing::info!(nodes = qmodel.nodes.len(), "planning circuit");
-    let mut circuit = plan(&qmodel, options.max_advice_columns)?;
+    let mut circuit = plan_tables(&mut qmodel, options.max_advice_columns)?;
     if options.search_scales {
         for (s, ws) in SCALE_CANDIDATES {
             let candidate_config = QuantizationConfig {
@@ -206,7 +206,7 @@ pub fn compile_model(
                 weight_scale: Scale(ws),
                 ..config
             };
-            let Ok(candidate) = calibrated.quantized(candidate_config, &options) else {
+            let Ok(mut candidate) = calibrated.quantized(candidate_config, &options) else {
                 continue;
             };
             let Ok(candidate_error) =
@@ -217,7 +217,7 @@ pub fn compile_model(
             if candidate_error >= SEARCH_GAIN * error {
                 continue;
             }
-            let candidate_circuit = plan(&candidate, options.max_advice_columns)?;
+            let candidate_circuit = plan_tables(&mut candidate, options.max_advice_columns)?;
             if candidate_circuit.k <= circuit.k {
                 tracing::info!(
                     scale = s,
@@ -242,6 +242,38 @@ pub fn compile_model(
     let settings = settings_of(&qmodel, source, samples.len(), circuit, resources);
     warn_zero_ranges(&settings.nodes);
     Ok((settings, qmodel))
+}
+
+/// [`plan`]s `model`, and where quantization mirrored a function table (half the rows, about
+/// [`MIRROR_CELLS`](crate::ops::lookup::MIRROR_CELLS) more cells an element), the model with
+/// whole tables too: the mirrors stay only when they give a smaller domain (the table set it),
+/// not where the gate cells set it and mirroring would only add cells.
+fn plan_tables(
+    model: &mut QuantizedModel,
+    max_columns: usize,
+) -> Result<crate::circuit::CircuitParams> {
+    let mut whole = model.clone();
+    let mut mirrored = false;
+    for n in &mut whole.nodes {
+        if let crate::quantize::QOp::Lookup(l) = &mut n.op {
+            mirrored |= l.mirror.take().is_some();
+        }
+    }
+    let circuit = plan(model, max_columns)?;
+    if !mirrored {
+        return Ok(circuit);
+    }
+    let whole_circuit = plan(&whole, max_columns)?;
+    if whole_circuit.k <= circuit.k {
+        *model = whole;
+        return Ok(whole_circuit);
+    }
+    tracing::info!(
+        k = circuit.k,
+        whole_tables_k = whole_circuit.k,
+        "mirrored function tables"
+    );
+    Ok(circuit)
 }
 
 /// A model with its calibration: folded, its samples, every tensor's calibrated maximum, and
