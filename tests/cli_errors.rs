@@ -30,6 +30,30 @@ fn missing_model_file_is_named() {
     );
 }
 
+/// A table of 2^0 entries has no domain (its rescale would underflow): refused by the
+/// argument parser, naming the flag and the range, before any work.
+#[test]
+fn a_table_bits_out_of_range_is_refused() {
+    for bits in ["0", "1", "25"] {
+        let out = scratch("table-bits");
+        let (code, err) = failure(&[
+            "compile",
+            &example("model.onnx"),
+            "--calibration",
+            &example("input.json"),
+            "-o",
+            path(&out),
+            "--table-bits",
+            bits,
+        ]);
+        assert_ne!(code, 0, "{err}");
+        assert!(
+            err.contains("--table-bits") && err.contains("2..=24"),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn malformed_onnx_is_reported() {
     let dir = scratch("malformed");

@@ -80,8 +80,8 @@ pub(crate) struct QuantArgs {
     /// Fixed-point scale exponent of weights (default: the target's).
     #[arg(long)]
     pub(crate) weight_scale: Option<u32>,
-    /// Largest function lookup table, in bits (default: the target's).
-    #[arg(long)]
+    /// Largest function lookup table, in bits (default: the target's; 2 to 24).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=24))]
     pub(crate) table_bits: Option<u32>,
     /// Safety margin over calibrated ranges, in bits (1 = twice the largest value seen).
     #[arg(long, default_value_t = 1)]
