@@ -221,6 +221,14 @@ fn bound_bits(max: f64, config: QuantizationConfig) -> u32 {
 }
 
 impl QuantizedModel {
+    /// The function lookups of the model, one per lookup node, to change in place.
+    pub fn lookups_mut(&mut self) -> impl Iterator<Item = &mut crate::ops::lookup::Lookup> {
+        self.nodes.iter_mut().filter_map(|n| match &mut n.op {
+            QOp::Lookup(l) => Some(l),
+            _ => None,
+        })
+    }
+
     /// Quantizes float inputs at the activation scale.
     pub fn quantize_inputs(&self, inputs: &[Vec<f64>]) -> Vec<Vec<i128>> {
         inputs

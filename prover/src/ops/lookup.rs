@@ -81,7 +81,7 @@ pub struct Lookup {
 pub const MIRROR_CELLS: usize = 21;
 
 impl Lookup {
-    /// The table's inputs, `lo..=hi`.
+    /// The inputs a lookup may take (after its rescale), `lo..=hi`.
     ///
     /// Every node's value lies in `[-2^bits, 2^bits)` (checked by [`crate::quantize::QuantizedModel::forward`];
     /// a linear producer also range-checks it in the circuit), so with `shift = bits + 2 −

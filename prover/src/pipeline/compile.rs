@@ -254,10 +254,8 @@ fn plan_tables(
 ) -> Result<crate::circuit::CircuitParams> {
     let mut whole = model.clone();
     let mut mirrored = false;
-    for n in &mut whole.nodes {
-        if let crate::quantize::QOp::Lookup(l) = &mut n.op {
-            mirrored |= l.mirror.take().is_some();
-        }
+    for l in whole.lookups_mut() {
+        mirrored |= l.mirror.take().is_some();
     }
     let circuit = plan(model, max_columns)?;
     if !mirrored {
