@@ -311,6 +311,7 @@ fn settings_json(s: &Settings) -> Value {
         "advice_columns": s.circuit.base.num_advice_per_phase.first(),
         "lookup_bits": s.circuit.lookup_bits(),
         "fused_lookup": s.circuit.fused.is_some(),
+        "mac_chain": s.circuit.fused.is_some_and(|f| f.mac_chain),
         "advice_cells": s.circuit.advice_cells,
         "lookup_cells": s.circuit.lookup_cells,
         "fixed_cells": s.circuit.fixed_cells,
@@ -351,6 +352,11 @@ fn compile(a: &CompileArgs) -> Result<Outcome> {
         s.circuit.lookup_cells,
         s.circuit.num_instances
     );
+    if s.circuit.fused.is_some_and(|f| f.mac_chain) {
+        text.push_str(
+            "  multiply-accumulates in chains on the gate column (two cells a term), weights in a fixed column\n",
+        );
+    }
     if let Some(d) = s.circuit.dot {
         text.push_str(&format!(
             "  dense layers in a dot-product region: {} rows of 1 input and {} running sums, weights in fixed columns\n",

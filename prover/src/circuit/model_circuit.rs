@@ -18,6 +18,10 @@
 //!   (one σ commitment fewer), functions no extra advice or σ columns or second lookup: about
 //!   ten fewer commitments for the verifier than the separate layout. Without functions the
 //!   lookup is `(s, s·a[r]) ∈ {(T, T·X)}`.
+//!
+//! A fused layout may also take multiply-accumulate chains ([`FusedLookup::mac_chain`]): sums
+//! against constant weights at two cells a term on the gate column, their weights in one more
+//! fixed column (see [`crate::chips::mac`]); the bias cell of a chain is a constant cell as above.
 
 use std::sync::Arc;
 
@@ -34,6 +38,7 @@ use halo2_base::ContextCell;
 use serde::{Deserialize, Serialize};
 
 use crate::chips::dot::{DotConfig, DotProducts, DotShape};
+use crate::chips::mac::{MacChain, MacConfig};
 use crate::chips::{FunctionLookups, LOOKUP_WIDTH};
 
 /// Phases of halo2-base's range chip (its private `MAX_PHASE`).
@@ -61,6 +66,10 @@ pub struct FusedLookup {
     pub lookup_bits: usize,
     /// Whether the table holds function entries (and the lookup reads the next row).
     pub functions: bool,
+    /// Whether multiply-accumulates against constant weights take chains on the gate column,
+    /// with the weights in a fixed column (see [`crate::chips::mac`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mac_chain: bool,
 }
 
 /// The fixed columns of the fused lookup.
@@ -72,6 +81,8 @@ struct FusedConfig {
     tag: Column<Fixed>,
     /// Per row: 1 where the next row holds a function's output (with functions only).
     next: Option<Column<Fixed>>,
+    /// The weights of multiply-accumulate chains (with chains only).
+    mac: Option<MacConfig>,
 }
 
 /// What the fused layout records while a model is laid out.
@@ -109,6 +120,8 @@ pub struct ModelCircuit {
     copies: SharedCopyConstraintManager<Fr>,
     /// The dense layers' dot products, when they have their own region.
     pub dot: Option<DotProducts>,
+    /// Multiply-accumulate chains on the gate column (fused layouts with chains only).
+    pub macs: Option<MacChain>,
 }
 
 impl ModelCircuit {
@@ -123,6 +136,7 @@ impl ModelCircuit {
     ) -> Self {
         let witness_gen_only = builder.witness_gen_only();
         let copy_manager = builder.main(0).copy_manager.clone();
+        let macs = fused.is_some_and(|f| f.mac_chain).then(MacChain::new);
         let (lookups, fused) = match fused {
             None => (
                 FunctionLookups::Separate(LookupAnyManager::new(
@@ -150,6 +164,7 @@ impl ModelCircuit {
             fused,
             copies: copy_manager,
             dot: dot.map(DotProducts::new),
+            macs,
         }
     }
 
@@ -214,6 +229,9 @@ impl ModelCircuit {
         self.lookups.clear();
         if let Some(d) = &mut self.dot {
             d.clear();
+        }
+        if let Some(m) = &mut self.macs {
+            m.clear();
         }
         if let Some(f) = &mut self.fused {
             f.range.iter_mut().for_each(LookupAnyManager::clear);
@@ -284,6 +302,7 @@ impl Circuit<Fr> for ModelCircuit {
                 column,
                 tag: meta.fixed_column(),
                 next: shape.functions.then(|| meta.fixed_column()),
+                mac: shape.mac_chain.then(|| MacConfig::configure(meta, column)),
             };
             meta.lookup_any("range, constant and function table", |m| {
                 let s = m.query_fixed(fused.tag, Rotation::cur());
@@ -473,6 +492,14 @@ impl ModelCircuit {
                     }
                     let next = fused.next.ok_or(Error::Synthesis)?;
                     region.assign_fixed(next, row, Fr::one());
+                }
+                // Each chain term's weight, on the row of the running sum it extends.
+                let chains = self.macs.as_ref().map_or(&[][..], MacChain::weights);
+                if !chains.is_empty() {
+                    let mac = fused.mac.ok_or(Error::Synthesis)?;
+                    for (cell, weight) in chains {
+                        region.assign_fixed(mac.weight, row_of(cell)?, *weight);
+                    }
                 }
                 for (row, tag) in tags {
                     region.assign_fixed(fused.tag, row, tag);

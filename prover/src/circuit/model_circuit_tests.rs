@@ -78,6 +78,7 @@ fn run_layout(
     let shape = fused.then_some(FusedLookup {
         lookup_bits: FUSED_BITS,
         functions: true,
+        mac_chain: false,
     });
     let mut circuit = ModelCircuit::new(builder, Arc::new(table), usize::from(!fused), shape, None);
     let range = circuit.range_chip();
@@ -290,6 +291,7 @@ fn fused_range_check_on_a_constant_holds_only_in_range() {
         let shape = FusedLookup {
             lookup_bits: FUSED_BITS,
             functions: false,
+            mac_chain: false,
         };
         let mut circuit = ModelCircuit::new(builder, Arc::new(Vec::new()), 0, Some(shape), None);
         let range = circuit.range_chip();

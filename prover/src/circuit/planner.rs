@@ -82,7 +82,7 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
     };
     let mac_rows = match dot_widths.last() {
         Some(w) => macs / w,
-        None => 3 * macs / max_columns,
+        None => 2 * macs / max_columns,
     };
     let lower = mac_rows.max(table.len() + BLINDING_ROWS).max(1).ilog2() as usize;
     for k in lower.max(MIN_K)..=MAX_K {
@@ -90,9 +90,13 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
             continue;
         }
         let usable = (1usize << k) - BLINDING_ROWS;
-        // One gate column with the multiply-accumulates in it (three cells each).
-        if 3 * macs <= usable {
-            if let Some(p) = try_fused_layout(model, &values, &table, k, None) {
+        // One gate column with the multiply-accumulates in it: halo2-base's inner products
+        // (three cells each), else chains (two cells each, a fixed column more).
+        for (cells_per_mac, chain) in [(3, false), (2, true)] {
+            if cells_per_mac * macs > usable {
+                continue;
+            }
+            if let Some(p) = try_fused_layout(model, &values, &table, k, None, chain) {
                 if p.base.num_advice_per_phase[0] == 1 {
                     return Ok(p);
                 }
@@ -101,7 +105,7 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
         // One gate column beside the narrowest dot-product region that fits.
         if let Some(&width) = dot_widths.iter().find(|w| dot_rows(model, **w) <= usable) {
             let dot = Some(DotShape { width });
-            if let Some(p) = try_fused_layout(model, &values, &table, k, dot) {
+            if let Some(p) = try_fused_layout(model, &values, &table, k, dot, false) {
                 if p.base.num_advice_per_phase[0] == 1 && p.dot_rows <= usable {
                     return Ok(p);
                 }
@@ -156,14 +160,16 @@ fn sum_over_dense(
         .sum()
 }
 
-/// The fused layout at `2^k` rows with the widest range table that leaves room for the
-/// function and constant entries; `None` when none fits.
+/// The fused layout at `2^k` rows (with multiply-accumulate chains when `mac_chain`) with the
+/// widest range table that leaves room for the function and constant entries; `None` when none
+/// fits.
 pub(super) fn try_fused_layout(
     model: &QuantizedModel,
     values: &[Vec<i128>],
     table: &Arc<Vec<[Fr; LOOKUP_WIDTH]>>,
     k: usize,
     dot: Option<DotShape>,
+    mac_chain: bool,
 ) -> Option<CircuitParams> {
     // The constants are known after a layout; narrower range tables add a few (limb bases).
     let mut other = table.len();
@@ -171,6 +177,7 @@ pub(super) fn try_fused_layout(
         let fused = FusedLookup {
             lookup_bits: fused_bits(k, other)?,
             functions: !table.is_empty(),
+            mac_chain,
         };
         let (p, rows) = try_layout(model, values, table, k, Some(fused), dot);
         if rows + 1 + BLINDING_ROWS <= 1 << k {

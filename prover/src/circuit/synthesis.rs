@@ -63,6 +63,7 @@ pub fn synthesize(
     let mut recorders = Recorders {
         lookups: &mut circuit.lookups,
         dot: circuit.dot.as_mut(),
+        macs: circuit.macs.as_mut(),
     };
     let ctx = builder.main(0);
     let privacy = model.privacy;

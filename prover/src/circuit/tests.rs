@@ -168,7 +168,7 @@ fn check_dot_layout(model: &QuantizedModel, values: &[Vec<i128>], batch: usize) 
     let table = std::sync::Arc::new(function_table(model));
     for width in 1..=3 {
         let dot = Some(DotShape { width });
-        let params = try_fused_layout(model, &placeholders, &table, 9, dot).unwrap();
+        let params = try_fused_layout(model, &placeholders, &table, 9, dot, false).unwrap();
         assert_eq!(params.dot, dot);
         assert_eq!(params.dot_rows, batch * DotProducts::rows_for(2, 3, width));
         let k = params.k as u32;
@@ -190,6 +190,75 @@ fn check_dot_layout(model: &QuantizedModel, values: &[Vec<i128>], batch: usize) 
         assert!(
             accepted.is_empty(),
             "batch {batch}, width {width}: cells {accepted:?} accepted"
+        );
+    }
+}
+
+/// [`tiny_model`] followed by a sparse affine map (as a convolution or pooling lowers to) with a
+/// zero weight among its terms.
+fn chain_model() -> QuantizedModel {
+    let mut model = tiny_model();
+    let mut linear = model.nodes[2].clone();
+    linear.name = "linear".into();
+    linear.op_type = "Conv".into();
+    linear.op = QOp::Linear(ops::linear::Linear {
+        terms: vec![vec![(0, 24), (1, -8)], vec![(1, 0), (0, 4)]],
+        bias: vec![80, -48],
+    });
+    linear.inputs = vec![2];
+    linear.bits = 14;
+    model.nodes.push(linear);
+    model.outputs = vec![3];
+    model
+}
+
+/// Multiply-accumulate chains on the gate column (dense and sparse layers, batches of one and
+/// two rows): fewer cells than halo2-base's inner products, the honest witness passes, and
+/// changing any one advice cell (a running sum, a copied input, the bias) is rejected.
+#[test]
+fn chain_layout_rejects_every_single_cell_change() {
+    let mut batched = chain_model();
+    // The sparse map reads the first row only.
+    for (node, shape) in batched
+        .nodes
+        .iter_mut()
+        .zip([[2, 3], [2, 2], [2, 2], [1, 2]])
+    {
+        node.shape = shape.to_vec();
+    }
+    let cases = [
+        (chain_model(), vec![5, -7, 1000]),
+        (batched, vec![5, -7, 1000, 3, 2, -1]),
+    ];
+    for (model, input) in cases {
+        let values = model.forward(&[input], true).unwrap();
+        let placeholders = placeholder_values(&model).unwrap();
+        let table = std::sync::Arc::new(function_table(&model));
+        let plain = try_fused_layout(&model, &placeholders, &table, 9, None, false).unwrap();
+        let params = try_fused_layout(&model, &placeholders, &table, 9, None, true).unwrap();
+        assert!(params.fused.is_some_and(|f| f.mac_chain));
+        // Nonzero terms: 5 dense per input row, 3 sparse; one cell fewer each.
+        let rows = values[0].len() / 3;
+        let terms = 5 * rows + 3;
+        assert_eq!(plain.advice_cells - params.advice_cells, terms);
+        let k = params.k as u32;
+        let (mut circuit, instances) = mock_circuit(&model, &params, &values);
+        let outputs: Vec<Fr> = values[3].iter().map(|v| to_field(*v)).collect();
+        let n = instances.len();
+        assert_eq!(&instances[n - 1 - outputs.len()..n - 1], &outputs[..]);
+        assert!(MockProver::run(k, &circuit, vec![instances.clone()])
+            .unwrap()
+            .verify()
+            .is_ok());
+        let chained = circuit.macs.as_ref().map_or(0, |m| m.len());
+        assert_eq!(chained, terms);
+        let all = circuit.constrained_advice_cells();
+        let accepted = accepted_perturbations(k, &instances, all, || {
+            mock_circuit(&model, &params, &values).0
+        });
+        assert!(
+            accepted.is_empty(),
+            "rows {rows}: cells {accepted:?} accepted"
         );
     }
 }

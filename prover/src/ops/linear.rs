@@ -94,7 +94,8 @@ impl QuantizedOperator for Dense<i64> {
             return sums.into_iter().map(|acc| l.rescale(acc, ws)).collect();
         }
         rows(x, self.in_features, self.out_features, |row, n| {
-            let acc = dense.accumulate(l.ctx, row, self.column(n), self.bias[n]);
+            let terms = row.iter().copied().zip(self.column(n).iter().copied());
+            let acc = l.accumulate(terms, self.bias[n]);
             l.rescale(acc, ws)
         })
     }
@@ -181,7 +182,7 @@ impl QuantizedOperator for Linear<i64> {
             .iter()
             .zip(&self.bias)
             .map(|(t, b)| {
-                let acc = dense.accumulate_terms(l.ctx, t.iter().map(|(i, w)| (x[*i], *w)), *b);
+                let acc = l.accumulate(t.iter().map(|(i, w)| (x[*i], *w)), *b);
                 l.rescale(acc, ws)
             })
             .collect()

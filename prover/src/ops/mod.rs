@@ -32,7 +32,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context};
 use serde::{Deserialize, Serialize};
 
-use crate::chips::{DotProducts, FunctionLookups, RescaleChip};
+use crate::chips::{DenseChip, DotProducts, FunctionLookups, MacChain, RescaleChip};
 use crate::fixed::Scale;
 use crate::quantize::QuantizationConfig;
 use crate::Result;
@@ -135,6 +135,8 @@ pub struct Recorders<'a> {
     pub lookups: &'a mut FunctionLookups,
     /// Dense layers' dot products, when they have their own region.
     pub dot: Option<&'a mut DotProducts>,
+    /// Multiply-accumulate chains on the gate column, when the layout has them.
+    pub macs: Option<&'a mut MacChain>,
 }
 
 /// Where and how [`QuantizedOperator::lay_out`] constrains a node.
@@ -158,6 +160,20 @@ pub struct Layout<'a, 'r> {
 }
 
 impl Layout<'_, '_> {
+    /// `bias + Σ w · x` over `(cell, weight)` terms with constant weights (zero weights cost
+    /// nothing): a multiply-accumulate chain where the layout has them, else halo2-base's inner
+    /// product.
+    pub fn accumulate(
+        &mut self,
+        terms: impl IntoIterator<Item = (AssignedValue<Fr>, i64)>,
+        bias: i64,
+    ) -> AssignedValue<Fr> {
+        match self.recorders.macs.as_mut() {
+            Some(chain) => chain.accumulate(self.ctx, terms, bias),
+            None => DenseChip::new(&self.range.gate).accumulate_terms(self.ctx, terms, bias),
+        }
+    }
+
     /// `round(x / 2^shift)`, range-checked to the node's bound.
     pub fn rescale(&mut self, x: AssignedValue<Fr>, shift: u32) -> AssignedValue<Fr> {
         RescaleChip::new(self.range)
