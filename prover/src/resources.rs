@@ -52,6 +52,8 @@ impl ResourceEstimate {
         if let Some(f) = params.fused {
             // Row tag and table (tag, tag·x), with functions also the next-row flag and outputs.
             fixed += if f.functions { 5 } else { 3 };
+            // Multiply-accumulate chains: their weight column.
+            fixed += usize::from(f.mac_chain);
         }
         // Dot products: the input and the running sums (advice), the selector and the weights.
         let dot = params.dot.map_or(0, |d| 2 * (d.width + 1));
@@ -75,7 +77,8 @@ impl ResourceEstimate {
         let macs = multiply_accumulates(model) as u64;
         cells = cells.saturating_add(macs.saturating_mul(width + 1) / width);
         // A convolution's (any sparse linear map's) terms: each an inner-product step of three
-        // advice cells (input, weight, running sum). Without them a CNN's bound was its tensors
+        // advice cells (input, weight, running sum), or two in a multiply-accumulate chain, which
+        // only one-column layouts take (far above this bound's rows). Without them a CNN's bound was its tensors
         // alone, and the segment planner laid out whole models it could have refused.
         cells = cells.saturating_add(linear_terms(model).saturating_mul(3));
         // A dot-product region's input and sums beside one gate column, or the gate columns.

@@ -289,6 +289,7 @@ impl Circuit<Fr> for ModelCircuit {
         meta: &mut ConstraintSystem<Fr>,
         params: Self::Params,
     ) -> Self::Config {
+        let one_column = params.base.num_advice_per_phase == [1];
         let base = BaseConfig::configure(meta, params.base);
         let dot = params.dot.map(|shape| DotConfig::configure(meta, shape));
         let table = [
@@ -302,7 +303,10 @@ impl Circuit<Fr> for ModelCircuit {
                 column,
                 tag: meta.fixed_column(),
                 next: shape.functions.then(|| meta.fixed_column()),
-                mac: shape.mac_chain.then(|| MacConfig::configure(meta, column)),
+                // Chains live on one gate column only (a chain split across columns would
+                // leave its gate reading another column's cells): anything else has no chain
+                // gate, and synthesis refuses the chains.
+                mac: (shape.mac_chain && one_column).then(|| MacConfig::configure(meta, column)),
             };
             meta.lookup_any("range, constant and function table", |m| {
                 let s = m.query_fixed(fused.tag, Rotation::cur());
@@ -498,7 +502,13 @@ impl ModelCircuit {
                 if !chains.is_empty() {
                     let mac = fused.mac.ok_or(Error::Synthesis)?;
                     for (cell, weight) in chains {
-                        region.assign_fixed(mac.weight, row_of(cell)?, *weight);
+                        // The gate reads rows r..r+2: the chain's next sum must be there.
+                        let row = row_of(cell)?;
+                        let next = ContextCell::new(cell.type_id, cell.context_id, cell.offset + 2);
+                        if row_of(&next)? != row + 2 {
+                            return Err(Error::Synthesis);
+                        }
+                        region.assign_fixed(mac.weight, row, *weight);
                     }
                 }
                 for (row, tag) in tags {

@@ -51,7 +51,9 @@ const MIN_FUSED_BITS: usize = 8;
 /// costs the on-chain verifier an advice and a σ commitment, a selector and their openings
 /// (≈ 20–25k gas each), while proving such a domain stays well under a second.
 ///
-/// At each domain size it tries, in order: one gate column; one gate column beside the narrowest
+/// At each domain size it tries, in order: one gate column; one gate column with
+/// multiply-accumulate chains (two cells a term instead of three, a fixed column more, see
+/// [`crate::chips::mac`]); one gate column beside the narrowest
 /// dot-product region of `w + 1 ≤ max_columns` columns that fits (dense layers with fixed
 /// weights); `max_columns` gate columns with halo2-base's range lookup.
 pub fn plan(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams> {

@@ -250,6 +250,7 @@ fn chain_layout_rejects_every_single_cell_change() {
             .unwrap()
             .verify()
             .is_ok());
+        assert_eq!(params.base.num_advice_per_phase, [1]);
         let chained = circuit.macs.as_ref().map_or(0, |m| m.len());
         assert_eq!(chained, terms);
         let all = circuit.constrained_advice_cells();
@@ -260,6 +261,11 @@ fn chain_layout_rejects_every_single_cell_change() {
             accepted.is_empty(),
             "rows {rows}: cells {accepted:?} accepted"
         );
+        // Settings edited to two gate columns have no chain gate: synthesis refuses the chains.
+        let mut wide = params.clone();
+        wide.base.num_advice_per_phase = vec![2];
+        let (circuit, instances) = mock_circuit(&model, &wide, &values);
+        assert!(MockProver::run(k, &circuit, vec![instances]).is_err());
     }
 }
 

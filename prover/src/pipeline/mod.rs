@@ -21,13 +21,18 @@ use crate::quantize::QuantizedModel;
 use crate::{Error, Result};
 
 /// The id of a quantized model laid out as `circuit`: SHA-256 of the model and the circuit's
-/// shape (halo2-base's parameters, and the dot-product region's when there is one).
+/// shape (halo2-base's parameters, the dot-product region's when there is one, the fused
+/// lookup's when it has multiply-accumulate chains).
 pub fn model_id(model: &QuantizedModel, circuit: &CircuitParams) -> ModelId {
     let mut bytes = serde_json::to_vec(model).expect("model serializes");
     bytes.extend(serde_json::to_vec(&circuit.base).expect("params serialize"));
     // Absent region: the ids of builds from before the region existed stay as they were.
     if let Some(dot) = circuit.dot {
         bytes.extend(serde_json::to_vec(&dot).expect("shape serializes"));
+    }
+    // Likewise for chains: a build with them has a different key from one without.
+    if let Some(fused) = circuit.fused.filter(|f| f.mac_chain) {
+        bytes.extend(serde_json::to_vec(&fused).expect("shape serializes"));
     }
     ModelId(crate::hash::sha256(&bytes))
 }
