@@ -19,17 +19,6 @@ impl<'a> DenseChip<'a> {
         DenseChip { gate }
     }
 
-    /// One output neuron's accumulator over a dense row.
-    pub fn accumulate(
-        &self,
-        ctx: &mut Context<Fr>,
-        x: &[AssignedValue<Fr>],
-        weights: &[i64],
-        bias: i64,
-    ) -> AssignedValue<Fr> {
-        self.accumulate_terms(ctx, x.iter().copied().zip(weights.iter().copied()), bias)
-    }
-
     /// `bias + Σ x · w` over explicit `(cell, weight)` terms.
     pub fn accumulate_terms(
         &self,
@@ -78,7 +67,8 @@ mod tests {
     fn run(x: &[i128], w: &[i64], bias: i64, tamper: Option<i128>) -> bool {
         check(8, |ctx, range| {
             let x: Vec<_> = x.iter().map(|v| ctx.load_witness(to_field(*v))).collect();
-            let acc = DenseChip::new(range.gate()).accumulate(ctx, &x, w, bias);
+            let terms = x.iter().copied().zip(w.iter().copied());
+            let acc = DenseChip::new(range.gate()).accumulate_terms(ctx, terms, bias);
             let expected: i128 = x
                 .iter()
                 .zip(w)
