@@ -22,6 +22,8 @@
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Fixed};
 use halo2_base::halo2_proofs::poly::Rotation;
+use std::collections::BTreeSet;
+
 use halo2_base::{AssignedValue, Context, ContextCell, QuantumCell};
 
 use crate::fixed::to_field;
@@ -55,12 +57,32 @@ pub struct MacChain {
     terms: Vec<(ContextCell, Fr)>,
     /// Terms laid out (also when no cells are recorded, as in witness generation).
     count: usize,
+    /// Cells checked against a narrow range table `[0, 2^width)`: `(width, cell)`.
+    narrow: Vec<(u32, ContextCell)>,
+    /// The widths of the narrow range tables (also in witness generation).
+    widths: BTreeSet<u32>,
+    /// Whether rescales continue the chains ([`crate::chips::ChainedRescaleChip`]).
+    rescales: bool,
 }
 
 impl MacChain {
     /// An empty recorder.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty recorder whose layout continues the chains with their rescales
+    /// ([`crate::circuit::FusedLookup::chained_rescale`]).
+    pub fn with_rescales() -> Self {
+        MacChain {
+            rescales: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether rescales continue the chains.
+    pub fn rescales(&self) -> bool {
+        self.rescales
     }
 
     /// Terms laid out so far.
@@ -79,10 +101,56 @@ impl MacChain {
         &self.terms
     }
 
-    /// Forgets every term (for circuits that are never synthesized).
+    /// Forgets every term and narrow check (for circuits that are never synthesized).
     pub fn clear(&mut self) {
         self.terms.clear();
         self.count = 0;
+        self.narrow.clear();
+        self.widths.clear();
+    }
+
+    /// One more term on the chain ending at the last cell of `ctx`: the cells `x` and
+    /// `last + w · x`, returned in that order. `w` must be nonzero (a zero weight is no gate).
+    pub fn step(
+        &mut self,
+        ctx: &mut Context<Fr>,
+        x: Fr,
+        w: Fr,
+    ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
+        assert!(w != Fr::zero(), "a chain step needs a nonzero weight");
+        let last = ctx.get(-1);
+        if let Some(cell) = last.cell {
+            self.terms.push((cell, w));
+        }
+        self.count += 1;
+        let next = *last.value() + w * x;
+        let x = ctx.load_witness(x);
+        (x, ctx.load_witness(next))
+    }
+
+    /// Checks `cell` against the narrow range table `[0, 2^width)` (`width ≥ 1`): the cell's
+    /// row takes that table's tag, so the cell must carry no other tag.
+    pub fn check_narrow(&mut self, cell: &AssignedValue<Fr>, width: u32) {
+        assert!(width >= 1, "a narrow range has at least one bit");
+        self.widths.insert(width);
+        if let Some(cell) = cell.cell {
+            self.narrow.push((width, cell));
+        }
+    }
+
+    /// The narrow range checks: `(width, cell)` (empty in witness generation).
+    pub fn narrow_checks(&self) -> &[(u32, ContextCell)] {
+        &self.narrow
+    }
+
+    /// The widths of the narrow range tables, ascending.
+    pub fn narrow_widths(&self) -> impl Iterator<Item = u32> + '_ {
+        self.widths.iter().copied()
+    }
+
+    /// Rows the narrow range tables take: `Σ 2^width`.
+    pub fn narrow_rows(&self) -> usize {
+        self.widths.iter().map(|w| 1usize << w).sum()
     }
 
     /// `bias + Σ w · x` over `(cell, weight)` terms, zero weights skipped: a chain of
@@ -91,10 +159,10 @@ impl MacChain {
         &mut self,
         ctx: &mut Context<Fr>,
         terms: impl IntoIterator<Item = (AssignedValue<Fr>, i64)>,
-        bias: i64,
+        bias: i128,
     ) -> AssignedValue<Fr> {
         let terms: Vec<_> = terms.into_iter().filter(|(_, w)| *w != 0).collect();
-        let mut sum = to_field(bias.into());
+        let mut sum = to_field(bias);
         let mut cells = Vec::with_capacity(2 * terms.len() + 1);
         cells.push(QuantumCell::Constant(sum));
         for (x, w) in &terms {

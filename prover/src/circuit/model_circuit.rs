@@ -22,6 +22,10 @@
 //! A fused layout may also take multiply-accumulate chains ([`FusedLookup::mac_chain`]): sums
 //! against constant weights at two cells a term on the gate column, their weights in one more
 //! fixed column (see [`crate::chips::mac`]); the bias cell of a chain is a constant cell as above.
+//! With [`FusedLookup::chained_rescale`] the rescales continue the chains
+//! ([`crate::chips::ChainedRescaleChip`]) and the table ends with narrow range entries
+//! `(n_w, n_w·v, 0)` for `v ∈ [0, 2^w)`, one tag `n_w` per width `w` used, above every
+//! constant's tag; a cell checked against one has that tag and no other.
 
 use std::sync::Arc;
 
@@ -70,6 +74,11 @@ pub struct FusedLookup {
     /// with the weights in a fixed column (see [`crate::chips::mac`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mac_chain: bool,
+    /// With chains: rescales (and a ReLU after one) continue the chain of their sum, and the
+    /// table holds narrow range entries of their own tags (see
+    /// [`crate::chips::ChainedRescaleChip`]). Builds from before it have chains without it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chained_rescale: bool,
 }
 
 /// The fixed columns of the fused lookup.
@@ -136,7 +145,13 @@ impl ModelCircuit {
     ) -> Self {
         let witness_gen_only = builder.witness_gen_only();
         let copy_manager = builder.main(0).copy_manager.clone();
-        let macs = fused.is_some_and(|f| f.mac_chain).then(MacChain::new);
+        let macs = fused.filter(|f| f.mac_chain).map(|f| {
+            if f.chained_rescale {
+                MacChain::with_rescales()
+            } else {
+                MacChain::new()
+            }
+        });
         let (lookups, fused) = match fused {
             None => (
                 FunctionLookups::Separate(LookupAnyManager::new(
@@ -250,8 +265,25 @@ impl ModelCircuit {
         top + Fr::from(2)
     }
 
-    /// Rows of the fused table: the range entries, the function entries, then one entry per
-    /// distinct constant (tags from [`Self::first_constant_tag`]).
+    /// The narrow range tables' widths (ascending), each with its tag: above every constant's.
+    fn narrow_tags(&self, constants: usize) -> Vec<(u32, Fr)> {
+        let first = self.first_constant_tag() + Fr::from(constants as u64);
+        self.macs
+            .iter()
+            .flat_map(MacChain::narrow_widths)
+            .enumerate()
+            .map(|(i, w)| (w, first + Fr::from(i as u64)))
+            .collect()
+    }
+
+    /// Rows of the narrow range tables.
+    pub fn narrow_rows(&self) -> usize {
+        self.macs.as_ref().map_or(0, MacChain::narrow_rows)
+    }
+
+    /// Rows of the fused table: the range entries, the function entries, one entry per
+    /// distinct constant (tags from [`Self::first_constant_tag`]), then the narrow range
+    /// tables' entries (tags from [`Self::narrow_tags`]).
     fn fused_table(&self, bits: usize, constants: &[Fr]) -> Vec<[Fr; LOOKUP_WIDTH]> {
         let range = (0..1u64 << bits).map(|v| [Fr::one(), Fr::from(v), Fr::zero()]);
         let functions = self.table.iter().map(|[t, x, y]| {
@@ -263,7 +295,15 @@ impl ModelCircuit {
             let t = first + Fr::from(i as u64);
             [t, t * v, Fr::zero()]
         });
-        range.chain(functions).chain(constants).collect()
+        let narrow = self
+            .narrow_tags(constants.len())
+            .into_iter()
+            .flat_map(|(w, t)| (0..1u64 << w).map(move |v| [t, t * Fr::from(v), Fr::zero()]));
+        range
+            .chain(functions)
+            .chain(constants)
+            .chain(narrow)
+            .collect()
     }
 }
 
@@ -496,6 +536,16 @@ impl ModelCircuit {
                     }
                     let next = fused.next.ok_or(Error::Synthesis)?;
                     region.assign_fixed(next, row, Fr::one());
+                }
+                // Narrow range checks: fresh cells of the chained rescales, no other tag.
+                let narrow: std::collections::BTreeMap<u32, Fr> =
+                    self.narrow_tags(constants.len()).into_iter().collect();
+                let checks = self.macs.as_ref().map_or(&[][..], MacChain::narrow_checks);
+                for (width, cell) in checks {
+                    let tag = narrow.get(width).ok_or(Error::Synthesis)?;
+                    if tags.insert(row_of(cell)?, *tag).is_some() {
+                        return Err(Error::Synthesis);
+                    }
                 }
                 // Each chain term's weight, on the row of the running sum it extends.
                 let chains = self.macs.as_ref().map_or(&[][..], MacChain::weights);

@@ -79,6 +79,7 @@ fn run_layout(
         lookup_bits: FUSED_BITS,
         functions: true,
         mac_chain: false,
+        chained_rescale: false,
     });
     let mut circuit = ModelCircuit::new(builder, Arc::new(table), usize::from(!fused), shape, None);
     let range = circuit.range_chip();
@@ -292,6 +293,7 @@ fn fused_range_check_on_a_constant_holds_only_in_range() {
             lookup_bits: FUSED_BITS,
             functions: false,
             mac_chain: false,
+            chained_rescale: false,
         };
         let mut circuit = ModelCircuit::new(builder, Arc::new(Vec::new()), 0, Some(shape), None);
         let range = circuit.range_chip();

@@ -180,6 +180,7 @@ pub(super) fn try_fused_layout(
             lookup_bits: fused_bits(k, other)?,
             functions: !table.is_empty(),
             mac_chain,
+            chained_rescale: mac_chain,
         };
         let (p, rows) = try_layout(model, values, table, k, Some(fused), dot);
         if rows + 1 + BLINDING_ROWS <= 1 << k {
@@ -243,13 +244,17 @@ pub(super) fn try_layout(
     let range_rows = c.range_chip().lookup_manager()[0].total_rows();
     let function_rows = c.lookups.len();
     let fixed_cells = c.distinct_constants().len();
+    let narrow_rows = c.narrow_rows();
     let dot_rows = c.dot.as_ref().map_or(0, DotProducts::rows);
     // Planning circuits are never synthesized; clear them so they drop quietly.
     c.clear();
     let usable = (1usize << k) - BLINDING_ROWS;
     let (lookup_columns, fused_rows) = match fused {
-        // The fused table: range, function and constant entries.
-        Some(f) => (0, (1 << f.lookup_bits) + table.len() + fixed_cells),
+        // The fused table: range, function, constant and narrow range entries.
+        Some(f) => (
+            0,
+            (1 << f.lookup_bits) + table.len() + fixed_cells + narrow_rows,
+        ),
         None => (function_rows.div_ceil(usable), 0),
     };
     let params = CircuitParams {

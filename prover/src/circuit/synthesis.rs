@@ -38,6 +38,33 @@ impl Bindings {
     }
 }
 
+/// Per node: whether it is one of a pair fused in layouts with chained rescales (see
+/// [`crate::ops::Layout::fused_relu`]): an affine map with constant weights (`Dense`, `Linear`)
+/// whose only reader is a `Relu` of the same bound, and not a model output, and that `Relu`.
+pub fn fused_relus(model: &QuantizedModel) -> Vec<bool> {
+    let mut readers = vec![0usize; model.nodes.len()];
+    for node in &model.nodes {
+        for &i in &node.inputs {
+            readers[i] += 1;
+        }
+    }
+    let mut fused = vec![false; model.nodes.len()];
+    for (j, node) in model.nodes.iter().enumerate() {
+        let [i] = node.inputs[..] else { continue };
+        let producer = &model.nodes[i];
+        if matches!(node.op, QOp::Relu)
+            && matches!(producer.op, QOp::Dense(_) | QOp::Linear(_))
+            && readers[i] == 1
+            && !model.outputs.contains(&i)
+            && producer.bits == node.bits
+        {
+            fused[i] = true;
+            fused[j] = true;
+        }
+    }
+    fused
+}
+
 /// What laying out a model produced.
 pub struct Synthesis {
     /// Public instance values (packed input words, outputs, parameter commitment, subject).
@@ -87,6 +114,12 @@ pub fn synthesize(
     } else {
         (vec![Vec::new(); model.nodes.len()], Vec::new())
     };
+    let chained = recorders.macs.as_ref().is_some_and(|m| m.rescales());
+    let fused = if chained {
+        fused_relus(model)
+    } else {
+        vec![false; model.nodes.len()]
+    };
     let mut cells: Vec<Vec<AssignedValue<Fr>>> = Vec::with_capacity(model.nodes.len());
     let mut public = Vec::new();
     let mut costs = Vec::with_capacity(model.nodes.len());
@@ -120,6 +153,7 @@ pub fn synthesize(
                     in_bits: node.inputs.iter().map(|t| model.nodes[*t].bits).collect(),
                     // Only filled when parameters are hashed.
                     params: (!params[n].is_empty()).then(|| params[n].as_slice()),
+                    fused_relu: fused[n],
                 };
                 op.operator().lay_out(&mut layout, &args)
             }

@@ -82,7 +82,8 @@ impl QuantizedOperator for Dense<i64> {
                 let w = &p[0][n * self.in_features..(n + 1) * self.in_features];
                 let pairs = row.iter().copied().zip(w.iter().copied());
                 let acc = dense.accumulate_cells(l.ctx, pairs, p[1][n]);
-                l.rescale(acc, ws)
+                let y = l.rescale(acc, ws);
+                l.relu_if_fused(y)
             });
         }
         if let Some(dot) = l.recorders.dot.as_mut() {
@@ -91,12 +92,18 @@ impl QuantizedOperator for Dense<i64> {
                 .chunks(self.in_features)
                 .flat_map(|row| dot.dense(l.ctx, row, &self.weights, &self.bias))
                 .collect();
-            return sums.into_iter().map(|acc| l.rescale(acc, ws)).collect();
+            return sums
+                .into_iter()
+                .map(|acc| {
+                    let y = l.rescale(acc, ws);
+                    l.relu_if_fused(y)
+                })
+                .collect();
         }
         rows(x, self.in_features, self.out_features, |row, n| {
             let terms = row.iter().copied().zip(self.column(n).iter().copied());
-            let acc = l.accumulate(terms, self.bias[n]);
-            l.rescale(acc, ws)
+            let rectify = l.fused_relu;
+            l.affine(terms, self.bias[n], ws, rectify)
         })
     }
 
@@ -174,7 +181,8 @@ impl QuantizedOperator for Linear<i64> {
                     at += t.len();
                     let xs = t.iter().map(|(i, _)| x[*i]);
                     let acc = dense.accumulate_cells(l.ctx, xs.zip(w.iter().copied()), p[1][n]);
-                    l.rescale(acc, ws)
+                    let y = l.rescale(acc, ws);
+                    l.relu_if_fused(y)
                 })
                 .collect();
         }
@@ -182,8 +190,8 @@ impl QuantizedOperator for Linear<i64> {
             .iter()
             .zip(&self.bias)
             .map(|(t, b)| {
-                let acc = l.accumulate(t.iter().map(|(i, w)| (x[*i], *w)), *b);
-                l.rescale(acc, ws)
+                let rectify = l.fused_relu;
+                l.affine(t.iter().map(|(i, w)| (x[*i], *w)), *b, ws, rectify)
             })
             .collect()
     }

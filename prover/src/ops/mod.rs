@@ -32,7 +32,9 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context};
 use serde::{Deserialize, Serialize};
 
-use crate::chips::{DenseChip, DotProducts, FunctionLookups, MacChain, RescaleChip};
+use crate::chips::{
+    ChainedRescaleChip, DenseChip, DotProducts, FunctionLookups, MacChain, ReluChip, RescaleChip,
+};
 use crate::fixed::Scale;
 use crate::quantize::QuantizationConfig;
 use crate::Result;
@@ -157,6 +159,10 @@ pub struct Layout<'a, 'r> {
     pub in_bits: Vec<u32>,
     /// The cells of the node's parameters when parameters are hashed.
     pub params: Option<&'a [Vec<AssignedValue<Fr>>]>,
+    /// A ReLU fused with this node: an affine map ([`Layout::affine`]) outputs the ReLU of its
+    /// values, and the `Relu` node reading them (its only reader) passes them on. See
+    /// [`crate::circuit::fused_relus`].
+    pub fused_relu: bool,
 }
 
 impl Layout<'_, '_> {
@@ -169,8 +175,50 @@ impl Layout<'_, '_> {
         bias: i64,
     ) -> AssignedValue<Fr> {
         match self.recorders.macs.as_mut() {
-            Some(chain) => chain.accumulate(self.ctx, terms, bias),
+            Some(chain) => chain.accumulate(self.ctx, terms, bias.into()),
             None => DenseChip::new(&self.range.gate).accumulate_terms(self.ctx, terms, bias),
+        }
+    }
+
+    /// `y`, or its ReLU when a ReLU is fused with this node: for the affine maps' layouts that
+    /// do not go through [`Layout::affine`].
+    pub fn relu_if_fused(&mut self, y: AssignedValue<Fr>) -> AssignedValue<Fr> {
+        if self.fused_relu {
+            ReluChip::new(self.range)
+                .relu(self.ctx, y, self.out_bits)
+                .output
+        } else {
+            y
+        }
+    }
+
+    /// `round((bias + Σ w · x) / 2^shift)` over constant-weight terms, range-checked to the
+    /// node's bound, and its ReLU when `rectify`. Where the layout has chained rescales the
+    /// rescale (and ReLU) continue the sum's chain, its offset in the bias (see
+    /// [`ChainedRescaleChip`]); else [`Layout::accumulate`], [`Layout::rescale`] and
+    /// [`ReluChip`].
+    pub fn affine(
+        &mut self,
+        terms: impl IntoIterator<Item = (AssignedValue<Fr>, i64)>,
+        bias: i64,
+        shift: u32,
+        rectify: bool,
+    ) -> AssignedValue<Fr> {
+        let bits = self.out_bits;
+        if let Some(chain) = self.recorders.macs.as_mut() {
+            if chain.rescales() && shift >= 1 && bits >= 1 {
+                let offset = ChainedRescaleChip::offset(shift, bits, rectify);
+                chain.accumulate(self.ctx, terms, i128::from(bias) + offset);
+                return ChainedRescaleChip::new(self.range)
+                    .rescale(self.ctx, chain, shift, bits, rectify);
+            }
+        }
+        let acc = self.accumulate(terms, bias);
+        let y = self.rescale(acc, shift);
+        if rectify {
+            ReluChip::new(self.range).relu(self.ctx, y, bits).output
+        } else {
+            y
         }
     }
 

@@ -43,6 +43,10 @@ impl QuantizedOperator for Relu {
     }
 
     fn lay_out(&self, l: &mut Layout, args: &[&[AssignedValue<Fr>]]) -> Vec<AssignedValue<Fr>> {
+        if l.fused_relu {
+            // The affine map before it has laid out this ReLU (see `Layout::fused_relu`).
+            return args[0].to_vec();
+        }
         let (relu, bits) = (ReluChip::new(l.range), l.in_bits[0]);
         map1(args, |x| relu.relu(l.ctx, x, bits).output)
     }
