@@ -5,6 +5,10 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use serde::{Deserialize, Serialize};
 
+/// Largest bound plus scale exponent: a rescale's offsets and limbs (`2^(bits + shift)`) stay
+/// far inside `i128`, and its sums inside what [`from_field`] decodes.
+pub const MAX_RESCALE_BITS: u32 = 120;
+
 /// A power-of-two fixed-point scale: a real `r` is stored as `round(r * 2^bits)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scale(pub u32);

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fixed::Scale;
+use crate::fixed::MAX_RESCALE_BITS;
 use crate::model::{Model, TensorId};
 use crate::ops::lookup::MIRROR_CELLS;
 pub use crate::ops::{rescale, QOp};
@@ -132,6 +133,17 @@ pub fn quantize(
                 reason: format!(
                     "calibrated magnitude {max:e} needs {bits} bits at scale 2^{}",
                     config.scale.0
+                ),
+            });
+        }
+        let shift = config.scale.0.max(config.weight_scale.0);
+        if bits + shift > MAX_RESCALE_BITS {
+            return Err(Error::InvalidNode {
+                op: node.op_type.clone(),
+                node: node.name.clone(),
+                reason: format!(
+                    "its {bits}-bit bound with scale 2^{shift} exceeds {MAX_RESCALE_BITS} bits: \
+                     lower --scale or --weight-scale"
                 ),
             });
         }
@@ -302,5 +314,37 @@ mod tests {
         let bits = bound_bits(3.0, cfg);
         assert!((1i128 << bits) >= 2 * 3 * 256, "{bits}");
         assert!((1i128 << bits) <= 8 * 3 * 256, "{bits}");
+    }
+
+    #[test]
+    fn a_bound_too_wide_for_its_rescale_is_refused_naming_the_node() {
+        use crate::model::{Model, Node};
+        use crate::ops::{wiring::Input, Op};
+        let model = Model {
+            nodes: vec![Node {
+                name: "x".into(),
+                op_type: "Input".into(),
+                op: Op::Input(Input { index: 0 }),
+                inputs: vec![],
+                shape: vec![1],
+            }],
+            inputs: vec![0],
+            outputs: vec![0],
+            specialized: vec![],
+        };
+        let cfg = |scale| QuantizationConfig {
+            scale: Scale(scale),
+            weight_scale: Scale(scale),
+            margin_bits: 1,
+            table_bits: 12,
+        };
+        // 1/16 at scale 2^64: a bound of about 61 bits, fine alone, not with a rescale by 2^64.
+        let max = [2f64.powi(-4)];
+        let err = quantize(&model, &max, cfg(64)).unwrap_err().to_string();
+        assert!(
+            err.contains("x") && err.contains("exceeds 120 bits"),
+            "{err}"
+        );
+        assert!(quantize(&model, &max, cfg(16)).is_ok());
     }
 }

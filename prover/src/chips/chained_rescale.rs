@@ -24,7 +24,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context};
 
 use super::mac::MacChain;
-use crate::fixed::{from_field, to_field};
+use crate::fixed::{from_field, to_field, MAX_RESCALE_BITS};
 
 /// A rescale's witness: the honest one, or a test's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +93,10 @@ impl<'a> ChainedRescaleChip<'a> {
         rectify: bool,
         w: RescaleWitness,
     ) -> AssignedValue<Fr> {
+        assert!(
+            shift >= 1 && bits >= 1 && bits + shift <= MAX_RESCALE_BITS,
+            "chained rescale of {bits} bits by 2^{shift}: outside what the layout supports"
+        );
         let step = to_field(-(1i128 << shift));
         if !rectify {
             let (y, _r) = chain.step(ctx, w.quotient, step);
@@ -131,12 +135,19 @@ impl<'a> ChainedRescaleChip<'a> {
         cell: &AssignedValue<Fr>,
         width: u32,
     ) {
+        // The chain goes on from the last cell: a check must not add any.
+        let cells = ctx.advice.len();
         if width == self.lookup_bits() {
             // One limb: halo2-base tags the cell itself, without cells of its own.
             self.range.range_check(ctx, *cell, width as usize);
         } else {
+            assert!(
+                (1..self.lookup_bits()).contains(&width),
+                "narrow range of {width} bits"
+            );
             chain.check_narrow(cell, width);
         }
+        assert_eq!(ctx.advice.len(), cells, "a range check added cells");
     }
 
     /// The last cell of `ctx` in `[0, 2^bits)` (`bits ≥ 1`), peeling limbs off the top on the

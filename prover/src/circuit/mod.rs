@@ -24,7 +24,7 @@ mod tests;
 
 pub use crate::chips::pack::{lanes_per_word, PACK_BITS};
 pub use model_circuit::{FusedLookup, ModelCircuit, ModelCircuitParams};
-pub use planner::{multiply_accumulates, plan, NARROW_MAX_K};
+pub use planner::{multiply_accumulates, plan, MIN_CHAIN_K, NARROW_MAX_K};
 pub use synthesis::{fused_relus, synthesize, Bindings, Synthesis};
 pub use table::function_table;
 #[cfg(any(test, feature = "test-utils"))]

@@ -551,9 +551,14 @@ impl ModelCircuit {
                 let chains = self.macs.as_ref().map_or(&[][..], MacChain::weights);
                 if !chains.is_empty() {
                     let mac = fused.mac.ok_or(Error::Synthesis)?;
+                    let mut rows = std::collections::BTreeSet::new();
                     for (cell, weight) in chains {
-                        // The gate reads rows r..r+2: the chain's next sum must be there.
+                        // The gate reads rows r..r+2: the chain's next sum must be there; one
+                        // weight a row.
                         let row = row_of(cell)?;
+                        if !rows.insert(row) {
+                            return Err(Error::Synthesis);
+                        }
                         let next = ContextCell::new(cell.type_id, cell.context_id, cell.offset + 2);
                         if row_of(&next)? != row + 2 {
                             return Err(Error::Synthesis);

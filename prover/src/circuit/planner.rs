@@ -52,8 +52,9 @@ const MIN_FUSED_BITS: usize = 8;
 /// (≈ 20–25k gas each), while proving such a domain stays well under a second.
 ///
 /// At each domain size it tries, in order: one gate column; one gate column with
-/// multiply-accumulate chains (two cells a term instead of three, a fixed column more, see
-/// [`crate::chips::mac`]); one gate column beside the narrowest
+/// multiply-accumulate chains (two cells a term instead of three, and rescales on the chains,
+/// a fixed column more, see [`crate::chips::mac`]; below [`MIN_CHAIN_K`] the plain column one
+/// size up first); one gate column beside the narrowest
 /// dot-product region of `w + 1 ≤ max_columns` columns that fits (dense layers with fixed
 /// weights); `max_columns` gate columns with halo2-base's range lookup.
 pub fn plan(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams> {
@@ -70,6 +71,12 @@ pub fn plan(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams>
 
 /// Largest domain (log2 rows) for which [`plan`] prefers a single advice column.
 pub const NARROW_MAX_K: usize = 14;
+
+/// Smallest domain (log2 rows) at which [`plan`] takes multiply-accumulate chains when the plain
+/// single-column layout fits one size up: below it a proof takes about 0.1 s either way, while
+/// the chains' weight column costs every on-chain verification a commitment and its opening
+/// (mlp_tiny: 313.5k gas chained at 2^9 rows against 306k plain at 2^10).
+pub const MIN_CHAIN_K: usize = 10;
 
 /// The smallest domain whose layout needs at most `max_columns` advice columns.
 fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams> {
@@ -100,6 +107,12 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
             }
             if let Some(p) = try_fused_layout(model, &values, &table, k, None, chain) {
                 if p.base.num_advice_per_phase[0] == 1 {
+                    if chain && k < MIN_CHAIN_K {
+                        let plain = try_fused_layout(model, &values, &table, k + 1, None, false);
+                        if let Some(plain) = plain.filter(|p| p.base.num_advice_per_phase[0] == 1) {
+                            return Ok(plain);
+                        }
+                    }
                     return Ok(p);
                 }
             }

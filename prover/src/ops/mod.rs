@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::chips::{
     ChainedRescaleChip, DenseChip, DotProducts, FunctionLookups, MacChain, ReluChip, RescaleChip,
 };
-use crate::fixed::Scale;
+use crate::fixed::{Scale, MAX_RESCALE_BITS};
 use crate::quantize::QuantizationConfig;
 use crate::Result;
 
@@ -206,7 +206,8 @@ impl Layout<'_, '_> {
     ) -> AssignedValue<Fr> {
         let bits = self.out_bits;
         if let Some(chain) = self.recorders.macs.as_mut() {
-            if chain.rescales() && shift >= 1 && bits >= 1 {
+            // (Compile refuses bounds and scales beyond `MAX_RESCALE_BITS`.)
+            if chain.rescales() && shift >= 1 && bits >= 1 && bits + shift <= MAX_RESCALE_BITS {
                 let offset = ChainedRescaleChip::offset(shift, bits, rectify);
                 chain.accumulate(self.ctx, terms, i128::from(bias) + offset);
                 return ChainedRescaleChip::new(self.range)
