@@ -312,6 +312,7 @@ fn settings_json(s: &Settings) -> Value {
         "lookup_bits": s.circuit.lookup_bits(),
         "fused_lookup": s.circuit.fused.is_some(),
         "mac_chain": s.circuit.fused.is_some_and(|f| f.mac_chain),
+        "chained_rescale": s.circuit.fused.is_some_and(|f| f.chained_rescale),
         "advice_cells": s.circuit.advice_cells,
         "lookup_cells": s.circuit.lookup_cells,
         "fixed_cells": s.circuit.fixed_cells,
@@ -355,6 +356,11 @@ fn compile(a: &CompileArgs) -> Result<Outcome> {
     if s.circuit.fused.is_some_and(|f| f.mac_chain) {
         text.push_str(
             "  multiply-accumulates in chains on the gate column (two cells a term), weights in a fixed column\n",
+        );
+    }
+    if s.circuit.fused.is_some_and(|f| f.chained_rescale) {
+        text.push_str(
+            "  rescales (and a ReLU reading only its affine map, reported with it) on the chains, narrow range tables\n",
         );
     }
     if let Some(d) = s.circuit.dot {
