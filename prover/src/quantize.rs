@@ -3,8 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fixed::Scale;
-use crate::fixed::MAX_RESCALE_BITS;
+use crate::fixed::{Scale, MAX_RESCALE_BITS};
 use crate::model::{Model, TensorId};
 use crate::ops::lookup::MIRROR_CELLS;
 pub use crate::ops::{rescale, QOp};

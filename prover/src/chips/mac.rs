@@ -19,11 +19,11 @@
 //! Only the single-column layouts use it: a chain must not be split across gate columns, and
 //! the fixed cells are placed by the rows the layout gives each `acc_{i-1}`.
 
+use std::collections::BTreeSet;
+
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Fixed};
 use halo2_base::halo2_proofs::poly::Rotation;
-use std::collections::BTreeSet;
-
 use halo2_base::{AssignedValue, Context, ContextCell, QuantumCell};
 
 use crate::fixed::to_field;

@@ -82,8 +82,7 @@ impl QuantizedOperator for Dense<i64> {
                 let w = &p[0][n * self.in_features..(n + 1) * self.in_features];
                 let pairs = row.iter().copied().zip(w.iter().copied());
                 let acc = dense.accumulate_cells(l.ctx, pairs, p[1][n]);
-                let y = l.rescale(acc, ws);
-                l.relu_if_fused(y)
+                l.affine_output(acc, ws)
             });
         }
         if let Some(dot) = l.recorders.dot.as_mut() {
@@ -94,16 +93,12 @@ impl QuantizedOperator for Dense<i64> {
                 .collect();
             return sums
                 .into_iter()
-                .map(|acc| {
-                    let y = l.rescale(acc, ws);
-                    l.relu_if_fused(y)
-                })
+                .map(|acc| l.affine_output(acc, ws))
                 .collect();
         }
         rows(x, self.in_features, self.out_features, |row, n| {
             let terms = row.iter().copied().zip(self.column(n).iter().copied());
-            let rectify = l.fused_relu;
-            l.affine(terms, self.bias[n], ws, rectify)
+            l.affine(terms, self.bias[n], ws)
         })
     }
 
@@ -181,18 +176,14 @@ impl QuantizedOperator for Linear<i64> {
                     at += t.len();
                     let xs = t.iter().map(|(i, _)| x[*i]);
                     let acc = dense.accumulate_cells(l.ctx, xs.zip(w.iter().copied()), p[1][n]);
-                    let y = l.rescale(acc, ws);
-                    l.relu_if_fused(y)
+                    l.affine_output(acc, ws)
                 })
                 .collect();
         }
         self.terms
             .iter()
             .zip(&self.bias)
-            .map(|(t, b)| {
-                let rectify = l.fused_relu;
-                l.affine(t.iter().map(|(i, w)| (x[*i], *w)), *b, ws, rectify)
-            })
+            .map(|(t, b)| l.affine(t.iter().map(|(i, w)| (x[*i], *w)), *b, ws))
             .collect()
     }
 

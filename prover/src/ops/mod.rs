@@ -180,9 +180,11 @@ impl Layout<'_, '_> {
         }
     }
 
-    /// `y`, or its ReLU when a ReLU is fused with this node: for the affine maps' layouts that
-    /// do not go through [`Layout::affine`].
-    pub fn relu_if_fused(&mut self, y: AssignedValue<Fr>) -> AssignedValue<Fr> {
+    /// An affine map's output from its sum `acc`: `round(acc / 2^shift)`, range-checked to the
+    /// node's bound, and its ReLU when a ReLU is fused with this node ([`Layout::fused_relu`]).
+    /// For the maps' layouts that do not go through [`Layout::affine`].
+    pub fn affine_output(&mut self, acc: AssignedValue<Fr>, shift: u32) -> AssignedValue<Fr> {
+        let y = self.rescale(acc, shift);
         if self.fused_relu {
             ReluChip::new(self.range)
                 .relu(self.ctx, y, self.out_bits)
@@ -193,18 +195,16 @@ impl Layout<'_, '_> {
     }
 
     /// `round((bias + Σ w · x) / 2^shift)` over constant-weight terms, range-checked to the
-    /// node's bound, and its ReLU when `rectify`. Where the layout has chained rescales the
-    /// rescale (and ReLU) continue the sum's chain, its offset in the bias (see
-    /// [`ChainedRescaleChip`]); else [`Layout::accumulate`], [`Layout::rescale`] and
-    /// [`ReluChip`].
+    /// node's bound, and its ReLU when a ReLU is fused with this node. Where the layout has
+    /// chained rescales the rescale (and ReLU) continue the sum's chain, its offset in the bias
+    /// (see [`ChainedRescaleChip`]); else [`Layout::accumulate`] and [`Layout::affine_output`].
     pub fn affine(
         &mut self,
         terms: impl IntoIterator<Item = (AssignedValue<Fr>, i64)>,
         bias: i64,
         shift: u32,
-        rectify: bool,
     ) -> AssignedValue<Fr> {
-        let bits = self.out_bits;
+        let (bits, rectify) = (self.out_bits, self.fused_relu);
         if let Some(chain) = self.recorders.macs.as_mut() {
             // (Compile refuses bounds and scales beyond `MAX_RESCALE_BITS`.)
             if chain.rescales() && shift >= 1 && bits >= 1 && bits + shift <= MAX_RESCALE_BITS {
@@ -215,12 +215,7 @@ impl Layout<'_, '_> {
             }
         }
         let acc = self.accumulate(terms, bias);
-        let y = self.rescale(acc, shift);
-        if rectify {
-            ReluChip::new(self.range).relu(self.ctx, y, bits).output
-        } else {
-            y
-        }
+        self.affine_output(acc, shift)
     }
 
     /// `round(x / 2^shift)`, range-checked to the node's bound.
