@@ -254,15 +254,6 @@ fn limits_answer_with_problems_and_one_server_holds_a_data_dir() {
     // times) when the first was done before the second arrived; the server answers before
     // reading an upload and may close the connection while the client still sends it (a body
     // error on the client), which also tries the pair again.
-    let build = |id: &str| {
-        let done = wait_finished(
-            &c,
-            &format!("{url}/v1/builds/{id}"),
-            None,
-            Duration::from_secs(300),
-        );
-        assert_eq!(done["status"], "done", "{done}");
-    };
     let mut refused = None;
     for _ in 0..8 {
         let first = upload(
@@ -272,18 +263,10 @@ fn limits_answer_with_problems_and_one_server_holds_a_data_dir() {
             &example("model.onnx"),
             &example("calibration.json"),
         );
-        let form = multipart::Form::new()
-            .part(
-                "model",
-                multipart::Part::bytes(std::fs::read(example("model.onnx")).unwrap()),
-            )
-            .text(
-                "calibration",
-                std::fs::read_to_string(example("calibration.json")).unwrap(),
-            );
+        let form = upload_form(&example("model.onnx"), &example("calibration.json"));
         let second = c.post(format!("{url}/v1/builds")).multipart(form).send();
         // Once it is done, there is room again.
-        build(first["id"].as_str().unwrap());
+        build_done(&c, &url, first["id"].as_str().unwrap());
         match second {
             Ok(res) if res.status() == StatusCode::TOO_MANY_REQUESTS => {
                 refused = Some(res);
@@ -292,7 +275,7 @@ fn limits_answer_with_problems_and_one_server_holds_a_data_dir() {
             Ok(res) => {
                 assert_eq!(res.status(), StatusCode::ACCEPTED);
                 let job: Value = res.json().unwrap();
-                build(job["id"].as_str().unwrap());
+                build_done(&c, &url, job["id"].as_str().unwrap());
             }
             Err(e) => assert!(e.is_body() || e.is_request(), "{e}"),
         }

@@ -363,18 +363,7 @@ fn a_segmented_model_is_proven_by_two_workers_and_aggregated() {
         store_worker(&redis, &store, &dir, "w2"),
     ];
     let c = client();
-    let form = reqwest::blocking::multipart::Form::new()
-        .part(
-            "model",
-            reqwest::blocking::multipart::Part::bytes(
-                std::fs::read(example("model.onnx")).unwrap(),
-            )
-            .file_name("model.onnx"),
-        )
-        .text(
-            "calibration",
-            std::fs::read_to_string(example("calibration.json")).unwrap(),
-        )
+    let form = upload_form(&example("model.onnx"), &example("calibration.json"))
         .text("segments", "2")
         // The flat aggregation at k 20 however wide (6 advice columns): no 2^21 SRS, a faster
         // aggregation proof, a costlier verifier.

@@ -123,13 +123,9 @@ pub fn client() -> Client {
 
 /// Uploads the credit-risk example; returns the build id.
 pub fn upload(c: &Client, url: &str, key: Option<&str>, model: &str, calibration: &str) -> Value {
-    let form = multipart::Form::new()
-        .part(
-            "model",
-            multipart::Part::bytes(std::fs::read(model).unwrap()).file_name("model.onnx"),
-        )
-        .text("calibration", std::fs::read_to_string(calibration).unwrap());
-    let mut req = c.post(format!("{url}/v1/builds")).multipart(form);
+    let mut req = c
+        .post(format!("{url}/v1/builds"))
+        .multipart(upload_form(model, calibration));
     if let Some(key) = key {
         req = req.bearer_auth(key);
     }
@@ -426,6 +422,27 @@ impl Drop for S3 {
     }
 }
 
+/// The multipart form of a build upload: the ONNX file `model` and the calibration JSON file.
+pub fn upload_form(model: &str, calibration: &str) -> multipart::Form {
+    multipart::Form::new()
+        .part(
+            "model",
+            multipart::Part::bytes(std::fs::read(model).unwrap()).file_name("model.onnx"),
+        )
+        .text("calibration", std::fs::read_to_string(calibration).unwrap())
+}
+
+/// Waits (at most 300 s) for the build `id` to be done.
+pub fn build_done(c: &Client, url: &str, id: &str) {
+    let done = wait_finished(
+        c,
+        &format!("{url}/v1/builds/{id}"),
+        None,
+        Duration::from_secs(300),
+    );
+    assert_eq!(done["status"], "done", "{done}");
+}
+
 /// Uploads the credit-risk example and waits (at most 300 s) for it to be built; its id.
 pub fn built(c: &Client, url: &str) -> String {
     let build = upload(
@@ -436,13 +453,7 @@ pub fn built(c: &Client, url: &str) -> String {
         &example("calibration.json"),
     );
     let id = build["id"].as_str().unwrap().to_string();
-    let done = wait_finished(
-        c,
-        &format!("{url}/v1/builds/{id}"),
-        None,
-        Duration::from_secs(300),
-    );
-    assert_eq!(done["status"], "done", "{done}");
+    build_done(c, url, &id);
     id
 }
 
