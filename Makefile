@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 export ZKINFER_SOLC := $(TOOLS)/solc
 
-.PHONY: tools s3-server build demo test test-rust test-forge test-python test-fuzz lint ci bench bench-gas bench-scale bench-service ops-table
+.PHONY: tools s3-server build demo test test-rust test-forge test-python test-fuzz lint ci bench bench-gas bench-frontier bench-profile bench-scale bench-service ops-table
 
 tools:
 	@bash scripts/install-tools.sh >/dev/null
@@ -49,9 +49,22 @@ lint: tools
 
 ci: test lint
 
-# zkinfer vs EZKL side by side (not part of CI)
-bench:
+# zkinfer vs EZKL side by side, then the small models' layout frontier (not part of CI)
+bench: tools
 	bash bench/vs_ezkl.sh
+	.venv-bench/bin/python bench/frontier.py
+
+# each layout family of the small models: prove time (EZKL beside) and verify gas on anvil
+# (bench/frontier.md; not CI)
+bench-frontier: tools
+	@[ -x .venv-bench/bin/python ] || (python3 -m venv .venv-bench && .venv-bench/bin/pip install -q "ezkl==23.0.5" onnx onnxruntime numpy)
+	cargo build --release -q -p zkinfer-cli
+	.venv-bench/bin/python bench/frontier.py
+
+# where the small models' proving time goes, by phase, under perf (bench/profile.md; not CI)
+bench-profile:
+	cargo build --release -q -p zkinfer-cli
+	python3 bench/profile.py
 
 # every op fixture's k, worst error vs onnxruntime and advice cells per output (bench/ops.md)
 ops-table:

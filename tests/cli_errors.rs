@@ -950,3 +950,46 @@ fn attestation_is_refused_up_front_where_it_would_vouch_for_nothing() {
     ]);
     assert!(stderr.contains("salt is not fixed"), "{stderr}");
 }
+
+/// `compile --layout` holds the planner to one family: the chosen one is reported, and a family
+/// that cannot hold the model (a dot region within one column) or a layout asked of a segmented
+/// build is refused naming the flag.
+#[test]
+fn a_layout_is_held_to_or_refused_by_name() {
+    let dir = scratch("layout");
+    for layout in ["plain", "chain"] {
+        let settings = compile(
+            &example("model.onnx"),
+            &example("calibration.json"),
+            &dir.join(layout),
+            &["--layout", layout],
+        );
+        assert_eq!(settings["layout"], layout, "{settings}");
+    }
+    let (model, calibration, out) = (
+        example("model.onnx"),
+        example("calibration.json"),
+        dir.join("refused"),
+    );
+    let base = [
+        "compile",
+        &model,
+        "--calibration",
+        &calibration,
+        "-o",
+        path(&out),
+    ];
+    let compile_with = |extra: &[&str]| failure(&[&base[..], extra].concat());
+    let (code, err) = compile_with(&["--layout", "dot", "--max-columns", "1"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("dot layout") && err.contains("--max-columns 2"),
+        "{err}"
+    );
+    let (code, err) = compile_with(&["--layout", "chain", "--segments", "2"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--layout") && err.contains("segments"),
+        "{err}"
+    );
+}

@@ -90,6 +90,12 @@ pub(crate) struct QuantArgs {
     /// but make the proof, the verifier's gas and its bytecode larger.
     #[arg(long, default_value_t = 4)]
     pub(crate) max_columns: usize,
+    /// Hold the planner to one layout family instead of its rule (one circuit, not segments):
+    /// `plain` and `chain` take one gate column (chains: fewer rows, one commitment more),
+    /// `dot` a dot-product region beside it, `columns` up to --max-columns gate columns. Fewer
+    /// rows prove faster; fewer columns verify for less gas (`make bench-frontier` measures both).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) layout: LayoutArg,
     /// Memory that setup and proving may take (e.g. 8GiB): a circuit estimated above it is
     /// refused at compile. Default: the memory available now.
     #[arg(long)]
@@ -108,6 +114,33 @@ pub(crate) struct QuantArgs {
     /// The model owner's salt for hashed parameters, 0x hex (default: random, kept in model.json).
     #[arg(long)]
     pub(crate) param_salt: Option<String>,
+}
+
+/// A layout family for `compile --layout` (see [`zkinfer_prover::circuit::LayoutChoice`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LayoutArg {
+    /// The planner's rule: the smallest domain, one column where it costs little.
+    Auto,
+    /// One gate column, halo2-base's inner products.
+    Plain,
+    /// One gate column with multiply-accumulate chains.
+    Chain,
+    /// One gate column beside a dot-product region.
+    Dot,
+    /// Up to --max-columns gate columns.
+    Columns,
+}
+
+impl From<LayoutArg> for zkinfer_prover::circuit::LayoutChoice {
+    fn from(v: LayoutArg) -> Self {
+        match v {
+            LayoutArg::Auto => Self::Auto,
+            LayoutArg::Plain => Self::Plain,
+            LayoutArg::Chain => Self::Chain,
+            LayoutArg::Dot => Self::Dot,
+            LayoutArg::Columns => Self::Columns,
+        }
+    }
 }
 
 /// Visibility of the parameters.

@@ -260,6 +260,7 @@ pub(crate) fn circuit_options(quant: &QuantArgs, force: bool) -> Result<pipeline
         && quant.weight_scale.is_none();
     let options = pipeline::CircuitOptions {
         max_advice_columns: quant.max_columns,
+        layout: quant.layout.into(),
         search_scales,
         privacy: zkinfer_prover::commitment::Privacy {
             inputs: quant.input_visibility.into(),
@@ -311,6 +312,7 @@ fn settings_json(s: &Settings) -> Value {
         "advice_columns": s.circuit.base.num_advice_per_phase.first(),
         "lookup_bits": s.circuit.lookup_bits(),
         "fused_lookup": s.circuit.fused.is_some(),
+        "layout": s.circuit.layout().name(),
         "mac_chain": s.circuit.fused.is_some_and(|f| f.mac_chain),
         "chained_rescale": s.circuit.fused.is_some_and(|f| f.chained_rescale),
         "advice_cells": s.circuit.advice_cells,

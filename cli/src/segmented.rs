@@ -16,7 +16,9 @@ use zkinfer_prover::pipeline::SrsChoice;
 use zkinfer_prover::privacy::Visibility;
 use zkinfer_segments::{AggregationDegrees, Arity, Goal, SegmentedDir, SegmentedProof};
 
-use crate::cli::{CodegenArgs, CompileArgs, ProveArgs, SetupArgs, VerifierChoice, VerifyArgs};
+use crate::cli::{
+    CodegenArgs, CompileArgs, LayoutArg, ProveArgs, SetupArgs, VerifierChoice, VerifyArgs,
+};
 use crate::commands::{circuit_options, input_with_subject, quant_config, Outcome, OutputsFile};
 
 /// Compiles into segments and prints the plan (per segment: layers, k, columns, memory).
@@ -27,6 +29,9 @@ pub(crate) fn compile(a: &CompileArgs) -> Result<Outcome> {
         (None, Some(max_k)) => Goal::Fit { max_k },
         (None, None) => bail!("give --segments N or --max-k K"),
     };
+    if a.quant.layout != LayoutArg::Auto {
+        bail!("--layout holds a single circuit to one layout; segments are laid out by the planner's rule (drop --layout, or --segments/--max-k)");
+    }
     let calibration = InputData::read(&a.calibration)?;
     let model = import_specialized(&a.model, Some(&calibration))?;
     let start = Instant::now();

@@ -139,6 +139,14 @@ pub enum Error {
         /// log2 of the largest circuit.
         max_k: usize,
     },
+    /// The layout `compile --layout` asked for cannot hold this model.
+    #[error("circuit: the {layout} layout cannot hold this model: {reason}")]
+    LayoutDoesNotApply {
+        /// The layout's name (`--layout`).
+        layout: &'static str,
+        /// Why (no dense layer for a dot region, or too many rows).
+        reason: String,
+    },
     /// The structured reference string is missing, too small or inconsistent.
     #[error("SRS: {0}")]
     Srs(String),

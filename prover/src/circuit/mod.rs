@@ -24,7 +24,7 @@ mod tests;
 
 pub use crate::chips::pack::{lanes_per_word, PACK_BITS};
 pub use model_circuit::{FusedLookup, ModelCircuit, ModelCircuitParams};
-pub use planner::{multiply_accumulates, plan, MIN_CHAIN_K, NARROW_MAX_K};
+pub use planner::{multiply_accumulates, plan, plan_as, LayoutChoice, MIN_CHAIN_K, NARROW_MAX_K};
 pub use synthesis::{fused_relus, synthesize, Bindings, Synthesis};
 pub use table::function_table;
 #[cfg(any(test, feature = "test-utils"))]
@@ -109,6 +109,16 @@ impl CircuitParams {
             .map(|f| f.lookup_bits)
             .or(self.base.lookup_bits)
             .unwrap_or_default()
+    }
+
+    /// The layout family these parameters belong to (never [`LayoutChoice::Auto`]).
+    pub fn layout(&self) -> LayoutChoice {
+        match (self.fused, self.dot) {
+            (None, _) => LayoutChoice::Columns,
+            (Some(_), Some(_)) => LayoutChoice::Dot,
+            (Some(f), None) if f.mac_chain => LayoutChoice::Chain,
+            (Some(_), None) => LayoutChoice::Plain,
+        }
     }
 }
 

@@ -58,9 +58,93 @@ const MIN_FUSED_BITS: usize = 8;
 /// dot-product region of `w + 1 ≤ max_columns` columns that fits (dense layers with fixed
 /// weights); `max_columns` gate columns with halo2-base's range lookup.
 pub fn plan(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams> {
-    let widest = plan_with_columns(model, max_columns)?;
+    plan_as(model, max_columns, LayoutChoice::Auto)
+}
+
+/// A layout family the planner can be held to (`zkinfer compile --layout`): one point of the
+/// trade-off between proving time (fewer rows) and on-chain verification gas (fewer
+/// commitments) that [`plan`] otherwise chooses by rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayoutChoice {
+    /// [`plan`]'s rule.
+    #[default]
+    Auto,
+    /// One gate column, halo2-base's inner products (three cells a multiply-accumulate).
+    Plain,
+    /// One gate column with multiply-accumulate chains and rescales on them (two cells a
+    /// multiply-accumulate, one fixed column more).
+    Chain,
+    /// One gate column beside the narrowest dot-product region that fits (dense layers with
+    /// constant weights only).
+    Dot,
+    /// Up to `max_columns` gate columns with halo2-base's separate range lookup.
+    Columns,
+}
+
+impl LayoutChoice {
+    /// Every choice, [`LayoutChoice::Auto`] first.
+    pub const ALL: [LayoutChoice; 5] = [
+        LayoutChoice::Auto,
+        LayoutChoice::Plain,
+        LayoutChoice::Chain,
+        LayoutChoice::Dot,
+        LayoutChoice::Columns,
+    ];
+
+    /// The name `--layout` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayoutChoice::Auto => "auto",
+            LayoutChoice::Plain => "plain",
+            LayoutChoice::Chain => "chain",
+            LayoutChoice::Dot => "dot",
+            LayoutChoice::Columns => "columns",
+        }
+    }
+
+    /// Whether this choice admits the single-column fused layout (chained or not).
+    fn admits_fused(self, chain: bool) -> bool {
+        match self {
+            LayoutChoice::Auto => true,
+            LayoutChoice::Plain => !chain,
+            LayoutChoice::Chain => chain,
+            LayoutChoice::Dot | LayoutChoice::Columns => false,
+        }
+    }
+}
+
+/// [`plan`] held to one layout family: the smallest domain at which `choice` fits (for
+/// [`LayoutChoice::Auto`], exactly [`plan`]).
+pub fn plan_as(
+    model: &QuantizedModel,
+    max_columns: usize,
+    choice: LayoutChoice,
+) -> Result<CircuitParams> {
+    if choice != LayoutChoice::Auto {
+        if choice == LayoutChoice::Dot && !dot_applies(model) {
+            return Err(Error::LayoutDoesNotApply {
+                layout: choice.name(),
+                reason: "the model has no dense layer with constant weights".into(),
+            });
+        }
+        if choice == LayoutChoice::Dot && max_columns < 2 {
+            return Err(Error::LayoutDoesNotApply {
+                layout: choice.name(),
+                reason: "a dot-product region needs --max-columns 2 or more".into(),
+            });
+        }
+        return plan_with_columns(model, max_columns, choice).map_err(|e| match e {
+            Error::DoesNotFit { max_k } => Error::LayoutDoesNotApply {
+                layout: choice.name(),
+                reason: format!("it does not fit in 2^{max_k} rows"),
+            },
+            other => other,
+        });
+    }
+    let widest = plan_with_columns(model, max_columns, choice)?;
     if widest.base.num_advice_per_phase[0] > 1 || widest.dot.is_some() {
-        if let Ok(narrow) = plan_with_columns(model, 1) {
+        if let Ok(narrow) = plan_with_columns(model, 1, choice) {
             if narrow.k <= widest.k.max(NARROW_MAX_K) {
                 return Ok(narrow);
             }
@@ -78,8 +162,13 @@ pub const NARROW_MAX_K: usize = 14;
 /// (mlp_tiny: 313.5k gas chained at 2^9 rows against 306k plain at 2^10).
 pub const MIN_CHAIN_K: usize = 10;
 
-/// The smallest domain whose layout needs at most `max_columns` advice columns.
-fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<CircuitParams> {
+/// The smallest domain whose layout needs at most `max_columns` advice columns, among the
+/// families `choice` admits.
+fn plan_with_columns(
+    model: &QuantizedModel,
+    max_columns: usize,
+    choice: LayoutChoice,
+) -> Result<CircuitParams> {
     let max_columns = max_columns.max(1);
     let values = placeholder_values(model)?;
     let macs = multiply_accumulates(model);
@@ -102,12 +191,12 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
         // One gate column with the multiply-accumulates in it: halo2-base's inner products
         // (three cells each), else chains (two cells each, a fixed column more).
         for (cells_per_mac, chain) in [(3, false), (2, true)] {
-            if cells_per_mac * macs > usable {
+            if !choice.admits_fused(chain) || cells_per_mac * macs > usable {
                 continue;
             }
             if let Some(p) = try_fused_layout(model, &values, &table, k, None, chain) {
                 if p.base.num_advice_per_phase[0] == 1 {
-                    if chain && k < MIN_CHAIN_K {
+                    if chain && k < MIN_CHAIN_K && choice == LayoutChoice::Auto {
                         let plain = try_fused_layout(model, &values, &table, k + 1, None, false);
                         if let Some(plain) = plain.filter(|p| p.base.num_advice_per_phase[0] == 1) {
                             return Ok(plain);
@@ -118,6 +207,10 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
             }
         }
         // One gate column beside the narrowest dot-product region that fits.
+        let dot_widths = match choice {
+            LayoutChoice::Auto | LayoutChoice::Dot => &dot_widths[..],
+            _ => &[],
+        };
         if let Some(&width) = dot_widths.iter().find(|w| dot_rows(model, **w) <= usable) {
             let dot = Some(DotShape { width });
             if let Some(p) = try_fused_layout(model, &values, &table, k, dot, false) {
@@ -126,9 +219,11 @@ fn plan_with_columns(model: &QuantizedModel, max_columns: usize) -> Result<Circu
                 }
             }
         }
-        let (p, _) = try_layout(model, &values, &table, k, None, None);
-        if p.base.num_advice_per_phase[0] <= max_columns {
-            return Ok(p);
+        if matches!(choice, LayoutChoice::Auto | LayoutChoice::Columns) {
+            let (p, _) = try_layout(model, &values, &table, k, None, None);
+            if p.base.num_advice_per_phase[0] <= max_columns {
+                return Ok(p);
+            }
         }
     }
     Err(Error::DoesNotFit { max_k: MAX_K })

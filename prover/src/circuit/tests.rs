@@ -426,3 +426,36 @@ fn lanes_fit_below_the_modulus() {
         assert!(lanes_per_word(lane) as u32 * lane <= PACK_BITS);
     }
 }
+
+/// `plan_as` holds the planner to each layout family (`compile --layout`): every forced layout
+/// is of its family and proves the honest witness, `Auto` is `plan`'s own choice, and a family
+/// that cannot hold the model is refused by name.
+#[test]
+fn plan_as_holds_the_planner_to_each_layout() {
+    let model = chain_model();
+    let values = model.forward(&[vec![5, -7, 1000]], true).unwrap();
+    let auto = plan(&model, MAX_ADVICE_COLUMNS).unwrap();
+    for choice in LayoutChoice::ALL {
+        let params = plan_as(&model, MAX_ADVICE_COLUMNS, choice).unwrap();
+        if choice == LayoutChoice::Auto {
+            assert_eq!((params.k, params.layout()), (auto.k, auto.layout()));
+        } else {
+            assert_eq!(params.layout(), choice, "{choice:?}");
+        }
+        let (circuit, instances) = mock_circuit(&model, &params, &values);
+        MockProver::run(params.k as u32, &circuit, vec![instances])
+            .unwrap()
+            .assert_satisfied();
+    }
+    let refused = |model: &QuantizedModel, columns, choice| {
+        plan_as(model, columns, choice).unwrap_err().to_string()
+    };
+    let no_dot = refused(&model, 1, LayoutChoice::Dot);
+    assert!(
+        no_dot.contains("dot layout") && no_dot.contains("--max-columns 2"),
+        "{no_dot}"
+    );
+    let (sigmoid, _) = sigmoid_fixture();
+    let no_dense = refused(&sigmoid, MAX_ADVICE_COLUMNS, LayoutChoice::Dot);
+    assert!(no_dense.contains("no dense layer"), "{no_dense}");
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 
 use crate::artifacts::{Artifact, BuildDir, ModelArtifact, NodeRange, Settings, ARTIFACT_VERSION};
-use crate::circuit::plan;
+use crate::circuit::{plan_as, LayoutChoice};
 use crate::encoding::{FieldElement, ModelId};
 use crate::fixed::Scale;
 use crate::input::InputData;
@@ -20,6 +20,8 @@ use super::model_id;
 pub struct CircuitOptions {
     /// Advice columns allowed before `k` grows (see [`crate::circuit::MAX_ADVICE_COLUMNS`]).
     pub max_advice_columns: usize,
+    /// The layout family the planner is held to ([`LayoutChoice::Auto`]: its own rule).
+    pub layout: LayoutChoice,
     /// Try finer scales (see [`SCALE_CANDIDATES`]) and keep the one with the smallest error on
     /// the calibration samples that does not grow the circuit.
     pub search_scales: bool,
@@ -39,6 +41,7 @@ impl Default for CircuitOptions {
     fn default() -> Self {
         CircuitOptions {
             max_advice_columns: crate::circuit::MAX_ADVICE_COLUMNS,
+            layout: LayoutChoice::Auto,
             search_scales: false,
             privacy: Default::default(),
             param_salt: None,
@@ -198,7 +201,7 @@ pub fn compile_model(
         ResourceEstimate::lower_bound(&qmodel).check_bound(limit)?;
     }
     tracing::info!(nodes = qmodel.nodes.len(), "planning circuit");
-    let mut circuit = plan_tables(&mut qmodel, options.max_advice_columns)?;
+    let mut circuit = plan_tables(&mut qmodel, &options)?;
     if options.search_scales {
         for (s, ws) in SCALE_CANDIDATES {
             let candidate_config = QuantizationConfig {
@@ -217,7 +220,7 @@ pub fn compile_model(
             if candidate_error >= SEARCH_GAIN * error {
                 continue;
             }
-            let candidate_circuit = plan_tables(&mut candidate, options.max_advice_columns)?;
+            let candidate_circuit = plan_tables(&mut candidate, &options)?;
             if candidate_circuit.k <= circuit.k {
                 tracing::info!(
                     scale = s,
@@ -244,24 +247,25 @@ pub fn compile_model(
     Ok((settings, qmodel))
 }
 
-/// [`plan`]s `model`, and where quantization mirrored a function table (half the rows, about
+/// Plans `model` ([`plan_as`], held to `options.layout`), and where quantization mirrored a function table (half the rows, about
 /// [`MIRROR_CELLS`](crate::ops::lookup::MIRROR_CELLS) more cells an element), the model with
 /// whole tables too: the mirrors stay only when they give a smaller domain (the table set it),
 /// not where the gate cells set it and mirroring would only add cells.
 fn plan_tables(
     model: &mut QuantizedModel,
-    max_columns: usize,
+    options: &CircuitOptions,
 ) -> Result<crate::circuit::CircuitParams> {
+    let plan = |m: &QuantizedModel| plan_as(m, options.max_advice_columns, options.layout);
     let mut whole = model.clone();
     let mut mirrored = false;
     for l in whole.lookups_mut() {
         mirrored |= l.mirror.take().is_some();
     }
-    let circuit = plan(model, max_columns)?;
+    let circuit = plan(model)?;
     if !mirrored {
         return Ok(circuit);
     }
-    let whole_circuit = plan(&whole, max_columns)?;
+    let whole_circuit = plan(&whole)?;
     if whole_circuit.k <= circuit.k {
         *model = whole;
         return Ok(whole_circuit);
