@@ -57,7 +57,7 @@ bench: tools
 # each layout family of the small models: prove time (EZKL beside) and verify gas on anvil
 # (bench/frontier.md; not CI)
 bench-frontier: tools
-	@[ -x .venv-bench/bin/python ] || (python3 -m venv .venv-bench && .venv-bench/bin/pip install -q "ezkl==23.0.5" onnx onnxruntime numpy)
+	@.venv-bench/bin/python -c "import ezkl" 2>/dev/null || (python3 -m venv .venv-bench && .venv-bench/bin/pip install -q "ezkl==23.0.5" onnx onnxruntime numpy)
 	cargo build --release -q -p zkinfer-cli
 	.venv-bench/bin/python bench/frontier.py
 

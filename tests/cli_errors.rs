@@ -992,4 +992,41 @@ fn a_layout_is_held_to_or_refused_by_name() {
         err.contains("--layout") && err.contains("segments"),
         "{err}"
     );
+    // Another layout is another circuit: another model id, and a build of one layout is not
+    // replaced by another without --force (its keys would not match).
+    let one = dir.join("one");
+    let plain = compile(&model, &calibration, &one, &["--layout", "plain"]);
+    let (code, err) = failure(&[
+        "compile",
+        &model,
+        "--calibration",
+        &calibration,
+        "-o",
+        path(&one),
+        "--layout",
+        "chain",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--force"), "{err}");
+    let chain = compile(
+        &model,
+        &calibration,
+        &one,
+        &["--layout", "chain", "--force"],
+    );
+    assert_ne!(plain["model_id"], chain["model_id"]);
+    assert_eq!(chain["layout"], "chain", "{chain}");
+    // mlp_tiny: the chains fit 2^9 rows, but below 2^10 the planner takes the plain column one
+    // size up (one commitment less); --layout chain holds it to the chains.
+    let tiny = |layout: &str| {
+        let settings = compile(
+            &bench_model("mlp_tiny", "onnx"),
+            &bench_model("mlp_tiny", "calib.json"),
+            &dir.join(format!("tiny-{layout}")),
+            &["--layout", layout],
+        );
+        (settings["layout"].clone(), settings["k"].as_u64())
+    };
+    assert_eq!(tiny("auto"), ("plain".into(), Some(10)));
+    assert_eq!(tiny("chain"), ("chain".into(), Some(9)));
 }

@@ -48,6 +48,8 @@ fn serve_proves_and_no_job_is_lost_or_doubled_across_kill_9() {
     assert_eq!(built["status"], "done", "{built}");
     assert!(built["summary"]["model_id"].is_string(), "{built}");
     assert!(built["summary"]["settings"]["k"].as_u64().unwrap() >= 10);
+    // The example takes one gate column with the multiply-accumulate chains.
+    assert_eq!(built["summary"]["settings"]["layout"], "chain", "{built}");
 
     // A bad input: refused at once with the prover's message, as a problem document.
     let mut short = input(ANVIL_ADDR);
@@ -123,12 +125,20 @@ fn serve_proves_and_no_job_is_lost_or_doubled_across_kill_9() {
         );
     }
     // The job cut short ran again (a second attempt); the others ran once. One result each.
-    for (p, n) in &attempts {
-        let expected = if *p == running { 2 } else { 1 };
-        assert_eq!(
-            *n, expected,
-            "proof {p} (running at the kill: {running}): {attempts:?}"
-        );
+    // The kill follows the poll that saw `running` by a few milliseconds, in which that ~0.1 s
+    // proof may finish and the next one start: the job cut short is then a later one in the
+    // queue, or none when the kill fell between two jobs.
+    let position = |p: &String| proofs.iter().position(|q| q == p).unwrap();
+    let rerun: Vec<_> = attempts.iter().filter(|(_, n)| *n != 1).collect();
+    assert!(
+        rerun.len() <= 1
+            && rerun
+                .iter()
+                .all(|(p, n)| *n == 2 && position(p) >= position(&running)),
+        "one job at most runs twice, the one running at the kill (seen running: {running}) or a later one: {attempts:?}"
+    );
+    if rerun.first().map(|(p, _)| p) != Some(&running) {
+        eprintln!("the proof seen running ({running}) finished before the kill: {attempts:?}");
     }
     let metrics = metrics_text(&c, &url);
     assert!(

@@ -92,8 +92,10 @@ pub(crate) struct QuantArgs {
     pub(crate) max_columns: usize,
     /// Hold the planner to one layout family instead of its rule (one circuit, not segments):
     /// `plain` and `chain` take one gate column (chains: fewer rows, one commitment more),
-    /// `dot` a dot-product region beside it, `columns` up to --max-columns gate columns. Fewer
-    /// rows prove faster; fewer columns verify for less gas (`make bench-frontier` measures both).
+    /// `dot` a dot-product region beside it (dense layers with fixed weights, --max-columns 2 or
+    /// more), `columns` up to --max-columns gate columns. Fewer rows prove faster; fewer columns
+    /// verify for less gas (`make bench-frontier` measures both). The accuracy target's scale
+    /// search still runs (give --scale to compare layouts at one scale).
     #[arg(long, value_enum, default_value = "auto")]
     pub(crate) layout: LayoutArg,
     /// Memory that setup and proving may take (e.g. 8GiB): a circuit estimated above it is

@@ -435,6 +435,7 @@ fn settings_summary(s: &Settings) -> serde_json::Value {
     json!({
         "k": s.circuit.k,
         "advice_columns": s.circuit.base.num_advice_per_phase.first(),
+        "layout": s.circuit.layout().name(),
         "advice_cells": s.circuit.advice_cells,
         "instances": s.circuit.num_instances,
         "input_shapes": s.input_shapes,

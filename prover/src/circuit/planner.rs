@@ -123,9 +123,15 @@ pub fn plan_as(
 ) -> Result<CircuitParams> {
     if choice != LayoutChoice::Auto {
         if choice == LayoutChoice::Dot && !dot_applies(model) {
+            let reason = if model.privacy.params == ParamVisibility::Hashed {
+                "its weights are hashed witnesses (--param-visibility hashed), and a dot-product \
+                 region holds constant weights only"
+            } else {
+                "the model has no dense layer (Gemm, MatMul with constant weights)"
+            };
             return Err(Error::LayoutDoesNotApply {
                 layout: choice.name(),
-                reason: "the model has no dense layer with constant weights".into(),
+                reason: reason.into(),
             });
         }
         if choice == LayoutChoice::Dot && max_columns < 2 {
@@ -137,7 +143,10 @@ pub fn plan_as(
         return plan_with_columns(model, max_columns, choice).map_err(|e| match e {
             Error::DoesNotFit { max_k } => Error::LayoutDoesNotApply {
                 layout: choice.name(),
-                reason: format!("it does not fit in 2^{max_k} rows"),
+                reason: format!(
+                    "it does not fit in 2^{max_k} rows (try --layout auto or columns, a larger \
+                     --max-columns, or --segments)"
+                ),
             },
             other => other,
         });

@@ -428,25 +428,36 @@ fn lanes_fit_below_the_modulus() {
 }
 
 /// `plan_as` holds the planner to each layout family (`compile --layout`): every forced layout
-/// is of its family and proves the honest witness, `Auto` is `plan`'s own choice, and a family
-/// that cannot hold the model is refused by name.
+/// is of its family and proves the honest witness, `Auto` follows the planner's rule, and a
+/// family that cannot hold the model is refused by name.
 #[test]
 fn plan_as_holds_the_planner_to_each_layout() {
     let model = chain_model();
     let values = model.forward(&[vec![5, -7, 1000]], true).unwrap();
-    let auto = plan(&model, MAX_ADVICE_COLUMNS).unwrap();
+    let mut ks = Vec::new();
     for choice in LayoutChoice::ALL {
         let params = plan_as(&model, MAX_ADVICE_COLUMNS, choice).unwrap();
-        if choice == LayoutChoice::Auto {
-            assert_eq!((params.k, params.layout()), (auto.k, auto.layout()));
-        } else {
+        if choice != LayoutChoice::Auto {
             assert_eq!(params.layout(), choice, "{choice:?}");
         }
+        ks.push((choice, params.k, params.layout()));
         let (circuit, instances) = mock_circuit(&model, &params, &values);
         MockProver::run(params.k as u32, &circuit, vec![instances])
             .unwrap()
             .assert_satisfied();
     }
+    // The rule: where the plain column and the chains both fit at the smallest k, the plain
+    // column (no weight column to commit to), though four columns would take one k less.
+    assert_eq!(
+        ks[0],
+        (LayoutChoice::Auto, 9, LayoutChoice::Plain),
+        "{ks:?}"
+    );
+    assert_eq!(
+        ks[4],
+        (LayoutChoice::Columns, 8, LayoutChoice::Columns),
+        "{ks:?}"
+    );
     let refused = |model: &QuantizedModel, columns, choice| {
         plan_as(model, columns, choice).unwrap_err().to_string()
     };

@@ -220,7 +220,10 @@ pub fn compile_model(
             if candidate_error >= SEARCH_GAIN * error {
                 continue;
             }
-            let candidate_circuit = plan_tables(&mut candidate, &options)?;
+            // A finer scale that no longer fits the layout asked for is not a failure.
+            let Ok(candidate_circuit) = plan_tables(&mut candidate, &options) else {
+                continue;
+            };
             if candidate_circuit.k <= circuit.k {
                 tracing::info!(
                     scale = s,
@@ -265,7 +268,10 @@ fn plan_tables(
     if !mirrored {
         return Ok(circuit);
     }
-    let whole_circuit = plan(&whole)?;
+    // Whole tables that do not fit (the layout asked for) leave the mirrors in place.
+    let Ok(whole_circuit) = plan(&whole) else {
+        return Ok(circuit);
+    };
     if whole_circuit.k <= circuit.k {
         *model = whole;
         return Ok(whole_circuit);
