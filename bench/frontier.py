@@ -17,13 +17,10 @@ with the bench venv (EZKL). A benchmark, not a test: CI does not run it."""
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 
 import harness
-from gas import ADDR, KEY, TOOLS, calldata_gas
+from gas import ADDR, KEY, TOOLS, calldata_gas, raw_calldata, send
 
 # (label, compile flags): every family, the multi-column one at each width it may take.
 LAYOUTS = [("plain", ["--layout", "plain"]), ("chain", ["--layout", "chain"]), ("dot", ["--layout", "dot"])] + [
@@ -32,23 +29,6 @@ SMALL = ["mlp_tiny", "mlp_digits", "cnn_digits", "mlp_sigmoid"]
 OUT = os.path.join(harness.OUT, "frontier")
 ENV = dict(os.environ, PATH=f"{TOOLS}:{os.environ['PATH']}", ZKINFER_SOLC=str(TOOLS / "solc"),
            ZKINFER_CACHE=os.path.join(harness.OUT, "zkinfer", "cache"))
-
-
-def cast(*args):
-    out = subprocess.run([str(TOOLS / "cast"), *args], capture_output=True, text=True, env=ENV)
-    if out.returncode != 0:
-        raise RuntimeError(f"cast {args[0]} failed: {out.stderr[-400:]}")
-    return out.stdout
-
-
-def verify_gas(url, verifier, proof):
-    """gasUsed and calldata gas of one transaction sending `proof` straight to `verifier`."""
-    raw = "0x" + "".join(w[2:] for w in proof["instances"]) + proof["proof"][2:]
-    receipt = json.loads(cast("send", "--json", "--rpc-url", url, "--private-key", KEY, verifier, raw))
-    if int(receipt["status"], 16) != 1:
-        raise RuntimeError(f"the verify transaction to {verifier} reverted")
-    tx = json.loads(cast("tx", "--json", "--rpc-url", url, receipt["transactionHash"]))
-    return int(receipt["gasUsed"], 16), calldata_gas(tx["input"])
 
 
 def layout_point(name, layout, flags, url, seen):
@@ -74,12 +54,12 @@ def layout_point(name, layout, flags, url, seen):
     proof = json.load(open(proof_path))
     plan, _, _, _ = harness.zk("codegen", d, "--verifier", "reusable", "-o", os.path.join(d, "Reusable.sol"), env=ENV)
     dep, _, _, _ = harness.zk("deploy", d, "--verifier", "snark-verifier", "--rpc-url", url, "--private-key", KEY, env=ENV)
-    gas, calldata = verify_gas(url, dep["verifier"], proof)
+    gas, sent = send(url, dep["verifier"], raw_calldata(proof))
     return {
         "layout": layout, "family": s["layout"], "k": s["k"], "advice_columns": s["advice_columns"], "dot_width": s["dot_width"],
         "advice_cells": s["advice_cells"], "msm_points": plan["msm_points"], "proof_bytes": plan["proof_bytes"],
         "instances": len(proof["instances"]), "prove_s": prove_s, "prove_runs": runs, "prove_rss": rss,
-        "verify_gas": gas, "calldata_gas": calldata, "runtime_bytes": dep["verifier_runtime_bytes"],
+        "verify_gas": gas, "calldata_gas": calldata_gas(sent), "runtime_bytes": dep["verifier_runtime_bytes"],
         "outputs": proof["output_data"],
     }
 
@@ -91,23 +71,6 @@ def mark_frontier(points):
         p["frontier"] = not any(
             q is not p and q["prove_s"] <= p["prove_s"] and q["verify_gas"] <= p["verify_gas"]
             and (q["prove_s"] < p["prove_s"] or q["verify_gas"] < p["verify_gas"]) for q in points)
-
-
-def start_anvil():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    anvil = subprocess.Popen([str(TOOLS / "anvil"), "--host", "127.0.0.1", "--port", str(port), "--silent"])
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return anvil, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.2)
-    anvil.kill()
-    sys.exit("anvil did not start")
 
 
 def render(rows):
@@ -140,7 +103,7 @@ def main():
     names = sys.argv[1:] or SMALL
     for n in names:
         shutil.rmtree(os.path.join(OUT, n), ignore_errors=True)
-    anvil, url = start_anvil()
+    anvil, url = harness.start_anvil()
     rows = []
     try:
         for name in names:

@@ -6,8 +6,10 @@ once for all models) with the model's key contract — beside EZKL's measured ve
 transaction sending the proof straight to the verifier (as EZKL's anchor); submit gas goes through
 the oracle (checks, replay mark, output storage, event). Writes bench/gas.md and bench/gas.json.
 A benchmark, not a test: CI does not run it."""
-import json, os, re, shutil, socket, subprocess, sys, time
+import json, os, shutil, subprocess, sys
 from pathlib import Path
+
+import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT.parent / "shared" / "bench-models"
@@ -48,6 +50,11 @@ def calldata_gas(hexdata):
     return sum(4 if b == 0 else 16 for b in data)
 
 
+def raw_calldata(proof):
+    """What the snark-verifier contract takes: the instances, then the proof, as one 0x string."""
+    return "0x" + "".join(w[2:] for w in proof["instances"]) + proof["proof"][2:]
+
+
 def send(url, to, *args):
     """Sends a transaction; returns (gasUsed, input calldata)."""
     receipt = json.loads(run("cast", "send", "--json", "--rpc-url", url, "--private-key", KEY, to, *args))
@@ -67,10 +74,7 @@ def main():
     for name in names:
         shutil.rmtree(OUT / name, ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    port = socket.socket(); port.bind(("127.0.0.1", 0)); p = port.getsockname()[1]; port.close()
-    anvil = subprocess.Popen([str(TOOLS / "anvil"), "--port", str(p), "--silent"])
-    url = f"http://127.0.0.1:{p}"
-    time.sleep(2)
+    anvil, url = harness.start_anvil()
     ezkl = ezkl_gas()
     rows, reusable = [], None
     try:
@@ -81,8 +85,7 @@ def main():
             zk("setup", str(b), "--dev-srs")
             zk("prove", str(b), "--input", f"{m}.input.json", "-o", str(b / "proof.json"), "--subject", ADDR)
             proof = json.loads((b / "proof.json").read_text())
-            words = "".join(w[2:] for w in proof["instances"])
-            raw = "0x" + words + proof["proof"][2:]
+            raw = raw_calldata(proof)
             plan = zk("codegen", str(b), "--verifier", "reusable", "-o", str(b / "Halo2Verifier.sol"))
 
             sv = zk("deploy", str(b), "--verifier", "snark-verifier", "--rpc-url", url, "--private-key", KEY)

@@ -9,6 +9,7 @@ Writes bench/results.json and bench/results.md. Invoked by bench/vs_ezkl.sh (`ma
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +24,25 @@ MODELS = ["mlp_tiny", "mlp_digits", "cnn_digits", "mlp_sigmoid", "mlp_large", "g
 STEP_TIMEOUT = int(os.environ.get("BENCH_STEP_TIMEOUT", "3600"))
 # A prove that took under this many seconds is run twice more and its median reported (both tools).
 REPEAT_BELOW_S = float(os.environ.get("BENCH_REPEAT_BELOW_S", "30"))
+
+
+def start_anvil():
+    """A fresh anvil on a free loopback port (the project's own, from .tools/bin): (process, RPC URL)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    p = subprocess.Popen([os.path.join(ROOT, ".tools", "bin", "anvil"), "--host", "127.0.0.1", "--port", str(port),
+                          "--silent"])
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return p, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    p.kill()
+    sys.exit("anvil did not start")
 
 
 def median_run(step):

@@ -31,10 +31,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -123,23 +121,6 @@ def cast(*args):
     if out.returncode != 0:
         raise SystemExit(f"cast {args[0]} failed: {out.stderr[-500:]}")
     return out.stdout
-
-
-def start_anvil():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    p = subprocess.Popen([os.path.join(TOOLS, "anvil"), "--host", "127.0.0.1", "--port", str(port), "--silent"])
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return p, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.2)
-    p.kill()
-    sys.exit("anvil did not start")
 
 
 def zkinfer_model(name, max_k, agg_k, url, earlier=None, jobs_list=(1, 2), root_k=None, prove_1_from=None):
@@ -403,7 +384,7 @@ def main():
         missing = [n for n in names if n not in earlier]
         if missing:
             sys.exit(f"--reuse-build: no earlier row for {missing} in scale.json")
-    anvil, url = start_anvil()
+    anvil, url = harness.start_anvil()
     rows = []
     try:
         for name in names:
