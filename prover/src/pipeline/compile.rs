@@ -250,7 +250,8 @@ pub fn compile_model(
     Ok((settings, qmodel))
 }
 
-/// Plans `model` ([`plan_as`], held to `options.layout`), and where quantization mirrored a function table (half the rows, about
+/// Plans `model` ([`plan_as`], held to `options.layout`), and where quantization mirrored a
+/// function table (half the rows, about
 /// [`MIRROR_CELLS`](crate::ops::lookup::MIRROR_CELLS) more cells an element), the model with
 /// whole tables too: the mirrors stay only when they give a smaller domain (the table set it),
 /// not where the gate cells set it and mirroring would only add cells.
