@@ -996,16 +996,7 @@ fn a_layout_is_held_to_or_refused_by_name() {
     // replaced by another without --force (its keys would not match).
     let one = dir.join("one");
     let plain = compile(&model, &calibration, &one, &["--layout", "plain"]);
-    let (code, err) = failure(&[
-        "compile",
-        &model,
-        "--calibration",
-        &calibration,
-        "-o",
-        path(&one),
-        "--layout",
-        "chain",
-    ]);
+    let (code, err) = failure(&[&base[..4], &["-o", path(&one), "--layout", "chain"]].concat());
     assert_eq!(code, 1);
     assert!(err.contains("--force"), "{err}");
     let chain = compile(
